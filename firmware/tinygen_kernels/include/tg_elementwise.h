@@ -1,0 +1,45 @@
+/* tinygen kernel library: elementwise binary ops with broadcasting (TFLite int8 ADD/SUB/MUL). */
+#ifndef TG_ELEMENTWISE_H
+#define TG_ELEMENTWISE_H
+
+#include "tg_types.h"
+
+typedef struct {
+    tg_dims output;          /* output as 4-D storage [d0, d1, d2, d3] */
+    tg_dims input1_strides;  /* element stride of input 1 along each output axis; 0 = broadcast */
+    tg_dims input2_strides;
+    int32_t input1_offset;   /* -zero points of the inputs */
+    int32_t input2_offset;
+    int32_t output_offset;
+    int32_t input1_multiplier; /* s1 / (2 max(s1, s2)), shift <= 0 */
+    int32_t input1_shift;
+    int32_t input2_multiplier;
+    int32_t input2_shift;
+    int32_t output_multiplier; /* 2 max(s1, s2) / (2^left_shift s_out) */
+    int32_t output_shift;
+    int32_t left_shift;        /* 20: headroom for the rescaled inputs (|x + offset| < 2^8) */
+    int32_t activation_min;
+    int32_t activation_max;
+    int32_t subtract;          /* 1: input1 - input2 (SUB) */
+} tg_add_params;
+
+typedef struct {
+    tg_dims output;
+    tg_dims input1_strides;
+    tg_dims input2_strides;
+    int32_t input1_offset;
+    int32_t input2_offset;
+    int32_t output_offset;
+    int32_t output_multiplier; /* s1 s2 / s_out */
+    int32_t output_shift;
+    int32_t activation_min;
+    int32_t activation_max;
+} tg_mul_params;
+
+/* Both allow in-place use (output == input1 or input2) when that input is not broadcast. */
+void tg_add_s8(const tg_context *ctx, const tg_add_params *params, const int8_t *input1,
+               const int8_t *input2, int8_t *output);
+void tg_mul_s8(const tg_context *ctx, const tg_mul_params *params, const int8_t *input1,
+               const int8_t *input2, int8_t *output);
+
+#endif /* TG_ELEMENTWISE_H */

@@ -1,0 +1,27 @@
+/* tinygen kernel library: fully connected (matrix times vector, per row of the input). */
+#ifndef TG_FULLY_CONNECTED_H
+#define TG_FULLY_CONNECTED_H
+
+#include "tg_types.h"
+
+typedef struct {
+    int32_t rows;           /* independent input rows (batch, tokens) */
+    int32_t input_depth;    /* K: values per input row */
+    int32_t output_depth;   /* N: values per output row */
+    int32_t input_offset;   /* -input zero point */
+    int32_t output_offset;  /* output zero point */
+    int32_t activation_min;
+    int32_t activation_max;
+    const int8_t *weights;  /* [N, K] row-major, symmetric int8 */
+    const int32_t *bias;    /* [N], or NULL */
+    const int32_t *multiplier; /* [N] if per_channel else [1] */
+    const int32_t *shift;
+    int32_t per_channel;
+} tg_fully_connected_params;
+
+/* out[r, n] = clamp(output_offset + requant_n(bias[n] + sum_k w[n, k] * (in[r, k] + input_offset))) */
+void tg_fully_connected_s8(const tg_context *ctx, const tg_fully_connected_params *params,
+                           const int8_t *input, int8_t *output);
+int32_t tg_fully_connected_s8_get_buffer_size(const tg_fully_connected_params *params);
+
+#endif /* TG_FULLY_CONNECTED_H */

@@ -1,0 +1,22 @@
+/* tinygen kernel library: parametric ReLU with one slope per channel (TFLite int8 PRELU). */
+#ifndef TG_PRELU_H
+#define TG_PRELU_H
+
+#include "tg_types.h"
+
+typedef struct {
+    int32_t outer;     /* positions */
+    int32_t channels;  /* innermost axis; alpha has one value per channel */
+    int32_t input_offset;
+    int32_t alpha_offset;
+    int32_t output_offset;
+    int32_t positive_multiplier; /* s_in / s_out */
+    int32_t positive_shift;
+    int32_t negative_multiplier; /* s_in s_alpha / s_out */
+    int32_t negative_shift;
+} tg_prelu_params;
+
+void tg_prelu_s8(const tg_context *ctx, const tg_prelu_params *params, const int8_t *input,
+                 const int8_t *alpha, int8_t *output);
+
+#endif /* TG_PRELU_H */

@@ -1,0 +1,131 @@
+/* tg_softmax_s8: TFLite's int8 softmax (reference_ops::Softmax with gemmlowp fixed point).
+ * Mirrored by tinygen/ops/softmax.py, whose docstring explains the number formats:
+ * differences in Q5.26, exponentials in Q0.31, their sum in Q12.19. */
+#include "tg_requant.h"
+#include "tg_softmax.h"
+
+#define SCALED_DIFF_INTEGER_BITS 5
+#define ACCUMULATION_INTEGER_BITS 12
+
+/* gemmlowp SaturatingRoundingDoublingHighMul (exact, including INT32_MIN * INT32_MIN). */
+static int32_t srdhm(int32_t a, int32_t b)
+{
+    int64_t ab;
+    if (a == b && a == INT32_MIN) {
+        return INT32_MAX;
+    }
+    ab = (int64_t)a * (int64_t)b;
+    return (int32_t)((ab + (ab >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30)))) / ((int64_t)1 << 31));
+}
+
+/* gemmlowp SaturatingRoundingMultiplyByPOT<exponent> for exponent > 0. */
+static int32_t saturating_left_shift(int32_t x, int32_t exponent)
+{
+    const int32_t threshold = (int32_t)((1u << (31 - exponent)) - 1u);
+    if (x > threshold) {
+        return INT32_MAX;
+    }
+    if (x < -threshold) {
+        return INT32_MIN;
+    }
+    return (int32_t)((uint32_t)x << exponent);
+}
+
+/* exp(a) for a in [-1/4, 0), Q0.31: Taylor expansion around -1/8. */
+static int32_t exp_on_interval(int32_t a)
+{
+    const int32_t constant_term = 1895147668; /* exp(-1/8) */
+    const int32_t one_third = 715827883;
+    const int32_t x = a + (1 << 28);
+    const int32_t x2 = srdhm(x, x);
+    const int32_t x3 = srdhm(x2, x);
+    const int32_t x4 = srdhm(x2, x2);
+    const int32_t x4_over_4 = tg_divide_by_power_of_two(x4, 2);
+    const int32_t poly = tg_divide_by_power_of_two(srdhm(x4_over_4 + x3, one_third) + x2, 1);
+    return constant_term + srdhm(constant_term, x + poly);
+}
+
+/* exp(a) for a <= 0 in Q5.26, result Q0.31. */
+static int32_t exp_on_negative_values(int32_t a)
+{
+    static const int32_t barrel[7] = {1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242};
+    const int32_t fractional_bits = 31 - SCALED_DIFF_INTEGER_BITS;
+    const int32_t one_quarter = 1 << (fractional_bits - 2);
+    const int32_t a_mod_quarter_minus_one_quarter = (a & (one_quarter - 1)) - one_quarter;
+    const int32_t remainder = a_mod_quarter_minus_one_quarter - a;
+    int32_t result = exp_on_interval(saturating_left_shift(a_mod_quarter_minus_one_quarter,
+                                                           SCALED_DIFF_INTEGER_BITS));
+    int32_t k;
+    for (k = 0; k < 7; ++k) { /* exponents -2 .. 4: exp(-2^exponent) */
+        if (remainder & (1 << (fractional_bits - 2 + k))) {
+            result = srdhm(result, barrel[k]);
+        }
+    }
+    return a == 0 ? INT32_MAX : result;
+}
+
+/* 1 / (1 + a) for a in [0, 1), Q0.31, Newton-Raphson with 48/17 - 32/17 d as the start. */
+static int32_t one_over_one_plus_x(int32_t a)
+{
+    const int64_t sum = (int64_t)a + INT32_MAX;
+    const int32_t half_denominator = (int32_t)((sum + (sum >= 0 ? 1 : -1)) / 2);
+    int32_t x = 1515870810 + srdhm(half_denominator, -1010580540); /* Q2.29 */
+    int32_t i;
+    for (i = 0; i < 3; ++i) {
+        const int32_t one_minus = (1 << 29) - srdhm(half_denominator, x);
+        x = x + saturating_left_shift(srdhm(x, one_minus), 2);
+    }
+    return saturating_left_shift(x, 1);
+}
+
+static int32_t count_leading_zeros(uint32_t x)
+{
+    int32_t zeros = 0;
+    if (x == 0) {
+        return 32;
+    }
+    while (!(x & 0x80000000u)) {
+        x <<= 1;
+        ++zeros;
+    }
+    return zeros;
+}
+
+void tg_softmax_s8(const tg_context *ctx, const tg_softmax_params *p, const int8_t *input, int8_t *output)
+{
+    int32_t r, c;
+    (void)ctx;
+    for (r = 0; r < p->rows; ++r) {
+        const int8_t *in = input + r * p->depth;
+        int8_t *out = output + r * p->depth;
+        int32_t max = -128, sum = 0, headroom, bits_over_unit, scale;
+        for (c = 0; c < p->depth; ++c) {
+            max = in[c] > max ? in[c] : max;
+        }
+        for (c = 0; c < p->depth; ++c) {
+            const int32_t diff = in[c] - max;
+            if (diff >= p->diff_min) {
+                const int32_t rescaled = srdhm(diff * (1 << p->input_left_shift), p->input_multiplier);
+                sum += tg_divide_by_power_of_two(exp_on_negative_values(rescaled), ACCUMULATION_INTEGER_BITS);
+            }
+        }
+        headroom = count_leading_zeros((uint32_t)sum);
+        bits_over_unit = ACCUMULATION_INTEGER_BITS - headroom;
+        scale = one_over_one_plus_x((int32_t)(((uint32_t)sum << headroom) - 0x80000000u));
+        for (c = 0; c < p->depth; ++c) {
+            const int32_t diff = in[c] - max;
+            int32_t value = -128;
+            if (diff >= p->diff_min) {
+                const int32_t rescaled = srdhm(diff * (1 << p->input_left_shift), p->input_multiplier);
+                const int32_t exp = exp_on_negative_values(rescaled);
+                value = tg_divide_by_power_of_two(srdhm(scale, exp), bits_over_unit + 31 - 8) - 128;
+                value = TG_CLAMP(value, -128, 127);
+            }
+            if (p->rescale) {
+                value = tg_requantize(value + 128, p->output_multiplier, p->output_shift) + p->output_offset;
+                value = TG_CLAMP(value, -128, 127);
+            }
+            out[c] = (int8_t)value;
+        }
+    }
+}

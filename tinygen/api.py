@@ -1,0 +1,190 @@
+"""The compile pipeline, one step per line, and the Python entry points."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .cnames import model_prefix
+from .codegen.render import RenderedModel, render
+from .errors import DataError
+from .frontend.importer import import_model
+from .frontend.loader import LoadedModel, load_model
+from .ir import Graph, verify
+from .model import CompiledModel
+from .ops import op_of
+from .outdir import MARKER, write_tree
+from .passes import run_pipeline
+from .plan import MemoryPlan, plan_memory
+from .quantize.calibrate import Calibrator, calibrate, load_calibration_data
+from .quantize.quantize import quantize_graph
+from .serialize import deterministic_npz, graph_to_files
+
+VERIFY_SAMPLES = 16  # calibration inputs kept in the output folder for `tinygen verify`
+
+
+@dataclass
+class CompileResult:
+    model: CompiledModel
+    summary: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def compile(model_path: str | Path, out_dir: str | Path | None = None, *, calib: str | None = None,
+            calib_method: str = "minmax", name: str | None = None, debug: bool = False,
+            log: Callable[[str], None] | None = None, warn: Callable[[str], None] | None = None,
+            force: bool = False) -> CompiledModel:
+    """Compile an ONNX model into a C project in `out_dir` (a temporary folder if None)."""
+    return compile_model(model_path, out_dir, calib=calib, calib_method=calib_method, name=name,
+                         debug=debug, log=log, warn=warn, force=force).model
+
+
+def load(out_dir: str | Path) -> CompiledModel:
+    """Open a folder written by `tinygen compile`."""
+    return CompiledModel(out_dir)
+
+
+def compile_model(model_path: str | Path, out_dir: str | Path | None = None, *, calib: str | None = None,
+                  calib_method: str = "minmax", name: str | None = None, debug: bool = False,
+                  log: Callable[[str], None] | None = None, warn: Callable[[str], None] | None = None,
+                  force: bool = False) -> CompileResult:
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def step(label: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[label] = now - clock
+        clock = now
+        if log:
+            log(f"{label}: {1000 * timings[label]:.0f} ms")
+
+    path = str(model_path)
+    calibrator = Calibrator.parse(calib_method)
+    prefix = model_prefix(name or Path(path).stem)
+    loaded = load_model(path)  # read, check, upgrade the opset, pin the batch, fold constants
+    step("load")
+    graph = import_model(loaded)  # ONNX -> float IR, channels-last
+    step("import")
+    run_pipeline(graph, debug=debug, log=log)  # BatchNorm folding, activation fusion, ...
+    step("passes")
+    if calib is None:
+        raise DataError(f"{path}: calibration data is needed to quantize a float model",
+                        hint="Pass --calib FILE (.npy (N, ...) or .npz keyed by input name, in the "
+                             "model's layout), or --calib random to try the toolchain without "
+                             "accuracy.")
+    data = load_calibration_data(calib, loaded, warn)
+    ranges = calibrate(loaded, graph, data, calibrator)  # float ranges of every activation
+    step("calibrate")
+    quantize_graph(graph, ranges)  # int8 activations, weights, biases and kernel parameters
+    if debug:
+        verify(graph)
+    step("quantize")
+    plan = plan_memory(graph)  # lifetimes and arena offsets
+    step("plan")
+    rendered = render(graph, plan, prefix, Path(path).name)  # C sources
+    step("codegen")
+    samples = {k: v[:VERIFY_SAMPLES] for k, v in data.items()}
+    files = dict(rendered.files)
+    summary = summarize(graph, plan, rendered, loaded)
+    files.update(metadata_files(graph, plan, rendered, loaded, prefix, samples, summary,
+                                {"method": calib_method, "source": "random" if calib == "random" else Path(calib).name,
+                                 "samples": int(next(iter(data.values())).shape[0])}))
+    target = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="tinygen-"))
+    write_tree(target, files, force=force or out_dir is None)
+    step("write")
+    return CompileResult(CompiledModel(target), summary, timings)
+
+
+def summarize(graph: Graph, plan: MemoryPlan, rendered: RenderedModel, loaded: LoadedModel) -> dict[str, Any]:
+    ops: dict[str, int] = {}
+    for node in graph.nodes:
+        ops[node.op] = ops.get(node.op, 0) + 1
+    params = sum(graph.tensors[n].size for node in graph.nodes for n in node.inputs[1:3]
+                 if n and graph.tensors[n].data is not None and node.op in
+                 ("conv2d", "depthwise_conv2d", "fully_connected"))
+    return {
+        "ops": dict(sorted(ops.items())),
+        "layers": len(graph.nodes),
+        "params": int(params),
+        "macs": int(sum(op_of(node).macs(node, graph) for node in graph.nodes)),
+        "weights_bytes": rendered.weights_bytes,
+        "constants_bytes": rendered.constants_bytes,
+        "arena_bytes": plan.arena_size,
+        "arena_lower_bound_bytes": plan.lower_bound,
+        "planner": plan.algorithm,
+        "opset": loaded.opset,
+        "upgraded_from_opset": loaded.upgraded_from,
+    }
+
+
+def io_manifest(graph: Graph, names: list[str], onnx_names: list[str], kind: str) -> list[dict[str, Any]]:
+    entries = []
+    for index, (name, onnx_name) in enumerate(zip(names, onnx_names, strict=True)):
+        tensor = graph.tensors[name]
+        assert tensor.quant is not None
+        entries.append({
+            "name": onnx_name,
+            "tensor": name,
+            "cname": kind if len(names) == 1 else f"{kind}{index}",
+            "shape": list(tensor.shape),
+            "onnx_shape": list(tensor.onnx_shape or tensor.shape),
+            "layout": tensor.layout.value,
+            "size": tensor.size,
+            "scale": tensor.quant.scale_value,
+            "zero_point": tensor.quant.zero_point_value,
+        })
+    return entries
+
+
+def layer_manifest(graph: Graph, plan: MemoryPlan) -> list[dict[str, Any]]:
+    layers = []
+    for index, node in enumerate(graph.nodes):
+        out = graph.tensors[node.outputs[0]]
+        layers.append({
+            "index": index,
+            "name": node.name,
+            "op": node.op,
+            "macs": int(op_of(node).macs(node, graph)),
+            "output": node.outputs[0],
+            "output_shape": list(out.shape),
+            "arena_offset": plan.tensor_offset(node.outputs[0]),
+            "arena_size": out.nbytes,
+            "scratch": plan.scratch(index),
+        })
+    return layers
+
+
+def metadata_files(graph: Graph, plan: MemoryPlan, rendered: RenderedModel, loaded: LoadedModel,
+                   prefix: str, samples: dict[str, np.ndarray], summary: dict[str, Any],
+                   calibration: dict[str, Any]) -> dict[str, bytes]:
+    model_bytes = Path(loaded.path).read_bytes()
+    graph_json, arrays = graph_to_files(graph)
+    manifest = {
+        "tinygen_version": __version__,
+        "name": prefix,
+        "model_file": Path(loaded.path).name,
+        "model_sha256": hashlib.sha256(model_bytes).hexdigest(),
+        "inputs": io_manifest(graph, graph.inputs, graph.inputs, "input"),
+        "outputs": io_manifest(graph, graph.outputs, graph.onnx_outputs or graph.outputs, "output"),
+        **summary,
+        "calibration": calibration,
+        "kernel_sources": rendered.kernel_sources,
+        "layer_list": layer_manifest(graph, plan),
+    }
+    return {
+        MARKER: json.dumps(manifest, indent=1, sort_keys=True).encode(),
+        ".tinygen/graph.json": graph_json,
+        ".tinygen/arrays.npz": arrays,
+        ".tinygen/samples.npz": deterministic_npz(samples),
+        ".tinygen/model.onnx": model_bytes,
+    }

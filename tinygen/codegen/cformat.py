@@ -1,0 +1,57 @@
+"""Formatting of numbers and shapes as C99 literals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+C_TYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int32_t",
+           "float32": "float"}
+
+
+def c_int(value: int) -> str:
+    value = int(value)
+    if value == -(2**31):
+        return "(-2147483647 - 1)"  # the literal 2147483648 does not fit an int
+    return str(value)
+
+
+def c_float(value: float) -> str:
+    """A float32 literal that converts back to exactly the same float32 (9 significant digits)."""
+    text = f"{float(np.float32(value)):.9g}"
+    if "e" not in text and "." not in text and "inf" not in text and "nan" not in text:
+        text += ".0"
+    return text + "f"
+
+
+def c_init(values: Iterable[int]) -> str:
+    """A brace initializer of integers: (1, 2, 3) -> "{1, 2, 3}"."""
+    return "{" + ", ".join(c_int(v) for v in values) + "}"
+
+
+def c_dims(shape: Sequence[int]) -> str:
+    """A tg_dims initializer: [N, H, W, C] as is; rank 2 [N, C] as [N, 1, 1, C]; rank 1 [C] as [1,1,1,C]."""
+    shape = [int(d) for d in shape]
+    if len(shape) == 4:
+        n, h, w, c = shape
+    elif len(shape) == 3:  # [N, L, C] plain rank-3 data: rows of C
+        n, h, w, c = shape[0], 1, shape[1], shape[2]
+    elif len(shape) == 2:
+        n, h, w, c = shape[0], 1, 1, shape[1]
+    elif len(shape) == 1:
+        n, h, w, c = 1, 1, 1, shape[0]
+    else:
+        n = h = w = c = 1
+    return f"{{{n}, {h}, {w}, {c}}}"
+
+
+def c_rows(values: np.ndarray, per_row: int = 16) -> list[str]:
+    """Comma-separated rows of an array's values, for an initializer list."""
+    flat = np.asarray(values).ravel()
+    if flat.dtype.kind == "f":
+        items: Iterable[str] = (c_float(v) for v in flat)
+    else:
+        items = (c_int(v) for v in flat.tolist())
+    items = list(items)
+    return [", ".join(items[i:i + per_row]) for i in range(0, len(items), per_row)]

@@ -1,0 +1,230 @@
+"""Turn a loaded ONNX model into tinygen's IR, node by node, through the registered import functions.
+
+Every ONNX node is handed to the import function registered for its op type (tinygen/ops/*.py).
+Problems are collected -- an unknown op, an unsupported attribute value, a dynamic shape -- and
+raised together at the end, so a user sees every node tinygen cannot compile in one message.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+from ..errors import ProblemCollector
+from ..ir import Graph, Layout, Node, Tensor
+from ..ops import ONNX_IMPORTERS, OnnxImporter, Unsupported
+from .layout import assign_layouts
+from .loader import LoadedModel
+
+ACCEPTED_INPUT_DTYPES = (np.float32, np.int8, np.uint8)
+
+
+@dataclass
+class Value:
+    """An ONNX value as an import function sees it."""
+
+    name: str  # ONNX name
+    shape: tuple[int, ...]  # ONNX (logical) shape
+    dtype: np.dtype
+    const: np.ndarray | None = None  # the value, when known at compile time (ONNX layout)
+    layout: Layout = Layout.PLAIN  # storage layout of the IR tensor
+    tensor: str | None = None  # the IR tensor holding it at run time
+
+    @property
+    def is_const(self) -> bool:
+        return self.const is not None
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape)
+
+    @property
+    def physical_shape(self) -> tuple[int, ...]:
+        return self.layout.physical_shape(self.shape)
+
+
+class ImportContext:
+    """What import functions use to read their node and add IR nodes and tensors."""
+
+    def __init__(self, loaded: LoadedModel, graph: Graph, layouts: dict[str, Layout]):
+        self.loaded = loaded
+        self.graph = graph
+        self.layouts = layouts
+        self.values: dict[str, Value] = {}
+        self.node: onnx.NodeProto | None = None  # the ONNX node being imported
+        self.quant_annotations: dict[str, Any] = {}  # filled by the QDQ importer
+
+    # --- reading the node --------------------------------------------------------------------
+    def value(self, name: str) -> Value:
+        if name in self.values:
+            return self.values[name]
+        if name in self.loaded.constants:
+            array = self.loaded.constants[name]
+            value = Value(name, tuple(array.shape), array.dtype, const=array)
+            self.values[name] = value
+            return value
+        raise Unsupported(f"input '{name}' is neither produced by a node nor a constant")
+
+    def input_values(self, node: onnx.NodeProto, importer: OnnxImporter) -> list[Value | None]:
+        names = list(node.input)
+        variadic = importer.inputs and importer.function.__code__.co_flags & 0x04
+        if not variadic and len(names) > len(importer.inputs):
+            extra = ", ".join(importer.inputs[len(names):] or names[len(importer.inputs):])
+            raise Unsupported(f"{len(names)} inputs given, tinygen handles {len(importer.inputs)} ({extra})")
+        present = [self.value(name) if name else None for name in names]
+        if len([v for v in present[: importer.required_inputs] if v is not None]) < importer.required_inputs:
+            raise Unsupported(f"needs {importer.required_inputs} inputs, got {len(names)}")
+        return present
+
+    def attribute_values(self, node: onnx.NodeProto, importer: OnnxImporter) -> dict[str, Any]:
+        values = {}
+        for attribute in node.attribute:
+            # An attribute that shares its name with an input (ReduceMean's `axes` before opset
+            # 18) is declared as `<name>_attr`.
+            key = attribute.name if attribute.name not in importer.inputs else f"{attribute.name}_attr"
+            if key not in importer.attributes:
+                raise Unsupported(f"attribute '{attribute.name}' is not supported")
+            value = helper.get_attribute_value(attribute)
+            if isinstance(value, bytes):
+                value = value.decode()
+            elif isinstance(value, onnx.TensorProto):
+                value = numpy_helper.to_array(value)
+            elif isinstance(value, list) and value and isinstance(value[0], bytes):
+                value = [v.decode() for v in value]
+            values[key] = value
+        return values
+
+    @property
+    def node_name(self) -> str:
+        assert self.node is not None
+        return self.node.name or f"{self.node.op_type}_{self.node.output[0]}"
+
+    # --- building IR ---------------------------------------------------------------------------
+    def output_value(self, onnx_name: str) -> Value:
+        """Declare an ONNX output of the current node as a run-time value backed by an IR tensor."""
+        info = self.loaded.values[onnx_name]
+        layout = self.layouts.get(onnx_name, Layout.PLAIN)
+        tensor = Tensor(onnx_name, layout.physical_shape(info.shape), "float32",
+                        onnx_shape=info.shape, layout=layout)
+        self.graph.add_tensor(tensor)
+        value = Value(onnx_name, info.shape, np.dtype(np.float32), layout=layout, tensor=onnx_name)
+        self.values[onnx_name] = value
+        return value
+
+    def intermediate(self, hint: str, physical_shape: tuple[int, ...], layout: Layout = Layout.PLAIN,
+                     onnx_shape: tuple[int, ...] | None = None) -> str:
+        """A run-time tensor of tinygen's own (no ONNX counterpart)."""
+        name = self.graph.unique_name(hint)
+        self.graph.add_tensor(Tensor(name, physical_shape, "float32",
+                                     onnx_shape=onnx_shape or physical_shape, layout=layout))
+        return name
+
+    def constant(self, hint: str, array: np.ndarray, dtype: str = "float32") -> str:
+        """A compile-time tensor (already in the physical layout its consumer expects)."""
+        name = self.graph.unique_name(hint)
+        array = np.ascontiguousarray(np.asarray(array, dtype=dtype))
+        self.graph.add_tensor(Tensor(name, tuple(array.shape), dtype, data=array))
+        return name
+
+    def emit(self, op: str, inputs: list[str], outputs: list[str], **attrs: Any) -> Node:
+        node = Node(self.node_name, op, inputs, outputs, attrs)
+        self.graph.nodes.append(node)
+        return node
+
+    def alias(self, onnx_name: str, value: Value) -> None:
+        """The ONNX value `onnx_name` is `value` (Identity, Dropout, and the like)."""
+        self.values[onnx_name] = Value(onnx_name, value.shape, value.dtype, value.const, value.layout,
+                                       value.tensor)
+
+    def set_constant(self, onnx_name: str, array: np.ndarray) -> None:
+        self.values[onnx_name] = Value(onnx_name, tuple(array.shape), array.dtype, const=array)
+
+    def placeholder(self, onnx_name: str) -> None:
+        """After a failed node: keep importing the rest so every problem is found."""
+        info = self.loaded.values.get(onnx_name)
+        shape = info.shape if info else (1,)
+        layout = self.layouts.get(onnx_name, Layout.PLAIN)
+        if onnx_name not in self.graph.tensors:
+            try:
+                physical = layout.physical_shape(shape)
+            except ValueError:
+                physical, layout = shape, Layout.PLAIN
+            self.graph.add_tensor(Tensor(onnx_name, physical, "float32", onnx_shape=shape, layout=layout))
+        self.values[onnx_name] = Value(onnx_name, shape, np.dtype(np.float32), layout=layout,
+                                       tensor=onnx_name)
+
+
+def model_name(path: str) -> str:
+    stem = Path(path).stem
+    return re.sub(r"[^0-9A-Za-z_]", "_", stem) or "model"
+
+
+def import_model(loaded: LoadedModel) -> Graph:
+    """ONNX -> float IR (channels-last). Raises UnsupportedModelError listing every problem."""
+    problems = ProblemCollector(loaded.path)
+    graph = Graph(model_name(loaded.path), source=loaded.path)
+    ctx = ImportContext(loaded, graph, assign_layouts(loaded))
+
+    for name in loaded.input_names:
+        info = loaded.values[name]
+        if info.dtype.type not in ACCEPTED_INPUT_DTYPES:
+            problems.add(f"model input '{name}' has type {info.dtype}; tinygen takes float32 "
+                         "(or int8/uint8 in quantized models)")
+        if len(info.shape) > 4:
+            problems.add(f"model input '{name}' has rank {len(info.shape)}; tinygen handles rank <= 4")
+            continue
+        ctx.output_value(name)
+        graph.tensors[name].dtype = "float32"
+        graph.inputs.append(name)
+
+    for node in loaded.graph.node:
+        ctx.node = node
+        importer = ONNX_IMPORTERS.get((node.domain if node.domain != "ai.onnx" else "", node.op_type))
+        name = node.name or f"<unnamed {node.op_type}>"
+        try:
+            if importer is None:
+                domain = f" (domain '{node.domain}')" if node.domain not in ("", "ai.onnx") else ""
+                raise Unsupported(f"operator {node.op_type}{domain} is not supported")
+            missing = [out for out in node.output
+                       if out and out not in loaded.values and out not in loaded.constants]
+            if missing:
+                raise Unsupported(f"output '{missing[0]}' has no static shape",
+                                  hint="export with fixed input shapes")
+            importer(ctx, node)
+            unset = [out for out in node.output if out and out not in ctx.values]
+            if unset:
+                raise AssertionError(f"import of {node.op_type} did not define {unset}")
+        except Unsupported as exc:
+            problems.add(exc.reason, name, node.op_type, exc.hint)
+            for out in node.output:
+                if out and out not in ctx.values:
+                    ctx.placeholder(out)
+
+    for name in loaded.output_names:
+        value = ctx.values.get(name) or (ctx.value(name) if name in loaded.constants else None)
+        if value is None:
+            problems.add(f"model output '{name}' is not produced")
+        elif value.is_const:
+            problems.add(f"model output '{name}' is a constant; there is nothing to compute")
+        else:
+            assert value.tensor is not None
+            graph.outputs.append(value.tensor)
+    problems.raise_if_any()
+    _keep_onnx_output_names(graph, loaded, ctx)
+    graph.remove_unused_tensors()
+    return graph
+
+
+def _keep_onnx_output_names(graph: Graph, loaded: LoadedModel, ctx: ImportContext) -> None:
+    """Record each graph output's ONNX name and shape (an Identity may have renamed it)."""
+    for index, name in enumerate(loaded.output_names):
+        value = ctx.values[name]
+        tensor = graph.tensors[graph.outputs[index]]
+        tensor.onnx_shape = value.shape
+    graph.onnx_outputs = list(loaded.output_names)

@@ -1,0 +1,64 @@
+"""Decide the storage layout of every activation in the model.
+
+Kernels work channels-last (NHWC), as TFLM and CMSIS-NN do, so ONNX feature maps are stored
+transposed. Rank-4 tensors are always feature maps [N, C, H, W]. A rank-3 tensor is a 1-D
+feature map [N, C, L] only when it is connected to a spatial op (Conv1D, pooling, BatchNorm)
+through ops that do not care about layout; otherwise (e.g. [batch, tokens, features] feeding a
+MatMul) it keeps ONNX's order. Everything else is stored as ONNX orders it.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from ..ir import Layout
+from .loader import LoadedModel
+
+SPATIAL_OPS = {
+    "Conv", "ConvInteger", "QLinearConv", "MaxPool", "AveragePool", "GlobalAveragePool",
+    "GlobalMaxPool", "BatchNormalization", "InstanceNormalization", "LpPool", "QLinearAveragePool",
+    "QLinearGlobalAveragePool",
+}
+# Ops whose inputs and outputs share a layout; a rank-3 layout decision flows through them.
+LAYOUT_TRANSPARENT = {
+    "Relu", "Clip", "LeakyRelu", "PRelu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Elu",
+    "Add", "Sub", "Mul", "Div", "Pad", "Concat", "Identity", "Dropout", "QuantizeLinear",
+    "DequantizeLinear", "Softmax", "QLinearAdd", "QLinearMul", "QLinearConcat", "QLinearSigmoid",
+}
+
+
+def assign_layouts(loaded: LoadedModel) -> dict[str, Layout]:
+    rank = {name: len(info.shape) for name, info in loaded.values.items()}
+    one_d_feature_maps = _rank3_feature_maps(loaded, rank)
+    layouts = {}
+    for name, r in rank.items():
+        if r == 4 or (r == 3 and name in one_d_feature_maps):
+            layouts[name] = Layout.CHANNELS_LAST
+        else:
+            layouts[name] = Layout.PLAIN
+    return layouts
+
+
+def _rank3_feature_maps(loaded: LoadedModel, rank: dict[str, int]) -> set[str]:
+    # Union-find over rank-3 values joined by layout-transparent ops.
+    parent: dict[str, str] = {}
+
+    def find(name: str) -> str:
+        while parent.setdefault(name, name) != name:
+            parent[name] = parent[parent[name]]
+            name = parent[name]
+        return name
+
+    def union(a: str, b: str) -> None:
+        parent[find(a)] = find(b)
+
+    seeds: set[str] = set()
+    for node in loaded.graph.node:
+        rank3 = [name for name in [*node.input, *node.output] if rank.get(name) == 3]
+        if node.op_type in SPATIAL_OPS:
+            seeds.update(rank3)
+        elif node.op_type in LAYOUT_TRANSPARENT:
+            for a, b in itertools.pairwise(rank3):
+                union(a, b)
+    roots = {find(name) for name in seeds}
+    return {name for name in rank if rank[name] == 3 and find(name) in roots}

@@ -1,0 +1,106 @@
+"""The host simulator: the generated C compiled for this PC and driven from Python.
+
+The generated model, the kernels and a small driver (templates/host_main.c.j2) are compiled
+into one executable that runs a whole batch per process: inputs on stdin, outputs on stdout.
+Executables are cached by the hash of everything that goes into them, so a rebuild happens only
+when the code (or compiler, or flags) changed. `sanitize=True` builds with AddressSanitizer and
+UndefinedBehaviorSanitizer, as the test suite does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import struct
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import BuildError
+
+WARNINGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
+OPTIMIZED = ["-O2"]
+SANITIZED = ["-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
+             "-fno-sanitize-recover=all"]
+
+
+def cache_root() -> Path:
+    root = os.environ.get("TINYGEN_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "tinygen")
+    return Path(root)
+
+
+def compiler() -> str:
+    cc = os.environ.get("CC", "cc")
+    if shutil.which(cc) is None:
+        raise BuildError(f"no C compiler: '{cc}' is not on PATH",
+                         hint="Install gcc or clang (e.g. apt-get install gcc), or set CC.")
+    return cc
+
+
+def model_sources(out_dir: Path, name: str) -> tuple[list[Path], list[Path]]:
+    """(C sources, include folders) of a generated model and its kernel library."""
+    model_lib = out_dir / "lib" / name
+    kernels = out_dir / "lib" / "tinygen_kernels"
+    sources = sorted(model_lib.glob("*.c")) + sorted((kernels / "src").glob("*.c"))
+    return sources, [model_lib, kernels / "include"]
+
+
+def build_executable(out_dir: Path, name: str, driver_source: str, sanitize: bool = False,
+                     extra_flags: list[str] | None = None, cc: str | None = None) -> Path:
+    cc = cc or compiler()
+    sources, includes = model_sources(out_dir, name)
+    flags = WARNINGS + (SANITIZED if sanitize else OPTIMIZED) + list(extra_flags or [])
+    digest = hashlib.sha256()
+    for item in [cc, *flags, driver_source]:
+        digest.update(item.encode() + b"\0")
+    for source in sources + sorted(p for inc in includes for p in inc.glob("*.h")):
+        digest.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
+    target_dir = cache_root() / "host" / digest.hexdigest()[:24]
+    executable = target_dir / f"{name}_host"
+    if executable.exists():
+        return executable
+    target_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target_dir) as work:
+        driver = Path(work) / "host_main.c"
+        driver.write_text(driver_source)
+        built = Path(work) / executable.name
+        command = [cc, *flags, *[f"-I{inc}" for inc in includes], *map(str, sources), str(driver),
+                   "-o", str(built)]
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise BuildError(f"compiling the generated C for the host failed:\n{result.stderr.strip()}")
+        os.replace(built, executable)
+    return executable
+
+
+def run_batch(executable: Path, inputs: list[np.ndarray], outputs: list[dict[str, Any]],
+              mode: str = "int8") -> list[np.ndarray]:
+    """Run N samples; `inputs[k]` is (N, ...) of the model's k-th input, already in the byte
+    layout the mode expects (int8 channels-last, or float32 in the model's layout)."""
+    count = inputs[0].shape[0]
+    dtype = np.int8 if mode == "int8" else np.float32
+    per_sample = [np.ascontiguousarray(x, dtype=dtype).reshape(count, -1) for x in inputs]
+    payload = struct.pack("<I", count) + b"".join(
+        b"".join(x[i].tobytes() for x in per_sample) for i in range(count))
+    env = dict(os.environ)
+    env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
+    result = subprocess.run([str(executable), mode], input=payload, capture_output=True, env=env)
+    if result.returncode != 0:
+        raise BuildError(f"the host simulator failed (exit {result.returncode}):\n"
+                         f"{result.stderr.decode(errors='replace').strip()}")
+    sizes = [int(o["size"]) for o in outputs]
+    itemsize = np.dtype(dtype).itemsize
+    expected = count * sum(sizes) * itemsize
+    if len(result.stdout) != expected:
+        raise BuildError(f"the host simulator wrote {len(result.stdout)} bytes, expected {expected}")
+    flat = np.frombuffer(result.stdout, dtype=dtype).reshape(count, sum(sizes))
+    results, start = [], 0
+    for size in sizes:
+        results.append(flat[:, start:start + size].copy())
+        start += size
+    return results

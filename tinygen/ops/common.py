@@ -1,0 +1,199 @@
+"""Helpers shared by several op modules: ONNX spatial attributes, quantization of weights and
+fused activations, and numpy building blocks of the golden kernels."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import arith
+from ..errors import TinygenError
+from ..ir import Graph, Node, QuantParams, Tensor
+from .base import Unsupported
+
+# --- ONNX spatial attributes -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Window:
+    """A 2-D sliding window: kernel, stride, dilation and padding (top, left, bottom, right)."""
+
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    dilation: tuple[int, int]
+    pads: tuple[int, int, int, int]
+    ceil_mode: bool = False
+
+    def output_size(self, height: int, width: int) -> tuple[int, int]:
+        return (_out_len(height, self.kernel[0], self.stride[0], self.dilation[0], self.pads[0],
+                         self.pads[2], self.ceil_mode),
+                _out_len(width, self.kernel[1], self.stride[1], self.dilation[1], self.pads[1],
+                         self.pads[3], self.ceil_mode))
+
+
+def _out_len(size: int, kernel: int, stride: int, dilation: int, begin: int, end: int,
+             ceil_mode: bool) -> int:
+    span = dilation * (kernel - 1) + 1
+    if ceil_mode:
+        return math.ceil((size + begin + end - span) / stride) + 1
+    return (size + begin + end - span) // stride + 1
+
+
+def spatial_window(input_shape: tuple[int, ...], kernel_shape: list[int] | None,
+                   strides: list[int] | None, dilations: list[int] | None, pads: list[int] | None,
+                   auto_pad: str, ceil_mode: int = 0) -> Window:
+    """ONNX Conv/Pool attributes of a 1-D or 2-D op as a 2-D Window (1-D becomes height 1)."""
+    spatial = len(input_shape) - 2
+    if spatial not in (1, 2):
+        raise Unsupported(f"{spatial}-D spatial ops are not supported (1-D and 2-D are)")
+    if kernel_shape is None:
+        raise Unsupported("kernel_shape is required")
+    strides = list(strides or [1] * spatial)
+    dilations = list(dilations or [1] * spatial)
+    sizes = list(input_shape[2:])
+    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        pads = _same_pads(sizes, list(kernel_shape), strides, dilations, auto_pad == "SAME_UPPER")
+    elif auto_pad == "VALID":
+        pads = [0] * (2 * spatial)
+    elif auto_pad != "NOTSET":
+        raise Unsupported(f"auto_pad '{auto_pad}' is not supported")
+    pads = list(pads or [0] * (2 * spatial))
+    if any(p < 0 for p in pads):
+        raise Unsupported("negative pads (cropping) are not supported")
+    if spatial == 1:
+        kernel_shape = [1, kernel_shape[0]]
+        strides, dilations = [1, strides[0]], [1, dilations[0]]
+        pads = [0, pads[0], 0, pads[1]]
+    k, s, d, p = tuple(kernel_shape), tuple(strides), tuple(dilations), tuple(pads)
+    return Window((k[0], k[1]), (s[0], s[1]), (d[0], d[1]), (p[0], p[1], p[2], p[3]), bool(ceil_mode))
+
+
+def _same_pads(sizes: list[int], kernel: list[int], strides: list[int], dilations: list[int],
+               upper: bool) -> list[int]:
+    begins, ends = [], []
+    for size, k, s, d in zip(sizes, kernel, strides, dilations, strict=True):
+        out = -(-size // s)
+        total = max(0, (out - 1) * s + (k - 1) * d + 1 - size)
+        small, large = total // 2, total - total // 2
+        begins.append(small if upper else large)
+        ends.append(large if upper else small)
+    return begins + ends
+
+
+# --- quantization helpers ---------------------------------------------------------------------
+
+
+def input_quant(graph: Graph, node: Node, index: int = 0) -> tuple[float, int]:
+    quant = graph.tensors[node.inputs[index]].quant
+    assert quant is not None and quant.is_per_tensor, f"{node.name}: input {index} not quantized"
+    return quant.scale_value, quant.zero_point_value
+
+
+def output_quant(graph: Graph, node: Node, index: int = 0) -> tuple[float, int]:
+    quant = graph.tensors[node.outputs[index]].quant
+    assert quant is not None and quant.is_per_tensor, f"{node.name}: output {index} not quantized"
+    return quant.scale_value, quant.zero_point_value
+
+
+def activation_range(node: Node, graph: Graph) -> tuple[int, int]:
+    """The int8 clamp of the node's fused activation (full int8 range when there is none)."""
+    scale, zero_point = output_quant(graph, node)
+    activation = node.attrs.get("activation")
+    if not activation:
+        return arith.INT8_MIN, arith.INT8_MAX
+    return arith.activation_bounds(activation.get("min"), activation.get("max"), scale, zero_point)
+
+
+def quantize_weights_and_bias(graph: Graph, node: Node, axis: int, input_scale: float,
+                              input_zero_point: int) -> tuple[Tensor, Tensor]:
+    """Quantize a layer's float weights (symmetric int8, per channel along `axis`) and bias
+    (int32, scale s_in * s_w[c]) in place. Tensors that arrive quantized (QDQ) are kept.
+
+    A channel whose weights are tiny next to its bias (a dead channel with a bias, say) would
+    get a bias beyond int32; its weight scale is raised until the whole accumulator bound fits,
+    as TFLite's converter does.
+    """
+    weights = graph.tensors[node.inputs[1]]
+    bias = graph.tensors[node.inputs[2]]
+    channels = weights.shape[axis]
+    if weights.dtype != "int8":
+        assert weights.data is not None and bias.data is not None
+        values = weights.data
+        scales = arith.quantize_symmetric(values, axis)[1]
+        taps = values.size // channels
+        max_input = max(abs(-128 - input_zero_point), abs(127 - input_zero_point))
+        limit = float(2**31 - 1 - 127 * max_input * taps)
+        if bias.dtype != "int32" and limit > 0:
+            needed = np.abs(bias.data.astype(np.float64)) / (np.float64(input_scale) * limit)
+            scales = np.maximum(scales.astype(np.float64), needed * (1 + 1e-6)).astype(np.float32)
+        shape = [1] * values.ndim
+        shape[axis] = -1
+        quantized = np.clip(arith.round_half_away_array(values / scales.reshape(shape)), -127, 127)
+        weights.data, weights.dtype = quantized.astype(np.int8), "int8"
+        weights.quant = QuantParams(scales, np.zeros(channels, np.int32), axis)
+    assert weights.quant is not None
+    if bias.dtype != "int32":
+        assert bias.data is not None
+        bias_scales = np.broadcast_to(weights.quant.scale, (channels,)).astype(np.float32)
+        bias.data = arith.quantize_bias(bias.data, input_scale, bias_scales)
+        bias.dtype = "int32"
+        bias.quant = QuantParams((np.float64(input_scale) * bias_scales).astype(np.float32),
+                                 np.zeros(channels, np.int32), 0)
+    return weights, bias
+
+
+def channel_multipliers(input_scale: float, weight_scales: np.ndarray,
+                        output_scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel (multiplier, shift) for s_in * s_w[c] / s_out, computed in double from the
+    float32 scales as TFLite's PopulateConvolutionQuantizationParams does."""
+    reals = (np.float64(input_scale) * weight_scales.astype(np.float64)) / np.float64(output_scale)
+    return arith.quantize_multipliers(reals)
+
+
+def check_accumulator_bound(node: Node, weights: np.ndarray, bias: np.ndarray | None, axis: int,
+                            input_offset: int) -> None:
+    """The int32 accumulator bias + sum w * (x + input_offset) must not overflow for any input.
+
+    With x + input_offset in [lo, hi], the extremes are bias + sum(w+) hi + sum(w-) lo and
+    bias + sum(w+) lo + sum(w-) hi, per output channel.
+    """
+    lo, hi = -128 + input_offset, 127 + input_offset
+    w = np.moveaxis(weights.astype(np.int64), axis, 0).reshape(weights.shape[axis], -1)
+    positive, negative = np.where(w > 0, w, 0).sum(axis=1), np.where(w < 0, w, 0).sum(axis=1)
+    b = np.zeros(len(w), np.int64) if bias is None else bias.astype(np.int64)
+    extreme = np.maximum(np.abs(b + positive * hi + negative * lo), np.abs(b + positive * lo + negative * hi))
+    if np.max(extreme) >= 2**31:
+        raise TinygenError(f"node '{node.name}': its int32 accumulator could overflow "
+                           f"(bound {int(np.max(extreme))}); the layer is too large for int8 kernels")
+
+
+# --- numpy building blocks of golden kernels ----------------------------------------------------
+
+
+def padded(x: np.ndarray, pads: tuple[int, int, int, int], value: int) -> np.ndarray:
+    """Pad an [N, H, W, C] array with `value` (top, left, bottom, right)."""
+    top, left, bottom, right = pads
+    return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=value)
+
+
+def windows(x: np.ndarray, window: Window, out_h: int, out_w: int) -> np.ndarray:
+    """[N, H, W, C] (already padded) -> [N, OH, OW, KH, KW, C]: each output position's window."""
+    kh, kw = window.kernel
+    sh, sw = window.stride
+    dh, dw = window.dilation
+    rows = []
+    for ky in range(kh):
+        cols = []
+        for kx in range(kw):
+            y0, x0 = ky * dh, kx * dw
+            cols.append(x[:, y0:y0 + (out_h - 1) * sh + 1:sh, x0:x0 + (out_w - 1) * sw + 1:sw, :])
+        rows.append(np.stack(cols, axis=3))
+    return np.stack(rows, axis=3)
+
+
+def exact_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Integer matrix product through float64 BLAS: exact while every partial sum stays below
+    2^53, which int8 x int8 products summed over fewer than 2^37 terms always do."""
+    return np.rint(a.astype(np.float64) @ b.astype(np.float64)).astype(np.int64)

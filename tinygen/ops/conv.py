@@ -1,0 +1,190 @@
+"""Convolution: ONNX Conv (1-D and 2-D) as conv2d (standard or grouped) or depthwise_conv2d.
+
+Weights are stored as TFLite does: standard/grouped [C_out, KH, KW, C_in/groups] (OHWI),
+depthwise [1, KH, KW, C_out] (channel-contiguous per tap, which suits NHWC inputs).
+Integer arithmetic is TFLite's: acc = bias[c] + sum w * (x - zp_in) in int32, then
+requantized per output channel with (multiplier[c], shift[c]) and clamped to the fused
+activation range. Padded taps are skipped, which equals padding with the input zero point.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..codegen.cformat import c_init
+from ..ir import Graph, Node
+from .base import Op, Unsupported, onnx_op, register
+from .common import (
+    Window,
+    activation_range,
+    channel_multipliers,
+    check_accumulator_bound,
+    exact_matmul,
+    input_quant,
+    output_quant,
+    padded,
+        quantize_weights_and_bias,
+    spatial_window,
+    windows,
+)
+
+if TYPE_CHECKING:
+    from ..codegen.layers import CLayer, LayerEmitter
+    from ..frontend.importer import ImportContext, Value
+
+
+@onnx_op("Conv", constraints="1-D or 2-D; constant weights; any kernel, stride, dilation and "
+                             "(asymmetric) pads, auto_pad; groups 1, depthwise (with channel "
+                             "multiplier) or grouped")
+def Conv(ctx: ImportContext, X: Value, W: Value, B: Value | None = None, *, auto_pad: str = "NOTSET",
+         dilations: list[int] | None = None, group: int = 1, kernel_shape: list[int] | None = None,
+         pads: list[int] | None = None, strides: list[int] | None = None) -> None:
+    if W.const is None:
+        raise Unsupported("the weights are computed at run time; tinygen needs constant weights")
+    if B is not None and B.const is None:
+        raise Unsupported("the bias is computed at run time; tinygen needs a constant bias")
+    weights = np.asarray(W.const, dtype=np.float32)
+    if X.rank == 3:
+        weights = weights[:, :, None, :]  # Conv1D [C_out, C_in/g, K] -> [C_out, C_in/g, 1, K]
+    window = spatial_window(X.shape, kernel_shape or list(W.shape[2:]), strides, dilations, pads, auto_pad)
+    out_channels, in_channels = weights.shape[0], X.shape[1]
+    if in_channels % group or out_channels % group or weights.shape[1] * group != in_channels:
+        raise Unsupported(f"group={group} does not divide {in_channels} input / {out_channels} output channels")
+    bias = np.zeros(out_channels, np.float32) if B is None else np.asarray(B.const, np.float32)
+    out = ctx.output_value(ctx.node.output[0])  # type: ignore[union-attr]
+    attrs = window_attrs(window)
+    if group == in_channels and group > 1:
+        w = ctx.constant("weights", weights.transpose(1, 2, 3, 0))  # [1, KH, KW, C_out]
+        b = ctx.constant("bias", bias)
+        ctx.emit("depthwise_conv2d", [X.tensor, w, b], [out.tensor],  # type: ignore[list-item]
+                 depth_multiplier=out_channels // in_channels, activation=None, **attrs)
+    else:
+        w = ctx.constant("weights", weights.transpose(0, 2, 3, 1))  # OIHW -> OHWI
+        b = ctx.constant("bias", bias)
+        ctx.emit("conv2d", [X.tensor, w, b], [out.tensor], groups=group,  # type: ignore[list-item]
+                 activation=None, **attrs)
+
+
+def window_attrs(window: Window) -> dict[str, list[int] | bool]:
+    return {"kernel": list(window.kernel), "stride": list(window.stride),
+            "dilation": list(window.dilation), "pads": list(window.pads), "ceil_mode": window.ceil_mode}
+
+
+def window_of(node: Node) -> Window:
+    a = node.attrs
+    return Window(tuple(a["kernel"]), tuple(a["stride"]), tuple(a["dilation"]),  # type: ignore[arg-type]
+                  tuple(a["pads"]), bool(a.get("ceil_mode", False)))
+
+
+class _ConvBase(Op):
+    accepts_activation = True
+    kernel_function: str
+
+    def quantize(self, node: Node, graph: Graph) -> None:
+        in_scale, in_zp = input_quant(graph, node)
+        out_scale, out_zp = output_quant(graph, node)
+        assert self.weight_channel_axis is not None
+        weights, bias = quantize_weights_and_bias(graph, node, self.weight_channel_axis, in_scale, in_zp)
+        assert weights.quant is not None and weights.data is not None
+        check_accumulator_bound(node, weights.data, bias.data, self.weight_channel_axis or 0, -in_zp)
+        multiplier, shift = channel_multipliers(in_scale, weights.quant.scale, out_scale)
+        act_min, act_max = activation_range(node, graph)
+        node.params = {"input_offset": -in_zp, "output_offset": out_zp, "multiplier": multiplier,
+                       "shift": shift, "act_min": act_min, "act_max": act_max}
+
+    def _requantize(self, acc: np.ndarray, node: Node) -> np.ndarray:
+        from ..arith import requantize
+
+        p = node.params
+        return requantize(acc, p["multiplier"], p["shift"], p["output_offset"], p["act_min"], p["act_max"])
+
+    def _patches(self, node: Node, graph: Graph, x: np.ndarray) -> np.ndarray:
+        """[1, OH, OW, KH, KW, C_in] windows of (x - zp_in), padded taps contributing zero."""
+        window = window_of(node)
+        _, out_h, out_w, _ = graph.tensors[node.outputs[0]].shape
+        shifted = x.astype(np.int32) + node.params["input_offset"]
+        return windows(padded(shifted, window.pads, 0), window, out_h, out_w)
+
+    def macs(self, node: Node, graph: Graph) -> int:
+        out = graph.tensors[node.outputs[0]]
+        w = graph.tensors[node.inputs[1]].shape
+        per_output = int(np.prod(w)) // (w[0] if self.name == "conv2d" else w[3])
+        return out.size * per_output
+
+    def emit(self, node: Node, graph: Graph, emitter: LayerEmitter) -> CLayer:
+        from ..codegen.layers import CLayer
+
+        p = node.params
+        window = window_of(node)
+        per_channel = len(p["multiplier"]) > 1
+        fields = [
+            ("input", emitter.dims(node.inputs[0])),
+            ("filter", emitter.dims(node.inputs[1])),
+            ("output", emitter.dims(node.outputs[0])),
+            ("stride", c_init(window.stride)),
+            ("dilation", c_init(window.dilation)),
+            ("padding", c_init(window.pads)),
+            ("groups", str(node.attrs.get("groups", 1))),
+            ("depth_multiplier", str(node.attrs.get("depth_multiplier", 1))),
+            ("input_offset", str(p["input_offset"])),
+            ("output_offset", str(p["output_offset"])),
+            ("activation_min", str(p["act_min"])),
+            ("activation_max", str(p["act_max"])),
+            ("weights", emitter.pointer(node.inputs[1], "weights")),
+            ("bias", emitter.pointer(node.inputs[2], "bias")),
+            ("multiplier", emitter.array("multiplier", p["multiplier"], "requantization multipliers")),
+            ("shift", emitter.array("shift", p["shift"], "requantization shifts")),
+            ("per_channel", "1" if per_channel else "0"),
+        ]
+        return CLayer(self.kernel_function, "tg_conv_params", fields,
+                      [emitter.pointer(node.inputs[0]), emitter.pointer(node.outputs[0])])
+
+
+@register
+class Conv2D(_ConvBase):
+    name = "conv2d"
+    summary = "2-D convolution, standard or grouped (1-D convolutions have height 1)"
+    kernel_sources = ("tg_conv_s8.c",)
+    kernel_function = "tg_conv_s8"
+    weight_channel_axis = 0
+
+    def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        groups = node.attrs.get("groups", 1)
+        weights = graph.tensors[node.inputs[1]].data
+        bias = graph.tensors[node.inputs[2]].data
+        assert weights is not None and bias is not None
+        patches = self._patches(node, graph, inputs[0])  # [1, OH, OW, KH, KW, C_in]
+        n, out_h, out_w, _, _, in_c = patches.shape
+        out_c = weights.shape[0]
+        group_in, group_out = in_c // groups, out_c // groups
+        acc = np.empty((n, out_h, out_w, out_c), np.int64)
+        for g in range(groups):
+            cols = patches[..., g * group_in:(g + 1) * group_in].reshape(n * out_h * out_w, -1)
+            w = weights[g * group_out:(g + 1) * group_out].reshape(group_out, -1)
+            acc[..., g * group_out:(g + 1) * group_out] = exact_matmul(cols, w.T).reshape(
+                n, out_h, out_w, group_out)
+        acc += bias.astype(np.int64)
+        return [self._requantize(acc, node)]
+
+
+@register
+class DepthwiseConv2D(_ConvBase):
+    name = "depthwise_conv2d"
+    summary = "depthwise 2-D convolution with channel multiplier"
+    kernel_sources = ("tg_depthwise_conv_s8.c",)
+    kernel_function = "tg_depthwise_conv_s8"
+    weight_channel_axis = 3
+
+    def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        multiplier = node.attrs["depth_multiplier"]
+        weights = graph.tensors[node.inputs[1]].data  # [1, KH, KW, C_out]
+        bias = graph.tensors[node.inputs[2]].data
+        assert weights is not None and bias is not None
+        patches = self._patches(node, graph, inputs[0])  # [1, OH, OW, KH, KW, C_in]
+        expanded = np.repeat(patches, multiplier, axis=-1)  # channel c reads input c // multiplier
+        acc = np.einsum("nyxhwc,hwc->nyxc", expanded.astype(np.float64),
+                        weights[0].astype(np.float64))
+        acc = np.rint(acc).astype(np.int64) + bias.astype(np.int64)
+        return [self._requantize(acc, node)]

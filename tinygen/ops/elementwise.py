@@ -1,0 +1,221 @@
+"""Elementwise Add, Sub and Mul of two int8 tensors with broadcasting (same shape, per channel,
+per pixel, scalar, or any numpy-style broadcast up to rank 4); Sub and Div by a constant become
+Add and Mul. A constant operand is quantized per tensor and stored in flash.
+
+Arithmetic is TFLite's int8 ADD / SUB / MUL:
+  add: both inputs are rescaled to a common scale 2*max(s1, s2) with 20 bits of headroom
+       (x + offset) << 20, multiplied by s_i / (2 max) -- each with its own (multiplier, shift)
+       -- summed, and the sum requantized by 2 max / (2^20 s_out). |x + offset| <= 255 < 2^8,
+       so the shifted value stays below 2^28 and the sum of two below 2^29: no overflow.
+  mul: (x1 + offset1) * (x2 + offset2), |product| <= 2^16, requantized by s1 s2 / s_out.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .. import arith
+from ..codegen.cformat import c_init
+from ..ir import Graph, Layout, Node, QuantParams
+from .base import Op, Unsupported, onnx_op, register
+from .common import activation_range, input_quant, output_quant
+
+if TYPE_CHECKING:
+    from ..codegen.layers import CLayer, LayerEmitter
+    from ..frontend.importer import ImportContext, Value
+
+ADD_LEFT_SHIFT = 20
+
+
+def _physical_operand(ctx: ImportContext, value: Value, out_shape: tuple[int, ...], out_layout: Layout,
+                      transform: str) -> str:
+    """The IR tensor for one operand, broadcast-aligned to the output's physical rank."""
+    rank = len(out_shape)
+    if value.const is None:
+        if value.rank != rank:
+            raise Unsupported(f"broadcasting a rank-{value.rank} run-time tensor to rank {rank} "
+                              "is not supported")
+        assert value.tensor is not None
+        if value.layout is not out_layout:
+            raise Unsupported("operands with different layouts")
+        return value.tensor
+    array = np.asarray(value.const, np.float32)
+    if transform == "negate":
+        array = -array
+    elif transform == "reciprocal":
+        if np.any(array == 0):
+            raise Unsupported("division by a constant that contains zero")
+        array = 1.0 / array
+    aligned = array.reshape((1,) * (rank - array.ndim) + array.shape)
+    physical = out_layout.to_physical(aligned) if out_layout is Layout.CHANNELS_LAST else aligned
+    return ctx.constant("operand", physical)
+
+
+def _binary(ctx: ImportContext, op: str, A: Value, B: Value, transform: str = "", **attrs: object) -> None:
+    if A.const is not None and B.const is not None:
+        raise Unsupported("both operands are constants that were not folded")
+    out_name = ctx.node.output[0]  # type: ignore[union-attr]
+    out_layout = ctx.layouts.get(out_name, Layout.PLAIN)
+    out_shape = ctx.loaded.values[out_name].shape
+    if len(out_shape) > 4:
+        raise Unsupported(f"rank-{len(out_shape)} tensors are not supported")
+    a = _physical_operand(ctx, A, out_shape, out_layout, "")
+    b = _physical_operand(ctx, B, out_shape, out_layout, transform)
+    out = ctx.output_value(out_name)
+    ctx.emit(op, [a, b], [out.tensor], activation=None, **attrs)  # type: ignore[list-item]
+
+
+@onnx_op("Add", constraints="two tensors of the same shape, or broadcast (per channel, scalar, ...)")
+def Add(ctx: ImportContext, A: Value, B: Value) -> None:
+    _binary(ctx, "add", A, B)
+
+
+@onnx_op("Sub", constraints="as Add")
+def Sub(ctx: ImportContext, A: Value, B: Value) -> None:
+    if B.const is not None:
+        _binary(ctx, "add", A, B, transform="negate")
+    else:
+        _binary(ctx, "add", A, B, subtract=True)
+
+
+@onnx_op("Mul", constraints="as Add")
+def Mul(ctx: ImportContext, A: Value, B: Value) -> None:
+    _binary(ctx, "mul", A, B)
+
+
+@onnx_op("Div", constraints="division by a constant (becomes a multiplication)")
+def Div(ctx: ImportContext, A: Value, B: Value) -> None:
+    if B.const is None:
+        raise Unsupported("division by a run-time tensor is not supported")
+    _binary(ctx, "mul", A, B, transform="reciprocal")
+
+
+def quantize_constant_operand(graph: Graph, name: str) -> None:
+    """A constant operand of add/mul becomes int8 with its own asymmetric per-tensor parameters."""
+    tensor = graph.tensors[name]
+    if tensor.dtype == "int8" or tensor.data is None:
+        return
+    scale, zero_point = arith.choose_activation_params(float(tensor.data.min()), float(tensor.data.max()))
+    tensor.data = arith.quantize_float(tensor.data, scale, zero_point)
+    tensor.dtype = "int8"
+    tensor.quant = QuantParams.per_tensor(scale, zero_point)
+
+
+def _strides(shape: tuple[int, ...], out_shape: tuple[int, ...]) -> list[int]:
+    """Element strides of an operand along each of the output's 4 axes (0 where broadcast)."""
+    shape4 = (1,) * (4 - len(shape)) + tuple(shape)
+    out4 = (1,) * (4 - len(out_shape)) + tuple(out_shape)
+    strides, step = [0, 0, 0, 0], 1
+    for axis in range(3, -1, -1):
+        if shape4[axis] != 1 or out4[axis] == 1:
+            strides[axis] = step if shape4[axis] != 1 else 0
+        step *= shape4[axis]
+    return strides
+
+
+def _dims4(shape: tuple[int, ...]) -> str:
+    shape4 = (1,) * (4 - len(shape)) + tuple(shape)
+    return c_init(shape4)
+
+
+class _Binary(Op):
+    accepts_activation = True
+
+    def quantize(self, node: Node, graph: Graph) -> None:
+        for name in node.inputs:
+            quantize_constant_operand(graph, name)
+
+    def emit_common(self, node: Node, graph: Graph, emitter: LayerEmitter) -> list[tuple[str, str]]:
+        out = graph.tensors[node.outputs[0]].shape
+        s1 = _strides(graph.tensors[node.inputs[0]].shape, out)
+        s2 = _strides(graph.tensors[node.inputs[1]].shape, out)
+        return [("output", _dims4(out)), ("input1_strides", c_init(s1)),
+                ("input2_strides", c_init(s2))]
+
+
+@register
+class AddOp(_Binary):
+    name = "add"
+    summary = "elementwise sum (or difference) with broadcasting, TFLite int8 ADD arithmetic"
+    kernel_sources = ("tg_add_s8.c",)
+
+    def quantize(self, node: Node, graph: Graph) -> None:
+        super().quantize(node, graph)
+        s1, zp1 = input_quant(graph, node, 0)
+        s2, zp2 = input_quant(graph, node, 1)
+        so, zpo = output_quant(graph, node)
+        twice_max = 2.0 * max(np.float64(s1), np.float64(s2))
+        m1, sh1 = arith.quantize_multiplier(np.float64(s1) / twice_max)
+        m2, sh2 = arith.quantize_multiplier(np.float64(s2) / twice_max)
+        mo, sho = arith.quantize_multiplier(twice_max / ((1 << ADD_LEFT_SHIFT) * np.float64(so)))
+        act_min, act_max = activation_range(node, graph)
+        node.params = {"input1_offset": -zp1, "input2_offset": -zp2, "output_offset": zpo,
+                       "input1_multiplier": m1, "input1_shift": sh1, "input2_multiplier": m2,
+                       "input2_shift": sh2, "output_multiplier": mo, "output_shift": sho,
+                       "act_min": act_min, "act_max": act_max,
+                       "subtract": bool(node.attrs.get("subtract", False))}
+
+    def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        p = node.params
+        mbqm = arith.multiply_by_quantized_multiplier
+        a = (inputs[0].astype(np.int64) + p["input1_offset"]) << ADD_LEFT_SHIFT
+        b = (inputs[1].astype(np.int64) + p["input2_offset"]) << ADD_LEFT_SHIFT
+        a = mbqm(a, p["input1_multiplier"], p["input1_shift"])
+        b = mbqm(b, p["input2_multiplier"], p["input2_shift"])
+        total = a - b if p["subtract"] else a + b
+        out = mbqm(total, p["output_multiplier"], p["output_shift"]) + p["output_offset"]
+        out = np.clip(out, p["act_min"], p["act_max"]).astype(np.int8)
+        return [np.broadcast_to(out, graph.tensors[node.outputs[0]].shape).copy()]
+
+    def emit(self, node: Node, graph: Graph, emitter: LayerEmitter) -> CLayer:
+        from ..codegen.layers import CLayer
+
+        p = node.params
+        fields = self.emit_common(node, graph, emitter) + [
+            (key, str(int(p.get(key, 0)))) for key in (
+                "input1_offset", "input2_offset", "output_offset", "input1_multiplier", "input1_shift",
+                "input2_multiplier", "input2_shift", "output_multiplier", "output_shift")
+        ] + [("left_shift", str(ADD_LEFT_SHIFT)), ("activation_min", str(p["act_min"])),
+             ("activation_max", str(p["act_max"])), ("subtract", "1" if p["subtract"] else "0")]
+        return CLayer("tg_add_s8", "tg_add_params", fields,
+                      [emitter.pointer(node.inputs[0]), emitter.pointer(node.inputs[1]),
+                       emitter.pointer(node.outputs[0])])
+
+
+@register
+class MulOp(_Binary):
+    name = "mul"
+    summary = "elementwise product with broadcasting, TFLite int8 MUL arithmetic"
+    kernel_sources = ("tg_mul_s8.c",)
+
+    def quantize(self, node: Node, graph: Graph) -> None:
+        super().quantize(node, graph)
+        s1, zp1 = input_quant(graph, node, 0)
+        s2, zp2 = input_quant(graph, node, 1)
+        so, zpo = output_quant(graph, node)
+        m, sh = arith.quantize_multiplier(np.float64(s1) * np.float64(s2) / np.float64(so))
+        act_min, act_max = activation_range(node, graph)
+        node.params = {"input1_offset": -zp1, "input2_offset": -zp2, "output_offset": zpo,
+                       "output_multiplier": m, "output_shift": sh, "act_min": act_min, "act_max": act_max}
+
+    def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        p = node.params
+        product = ((inputs[0].astype(np.int64) + p["input1_offset"])
+                   * (inputs[1].astype(np.int64) + p["input2_offset"]))
+        out = arith.requantize(product, p["output_multiplier"], p["output_shift"], p["output_offset"],
+                               p["act_min"], p["act_max"])
+        return [np.broadcast_to(out, graph.tensors[node.outputs[0]].shape).copy()]
+
+    def emit(self, node: Node, graph: Graph, emitter: LayerEmitter) -> CLayer:
+        from ..codegen.layers import CLayer
+
+        p = node.params
+        fields = self.emit_common(node, graph, emitter) + [
+            (key, str(int(p[key]))) for key in ("input1_offset", "input2_offset", "output_offset",
+                                                "output_multiplier", "output_shift")
+        ] + [("activation_min", str(p["act_min"])), ("activation_max", str(p["act_max"]))]
+        return CLayer("tg_mul_s8", "tg_mul_params", fields,
+                      [emitter.pointer(node.inputs[0]), emitter.pointer(node.inputs[1]),
+                       emitter.pointer(node.outputs[0])])

@@ -1,0 +1,145 @@
+"""Fully connected: ONNX Gemm and MatMul with constant weights (a following bias Add is folded by
+passes/fuse_bias_add.py).
+
+Weights are stored [N, K] (output-major, as TFLite), so each output is one dot product over a
+contiguous row. Arithmetic as TFLite's FULLY_CONNECTED: acc = bias[n] + sum w * (x - zp_in),
+requantized per output channel (per tensor when the model says so), clamped.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..arith import requantize
+from ..ir import Graph, Layout, Node
+from .base import Op, Unsupported, onnx_op, register
+from .common import (
+    activation_range,
+    channel_multipliers,
+    check_accumulator_bound,
+    exact_matmul,
+    input_quant,
+    output_quant,
+        quantize_weights_and_bias,
+)
+
+if TYPE_CHECKING:
+    from ..codegen.layers import CLayer, LayerEmitter
+    from ..frontend.importer import ImportContext, Value
+
+
+def _matrix_input(A: Value) -> None:
+    if A.const is not None:
+        raise Unsupported("the data input is a constant; nothing to compute at run time")
+    if A.layout is not Layout.PLAIN:
+        raise Unsupported("a matrix product over a feature map's spatial axis is not supported",
+                          hint="flatten or pool the feature map first")
+
+
+def _bias_vector(C: Value | None, beta: float, out_features: int) -> np.ndarray:
+    if C is None:
+        return np.zeros(out_features, np.float32)
+    if C.const is None:
+        raise Unsupported("the bias is computed at run time; tinygen needs a constant bias")
+    bias = np.asarray(C.const, np.float32) * np.float32(beta)
+    if bias.size == 1:
+        return np.full(out_features, bias.ravel()[0], np.float32)
+    if bias.size != out_features:
+        raise Unsupported(f"bias of shape {list(bias.shape)} is not one value per output")
+    return bias.reshape(out_features)
+
+
+@onnx_op("Gemm", constraints="A is the data [batch, K] (transA=0); B constant; C constant "
+                             "(scalar or per output)")
+def Gemm(ctx: ImportContext, A: Value, B: Value, C: Value | None = None, *, alpha: float = 1.0,
+         beta: float = 1.0, transA: int = 0, transB: int = 0) -> None:
+    _matrix_input(A)
+    if transA:
+        raise Unsupported("transA=1 is not supported")
+    if B.const is None:
+        raise Unsupported("the weights are computed at run time; tinygen needs constant weights")
+    weights = np.asarray(B.const, np.float32) * np.float32(alpha)
+    weights = weights if transB else weights.T  # -> [N, K]
+    bias = _bias_vector(C, beta, weights.shape[0])
+    _emit(ctx, A, weights, bias)
+
+
+@onnx_op("MatMul", constraints="data times a constant 2-D matrix (the data may have leading batch axes)")
+def MatMul(ctx: ImportContext, A: Value, B: Value) -> None:
+    _matrix_input(A)
+    if B.const is None:
+        raise Unsupported("both operands are computed at run time; tinygen needs a constant matrix")
+    if B.rank != 2:
+        raise Unsupported(f"the constant operand has rank {B.rank}; only a 2-D matrix is supported")
+    weights = np.asarray(B.const, np.float32).T  # [K, N] -> [N, K]
+    _emit(ctx, A, weights, np.zeros(weights.shape[0], np.float32))
+
+
+def _emit(ctx: ImportContext, A: Value, weights: np.ndarray, bias: np.ndarray) -> None:
+    if A.shape[-1] != weights.shape[1]:
+        raise Unsupported(f"data has {A.shape[-1]} features, weights expect {weights.shape[1]}")
+    out = ctx.output_value(ctx.node.output[0])  # type: ignore[union-attr]
+    w = ctx.constant("weights", weights)
+    b = ctx.constant("bias", bias)
+    ctx.emit("fully_connected", [A.tensor, w, b], [out.tensor], activation=None)  # type: ignore[list-item]
+
+
+@register
+class FullyConnected(Op):
+    name = "fully_connected"
+    summary = "fully connected layer: [rows, K] x [N, K]^T + bias"
+    kernel_sources = ("tg_fully_connected_s8.c",)
+    accepts_activation = True
+    weight_channel_axis = 0
+
+    def quantize(self, node: Node, graph: Graph) -> None:
+        in_scale, in_zp = input_quant(graph, node)
+        out_scale, out_zp = output_quant(graph, node)
+        weights, bias = quantize_weights_and_bias(graph, node, 0, in_scale, in_zp)
+        assert weights.quant is not None and weights.data is not None
+        check_accumulator_bound(node, weights.data, bias.data, 0, -in_zp)
+        multiplier, shift = channel_multipliers(in_scale, weights.quant.scale, out_scale)
+        act_min, act_max = activation_range(node, graph)
+        node.params = {"input_offset": -in_zp, "output_offset": out_zp, "multiplier": multiplier,
+                       "shift": shift, "act_min": act_min, "act_max": act_max}
+
+    def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        p = node.params
+        weights = graph.tensors[node.inputs[1]].data
+        bias = graph.tensors[node.inputs[2]].data
+        assert weights is not None and bias is not None
+        out_shape = graph.tensors[node.outputs[0]].shape
+        rows = inputs[0].reshape(-1, weights.shape[1]).astype(np.int32) + p["input_offset"]
+        acc = exact_matmul(rows, weights.T) + bias.astype(np.int64)
+        out = requantize(acc, p["multiplier"], p["shift"], p["output_offset"], p["act_min"], p["act_max"])
+        return [out.reshape(out_shape)]
+
+    def macs(self, node: Node, graph: Graph) -> int:
+        weights = graph.tensors[node.inputs[1]].shape
+        rows = graph.tensors[node.inputs[0]].size // weights[1]
+        return rows * weights[0] * weights[1]
+
+    def emit(self, node: Node, graph: Graph, emitter: LayerEmitter) -> CLayer:
+        from ..codegen.layers import CLayer
+
+        p = node.params
+        out_features, depth = graph.tensors[node.inputs[1]].shape
+        rows = graph.tensors[node.inputs[0]].size // depth
+        fields = [
+            ("rows", str(rows)),
+            ("input_depth", str(depth)),
+            ("output_depth", str(out_features)),
+            ("input_offset", str(p["input_offset"])),
+            ("output_offset", str(p["output_offset"])),
+            ("activation_min", str(p["act_min"])),
+            ("activation_max", str(p["act_max"])),
+            ("weights", emitter.pointer(node.inputs[1], "weights")),
+            ("bias", emitter.pointer(node.inputs[2], "bias")),
+            ("multiplier", emitter.array("multiplier", p["multiplier"], "requantization multipliers")),
+            ("shift", emitter.array("shift", p["shift"], "requantization shifts")),
+            ("per_channel", "1" if len(p["multiplier"]) > 1 else "0"),
+        ]
+        return CLayer("tg_fully_connected_s8", "tg_fully_connected_params", fields,
+                      [emitter.pointer(node.inputs[0]), emitter.pointer(node.outputs[0])])

@@ -1,0 +1,225 @@
+"""Pooling: MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, and ReduceMean / ReduceMax
+over the spatial axes (the global forms).
+
+Max pooling moves values without arithmetic, so input and output share quantization. Average
+pooling follows TFLite's AVERAGE_POOL_2D: the sum of the raw int8 values of the window divided
+by the number of values counted, rounded half away from zero; with ONNX count_include_pad=1 the
+padded positions count as the input zero point (real 0). Output quantization equals the input's
+for float models (as TFLite requires); when a quantized model gives the output other
+parameters, the average is requantized afterwards.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .. import arith
+from ..codegen.cformat import c_init
+from ..ir import Graph, Node
+from .base import Op, Unsupported, onnx_op, register
+from .common import Window, input_quant, output_quant, spatial_window
+from .conv import window_attrs, window_of
+
+if TYPE_CHECKING:
+    from ..codegen.layers import CLayer, LayerEmitter
+    from ..frontend.importer import ImportContext, Value
+
+
+def _pool(ctx: ImportContext, op: str, X: Value, window: Window, **attrs: object) -> None:
+    if X.const is not None:
+        raise Unsupported("the input is a constant that was not folded")
+    if X.rank not in (3, 4):
+        raise Unsupported(f"pooling a rank-{X.rank} tensor is not supported")
+    node = ctx.node
+    assert node is not None
+    if len(node.output) > 1 and node.output[1]:
+        raise Unsupported("the Indices output is not supported")
+    out = ctx.output_value(node.output[0])
+    out_h, out_w = out.physical_shape[1:3] if len(out.physical_shape) == 4 else (1, 1)
+    if not window.ceil_mode and window.output_size(*X.physical_shape[1:3]) != (out_h, out_w):
+        raise Unsupported("the pooled size does not match the window arithmetic")
+    ctx.emit(op, [X.tensor], [out.tensor], **window_attrs(window), **attrs)  # type: ignore[list-item]
+
+
+@onnx_op("MaxPool", constraints="1-D or 2-D; any kernel, stride, dilation, pads, ceil_mode; "
+                                "no Indices output")
+def MaxPool(ctx: ImportContext, X: Value, *, auto_pad: str = "NOTSET", ceil_mode: int = 0,
+            dilations: list[int] | None = None, kernel_shape: list[int] | None = None,
+            pads: list[int] | None = None, storage_order: int = 0, strides: list[int] | None = None) -> None:
+    window = spatial_window(X.shape, kernel_shape, strides, dilations, pads, auto_pad, ceil_mode)
+    _pool(ctx, "max_pool", X, window)
+
+
+@onnx_op("AveragePool", constraints="1-D or 2-D; any kernel, stride, dilation, pads, ceil_mode, "
+                                    "count_include_pad")
+def AveragePool(ctx: ImportContext, X: Value, *, auto_pad: str = "NOTSET", ceil_mode: int = 0,
+                count_include_pad: int = 0, dilations: list[int] | None = None,
+                kernel_shape: list[int] | None = None, pads: list[int] | None = None,
+                strides: list[int] | None = None) -> None:
+    window = spatial_window(X.shape, kernel_shape, strides, dilations, pads, auto_pad, ceil_mode)
+    _pool(ctx, "avg_pool", X, window, count_include_pad=bool(count_include_pad))
+
+
+def _global_window(X: Value) -> Window:
+    height, width = X.physical_shape[1:3]
+    return Window((height, width), (1, 1), (1, 1), (0, 0, 0, 0))
+
+
+@onnx_op("GlobalAveragePool", constraints="")
+def GlobalAveragePool(ctx: ImportContext, X: Value) -> None:
+    _pool(ctx, "avg_pool", X, _global_window(X), count_include_pad=False)
+
+
+@onnx_op("GlobalMaxPool", constraints="")
+def GlobalMaxPool(ctx: ImportContext, X: Value) -> None:
+    _pool(ctx, "max_pool", X, _global_window(X))
+
+
+def _spatial_reduce(ctx: ImportContext, op: str, data: Value, axes: Value | None, axes_attr: list[int] | None,
+                    noop_with_empty_axes: int) -> None:
+    if axes is not None and axes.const is None:
+        raise Unsupported("the axes are computed at run time")
+    chosen = list(np.asarray(axes.const).reshape(-1)) if axes is not None else axes_attr
+    if not chosen:
+        if noop_with_empty_axes:
+            raise Unsupported("an empty reduction (noop_with_empty_axes) is not supported")
+        raise Unsupported("reducing over all axes is not supported; reduce over H and W")
+    normalized = sorted(int(a) % data.rank for a in chosen)
+    spatial = list(range(2, data.rank))
+    if data.rank not in (3, 4) or normalized != spatial:
+        raise Unsupported(f"reduction over axes {normalized} of a rank-{data.rank} tensor; only the "
+                          f"spatial axes {spatial} (global pooling) are supported")
+    _pool(ctx, op, data, _global_window(data), **({"count_include_pad": False} if op == "avg_pool" else {}))
+
+
+@onnx_op("ReduceMean", constraints="over the spatial axes (H, W) only: a global average pool; "
+                                   "axes as attribute (opset < 18) or constant input")
+def ReduceMean(ctx: ImportContext, data: Value, axes: Value | None = None, *, keepdims: int = 1,
+               noop_with_empty_axes: int = 0, axes_attr: list[int] | None = None) -> None:
+    _spatial_reduce(ctx, "avg_pool", data, axes, axes_attr, noop_with_empty_axes)
+
+
+@onnx_op("ReduceMax", constraints="over the spatial axes (H, W) only: a global max pool")
+def ReduceMax(ctx: ImportContext, data: Value, axes: Value | None = None, *, keepdims: int = 1,
+              noop_with_empty_axes: int = 0, axes_attr: list[int] | None = None) -> None:
+    _spatial_reduce(ctx, "max_pool", data, axes, axes_attr, noop_with_empty_axes)
+
+
+def _input_window_view(node: Node, graph: Graph, x: np.ndarray, fill: int) -> tuple[np.ndarray, np.ndarray]:
+    """Windows of x [1, H, W, C] for every output position -> (values [1,OH,OW,KH,KW,C],
+    in_input mask [OH,OW,KH,KW]): taps outside the input hold `fill`."""
+    window = window_of(node)
+    out = graph.tensors[node.outputs[0]].shape
+    n, height, width, channels = graph.tensors[node.inputs[0]].shape
+    out_h, out_w = (out[1], out[2]) if len(out) == 4 else (1, 1)
+    kh, kw = window.kernel
+    (sh, sw), (dh, dw) = window.stride, window.dilation
+    top, left = window.pads[0], window.pads[1]
+    ys = (np.arange(out_h) * sh - top)[:, None] + np.arange(kh)[None, :] * dh  # [OH, KH]
+    xs = (np.arange(out_w) * sw - left)[:, None] + np.arange(kw)[None, :] * dw  # [OW, KW]
+    valid_y = (ys >= 0) & (ys < height)
+    valid_x = (xs >= 0) & (xs < width)
+    mask = valid_y[:, None, :, None] & valid_x[None, :, None, :]  # [OH, OW, KH, KW]
+    values = x.reshape(n, height, width, channels)[:, np.clip(ys, 0, height - 1)[:, None, :, None],
+                                                   np.clip(xs, 0, width - 1)[None, :, None, :], :]
+    values = np.where(mask[None, ..., None], values, fill)
+    return values, mask
+
+
+def _padded_counts(node: Node, graph: Graph) -> np.ndarray:
+    """count_include_pad: per output position, the taps inside the padded input [OH, OW]."""
+    window = window_of(node)
+    out = graph.tensors[node.outputs[0]].shape
+    _, height, width, _ = graph.tensors[node.inputs[0]].shape
+    out_h, out_w = (out[1], out[2]) if len(out) == 4 else (1, 1)
+    top, left, bottom, right = window.pads
+    ys = (np.arange(out_h) * window.stride[0] - top)[:, None] + np.arange(window.kernel[0]) * window.dilation[0]
+    xs = (np.arange(out_w) * window.stride[1] - left)[:, None] + np.arange(window.kernel[1]) * window.dilation[1]
+    in_y = ((ys >= -top) & (ys < height + bottom)).sum(axis=1)
+    in_x = ((xs >= -left) & (xs < width + right)).sum(axis=1)
+    return (in_y[:, None] * in_x[None, :]).astype(np.int64)
+
+
+class _PoolBase(Op):
+    def pool_fields(self, node: Node, graph: Graph, emitter: LayerEmitter) -> list[tuple[str, str]]:
+        window = window_of(node)
+        return [("input", emitter.dims(node.inputs[0])), ("output", emitter.dims(node.outputs[0])),
+                ("kernel", c_init(window.kernel)), ("stride", c_init(window.stride)),
+                ("dilation", c_init(window.dilation)), ("padding", c_init(window.pads))]
+
+
+@register
+class MaxPoolOp(_PoolBase):
+    name = "max_pool"
+    summary = "max pooling (padding ignored, as -infinity)"
+    kernel_sources = ("tg_max_pool_s8.c",)
+    output_quant = "input"
+
+    def quantize(self, node: Node, graph: Graph) -> None:
+        node.params = {}
+
+    def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        values, _ = _input_window_view(node, graph, inputs[0], -128)
+        out = values.max(axis=(3, 4)).astype(np.int8)
+        return [out.reshape(graph.tensors[node.outputs[0]].shape)]
+
+    def emit(self, node: Node, graph: Graph, emitter: LayerEmitter) -> CLayer:
+        from ..codegen.layers import CLayer
+
+        return CLayer("tg_max_pool_s8", "tg_pool_params", self.pool_fields(node, graph, emitter),
+                      [emitter.pointer(node.inputs[0]), emitter.pointer(node.outputs[0])])
+
+
+@register
+class AvgPoolOp(_PoolBase):
+    name = "avg_pool"
+    summary = "average pooling, TFLite rounding; ONNX count_include_pad semantics"
+    kernel_sources = ("tg_avg_pool_s8.c",)
+    output_quant = "input"
+
+    def quantize(self, node: Node, graph: Graph) -> None:
+        in_scale, in_zp = input_quant(graph, node)
+        out_scale, out_zp = output_quant(graph, node)
+        rescale = not (np.float32(in_scale) == np.float32(out_scale) and in_zp == out_zp)
+        multiplier, shift = arith.quantize_multiplier(np.float64(in_scale) / np.float64(out_scale)) \
+            if rescale else (0, 0)
+        node.params = {"input_zero_point": in_zp, "output_offset": out_zp, "rescale": rescale,
+                       "multiplier": multiplier, "shift": shift,
+                       "count_include_pad": bool(node.attrs.get("count_include_pad", False))}
+
+    def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        p = node.params
+        values, mask = _input_window_view(node, graph, inputs[0], 0)
+        total = values.astype(np.int64).sum(axis=(3, 4))  # [1, OH, OW, C]
+        if p["count_include_pad"]:
+            count = _padded_counts(node, graph)
+            total = total + (count - mask.sum(axis=(2, 3)))[None, :, :, None] * p["input_zero_point"]
+        else:
+            count = mask.sum(axis=(2, 3)).astype(np.int64)
+        count = np.maximum(count, 1)[None, :, :, None]
+        # Round half away from zero, as TFLite: (acc +- count/2) / count with C truncation.
+        half = count // 2
+        numerator = np.where(total > 0, total + half, total - half)
+        average = np.sign(numerator) * (np.abs(numerator) // count)
+        if p["rescale"]:
+            average = arith.multiply_by_quantized_multiplier(
+                average - p["input_zero_point"], p["multiplier"], p["shift"]) + p["output_offset"]
+        out = np.clip(average, -128, 127).astype(np.int8)
+        return [out.reshape(graph.tensors[node.outputs[0]].shape)]
+
+    def emit(self, node: Node, graph: Graph, emitter: LayerEmitter) -> CLayer:
+        from ..codegen.layers import CLayer
+
+        p = node.params
+        fields = [
+            *self.pool_fields(node, graph, emitter),
+            ("count_include_pad", "1" if p["count_include_pad"] else "0"),
+            ("input_zero_point", str(p["input_zero_point"])),
+            ("rescale", "1" if p["rescale"] else "0"),
+            ("multiplier", str(p["multiplier"])), ("shift", str(p["shift"])),
+            ("output_offset", str(p["output_offset"])),
+        ]
+        return CLayer("tg_avg_pool_s8", "tg_pool_params", fields,
+                      [emitter.pointer(node.inputs[0]), emitter.pointer(node.outputs[0])])

@@ -1,0 +1,177 @@
+"""Softmax over the innermost axis, with TFLite's int8 fixed-point algorithm (gemmlowp).
+
+For each row: the difference of every input to the row maximum is scaled by
+beta * s_in into Q5.26 (input_multiplier, input_left_shift); exp() of those non-positive values
+is evaluated in fixed point (exp_on_negative_values: a Taylor polynomial around -1/8 on
+[-1/4, 0) times a barrel of exp(-2^k) constants), summed in Q12.19, inverted with Newton-Raphson
+(one_over_one_plus_x_for_x_in_0_1) and each output is exp * (1 / sum) rounded to 1/256 steps.
+Differences below diff_min give exp = 0. The output is always scale 1/256, zero point -128
+(TFLite's rule); a quantized model that asks for other parameters gets a requantization after.
+
+Each function below mirrors one of gemmlowp's / TFLite's, and tg_softmax_s8.c mirrors them in
+C; all arithmetic here is on int64 numpy arrays holding int32 values.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .. import arith
+from ..ir import Graph, Layout, Node
+from .base import Op, Unsupported, onnx_op, register
+from .common import input_quant, output_quant
+
+if TYPE_CHECKING:
+    from ..codegen.layers import CLayer, LayerEmitter
+    from ..frontend.importer import ImportContext, Value
+
+SCALED_DIFF_INTEGER_BITS = 5  # exp() input format Q5.26
+ACCUMULATION_INTEGER_BITS = 12  # sum of exps format Q12.19
+OUTPUT_SCALE, OUTPUT_ZERO_POINT = 1.0 / 256.0, -128
+
+srdhm = arith.saturating_rounding_doubling_high_mul
+rdbpot = arith.rounding_divide_by_pot
+
+
+@onnx_op("Softmax", constraints="over the last axis (the channel axis of a feature map)")
+def Softmax(ctx: ImportContext, input: Value, *, axis: int = -1) -> None:
+    if input.const is not None:
+        raise Unsupported("the input is a constant that was not folded")
+    axis = axis % input.rank
+    innermost = 1 if input.layout is Layout.CHANNELS_LAST else input.rank - 1
+    if axis != innermost:
+        raise Unsupported(f"softmax over axis {axis}; only the innermost axis ({innermost}) is supported")
+    out = ctx.output_value(ctx.node.output[0])  # type: ignore[union-attr]
+    ctx.emit("softmax", [input.tensor], [out.tensor], beta=1.0)  # type: ignore[list-item]
+
+
+def softmax_parameters(input_scale: float, beta: float = 1.0) -> tuple[int, int, int]:
+    """TFLite PreprocessSoftmaxScaling + CalculateInputRadius: (multiplier, left_shift, diff_min)."""
+    real = min(float(beta) * float(input_scale) * float(1 << (31 - SCALED_DIFF_INTEGER_BITS)),
+               float((1 << 31) - 1))
+    multiplier, left_shift = arith.quantize_multiplier(real)
+    assert left_shift >= 0
+    max_input_rescaled = (1.0 * ((1 << SCALED_DIFF_INTEGER_BITS) - 1)
+                          * (1 << (31 - SCALED_DIFF_INTEGER_BITS)) / (1 << left_shift))
+    diff_min = -math.floor(max_input_rescaled)
+    return multiplier, left_shift, diff_min
+
+
+def _saturating_left_shift(x: np.ndarray, exponent: int) -> np.ndarray:
+    """gemmlowp SaturatingRoundingMultiplyByPOT for a positive exponent."""
+    threshold = (1 << (31 - exponent)) - 1
+    return np.where(x > threshold, arith.INT32_MAX,
+                    np.where(x < -threshold, arith.INT32_MIN, x << exponent))
+
+
+def _exp_on_interval(a: np.ndarray) -> np.ndarray:
+    """exp(a) for a in [-1/4, 0), Q0.31 in and out: Taylor expansion around -1/8."""
+    constant_term = 1895147668  # exp(-1/8)
+    one_third = 715827883
+    x = a + (1 << 28)  # a + 1/8
+    x2 = srdhm(x, x)
+    x3 = srdhm(x2, x)
+    x4 = srdhm(x2, x2)
+    x4_over_4 = rdbpot(x4, 2)
+    poly = rdbpot(srdhm(x4_over_4 + x3, one_third) + x2, 1)
+    return constant_term + srdhm(constant_term, x + poly)
+
+
+BARREL = [(-2, 1672461947), (-1, 1302514674), (0, 790015084), (1, 290630308), (2, 39332535),
+          (3, 720401), (4, 242)]  # exp(-2^k) in Q0.31
+
+
+def exp_on_negative_values(a: np.ndarray) -> np.ndarray:
+    """exp(a) for a <= 0 given in Q5.26; result in Q0.31 (gemmlowp exp_on_negative_values)."""
+    fractional_bits = 31 - SCALED_DIFF_INTEGER_BITS
+    one_quarter = 1 << (fractional_bits - 2)
+    a_mod_quarter_minus_one_quarter = (a & (one_quarter - 1)) - one_quarter
+    result = _exp_on_interval(_saturating_left_shift(a_mod_quarter_minus_one_quarter, SCALED_DIFF_INTEGER_BITS))
+    remainder = a_mod_quarter_minus_one_quarter - a
+    for exponent, multiplier in BARREL:
+        bit = 1 << (fractional_bits + exponent)
+        result = np.where(remainder & bit, srdhm(result, multiplier), result)
+    return np.where(a == 0, arith.INT32_MAX, result)
+
+
+def one_over_one_plus_x(a: np.ndarray) -> np.ndarray:
+    """1 / (1 + a) for a in [0, 1), Q0.31 in and out, by Newton-Raphson (gemmlowp)."""
+    total = a + arith.INT32_MAX  # RoundingHalfSum(a, One): (sum + sign) / 2, truncating
+    half_denominator = np.where(total >= 0, (total + 1) // 2, -((-(total - 1)) // 2))
+    x = 1515870810 + srdhm(half_denominator, -1010580540)  # 48/17 - 32/17 d, in Q2.29
+    for _ in range(3):
+        half_denominator_times_x = srdhm(half_denominator, x)
+        one_minus = (1 << 29) - half_denominator_times_x
+        x = x + _saturating_left_shift(srdhm(x, one_minus), 2)
+    return _saturating_left_shift(x, 1)
+
+
+def softmax_rows(x: np.ndarray, multiplier: int, left_shift: int, diff_min: int) -> np.ndarray:
+    """TFLite reference_ops::Softmax for int8 -> int8 on rows [outer, depth]."""
+    x = x.astype(np.int64)
+    diff = x - x.max(axis=1, keepdims=True)
+    used = diff >= diff_min
+    rescaled = srdhm(diff * (1 << left_shift), multiplier)  # MultiplyByQuantizedMultiplierGreaterThanOne
+    exps = exp_on_negative_values(rescaled)
+    in_accumulator = rdbpot(exps, ACCUMULATION_INTEGER_BITS)  # Rescale Q0.31 -> Q12.19
+    sum_of_exps = np.where(used, in_accumulator, 0).sum(axis=1, keepdims=True)
+    sum_of_exps = arith._wrap_int32(sum_of_exps)
+    _, exponent = np.frexp(np.maximum(sum_of_exps, 1).astype(np.float64))  # sum = m * 2^e, m in [0.5, 1)
+    headroom_plus_one = 32 - exponent.astype(np.int64)  # count of leading zeros of the uint32
+    num_bits_over_unit = ACCUMULATION_INTEGER_BITS - headroom_plus_one
+    shifted_sum_minus_one = arith._wrap_int32((sum_of_exps << headroom_plus_one) - (1 << 31))
+    shifted_scale = one_over_one_plus_x(shifted_sum_minus_one)
+    unsaturated = rdbpot(srdhm(shifted_scale, exps), num_bits_over_unit + 31 - 8)
+    out = np.clip(unsaturated - 128, -128, 127)
+    return np.where(used, out, -128).astype(np.int8)
+
+
+@register
+class SoftmaxOp(Op):
+    name = "softmax"
+    summary = "softmax over the innermost axis, TFLite int8 fixed-point arithmetic"
+    kernel_sources = ("tg_softmax_s8.c",)
+
+    def quantize(self, node: Node, graph: Graph) -> None:
+        in_scale, _ = input_quant(graph, node)
+        out_scale, out_zp = output_quant(graph, node)
+        multiplier, left_shift, diff_min = softmax_parameters(in_scale, node.attrs.get("beta", 1.0))
+        rescale = not (np.float32(out_scale) == np.float32(OUTPUT_SCALE) and out_zp == OUTPUT_ZERO_POINT)
+        out_multiplier, out_shift = (arith.quantize_multiplier(OUTPUT_SCALE / float(out_scale))
+                                     if rescale else (0, 0))
+        node.params = {"input_multiplier": multiplier, "input_left_shift": left_shift, "diff_min": diff_min,
+                       "rescale": rescale, "output_multiplier": out_multiplier, "output_shift": out_shift,
+                       "output_offset": out_zp}
+
+    def fixed_output_quant(self, node: Node, graph: Graph) -> tuple[float, int]:
+        return OUTPUT_SCALE, OUTPUT_ZERO_POINT
+
+    output_quant = "fixed"
+
+    def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        p = node.params
+        shape = graph.tensors[node.outputs[0]].shape
+        rows = inputs[0].reshape(-1, shape[-1])
+        out = softmax_rows(rows, p["input_multiplier"], p["input_left_shift"], p["diff_min"])
+        if p["rescale"]:
+            out = arith.requantize(out.astype(np.int64) - OUTPUT_ZERO_POINT, p["output_multiplier"],
+                                   p["output_shift"], p["output_offset"], -128, 127)
+        return [out.reshape(shape)]
+
+    def emit(self, node: Node, graph: Graph, emitter: LayerEmitter) -> CLayer:
+        from ..codegen.layers import CLayer
+
+        p = node.params
+        shape = graph.tensors[node.outputs[0]].shape
+        depth = shape[-1]
+        fields = [("rows", str(int(np.prod(shape)) // depth)), ("depth", str(depth)),
+                  ("input_multiplier", str(p["input_multiplier"])),
+                  ("input_left_shift", str(p["input_left_shift"])), ("diff_min", str(p["diff_min"])),
+                  ("rescale", "1" if p["rescale"] else "0"),
+                  ("output_multiplier", str(p["output_multiplier"])), ("output_shift", str(p["output_shift"])),
+                  ("output_offset", str(p["output_offset"]))]
+        return CLayer("tg_softmax_s8", "tg_softmax_params", fields,
+                      [emitter.pointer(node.inputs[0]), emitter.pointer(node.outputs[0])])

@@ -1,0 +1,160 @@
+"""Elementwise functions of one int8 input (Relu, Clip, Sigmoid, Tanh, HardSigmoid, HardSwish,
+LeakyRelu, Elu, Gelu, Softplus, Neg) as a 256-entry lookup table.
+
+With int8 input and output, any such function is exactly a table: entry q holds
+quantize_out(f(dequantize_in(q))), evaluated in float64 at compile time. The C kernel and the
+golden kernel both index it, so they agree by construction, and one kernel (tg_lut_s8) serves
+every function. Relu and Clip after a conv / FC / add are fused into that op's clamp by
+passes/fuse_activation.py; the table is for the ones left standing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .. import arith
+from ..ir import Graph, Node
+from .base import Op, Unsupported, onnx_op, register
+from .common import input_quant, output_quant
+
+if TYPE_CHECKING:
+    from ..codegen.layers import CLayer, LayerEmitter
+    from ..frontend.importer import ImportContext, Value
+
+
+def _clip(x: np.ndarray, min: float | None = None, max: float | None = None) -> np.ndarray:
+    low = -np.inf if min is None else min
+    high = np.inf if max is None else max
+    return np.clip(x, low, high)
+
+
+def _gelu(x: np.ndarray, approximate: str = "none") -> np.ndarray:
+    if approximate == "tanh":
+        return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
+    erf = np.vectorize(math.erf)
+    return 0.5 * x * (1 + erf(x / math.sqrt(2)))
+
+
+FUNCTIONS: dict[str, Callable[..., np.ndarray]] = {
+    "clip": _clip,
+    "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
+    "tanh": np.tanh,
+    "hardsigmoid": lambda x, alpha, beta: np.clip(alpha * x + beta, 0.0, 1.0),
+    "hardswish": lambda x: x * np.clip(x / 6.0 + 0.5, 0.0, 1.0),
+    "leakyrelu": lambda x, alpha: np.where(x >= 0, x, alpha * x),
+    "elu": lambda x, alpha: np.where(x >= 0, x, alpha * (np.exp(np.minimum(x, 0)) - 1.0)),
+    "gelu": _gelu,
+    "softplus": lambda x: np.logaddexp(0.0, x),
+    "neg": np.negative,
+}
+
+
+def _emit(ctx: ImportContext, X: Value, function: str, **args: Any) -> None:
+    if X.const is not None:
+        raise Unsupported("the input is a constant that was not folded")
+    out = ctx.output_value(ctx.node.output[0])  # type: ignore[union-attr]
+    ctx.emit("lut", [X.tensor], [out.tensor], function=function, args=args)  # type: ignore[list-item]
+
+
+@onnx_op("Relu", constraints="")
+def Relu(ctx: ImportContext, X: Value) -> None:
+    _emit(ctx, X, "clip", min=0.0, max=None)
+
+
+def _scalar(value: Value | None, what: str) -> float | None:
+    if value is None:
+        return None
+    if value.const is None:
+        raise Unsupported(f"the {what} bound is computed at run time; it must be a constant")
+    return float(np.asarray(value.const).reshape(-1)[0])
+
+
+@onnx_op("Clip", constraints="constant min/max (Relu6 is Clip(0, 6))")
+def Clip(ctx: ImportContext, input: Value, min: Value | None = None, max: Value | None = None) -> None:
+    _emit(ctx, input, "clip", min=_scalar(min, "min"), max=_scalar(max, "max"))
+
+
+@onnx_op("Sigmoid", constraints="")
+def Sigmoid(ctx: ImportContext, X: Value) -> None:
+    _emit(ctx, X, "sigmoid")
+
+
+@onnx_op("Tanh", constraints="")
+def Tanh(ctx: ImportContext, input: Value) -> None:
+    _emit(ctx, input, "tanh")
+
+
+@onnx_op("HardSigmoid", constraints="")
+def HardSigmoid(ctx: ImportContext, X: Value, *, alpha: float = 0.2, beta: float = 0.5) -> None:
+    _emit(ctx, X, "hardsigmoid", alpha=alpha, beta=beta)
+
+
+@onnx_op("HardSwish", constraints="")
+def HardSwish(ctx: ImportContext, X: Value) -> None:
+    _emit(ctx, X, "hardswish")
+
+
+@onnx_op("LeakyRelu", constraints="")
+def LeakyRelu(ctx: ImportContext, X: Value, *, alpha: float = 0.01) -> None:
+    _emit(ctx, X, "leakyrelu", alpha=alpha)
+
+
+@onnx_op("Elu", constraints="")
+def Elu(ctx: ImportContext, X: Value, *, alpha: float = 1.0) -> None:
+    _emit(ctx, X, "elu", alpha=alpha)
+
+
+@onnx_op("Gelu", constraints="approximate 'none' or 'tanh'")
+def Gelu(ctx: ImportContext, X: Value, *, approximate: str = "none") -> None:
+    if approximate not in ("none", "tanh"):
+        raise Unsupported(f"approximate='{approximate}' is not supported")
+    _emit(ctx, X, "gelu", approximate=approximate)
+
+
+@onnx_op("Softplus", constraints="")
+def Softplus(ctx: ImportContext, X: Value) -> None:
+    _emit(ctx, X, "softplus")
+
+
+@onnx_op("Neg", constraints="")
+def Neg(ctx: ImportContext, X: Value) -> None:
+    _emit(ctx, X, "neg")
+
+
+def lookup_table(function: str, args: dict[str, Any], input_scale: float, input_zero_point: int,
+                 output_scale: float, output_zero_point: int) -> np.ndarray:
+    """int8[256]: entry i is the output for input q = i - 128."""
+    q = np.arange(-128, 128, dtype=np.float64)
+    x = (q - input_zero_point) * np.float64(input_scale)
+    y = np.asarray(FUNCTIONS[function](x, **args), dtype=np.float64)
+    out = arith.round_half_away_array(y / np.float64(output_scale)) + output_zero_point
+    return np.clip(out, -128, 127).astype(np.int8)
+
+
+@register
+class LookupTable(Op):
+    name = "lut"
+    summary = "elementwise function of one int8 input, as a 256-entry table"
+    kernel_sources = ("tg_lut_s8.c",)
+
+    def quantize(self, node: Node, graph: Graph) -> None:
+        table = lookup_table(node.attrs["function"], node.attrs.get("args", {}),
+                             *input_quant(graph, node), *output_quant(graph, node))
+        node.params = {"table": table}
+
+    def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        table = node.params["table"]
+        return [table[inputs[0].astype(np.int32) + 128]]
+
+    def emit(self, node: Node, graph: Graph, emitter: LayerEmitter) -> CLayer:
+        from ..codegen.layers import CLayer
+
+        fields = [("size", str(graph.tensors[node.inputs[0]].size)),
+                  ("table", emitter.array("table", node.params["table"],
+                                          f"{node.attrs['function']}: output for input q at [q + 128]"))]
+        return CLayer("tg_lut_s8", "tg_lut_params", fields,
+                      [emitter.pointer(node.inputs[0]), emitter.pointer(node.outputs[0])])

@@ -1,0 +1,53 @@
+"""Graph passes on the float IR, run in order by `run_pipeline` (one module per pass).
+
+Each pass takes a Graph, rewrites it in place and returns the number of rewrites it made.
+With `debug=True` the IR is verified after every pass.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from ..ir import Graph, verify
+from . import (
+    fold_batchnorm,
+    fold_flatten_transpose,
+    fuse_activation,
+    fuse_bias_add,
+    fuse_pad,
+    remove_dead_nodes,
+)
+
+Pass = Callable[[Graph], int]
+
+PIPELINE: list[tuple[str, Pass]] = [
+    # BatchNormalization: scale and shift folded into the preceding Conv/Gemm weights and bias,
+    # or, standing alone, turned into a 1x1 depthwise convolution (a per-channel affine op).
+    ("fold_batchnorm", fold_batchnorm.run),
+    # MatMul followed by Add(constant vector): the vector becomes the fully connected bias.
+    ("fuse_bias_add", fuse_bias_add.run),
+    # Relu / Clip after a conv, FC or add: becomes that op's output clamp.
+    ("fuse_activation", fuse_activation.run),
+    # Constant zero Pad before a conv or average pool: becomes the op's own padding.
+    ("fuse_pad", fuse_pad.run),
+    # Transpose to channels-first + Flatten in front of a fully connected layer: the FC's weight
+    # columns are permuted instead, as TFLite does.
+    ("fold_flatten_transpose", fold_flatten_transpose.run),
+    # Nodes whose results nothing uses.
+    ("remove_dead_nodes", remove_dead_nodes.run),
+]
+
+
+def run_pipeline(graph: Graph, debug: bool = False,
+                 log: Callable[[str], None] | None = None) -> dict[str, int]:
+    counts = {}
+    for name, run in PIPELINE:
+        start = time.perf_counter()
+        counts[name] = run(graph)
+        graph.remove_unused_tensors()
+        if debug:
+            verify(graph)
+        if log:
+            log(f"pass {name}: {counts[name]} rewrite(s) in {1000 * (time.perf_counter() - start):.1f} ms")
+    return counts

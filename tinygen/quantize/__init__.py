@@ -1,0 +1,1 @@
+"""Calibration (observed float ranges) and quantization (int8 parameters for every tensor and op)."""

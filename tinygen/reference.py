@@ -1,0 +1,54 @@
+"""The golden reference: the whole int8 model run through the numpy kernels of tinygen/ops.
+
+This is what the C code must equal byte for byte, on the host and on every target.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .ir import Graph
+from .ops import op_of
+
+
+def run(graph: Graph, inputs: list[np.ndarray], keep_all: bool = False
+        ) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
+    """Run a batch. `inputs[k]` is (N, *physical shape[1:]) int8 for graph input k.
+
+    Returns the outputs, each (N, *physical shape[1:]), and -- with keep_all -- every
+    activation of every sample stacked the same way (for per-layer comparisons)."""
+    count = inputs[0].shape[0]
+    outputs: list[list[np.ndarray]] = [[] for _ in graph.outputs]
+    kept: dict[str, list[np.ndarray]] = {}
+    for i in range(count):
+        env = run_one(graph, [x[i:i + 1] for x in inputs])
+        for k, name in enumerate(graph.outputs):
+            outputs[k].append(env[name])
+        if keep_all:
+            for name, value in env.items():
+                kept.setdefault(name, []).append(value)
+    stacked = {name: np.concatenate(values) for name, values in kept.items()}
+    return [np.concatenate(o) for o in outputs], stacked
+
+
+def run_one(graph: Graph, inputs: list[np.ndarray]) -> dict[str, np.ndarray]:
+    env: dict[str, np.ndarray] = {}
+    for name, value in zip(graph.inputs, inputs, strict=True):
+        tensor = graph.tensors[name]
+        env[name] = np.ascontiguousarray(value, dtype=np.int8).reshape(tensor.shape)
+    for node in graph.nodes:
+        args = []
+        for name in node.inputs:
+            tensor = graph.tensors.get(name)
+            if tensor is not None and tensor.data is not None:
+                args.append(tensor.data)
+            else:
+                args.append(env[name] if name else None)
+        results = op_of(node).reference(node, graph, args)
+        for name, value in zip(node.outputs, results, strict=True):
+            expected = graph.tensors[name].shape
+            assert value.dtype == np.int8 and tuple(value.shape) == tuple(expected), (
+                f"golden {node.op} '{node.name}' gave {value.dtype}{list(value.shape)}, "
+                f"expected int8{list(expected)}")
+            env[name] = value
+    return env

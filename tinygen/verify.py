@@ -1,0 +1,119 @@
+"""`tinygen verify`: golden reference vs the generated C, bit for bit, and int8 vs float."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .model import CompiledModel
+from .quantize.calibrate import validate_batch
+
+
+@dataclass
+class VerifyReport:
+    identical: bool
+    samples: int
+    lines: list[str] = field(default_factory=list)
+    mismatch: str | None = None
+    top1: tuple[int, int] | None = None  # (agreeing, total) on the first output
+    sqnr_db: list[float] = field(default_factory=list)
+
+
+def first_mismatch(expected: np.ndarray, actual: np.ndarray, label: str) -> str | None:
+    """A one-line description of the first differing element, or None if identical."""
+    if expected.shape != actual.shape:
+        return f"{label}: shape {list(actual.shape)} != expected {list(expected.shape)}"
+    diff = np.argwhere(expected != actual)
+    if len(diff) == 0:
+        return None
+    where = tuple(int(i) for i in diff[0])
+    return (f"{label}: {len(diff)} of {expected.size} values differ; first at index {list(where)}: "
+            f"expected {expected[where]}, got {actual[where]}")
+
+
+def sqnr_db(reference: np.ndarray, approximation: np.ndarray) -> float:
+    """Signal-to-quantization-noise ratio: 10 log10(sum ref^2 / sum (ref - approx)^2)."""
+    noise = float(np.sum((reference.astype(np.float64) - approximation.astype(np.float64)) ** 2))
+    signal = float(np.sum(reference.astype(np.float64) ** 2))
+    if noise == 0.0:
+        return float("inf")
+    return 10.0 * np.log10(max(signal, 1e-30) / noise)
+
+
+def float_outputs(model: CompiledModel, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """The original float model's outputs (onnxruntime), one array per output."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(str(model.out_dir / ".tinygen" / "model.onnx"), options,
+                                   providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    count = next(iter(inputs.values())).shape[0]
+    results: list[list[np.ndarray]] = [[] for _ in names]
+    for i in range(count):
+        feed = {name: array[i:i + 1] for name, array in inputs.items()}
+        for k, value in enumerate(session.run(names, feed)):
+            results[k].append(np.asarray(value))
+    return [np.concatenate(r) for r in results]
+
+
+def load_inputs(model: CompiledModel, path: Path | None) -> dict[str, np.ndarray]:
+    if path is None:
+        with model.samples() as kept:
+            return {io["name"]: kept[io["name"]] for io in model.inputs}
+    from .cli import _load_array_file
+
+    data: Any = _load_array_file(path)
+    names = [io["name"] for io in model.inputs]
+    if isinstance(data, dict):
+        if len(names) == 1 and names[0] not in data:
+            key = "x" if "x" in data else next(iter(data))
+            data = {names[0]: data[key]}
+    else:
+        data = {names[0]: data}
+    return {io["name"]: validate_batch(str(path), io["name"], np.asarray(data[io["name"]]),
+                                       tuple(io["onnx_shape"]))
+            for io in model.inputs}
+
+
+def verify_model(out_dir: str | Path, input_path: Path | None = None) -> VerifyReport:
+    model = CompiledModel(out_dir)
+    inputs = load_inputs(model, input_path)
+    count = next(iter(inputs.values())).shape[0]
+    golden = model.golden(inputs, int8=False)
+    host = model.run(inputs, int8=False)
+    quantized = {io["name"]: model.quantize(io, inputs[io["name"]]) for io in model.inputs}
+    golden_q = model.golden(quantized, int8=True)
+    host_q = model.run(quantized, int8=True)
+    golden_list = golden_q if isinstance(golden_q, dict) else {model.outputs[0]["name"]: golden_q}
+    host_list = host_q if isinstance(host_q, dict) else {model.outputs[0]["name"]: host_q}
+    report = VerifyReport(True, count)
+    for io in model.outputs:
+        problem = first_mismatch(golden_list[io["name"]], host_list[io["name"]], f"output '{io['name']}'")
+        if problem:
+            report.identical = False
+            report.mismatch = report.mismatch or f"MISMATCH golden vs host C: {problem}"
+    del golden, host
+    report.lines.append(f"golden reference vs host C on {count} sample(s): "
+                        + ("identical (bit-exact)" if report.identical else "DIFFERENT"))
+    try:
+        reference = float_outputs(model, inputs)
+    except Exception as exc:  # the float comparison is informative; never fail verify on it
+        report.lines.append(f"float comparison skipped: {exc}")
+        return report
+    for io, y_float in zip(model.outputs, reference, strict=True):
+        y_int8 = model.dequantize(io, host_list[io["name"]]).reshape(y_float.shape)
+        sqnr = sqnr_db(y_float, y_int8)
+        report.sqnr_db.append(sqnr)
+        line = f"int8 vs float (onnxruntime) output '{io['name']}': SQNR {sqnr:.1f} dB"
+        input_size = sum(int(np.prod(i["onnx_shape"])) for i in model.inputs)
+        if y_float.ndim == 2 and 1 < y_float.shape[1] <= 1000 and y_float.shape[1] != input_size:
+            agree = int(np.sum(np.argmax(y_float, axis=1) == np.argmax(y_int8, axis=1)))
+            report.top1 = report.top1 or (agree, count)
+            line += f", top-1 agreement {agree}/{count}"
+        report.lines.append(line)
+    return report
