@@ -72,40 +72,57 @@ def compile_model(model_path: str | Path, out_dir: str | Path | None = None, *, 
     calibrator = Calibrator.parse(calib_method)
     prefix = model_prefix(name or Path(path).stem)
     loaded = load_model(path)  # read, check, upgrade the opset, pin the batch, fold constants
-    step("load")
-    graph = import_model(loaded)  # ONNX -> float IR, channels-last
-    step("import")
-    run_pipeline(graph, debug=debug, log=log)  # BatchNorm folding, activation fusion, ...
-    step("passes")
     if calib is None:
         raise DataError(f"{path}: calibration data is needed to quantize a float model",
                         hint="Pass --calib FILE (.npy (N, ...) or .npz keyed by input name, in the "
                              "model's layout), or --calib random to try the toolchain without "
                              "accuracy.")
     data = load_calibration_data(calib, loaded, warn)
+    step("load")
+    graph = import_model(loaded)  # ONNX -> float IR, channels-last
+    step("import")
+    run_pipeline(graph, debug=debug, log=log)  # BatchNorm folding, activation fusion, ...
+    step("passes")
     ranges = calibrate(loaded, graph, data, calibrator)  # float ranges of every activation
     step("calibrate")
     quantize_graph(graph, ranges)  # int8 activations, weights, biases and kernel parameters
     if debug:
         verify(graph)
     step("quantize")
+    samples = {k: v[:VERIFY_SAMPLES] for k, v in data.items()}
+    calibration = {"method": calib_method, "source": "random" if calib == "random" else Path(calib).name,
+                   "samples": int(next(iter(data.values())).shape[0])}
+    result = write_compiled(graph, out_dir, prefix, loaded=loaded, samples=samples, calibration=calibration,
+                            force=force, step=step)
+    result.timings.update(timings)
+    return result
+
+
+def write_compiled(graph: Graph, out_dir: str | Path | None, prefix: str, *, loaded: LoadedModel | None = None,
+                   samples: dict[str, np.ndarray] | None = None, calibration: dict[str, Any] | None = None,
+                   force: bool = False, step: Callable[[str], None] | None = None) -> CompileResult:
+    """Plan, render and write a quantized graph (the back half of the pipeline).
+
+    Also the entry point for graphs built directly in Python (kernel tests): without `loaded`
+    no source model is stored, and `verify` skips the float comparison.
+    """
+    step = step or (lambda label: None)
     plan = plan_memory(graph)  # lifetimes and arena offsets
     step("plan")
-    rendered = render(graph, plan, prefix, Path(path).name)  # C sources
+    model_file = Path(loaded.path).name if loaded else f"{graph.name} (built in Python)"
+    rendered = render(graph, plan, prefix, model_file)  # C sources
     step("codegen")
-    samples = {k: v[:VERIFY_SAMPLES] for k, v in data.items()}
     files = dict(rendered.files)
     summary = summarize(graph, plan, rendered, loaded)
-    files.update(metadata_files(graph, plan, rendered, loaded, prefix, samples, summary,
-                                {"method": calib_method, "source": "random" if calib == "random" else Path(calib).name,
-                                 "samples": int(next(iter(data.values())).shape[0])}))
+    files.update(metadata_files(graph, plan, rendered, loaded, prefix, model_file, samples or {}, summary,
+                                calibration or {}))
     target = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="tinygen-"))
     write_tree(target, files, force=force or out_dir is None)
     step("write")
-    return CompileResult(CompiledModel(target), summary, timings)
+    return CompileResult(CompiledModel(target), summary)
 
 
-def summarize(graph: Graph, plan: MemoryPlan, rendered: RenderedModel, loaded: LoadedModel) -> dict[str, Any]:
+def summarize(graph: Graph, plan: MemoryPlan, rendered: RenderedModel, loaded: LoadedModel | None) -> dict[str, Any]:
     ops: dict[str, int] = {}
     for node in graph.nodes:
         ops[node.op] = ops.get(node.op, 0) + 1
@@ -122,8 +139,8 @@ def summarize(graph: Graph, plan: MemoryPlan, rendered: RenderedModel, loaded: L
         "arena_bytes": plan.arena_size,
         "arena_lower_bound_bytes": plan.lower_bound,
         "planner": plan.algorithm,
-        "opset": loaded.opset,
-        "upgraded_from_opset": loaded.upgraded_from,
+        "opset": loaded.opset if loaded else None,
+        "upgraded_from_opset": loaded.upgraded_from if loaded else None,
     }
 
 
@@ -164,16 +181,16 @@ def layer_manifest(graph: Graph, plan: MemoryPlan) -> list[dict[str, Any]]:
     return layers
 
 
-def metadata_files(graph: Graph, plan: MemoryPlan, rendered: RenderedModel, loaded: LoadedModel,
-                   prefix: str, samples: dict[str, np.ndarray], summary: dict[str, Any],
+def metadata_files(graph: Graph, plan: MemoryPlan, rendered: RenderedModel, loaded: LoadedModel | None,
+                   prefix: str, model_file: str, samples: dict[str, np.ndarray], summary: dict[str, Any],
                    calibration: dict[str, Any]) -> dict[str, bytes]:
-    model_bytes = Path(loaded.path).read_bytes()
+    model_bytes = Path(loaded.path).read_bytes() if loaded else b""
     graph_json, arrays = graph_to_files(graph)
     manifest = {
         "tinygen_version": __version__,
         "name": prefix,
-        "model_file": Path(loaded.path).name,
-        "model_sha256": hashlib.sha256(model_bytes).hexdigest(),
+        "model_file": model_file,
+        "model_sha256": hashlib.sha256(model_bytes).hexdigest() if loaded else None,
         "inputs": io_manifest(graph, graph.inputs, graph.inputs, "input"),
         "outputs": io_manifest(graph, graph.outputs, graph.onnx_outputs or graph.outputs, "output"),
         **summary,
@@ -181,10 +198,12 @@ def metadata_files(graph: Graph, plan: MemoryPlan, rendered: RenderedModel, load
         "kernel_sources": rendered.kernel_sources,
         "layer_list": layer_manifest(graph, plan),
     }
-    return {
+    files = {
         MARKER: json.dumps(manifest, indent=1, sort_keys=True).encode(),
         ".tinygen/graph.json": graph_json,
         ".tinygen/arrays.npz": arrays,
         ".tinygen/samples.npz": deterministic_npz(samples),
-        ".tinygen/model.onnx": model_bytes,
     }
+    if loaded:
+        files[".tinygen/model.onnx"] = model_bytes
+    return files

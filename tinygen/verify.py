@@ -65,9 +65,9 @@ def load_inputs(model: CompiledModel, path: Path | None) -> dict[str, np.ndarray
     if path is None:
         with model.samples() as kept:
             return {io["name"]: kept[io["name"]] for io in model.inputs}
-    from .cli import _load_array_file
+    from .commands.common import load_array_file
 
-    data: Any = _load_array_file(path)
+    data: Any = load_array_file(path)
     names = [io["name"] for io in model.inputs]
     if isinstance(data, dict):
         if len(names) == 1 and names[0] not in data:

@@ -1,0 +1,56 @@
+"""Helpers shared by the commands: output, and reading/writing array files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from ..errors import DataError
+
+
+def echo_err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+class Context:
+    """Global options, passed to every command as click's `obj`."""
+
+    def __init__(self, quiet: bool, verbose: bool):
+        self.quiet = quiet
+        self.verbose = verbose
+
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            click.echo(message)
+
+    def debug(self, message: str) -> None:
+        if self.verbose:
+            echo_err(f"  {message}")
+
+
+def load_array_file(path: Path) -> np.ndarray | dict[str, np.ndarray]:
+    """A .npy array, or the arrays of a .npz by name."""
+    try:
+        data = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except Exception as exc:
+        raise DataError(f"{path}: not a readable .npy/.npz file ({exc})") from None
+    if isinstance(data, np.ndarray):
+        return data
+    with data:
+        return {key: data[key] for key in data.files}
+
+
+def save_outputs(path: Path, output_names: list[str], outputs: Any) -> None:
+    """Write outputs as .npy (one output) or .npz keyed by output name."""
+    if isinstance(outputs, dict) or path.suffix == ".npz":
+        arrays = outputs if isinstance(outputs, dict) else {output_names[0]: outputs}
+        with open(path, "wb") as handle:
+            np.savez(handle, **arrays)
+    else:
+        with open(path, "wb") as handle:
+            np.save(handle, outputs)

@@ -1,0 +1,48 @@
+"""`tinygen compile MODEL.onnx -o OUT`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from .common import Context, echo_err
+
+
+@click.command("compile")
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (written atomically; replaced if tinygen wrote it before).")
+@click.option("--calib", metavar="FILE|random",
+              help="Calibration inputs in the model's layout: .npy (N, ...) for a one-input model, "
+                   ".npz keyed by input name; or 'random' (accuracy meaningless).")
+@click.option("--calib-method", default="minmax", show_default=True, metavar="METHOD",
+              help="'minmax' or 'percentile:<p>' (e.g. percentile:99.99).")
+@click.option("--name", metavar="PREFIX", help="C prefix of the generated API (default: from the file name).")
+@click.option("--debug", is_flag=True, help="Verify the IR after every pass.")
+@click.option("--force", is_flag=True, help="Replace OUT even if tinygen did not write it.")
+@click.pass_obj
+def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_method: str,
+            name: str | None, debug: bool, force: bool) -> None:
+    """Compile MODEL.onnx into a C project in OUT.
+
+    \b
+    Example:
+      tinygen compile kws.onnx -o kws_out --calib calib.npz --name kws
+    """
+    from ..api import compile_model
+
+    start = time.perf_counter()
+    result = compile_model(model, out_dir, calib=calib, calib_method=calib_method, name=name, debug=debug,
+                           log=obj.debug if obj.verbose else None, warn=echo_err, force=force)
+    elapsed = time.perf_counter() - start
+    s = result.summary
+    obj.info(f"compiled {model} -> {out_dir} (prefix '{result.model.name}') in {elapsed:.2f} s")
+    ops = ", ".join(f"{op} x{count}" for op, count in s["ops"].items())
+    obj.info(f"  layers        {s['layers']}: {ops}")
+    obj.info(f"  parameters    {s['params']:,}")
+    obj.info(f"  MACs          {s['macs']:,}")
+    obj.info(f"  weights       {s['weights_bytes']:,} B (all constants {s['constants_bytes']:,} B)")
+    obj.info(f"  arena         {s['arena_bytes']:,} B (lower bound for this schedule "
+             f"{s['arena_lower_bound_bytes']:,} B)")
