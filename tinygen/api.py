@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__
+from .arith import dequantize
 from .cnames import model_prefix
 from .codegen.render import RenderedModel, render
 from .errors import DataError
@@ -26,7 +27,7 @@ from .outdir import MARKER, write_tree
 from .passes import run_pipeline
 from .plan import MemoryPlan, plan_memory
 from .quantize.calibrate import Calibrator, calibrate, load_calibration_data
-from .quantize.quantize import quantize_graph
+from .quantize.quantize import quantize_graph, tensors_needing_ranges
 from .serialize import deterministic_npz, graph_to_files
 
 VERIFY_SAMPLES = 16  # calibration inputs kept in the output folder for `tinygen verify`
@@ -72,30 +73,53 @@ def compile_model(model_path: str | Path, out_dir: str | Path | None = None, *, 
     calibrator = Calibrator.parse(calib_method)
     prefix = model_prefix(name or Path(path).stem)
     loaded = load_model(path)  # read, check, upgrade the opset, pin the batch, fold constants
-    if calib is None:
-        raise DataError(f"{path}: calibration data is needed to quantize a float model",
-                        hint="Pass --calib FILE (.npy (N, ...) or .npz keyed by input name, in the "
-                             "model's layout), or --calib random to try the toolchain without "
-                             "accuracy.")
-    data = load_calibration_data(calib, loaded, warn)
+    data = load_calibration_data(calib, loaded, warn) if calib is not None else None
     step("load")
-    graph = import_model(loaded)  # ONNX -> float IR, channels-last
+    graph = import_model(loaded)  # ONNX -> float IR, channels-last (QDQ parameters kept)
     step("import")
     run_pipeline(graph, debug=debug, log=log)  # BatchNorm folding, activation fusion, ...
     step("passes")
-    ranges = calibrate(loaded, graph, data, calibrator)  # float ranges of every activation
-    step("calibrate")
+    missing = tensors_needing_ranges(graph)
+    ranges: dict[str, tuple[float, float]] = {}
+    if missing:
+        if data is None:
+            raise DataError(f"{path}: calibration data is needed to quantize "
+                            + ("a float model" if len(missing) == len(list(graph.activations()))
+                               else f"{len(missing)} tensors without quantization parameters "
+                                    f"(e.g. '{missing[0]}')"),
+                            hint="Pass --calib FILE (.npy (N, ...) or .npz keyed by input name, in the "
+                                 "model's layout), or --calib random to try the toolchain without "
+                                 "accuracy.")
+        ranges = calibrate(loaded, graph, data, calibrator)  # float ranges of every activation
+        step("calibrate")
     quantize_graph(graph, ranges)  # int8 activations, weights, biases and kernel parameters
     if debug:
         verify(graph)
     step("quantize")
+    if data is None:
+        data = representative_inputs(graph, loaded)
     samples = {k: v[:VERIFY_SAMPLES] for k, v in data.items()}
-    calibration = {"method": calib_method, "source": "random" if calib == "random" else Path(calib).name,
-                   "samples": int(next(iter(data.values())).shape[0])}
+    calibration = ({"method": "none: the model is quantized", "source": None, "samples": 0} if calib is None
+                   else {"method": calib_method, "source": "random" if calib == "random" else Path(calib).name,
+                         "samples": int(next(iter(data.values())).shape[0])})
     result = write_compiled(graph, out_dir, prefix, loaded=loaded, samples=samples, calibration=calibration,
                             force=force, step=step)
     result.timings.update(timings)
     return result
+
+
+def representative_inputs(graph: Graph, loaded: LoadedModel) -> dict[str, np.ndarray]:
+    """For a quantized model compiled without data: random int8 inputs (fixed seed), as the real
+    values they stand for, kept for `tinygen verify`."""
+    rng = np.random.default_rng(1234)
+    inputs = {}
+    for name in graph.inputs:
+        tensor = graph.tensors[name]
+        assert tensor.quant is not None
+        shape = loaded.values[name].shape
+        q = rng.integers(-128, 128, size=(VERIFY_SAMPLES, *shape[1:]), dtype=np.int8)
+        inputs[name] = dequantize(q, tensor.quant.scale_value, tensor.quant.zero_point_value)
+    return inputs
 
 
 def write_compiled(graph: Graph, out_dir: str | Path | None, prefix: str, *, loaded: LoadedModel | None = None,

@@ -8,6 +8,7 @@ raised together at the end, so a user sees every node tinygen cannot compile in 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,12 +18,23 @@ import onnx
 from onnx import helper, numpy_helper
 
 from ..errors import ProblemCollector
-from ..ir import Graph, Layout, Node, Tensor
+from ..ir import Graph, Layout, Node, QuantParams, Tensor
 from ..ops import ONNX_IMPORTERS, OnnxImporter, Unsupported
 from .layout import assign_layouts
 from .loader import LoadedModel
 
 ACCEPTED_INPUT_DTYPES = (np.float32, np.int8, np.uint8)
+
+
+@dataclass
+class QuantInfo:
+    """The integers behind a constant that a quantized model dequantizes (DequantizeLinear of an
+    initializer): kept so tinygen uses exactly the model's int8 weights and int32 biases."""
+
+    values: np.ndarray  # int8 or int32, ONNX layout (uint8 already shifted to int8)
+    scale: np.ndarray  # float32, one value or one per `axis` index
+    zero_point: np.ndarray  # int32, same shape as scale
+    axis: int | None  # ONNX axis of a per-axis quantization
 
 
 @dataclass
@@ -35,6 +47,7 @@ class Value:
     const: np.ndarray | None = None  # the value, when known at compile time (ONNX layout)
     layout: Layout = Layout.PLAIN  # storage layout of the IR tensor
     tensor: str | None = None  # the IR tensor holding it at run time
+    quant: QuantInfo | None = None  # for constants of quantized models: the integers behind `const`
 
     @property
     def is_const(self) -> bool:
@@ -58,7 +71,6 @@ class ImportContext:
         self.layouts = layouts
         self.values: dict[str, Value] = {}
         self.node: onnx.NodeProto | None = None  # the ONNX node being imported
-        self.quant_annotations: dict[str, Any] = {}  # filled by the QDQ importer
 
     # --- reading the node --------------------------------------------------------------------
     def value(self, name: str) -> Value:
@@ -132,6 +144,30 @@ class ImportContext:
         self.graph.add_tensor(Tensor(name, tuple(array.shape), dtype, data=array))
         return name
 
+    def constant_from(self, value: Value, hint: str, transform: Callable[[np.ndarray], np.ndarray] | None = None,
+                      exact: bool = True) -> str:
+        """A compile-time tensor made from an ONNX constant by `transform`, a pure rearrangement
+        (transpose, reshape, indexing) into the layout the consumer expects.
+
+        When the constant comes from a quantized model (DequantizeLinear of integers), the IR
+        tensor holds those integers rearranged the same way, with their scales, so the model's
+        exact weights and biases are used. `exact=False` says the caller changed the values
+        (e.g. scaled them), and the float values are used instead.
+        """
+        transform = transform or (lambda array: array)
+        assert value.const is not None
+        if value.quant is None or not exact:
+            return self.constant(hint, transform(np.asarray(value.const, np.float32)))
+        info = value.quant
+        values = np.ascontiguousarray(transform(info.values))
+        axis = None
+        if info.axis is not None and info.scale.size > 1:
+            axis = _moved_axis(info.values.shape, info.axis, transform)
+        name = self.graph.unique_name(hint)
+        self.graph.add_tensor(Tensor(name, tuple(values.shape), str(values.dtype), data=values,
+                                     quant=QuantParams(info.scale, info.zero_point, axis)))
+        return name
+
     def emit(self, op: str, inputs: list[str], outputs: list[str], **attrs: Any) -> Node:
         node = Node(self.node_name, op, inputs, outputs, attrs)
         self.graph.nodes.append(node)
@@ -140,10 +176,10 @@ class ImportContext:
     def alias(self, onnx_name: str, value: Value) -> None:
         """The ONNX value `onnx_name` is `value` (Identity, Dropout, and the like)."""
         self.values[onnx_name] = Value(onnx_name, value.shape, value.dtype, value.const, value.layout,
-                                       value.tensor)
+                                       value.tensor, value.quant)
 
-    def set_constant(self, onnx_name: str, array: np.ndarray) -> None:
-        self.values[onnx_name] = Value(onnx_name, tuple(array.shape), array.dtype, const=array)
+    def set_constant(self, onnx_name: str, array: np.ndarray, quant: QuantInfo | None = None) -> None:
+        self.values[onnx_name] = Value(onnx_name, tuple(array.shape), array.dtype, const=array, quant=quant)
 
     def placeholder(self, onnx_name: str) -> None:
         """After a failed node: keep importing the rest so every problem is found."""
@@ -158,6 +194,19 @@ class ImportContext:
             self.graph.add_tensor(Tensor(onnx_name, physical, "float32", onnx_shape=shape, layout=layout))
         self.values[onnx_name] = Value(onnx_name, shape, np.dtype(np.float32), layout=layout,
                                        tensor=onnx_name)
+
+
+def _moved_axis(shape: tuple[int, ...], axis: int, transform: Callable[[np.ndarray], np.ndarray]) -> int:
+    """Where a rearrangement puts the axis `axis` of an array of `shape`."""
+    marker_shape = [1] * len(shape)
+    marker_shape[axis] = shape[axis]
+    marker = np.broadcast_to(np.arange(shape[axis]).reshape(marker_shape), shape)
+    moved = transform(marker)
+    for candidate in range(moved.ndim):
+        if moved.shape[candidate] == shape[axis] and np.all(
+                np.moveaxis(moved, candidate, 0).reshape(shape[axis], -1) == np.arange(shape[axis])[:, None]):
+            return candidate
+    raise Unsupported("a per-channel quantized constant is rearranged across its channel axis")
 
 
 def model_name(path: str) -> str:
@@ -191,6 +240,8 @@ def import_model(loaded: LoadedModel) -> Graph:
             if importer is None:
                 domain = f" (domain '{node.domain}')" if node.domain not in ("", "ai.onnx") else ""
                 raise Unsupported(f"operator {node.op_type}{domain} is not supported")
+            if importer.refuses:
+                importer.function(ctx)
             missing = [out for out in node.output
                        if out and out not in loaded.values and out not in loaded.constants]
             if missing:

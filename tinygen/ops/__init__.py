@@ -18,6 +18,7 @@ from . import (  # noqa: F401  isort: skip
     pad,
     pool,
     prelu,
+    qdq,
     reshape,
     softmax,
     unary,

@@ -52,6 +52,9 @@ class Op:
     # reuse the (first) input's parameters (the op moves values without changing them), or
     # "fixed" (fixed_output_quant returns them).
     output_quant: ClassVar[str] = "calibrated"
+    # With output_quant "input": can the kernel itself requantize when a quantized model gives
+    # the output other parameters? (Otherwise a requantization is inserted after it.)
+    rescales_output: ClassVar[bool] = False
 
     def fixed_output_quant(self, node: Node, graph: Graph) -> tuple[float, int]:
         raise NotImplementedError
@@ -101,6 +104,7 @@ class OnnxImporter:
     constraints: str
     domain: str = ""
     aliases: list[str] = field(default_factory=list)
+    refuses: bool = False  # registered only to explain why the op is not supported
 
     def __call__(self, ctx: ImportContext, node: Any) -> None:
         self.function(ctx, *ctx.input_values(node, self), **ctx.attribute_values(node, self))
@@ -109,8 +113,8 @@ class OnnxImporter:
 ONNX_IMPORTERS: dict[tuple[str, str], OnnxImporter] = {}
 
 
-def onnx_op(*op_types: str, constraints: str = "", domain: str = "") -> Callable[[Callable[..., None]],
-                                                                                Callable[..., None]]:
+def onnx_op(*op_types: str, constraints: str = "", domain: str = "",
+            refuses: bool = False) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Register an import function for one or more ONNX op types (see the module docstring)."""
 
     def decorate(function: Callable[..., None]) -> Callable[..., None]:
@@ -125,7 +129,7 @@ def onnx_op(*op_types: str, constraints: str = "", domain: str = "") -> Callable
                 raise ValueError(f"ONNX op {op_type!r} registered twice")
             ONNX_IMPORTERS[(domain, op_type)] = OnnxImporter(
                 op_type, function, inputs, required, attributes, constraints, domain,
-                [t for t in op_types if t != op_type])
+                [t for t in op_types if t != op_type], refuses)
         return function
 
     return decorate

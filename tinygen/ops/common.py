@@ -118,6 +118,11 @@ def quantize_weights_and_bias(graph: Graph, node: Node, axis: int, input_scale: 
     weights = graph.tensors[node.inputs[1]]
     bias = graph.tensors[node.inputs[2]]
     channels = weights.shape[axis]
+    if weights.dtype == "int8" and weights.quant is not None and np.any(weights.quant.zero_point != 0):
+        # Asymmetric weights (a model's uint8 weights): the kernels take symmetric int8, so the
+        # layer is requantized from the real values (it no longer reproduces the model's bytes).
+        _to_float(weights)
+        _to_float(bias)
     if weights.dtype != "int8":
         assert weights.data is not None and bias.data is not None
         values = weights.data
@@ -142,6 +147,19 @@ def quantize_weights_and_bias(graph: Graph, node: Node, axis: int, input_scale: 
         bias.quant = QuantParams((np.float64(input_scale) * bias_scales).astype(np.float32),
                                  np.zeros(channels, np.int32), 0)
     return weights, bias
+
+
+def _to_float(tensor: Tensor) -> None:
+    """Replace a quantized constant by its real values."""
+    if tensor.quant is None or tensor.data is None:
+        return
+    shape = [1] * tensor.data.ndim
+    if tensor.quant.axis is not None:
+        shape[tensor.quant.axis] = -1
+    scale = tensor.quant.scale.astype(np.float64).reshape(shape if tensor.quant.axis is not None else [1])
+    zero_point = tensor.quant.zero_point.astype(np.float64).reshape(scale.shape)
+    tensor.data = ((tensor.data.astype(np.float64) - zero_point) * scale).astype(np.float32)
+    tensor.dtype, tensor.quant = "float32", None
 
 
 def channel_multipliers(input_scale: float, weight_scales: np.ndarray,

@@ -45,24 +45,27 @@ def Conv(ctx: ImportContext, X: Value, W: Value, B: Value | None = None, *, auto
         raise Unsupported("the weights are computed at run time; tinygen needs constant weights")
     if B is not None and B.const is None:
         raise Unsupported("the bias is computed at run time; tinygen needs a constant bias")
-    weights = np.asarray(W.const, dtype=np.float32)
-    if X.rank == 3:
-        weights = weights[:, :, None, :]  # Conv1D [C_out, C_in/g, K] -> [C_out, C_in/g, 1, K]
+    one_d = X.rank == 3  # Conv1D [C_out, C_in/g, K] is a 2-D conv of height 1
+    weights_shape = (W.shape[0], W.shape[1], 1, W.shape[2]) if one_d else tuple(W.shape)
     window = spatial_window(X.shape, kernel_shape or list(W.shape[2:]), strides, dilations, pads, auto_pad)
-    out_channels, in_channels = weights.shape[0], X.shape[1]
-    if in_channels % group or out_channels % group or weights.shape[1] * group != in_channels:
+    out_channels, in_channels = weights_shape[0], X.shape[1]
+    if in_channels % group or out_channels % group or weights_shape[1] * group != in_channels:
         raise Unsupported(f"group={group} does not divide {in_channels} input / {out_channels} output channels")
-    bias = np.zeros(out_channels, np.float32) if B is None else np.asarray(B.const, np.float32)
     out = ctx.output_value(ctx.node.output[0])  # type: ignore[union-attr]
     attrs = window_attrs(window)
-    if group == in_channels and group > 1:
-        w = ctx.constant("weights", weights.transpose(1, 2, 3, 0))  # [1, KH, KW, C_out]
-        b = ctx.constant("bias", bias)
+    depthwise = group == in_channels and group > 1
+    # ONNX OIHW -> depthwise [1, KH, KW, C_out] or OHWI.
+    order = (1, 2, 3, 0) if depthwise else (0, 2, 3, 1)
+
+    def to_storage(array: np.ndarray) -> np.ndarray:
+        return (array.reshape(weights_shape) if one_d else array).transpose(order)
+
+    w = ctx.constant_from(W, "weights", to_storage)
+    b = ctx.constant_from(B, "bias") if B is not None else ctx.constant("bias", np.zeros(out_channels, np.float32))
+    if depthwise:
         ctx.emit("depthwise_conv2d", [X.tensor, w, b], [out.tensor],  # type: ignore[list-item]
                  depth_multiplier=out_channels // in_channels, activation=None, **attrs)
     else:
-        w = ctx.constant("weights", weights.transpose(0, 2, 3, 1))  # OIHW -> OHWI
-        b = ctx.constant("bias", bias)
         ctx.emit("conv2d", [X.tensor, w, b], [out.tensor], groups=group,  # type: ignore[list-item]
                  activation=None, **attrs)
 
@@ -70,6 +73,13 @@ def Conv(ctx: ImportContext, X: Value, W: Value, B: Value | None = None, *, auto
 def window_attrs(window: Window) -> dict[str, list[int] | bool]:
     return {"kernel": list(window.kernel), "stride": list(window.stride),
             "dilation": list(window.dilation), "pads": list(window.pads), "ceil_mode": window.ceil_mode}
+
+
+def _nhwc(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """A tensor's storage shape as [N, H, W, C], as codegen's c_dims gives it to the C kernels."""
+    if len(shape) == 4:
+        return tuple(shape)
+    return (shape[0], 1, shape[1], shape[2]) if len(shape) == 3 else (shape[0], 1, 1, shape[-1])
 
 
 def window_of(node: Node) -> Window:
@@ -103,8 +113,10 @@ class _ConvBase(Op):
     def _patches(self, node: Node, graph: Graph, x: np.ndarray) -> np.ndarray:
         """[1, OH, OW, KH, KW, C_in] windows of (x - zp_in), padded taps contributing zero."""
         window = window_of(node)
-        _, out_h, out_w, _ = graph.tensors[node.outputs[0]].shape
-        shifted = x.astype(np.int32) + node.params["input_offset"]
+        # A rank-2 [N, C] tensor (a standalone BatchNormalization of features) is the 4-D
+        # [N, 1, 1, C] that codegen's c_dims gives the C kernel.
+        _, out_h, out_w, _ = _nhwc(graph.tensors[node.outputs[0]].shape)
+        shifted = x.reshape(_nhwc(x.shape)).astype(np.int32) + node.params["input_offset"]
         return windows(padded(shifted, window.pads, 0), window, out_h, out_w)
 
     def macs(self, node: Node, graph: Graph) -> int:
@@ -187,4 +199,4 @@ class DepthwiseConv2D(_ConvBase):
         acc = np.einsum("nyxhwc,hwc->nyxc", expanded.astype(np.float64),
                         weights[0].astype(np.float64))
         acc = np.rint(acc).astype(np.int64) + bias.astype(np.int64)
-        return [self._requantize(acc, node)]
+        return [self._requantize(acc, node).reshape(graph.tensors[node.outputs[0]].shape)]

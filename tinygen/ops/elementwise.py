@@ -41,16 +41,17 @@ def _physical_operand(ctx: ImportContext, value: Value, out_shape: tuple[int, ..
         if value.layout is not out_layout:
             raise Unsupported("operands with different layouts")
         return value.tensor
-    array = np.asarray(value.const, np.float32)
-    if transform == "negate":
-        array = -array
-    elif transform == "reciprocal":
-        if np.any(array == 0):
-            raise Unsupported("division by a constant that contains zero")
-        array = 1.0 / array
-    aligned = array.reshape((1,) * (rank - array.ndim) + array.shape)
-    physical = out_layout.to_physical(aligned) if out_layout is Layout.CHANNELS_LAST else aligned
-    return ctx.constant("operand", physical)
+    if transform == "reciprocal" and np.any(np.asarray(value.const) == 0):
+        raise Unsupported("division by a constant that contains zero")
+    arithmetic = {"negate": np.negative, "reciprocal": np.reciprocal}.get(transform)
+
+    def to_storage(array: np.ndarray) -> np.ndarray:
+        if arithmetic is not None:
+            array = arithmetic(array)
+        aligned = array.reshape((1,) * (rank - array.ndim) + array.shape)
+        return out_layout.to_physical(aligned) if out_layout is Layout.CHANNELS_LAST else aligned
+
+    return ctx.constant_from(value, "operand", to_storage, exact=arithmetic is None)
 
 
 def _binary(ctx: ImportContext, op: str, A: Value, B: Value, transform: str = "", **attrs: object) -> None:
@@ -97,6 +98,9 @@ def quantize_constant_operand(graph: Graph, name: str) -> None:
     tensor = graph.tensors[name]
     if tensor.dtype == "int8" or tensor.data is None:
         return
+    if tensor.quant is not None:  # integers of another width (an int32 bias of a quantized model)
+        tensor.data = ((tensor.data.astype(np.float64) - tensor.quant.zero_point.astype(np.float64))
+                       * tensor.quant.scale).astype(np.float32)
     scale, zero_point = arith.choose_activation_params(float(tensor.data.min()), float(tensor.data.max()))
     tensor.data = arith.quantize_float(tensor.data, scale, zero_point)
     tensor.dtype = "int8"

@@ -38,17 +38,17 @@ def _matrix_input(A: Value) -> None:
                           hint="flatten or pool the feature map first")
 
 
-def _bias_vector(C: Value | None, beta: float, out_features: int) -> np.ndarray:
+def _bias(ctx: ImportContext, C: Value | None, beta: float, out_features: int) -> str:
     if C is None:
-        return np.zeros(out_features, np.float32)
+        return ctx.constant("bias", np.zeros(out_features, np.float32))
     if C.const is None:
         raise Unsupported("the bias is computed at run time; tinygen needs a constant bias")
-    bias = np.asarray(C.const, np.float32) * np.float32(beta)
-    if bias.size == 1:
-        return np.full(out_features, bias.ravel()[0], np.float32)
-    if bias.size != out_features:
-        raise Unsupported(f"bias of shape {list(bias.shape)} is not one value per output")
-    return bias.reshape(out_features)
+    if C.const.size == 1:
+        return ctx.constant("bias", np.full(out_features, float(C.const.reshape(-1)[0]) * beta, np.float32))
+    if C.const.size != out_features:
+        raise Unsupported(f"bias of shape {list(C.const.shape)} is not one value per output")
+    return ctx.constant_from(C, "bias", lambda array: array.reshape(out_features) * (1 if beta == 1.0 else beta),
+                             exact=beta == 1.0)
 
 
 @onnx_op("Gemm", constraints="A is the data [batch, K] (transA=0); B constant; C constant "
@@ -60,10 +60,12 @@ def Gemm(ctx: ImportContext, A: Value, B: Value, C: Value | None = None, *, alph
         raise Unsupported("transA=1 is not supported")
     if B.const is None:
         raise Unsupported("the weights are computed at run time; tinygen needs constant weights")
-    weights = np.asarray(B.const, np.float32) * np.float32(alpha)
-    weights = weights if transB else weights.T  # -> [N, K]
-    bias = _bias_vector(C, beta, weights.shape[0])
-    _emit(ctx, A, weights, bias)
+    if B.rank != 2:
+        raise Unsupported(f"the weights have rank {B.rank}; Gemm needs a matrix")
+    out_features = B.shape[0] if transB else B.shape[1]
+    weights = ctx.constant_from(B, "weights", lambda array: (array if transB else array.T) * (
+        1 if alpha == 1.0 else alpha), exact=alpha == 1.0)  # -> [N, K]
+    _emit(ctx, A, weights, _bias(ctx, C, beta, out_features))
 
 
 @onnx_op("MatMul", constraints="data times a constant 2-D matrix (the data may have leading batch axes)")
@@ -73,17 +75,16 @@ def MatMul(ctx: ImportContext, A: Value, B: Value) -> None:
         raise Unsupported("both operands are computed at run time; tinygen needs a constant matrix")
     if B.rank != 2:
         raise Unsupported(f"the constant operand has rank {B.rank}; only a 2-D matrix is supported")
-    weights = np.asarray(B.const, np.float32).T  # [K, N] -> [N, K]
-    _emit(ctx, A, weights, np.zeros(weights.shape[0], np.float32))
+    weights = ctx.constant_from(B, "weights", lambda array: array.T)  # [K, N] -> [N, K]
+    _emit(ctx, A, weights, ctx.constant("bias", np.zeros(B.shape[1], np.float32)))
 
 
-def _emit(ctx: ImportContext, A: Value, weights: np.ndarray, bias: np.ndarray) -> None:
-    if A.shape[-1] != weights.shape[1]:
-        raise Unsupported(f"data has {A.shape[-1]} features, weights expect {weights.shape[1]}")
+def _emit(ctx: ImportContext, A: Value, weights: str, bias: str) -> None:
+    depth = ctx.graph.tensors[weights].shape[1]
+    if A.shape[-1] != depth:
+        raise Unsupported(f"data has {A.shape[-1]} features, weights expect {depth}")
     out = ctx.output_value(ctx.node.output[0])  # type: ignore[union-attr]
-    w = ctx.constant("weights", weights)
-    b = ctx.constant("bias", bias)
-    ctx.emit("fully_connected", [A.tensor, w, b], [out.tensor], activation=None)  # type: ignore[list-item]
+    ctx.emit("fully_connected", [A.tensor, weights, bias], [out.tensor], activation=None)  # type: ignore[list-item]
 
 
 @register

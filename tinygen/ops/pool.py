@@ -178,6 +178,7 @@ class AvgPoolOp(_PoolBase):
     summary = "average pooling, TFLite rounding; ONNX count_include_pad semantics"
     kernel_sources = ("tg_avg_pool_s8.c",)
     output_quant = "input"
+    rescales_output = True
 
     def quantize(self, node: Node, graph: Graph) -> None:
         in_scale, in_zp = input_quant(graph, node)

@@ -36,7 +36,8 @@ def PRelu(ctx: ImportContext, X: Value, slope: Value) -> None:
     per_channel_axis = 1 if X.layout is Layout.CHANNELS_LAST else X.rank - 1
     if alpha.size != channels or aligned.shape[per_channel_axis] != channels:
         raise Unsupported(f"slope of shape {list(alpha.shape)}; one value or one per channel is supported")
-    ctx.emit("prelu", [X.tensor, ctx.constant("slope", alpha.reshape(-1))], [out.tensor])  # type: ignore[list-item]
+    slope_tensor = ctx.constant_from(slope, "slope", lambda array: array.reshape(-1))
+    ctx.emit("prelu", [X.tensor, slope_tensor], [out.tensor])  # type: ignore[list-item]
 
 
 @register

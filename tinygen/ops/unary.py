@@ -135,6 +135,14 @@ def lookup_table(function: str, args: dict[str, Any], input_scale: float, input_
     return np.clip(out, -128, 127).astype(np.int8)
 
 
+def requantize_table(input_scale: float, input_zero_point: int, output_scale: float,
+                     output_zero_point: int) -> np.ndarray:
+    """int8[256] of TFLite's int8 -> int8 QUANTIZE: zp_out + MBQM(q - zp_in, s_in / s_out)."""
+    multiplier, shift = arith.quantize_multiplier(np.float64(input_scale) / np.float64(output_scale))
+    q = np.arange(-128, 128, dtype=np.int64)
+    return arith.requantize(q - input_zero_point, multiplier, shift, output_zero_point, -128, 127)
+
+
 @register
 class LookupTable(Op):
     name = "lut"
@@ -142,8 +150,11 @@ class LookupTable(Op):
     kernel_sources = ("tg_lut_s8.c",)
 
     def quantize(self, node: Node, graph: Graph) -> None:
-        table = lookup_table(node.attrs["function"], node.attrs.get("args", {}),
-                             *input_quant(graph, node), *output_quant(graph, node))
+        if node.attrs["function"] == "requantize":
+            table = requantize_table(*input_quant(graph, node), *output_quant(graph, node))
+        else:
+            table = lookup_table(node.attrs["function"], node.attrs.get("args", {}),
+                                 *input_quant(graph, node), *output_quant(graph, node))
         node.params = {"table": table}
 
     def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:

@@ -27,6 +27,7 @@ def run(graph: Graph) -> int:
         assert scale is not None and shift is not None
         producer = graph.producer(node.inputs[0])
         if (producer is not None and producer.op in FOLDABLE and not producer.attrs.get("activation")
+                and graph.tensors[producer.inputs[1]].dtype == "float32"
                 and sole_consumer(graph, node.inputs[0]) is node):
             _fold_into(graph, producer, scale, shift)
             producer.outputs = [node.outputs[0]]

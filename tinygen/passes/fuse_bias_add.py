@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir import Graph
+from ..ir import Graph, QuantParams, Tensor
 from .util import sole_consumer
 
 BIASED_OPS = {"conv2d", "depthwise_conv2d", "fully_connected"}
@@ -32,9 +32,26 @@ def run(graph: Graph) -> int:
             if values.size != 1 and not (values.shape[-1] == channels and values.size == channels):
                 continue
             assert bias.data is not None
-            bias.data = (bias.data + np.broadcast_to(values.reshape(-1), (channels,))).astype(np.float32)
+            if constant.dtype == "int32" and values.size == channels and not np.any(bias.data):
+                # A quantized model's int32 bias: the layer takes it as it is.
+                bias_name = graph.unique_name(f"{constant.name}_bias")
+                graph.add_tensor(Tensor(bias_name, (channels,), "int32", data=values.reshape(channels),
+                                        quant=_channel_quant(constant.quant)))
+                producer.inputs[2] = bias_name
+            else:
+                real = values.astype(np.float64)
+                if constant.dtype != "float32" and constant.quant is not None:
+                    real = (real - constant.quant.zero_point.astype(np.float64)) * constant.quant.scale
+                bias.data = (bias.data + np.broadcast_to(real.reshape(-1), (channels,))).astype(np.float32)
             producer.outputs = [node.outputs[0]]
             graph.remove_node(node)
             folded += 1
             break
     return folded
+
+
+def _channel_quant(quant: QuantParams | None) -> QuantParams | None:
+    """The constant's parameters, with a per-channel axis (if any) now axis 0 of the vector."""
+    if quant is None or quant.is_per_tensor:
+        return quant
+    return QuantParams(quant.scale, quant.zero_point, 0)

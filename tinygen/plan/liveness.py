@@ -41,7 +41,8 @@ def scratch_name(index: int) -> str:
     return f"#scratch{index}"
 
 
-def analyze(graph: Graph) -> Liveness:
+def storage_map(graph: Graph) -> dict[str, str]:
+    """Activation tensor -> the buffer that holds it: itself, or for an alias op its input's buffer."""
     storage_of: dict[str, str] = {}
     for name in graph.inputs:
         storage_of[name] = name
@@ -49,7 +50,11 @@ def analyze(graph: Graph) -> Liveness:
         op = op_of(node)
         for out in node.outputs:
             storage_of[out] = storage_of[node.inputs[0]] if op.is_alias else out
+    return storage_of
 
+
+def analyze(graph: Graph) -> Liveness:
+    storage_of = storage_map(graph)
     first: dict[str, int] = {}
     last: dict[str, int] = {}
     size: dict[str, int] = {}
@@ -88,6 +93,23 @@ def live_bytes_per_step(buffers: list[Buffer]) -> dict[int, int]:
         for step in range(buffer.first, buffer.last + 1):
             steps[step] = steps.get(step, 0) + buffer.size
     return steps
+
+
+def live_buffers_per_step(buffers: list[Buffer]) -> dict[int, list[Buffer]]:
+    """The buffers live at each step (from -1, the graph inputs, to the graph outputs' step), largest first."""
+    steps: dict[int, list[Buffer]] = {}
+    for buffer in sorted(buffers, key=lambda b: (-b.size, b.first, b.name)):
+        for step in range(buffer.first, buffer.last + 1):
+            steps.setdefault(step, []).append(buffer)
+    return dict(sorted(steps.items()))
+
+
+def peak_step(buffers: list[Buffer]) -> int | None:
+    """The first step whose live set is the largest (the step that sets the lower bound)."""
+    per_step = live_bytes_per_step(buffers)
+    if not per_step:
+        return None
+    return min(per_step, key=lambda step: (-per_step[step], step))
 
 
 def lower_bound(buffers: list[Buffer]) -> int:

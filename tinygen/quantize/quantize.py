@@ -4,30 +4,46 @@ and derive its kernel's integer parameters (tinygen/ops/*.py `Op.quantize`).
 Activations get asymmetric per-tensor int8 parameters from their calibrated range, unless their
 op dictates them: data-movement ops (reshape, max pool, pad, ...) reuse their input's so they
 need no arithmetic, and ops like softmax have fixed output parameters (TFLite's rules).
-Tensors that arrive quantized (QDQ models) keep the parameters the model gives them.
+Tensors that arrive quantized (QDQ models) keep the parameters the model gives them; where a
+data-movement op's output was given parameters other than its input's, a requantization is
+inserted after it.
 """
 
 from __future__ import annotations
 
 from ..arith import choose_activation_params
-from ..ir import Graph, QuantParams
+from ..ir import Graph, Node, QuantParams, Tensor
 from ..ops import op_of
+
+
+def tensors_needing_ranges(graph: Graph) -> list[str]:
+    """Activations whose parameters must come from calibration (none in a fully quantized model)."""
+    needed = [name for name in graph.inputs if graph.tensors[name].quant is None]
+    for node in graph.nodes:
+        if op_of(node).output_quant == "calibrated":
+            needed += [name for name in node.outputs if graph.tensors[name].quant is None]
+    return needed
 
 
 def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]]) -> None:
     for name in graph.inputs:
         _assign(graph, name, ranges)
-    for node in graph.nodes:
+    for node in list(graph.nodes):
         op = op_of(node)
-        for name in node.outputs:
+        for index, name in enumerate(node.outputs):
             tensor = graph.tensors[name]
-            if tensor.quant is None:
-                if op.output_quant == "input":
-                    tensor.quant = graph.tensors[node.inputs[0]].quant
-                elif op.output_quant == "fixed":
+            if op.output_quant == "input":
+                source = graph.tensors[node.inputs[0]].quant
+                if tensor.quant is None:
+                    tensor.quant = source
+                elif not tensor.quant.same_as(source) and not op.rescales_output:
+                    assert source is not None
+                    _requantize_after(graph, node, index, source)
+            elif op.output_quant == "fixed":
+                if tensor.quant is None:
                     tensor.quant = QuantParams.per_tensor(*op.fixed_output_quant(node, graph))
-                else:
-                    _assign(graph, name, ranges)
+            else:
+                _assign(graph, name, ranges)
             tensor.dtype = "int8"
     for node in graph.nodes:
         op_of(node).quantize(node, graph)
@@ -41,3 +57,14 @@ def _assign(graph: Graph, name: str, ranges: dict[str, tuple[float, float]]) -> 
     if name not in ranges:
         raise AssertionError(f"no calibrated range for tensor {name!r}")
     tensor.quant = QuantParams.per_tensor(*choose_activation_params(*ranges[name]))
+
+
+def _requantize_after(graph: Graph, node: Node, index: int, source: QuantParams) -> None:
+    """node writes a new tensor with its input's parameters; a requantization maps it to the
+    parameters the model asked for."""
+    target = graph.tensors[node.outputs[index]]
+    moved = graph.add_tensor(Tensor(graph.unique_name(f"{target.name}_unscaled"), target.shape, "int8",
+                                    quant=source, onnx_shape=target.onnx_shape, layout=target.layout))
+    node.outputs[index] = moved.name
+    requantize = Node(node.name, "lut", [moved.name], [target.name], {"function": "requantize", "args": {}})
+    graph.nodes.insert(graph.nodes.index(node) + 1, requantize)

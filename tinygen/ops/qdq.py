@@ -1,0 +1,148 @@
+"""QuantizeLinear / DequantizeLinear: how quantized (QDQ) models enter tinygen.
+
+A QDQ model states the int8 parameters of its tensors with Q/DQ nodes around float ops; tinygen
+runs those ops as int8 kernels with exactly those parameters, so no calibration is needed and
+models converted from TFLite reproduce TFLite's bytes. Q and DQ therefore emit no code:
+  * DequantizeLinear of a constant (weights, biases) becomes that constant, remembering the
+    integers behind it (frontend/importer.py QuantInfo) so they are used unchanged;
+  * QuantizeLinear of a run-time tensor, and DequantizeLinear of one, annotate the tensor with
+    their (scale, zero point) and alias it: the float ops between them read and write the same
+    int8 tensors; a Q that changes the parameters of an already quantized tensor becomes a
+    requantization (a lookup table computed with TFLite's fixed-point arithmetic).
+uint8 tensors become int8 by moving the zero point down by 128 (the same real values).
+
+onnxruntime's QOperator form (QLinearConv, QLinearMatMul, ...) and dynamic quantization are
+refused with a message naming the form and what to do instead.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..ir import QuantParams
+from .base import Unsupported, onnx_op
+
+if TYPE_CHECKING:
+    from ..frontend.importer import ImportContext, Value
+
+SUPPORTED_TYPES = {np.dtype(np.int8), np.dtype(np.uint8), np.dtype(np.int32)}
+
+
+def _params(scale: Value, zero_point: Value | None, data_dtype: np.dtype,
+            block_size: int) -> tuple[np.ndarray, np.ndarray]:
+    if block_size:
+        raise Unsupported("blocked quantization (block_size) is not supported")
+    if scale.const is None or (zero_point is not None and zero_point.const is None):
+        raise Unsupported("the scale and zero point must be constants")
+    scales = np.asarray(scale.const, np.float32).reshape(-1)
+    if zero_point is None:
+        zero_points = np.zeros(scales.shape, np.int32)
+    else:
+        zero_points = np.asarray(zero_point.const).astype(np.int32).reshape(-1)
+    if data_dtype == np.uint8:
+        zero_points = zero_points - 128  # uint8 q = int8 q + 128: the same real value
+    if not np.all(scales > 0) or not np.all(np.isfinite(scales)):
+        raise Unsupported("scales must be positive and finite")
+    return scales, zero_points
+
+
+def _per_tensor(scales: np.ndarray, zero_points: np.ndarray, what: str) -> QuantParams:
+    if scales.size != 1:
+        raise Unsupported(f"per-axis quantization of {what} is not supported (only of constants)")
+    return QuantParams.per_tensor(float(scales[0]), int(zero_points[0]))
+
+
+@onnx_op("DequantizeLinear", constraints="int8/uint8/int32 input; per-tensor, or per-axis for constants")
+def DequantizeLinear(ctx: ImportContext, x: Value, x_scale: Value, x_zero_point: Value | None = None, *,
+                     axis: int = 1, block_size: int = 0) -> None:
+    from ..frontend.importer import QuantInfo
+
+    node = ctx.node
+    assert node is not None
+    dtype = np.dtype(x.const.dtype) if x.const is not None else _onnx_dtype(ctx, x)
+    if dtype not in SUPPORTED_TYPES:
+        raise Unsupported(f"dequantizing {dtype} is not supported (int8, uint8, int32 are)")
+    scales, zero_points = _params(x_scale, x_zero_point, dtype, block_size)
+    if x.const is not None:
+        values = x.const.astype(np.int32)
+        if dtype == np.uint8:
+            values = values - 128
+        values = values.astype(np.int8 if dtype != np.int32 else np.int32)
+        axis = axis % max(values.ndim, 1) if scales.size > 1 else 0
+        shape = [1] * values.ndim
+        if scales.size > 1:
+            shape[axis] = -1
+        real = (values.astype(np.float32) - zero_points.reshape(shape).astype(np.float32)) * scales.reshape(shape)
+        info = QuantInfo(values, scales, zero_points, axis if scales.size > 1 else None)
+        ctx.set_constant(node.output[0], real.astype(np.float32), quant=info)
+        return
+    assert x.tensor is not None
+    quant = _per_tensor(scales, zero_points, "a run-time tensor")
+    tensor = ctx.graph.tensors[x.tensor]
+    if tensor.quant is None:
+        tensor.quant = quant
+    elif not tensor.quant.same_as(quant):
+        raise Unsupported("the tensor is dequantized with parameters that differ from those it was "
+                          "quantized with")
+    ctx.alias(node.output[0], x)
+
+
+@onnx_op("QuantizeLinear", constraints="int8/uint8 output, per-tensor, of a run-time tensor")
+def QuantizeLinear(ctx: ImportContext, x: Value, y_scale: Value, y_zero_point: Value | None = None, *,
+                   axis: int = 1, saturate: int = 1, block_size: int = 0, output_dtype: int = 0) -> None:
+    node = ctx.node
+    assert node is not None
+    out_dtype = np.dtype(np.asarray(y_zero_point.const).dtype) if (
+        y_zero_point is not None and y_zero_point.const is not None) else np.dtype(np.uint8)
+    if output_dtype:
+        from onnx import helper
+
+        out_dtype = np.dtype(helper.tensor_dtype_to_np_dtype(output_dtype))
+    if out_dtype not in (np.dtype(np.int8), np.dtype(np.uint8)):
+        raise Unsupported(f"quantizing to {out_dtype} is not supported (int8, uint8 are)")
+    if x.const is not None:
+        raise Unsupported("quantizing a constant at run time is not supported")
+    scales, zero_points = _params(y_scale, y_zero_point, out_dtype, block_size)
+    quant = _per_tensor(scales, zero_points, "a run-time tensor")
+    assert x.tensor is not None
+    tensor = ctx.graph.tensors[x.tensor]
+    if tensor.quant is None:
+        tensor.quant = quant
+        ctx.alias(node.output[0], x)
+    elif tensor.quant.same_as(quant):
+        ctx.alias(node.output[0], x)
+    else:  # requantize an int8 tensor to new parameters
+        out = ctx.output_value(node.output[0])
+        ctx.graph.tensors[out.tensor].quant = quant  # type: ignore[index]
+        ctx.emit("lut", [x.tensor], [out.tensor], function="requantize", args={})
+
+
+def _onnx_dtype(ctx: ImportContext, x: Value) -> np.dtype:
+    if x.name in ctx.loaded.values:
+        return np.dtype(ctx.loaded.values[x.name].dtype)
+    return np.dtype(x.dtype)
+
+
+QOPERATOR_FORMS = ["QLinearConv", "QLinearMatMul", "QLinearAdd", "QLinearMul", "QLinearAveragePool",
+                   "QLinearGlobalAveragePool", "QLinearConcat", "QGemm", "QLinearSigmoid", "QLinearSoftmax",
+                   "QLinearLeakyRelu", "QLinearReduceMean", "QLinearWhere", "QLinearConvTranspose",
+                   "ConvInteger", "MatMulInteger", "MatMulIntegerToFloat", "DynamicQuantizeLinear",
+                   "DynamicQuantizeMatMul"]
+
+
+def _refuse_qoperator(ctx: ImportContext) -> None:
+    op = ctx.node.op_type if ctx.node is not None else "?"
+    if op.startswith("Dynamic") or op.endswith("Integer") or op == "MatMulIntegerToFloat":
+        raise Unsupported(f"dynamic quantization ({op}) is not supported: tinygen needs static int8 "
+                          "parameters", hint="quantize with onnxruntime.quantization.quantize_static "
+                                             "(QDQ format), or compile the float model with --calib")
+    raise Unsupported(f"onnxruntime's QOperator format ({op}) is not supported",
+                      hint="quantize with quantize_static(..., quant_format=QuantFormat.QDQ), or "
+                           "compile the float model with --calib")
+
+
+for _domain in ("", "com.microsoft"):
+    onnx_op(*QOPERATOR_FORMS, constraints="not supported: use the QDQ format", domain=_domain,
+            refuses=True)(_refuse_qoperator)
