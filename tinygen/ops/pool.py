@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import arith
 from ..codegen.cformat import c_init
-from ..ir import Graph, Node
+from ..ir import Graph, Layout, Node
 from .base import Op, Unsupported, onnx_op, register
 from .common import Window, input_quant, output_quant, spatial_window
 from .conv import window_attrs, window_of
@@ -91,6 +91,9 @@ def _spatial_reduce(ctx: ImportContext, op: str, data: Value, axes: Value | None
     if data.rank not in (3, 4) or normalized != spatial:
         raise Unsupported(f"reduction over axes {normalized} of a rank-{data.rank} tensor; only the "
                           f"spatial axes {spatial} (global pooling) are supported")
+    if data.layout is not Layout.CHANNELS_LAST:
+        raise Unsupported("reduction over the last axis of a rank-3 tensor that is not a 1-D feature map "
+                          "(no Conv or pooling produces it) is not supported")
     _pool(ctx, op, data, _global_window(data), **({"count_include_pad": False} if op == "avg_pool" else {}))
 
 

@@ -45,6 +45,14 @@ def reshape_value(ctx: ImportContext, X: Value, out_name: str) -> None:
     out_layout = ctx.layouts.get(out_name, Layout.PLAIN)
     source = X.tensor
     assert source is not None
+    if (X.layout is Layout.CHANNELS_LAST and out_layout is Layout.CHANNELS_LAST
+            and tuple(X.shape[:2]) == tuple(out_info.shape[:2])):
+        # Only the spatial axes change ([N, C, L] <-> [N, C, 1, L], as the torch.export-based
+        # exporter writes AdaptiveAvgPool1d): channels-last storage lists the pixels in the same
+        # row-major order before and after, so the bytes are already right.
+        out = ctx.output_value(out_name)
+        ctx.emit("reshape", [source], [out.tensor])  # type: ignore[list-item]
+        return
     if not storage_matches_onnx(X.shape, X.layout):
         # Bring the feature map into ONNX order first.
         plain = ctx.intermediate(f"{X.name}_nchw", X.shape, Layout.PLAIN, X.shape)

@@ -50,6 +50,7 @@ FUNCTIONS: dict[str, Callable[..., np.ndarray]] = {
     "gelu": _gelu,
     "softplus": lambda x: np.logaddexp(0.0, x),
     "neg": np.negative,
+    "erf": np.vectorize(math.erf),
 }
 
 
@@ -123,6 +124,12 @@ def Softplus(ctx: ImportContext, X: Value) -> None:
 @onnx_op("Neg", constraints="")
 def Neg(ctx: ImportContext, X: Value) -> None:
     _emit(ctx, X, "neg")
+
+
+@onnx_op("Erf", constraints="")
+def Erf(ctx: ImportContext, input: Value) -> None:
+    # PyTorch's exporters write nn.GELU() as x * 0.5 * (1 + Erf(x / sqrt(2))).
+    _emit(ctx, input, "erf")
 
 
 def lookup_table(function: str, args: dict[str, Any], input_scale: float, input_zero_point: int,
