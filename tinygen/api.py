@@ -25,8 +25,8 @@ from .model import CompiledModel
 from .ops import op_of
 from .outdir import MARKER, write_tree
 from .passes import run_pipeline
-from .platformio.project import project_files
 from .plan import MemoryPlan, plan_memory
+from .platformio.project import project_files
 from .quantize.calibrate import Calibrator, calibrate, load_calibration_data
 from .quantize.quantize import quantize_graph, tensors_needing_ranges
 from .serialize import deterministic_npz, graph_to_files

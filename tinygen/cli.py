@@ -20,7 +20,8 @@ from .commands.common import Context, echo_err
 from .errors import EXIT_BAD_INPUT, EXIT_OK, TinygenError
 
 EXIT_INTERNAL = 3
-COMMANDS = ["compile", "run", "verify", "ops"]  # modules in tinygen/commands, each defining `command`
+# modules in tinygen/commands, each defining `command`
+COMMANDS = ["compile", "run", "verify", "ops", "project", "build", "flash", "test", "boards"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -85,13 +85,20 @@ class CompiledModel:
         return {io["name"]: y for io, y in zip(self.outputs, outputs, strict=True)}
 
     # --- running ------------------------------------------------------------------------------
-    def run(self, x: Arrays, int8: bool = False, sanitize: bool = False, source: str = "input") -> Arrays:
+    def run(self, x: Arrays, int8: bool = False, sanitize: bool = False, source: str = "input",
+            target: str | None = None) -> Arrays:
         """Batch inference on the host simulator. x: (N, ...) in the model's layout, float (it is
         quantized with the input parameters) or, with int8=True, already quantized. Returns
-        dequantized float outputs, or raw int8 with int8=True, in the model's layout."""
+        dequantized float outputs, or raw int8 with int8=True, in the model's layout.
+        target: a PlatformIO env of the output folder (e.g. "qemu_m4") runs the batch through
+        that env's firmware instead (tinygen/platformio/firmware.py)."""
         inputs = self._as_list(x, int8, source)
         quantized = [self.to_storage(io, a if int8 else self.quantize(io, a))
                      for io, a in zip(self.inputs, inputs, strict=True)]
+        if target is not None:
+            from .platformio.firmware import run_batch
+
+            return self._result(self._finish(run_batch(self.out_dir, target, quantized, self.outputs), int8))
         raw = host.run_batch(self.host_executable(sanitize), quantized, self.outputs)
         return self._result(self._finish(raw, int8))
 

@@ -17,9 +17,13 @@ from .common import Context, load_array_file, save_outputs
 @click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the outputs (.npy, or .npz keyed by output name).")
 @click.option("--int8", "int8", is_flag=True, help="Inputs and outputs are raw int8 (quantized) values.")
+@click.option("--target", metavar="ENV",
+              help="Run through the firmware of a PlatformIO env of OUT instead, e.g. qemu_m4 (an "
+                   "emulated Cortex-M4F; built with PlatformIO on first use) or host.")
 @click.pass_obj
-def command(obj: Context, out_dir: Path, input_path: Path, output_path: Path, int8: bool) -> None:
-    """Batch inference on the host simulator.
+def command(obj: Context, out_dir: Path, input_path: Path, output_path: Path, int8: bool,
+            target: str | None) -> None:
+    """Batch inference on the host simulator (or, with --target, an emulated board).
 
     X is (N, ...) in the model's input layout: float (quantized with the model's input
     parameters) or, with --int8, already-quantized int8. Y is the dequantized float output, or
@@ -29,14 +33,16 @@ def command(obj: Context, out_dir: Path, input_path: Path, output_path: Path, in
     Example:
       tinygen run out/ --input x.npy --output y.npy
       tinygen run out/ --input x_int8.npy --output y_int8.npy --int8
+      tinygen run out/ --target qemu_m4 --int8 --input x_int8.npy --output y_int8.npy
     """
     from ..model import CompiledModel
 
     model = CompiledModel(out_dir)
     x = load_array_file(input_path)
     start = time.perf_counter()
-    y = model.run(x, int8=int8, source=str(input_path))
+    y = model.run(x, int8=int8, source=str(input_path), target=target)
     save_outputs(output_path, [io["name"] for io in model.outputs], y)
     count = (next(iter(x.values())) if isinstance(x, dict) else x).shape[0]
-    obj.info(f"ran {count} sample(s) on the host simulator in {time.perf_counter() - start:.2f} s "
+    where = f"the {target} firmware" if target else "the host simulator"
+    obj.info(f"ran {count} sample(s) on {where} in {time.perf_counter() - start:.2f} s "
              f"-> {output_path}")

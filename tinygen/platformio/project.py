@@ -117,6 +117,15 @@ def float_vectors(ios: list[dict[str, Any]], sample: list[np.ndarray]) -> list[d
     return result
 
 
+def offsets(buffer: str, ios: list[dict[str, Any]]) -> list[str]:
+    """C arguments pointing at each tensor of a sample's tensors stored back to back."""
+    result, start = [], 0
+    for io in ios:
+        result.append(f"{buffer} + {start}")
+        start += io["size"]
+    return result
+
+
 def project_files(graph: Graph, name: str, samples: Mapping[str, np.ndarray] | None, model_file: str, *,
                   boards: Sequence[str] | None = None, vectors: int = MAX_VECTORS) -> dict[str, bytes]:
     """The PlatformIO project files of a compiled model (relative path -> bytes).
@@ -155,6 +164,9 @@ def project_files(graph: Graph, name: str, samples: Mapping[str, np.ndarray] | N
         "qemu": os.environ.get("TINYGEN_QEMU", "qemu-system-arm"),
         "run_args": ", ".join([f"{name}_test_{io['cname']}[i]" for io in inputs]
                               + [f"output_{io['cname']}" for io in outputs]),
+        "inputs_bytes": sum(io["size"] for io in inputs),
+        "outputs_bytes": sum(io["size"] for io in outputs),
+        "batch_args": ", ".join(offsets("in", inputs) + offsets("out", outputs)),
         "float_inputs": float_inputs,
         "float_outputs": float_outputs,
         "float_args": ", ".join([f"float_{io['cname']}" for io in float_inputs]
