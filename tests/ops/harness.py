@@ -179,7 +179,12 @@ def compile_case(case: Case, folder: Path, model: onnx.ModelProto | None = None)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{re.sub(r'[^0-9A-Za-z_]', '_', case.id)}.onnx"
     onnx.save(model, path)
-    data = calibration_inputs(model, case)
+    return compile_file(case, path, calibration_inputs(model, case), folder)
+
+
+def compile_file(case: Case, path: Path, data: dict[str, np.ndarray], folder: Path) -> Result:
+    """Compile an ONNX file with calibration `data` (saved as .npy/.npz next to the output) and run
+    the first TEST_SAMPLES of it through golden, host C and onnxruntime."""
     compiled = tinygen.compile(path, folder / "out", calib=str(save_calibration(folder, data)))
     inputs = {k: v[:TEST_SAMPLES] for k, v in data.items()}
     quantized = {io["name"]: compiled.quantize(io, inputs[io["name"]]) for io in compiled.inputs}
@@ -269,4 +274,5 @@ def standard_tests(cases: list[Case]) -> tuple[Callable[..., None], Callable[...
 
 
 __all__ = ["Case", "CaseRunner", "Result", "TensorProto", "check_close_to_float", "check_golden_equals_host",
-           "check_ops", "compile_case", "const", "make_model", "node", "run_case", "standard_tests", "weights"]
+           "check_ops", "compile_case", "compile_file", "const", "make_model", "node", "run_case", "standard_tests",
+           "weights"]

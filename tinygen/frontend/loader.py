@@ -201,8 +201,9 @@ def _fold_once(model: onnx.ModelProto, constants: dict[str, np.ndarray],
     """Evaluate every node whose result is known at compile time; remove it from the graph."""
     folded_any = False
     keep = []
+    dtypes = _known_dtypes(model, constants)
     for node in model.graph.node:
-        value = _try_fold(node, constants, shapes)
+        value = _try_fold(node, constants, shapes, dtypes)
         if value is None:
             keep.append(node)
             continue
@@ -216,10 +217,25 @@ def _fold_once(model: onnx.ModelProto, constants: dict[str, np.ndarray],
     return folded_any
 
 
-def _try_fold(node: onnx.NodeProto, constants: dict[str, np.ndarray],
-              shapes: dict[str, tuple[int, ...]]) -> list[np.ndarray] | None:
+def _known_dtypes(model: onnx.ModelProto, constants: dict[str, np.ndarray]) -> dict[str, np.dtype]:
+    dtypes: dict[str, np.dtype] = {}
+    for value in [*model.graph.input, *model.graph.value_info, *model.graph.output]:
+        elem_type = value.type.tensor_type.elem_type
+        if elem_type and elem_type not in (onnx.TensorProto.STRING, onnx.TensorProto.UNDEFINED):
+            dtypes[value.name] = np.dtype(helper.tensor_dtype_to_np_dtype(elem_type))
+    dtypes.update({name: array.dtype for name, array in constants.items()})
+    return dtypes
+
+
+def _try_fold(node: onnx.NodeProto, constants: dict[str, np.ndarray], shapes: dict[str, tuple[int, ...]],
+              dtypes: dict[str, np.dtype] | None = None) -> list[np.ndarray] | None:
     if node.domain not in ("", "ai.onnx") or node.op_type in NEVER_FOLD:
         return None
+    if (node.op_type == "CastLike" and node.input[0] in constants and dtypes
+            and node.input[1] in dtypes and not node.attribute):
+        # Only the element type of the second input matters: the torch.export-based exporter
+        # casts constants (Clip bounds, biases) "like" a run-time tensor.
+        return [np.asarray(constants[node.input[0]]).astype(dtypes[node.input[1]])]
     if node.op_type == "Shape" and node.input[0] in shapes:
         shape = np.array(shapes[node.input[0]], dtype=np.int64)
         start = next((a.i for a in node.attribute if a.name == "start"), 0)
