@@ -222,7 +222,10 @@ def _known_dtypes(model: onnx.ModelProto, constants: dict[str, np.ndarray]) -> d
     for value in [*model.graph.input, *model.graph.value_info, *model.graph.output]:
         elem_type = value.type.tensor_type.elem_type
         if elem_type and elem_type not in (onnx.TensorProto.STRING, onnx.TensorProto.UNDEFINED):
-            dtypes[value.name] = np.dtype(helper.tensor_dtype_to_np_dtype(elem_type))
+            try:
+                dtypes[value.name] = np.dtype(helper.tensor_dtype_to_np_dtype(elem_type))
+            except Exception:  # a type numpy has no dtype for: that CastLike is not folded
+                continue
     dtypes.update({name: array.dtype for name, array in constants.items()})
     return dtypes
 
