@@ -10,7 +10,7 @@
 #
 # Steps: compile -> verify (golden reference == generated C on the host, bit for bit) -> run the
 # host simulator on the samples -> report (arena, weights, MACs, top-1 vs float) -> emulated
-# Cortex-M (when the installed tinygen has `tinygen build`).
+# Cortex-M: build the PlatformIO project for QEMU's Cortex-M4F and run its test firmware there.
 #
 # Expects `make setup` to have run (the Makefile's demo target does that). Override the model
 # with DEMO_MODEL, DEMO_CALIB, DEMO_SAMPLES, DEMO_NAME; the output folder with DEMO_OUT.
@@ -47,6 +47,9 @@ echo "Generated C project in $OUT:"
 echo "  lib/tinygen_kernels/: $(find "$OUT/lib/tinygen_kernels/include" -name '*.h' | wc -l) headers," \
     "$(find "$OUT/lib/tinygen_kernels/src" -name '*.c' | wc -l) kernel sources (the ones this model calls)"
 echo "  .tinygen/: metadata (manifest, int8 IR, samples, source model) for tinygen run/verify"
+if [ -f "$OUT/platformio.ini" ]; then
+    echo "  platformio.ini, src/, test/, lib/tinygen_harness/: the PlatformIO project (step 5)"
+fi
 echo
 echo "Its API ($OUT/lib/$NAME/$NAME.h):"
 grep -E "^(int|int8_t \*)" "$OUT/lib/$NAME/$NAME.h" | sed 's/^/  /'
@@ -62,8 +65,8 @@ section "4. Report"
 python scripts/demo_report.py "$OUT" "$SAMPLES" "$WORK/${NAME}_outputs.npy"
 
 section "5. Emulated Cortex-M (QEMU mps2-an386, Cortex-M4F)"
-# HOOK: the PlatformIO/QEMU targets arrive with a later issue. Once `tinygen build` exists, this
-# step builds the firmware for the emulated Cortex-M4 and runs it ("flashes" it) under QEMU.
+# Hook for the PlatformIO/QEMU targets: when this tinygen has `tinygen build`, build the firmware
+# for the emulated Cortex-M4F and "flash" it, i.e. run it under QEMU on the embedded test vectors.
 if tinygen build --help >/dev/null 2>&1; then
     show tinygen build "$OUT" -e qemu_m4
     show tinygen flash "$OUT" -e qemu_m4
