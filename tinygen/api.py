@@ -25,7 +25,7 @@ from .model import CompiledModel
 from .ops import op_of
 from .outdir import MARKER, write_tree
 from .passes import run_pipeline
-from .plan import MemoryPlan, plan_memory
+from .plan import MemoryPlan, plan_memory, schedule_nodes
 from .platformio.project import project_files
 from .quantize.calibrate import Calibrator, calibrate, load_calibration_data
 from .quantize.quantize import quantize_graph, tensors_needing_ranges
@@ -44,10 +44,10 @@ class CompileResult:
 def compile(model_path: str | Path, out_dir: str | Path | None = None, *, calib: str | None = None,
             calib_method: str = "minmax", name: str | None = None, debug: bool = False,
             log: Callable[[str], None] | None = None, warn: Callable[[str], None] | None = None,
-            force: bool = False) -> CompiledModel:
+            force: bool = False, ram_budget: int | None = None) -> CompiledModel:
     """Compile an ONNX model into a C project in `out_dir` (a temporary folder if None)."""
     return compile_model(model_path, out_dir, calib=calib, calib_method=calib_method, name=name,
-                         debug=debug, log=log, warn=warn, force=force).model
+                         debug=debug, log=log, warn=warn, force=force, ram_budget=ram_budget).model
 
 
 def load(out_dir: str | Path) -> CompiledModel:
@@ -58,7 +58,7 @@ def load(out_dir: str | Path) -> CompiledModel:
 def compile_model(model_path: str | Path, out_dir: str | Path | None = None, *, calib: str | None = None,
                   calib_method: str = "minmax", name: str | None = None, debug: bool = False,
                   log: Callable[[str], None] | None = None, warn: Callable[[str], None] | None = None,
-                  force: bool = False) -> CompileResult:
+                  force: bool = False, ram_budget: int | None = None) -> CompileResult:
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -104,7 +104,7 @@ def compile_model(model_path: str | Path, out_dir: str | Path | None = None, *, 
                    else {"method": calib_method, "source": "random" if calib == "random" else Path(calib).name,
                          "samples": int(next(iter(data.values())).shape[0])})
     result = write_compiled(graph, out_dir, prefix, loaded=loaded, samples=samples, calibration=calibration,
-                            force=force, step=step)
+                            force=force, step=step, ram_budget=ram_budget)
     result.timings.update(timings)
     return result
 
@@ -125,14 +125,16 @@ def representative_inputs(graph: Graph, loaded: LoadedModel) -> dict[str, np.nda
 
 def write_compiled(graph: Graph, out_dir: str | Path | None, prefix: str, *, loaded: LoadedModel | None = None,
                    samples: dict[str, np.ndarray] | None = None, calibration: dict[str, Any] | None = None,
-                   force: bool = False, step: Callable[[str], None] | None = None) -> CompileResult:
+                   force: bool = False, step: Callable[[str], None] | None = None,
+                   ram_budget: int | None = None) -> CompileResult:
     """Plan, render and write a quantized graph (the back half of the pipeline).
 
     Also the entry point for graphs built directly in Python (kernel tests): without `loaded`
     no source model is stored, and `verify` skips the float comparison.
     """
     step = step or (lambda label: None)
-    plan = plan_memory(graph)  # lifetimes and arena offsets
+    schedule_nodes(graph)  # the node order with the smallest peak of live bytes
+    plan = plan_memory(graph, ram_budget=ram_budget)  # lifetimes and arena offsets (fails over the budget)
     step("plan")
     model_file = Path(loaded.path).name if loaded else f"{graph.name} (built in Python)"
     rendered = render(graph, plan, prefix, model_file)  # C sources

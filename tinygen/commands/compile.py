@@ -22,9 +22,11 @@ from .common import Context, echo_err
 @click.option("--name", metavar="PREFIX", help="C prefix of the generated API (default: from the file name).")
 @click.option("--debug", is_flag=True, help="Verify the IR after every pass.")
 @click.option("--force", is_flag=True, help="Replace OUT even if tinygen did not write it.")
+@click.option("--ram-budget", type=click.IntRange(min=0), metavar="BYTES",
+              help="Fail, writing nothing, if the activation arena needs more than BYTES.")
 @click.pass_obj
 def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_method: str,
-            name: str | None, debug: bool, force: bool) -> None:
+            name: str | None, debug: bool, force: bool, ram_budget: int | None) -> None:
     """Compile MODEL.onnx into a C project in OUT.
 
     \b
@@ -35,7 +37,8 @@ def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_m
 
     start = time.perf_counter()
     result = compile_model(model, out_dir, calib=calib, calib_method=calib_method, name=name, debug=debug,
-                           log=obj.debug if obj.verbose else None, warn=echo_err, force=force)
+                           log=obj.debug if obj.verbose else None, warn=echo_err, force=force,
+                           ram_budget=ram_budget)
     elapsed = time.perf_counter() - start
     s = result.summary
     obj.info(f"compiled {model} -> {out_dir} (prefix '{result.model.name}') in {elapsed:.2f} s")
