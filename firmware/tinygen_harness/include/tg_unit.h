@@ -25,12 +25,12 @@ int tg_unit_end(void);
 #endif
 
 #define TG_UNIT_RUN(test, file) tg_unit_run(test, #test, file, __LINE__)
-#define TG_UNIT_ASSERT(condition, message)      \
-    do {                                        \
-        if (!(condition)) {                     \
-            tg_unit_fail(__LINE__, message);    \
-            return;                             \
-        }                                       \
+#define TG_UNIT_ASSERT(condition, message)   \
+    do {                                     \
+        if (!(condition)) {                  \
+            tg_unit_fail(__LINE__, message); \
+            return;                          \
+        }                                    \
     } while (0)
 
 #endif /* TG_UNIT_H */

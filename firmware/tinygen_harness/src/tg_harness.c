@@ -84,7 +84,7 @@ static struct {
     unsigned samples;
     unsigned failed;
     int counting;
-    uint64_t started;     /* counter at the start of the current sample */
+    uint64_t started;      /* counter at the start of the current sample */
     uint64_t sample_count; /* count of the current sample */
     uint64_t total;        /* sum over samples */
     int sample_failed;

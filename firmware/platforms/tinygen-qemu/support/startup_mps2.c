@@ -30,7 +30,9 @@ __attribute__((section(".vectors"), used)) static void (*const tg_vectors[16])(v
     tg_fault_handler, /* BusFault */
     tg_fault_handler, /* UsageFault */
     tg_fault_handler, /* SecureFault (v8-M) */
-    0, 0, 0,
+    0,
+    0,
+    0,
     tg_fault_handler, /* SVCall */
     tg_fault_handler, /* DebugMonitor */
     0,
@@ -43,7 +45,10 @@ static uint32_t tg_semihost(uint32_t operation, const void *argument)
 {
     register uint32_t r0 __asm__("r0") = operation;
     register const void *r1 __asm__("r1") = argument;
-    __asm__ volatile("bkpt 0xab" : "+r"(r0) : "r"(r1) : "memory");
+    __asm__ volatile("bkpt 0xab"
+                     : "+r"(r0)
+                     : "r"(r1)
+                     : "memory");
     return r0;
 }
 
@@ -76,7 +81,8 @@ __attribute__((optimize("no-tree-loop-distribute-patterns"))) void Reset_Handler
 #if defined(__ARM_FP)
     /* CPACR: full access to coprocessors 10 and 11 (the FPU) before any float instruction. */
     *(volatile uint32_t *)0xE000ED88u |= 0xFu << 20;
-    __asm__ volatile("dsb\n\tisb" ::: "memory");
+    __asm__ volatile("dsb\n\tisb" ::
+                         : "memory");
 #endif
     const uint32_t *src = &__data_load__;
     for (uint32_t *dst = &__data_start__; dst < &__data_end__;) {
