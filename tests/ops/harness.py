@@ -110,7 +110,7 @@ class Case:
     build: Callable[[], onnx.ModelProto]
     steps: float = 3.0  # bound on |int8 - float| in output quantization steps (see module doc)
     sqnr_db: float = 30.0  # floor on the SQNR of the int8 output against the float output
-    ops: list[str] | None = None  # expected IR ops after the passes, in order (None: not checked)
+    ops: list[str] | None = None  # expected IR ops after the passes, any order (None: not checked)
     seed: int = 0
     input_scale: dict[str, float] = field(default_factory=dict)  # std of an input's random samples
     input_offset: dict[str, float] = field(default_factory=dict)  # mean of an input's samples
@@ -234,8 +234,9 @@ def check_close_to_float(result: Result, steps: float | None = None, floor_db: f
 
 
 def check_ops(result: Result) -> None:
+    """The IR ops after the passes, as a multiset: the scheduler may reorder independent nodes."""
     if result.case.ops is not None:
-        assert result.ir_ops == result.case.ops, f"{result.case.id}: IR ops {result.ir_ops}"
+        assert sorted(result.ir_ops) == sorted(result.case.ops), f"{result.case.id}: IR ops {result.ir_ops}"
 
 
 class CaseRunner:

@@ -37,6 +37,10 @@ def unary_model(*nodes_, inits=None, shape=(1, 4, 5, 5)):
 
 RELU6 = {"lo": const(0.0), "hi": const(6.0)}
 CLIP = {"lo": const(-0.5), "hi": const(1.25)}
+# A clamp range without 0: the int8 range must still hold 0 (quantized zero), so the clamp itself,
+# not the quantization range, has to cut values below 0.5 (and above -0.5).
+POSITIVE_CLIP = {"lo": const(0.5), "hi": const(2.0)}
+NEGATIVE_CLIP = {"lo": const(-2.0), "hi": const(-0.5)}
 
 CASES = [
     # Fused into the producer's output clamp: no op left for the activation.
@@ -47,6 +51,12 @@ CASES = [
     Case("conv_clip_max_only", conv_then(node("Clip", ["c", "", "hi"], "y"), inits=CLIP), ops=["conv2d"]),
     Case("conv_relu_then_clip", conv_then(node("Relu", ["c"], "r"), node("Clip", ["r", "lo", "hi"], "y"),
                                           inits=CLIP), ops=["conv2d"]),
+    Case("conv_clip_positive_range", conv_then(node("Clip", ["c", "lo", "hi"], "y"), inits=POSITIVE_CLIP),
+         ops=["conv2d"]),
+    Case("conv_clip_negative_range", conv_then(node("Clip", ["c", "lo", "hi"], "y"), inits=NEGATIVE_CLIP),
+         ops=["conv2d"]),
+    Case("gemm_clip_positive_range", gemm_then(node("Clip", ["g", "lo", "hi"], "y"), inits=POSITIVE_CLIP),
+         ops=["fully_connected"]),
     Case("gemm_relu", gemm_then(node("Relu", ["g"], "y")), ops=["fully_connected"]),
     Case("gemm_relu6", gemm_then(node("Clip", ["g", "lo", "hi"], "y"), inits=RELU6), ops=["fully_connected"]),
     Case("add_relu", unary_model(node("Add", ["x", "x2"], "s"), node("Relu", ["s"], "y"),

@@ -23,7 +23,8 @@ def run(graph: Graph) -> int:
             continue
         if sole_consumer(graph, node.inputs[0]) is not node:
             continue
-        producer.attrs["activation"] = _intersect(producer.attrs.get("activation"), node.attrs)
+        # The clamp's bounds are the table function's arguments (ops/unary.py: args={min, max}).
+        producer.attrs["activation"] = _intersect(producer.attrs.get("activation"), node.attrs.get("args", {}))
         producer.outputs = [node.outputs[0]]
         graph.remove_node(node)
         fused += 1
