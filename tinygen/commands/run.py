@@ -46,3 +46,11 @@ def command(obj: Context, out_dir: Path, input_path: Path, output_path: Path, in
     where = f"the {target} firmware" if target else "the host simulator"
     obj.info(f"ran {count} sample(s) on {where} in {time.perf_counter() - start:.2f} s "
              f"-> {output_path}")
+    if target:
+        from ..platformio.envs import env_named
+        from ..platformio.firmware import BATCH_BUILD_DIR, sizes
+        from ..platformio.size import format_sizes
+
+        for line in format_sizes(sizes(out_dir, model.name, [env_named(target)], BATCH_BUILD_DIR),
+                                 label="batch-runner firmware"):
+            obj.info(line)

@@ -202,8 +202,8 @@ def write_project(out_dir: str | Path, *, boards: Sequence[str] | None = None, v
     from ..model import CompiledModel
 
     model = CompiledModel(out_dir)
-    with model.samples() as data:
-        samples = {key: data[key] for key in data.files}
+    with model.samples() as arrays:
+        samples = {key: arrays[key] for key in arrays.files}
     files = project_files(model.graph, model.name, samples, model.manifest["model_file"], boards=boards,
                           vectors=vectors)
     out = model.out_dir

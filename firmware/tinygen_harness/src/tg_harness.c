@@ -25,11 +25,15 @@ __attribute__((weak)) const char *tg_port_counter_unit(void)
     return "none";
 }
 
+#ifndef ARDUINO
+/* Under the Arduino framework tg_port_arduino.cpp defines it (Serial); no weak default there,
+ * so that the linker pulls that file (and its setup()/loop()) out of the library archive. */
 __attribute__((weak)) void tg_port_write(const char *text)
 {
     fputs(text, stdout);
     fflush(stdout);
 }
+#endif
 
 /* --- line formatting ------------------------------------------------------------------- */
 
