@@ -78,6 +78,14 @@ static int32_t one_over_one_plus_x(int32_t a)
     return saturating_left_shift(x, 1);
 }
 
+/* diff * 2^left_shift for diff >= diff_min, which keeps the product inside int32 (TFLite's
+ * CalculateInputRadius). Shifted as a uint32: `1 << 31` itself overflows an int when an input
+ * scale >= 16 makes the left shift 31 (diff_min is then 0, so only diff = 0 gets here). */
+static int32_t scale_difference(int32_t diff, int32_t left_shift)
+{
+    return (int32_t)((uint32_t)diff << left_shift);
+}
+
 static int32_t count_leading_zeros(uint32_t x)
 {
     int32_t zeros = 0;
@@ -105,7 +113,7 @@ void tg_softmax_s8(const tg_context *ctx, const tg_softmax_params *p, const int8
         for (c = 0; c < p->depth; ++c) {
             const int32_t diff = in[c] - max;
             if (diff >= p->diff_min) {
-                const int32_t rescaled = srdhm(diff * (1 << p->input_left_shift), p->input_multiplier);
+                const int32_t rescaled = srdhm(scale_difference(diff, p->input_left_shift), p->input_multiplier);
                 sum += tg_divide_by_power_of_two(exp_on_negative_values(rescaled), ACCUMULATION_INTEGER_BITS);
             }
         }
@@ -116,7 +124,7 @@ void tg_softmax_s8(const tg_context *ctx, const tg_softmax_params *p, const int8
             const int32_t diff = in[c] - max;
             int32_t value = -128;
             if (diff >= p->diff_min) {
-                const int32_t rescaled = srdhm(diff * (1 << p->input_left_shift), p->input_multiplier);
+                const int32_t rescaled = srdhm(scale_difference(diff, p->input_left_shift), p->input_multiplier);
                 const int32_t exp = exp_on_negative_values(rescaled);
                 value = tg_divide_by_power_of_two(srdhm(scale, exp), bits_over_unit + 31 - 8) - 128;
                 value = TG_CLAMP(value, -128, 127);
