@@ -9,7 +9,8 @@ Conventions (TFLite's): a real multiplier M > 0 is represented as M = m * 2^(shi
 m a Q31 int32 in [2^30, 2^31) and shift an int; `shift > 0` is a left shift. Requantization is
 "double rounding": a saturating rounding doubling high multiply, then a rounding (half away from
 zero) arithmetic right shift, which is what TFLite Micro builds by default (no
-TFLITE_SINGLE_ROUNDING) -- tests/test_tflm_match.py checks it against the tflite-micro package.
+TFLITE_SINGLE_ROUNDING) -- tests/test_qdq.py checks it against the tflite-micro package and
+tests/kernels/test_requant.py against the C.
 
 All arrays are computed in int64 so intermediate products cannot overflow; results are int32.
 """

@@ -1,0 +1,1 @@
+"""From an ONNX file to tinygen IR: loading (loader.py), layout decisions (layout.py), import (importer.py)."""
