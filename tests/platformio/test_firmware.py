@@ -122,3 +122,24 @@ def test_batch_on_every_emulated_core_equals_golden(compiled, tinygen_cli, case_
 @pytest.mark.parametrize("case_id", SWEEP_IDS)
 def test_float_models_build_and_pass_unit_tests(compiled, tinygen_cli, case_id: str) -> None:
     build_and_test(tinygen_cli, compiled(case_id).out_dir)
+
+
+def test_flash_reports_a_wrong_output_and_fails(compiled, tinygen_cli, tmp_path: Path) -> None:
+    """A golden byte changed in the embedded vectors: the harness prints the mismatch and FAIL,
+    QEMU exits with the firmware's status, `tinygen flash` exits 1."""
+    import shutil
+
+    model = compiled("kws_dscnn_float")
+    broken = tmp_path / "broken"
+    shutil.copytree(model.out_dir, broken, ignore=shutil.ignore_patterns(".pio"))
+    vectors = broken / "src" / f"{model.name}_vectors.c"
+    text = vectors.read_text()
+    start = text.index(f"{model.name}_test_output")
+    first = re.compile(r"(-?\d+)(,)").search(text, text.index("{", text.index("{", start) + 1))
+    assert first is not None
+    wrong = str(int(first.group(1)) ^ 1)
+    vectors.write_text(text[:first.start(1)] + wrong + text[first.end(1):])
+    result = tinygen_cli("flash", broken, "-e", "qemu_m4")
+    assert result.code == 1, result.out + result.err
+    assert "TG_MISMATCH sample=0 output=output index=0" in result.out
+    assert re.search(r"^FAIL$", result.out, re.MULTILINE)
