@@ -144,6 +144,9 @@ CASES = [
     Case("dropout_mask_unused", conv_fmap([node("Dropout", ["c"], ["y", ""])]), ops=["conv2d"]),
     Case("identity_as_output", conv_fmap([node("Identity", ["c"], "y")]), ops=["conv2d"]),
     Case("constant_nodes", constant_nodes, ops=["conv2d"]),
+    # Nothing to compute: the output is the input (calibration has no tensor to observe).
+    Case("identity_input_to_output", plumbing([node("Identity", ["x"], "y")], shape=(1, 6)), ops=[], steps=0.5),
+    Case("flatten_input_to_output", plumbing([node("Flatten", ["x"], "y")]), ops=["transpose", "reshape"], steps=0.5),
     Case("constant_of_shape", constant_of_shape, ops=["add"]),
 ]
 

@@ -145,6 +145,8 @@ def observe(loaded: LoadedModel, names: list[str], data: dict[str, np.ndarray],
     wanted = [n for n in names if n in available]
     count = next(iter(data.values())).shape[0]
     observed: dict[str, list[np.ndarray]] = {n: [] for n in wanted}
+    if not wanted:  # nothing to observe (session.run would return every output for an empty list)
+        return observed
     for i in range(count):
         feed = {name: batch[i:i + 1] for name, batch in data.items()}
         results = session.run(wanted, feed)
