@@ -26,6 +26,7 @@ from .ops import op_of
 from .outdir import MARKER, write_tree
 from .passes import run_pipeline
 from .plan import MemoryPlan, plan_memory, schedule_nodes
+from .plan.picture import render_svg
 from .platformio.project import project_files
 from .quantize.calibrate import Calibrator, calibrate, load_calibration_data
 from .quantize.quantize import quantize_graph, tensors_needing_ranges
@@ -144,6 +145,7 @@ def write_compiled(graph: Graph, out_dir: str | Path | None, prefix: str, *, loa
     files.update(metadata_files(graph, plan, rendered, loaded, prefix, model_file, samples or {}, summary,
                                 calibration or {}))
     files.update(project_files(graph, prefix, samples or {}, model_file))  # platformio.ini, src/, test/
+    files[".tinygen/memory.svg"] = render_svg(plan, graph, prefix).encode()  # the arena picture (tinygen report)
     target = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="tinygen-"))
     write_tree(target, files, force=force or out_dir is None)
     step("write")

@@ -15,13 +15,13 @@ import traceback
 
 import click
 
-from . import __version__
+from . import __version__, progress
 from .commands.common import Context, echo_err
 from .errors import EXIT_BAD_INPUT, EXIT_OK, TinygenError
 
 EXIT_INTERNAL = 3
 # modules in tinygen/commands, each defining `command`
-COMMANDS = ["compile", "run", "verify", "ops", "project", "build", "flash", "test", "boards"]
+COMMANDS = ["compile", "run", "verify", "ops", "project", "build", "flash", "test", "boards", "report", "inspect"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -39,6 +39,8 @@ def cli(ctx: click.Context, quiet: bool, verbose: bool) -> None:
       tinygen run out/ --input x.npy --output y.npy
     """
     ctx.obj = Context(quiet, verbose)
+    # progress bars on stderr for long steps, only on a terminal and without --quiet (tinygen/progress.py)
+    ctx.with_resource(progress.reporting(progress.terminal_reporter(quiet)))
 
 
 for _name in COMMANDS:

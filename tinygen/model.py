@@ -4,13 +4,14 @@ simulator, run its golden reference, convert between the model's layout and tiny
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import arith, host, reference
+from . import arith, host, progress, reference
 from .errors import DataError, TinygenError
 from .ir import Graph, Layout
 from .outdir import MARKER
@@ -18,6 +19,22 @@ from .quantize.calibrate import validate_batch
 from .serialize import graph_from_files
 
 Arrays = np.ndarray | dict[str, np.ndarray]
+HOST_CHUNK = 256  # samples per host-simulator process (a progress step)
+GOLDEN_CHUNK = 16  # samples per golden-reference progress step
+
+
+def _in_chunks(label: str, inputs: list[np.ndarray], run: Callable[[list[np.ndarray]], list[np.ndarray]],
+               chunk: int = HOST_CHUNK) -> list[np.ndarray]:
+    """run() over the batch in chunks of samples, reporting progress (tinygen/progress.py)."""
+    count = inputs[0].shape[0]
+    if count <= chunk or not progress.active():
+        return run(inputs)
+    parts: list[list[np.ndarray]] = []
+    with progress.task(label, count) as advance:
+        for start in range(0, count, chunk):
+            parts.append(run([x[start:start + chunk] for x in inputs]))
+            advance(min(chunk, count - start))
+    return [np.concatenate(outputs) for outputs in zip(*parts, strict=True)]
 
 
 class CompiledModel:
@@ -99,7 +116,9 @@ class CompiledModel:
             from .platformio.firmware import run_batch
 
             return self._result(self._finish(run_batch(self.out_dir, target, quantized, self.outputs), int8))
-        raw = host.run_batch(self.host_executable(sanitize), quantized, self.outputs)
+        executable = self.host_executable(sanitize)
+        raw = _in_chunks("running on the host simulator", quantized,
+                         lambda part: host.run_batch(executable, part, self.outputs))
         return self._result(self._finish(raw, int8))
 
     def run_float_api(self, x: Arrays, sanitize: bool = False) -> Arrays:
@@ -114,7 +133,8 @@ class CompiledModel:
         inputs = self._as_list(x, int8, source)
         quantized = [self.to_storage(io, a if int8 else self.quantize(io, a))
                      for io, a in zip(self.inputs, inputs, strict=True)]
-        raw, _ = reference.run(self.graph, quantized)
+        raw = _in_chunks("running the golden reference", quantized,
+                         lambda part: reference.run(self.graph, part)[0], chunk=GOLDEN_CHUNK)
         return self._result(self._finish([y.reshape(y.shape[0], -1) for y in raw], int8))
 
     def _finish(self, raw: list[np.ndarray], int8: bool) -> list[np.ndarray]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..errors import TinygenError
 from .common import Context, echo_err
 
 
@@ -24,16 +25,26 @@ from .common import Context, echo_err
 @click.option("--force", is_flag=True, help="Replace OUT even if tinygen did not write it.")
 @click.option("--ram-budget", type=click.IntRange(min=0), metavar="BYTES",
               help="Fail, writing nothing, if the activation arena needs more than BYTES.")
+@click.option("--board", metavar="ENV",
+              help="Check that the model fits this board's RAM and flash (`tinygen boards`): exit 2 with what "
+                   "would help if not (OUT is still written, for `tinygen report`).")
 @click.pass_obj
 def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_method: str,
-            name: str | None, debug: bool, force: bool, ram_budget: int | None) -> None:
+            name: str | None, debug: bool, force: bool, ram_budget: int | None, board: str | None) -> None:
     """Compile MODEL.onnx into a C project in OUT.
 
     \b
     Example:
       tinygen compile kws.onnx -o kws_out --calib calib.npz --name kws
+      tinygen compile kws_int8_qdq.onnx -o kws_out --board nucleo_f446re
     """
     from ..api import compile_model
+    from ..platformio.envs import env_named
+    from ..report import build_report
+    from ..report.text import short_lines
+
+    if board is not None:
+        env_named(board)  # an unknown board is refused before compiling
 
     start = time.perf_counter()
     result = compile_model(model, out_dir, calib=calib, calib_method=calib_method, name=name, debug=debug,
@@ -49,3 +60,15 @@ def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_m
     obj.info(f"  weights       {s['weights_bytes']:,} B (all constants {s['constants_bytes']:,} B)")
     obj.info(f"  arena         {s['arena_bytes']:,} B (lower bound for this schedule "
              f"{s['arena_lower_bound_bytes']:,} B)")
+    report = build_report(out_dir, board=board, accuracy=False)  # the short form of `tinygen report`
+    for line in short_lines(report):
+        obj.info(line)
+    obj.info(f"  per layer     tinygen report {out_dir} --html report.html")
+    if board is not None:
+        fit = report["board"]
+        (obj.info if fit["fits"] else echo_err)(f"  board         {fit['verdict']}")
+        if not fit["fits"]:
+            for line in fit["advice"]:
+                echo_err(line)
+            raise TinygenError(f"the model does not fit {board}; {out_dir} was written (see `tinygen report "
+                               f"{out_dir} --board {board}`)")

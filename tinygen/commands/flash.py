@@ -53,6 +53,14 @@ def command(obj: Context, out_dir: Path, env_name: str) -> None:
     if harness.per_inference is not None:
         obj.info(f"{env.name}: {harness.per_inference:,} {harness.counter} per inference "
                  f"(executed on the emulated core, not cycles)")
+        if harness.passed:  # kept for `tinygen report` (OUT/.tinygen/bench/<env>.json)
+            from ..model import CompiledModel
+            from ..report.results import harness_result, save_bench_result
+
+            size = result.sizes[0] if result.sizes else None
+            save_bench_result(out_dir, harness_result(
+                CompiledModel(out_dir).manifest, env.name, harness.per_inference, harness.layers,
+                size.flash_total if size else None, size.ram_total if size else None))
     if not result.ok or not harness.passed:
         if harness.status is None:
             echo_err(tail(result.output))

@@ -11,6 +11,40 @@ import click
 from .common import Context
 
 
+def onnx_layout(op_type: str) -> str:
+    """How the importer stores the op's feature maps (tinygen/frontend/layout.py)."""
+    from ..frontend.layout import LAYOUT_TRANSPARENT, SPATIAL_OPS
+
+    if op_type in SPATIAL_OPS:
+        return "feature maps NCHW (2-D) or NCL (1-D), run channels-last (NHWC / N1LC)"
+    if op_type in LAYOUT_TRANSPARENT:
+        return "any; keeps its input's layout (channels-last for feature maps)"
+    return "rank-4 tensors channels-last (NHWC), others as ONNX orders them"
+
+
+def onnx_dtypes() -> str:
+    """What every importer accepts (tinygen/frontend/importer.py)."""
+    from ..frontend.importer import ACCEPTED_INPUT_DTYPES
+
+    names = "/".join(t.__name__ for t in ACCEPTED_INPUT_DTYPES)
+    return (f"model inputs {names}; float32 tensors are calibrated to int8, QDQ models' int8/uint8 "
+            "parameters are kept; constants float32, or int8/int32 behind DequantizeLinear")
+
+
+def ir_dtypes(op: Any) -> str:
+    """The kernel's data types, from the Op class's declarations (tinygen/ops/base.py)."""
+    if not op.kernel_sources and not op.is_alias:
+        return "float only: no int8 kernel (removed before quantization)"
+    outputs = {"calibrated": "calibrated output scale", "input": "the input's scale",
+               "fixed": "a fixed output scale"}[op.output_quant]
+    text = f"int8 activations, per tensor ({outputs})"
+    if op.weight_channel_axis is not None:
+        text += "; int8 weights per output channel, int32 bias"
+    if op.is_alias:
+        text += "; no code (an alias of its input)"
+    return text
+
+
 def supported_ops() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(ONNX operators with their constraints, IR ops with their kernels)."""
     from ..ops import ONNX_IMPORTERS, OPS
@@ -24,8 +58,9 @@ def supported_ops() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
             "inputs": list(importer.inputs),
             "attributes": sorted(name.removesuffix("_attr") for name in importer.attributes),
             "constraints": importer.constraints,
+            "layout": onnx_layout(op_type),
         })
-    kernels = [{"op": name, "summary": op.summary, "kernels": list(op.kernel_sources)}
+    kernels = [{"op": name, "summary": op.summary, "kernels": list(op.kernel_sources), "dtypes": ir_dtypes(op)}
                for name, op in sorted(OPS.items())]
     return rows, kernels
 
@@ -44,7 +79,7 @@ def command(obj: Context, as_json: bool, show_all: bool) -> None:
     """
     rows, ir_ops = supported_ops()
     if as_json:
-        click.echo(json.dumps({"onnx": rows, "ir": ir_ops}, indent=1))
+        click.echo(json.dumps({"onnx": rows, "ir": ir_ops, "dtypes": onnx_dtypes()}, indent=1))
         return
     shown = [row for row in rows if row["supported"] or show_all]
     click.echo(f"{sum(1 for row in rows if row['supported'])} ONNX operators (domain ai.onnx unless noted; "
@@ -56,6 +91,9 @@ def command(obj: Context, as_json: bool, show_all: bool) -> None:
         click.echo(f"  {row['op']}{domain}{status}")
         click.echo(f"      {row['constraints'] or 'no restrictions'}")
         click.echo(f"      attributes: {attributes}")
-    click.echo("\nKernels (IR op: what it computes):")
+        click.echo(f"      layout: {row['layout']}")
+    click.echo(f"\nData types: {onnx_dtypes()}.")
+    click.echo("\nKernels (IR op: what it computes; data types):")
     for op in ir_ops:
         click.echo(f"  {op['op']:<18} {op['summary']}")
+        click.echo(f"  {'':<18} {op['dtypes']}")

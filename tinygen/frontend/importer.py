@@ -214,9 +214,12 @@ def model_name(path: str) -> str:
     return re.sub(r"[^0-9A-Za-z_]", "_", stem) or "model"
 
 
-def import_model(loaded: LoadedModel) -> Graph:
-    """ONNX -> float IR (channels-last). Raises UnsupportedModelError listing every problem."""
-    problems = ProblemCollector(loaded.path)
+def import_model(loaded: LoadedModel, problems: ProblemCollector | None = None) -> Graph:
+    """ONNX -> float IR (channels-last). Raises UnsupportedModelError listing every problem; given
+    a `problems` collector instead, fills it and returns the graph of the nodes that imported
+    (`tinygen inspect`: unsupported nodes are missing, their outputs are placeholders)."""
+    collect_only = problems is not None
+    problems = problems if problems is not None else ProblemCollector(loaded.path)
     graph = Graph(model_name(loaded.path), source=loaded.path)
     ctx = ImportContext(loaded, graph, assign_layouts(loaded))
 
@@ -266,6 +269,8 @@ def import_model(loaded: LoadedModel) -> Graph:
         else:
             assert value.tensor is not None
             graph.outputs.append(value.tensor)
+    if collect_only and problems.problems:
+        return graph
     problems.raise_if_any()
     _keep_onnx_output_names(graph, loaded, ctx)
     graph.remove_unused_tensors()

@@ -30,6 +30,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from .. import progress
 from ..errors import BuildError
 from ..host import cache_root
 from .envs import Env
@@ -167,22 +168,40 @@ def prepare(envs: list[Env]) -> Path:
     return core
 
 
+BUILD_STEP_LINES = ("Compiling ", "Linking ")  # PlatformIO output lines counted as progress steps
+
+
+def build_steps(project_dir: Path, args: list[str]) -> int:
+    """About how many compile and link steps a PlatformIO run has: the project's C/C++ sources and
+    a link, plus the dev-platform's startup files, per env (a progress bar's length)."""
+    sources = [p for folder in ("src", "lib", "test") if (project_dir / folder).is_dir()
+               for p in (project_dir / folder).rglob("*") if p.suffix in (".c", ".cpp")]
+    envs = max(1, args.count("-e"))
+    return envs * (len(sources) + 3)
+
+
 def run_pio(args: list[str], project_dir: Path, core: Path, *, stream: bool = False,
             timeout: float | None = None, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run `python -m platformio ARGS` in the project; output captured (and echoed if stream)."""
     command = [sys.executable, "-m", "platformio", *args]
     env = pio_environment(core)
     env.update(extra_env or {})
-    if not stream:
+    if not stream and not progress.active():
         return subprocess.run(command, cwd=project_dir, env=env, capture_output=True, text=True,
                               timeout=timeout, errors="replace")
     lines: list[str] = []
-    with subprocess.Popen(command, cwd=project_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, errors="replace") as process:
+    steps = 0 if stream else build_steps(project_dir, args)  # a progress bar while output is captured
+    with progress.task(f"pio {' '.join(args)}", steps) as advance, subprocess.Popen(
+            command, cwd=project_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            errors="replace") as process:
         assert process.stdout is not None
         for line in process.stdout:
-            sys.stdout.write(line)
-            sys.stdout.flush()
+            if stream:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+            elif line.startswith(BUILD_STEP_LINES) and steps > 0:
+                advance(1)
+                steps -= 1
             lines.append(line)
         returncode = process.wait(timeout=timeout)
     return subprocess.CompletedProcess(command, returncode, "".join(lines), "")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import onnx
 
+from .. import progress
 from ..errors import DataError, TinygenError
 from ..frontend.loader import LoadedModel
 from ..ir import Graph
@@ -147,11 +148,13 @@ def observe(loaded: LoadedModel, names: list[str], data: dict[str, np.ndarray],
     observed: dict[str, list[np.ndarray]] = {n: [] for n in wanted}
     if not wanted:  # nothing to observe (session.run would return every output for an empty list)
         return observed
-    for i in range(count):
-        feed = {name: batch[i:i + 1] for name, batch in data.items()}
-        results = session.run(wanted, feed)
-        for name, value in zip(wanted, results, strict=True):
-            observed[name].append(np.asarray(value, dtype=np.float32))
+    with progress.task("running the float model", count) as advance:
+        for i in range(count):
+            feed = {name: batch[i:i + 1] for name, batch in data.items()}
+            results = session.run(wanted, feed)
+            for name, value in zip(wanted, results, strict=True):
+                observed[name].append(np.asarray(value, dtype=np.float32))
+            advance(1)
     return observed
 
 

@@ -1,0 +1,110 @@
+"""`tinygen inspect MODEL.onnx`: a model's ops, shapes, parameters and MACs before compiling it,
+and every node tinygen cannot compile, with the reason.
+
+The verdicts are the compiler's own: the model goes through the same loader (checker, opset
+upgrade, batch pinning, shape inference, constant folding) and the same importer that `tinygen
+compile` uses; the importer collects its problems instead of raising them, so the list of
+unsupported nodes is exactly the one compile would refuse with. When every node imports, the
+graph also goes through the compiler's passes, so layers, parameters and MACs are the ones
+`tinygen compile` reports; otherwise they are those of the nodes that imported, before the passes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from ..errors import Problem, ProblemCollector
+from ..frontend.importer import import_model
+from ..frontend.loader import load_model
+from ..ops import op_of
+from ..passes import run_pipeline
+from .layers import weights_of
+
+
+def inspect_model(path: str | Path) -> tuple[dict[str, Any], list[Problem]]:
+    """(the figures, JSON-ready; the problems compile would refuse the model with, if any)."""
+    loaded = load_model(str(path))
+    problems = ProblemCollector(loaded.path)
+    graph = import_model(loaded, problems)
+    supported = not problems.problems
+    if supported:
+        run_pipeline(graph)  # the compiler's passes: fused activations, folded BatchNorm, ...
+    layers_of: dict[str, list[dict[str, Any]]] = {}
+    for index, node in enumerate(graph.nodes):
+        params, _ = weights_of(graph, index)
+        layers_of.setdefault(node.name, []).append(
+            {"op": node.op, "macs": int(op_of(node).macs(node, graph)), "params": int(params)})
+    refused: dict[str, list[Problem]] = {}
+    for problem in problems.problems:
+        refused.setdefault(problem.node or "", []).append(problem)
+
+    def shape(name: str) -> list[int] | None:
+        info = loaded.values.get(name)
+        return list(info.shape) if info else None
+
+    nodes = []
+    for index, node in enumerate(loaded.graph.node):
+        shown = node.name or f"<unnamed {node.op_type}>"
+        ir_name = node.name or f"{node.op_type}_{node.output[0]}"
+        layers = layers_of.get(ir_name, [])
+        reasons = refused.get(shown, [])
+        nodes.append({
+            "index": index,
+            "name": shown,
+            "op": node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}.{node.op_type}",
+            "inputs": [shape(n) for n in node.input if n and n not in loaded.constants],
+            "outputs": [shape(n) for n in node.output if n],
+            "supported": not reasons,
+            "reasons": [problem.reason + (f" — {problem.hint}" if problem.hint else "") for problem in reasons],
+            "layers": [layer["op"] for layer in layers],
+            "macs": sum(layer["macs"] for layer in layers),
+            "params": sum(layer["params"] for layer in layers),
+        })
+    io = [{"name": name, "shape": list(loaded.values[name].shape), "dtype": str(loaded.values[name].dtype)}
+          for name in loaded.input_names]
+    outputs = [{"name": name, "shape": shape(name)} for name in loaded.output_names]
+    result = {
+        "model": str(path),
+        "opset": loaded.opset,
+        "upgraded_from_opset": loaded.upgraded_from,
+        "inputs": io,
+        "outputs": outputs,
+        "ops": dict(sorted(Counter(row["op"] for row in nodes).items())),
+        "nodes": nodes,
+        "supported": supported,
+        "layers": len(graph.nodes),
+        "macs": int(sum(row["macs"] for row in nodes)),
+        "params": int(sum(row["params"] for row in nodes)),
+        "figures": "after the compiler's passes" if supported else "of the nodes that import, before the passes",
+        "problems": [str(problem) for problem in problems.problems],
+    }
+    return result, problems.problems
+
+
+def inspect_lines(result: dict[str, Any]) -> list[str]:
+    ins = ", ".join(f"{io['name']} {io['shape']} {io['dtype']}" for io in result["inputs"])
+    outs = ", ".join(f"{io['name']} {io['shape']}" for io in result["outputs"])
+    upgraded = f" (upgraded from {result['upgraded_from_opset']})" if result["upgraded_from_opset"] else ""
+    lines = [f"{result['model']}: opset {result['opset']}{upgraded}, {len(result['nodes'])} nodes",
+             f"  inputs:  {ins}", f"  outputs: {outs}", "",
+             f"  {'#':>3}  {'op':<20} {'name':<32} {'output shape':<18} {'tinygen layer':<18} {'MACs':>11} "
+             f"{'params':>9}  status"]
+    for row in result["nodes"]:
+        out = str(row["outputs"][0]) if row["outputs"] and row["outputs"][0] is not None else "-"
+        name = row["name"] if len(row["name"]) <= 32 else row["name"][:31] + "…"
+        layer = ", ".join(row["layers"]) or "-"
+        status = "ok" if row["supported"] else "UNSUPPORTED: " + "; ".join(row["reasons"])
+        lines.append(f"  {row['index']:>3}  {row['op']:<20} {name:<32} {out:<18} {layer:<18} {row['macs']:>11,} "
+                     f"{row['params']:>9,}  {status}")
+    ops = ", ".join(f"{op} x{count}" for op, count in result["ops"].items())
+    lines += ["  (tinygen layer '-': the node becomes part of another layer -- a fused activation, a folded "
+              "BatchNorm, quantization parameters -- or needs no code)",
+              "", f"  ops:        {ops}",
+              f"  layers:     {result['layers']} ({result['figures']})",
+              f"  parameters: {result['params']:,}",
+              f"  MACs:       {result['macs']:,}"]
+    if result["supported"]:
+        lines.append("  every node is supported: `tinygen compile` can compile it")
+    return lines

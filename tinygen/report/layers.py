@@ -1,0 +1,97 @@
+"""The per-layer figures of a compiled model that need no run: shapes, quantization, MACs,
+parameters, constant bytes and arena placement, and the live set at every step.
+
+Everything comes from what the compiler itself used: the manifest's layer list (arena offsets as
+planned at compile time), the stored int8 IR (shapes, quantization), each Op's `macs`, and the
+code generator's own constant arrays (so per-layer constant bytes sum to the model's).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..cnames import SymbolTable
+from ..codegen.layers import LayerEmitter
+from ..codegen.render import WEIGHTED_OPS
+from ..ir import Graph, Tensor
+from ..ops import op_of
+from ..plan import MemoryPlan, plan_memory
+from ..plan.planner import _step_label
+
+
+def tensor_entry(tensor: Tensor) -> dict[str, Any]:
+    quant = tensor.quant
+    per_tensor = quant is not None and quant.is_per_tensor
+    return {
+        "tensor": tensor.name,
+        "shape": list(tensor.shape),
+        "onnx_shape": list(tensor.onnx_shape or tensor.shape),
+        "layout": tensor.layout.value,
+        "dtype": tensor.dtype,
+        "scale": quant.scale_value if per_tensor and quant else None,
+        "zero_point": quant.zero_point_value if per_tensor and quant else None,
+    }
+
+
+def constant_bytes_per_layer(graph: Graph, plan: MemoryPlan, prefix: str) -> list[int]:
+    """Bytes of the const arrays each layer adds to the weights file, as the code generator makes
+    them (weights, biases, requantization parameters, tables; a shared array counts once, at
+    its first user)."""
+    emitter = LayerEmitter(graph, plan, SymbolTable(prefix))
+    sizes = []
+    for index, node in enumerate(graph.nodes):
+        emitter.layer_index = index
+        before = len(emitter.arrays)
+        op_of(node).emit(node, graph, emitter)
+        sizes.append(sum(int(array.values.nbytes) for array in emitter.arrays[before:]))
+    return sizes
+
+
+def weights_of(graph: Graph, index: int) -> tuple[int, int]:
+    """(parameters, bytes) of a layer's weights and bias, counted as the compile summary does."""
+    node = graph.nodes[index]
+    if node.op not in WEIGHTED_OPS:
+        return 0, 0
+    tensors = [graph.tensors[n] for n in node.inputs[1:3] if n and graph.tensors[n].data is not None]
+    return sum(t.size for t in tensors), sum(t.nbytes for t in tensors)
+
+
+def layer_rows(graph: Graph, manifest: dict[str, Any], plan: MemoryPlan | None = None) -> list[dict[str, Any]]:
+    """One dict per layer, in execution order."""
+    plan = plan or plan_memory(graph)
+    constants = constant_bytes_per_layer(graph, plan, manifest["name"])
+    live = plan.live_per_step()
+    listed = manifest.get("layer_list", [])
+    rows = []
+    for index, node in enumerate(graph.nodes):
+        placed = listed[index] if index < len(listed) else {}
+        op = op_of(node)
+        params, weight_bytes = weights_of(graph, index)
+        scratch = placed.get("scratch") or plan.scratch(index)
+        rows.append({
+            "index": index,
+            "name": node.name,
+            "op": node.op,
+            "inputs": [tensor_entry(graph.tensors[n]) for n in node.inputs
+                       if n and graph.tensors[n].data is None],
+            "output": tensor_entry(graph.tensors[node.outputs[0]]),
+            "macs": int(op.macs(node, graph)),
+            "params": int(params),
+            "weights_bytes": int(weight_bytes),
+            "constants_bytes": constants[index],
+            "arena_offset": placed.get("arena_offset", plan.tensor_offset(node.outputs[0])),
+            "arena_size": placed.get("arena_size", graph.tensors[node.outputs[0]].nbytes),
+            "alias": op.is_alias,
+            "scratch": {"offset": scratch[0], "size": scratch[1]} if scratch else None,
+            "live_bytes": live.get(index, 0),
+        })
+    return rows
+
+
+def live_steps(graph: Graph, plan: MemoryPlan) -> list[dict[str, Any]]:
+    """Per step (-1: inputs copied in, ..., the last: outputs copied out): what runs, the bytes
+    live and the buffers live with their offsets, largest first."""
+    live = plan.live_per_step()
+    return [{"step": step, "what": _step_label(graph, step, plan.steps), "live_bytes": live.get(step, 0),
+             "buffers": [{"name": b.name, "offset": plan.offsets[b.name], "size": b.size} for b in buffers]}
+            for step, buffers in plan.live_buffers_per_step().items()]

@@ -1,0 +1,108 @@
+"""The report as terminal text: a summary, the per-layer table, flash/RAM per target, the live
+bytes per step; and the short form `tinygen compile` prints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .targets import kib
+
+BAR_WIDTH = 40
+
+
+def clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def dims(shape: list[int]) -> str:
+    """A physical shape without its batch axis: [1, 25, 5, 64] -> 25x5x64."""
+    return "x".join(str(d) for d in (shape[1:] if len(shape) > 1 else shape))
+
+
+def quant(entry: dict[str, Any]) -> str:
+    if entry.get("scale") is None:
+        return "-"
+    return f"{entry['scale']:.4g},{entry['zero_point']}"
+
+
+def sqnr_text(row: dict[str, Any]) -> str:
+    if row.get("sqnr_db") is not None:
+        return f"{row['sqnr_db']:.1f}"
+    note = row.get("sqnr_note")
+    return "exact" if note == "identical" else "n/a" if note else "-"
+
+
+def count_text(count: int | None) -> str:
+    return "-" if count is None else f"{count:,}"
+
+
+def summary_line(report: dict[str, Any]) -> str:
+    return (f"{report['name']} ({report['model_file']}): {len(report['layers'])} layers, {report['macs']:,} MACs, "
+            f"{report['params']:,} parameters, constants {report['constants_bytes']:,} B (weights "
+            f"{report['weights_bytes']:,} B), arena {report['arena_bytes']:,} B (lower bound "
+            f"{report['arena_lower_bound_bytes']:,} B, {report['planner']})")
+
+
+def layer_table(report: dict[str, Any]) -> list[str]:
+    targets = sorted(report.get("benchmarks", {}))
+    head = (f"  {'#':>3}  {'op':<16} {'name':<26} {'input':>10} {'output':>10} {'MACs':>11} {'params':>8} "
+            f"{'const B':>8} {'arena @off+size':>17} {'in scale,zp':>15} {'out scale,zp':>15} {'SQNR dB':>8}"
+            + "".join(f" {'instr ' + t:>16}" for t in targets))
+    lines = [head]
+    for row in report["layers"]:
+        first = row["inputs"][0] if row["inputs"] else None
+        arena = "alias" if row["alias"] else f"{row['arena_offset']:,}+{row['arena_size']:,}"
+        counts = "".join(f" {count_text(row['instructions'].get(t)):>16}" for t in targets)
+        lines.append(f"  {row['index']:>3}  {clip(row['op'], 16):<16} {clip(row['name'], 26):<26} "
+                     f"{dims(first['shape']) if first else '-':>10} {dims(row['output']['shape']):>10} "
+                     f"{row['macs']:>11,} {row['params']:>8,} {row['constants_bytes']:>8,} {arena:>17} "
+                     f"{quant(first) if first else '-':>15} {quant(row['output']):>15} {sqnr_text(row):>8}" + counts)
+    totals = {t: report["benchmarks"][t]["instructions"] for t in targets}
+    lines.append(f"  {'':>3}  {'total':<16} {'':<26} {'':>10} {'':>10} {report['macs']:>11,} {report['params']:>8,} "
+                 f"{report['constants_bytes']:>8,} {format(report['arena_bytes'], ',') + ' B':>17} {'':>15} {'':>15} "
+                 f"{'':>8}" + "".join(f" {totals[t]:>16,}" for t in targets))
+    return lines
+
+
+def target_table(report: dict[str, Any]) -> list[str]:
+    lines = ["flash and RAM of the model per target (model + kernels; without the application, C library and "
+             "stack; measured where OUT has a build, else estimated):",
+             f"  {'env':<15}{'RAM KiB':>9}{'of':>8}{'flash KiB':>11}{'of':>8}  {'fits':<5}figures"]
+    for target in report["targets"]:
+        lines.append(f"  {target['env']:<15}{kib(target['ram_bytes']):>9}{kib(target['board_ram_bytes']):>8}"
+                     f"{kib(target['flash_bytes']):>11}{kib(target['board_flash_bytes']):>8}  "
+                     f"{'yes' if target['fits'] else 'NO':<5}{'measured' if target['measured'] else 'estimated'}")
+    return lines
+
+
+def live_chart(report: dict[str, Any]) -> list[str]:
+    top = max([report["arena_bytes"], *(s["live_bytes"] for s in report["live_steps"])]) or 1
+    lines = [f"bytes live per step (the arena: {report['arena_bytes']:,} B; each █ is {top / BAR_WIDTH:,.0f} B):"]
+    for step in report["live_steps"]:
+        bar = "█" * round(step["live_bytes"] / top * BAR_WIDTH)
+        lines.append(f"  {step['step']:>4}  {clip(step['what'], 36):<36} {step['live_bytes']:>9,}  {bar}")
+    return lines
+
+
+def report_lines(report: dict[str, Any]) -> list[str]:
+    lines = [summary_line(report), ""]
+    lines += layer_table(report)
+    accuracy = report.get("accuracy")
+    if accuracy and accuracy.get("reference"):
+        lines.append(f"  SQNR: each layer's int8 output vs {accuracy['reference']}, on {accuracy['samples']} "
+                     f"sample(s) ({accuracy['inputs']}); n/a: no tensor of that name in the source model")
+    for target, bench in sorted(report.get("benchmarks", {}).items()):
+        lines.append(f"  instr {target}: instructions executed on the emulated core per inference "
+                     f"({bench['instructions']:,} in all; {bench.get('source', 'tinygen bench')}), not cycles")
+    lines += ["", *target_table(report), "", *live_chart(report)]
+    if "board" in report:
+        lines += ["", report["board"]["verdict"], *report["board"]["advice"]]
+    return lines
+
+
+def short_lines(report: dict[str, Any], heaviest: int = 3) -> list[str]:
+    """What `tinygen compile` prints after its summary: the costliest layers."""
+    total = report["macs"] or 1
+    rows = sorted(report["layers"], key=lambda row: -row["macs"])[:heaviest]
+    return ["  heaviest      " + "; ".join(
+        f"{row['index']} {row['op']} {100 * row['macs'] / total:.0f}% of MACs" for row in rows if row["macs"])]
