@@ -205,8 +205,8 @@ def bad_model_files(folder: Path, good: Path) -> dict[str, tuple[Path, str]]:
         "directory": (directory, "is a directory"),
         "garbage": (garbage, "not a readable ONNX model"),
         "truncated": (truncated, "not a readable ONNX model"),
-        "empty": (empty, ""),
-        "text": (text, ""),
+        "empty": (empty, "the file holds no graph nodes"),
+        "text": (text, "not a readable ONNX model"),
     }
 
 

@@ -25,7 +25,8 @@ output element
     Rounding errors are independent and uniform, so their sum grows like sqrt(K); with the small
     K used here a handful of steps is a safe bound, far below the ~100 steps a wrong layout,
     padding or channel order produces.
-Each case states its bound (`steps`, default 3 of the coarsest step). As a second, scale-free
+Each case states its bound (`steps`, default 3 of the coarsest step); cases whose bound differs
+(products of two run-time operands, average pooling) say why where they set it. As a second, scale-free
 check the signal-to-quantization-noise ratio must reach `sqnr_db` (default 30 dB): an 8-bit
 quantizer over the min..max range of a Gaussian signal (+-4 sigma) has SQNR =
 10 log10(12 * 255^2 / 64) = 40.9 dB; three such independent noise sources (input, weights,
