@@ -300,7 +300,9 @@ def softmax_graph(seed: int) -> Graph:
     b = GraphBuilder(f"softmax_{seed}", seed)
     rng = b.rng
     for _ in b.layers(LAYERS + 2):
-        depth = int(rng.choice([1, 2, *rng.integers(3, 12, 2), int(rng.integers(12, 100))]))
+        # Depths past 512 reach sums of exponentials >= 512 (a division by 2^32 or more).
+        depth = int(rng.choice([1, 2, *rng.integers(3, 12, 2), int(rng.integers(12, 100)),
+                                int(rng.integers(512, 1500))]))
         rows = int(rng.integers(1, 4))
         shape = (1, depth) if rows == 1 else (1, rows, depth)
         x = b.input(shape)

@@ -129,6 +129,7 @@ def test_cases_cover_the_extremes() -> None:
                 note(f"{node.op} constant operand", graph.tensors[node.inputs[1]].data is not None)
             if node.op == "softmax":
                 note("softmax left shift", p["input_left_shift"])
+                note("softmax depth >= 512", graph.tensors[node.inputs[0]].shape[-1] >= 512)
 
     absent: list[str] = []
 
@@ -162,6 +163,7 @@ def test_cases_cover_the_extremes() -> None:
         covers(f"{op} constant operand", True, False)
         covers(f"{op} input1_offset", 128, -127)
     covers("softmax left shift", 0, 31)
+    covers("softmax depth >= 512", True, False)
     covers("softmax rescale", True, False)
     covers("concat requant", 0, 1)
     covers("concat shift", -31, 30)
@@ -238,3 +240,52 @@ def test_accumulator_reaches_int32_limits(op: str, tmp_path: Path) -> None:
     # MBQM(2^31 - 1, 2^30, -24) = round(2^30 / 2^24) = 64 and MBQM(-2^31, 2^30, -24) = -64.
     assert golden[graph.outputs[0]].ravel()[2] == 64 - 5
     assert golden[graph.outputs[1]].ravel()[2] == -64 - 5
+
+
+def test_softmax_sum_at_its_int32_limit(tmp_path: Path) -> None:
+    """The widest softmax the Q12.19 sum of exponentials holds: 4095 values all at the row maximum
+    (each exp = 1.0 = 2^19, sum 4095 * 2^19 < 2^31); and sums around 512, where the final
+    division exp / sum reaches 2^32 (bits_over_unit + 23 >= 32).
+
+    Regression: for a sum of 512 or more tg_softmax_s8 shifted an int32 by 32 .. 34 (undefined;
+    on x86 the shift count wraps and the outputs were garbage), where TFLite's arithmetic gives
+    a quotient below 1/2, i.e. 0."""
+    from tinygen.ops.softmax import MAX_DEPTH, softmax_parameters
+
+    assert MAX_DEPTH == 4095
+    b = GraphBuilder("softmax_widest", 0)
+    multiplier, left_shift, diff_min = softmax_parameters(0.05)
+    x = b.input((1, 2, MAX_DEPTH))
+    b.layer("softmax", [x], (1, 2, MAX_DEPTH), {"beta": 1.0},
+            {"input_multiplier": multiplier, "input_left_shift": left_shift, "diff_min": diff_min,
+             "rescale": False, "output_multiplier": 0, "output_shift": 0, "output_offset": -128})
+    graph = b.finish()
+    batch = random_batch(b.rng, graph, 5)[x]
+    batch[2:] = -128  # exp((-128 - 127) * 0.05) = 2.9e-6: next to nothing in the sum
+    for sample, row, at_max in ((2, 0, MAX_DEPTH), (2, 1, 511), (3, 0, 512), (3, 1, 256), (4, 0, 1000)):
+        batch[sample, row, :at_max] = 127
+    batch[4, 1, ::2] = 77  # every other value one step below the maximum
+    batch[4, 1, 1::2] = 78
+    model = write_compiled(graph, tmp_path / "out", "softmax_widest").model
+    golden = model.golden(batch, int8=True)
+    assert isinstance(golden, np.ndarray)
+    assert_identical(golden, model.run(batch, int8=True, sanitize=True), "softmax over 4095 values")
+    # round(256 / sum) - 128 at the maximum: 1/511 of 256 steps is just over 1/2, 1/512 just under.
+    assert [int(golden[s, r, 0]) for s, r in ((2, 0), (2, 1), (3, 0), (3, 1))] == [-128, -127, -128, -127]
+
+
+def test_softmax_wider_than_its_sum_allows_is_refused(tmp_path: Path) -> None:
+    """Regression: a softmax over 4096+ values compiled, and 4096 equal inputs overflowed the
+    int32 sum -- UBSan aborted the C, and the golden (which wraps) answered 127 everywhere."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    import tinygen
+    from tinygen.errors import UnsupportedModelError
+
+    graph = helper.make_graph([helper.make_node("Softmax", ["x"], ["y"], name="wide_softmax", axis=-1)], "wide",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4096])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4096])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), tmp_path / "m.onnx")
+    with pytest.raises(UnsupportedModelError, match="softmax over 4096 values"):
+        tinygen.compile(tmp_path / "m.onnx", None, calib="random", warn=lambda _: None)

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 SCALED_DIFF_INTEGER_BITS = 5  # exp() input format Q5.26
 ACCUMULATION_INTEGER_BITS = 12  # sum of exps format Q12.19
 OUTPUT_SCALE, OUTPUT_ZERO_POINT = 1.0 / 256.0, -128
+# Each exponential is at most 1.0 = 2^19 in Q12.19, so 4095 of them stay below 2^31; 4096 values
+# at the row maximum would overflow the int32 sum (undefined in C, and wrong).
+MAX_DEPTH = (1 << ACCUMULATION_INTEGER_BITS) - 1
 
 srdhm = arith.saturating_rounding_doubling_high_mul
 rdbpot = arith.rounding_divide_by_pot
@@ -44,6 +47,9 @@ def Softmax(ctx: ImportContext, input: Value, *, axis: int = -1) -> None:
     innermost = 1 if input.layout is Layout.CHANNELS_LAST else input.rank - 1
     if axis != innermost:
         raise Unsupported(f"softmax over axis {axis}; only the innermost axis ({innermost}) is supported")
+    if input.shape[axis] > MAX_DEPTH:
+        raise Unsupported(f"softmax over {input.shape[axis]} values; TFLite's int8 algorithm sums the "
+                          f"exponentials in Q12.19, which overflows beyond {MAX_DEPTH}")
     out = ctx.output_value(ctx.node.output[0])  # type: ignore[union-attr]
     ctx.emit("softmax", [input.tensor], [out.tensor], beta=1.0)  # type: ignore[list-item]
 

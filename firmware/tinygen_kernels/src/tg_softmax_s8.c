@@ -86,6 +86,14 @@ static int32_t scale_difference(int32_t diff, int32_t left_shift)
     return (int32_t)((uint32_t)diff << left_shift);
 }
 
+/* x / 2^exponent rounded, for 0 <= x < 2^31 and any exponent >= 0: from 2^32 on the quotient is
+ * below 1/2 and rounds to 0 (the sum of exponentials is 512 or more), where a C shift by 32 or
+ * more would be undefined. */
+static int32_t divide_nonnegative_by_power_of_two(int32_t x, int32_t exponent)
+{
+    return exponent > 31 ? 0 : tg_divide_by_power_of_two(x, exponent);
+}
+
 static int32_t count_leading_zeros(uint32_t x)
 {
     int32_t zeros = 0;
@@ -126,7 +134,7 @@ void tg_softmax_s8(const tg_context *ctx, const tg_softmax_params *p, const int8
             if (diff >= p->diff_min) {
                 const int32_t rescaled = srdhm(scale_difference(diff, p->input_left_shift), p->input_multiplier);
                 const int32_t exp = exp_on_negative_values(rescaled);
-                value = tg_divide_by_power_of_two(srdhm(scale, exp), bits_over_unit + 31 - 8) - 128;
+                value = divide_nonnegative_by_power_of_two(srdhm(scale, exp), bits_over_unit + 31 - 8) - 128;
                 value = TG_CLAMP(value, -128, 127);
             }
             if (p->rescale) {
