@@ -21,6 +21,11 @@ def command(obj: Context) -> None:
     \b
     offline: tinygen's local dev-platforms (host simulator, QEMU) with system toolchains.
     registry: PlatformIO's official platform, downloaded on first use (internet needed once).
+
+    \b
+    Example:
+      tinygen boards
+      tinygen compile model.onnx -o out/ --board nucleo_f446re   # does it fit?
     """
     from ..platformio.envs import ENVS
 

@@ -69,6 +69,6 @@ def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_m
         (obj.info if fit["fits"] else echo_err)(f"  board         {fit['verdict']}")
         if not fit["fits"]:
             for line in fit["advice"]:
-                echo_err(line)
+                echo_err(f"  {line}")
             raise TinygenError(f"the model does not fit {board}; {out_dir} was written (see `tinygen report "
                                f"{out_dir} --board {board}`)")

@@ -1,0 +1,73 @@
+"""`--board ENV` on compile and report: "fits" with the figures when the model fits the board's
+RAM and flash; exit 2 with what is over and what would help when it does not (the output folder
+is still written, for `tinygen report`; see docs/DESIGN.md); an unknown board is refused before
+anything is compiled."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from .conftest import MODELS, big_activations_model, big_weights_model
+
+
+def test_compile_says_it_fits(tinygen_cli, tmp_path: Path) -> None:
+    out = tmp_path / "kws"
+    result = tinygen_cli("compile", MODELS / "kws_dscnn" / "kws_dscnn_int8_qdq.onnx", "-o", out,
+                         "--board", "nucleo_f446re")
+    assert result.code == 0, result.err
+    line = next(line for line in result.out.splitlines() if "nucleo_f446re" in line)
+    match = re.search(r"fits nucleo_f446re: RAM ([\d.]+) of 128 KiB, flash ([\d.]+) of 512 KiB \(estimated\)", line)
+    assert match, line
+    manifest = json.loads((out / ".tinygen" / "manifest.json").read_text())
+    assert float(match.group(1)) == round(manifest["arena_bytes"] / 1024, 1)
+    assert float(match.group(2)) * 1024 > manifest["constants_bytes"]
+    assert "heaviest" in result.out and "tinygen report" in result.out
+
+
+def test_compile_fails_when_the_activations_do_not_fit_the_ram(tinygen_cli, tmp_path: Path) -> None:
+    model = big_activations_model(tmp_path / "big_activations.onnx")
+    out = tmp_path / "out"
+    result = tinygen_cli("compile", model, "-o", out, "--calib", "random", "--board", "nucleo_f446re")
+    assert result.code == 2
+    assert "does not fit nucleo_f446re: RAM" in result.err
+    assert re.search(r"RAM: the model needs [\d,]+ B \(activation arena [\d,]+ B\), the board has 131,072 B",
+                     result.err)
+    assert "live at once around layer" in result.err and "patch-based" in result.err
+    assert "Boards it fits: nucleo_h743zi" in result.err  # 512 KiB of RAM
+    assert "Flash:" not in result.err  # only what is over is explained
+    assert "error: the model does not fit nucleo_f446re" in result.err
+    assert (out / ".tinygen" / "manifest.json").exists()  # written, for `tinygen report`
+
+
+def test_compile_fails_when_the_weights_do_not_fit_the_flash(tinygen_cli, tmp_path: Path) -> None:
+    model = big_weights_model(tmp_path / "big_weights.onnx")
+    result = tinygen_cli("compile", model, "-o", tmp_path / "out", "--calib", "random", "--board", "nucleo_f446re")
+    assert result.code == 2
+    assert "does not fit nucleo_f446re" in result.err
+    assert re.search(r"Flash: the model needs [\d,]+ B \(constants 61\d,\d{3} B\), the board has 524,288 B", result.err)
+    assert "the largest layers: 0 fully_connected" in result.err
+    assert "RAM:" not in result.err
+    assert "Boards it fits:" in result.err and "nano33ble" in result.err  # 960 KiB of flash
+
+
+def test_report_checks_the_board_too(tinygen_cli, tmp_path: Path) -> None:
+    model = big_activations_model(tmp_path / "big_activations.onnx")
+    out = tmp_path / "out"
+    assert tinygen_cli("-q", "compile", model, "-o", out, "--calib", "random").code == 0
+    fits = tinygen_cli("report", out, "--no-sqnr", "--board", "nucleo_h743zi")
+    assert fits.code == 0 and "fits nucleo_h743zi: RAM" in fits.out
+    over = tinygen_cli("report", out, "--no-sqnr", "--board", "nucleo_f446re", "--json", tmp_path / "r.json")
+    assert over.code == 2
+    assert "does not fit nucleo_f446re" in over.out and "does not fit nucleo_f446re" in over.err
+    board = json.loads((tmp_path / "r.json").read_text())["board"]
+    assert board["env"] == "nucleo_f446re" and not board["fits"] and board["advice"]
+
+
+def test_an_unknown_board_is_refused_before_compiling(tinygen_cli, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = tinygen_cli("compile", MODELS / "kws_dscnn" / "kws_dscnn_int8_qdq.onnx", "-o", out, "--board", "uno")
+    assert result.code == 2
+    assert "unknown environment 'uno'" in result.err and "nucleo_f446re" in result.err
+    assert not out.exists()
