@@ -97,18 +97,22 @@ def conv2d_graph(seed: int) -> Graph:
 
 def conv2d_deep_graph(seed: int) -> Graph:
     """Convolutions with long accumulations (many input channels, big kernels), where the
-    int32 accumulator bound and the extreme biases matter most."""
+    int32 accumulator bound and the extreme biases matter most; the first layer is pointwise
+    (1x1, unpadded, strided or not: what a matrix-product variant of the kernel takes)."""
     b = GraphBuilder(f"conv2d_deep_{seed}", seed)
     rng = b.rng
-    for _ in b.layers(3):
-        kernel = int(rng.integers(1, 6))
-        window = Window((kernel, kernel), (1, 1), (1, 1), (0, 0, 0, 0))
+    for index in b.layers(3):
+        kernel = 1 if index == 0 else int(rng.integers(1, 6))
+        stride = int(rng.integers(1, 3))
+        window = Window((kernel, kernel), (stride, stride), (1, 1), (0, 0, 0, 0))
         in_c, out_c = int(rng.integers(32, 97)), int(rng.integers(2, 9))
+        height, width = kernel + stride * 1, kernel + stride * 2  # output 2 x 3
         in_zp = b.zero_point()
-        x = b.input((1, kernel + 1, kernel + 2, in_c), zp=in_zp)
+        x = b.input((1, height, width, in_c), zp=in_zp)
         weights = int8_weights(rng, (out_c, kernel, kernel, in_c))
         bias, params = _conv_params(b, weights.reshape(out_c, -1), in_zp)
-        b.layer("conv2d", [x, b.constant(weights, "w"), b.constant(bias, "b")], (1, 2, 3, out_c),
+        b.layer("conv2d", [x, b.constant(weights, "w"), b.constant(bias, "b")],
+                (1, *window.output_size(height, width), out_c),
                 {**_window_attrs(window), "groups": 1, "activation": None}, params)
     return b.finish()
 

@@ -117,6 +117,8 @@ def test_cases_cover_the_extremes() -> None:
                 note(f"{node.op} asymmetric pads", a["pads"][:2] != a["pads"][2:])
                 note(f"{node.op} ceil_mode", a["ceil_mode"])
             note(f"{node.op} groups", a.get("groups", 1))
+            if "kernel" in a:
+                note(f"{node.op} 1x1 unpadded", list(a["kernel"]) == [1, 1] and not any(a["pads"]))
             note(f"{node.op} depth_multiplier", a.get("depth_multiplier", 1))
             for key in ("count_include_pad", "rescale", "subtract"):
                 if key in p:
@@ -151,6 +153,7 @@ def test_cases_cover_the_extremes() -> None:
     for op in ("max_pool", "avg_pool"):
         covers(f"{op} ceil_mode", True, False)
     covers("conv2d groups", 1, 2, 3)
+    covers("conv2d 1x1 unpadded", True, False)
     covers("depthwise_conv2d depth_multiplier", 1, 2, 3)
     covers("avg_pool count_include_pad", True, False)
     covers("avg_pool rescale", True, False)
