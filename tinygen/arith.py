@@ -7,8 +7,8 @@ that models converted from TFLite reproduce TFLite Micro's bytes.
 
 Conventions (TFLite's): a real multiplier M > 0 is represented as M = m * 2^(shift - 31) with
 m a Q31 int32 in [2^30, 2^31) and shift an int; `shift > 0` is a left shift. Requantization is
-"double rounding": a saturating rounding doubling high multiply, then a rounding (half away from
-zero) arithmetic right shift, which is what TFLite Micro builds by default (no
+"double rounding": a saturating rounding doubling high multiply (ties toward +infinity), then a
+rounding (ties away from zero) arithmetic right shift, which is what TFLite Micro builds by default (no
 TFLITE_SINGLE_ROUNDING) -- tests/test_qdq.py checks it against the tflite-micro package and
 tests/kernels/test_requant.py against the C.
 
@@ -65,7 +65,8 @@ def _wrap_int32(x: np.ndarray) -> np.ndarray:
 
 
 def saturating_rounding_doubling_high_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """gemmlowp SRDHM: round(a * b / 2^31) with ties away from zero, saturating INT_MIN * INT_MIN."""
+    """gemmlowp SRDHM: round(a * b / 2^31), ties toward +infinity (-1.5 -> -1, 1.5 -> 2: gemmlowp's
+    nudge of 1 - 2^30 for negative products, then truncation), saturating INT_MIN * INT_MIN."""
     a = np.asarray(a, dtype=np.int64)
     b = np.asarray(b, dtype=np.int64)
     overflow = (a == INT32_MIN) & (b == INT32_MIN)

@@ -2,7 +2,7 @@
  *
  * MultiplyByQuantizedMultiplier as TFLite Micro builds it by default ("double rounding"):
  *   1. x * 2^left_shift                        (shift > 0; wraps like TFLite's int32 multiply)
- *   2. round(x * m / 2^31), ties away from zero  (saturating rounding doubling high multiply)
+ *   2. round(x * m / 2^31), ties toward +infinity  (saturating rounding doubling high multiply)
  *   3. divide by 2^right_shift, ties away from zero  (shift < 0)
  * Mirrored in Python by tinygen/arith.py; tests drive millions of random triples through both.
  *
@@ -25,7 +25,7 @@
 #define TG_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define TG_CLAMP(x, lo, hi) TG_MIN(TG_MAX((x), (lo)), (hi))
 
-/* round(a * b / 2^31), ties away from zero; b in [0, 2^31). */
+/* round(a * b / 2^31), ties toward +infinity (gemmlowp's SRDHM); b in [0, 2^31). */
 TG_INLINE int32_t tg_doubling_high_mul(int32_t a, int32_t b)
 {
     int64_t product = (int64_t)a * (int64_t)b + ((int64_t)1 << 30);
