@@ -67,6 +67,18 @@ def test_flash_on_qemu_keeps_instructions_per_layer_for_the_report(pio_core: Pat
                                                                    tmp_path: Path) -> None:
     out = tmp_path / "kws"
     tinygen.compile(MODELS / "kws_dscnn" / "kws_dscnn_int8_qdq.onnx", out)
+    # a build reports its progress (compile and link steps) to whoever listens
+    from tinygen import progress
+    from tinygen.platformio import firmware
+    from tinygen.platformio.envs import env_named
+
+    from .test_cli_guidance import Recorder
+
+    recorder = Recorder()
+    with progress.reporting(recorder):
+        assert firmware.build(out, [env_named("qemu_m4")]).ok
+    ((label, total, done),) = recorder.tasks
+    assert label == "pio run -e qemu_m4" and done == total > 10
     flashed = tinygen_cli("flash", out, "-e", "qemu_m4")
     assert flashed.code == 0, flashed.out + flashed.err
     kept = json.loads(bench_file(out, "qemu_m4").read_text())

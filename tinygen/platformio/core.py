@@ -204,4 +204,5 @@ def run_pio(args: list[str], project_dir: Path, core: Path, *, stream: bool = Fa
                 steps -= 1
             lines.append(line)
         returncode = process.wait(timeout=timeout)
+        advance(steps)  # the steps the estimate counted but PlatformIO skipped (up to date)
     return subprocess.CompletedProcess(command, returncode, "".join(lines), "")
