@@ -123,3 +123,18 @@ def test_memory_svg_is_written_at_compile_time(mlperf: dict) -> None:
         assert root.tag == "{http://www.w3.org/2000/svg}svg"
         manifest = json.loads((out_dir / ".tinygen" / "manifest.json").read_text())
         assert f"{manifest['arena_bytes']:,} B arena" in (root.find("{http://www.w3.org/2000/svg}title").text or "")
+
+
+def test_a_graph_built_in_python_reports_without_sqnr(mlperf: dict, tinygen_cli, tmp_path: Path) -> None:
+    """write_compiled() of a graph built in Python keeps no source model: the SQNR is n/a, the rest is there."""
+    import tinygen
+    from tinygen.api import write_compiled
+
+    graph = tinygen.load(mlperf["ad_autoencoder_qdq"]).graph
+    write_compiled(graph, tmp_path / "built", "built")
+    result = tinygen_cli("report", tmp_path / "built", "--json", tmp_path / "r.json")
+    assert result.code == 0, result.err
+    figures = json.loads((tmp_path / "r.json").read_text())
+    assert figures["macs"] == 264_192
+    assert all(layer["sqnr_db"] is None and "no source model" in layer["sqnr_note"] for layer in figures["layers"])
+    assert "SQNR n/a: no source model" in result.out

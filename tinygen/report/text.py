@@ -91,6 +91,8 @@ def report_lines(report: dict[str, Any]) -> list[str]:
     if accuracy and accuracy.get("reference"):
         lines.append(f"  SQNR: each layer's int8 output vs {accuracy['reference']}, on {accuracy['samples']} "
                      f"sample(s) ({accuracy['inputs']}); n/a: no tensor of that name in the source model")
+    elif accuracy and report["layers"] and report["layers"][0].get("sqnr_note"):
+        lines.append(f"  SQNR {report['layers'][0]['sqnr_note']}")
     for target, bench in sorted(report.get("benchmarks", {}).items()):
         lines.append(f"  instr {target}: instructions executed on the emulated core per inference "
                      f"({bench['instructions']:,} in all; {bench.get('source', 'tinygen bench')}), not cycles")
