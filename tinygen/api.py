@@ -75,9 +75,9 @@ def compile_model(model_path: str | Path, out_dir: str | Path | None = None, *, 
     calibrator = Calibrator.parse(calib_method)
     prefix = model_prefix(name or Path(path).stem)
     loaded = load_model(path)  # read, check, upgrade the opset, pin the batch, fold constants
-    data = load_calibration_data(calib, loaded, warn) if calib is not None else None
     step("load")
     graph = import_model(loaded)  # ONNX -> float IR, channels-last (QDQ parameters kept)
+    data = load_calibration_data(calib, loaded, warn) if calib is not None else None
     step("import")
     run_pipeline(graph, debug=debug, log=log)  # BatchNorm folding, activation fusion, ...
     step("passes")

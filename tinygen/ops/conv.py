@@ -49,7 +49,10 @@ def Conv(ctx: ImportContext, X: Value, W: Value, B: Value | None = None, *, auto
     weights_shape = (W.shape[0], W.shape[1], 1, W.shape[2]) if one_d else tuple(W.shape)
     window = spatial_window(X.shape, kernel_shape or list(W.shape[2:]), strides, dilations, pads, auto_pad)
     out_channels, in_channels = weights_shape[0], X.shape[1]
-    if in_channels % group or out_channels % group or weights_shape[1] * group != in_channels:
+    if weights_shape[1] * group != in_channels:
+        raise Unsupported(f"the weights expect {weights_shape[1] * group} input channels (group={group}), "
+                          f"the input has {in_channels}")
+    if in_channels % group or out_channels % group:
         raise Unsupported(f"group={group} does not divide {in_channels} input / {out_channels} output channels")
     out = ctx.output_value(ctx.node.output[0])  # type: ignore[union-attr]
     attrs = window_attrs(window)
