@@ -39,7 +39,31 @@ def _gelu(x: np.ndarray, approximate: str = "none") -> np.ndarray:
     return 0.5 * x * (1 + erf(x / math.sqrt(2)))
 
 
+def _composite(x: np.ndarray, steps: list[dict[str, Any]]) -> np.ndarray:
+    """Evaluate a fused elementwise region (passes/fuse_elementwise.py): value 0 is x, step k
+    computes value k from earlier values and scalar constants."""
+    values = [x]
+
+    def operand(spec: dict[str, Any]) -> np.ndarray | float:
+        return spec["const"] if "const" in spec else values[spec["value"]]
+
+    for step in steps:
+        operands = [operand(spec) for spec in step["operands"]]
+        if step["op"] == "lut":
+            result = FUNCTIONS[step["function"]](operands[0], **step["args"])
+        elif step["op"] == "add":
+            result = operands[0] - operands[1] if step["subtract"] else operands[0] + operands[1]
+        else:
+            result = operands[0] * operands[1]
+        activation = step.get("activation")
+        if activation:
+            result = _clip(result, activation.get("min"), activation.get("max"))
+        values.append(np.asarray(result, dtype=np.float64))
+    return values[-1]
+
+
 FUNCTIONS: dict[str, Callable[..., np.ndarray]] = {
+    "composite": _composite,
     "clip": _clip,
     "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
     "tanh": np.tanh,

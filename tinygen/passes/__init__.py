@@ -15,6 +15,7 @@ from . import (
     fold_flatten_transpose,
     fuse_activation,
     fuse_bias_add,
+    fuse_elementwise,
     fuse_pad,
     remove_dead_nodes,
 )
@@ -29,6 +30,9 @@ PIPELINE: list[tuple[str, Pass]] = [
     ("fuse_bias_add", fuse_bias_add.run),
     # Relu / Clip after a conv, FC or add: becomes that op's output clamp.
     ("fuse_activation", fuse_activation.run),
+    # A region of elementwise ops computing a function of one tensor (GELU, SiLU, HardSwish as
+    # exporters spell them): one lookup table.
+    ("fuse_elementwise", fuse_elementwise.run),
     # Constant zero Pad before a conv or average pool: becomes the op's own padding.
     ("fuse_pad", fuse_pad.run),
     # Transpose to channels-first + Flatten in front of a fully connected layer: the FC's weight
