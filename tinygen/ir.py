@@ -48,12 +48,20 @@ class Layout(enum.Enum):
         raise ValueError(f"channels-last layout needs rank 3 or 4, got {array.shape}")
 
     def to_onnx(self, array: np.ndarray, onnx_shape: tuple[int, ...]) -> np.ndarray:
-        """Inverse of to_physical for a batch of tensors: array is (N, *physical_shape[1:])."""
+        """Inverse of to_physical for a batch of N stored tensors (array's first axis is N, the
+        rest in storage order, any shape): the batch in the model's layout.
+
+        A batch of results is (N, *onnx_shape[1:]) when the ONNX shape starts with the batch of
+        1, and (N, *onnx_shape) when it does not (an output like Flatten(axis=2) of [1, C, H, W],
+        whose first axis is not the batch)."""
+        count = array.shape[0]
         if self is Layout.PLAIN:
-            return array.reshape((array.shape[0], *onnx_shape[1:]))
+            sample = onnx_shape[1:] if onnx_shape and onnx_shape[0] == 1 else onnx_shape
+            return array.reshape((count, *sample))
+        stored = array.reshape((count, *self.physical_shape(onnx_shape)[1:]))
         if len(onnx_shape) == 4:
-            return np.ascontiguousarray(array.transpose(0, 3, 1, 2))
-        return np.ascontiguousarray(array[:, 0].transpose(0, 2, 1))
+            return np.ascontiguousarray(stored.transpose(0, 3, 1, 2))
+        return np.ascontiguousarray(stored[:, 0].transpose(0, 2, 1))
 
 
 @dataclass

@@ -140,8 +140,7 @@ class CompiledModel:
     def _finish(self, raw: list[np.ndarray], int8: bool) -> list[np.ndarray]:
         results = []
         for io, flat in zip(self.outputs, raw, strict=True):
-            batch = flat.reshape((flat.shape[0], *io["shape"][1:]))
-            y = self.from_storage(io, batch)
+            y = self.from_storage(io, flat.reshape(flat.shape[0], -1))
             results.append(y if int8 else self.dequantize(io, y))
         return results
 

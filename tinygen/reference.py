@@ -27,8 +27,15 @@ def run(graph: Graph, inputs: list[np.ndarray], keep_all: bool = False
         if keep_all:
             for name, value in env.items():
                 kept.setdefault(name, []).append(value)
-    stacked = {name: np.concatenate(values) for name, values in kept.items()}
-    return [np.concatenate(o) for o in outputs], stacked
+    stacked = {name: _batch(values) for name, values in kept.items()}
+    return [_batch(o) for o in outputs], stacked
+
+
+def _batch(samples: list[np.ndarray]) -> np.ndarray:
+    """Stack per-sample tensors into a batch: (N, *shape[1:]) for tensors with a leading batch
+    axis of 1, (N, *shape) otherwise (e.g. an output [C, K] without a batch axis)."""
+    batch = np.stack(samples)
+    return batch[:, 0] if batch.ndim > 2 and batch.shape[1] == 1 else batch
 
 
 def run_one(graph: Graph, inputs: list[np.ndarray]) -> dict[str, np.ndarray]:

@@ -110,8 +110,7 @@ def float_vectors(ios: list[dict[str, Any]], sample: list[np.ndarray]) -> list[d
     """Sample 0 dequantized into the model's layout, for the float-API unit test."""
     result = []
     for io, flat in zip(ios, sample, strict=True):
-        batch = flat.reshape((1, *io["shape"][1:]))
-        model_layout = io["layout"].to_onnx(batch, tuple(io["onnx_shape"]))
+        model_layout = io["layout"].to_onnx(flat.reshape(1, -1), tuple(io["onnx_shape"]))
         values = arith.dequantize(model_layout, io["scale"], io["zero_point"]).astype(np.float32)
         result.append({"cname": io["cname"], "size": io["size"], "data": values.ravel()})
     return result
