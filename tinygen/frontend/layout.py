@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import itertools
 
+import onnx
+
 from ..ir import Layout
 from .loader import LoadedModel
 
@@ -30,13 +32,51 @@ LAYOUT_TRANSPARENT = {
 def assign_layouts(loaded: LoadedModel) -> dict[str, Layout]:
     rank = {name: len(info.shape) for name, info in loaded.values.items()}
     one_d_feature_maps = _rank3_feature_maps(loaded, rank)
+    nhwc = _nhwc_values(loaded, rank)
     layouts = {}
     for name, r in rank.items():
-        if r == 4 or (r == 3 and name in one_d_feature_maps):
+        if (r == 4 and name not in nhwc) or (r == 3 and name in one_d_feature_maps):
             layouts[name] = Layout.CHANNELS_LAST
         else:
             layouts[name] = Layout.PLAIN
     return layouts
+
+
+NHWC_TO_NCHW = [0, 3, 1, 2]
+NCHW_TO_NHWC = [0, 2, 3, 1]
+
+
+def _nhwc_values(loaded: LoadedModel, rank: dict[str, int]) -> set[str]:
+    """Rank-4 values that hold NHWC data in ONNX itself (TensorFlow exports without
+    inputs_as_nchw): read only by Transpose(0, 3, 1, 2), or written by Transpose(0, 2, 3, 1) and
+    read by no spatial op. Stored as they are, they already lie in channels-last order, so those
+    Transposes cost nothing."""
+    consumers: dict[str, list[onnx.NodeProto]] = {}
+    producer: dict[str, onnx.NodeProto] = {}
+    for node in loaded.graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+        for name in node.output:
+            producer[name] = node
+    found = set()
+    for name, r in rank.items():
+        if r != 4:
+            continue
+        readers = consumers.get(name, [])
+        if readers and all(n.op_type == "Transpose" and _perm(n) == NHWC_TO_NCHW for n in readers):
+            found.add(name)
+        source = producer.get(name)
+        if (source is not None and source.op_type == "Transpose" and _perm(source) == NCHW_TO_NHWC
+                and not any(n.op_type in SPATIAL_OPS for n in readers)):
+            found.add(name)
+    return found
+
+
+def _perm(node: onnx.NodeProto) -> list[int] | None:
+    for attribute in node.attribute:
+        if attribute.name == "perm":
+            return list(attribute.ints)
+    return None
 
 
 def _rank3_feature_maps(loaded: LoadedModel, rank: dict[str, int]) -> set[str]:
