@@ -120,5 +120,9 @@ def layer_sqnr(model: CompiledModel, input_path: Path | None = None) -> dict[str
                        "note": "identical" if np.isinf(value) else None})
     reference_name = ("the QDQ model in onnxruntime (float arithmetic between its quantize steps)"
                       if quantized_model else "the float model in onnxruntime")
-    source = "the samples kept at compile time" if input_path is None else str(input_path)
+    source = str(input_path)
+    if input_path is None:
+        compiled_without_data = (model.manifest.get("calibration") or {}).get("samples") == 0
+        source = ("random inputs kept at compile time, which had no data: pass --input for real ones"
+                  if compiled_without_data else "the samples kept at compile time")
     return {"reference": reference_name, "samples": int(count), "inputs": source, "layers": layers}
