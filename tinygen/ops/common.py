@@ -170,6 +170,25 @@ def channel_multipliers(input_scale: float, weight_scales: np.ndarray,
     return arith.quantize_multipliers(reals)
 
 
+def int8_shifts(shift: np.ndarray) -> np.ndarray:
+    """Requantization shifts as the kernels store them (int8; every shift is in [-31, 30])."""
+    shift = np.asarray(shift)
+    assert shift.min(initial=0) >= -31 and shift.max(initial=0) <= 30, "requantization shift out of range"
+    return shift.astype(np.int8)
+
+
+def accumulator_bits(weights: np.ndarray, bias: np.ndarray | None, axis: int, input_offset: int) -> int:
+    """The bits of the largest |bias + sum w * (x + input_offset)| over every int8 input (and, as
+    padded taps contribute 0, of every partial sum): accumulators stay below 2^bits. The DSP kernel
+    variants requantize with a shorter exact form when bits <= 29 (tg_dsp.h)."""
+    lo, hi = -128 + input_offset, 127 + input_offset
+    w = np.moveaxis(weights.astype(np.int64), axis, 0).reshape(weights.shape[axis], -1)
+    positive, negative = np.where(w > 0, w, 0).sum(axis=1), np.where(w < 0, w, 0).sum(axis=1)
+    b = np.zeros(len(w), np.int64) if bias is None else bias.astype(np.int64)
+    extreme = np.maximum(np.abs(b + positive * hi + negative * lo), np.abs(b + positive * lo + negative * hi))
+    return max(1, int(np.max(extreme)).bit_length())
+
+
 def check_accumulator_bound(node: Node, weights: np.ndarray, bias: np.ndarray | None, axis: int,
                             input_offset: int) -> None:
     """The int32 accumulator bias + sum w * (x + input_offset) must not overflow for any input.

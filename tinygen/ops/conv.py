@@ -18,11 +18,13 @@ from ..ir import Graph, Node
 from .base import Op, Unsupported, onnx_op, register
 from .common import (
     Window,
+    accumulator_bits,
     activation_range,
     channel_multipliers,
     check_accumulator_bound,
     exact_matmul,
     input_quant,
+    int8_shifts,
     output_quant,
     padded,
         quantize_weights_and_bias,
@@ -150,11 +152,65 @@ class _ConvBase(Op):
             ("weights", emitter.pointer(node.inputs[1], "weights")),
             ("bias", emitter.pointer(node.inputs[2], "bias")),
             ("multiplier", emitter.array("multiplier", p["multiplier"], "requantization multipliers")),
-            ("shift", emitter.array("shift", p["shift"], "requantization shifts")),
+            ("shift", emitter.array("shift", int8_shifts(p["shift"]), "requantization shifts")),
             ("per_channel", "1" if per_channel else "0"),
+            ("accumulator_bits", str(self._accumulator_bits(node, graph))),
         ]
-        return CLayer(self.kernel_function, "tg_conv_params", fields,
+        return CLayer(self.kernel(node, graph), "tg_conv_params", fields,
                       [emitter.pointer(node.inputs[0]), emitter.pointer(node.outputs[0])])
+
+    def kernel(self, node: Node, graph: Graph) -> str:
+        """The C kernel (variant) this layer calls."""
+        return self.kernel_function
+
+    def _accumulator_bits(self, node: Node, graph: Graph) -> int:
+        weights = graph.tensors[node.inputs[1]].data
+        bias = graph.tensors[node.inputs[2]].data
+        assert weights is not None and self.weight_channel_axis is not None
+        return accumulator_bits(weights, bias, self.weight_channel_axis, node.params["input_offset"])
+
+    def scratch_bytes(self, node: Node, graph: Graph) -> int:
+        """The scratch of the layer's kernel variant: its C `_get_buffer_size`."""
+        return kernel_scratch_bytes(self.kernel(node, graph), node, graph)
+
+
+def conv_kernel(node: Node) -> str:
+    """The tg_conv_wrapper_s8 rule (firmware/tinygen_kernels/src/tg_conv_s8_wrapper.c), applied at
+    compile time: 1x1 kernels without padding are a matrix product over pixels, other ungrouped
+    convolutions go through im2col, grouped ones take the plain kernel."""
+    if node.attrs.get("groups", 1) != 1:
+        return "tg_conv_s8"
+    if list(node.attrs["kernel"]) == [1, 1] and not any(node.attrs["pads"]):
+        return "tg_conv_1x1_s8"
+    return "tg_conv_im2col_s8"
+
+
+def depthwise_kernel(node: Node) -> str:
+    """The tg_depthwise_conv_wrapper_s8 rule (firmware/tinygen_kernels/src/tg_depthwise_conv_s8_wrapper.c)."""
+    a = node.attrs
+    if list(a["kernel"]) == [3, 3] and list(a["dilation"]) == [1, 1] and a.get("depth_multiplier", 1) == 1:
+        return "tg_depthwise_conv_3x3_s8"
+    return "tg_depthwise_conv_fast_s8"
+
+
+def kernel_scratch_bytes(kernel: str, node: Node, graph: Graph) -> int:
+    """Mirrors the C `<kernel>_get_buffer_size` of the convolution kernels (tests/dsp checks both agree)."""
+    in_c = _nhwc(graph.tensors[node.inputs[0]].shape)[3]
+    kh, kw = node.attrs["kernel"]
+    taps = kh * kw * in_c
+    groups = (taps + 3) // 4
+    block_pixels = 8 if taps <= 256 else 4  # TG_CONV_BLOCK_PIXELS
+    table = 12 * _nhwc(graph.tensors[node.outputs[0]].shape)[3]  # requantization, per output channel
+    if kernel == "tg_conv_1x1_s8":
+        return table + block_pixels * 8 * groups
+    if kernel == "tg_conv_im2col_s8":
+        return table + block_pixels * 8 * groups + (4 * groups if in_c % 4 else 0)
+    if kernel.startswith("tg_depthwise_conv_") and kernel != "tg_depthwise_conv_s8":
+        # a ring of widened input rows: (KH - 1) * dilation + 1 rows of the columns an output row reads
+        out_w = _nhwc(graph.tensors[node.outputs[0]].shape)[2]
+        (dh, dw), (_, sw) = node.attrs["dilation"], node.attrs["stride"]
+        return 8 * ((kh - 1) * dh + 1) * ((out_w - 1) * sw + (kw - 1) * dw + 1)
+    return 0
 
 
 @register
@@ -164,6 +220,9 @@ class Conv2D(_ConvBase):
     kernel_sources = ("tg_conv_s8.c",)
     kernel_function = "tg_conv_s8"
     weight_channel_axis = 0
+
+    def kernel(self, node: Node, graph: Graph) -> str:
+        return conv_kernel(node)
 
     def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
         groups = node.attrs.get("groups", 1)
@@ -191,6 +250,9 @@ class DepthwiseConv2D(_ConvBase):
     kernel_sources = ("tg_depthwise_conv_s8.c",)
     kernel_function = "tg_depthwise_conv_s8"
     weight_channel_axis = 3
+
+    def kernel(self, node: Node, graph: Graph) -> str:
+        return depthwise_kernel(node)
 
     def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
         multiplier = node.attrs["depth_multiplier"]

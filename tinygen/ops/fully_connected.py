@@ -16,11 +16,13 @@ from ..arith import requantize
 from ..ir import Graph, Layout, Node
 from .base import Op, Unsupported, onnx_op, register
 from .common import (
+    accumulator_bits,
     activation_range,
     channel_multipliers,
     check_accumulator_bound,
     exact_matmul,
     input_quant,
+    int8_shifts,
     output_quant,
         quantize_weights_and_bias,
 )
@@ -117,6 +119,11 @@ class FullyConnected(Op):
         out = requantize(acc, p["multiplier"], p["shift"], p["output_offset"], p["act_min"], p["act_max"])
         return [out.reshape(out_shape)]
 
+    def scratch_bytes(self, node: Node, graph: Graph) -> int:
+        """tg_fully_connected_fast_s8_get_buffer_size: the input row widened to int16."""
+        depth = graph.tensors[node.inputs[1]].shape[1]
+        return 8 * ((depth + 3) // 4)
+
     def macs(self, node: Node, graph: Graph) -> int:
         weights = graph.tensors[node.inputs[1]].shape
         rows = graph.tensors[node.inputs[0]].size // weights[1]
@@ -139,8 +146,10 @@ class FullyConnected(Op):
             ("weights", emitter.pointer(node.inputs[1], "weights")),
             ("bias", emitter.pointer(node.inputs[2], "bias")),
             ("multiplier", emitter.array("multiplier", p["multiplier"], "requantization multipliers")),
-            ("shift", emitter.array("shift", p["shift"], "requantization shifts")),
+            ("shift", emitter.array("shift", int8_shifts(p["shift"]), "requantization shifts")),
             ("per_channel", "1" if len(p["multiplier"]) > 1 else "0"),
+            ("accumulator_bits", str(accumulator_bits(graph.tensors[node.inputs[1]].data,  # type: ignore[arg-type]
+                                                      graph.tensors[node.inputs[2]].data, 0, p["input_offset"]))),
         ]
-        return CLayer("tg_fully_connected_s8", "tg_fully_connected_params", fields,
+        return CLayer("tg_fully_connected_fast_s8", "tg_fully_connected_params", fields,
                       [emitter.pointer(node.inputs[0]), emitter.pointer(node.outputs[0])])

@@ -20,8 +20,10 @@ typedef struct {
     const int8_t *weights;    /* symmetric int8, layout as `filter` */
     const int32_t *bias;      /* [C_out], scale input_scale * weight_scale[c] */
     const int32_t *multiplier; /* requantization, [C_out] if per_channel else [1] */
-    const int32_t *shift;
+    const int8_t *shift;       /* in [-31, 30] */
     int32_t per_channel;
+    int32_t accumulator_bits;  /* |accumulator| < 2^accumulator_bits for every input (the DSP variants
+                                  requantize with a shorter exact form when it is <= 29) */
 } tg_conv_params;
 
 /* out[y, x, c] = clamp(output_offset + requant_c(bias[c] + sum w * (in + input_offset)))
@@ -30,8 +32,40 @@ typedef struct {
 void tg_conv_s8(const tg_context *ctx, const tg_conv_params *params, const int8_t *input, int8_t *output);
 int32_t tg_conv_s8_get_buffer_size(const tg_conv_params *params);
 
+/* Cortex-M DSP variants (tg_dsp.h), each bit-exact with tg_conv_s8 and falling back to it where the
+ * core has no DSP extension (or the shape is not theirs). Scratch: their _get_buffer_size bytes.
+ *   tg_conv_1x1_s8      1x1 kernel, no padding, groups 1, any stride: a matrix product over pixels
+ *   tg_conv_im2col_s8   groups 1, any kernel, stride, dilation and padding
+ * tg_conv_wrapper_s8 picks the variant for the parameters (the code generator picks it at compile time,
+ * by the same rule). */
+/* Output pixels per block of the DSP variants for a given number of taps (KH * KW * C_in): 8 while
+ * their widened taps take <= 4 KB of scratch, else 4. */
+#define TG_CONV_BLOCK_PIXELS(taps) ((taps) <= 256 ? 8 : 4)
+
+void tg_conv_1x1_s8(const tg_context *ctx, const tg_conv_params *params, const int8_t *input, int8_t *output);
+int32_t tg_conv_1x1_s8_get_buffer_size(const tg_conv_params *params);
+void tg_conv_im2col_s8(const tg_context *ctx, const tg_conv_params *params, const int8_t *input, int8_t *output);
+int32_t tg_conv_im2col_s8_get_buffer_size(const tg_conv_params *params);
+void tg_conv_wrapper_s8(const tg_context *ctx, const tg_conv_params *params, const int8_t *input, int8_t *output);
+int32_t tg_conv_wrapper_s8_get_buffer_size(const tg_conv_params *params);
+
 void tg_depthwise_conv_s8(const tg_context *ctx, const tg_conv_params *params, const int8_t *input,
                           int8_t *output);
 int32_t tg_depthwise_conv_s8_get_buffer_size(const tg_conv_params *params);
+
+/* Cortex-M DSP variants of the depthwise convolution, bit-exact with tg_depthwise_conv_s8 (its
+ * fallback):
+ *   tg_depthwise_conv_3x3_s8    3x3 kernel, multiplier 1, no dilation; any stride and padding
+ *   tg_depthwise_conv_fast_s8   any kernel, stride, dilation, padding and multiplier
+ * tg_depthwise_conv_wrapper_s8 picks one for the parameters (the code generator, at compile time). */
+void tg_depthwise_conv_3x3_s8(const tg_context *ctx, const tg_conv_params *params, const int8_t *input,
+                              int8_t *output);
+int32_t tg_depthwise_conv_3x3_s8_get_buffer_size(const tg_conv_params *params);
+void tg_depthwise_conv_fast_s8(const tg_context *ctx, const tg_conv_params *params, const int8_t *input,
+                               int8_t *output);
+int32_t tg_depthwise_conv_fast_s8_get_buffer_size(const tg_conv_params *params);
+void tg_depthwise_conv_wrapper_s8(const tg_context *ctx, const tg_conv_params *params, const int8_t *input,
+                                  int8_t *output);
+int32_t tg_depthwise_conv_wrapper_s8_get_buffer_size(const tg_conv_params *params);
 
 #endif /* TG_CONV_H */

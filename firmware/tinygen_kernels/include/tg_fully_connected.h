@@ -15,13 +15,21 @@ typedef struct {
     const int8_t *weights;  /* [N, K] row-major, symmetric int8 */
     const int32_t *bias;    /* [N], or NULL */
     const int32_t *multiplier; /* [N] if per_channel else [1] */
-    const int32_t *shift;
+    const int8_t *shift;     /* in [-31, 30] */
     int32_t per_channel;
+    int32_t accumulator_bits;  /* |accumulator| < 2^accumulator_bits for every input (the DSP variants
+                                  requantize with a shorter exact form when it is <= 29) */
 } tg_fully_connected_params;
 
 /* out[r, n] = clamp(output_offset + requant_n(bias[n] + sum_k w[n, k] * (in[r, k] + input_offset))) */
 void tg_fully_connected_s8(const tg_context *ctx, const tg_fully_connected_params *params,
                            const int8_t *input, int8_t *output);
 int32_t tg_fully_connected_s8_get_buffer_size(const tg_fully_connected_params *params);
+
+/* Cortex-M DSP variant, bit-exact with tg_fully_connected_s8 (its fallback where the core has no DSP
+ * extension). Scratch: tg_fully_connected_fast_s8_get_buffer_size bytes. */
+void tg_fully_connected_fast_s8(const tg_context *ctx, const tg_fully_connected_params *params,
+                                const int8_t *input, int8_t *output);
+int32_t tg_fully_connected_fast_s8_get_buffer_size(const tg_fully_connected_params *params);
 
 #endif /* TG_FULLY_CONNECTED_H */

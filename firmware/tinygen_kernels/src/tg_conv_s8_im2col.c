@@ -1,0 +1,109 @@
+/* tg_conv_im2col_s8: standard 2-D convolution (groups 1; any kernel, stride, dilation, padding).
+ * Must equal tg_conv_s8 (the plain C reference), and falls back to it on cores without the DSP
+ * extension and for grouped convolutions.
+ *
+ * DSP: im2col, 4 output pixels at a time. Each pixel's KH x KW x C_in taps are widened to int16 (+ input
+ * offset; padded taps 0) in the scratch buffer (tg_dsp.h layout), then every output channel runs the
+ * 1 x 4 microkernel over them (weights [C_out, KH, KW, C_in] are already in that tap order). When
+ * C_in is not a multiple of 4 a pixel's taps are first gathered as int8 (padding = the input zero
+ * point) and widened as one row. */
+#include "tg_conv.h"
+#include "tg_dsp.h"
+
+int32_t tg_conv_im2col_s8_get_buffer_size(const tg_conv_params *params)
+{
+    const int32_t taps = params->filter.h * params->filter.w * params->input.c;
+    const int32_t groups = (taps + 3) / 4;
+    /* requantization table (12 bytes per output channel), widened block (pixels x groups of 4 taps x
+     * 2 words), one gathered int8 row */
+    return 12 * params->output.c + TG_CONV_BLOCK_PIXELS(taps) * 8 * groups + (params->input.c % 4 != 0 ? 4 * groups : 0);
+}
+
+#if defined(__ARM_FEATURE_DSP)
+void tg_conv_requant_table(const tg_conv_params *p, tg_dsp_short_t *table);
+void tg_conv_block_s8(const tg_conv_params *p, const tg_dsp_short_t *table, const uint32_t *block, int32_t taps,
+                      int8_t *out, int32_t valid);
+
+/* The taps of input window (base_y, base_x) widened into the block at pixel slot `slot`. */
+static void tg_im2col_pixel(const tg_conv_params *p, const int8_t *input, int32_t base_y, int32_t base_x,
+                            uint32_t *slot, int8_t *row, uint32_t offsets)
+{
+    const int32_t in_h = p->input.h, in_w = p->input.w, in_c = p->input.c;
+    const int32_t k_h = p->filter.h, k_w = p->filter.w;
+    const int8_t zero_point = (int8_t)(-p->input_offset);
+    int32_t ky, kx;
+    if (in_c % 4 == 0) {
+        const int32_t tap_words = 2 * in_c; /* block words per tap: C_in / 4 groups x 8 words */
+        for (ky = 0; ky < k_h; ++ky) {
+            const int32_t in_y = base_y + ky * p->dilation.h;
+            for (kx = 0; kx < k_w; ++kx, slot += tap_words) {
+                const int32_t in_x = base_x + kx * p->dilation.w;
+                if (in_y >= 0 && in_y < in_h && in_x >= 0 && in_x < in_w) {
+                    tg_dsp_widen(slot, 8, input + (in_y * in_w + in_x) * in_c, in_c, offsets);
+                } else {
+                    int32_t k;
+                    for (k = 0; k < tap_words; k += 8) {
+                        slot[k] = 0;
+                        slot[k + 1] = 0;
+                    }
+                }
+            }
+        }
+        return;
+    }
+    {
+        int8_t *dst = row;
+        for (ky = 0; ky < k_h; ++ky) {
+            const int32_t in_y = base_y + ky * p->dilation.h;
+            for (kx = 0; kx < k_w; ++kx, dst += in_c) {
+                const int32_t in_x = base_x + kx * p->dilation.w;
+                if (in_y >= 0 && in_y < in_h && in_x >= 0 && in_x < in_w) {
+                    memcpy(dst, input + (in_y * in_w + in_x) * in_c, (size_t)in_c);
+                } else {
+                    memset(dst, zero_point, (size_t)in_c);
+                }
+            }
+        }
+        tg_dsp_widen(slot, 8, row, k_h * k_w * in_c, offsets);
+    }
+}
+#endif
+
+void tg_conv_im2col_s8(const tg_context *ctx, const tg_conv_params *p, const int8_t *input, int8_t *output)
+{
+#if defined(__ARM_FEATURE_DSP)
+    const int32_t out_w = p->output.w, out_c = p->output.c;
+    const int32_t pixels = p->output.h * out_w;
+    const int32_t taps = p->filter.h * p->filter.w * p->input.c;
+    const int32_t groups = (taps + 3) / 4;
+    const int32_t block_pixels = TG_CONV_BLOCK_PIXELS(taps);
+    const uint32_t offsets = tg_pair(p->input_offset);
+    tg_dsp_short_t *table;
+    uint32_t *block;
+    int8_t *row;
+    int32_t first, oy = 0, ox = 0;
+    if (p->groups != 1 || ctx == NULL || ctx->buf == NULL || ctx->size < tg_conv_im2col_s8_get_buffer_size(p)) {
+        tg_conv_s8(ctx, p, input, output);
+        return;
+    }
+    table = (tg_dsp_short_t *)ctx->buf;
+    block = (uint32_t *)(table + out_c);
+    tg_conv_requant_table(p, table);
+    row = (int8_t *)(block + block_pixels * 2 * groups);
+    for (first = 0; first < pixels; first += block_pixels) {
+        const int32_t valid = TG_MIN(block_pixels, pixels - first);
+        int32_t j;
+        for (j = 0; j < valid; ++j) {
+            tg_im2col_pixel(p, input, oy * p->stride.h - p->padding.top, ox * p->stride.w - p->padding.left,
+                            block + (j >> 2) * 8 * groups + 2 * (j & 3), row, offsets);
+            if (++ox == out_w) {
+                ox = 0;
+                ++oy;
+            }
+        }
+        tg_conv_block_s8(p, table, block, taps, output + first * out_c, valid);
+    }
+#else
+    tg_conv_s8(ctx, p, input, output);
+#endif
+}
