@@ -21,7 +21,8 @@ from .errors import EXIT_BAD_INPUT, EXIT_OK, TinygenError
 
 EXIT_INTERNAL = 3
 # modules in tinygen/commands, each defining `command`
-COMMANDS = ["compile", "run", "verify", "ops", "project", "build", "flash", "test", "boards", "report", "inspect"]
+COMMANDS = ["compile", "run", "verify", "ops", "project", "build", "flash", "test", "boards", "report", "inspect",
+            "bench"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -183,7 +183,7 @@ class AddOp(_Binary):
                 "input2_multiplier", "input2_shift", "output_multiplier", "output_shift")
         ] + [("left_shift", str(ADD_LEFT_SHIFT)), ("activation_min", str(p["act_min"])),
              ("activation_max", str(p["act_max"])), ("subtract", "1" if p["subtract"] else "0")]
-        return CLayer("tg_add_s8", "tg_add_params", fields,
+        return CLayer("tg_add_fast_s8", "tg_add_params", fields,
                       [emitter.pointer(node.inputs[0]), emitter.pointer(node.inputs[1]),
                        emitter.pointer(node.outputs[0])])
 

@@ -225,5 +225,5 @@ class AvgPoolOp(_PoolBase):
             ("multiplier", str(p["multiplier"])), ("shift", str(p["shift"])),
             ("output_offset", str(p["output_offset"])),
         ]
-        return CLayer("tg_avg_pool_s8", "tg_pool_params", fields,
+        return CLayer("tg_avg_pool_fast_s8", "tg_pool_params", fields,
                       [emitter.pointer(node.inputs[0]), emitter.pointer(node.outputs[0])])

@@ -124,6 +124,22 @@ TG_INLINE void tg_dsp_short_prepare(tg_dsp_short_t *q, int32_t multiplier, int32
     q->round = (int32_t)(1u << (-shift - 1)) + output_offset * (int32_t)(1u << -shift);
 }
 
+/* Shift 0 (e = 0, real multipliers in [0.5, 1)) too: then the result is r + output_offset with no sign
+ * correction, so the correction is masked (sign_mask 0): tg_dsp_short_any. */
+TG_INLINE int32_t tg_dsp_short_any_applies(int32_t accumulator_bits, int32_t shift)
+{
+    return accumulator_bits <= 29 && shift <= 0 && shift >= -20;
+}
+
+TG_INLINE void tg_dsp_short_any_prepare(tg_dsp_short_t *q, int32_t *sign_mask, int32_t multiplier, int32_t shift,
+                                        int32_t output_offset)
+{
+    q->multiplier = multiplier;
+    q->shift = -shift;
+    q->round = (int32_t)(1u << (-shift) >> 1) + output_offset * (int32_t)(1u << -shift);
+    *sign_mask = shift < 0 ? -1 : 0;
+}
+
 #if defined(__ARM_FEATURE_DSP)
 /* tg_requantize(x, M, -e) + output_offset, given twice = 2 x. */
 TG_INLINE int32_t tg_dsp_short(int32_t twice, const tg_dsp_short_t *q)
@@ -132,7 +148,24 @@ TG_INLINE int32_t tg_dsp_short(int32_t twice, const tg_dsp_short_t *q)
     __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(twice), "r"(q->multiplier), "r"(q->round + (twice >> 31)));
     return r >> q->shift;
 }
+
+/* The same for 0 <= e <= 20 (sign_mask from tg_dsp_short_any_prepare). */
+TG_INLINE int32_t tg_dsp_short_any(int32_t twice, const tg_dsp_short_t *q, int32_t sign_mask)
+{
+    int32_t r;
+    __asm__("smmlar %0, %1, %2, %3"
+            : "=r"(r)
+            : "r"(twice), "r"(q->multiplier), "r"(q->round + ((twice >> 31) & sign_mask)));
+    return r >> q->shift;
+}
 #else
+TG_INLINE int32_t tg_dsp_short_any(int32_t twice, const tg_dsp_short_t *q, int32_t sign_mask)
+{
+    const int64_t a = (int64_t)(q->round + ((twice >> 31) & sign_mask));
+    const int64_t v = (int64_t)twice * q->multiplier + (int64_t)((uint64_t)a << 32) + ((int64_t)1 << 31);
+    return (int32_t)(v >> 32) >> q->shift;
+}
+
 TG_INLINE int32_t tg_dsp_short(int32_t twice, const tg_dsp_short_t *q)
 {
     const int64_t a = (int64_t)(q->round + (twice >> 31));
@@ -244,11 +277,20 @@ TG_INLINE uint32_t tg_dsp_read_partial(const int8_t *src, int32_t n, int8_t fill
 TG_INLINE void tg_dsp_widen(uint32_t *dst, int32_t stride, const int8_t *src, int32_t count, uint32_t offsets)
 {
     int32_t i;
-    for (i = 0; i + 4 <= count; i += 4) {
+    for (i = 0; i + 8 <= count; i += 8) {
+        const uint32_t raw0 = tg_read_u32(src + i), raw1 = tg_read_u32(src + i + 4);
+        dst[0] = tg_sxtab16(offsets, raw0);
+        dst[1] = tg_sxtab16_ror8(offsets, raw0);
+        dst[stride] = tg_sxtab16(offsets, raw1);
+        dst[stride + 1] = tg_sxtab16_ror8(offsets, raw1);
+        dst += 2 * stride;
+    }
+    if (i + 4 <= count) {
         const uint32_t raw = tg_read_u32(src + i);
         dst[0] = tg_sxtab16(offsets, raw);
         dst[1] = tg_sxtab16_ror8(offsets, raw);
         dst += stride;
+        i += 4;
     }
     if (i < count) {
         /* fill with -offset: widened, x + offset = 0 */

@@ -39,6 +39,9 @@ typedef struct {
 /* Both allow in-place use (output == input1 or input2) when that input is not broadcast. */
 void tg_add_s8(const tg_context *ctx, const tg_add_params *params, const int8_t *input1,
                const int8_t *input2, int8_t *output);
+/* Cortex-M DSP variant of tg_add_s8, bit-exact with it (its fallback without the DSP extension). */
+void tg_add_fast_s8(const tg_context *ctx, const tg_add_params *params, const int8_t *input1,
+                    const int8_t *input2, int8_t *output);
 void tg_mul_s8(const tg_context *ctx, const tg_mul_params *params, const int8_t *input1,
                const int8_t *input2, int8_t *output);
 

@@ -26,4 +26,8 @@ void tg_max_pool_s8(const tg_context *ctx, const tg_pool_params *params, const i
 /* TFLite AVERAGE_POOL_2D: round_half_away(sum of raw values / count). */
 void tg_avg_pool_s8(const tg_context *ctx, const tg_pool_params *params, const int8_t *input, int8_t *output);
 
+/* Cortex-M DSP variant of tg_avg_pool_s8, bit-exact with it (its fallback without the DSP extension). */
+void tg_avg_pool_fast_s8(const tg_context *ctx, const tg_pool_params *params, const int8_t *input,
+                         int8_t *output);
+
 #endif /* TG_POOL_H */

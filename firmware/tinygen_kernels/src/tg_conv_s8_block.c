@@ -37,11 +37,14 @@ void tg_conv_block_s8(const tg_conv_params *p, const tg_dsp_short_t *table, cons
         const int32_t bias = p->bias ? p->bias[oc] : 0;
         int8_t *dst = out + oc;
         int32_t acc[8];
-        tg_dsp_mac_1x4_bias(acc, bias, w, block, groups);
+        /* With a partial last group, every row but the last reads its group whole: the bytes past
+         * the row (the next row's first weights) meet widened zeros. */
+        const int32_t whole = tail > 0 && oc + 1 < out_c ? groups + 1 : groups;
+        tg_dsp_mac_1x4_bias(acc, bias, w, block, whole);
         if (valid > 4) {
-            tg_dsp_mac_1x4_bias(acc + 4, bias, w, block + half, groups);
+            tg_dsp_mac_1x4_bias(acc + 4, bias, w, block + half, whole);
         }
-        if (tail > 0) {
+        if (whole == groups && tail > 0) {
             const uint32_t tail_weights = tg_dsp_read_partial(w + 4 * groups, tail, 0);
             tg_dsp_mac_1x4(acc, (const int8_t *)&tail_weights, block + 8 * groups, 1);
             if (valid > 4) {

@@ -31,7 +31,24 @@ static void tg_im2col_pixel(const tg_conv_params *p, const int8_t *input, int32_
     const int32_t in_h = p->input.h, in_w = p->input.w, in_c = p->input.c;
     const int32_t k_h = p->filter.h, k_w = p->filter.w;
     const int8_t zero_point = (int8_t)(-p->input_offset);
+    const int32_t span = k_w * in_c; /* values of one kernel row, contiguous in the input when dilation.w = 1 */
     int32_t ky, kx;
+    if (p->dilation.w == 1 && base_y >= 0 && base_y + (k_h - 1) * p->dilation.h < in_h && base_x >= 0 &&
+        base_x + k_w - 1 < in_w) { /* the window is inside the input: one run of KW x C_in values per row */
+        const int8_t *src = input + (base_y * in_w + base_x) * in_c;
+        const int32_t row_step = p->dilation.h * in_w * in_c;
+        if (span % 4 == 0) { /* each run starts a group: widen it in place */
+            for (ky = 0; ky < k_h; ++ky, src += row_step, slot += 2 * span) {
+                tg_dsp_widen(slot, 8, src, span, offsets);
+            }
+        } else {
+            for (ky = 0; ky < k_h; ++ky, src += row_step) {
+                memcpy(row + ky * span, src, (size_t)span);
+            }
+            tg_dsp_widen(slot, 8, row, k_h * span, offsets);
+        }
+        return;
+    }
     if (in_c % 4 == 0) {
         const int32_t tap_words = 2 * in_c; /* block words per tap: C_in / 4 groups x 8 words */
         for (ky = 0; ky < k_h; ++ky) {

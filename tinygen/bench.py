@@ -1,0 +1,210 @@
+"""Instruction-count benchmark of a compiled model on an emulated Cortex-M (`tinygen bench`).
+
+One inference of the model's `<name>_run` on QEMU's Cortex-M4/M7/M33 machines, counted as executed
+guest instructions (SysTick under `-icount shift=0`, see docs/platformio.md), on one fixed input:
+`numpy.random.default_rng(1234).integers(-128, 128, size=shape, dtype=numpy.int8)` per model input,
+in tinygen's storage layout (channels last: TFLite's NHWC shape, the recipe of the published
+TFLM + CMSIS-NN figures in bench/results.md). The firmware also checks its output against the golden
+reference, so a benchmark of wrong code fails.
+
+The benchmark project lives in OUT/.tinygen/bench/<env>/: the compiled model's libraries and a harness
+whose single test vector is the benchmark input. Figures are deterministic: the firmware runs twice
+and both runs must agree to the instruction.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import BuildError, TinygenError
+from .model import CompiledModel
+
+SEED = 1234
+BENCH_DIR = Path(".tinygen") / "bench"
+CALL = re.compile(r"^\s+(tg_\w+)\(&ctx,")
+LAYER_BEGIN = re.compile(r"TG_LAYER_BEGIN\((\d+)\);")
+INPUT_SECTION = re.compile(r"^ (\.\S+|COMMON)\s+0x([0-9a-fA-F]+)\s+0x([0-9a-fA-F]+)\s+(\S.*)$")
+INPUT_SECTION_NAME = re.compile(r"^ (\.\S+|COMMON)\s*$")
+CONTINUATION = re.compile(r"^\s+0x([0-9a-fA-F]+)\s+0x([0-9a-fA-F]+)\s+(\S.*)$")
+VECTORS_OBJECT = r"[/\\]src[/\\][^/\\]*_vectors\.c?\.?o$"  # src/<name>_vectors.o (or .c.o)
+
+
+@dataclass
+class LayerFigures:
+    index: int
+    name: str
+    op: str
+    kernel: str  # the C kernel (variant) the layer calls; "" for layers without code (reshape)
+    macs: int
+    instructions: int
+
+
+@dataclass
+class BenchResult:
+    model: str
+    target: str
+    qemu_machine: str
+    instructions: int  # one <name>_run call: input copy, every layer, output copy
+    macs: int
+    arena_bytes: int
+    flash_bytes: int  # the whole firmware without the harness's test vectors
+    ram_bytes: int  # static RAM (data + bss, arena included; no stack, no heap)
+    weights_bytes: int  # int8 weights and int32 biases
+    constants_bytes: int  # every constant array of the model (weights, biases, requantization, tables)
+    vectors_bytes: int  # the harness's embedded test vector (excluded from flash_bytes)
+    flash_by_component: dict[str, int]
+    ram_by_component: dict[str, int]
+    layers: list[LayerFigures]
+    runs: list[int] = field(default_factory=list)
+
+    @property
+    def macs_per_instruction(self) -> float:
+        return self.macs / self.instructions if self.instructions else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["macs_per_instruction"] = round(self.macs_per_instruction, 4)
+        data["instructions_per_mac"] = round(self.instructions / self.macs, 4) if self.macs else None
+        data["deterministic"] = len(set(self.runs)) == 1
+        return data
+
+
+def bench_inputs(model: CompiledModel) -> list[np.ndarray]:
+    """The benchmark input of every model input, (1, *shape[1:]) int8 in tinygen's storage layout."""
+    rng = np.random.default_rng(SEED)
+    return [rng.integers(-128, 128, size=(1, *io["shape"][1:]), dtype=np.int8) for io in model.inputs]
+
+
+def kernel_calls(model_source: str) -> dict[int, str]:
+    """Layer index -> the kernel function its code calls, read from the generated <name>.c."""
+    calls: dict[int, str] = {}
+    current: int | None = None
+    for line in model_source.splitlines():
+        begin = LAYER_BEGIN.search(line)
+        if begin:
+            current = int(begin.group(1))
+            continue
+        call = CALL.match(line)
+        if call and current is not None:
+            calls[current] = call.group(1)
+            current = None
+    return calls
+
+
+def vectors_bytes(map_text: str) -> int:
+    """Flash bytes of the harness's embedded test vectors (src/<name>_vectors.c) in a GNU ld map."""
+    from .platformio.size import section_kind
+
+    _, _, body = map_text.partition("Linker script and memory map")
+    total = 0
+    pending: str | None = None
+    for line in body.splitlines():
+        if pending is not None:
+            match = CONTINUATION.match(line)
+            if match and section_kind(pending) in ("text", "data") and re.search(VECTORS_OBJECT, match.group(3)):
+                total += int(match.group(2), 16)
+            pending = None
+            continue
+        match = INPUT_SECTION.match(line)
+        if match:
+            if section_kind(match.group(1)) in ("text", "data") and re.search(VECTORS_OBJECT, match.group(4)):
+                total += int(match.group(3), 16)
+            continue
+        name = INPUT_SECTION_NAME.match(line)
+        if name:
+            pending = name.group(1)
+    return total
+
+
+def write_project(model: CompiledModel, target: str) -> Path:
+    """OUT/.tinygen/bench/<target>/: the model's libraries and a harness whose one test vector is
+    the benchmark input (its golden output from the numpy reference)."""
+    from .platformio.project import project_files
+
+    work = model.out_dir / BENCH_DIR / target
+    inputs = bench_inputs(model)
+    samples = {io["name"]: model.from_storage(io, x) for io, x in zip(model.inputs, inputs, strict=True)}
+    files = project_files(model.graph, model.name, samples, model.manifest["model_file"], boards=[target],
+                          vectors=1)
+    for stale in ("lib", "src", "test"):
+        if (work / stale).exists():
+            shutil.rmtree(work / stale)
+    shutil.copytree(model.out_dir / "lib", work / "lib")
+    for relative, data in files.items():
+        path = work / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return work
+
+
+def run(out_dir: str | Path, target: str, *, repeat: int = 2, stream: bool = False) -> BenchResult:
+    """Build the benchmark firmware of a compiled model for a qemu_* env and count one inference."""
+    from .platformio import firmware, qemu
+    from .platformio.envs import env_named
+    from .platformio.size import firmware_size
+
+    env = env_named(target)
+    if env.kind != "qemu":
+        raise TinygenError(f"--target {target}: the benchmark counts instructions on the QEMU envs "
+                           "(qemu_m3, qemu_m4, qemu_m7, qemu_m33)")
+    model = CompiledModel(out_dir)
+    work = write_project(model, target)
+    built = firmware.pio(work, [env], ["run"], stream=stream)
+    if built.returncode != 0:
+        tail = "\n".join((built.stdout + built.stderr).strip().splitlines()[-30:])
+        raise BuildError(f"building the benchmark firmware for {target} failed:\n{tail}")
+    build_dir = work / ".pio" / "build" / target
+    runs, parsed = [], None
+    for _ in range(max(1, repeat)):
+        result = qemu.run(env, build_dir / "firmware.elf", count_instructions=True)
+        parsed = qemu.parse_harness(result.stdout + result.stderr)
+        if result.returncode != 0 or not parsed.passed or parsed.per_inference is None:
+            raise BuildError(f"the {target} benchmark firmware failed (exit {result.returncode}):\n"
+                             f"{(result.stdout + result.stderr).strip()[-3000:]}")
+        runs.append(parsed.per_inference)
+    assert parsed is not None
+    if len(set(runs)) != 1:
+        raise BuildError(f"{target}: instruction counts differ between identical runs: {runs}")
+    report = firmware_size(build_dir, model.name, target)
+    if report is None:
+        raise BuildError(f"{target}: the build wrote no link map")
+    vectors = vectors_bytes((build_dir / "firmware.map").read_text(errors="replace"))
+    calls = kernel_calls((model.out_dir / "lib" / model.name / f"{model.name}.c").read_text())
+    layers = [LayerFigures(layer["index"], layer["name"], layer["op"], calls.get(layer["index"], ""),
+                           int(layer["macs"]), int(parsed.layers.get(layer["index"], 0)))
+              for layer in model.manifest["layer_list"]]
+    manifest = model.manifest
+    return BenchResult(model.name, target, env.qemu_machine or "", runs[0], int(manifest["macs"]),
+                       int(manifest["arena_bytes"]), report.flash_total - vectors, report.ram_total,
+                       int(manifest["weights_bytes"]), int(manifest["constants_bytes"]), vectors,
+                       dict(report.flash), dict(report.ram), layers, runs)
+
+
+def format_result(result: BenchResult) -> list[str]:
+    """The benchmark as text: totals, then one line per layer."""
+    per_mac = result.instructions / result.macs if result.macs else 0.0
+    lines = [
+        f"{result.model} on {result.target} ({result.qemu_machine}): {result.instructions:,} instructions per "
+        f"inference (the whole {result.model}_run call; executed on the emulated core, not cycles)",
+        f"  MACs {result.macs:,}: {result.macs_per_instruction:.3f} MAC per instruction "
+        f"({per_mac:.3f} instructions per MAC)",
+        f"  arena {result.arena_bytes:,} B; firmware flash {result.flash_bytes:,} B without the "
+        f"{result.vectors_bytes:,} B test vector (weights {result.weights_bytes:,} B, all constants "
+        f"{result.constants_bytes:,} B); static RAM {result.ram_bytes:,} B",
+        f"  {'layer':>5}  {'op':<17}{'kernel':<28}{'MACs':>11}{'instructions':>14}{'instr/MAC':>10}{'share':>7}",
+    ]
+    for layer in result.layers:
+        ratio = f"{layer.instructions / layer.macs:.2f}" if layer.macs else ""
+        share = 100.0 * layer.instructions / result.instructions if result.instructions else 0.0
+        lines.append(f"  {layer.index:>5}  {layer.op:<17}{layer.kernel:<28}{layer.macs:>11,}"
+                     f"{layer.instructions:>14,}{ratio:>10}{share:>6.1f}%")
+    counted = sum(layer.instructions for layer in result.layers)
+    lines.append(f"  (layers {counted:,}; the rest, {result.instructions - counted:,}, is the input and output "
+                 f"copies and the per-layer counter hooks; layer figures are +-40 instructions)")
+    return lines
