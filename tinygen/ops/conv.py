@@ -200,7 +200,7 @@ def kernel_scratch_bytes(kernel: str, node: Node, graph: Graph) -> int:
     taps = kh * kw * in_c
     groups = (taps + 3) // 4
     block_pixels = 8 if taps <= 256 else 4  # TG_CONV_BLOCK_PIXELS
-    table = 12 * _nhwc(graph.tensors[node.outputs[0]].shape)[3]  # requantization, per output channel
+    table = 16 * _nhwc(graph.tensors[node.outputs[0]].shape)[3]  # requantization, per output channel
     if kernel == "tg_conv_1x1_s8":
         return table + block_pixels * 8 * groups
     if kernel == "tg_conv_im2col_s8":

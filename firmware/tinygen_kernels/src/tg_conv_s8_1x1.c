@@ -12,13 +12,13 @@
 int32_t tg_conv_1x1_s8_get_buffer_size(const tg_conv_params *params)
 {
     const int32_t taps = params->input.c;
-    /* requantization table (12 bytes per output channel), then pixels x groups of 4 taps x 2 words */
-    return 12 * params->output.c + TG_CONV_BLOCK_PIXELS(taps) * 8 * ((taps + 3) / 4);
+    /* requantization table (16 bytes per output channel), then pixels x groups of 4 taps x 2 words */
+    return 16 * params->output.c + TG_CONV_BLOCK_PIXELS(taps) * 8 * ((taps + 3) / 4);
 }
 
 #if defined(__ARM_FEATURE_DSP)
-void tg_conv_requant_table(const tg_conv_params *p, tg_dsp_short_t *table);
-void tg_conv_block_s8(const tg_conv_params *p, const tg_dsp_short_t *table, const uint32_t *block, int32_t taps,
+int32_t tg_conv_requant_table(const tg_conv_params *p, void *table);
+void tg_conv_block_s8(const tg_conv_params *p, const void *table, int32_t fast, const uint32_t *block, int32_t taps,
                       int8_t *out, int32_t valid);
 
 static int32_t tg_conv_1x1_applies(const tg_context *ctx, const tg_conv_params *p)
@@ -38,16 +38,17 @@ void tg_conv_1x1_s8(const tg_context *ctx, const tg_conv_params *p, const int8_t
     const int32_t block_pixels = TG_CONV_BLOCK_PIXELS(in_c);
     const int32_t half = 8 * ((in_c + 3) / 4); /* words of 4 pixels */
     const uint32_t offsets = tg_pair(p->input_offset);
-    tg_dsp_short_t *table;
+    uint32_t *table;
+    int32_t fast;
     uint32_t *block;
     int32_t first, oy = 0, ox = 0;
     if (!tg_conv_1x1_applies(ctx, p)) {
         tg_conv_s8(ctx, p, input, output);
         return;
     }
-    table = (tg_dsp_short_t *)ctx->buf;
-    block = (uint32_t *)(table + out_c);
-    tg_conv_requant_table(p, table);
+    table = (uint32_t *)ctx->buf;
+    block = table + 4 * out_c;
+    fast = tg_conv_requant_table(p, table);
     for (first = 0; first < pixels; first += block_pixels) {
         const int32_t valid = TG_MIN(block_pixels, pixels - first);
         int32_t j;
@@ -59,7 +60,7 @@ void tg_conv_1x1_s8(const tg_context *ctx, const tg_conv_params *p, const int8_t
                 ++oy;
             }
         }
-        tg_conv_block_s8(p, table, block, in_c, output + first * out_c, valid);
+        tg_conv_block_s8(p, table, fast, block, in_c, output + first * out_c, valid);
     }
 #else
     tg_conv_s8(ctx, p, input, output);

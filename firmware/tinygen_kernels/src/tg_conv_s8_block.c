@@ -3,43 +3,255 @@
  * been widened into `block` (tg_dsp.h layout: per 4 pixels, ceil(taps / 4) groups of 8 words).
  * Bit-exact with tg_conv_s8's arithmetic: acc = bias + sum w * (x + input_offset) in int32, then
  * tg_requantize, output offset, clamp. */
+#include <stddef.h>
+
 #include "tg_conv.h"
 #include "tg_dsp.h"
 
 #if defined(__ARM_FEATURE_DSP)
 
-/* Per output channel (or one, per tensor) the short requantization (tg_dsp.h), or shift 0 where the
- * channel needs the general one. */
-void tg_conv_requant_table(const tg_conv_params *p, tg_dsp_short_t *table)
+/* Per output channel (one per tensor): the short requantization and the output pixel stride, read by
+ * the assembly below; shift 0 marks a channel that needs the general requantization. */
+typedef struct {
+    int32_t multiplier;
+    int32_t round;
+    int32_t shift;
+    int32_t stride; /* bytes between output pixels: C_out */
+} tg_conv_requant;
+
+typedef char tg_conv_requant_layout[sizeof(tg_conv_requant) == 16 ? 1 : -1];
+
+/* Returns 1 when every channel takes the short form and the layer has a bias (tg_conv_channels). */
+int32_t tg_conv_requant_table(const tg_conv_params *p, void *table_memory)
 {
+    tg_conv_requant *table = (tg_conv_requant *)table_memory;
     const int32_t channels = p->per_channel ? p->output.c : 1;
     const int32_t full = p->activation_min <= -128 && p->activation_max >= 127;
-    int32_t c;
+    int32_t c, all_short = 1;
     for (c = 0; c < channels; ++c) {
+        table[c].stride = p->output.c;
         if (full && tg_dsp_short_applies(p->accumulator_bits, p->shift[c])) {
-            tg_dsp_short_prepare(&table[c], p->multiplier[c], p->shift[c], p->output_offset);
+            tg_dsp_short_t q;
+            tg_dsp_short_prepare(&q, p->multiplier[c], p->shift[c], p->output_offset);
+            table[c].multiplier = q.multiplier;
+            table[c].round = q.round;
+            table[c].shift = q.shift;
         } else {
             table[c].shift = 0;
+            all_short = 0;
         }
     }
+    return all_short && p->bias != NULL;
+}
+
+/* out[j * stride] = requantized (bias + w . x_j), j < 4, for one output channel: the 1 x 4 microkernel
+ * (tg_dsp.h) followed by the short requantization and the stores, all in one assembly block (the
+ * accumulators never leave the registers): 7 instructions per output. */
+static void tg_conv_1x4_store(int32_t bias, const int8_t *w, const uint32_t *block, int32_t groups,
+                              const tg_conv_requant *q, int8_t *out)
+{
+    register int32_t a0 __asm__("r0") = bias;
+    register int32_t a1 __asm__("r1") = bias;
+    register int32_t a2 __asm__("r2") = bias;
+    register int32_t a3 __asm__("r3") = bias;
+    register const int8_t *wp __asm__("r4") = w;
+    register const uint32_t *bp __asm__("r5") = block;
+    register int32_t count __asm__("r6") = groups;
+    register int8_t *dst __asm__("r11") = out;
+    register const tg_conv_requant *rq __asm__("r12") = q;
+    __asm__ volatile("push {r11, r12}\n\t"
+                     "tst r6, #1\n\t"
+                     "beq 1f\n\t" TG_MAC_GROUP "1:\n\t"
+                     "tst r6, #2\n\t"
+                     "beq 2f\n\t" TG_MAC_GROUP TG_MAC_GROUP "2:\n\t"
+                     "lsrs r6, r6, #2\n\t"
+                     "beq 4f\n\t"
+                     "3:\n\t" TG_MAC_GROUP TG_MAC_GROUP TG_MAC_GROUP TG_MAC_GROUP "subs r6, r6, #1\n\t"
+                     "bne 3b\n\t"
+                     "4:\n\t"
+                     "pop {r11, r12}\n\t"
+                     "ldm r12, {r4, r5, r6, r8}\n\t"
+                     "lsl r0, r0, #1\n\t"
+                     "add r9, r5, r0, asr #31\n\t"
+                     "smmlar r0, r0, r4, r9\n\t"
+                     "asr r0, r0, r6\n\t"
+                     "ssat r0, #8, r0\n\t"
+                     "strb r0, [r11]\n\t"
+                     "add r11, r11, r8\n\t"
+                     "lsl r1, r1, #1\n\t"
+                     "add r9, r5, r1, asr #31\n\t"
+                     "smmlar r1, r1, r4, r9\n\t"
+                     "asr r1, r1, r6\n\t"
+                     "ssat r1, #8, r1\n\t"
+                     "strb r1, [r11]\n\t"
+                     "add r11, r11, r8\n\t"
+                     "lsl r2, r2, #1\n\t"
+                     "add r9, r5, r2, asr #31\n\t"
+                     "smmlar r2, r2, r4, r9\n\t"
+                     "asr r2, r2, r6\n\t"
+                     "ssat r2, #8, r2\n\t"
+                     "strb r2, [r11]\n\t"
+                     "add r11, r11, r8\n\t"
+                     "lsl r3, r3, #1\n\t"
+                     "add r9, r5, r3, asr #31\n\t"
+                     "smmlar r3, r3, r4, r9\n\t"
+                     "asr r3, r3, r6\n\t"
+                     "ssat r3, #8, r3\n\t"
+                     "strb r3, [r11]"
+                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [wp] "+r"(wp), [bp] "+r"(bp),
+                       "+r"(count), "+r"(dst), "+r"(rq)
+                     :
+                     : "r8", "r9", "r10", "lr", "cc", "memory");
+}
+
+/* What tg_conv_channels reads and advances, at the byte offsets of its assembly (checked below). */
+typedef struct {
+    const int8_t *w;               /*  0: weights of the current output channel */
+    const int32_t *bias;           /*  4 */
+    const tg_conv_requant *table;  /*  8 */
+    int8_t *out;                   /* 12: the channel's output at the block's first pixel */
+    const uint32_t *block[2];      /* 16: widened taps of pixels 0-3 and 4-7 (NULL: 4 pixels only) */
+    int32_t groups;                /* 24 */
+    int32_t taps;                  /* 28: bytes between weight rows */
+    int32_t table_step;            /* 32: 16 per channel, 0 per tensor */
+    int32_t channels;              /* 36: left to do */
+} tg_conv_frame;
+
+typedef char tg_conv_frame_layout[(offsetof(tg_conv_frame, block) == 16 && offsetof(tg_conv_frame, groups) == 24 &&
+                                   offsetof(tg_conv_frame, channels) == 36)
+                                      ? 1
+                                      : -1];
+
+/* The groups of one output channel for 4 pixels (count in r6), numeric labels l1..l4. */
+#define TG_CONV_MAC(l1, l2, l3, l4)                                                                      \
+    "tst r6, #1\n\t"                                                                                     \
+    "beq " l1 "f\n\t" TG_MAC_GROUP l1 ":\n\t"                                                           \
+    "tst r6, #2\n\t"                                                                                     \
+    "beq " l2 "f\n\t" TG_MAC_GROUP TG_MAC_GROUP l2 ":\n\t"                                              \
+    "lsrs r6, r6, #2\n\t"                                                                                \
+    "beq " l3 "f\n\t" l4 ":\n\t" TG_MAC_GROUP TG_MAC_GROUP TG_MAC_GROUP TG_MAC_GROUP                    \
+    "subs r6, r6, #1\n\t"                                                                                \
+    "bne " l4 "b\n\t" l3 ":\n\t"
+
+/* Requantize r0..r3 (short form: r4 multiplier, r5 round, r6 shift) and store them r8 bytes apart
+ * from r11. */
+#define TG_CONV_STORE1(a)                                                                                \
+    "lsl " a ", " a ", #1\n\t"                                                                           \
+    "add r10, r5, " a ", asr #31\n\t"                                                                    \
+    "smmlar " a ", " a ", r4, r10\n\t"                                                                   \
+    "asr " a ", " a ", r6\n\t"                                                                           \
+    "ssat " a ", #8, " a "\n\t"                                                                          \
+    "strb " a ", [r11]\n\t"
+#define TG_CONV_STORE4                                                                                   \
+    TG_CONV_STORE1("r0") "add r11, r11, r8\n\t" TG_CONV_STORE1("r1") "add r11, r11, r8\n\t"              \
+        TG_CONV_STORE1("r2") "add r11, r11, r8\n\t" TG_CONV_STORE1("r3")
+
+/* Every output channel in frame->channels for the block's 4 or 8 pixels, all in assembly (short
+ * requantization, whole groups): per channel and 4 pixels the microkernel, 7 instructions per output
+ * and about 25 of bookkeeping. */
+static void tg_conv_channels(tg_conv_frame *frame)
+{
+    register tg_conv_frame *f __asm__("r0") = frame;
+    register int32_t a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3");
+    register const int8_t *wp __asm__("r4");
+    register const uint32_t *bp __asm__("r5");
+    __asm__ volatile("push {r0}\n\t"
+                     "1:\n\t"
+                     "ldr r12, [sp]\n\t"
+                     "ldm r12, {r4, r5}\n\t"
+                     "ldr r0, [r5]\n\t"
+                     "mov r1, r0\n\t"
+                     "mov r2, r0\n\t"
+                     "mov r3, r0\n\t"
+                     "ldr r5, [r12, #16]\n\t"
+                     "ldr r6, [r12, #24]\n\t" TG_CONV_MAC("2", "3", "4", "5")
+                     "ldr r12, [sp]\n\t"
+                     "ldr lr, [r12, #8]\n\t"
+                     "ldm lr, {r4, r5, r6, r8}\n\t"
+                     "ldr r11, [r12, #12]\n\t" TG_CONV_STORE4
+                     "ldr r12, [sp]\n\t"
+                     "ldr r5, [r12, #20]\n\t"
+                     "cmp r5, #0\n\t"
+                     "beq 9f\n\t"
+                     "ldm r12, {r4, r6}\n\t"
+                     "ldr r0, [r6]\n\t"
+                     "mov r1, r0\n\t"
+                     "mov r2, r0\n\t"
+                     "mov r3, r0\n\t"
+                     "ldr r6, [r12, #24]\n\t" TG_CONV_MAC("6", "7", "8", "10")
+                     "ldr r12, [sp]\n\t"
+                     "ldr lr, [r12, #8]\n\t"
+                     "ldm lr, {r4, r5, r6, r8}\n\t"
+                     "ldr r11, [r12, #12]\n\t"
+                     "add r11, r11, r8, lsl #2\n\t" TG_CONV_STORE4
+                     "9:\n\t"
+                     "ldr r12, [sp]\n\t"
+                     "ldm r12, {r4, r5, r6, r8}\n\t"
+                     "ldr r9, [r12, #28]\n\t"
+                     "add r4, r4, r9\n\t"
+                     "add r5, r5, #4\n\t"
+                     "ldr r9, [r12, #32]\n\t"
+                     "add r6, r6, r9\n\t"
+                     "add r8, r8, #1\n\t"
+                     "stm r12, {r4, r5, r6, r8}\n\t"
+                     "ldr r9, [r12, #36]\n\t"
+                     "subs r9, r9, #1\n\t"
+                     "str r9, [r12, #36]\n\t"
+                     "bne 1b\n\t"
+                     "add sp, sp, #4"
+                     : [a0] "+r"(f), [a1] "=r"(a1), [a2] "=r"(a2), [a3] "=r"(a3), [wp] "=r"(wp), [bp] "=r"(bp)
+                     :
+                     : "r6", "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory");
 }
 
 /* out[j * C_out + oc] for j < valid (<= 8), every oc; out points at the block's first output pixel. */
-void tg_conv_block_s8(const tg_conv_params *p, const tg_dsp_short_t *table, const uint32_t *block, int32_t taps,
-                      int8_t *out, int32_t valid)
+void tg_conv_block_s8(const tg_conv_params *p, const void *table_memory, int32_t fast, const uint32_t *block,
+                      int32_t taps, int8_t *out, int32_t valid)
 {
+    const tg_conv_requant *table = (const tg_conv_requant *)table_memory;
     const int32_t out_c = p->output.c, step = p->per_channel ? 1 : 0;
     const int32_t groups = taps >> 2, tail = taps & 3;
     const int32_t half = 8 * ((taps + 3) >> 2); /* words of 4 pixels */
     const int8_t *w = p->weights;
-    int32_t oc, j;
-    for (oc = 0; oc < out_c; ++oc, w += taps, table += step) {
+    int32_t oc = 0, j;
+    if (fast && (valid == 4 || valid == 8) && out_c > 1) {
+        /* every channel but the last in assembly (the last one's partial group must not read past
+         * the weights), then the last one below */
+        tg_conv_frame frame;
+        frame.w = w;
+        frame.bias = p->bias;
+        frame.table = table;
+        frame.out = out;
+        frame.block[0] = block;
+        frame.block[1] = valid == 8 ? block + half : NULL;
+        frame.groups = (taps + 3) >> 2;
+        frame.taps = taps;
+        frame.table_step = 16 * step;
+        frame.channels = out_c - 1;
+        tg_conv_channels(&frame);
+        oc = out_c - 1;
+        w += oc * taps;
+        table += oc * step;
+    }
+    for (; oc < out_c; ++oc, w += taps, table += step) {
         const int32_t bias = p->bias ? p->bias[oc] : 0;
-        int8_t *dst = out + oc;
-        int32_t acc[8];
         /* With a partial last group, every row but the last reads its group whole: the bytes past
          * the row (the next row's first weights) meet widened zeros. */
         const int32_t whole = tail > 0 && oc + 1 < out_c ? groups + 1 : groups;
+        int8_t *dst = out + oc;
+        int32_t acc[8];
+        if (table->shift != 0 && whole > 0 && (whole > groups || tail == 0)) { /* the common case */
+            if (valid >= 4) {
+                tg_conv_1x4_store(bias, w, block, whole, table, dst);
+                if (valid == 8) {
+                    tg_conv_1x4_store(bias, w, block + half, whole, table, dst + 4 * out_c);
+                    continue;
+                }
+                if (valid == 4) {
+                    continue;
+                }
+            }
+        }
         tg_dsp_mac_1x4_bias(acc, bias, w, block, whole);
         if (valid > 4) {
             tg_dsp_mac_1x4_bias(acc + 4, bias, w, block + half, whole);
@@ -52,7 +264,10 @@ void tg_conv_block_s8(const tg_conv_params *p, const tg_dsp_short_t *table, cons
             }
         }
         if (table->shift != 0) {
-            const tg_dsp_short_t q = *table;
+            tg_dsp_short_t q;
+            q.multiplier = table->multiplier;
+            q.round = table->round;
+            q.shift = table->shift;
             for (j = 0; j < valid; ++j, dst += out_c) {
                 *dst = (int8_t)tg_ssat8(tg_dsp_short(2 * acc[j], &q));
             }

@@ -14,14 +14,14 @@ int32_t tg_conv_im2col_s8_get_buffer_size(const tg_conv_params *params)
 {
     const int32_t taps = params->filter.h * params->filter.w * params->input.c;
     const int32_t groups = (taps + 3) / 4;
-    /* requantization table (12 bytes per output channel), widened block (pixels x groups of 4 taps x
+    /* requantization table (16 bytes per output channel), widened block (pixels x groups of 4 taps x
      * 2 words), one gathered int8 row */
-    return 12 * params->output.c + TG_CONV_BLOCK_PIXELS(taps) * 8 * groups + (params->input.c % 4 != 0 ? 4 * groups : 0);
+    return 16 * params->output.c + TG_CONV_BLOCK_PIXELS(taps) * 8 * groups + (params->input.c % 4 != 0 ? 4 * groups : 0);
 }
 
 #if defined(__ARM_FEATURE_DSP)
-void tg_conv_requant_table(const tg_conv_params *p, tg_dsp_short_t *table);
-void tg_conv_block_s8(const tg_conv_params *p, const tg_dsp_short_t *table, const uint32_t *block, int32_t taps,
+int32_t tg_conv_requant_table(const tg_conv_params *p, void *table);
+void tg_conv_block_s8(const tg_conv_params *p, const void *table, int32_t fast, const uint32_t *block, int32_t taps,
                       int8_t *out, int32_t valid);
 
 /* The taps of input window (base_y, base_x) widened into the block at pixel slot `slot`. */
@@ -95,7 +95,8 @@ void tg_conv_im2col_s8(const tg_context *ctx, const tg_conv_params *p, const int
     const int32_t groups = (taps + 3) / 4;
     const int32_t block_pixels = TG_CONV_BLOCK_PIXELS(taps);
     const uint32_t offsets = tg_pair(p->input_offset);
-    tg_dsp_short_t *table;
+    uint32_t *table;
+    int32_t fast;
     uint32_t *block;
     int8_t *row;
     int32_t first, oy = 0, ox = 0;
@@ -103,9 +104,9 @@ void tg_conv_im2col_s8(const tg_context *ctx, const tg_conv_params *p, const int
         tg_conv_s8(ctx, p, input, output);
         return;
     }
-    table = (tg_dsp_short_t *)ctx->buf;
-    block = (uint32_t *)(table + out_c);
-    tg_conv_requant_table(p, table);
+    table = (uint32_t *)ctx->buf;
+    block = table + 4 * out_c;
+    fast = tg_conv_requant_table(p, table);
     row = (int8_t *)(block + block_pixels * 2 * groups);
     for (first = 0; first < pixels; first += block_pixels) {
         const int32_t valid = TG_MIN(block_pixels, pixels - first);
@@ -118,7 +119,7 @@ void tg_conv_im2col_s8(const tg_context *ctx, const tg_conv_params *p, const int
                 ++oy;
             }
         }
-        tg_conv_block_s8(p, table, block, taps, output + first * out_c, valid);
+        tg_conv_block_s8(p, table, fast, block, taps, output + first * out_c, valid);
     }
 #else
     tg_conv_s8(ctx, p, input, output);
