@@ -177,15 +177,21 @@ def int8_shifts(shift: np.ndarray) -> np.ndarray:
     return shift.astype(np.int8)
 
 
-def accumulator_bits(weights: np.ndarray, bias: np.ndarray | None, axis: int, input_offset: int) -> int:
+def accumulator_bits(weights: np.ndarray, bias: np.ndarray | None, axis: int, input_offset: int,
+                     shift: np.ndarray | None = None) -> int:
     """The bits of the largest |bias + sum w * (x + input_offset)| over every int8 input (and, as
     padded taps contribute 0, of every partial sum): accumulators stay below 2^bits. The DSP kernel
-    variants requantize with a shorter exact form when bits <= 29 (tg_dsp.h)."""
+    variants requantize with a shorter exact form when bits <= 29 (tg_dsp.h), for channels with a
+    shift in [-23, -1] only: given the per-channel `shift`, the bound is over those channels (others,
+    e.g. dead channels of zero weights and a huge bias, take the general requantization anyway)."""
     lo, hi = -128 + input_offset, 127 + input_offset
     w = np.moveaxis(weights.astype(np.int64), axis, 0).reshape(weights.shape[axis], -1)
     positive, negative = np.where(w > 0, w, 0).sum(axis=1), np.where(w < 0, w, 0).sum(axis=1)
     b = np.zeros(len(w), np.int64) if bias is None else bias.astype(np.int64)
     extreme = np.maximum(np.abs(b + positive * hi + negative * lo), np.abs(b + positive * lo + negative * hi))
+    if shift is not None and np.size(shift) == len(extreme):
+        short = (np.asarray(shift) <= -1) & (np.asarray(shift) >= -23)
+        extreme = extreme[short] if short.any() else extreme[:1] * 0
     return max(1, int(np.max(extreme)).bit_length())
 
 

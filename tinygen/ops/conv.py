@@ -167,7 +167,8 @@ class _ConvBase(Op):
         weights = graph.tensors[node.inputs[1]].data
         bias = graph.tensors[node.inputs[2]].data
         assert weights is not None and self.weight_channel_axis is not None
-        return accumulator_bits(weights, bias, self.weight_channel_axis, node.params["input_offset"])
+        return accumulator_bits(weights, bias, self.weight_channel_axis, node.params["input_offset"],
+                                node.params["shift"])
 
     def scratch_bytes(self, node: Node, graph: Graph) -> int:
         """The scratch of the layer's kernel variant: its C `_get_buffer_size`."""

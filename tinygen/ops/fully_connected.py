@@ -120,7 +120,7 @@ class FullyConnected(Op):
         return [out.reshape(out_shape)]
 
     def scratch_bytes(self, node: Node, graph: Graph) -> int:
-        """tg_fully_connected_fast_s8_get_buffer_size: the input row widened to int16."""
+        """tg_fully_connected_{fast,wide}_s8_get_buffer_size: the input row widened to int16."""
         depth = graph.tensors[node.inputs[1]].shape[1]
         return 8 * ((depth + 3) // 4)
 
@@ -149,7 +149,10 @@ class FullyConnected(Op):
             ("shift", emitter.array("shift", int8_shifts(p["shift"]), "requantization shifts")),
             ("per_channel", "1" if len(p["multiplier"]) > 1 else "0"),
             ("accumulator_bits", str(accumulator_bits(graph.tensors[node.inputs[1]].data,  # type: ignore[arg-type]
-                                                      graph.tensors[node.inputs[2]].data, 0, p["input_offset"]))),
+                                                      graph.tensors[node.inputs[2]].data, 0, p["input_offset"],
+                                                      p["shift"]))),
         ]
-        return CLayer("tg_fully_connected_fast_s8", "tg_fully_connected_params", fields,
+        # the DSP variant: unrolled deeper when K is a multiple of 128 (both fall back to the plain kernel)
+        kernel = "tg_fully_connected_wide_s8" if depth % 128 == 0 else "tg_fully_connected_fast_s8"
+        return CLayer(kernel, "tg_fully_connected_params", fields,
                       [emitter.pointer(node.inputs[0]), emitter.pointer(node.outputs[0])])

@@ -22,8 +22,9 @@ typedef struct {
     const int32_t *multiplier; /* requantization, [C_out] if per_channel else [1] */
     const int8_t *shift;       /* in [-31, 30] */
     int32_t per_channel;
-    int32_t accumulator_bits;  /* |accumulator| < 2^accumulator_bits for every input (the DSP variants
-                                  requantize with a shorter exact form when it is <= 29) */
+    int32_t accumulator_bits;  /* |accumulator| < 2^accumulator_bits for every input, in every channel
+                                  with a shift in [-23, -1] (the DSP variants requantize those with a
+                                  shorter exact form when it is <= 29; tg_dsp.h) */
 } tg_conv_params;
 
 /* out[y, x, c] = clamp(output_offset + requant_c(bias[c] + sum w * (in + input_offset)))

@@ -96,14 +96,15 @@ TG_INLINE int32_t tg_dsp_requant(int32_t x, const tg_dsp_requant_t *q)
 /* --- the short requantization ---------------------------------------------------------------------
  *
  * When the accumulator is known to stay below 2^29 in magnitude (the compiler proves it from the weights
- * and bias: tg_conv_params.accumulator_bits <= 29) and 1 <= e <= 20, one rounding multiply-accumulate
+ * and bias: tg_conv_params.accumulator_bits <= 29) and 1 <= e <= 23, one rounding multiply-accumulate
  * does both roundings and the output offset:
  *
  *     SMMLAR(2x, M, a) = floor((2 x M + a 2^32 + 2^31) / 2^32) = floor((x M + 2^30) / 2^31) + a = r + a
  *
  * and with a = 2^(e-1) + offset 2^e - [x < 0] the result shifted right by e is
  * floor((r + 2^(e-1) - [x < 0]) / 2^e) + offset = tg_requantize(x, M, -e) + offset (as above).
- * Nothing overflows: |2x| < 2^30, |r| <= 2^29, |a| < 2^28. Three instructions and the shift, given 2x.
+ * Nothing overflows: |2x| < 2^30, |r| <= 2^29, |a| <= 2^22 + 128 * 2^23 = 2^30 + 2^22, so |r + a| < 2^31
+ * (an output offset in [-128, 127]). Three instructions and the shift, given 2x.
  */
 typedef struct {
     int32_t multiplier;
@@ -114,7 +115,7 @@ typedef struct {
 /* Does the short form apply to this layer's accumulators and this channel's shift? */
 TG_INLINE int32_t tg_dsp_short_applies(int32_t accumulator_bits, int32_t shift)
 {
-    return accumulator_bits <= 29 && shift <= -1 && shift >= -20;
+    return accumulator_bits <= 29 && shift <= -1 && shift >= -23;
 }
 
 TG_INLINE void tg_dsp_short_prepare(tg_dsp_short_t *q, int32_t multiplier, int32_t shift, int32_t output_offset)
@@ -128,7 +129,7 @@ TG_INLINE void tg_dsp_short_prepare(tg_dsp_short_t *q, int32_t multiplier, int32
  * correction, so the correction is masked (sign_mask 0): tg_dsp_short_any. */
 TG_INLINE int32_t tg_dsp_short_any_applies(int32_t accumulator_bits, int32_t shift)
 {
-    return accumulator_bits <= 29 && shift <= 0 && shift >= -20;
+    return accumulator_bits <= 29 && shift <= 0 && shift >= -23;
 }
 
 TG_INLINE void tg_dsp_short_any_prepare(tg_dsp_short_t *q, int32_t *sign_mask, int32_t multiplier, int32_t shift,
@@ -149,7 +150,7 @@ TG_INLINE int32_t tg_dsp_short(int32_t twice, const tg_dsp_short_t *q)
     return r >> q->shift;
 }
 
-/* The same for 0 <= e <= 20 (sign_mask from tg_dsp_short_any_prepare). */
+/* The same for 0 <= e <= 23 (sign_mask from tg_dsp_short_any_prepare). */
 TG_INLINE int32_t tg_dsp_short_any(int32_t twice, const tg_dsp_short_t *q, int32_t sign_mask)
 {
     int32_t r;
@@ -308,8 +309,8 @@ TG_INLINE void tg_dsp_widen(uint32_t *dst, int32_t stride, const int8_t *src, in
  *     group g: [p0 even, p0 odd, p1 even, p1 odd, p2 even, p2 odd, p3 even, p3 odd]   (8 words)
  *
  * Per group: one LDR and two SXTB16 for the weights, two LDM for the pixels, eight SMLAD: 13
- * instructions for 16 MACs (four groups per loop iteration). Written in assembly because the
- * compiler neither forms the LDMs nor keeps the 13 live values in registers.
+ * instructions for 16 MACs. Written in assembly because the compiler neither forms the LDMs nor
+ * keeps the 13 live values in registers.
  */
 /* One group of 4 taps for 4 pixels: r12 = weights word, lr / r12 = even / odd weights. */
 #define TG_MAC_GROUP                                                                                     \
@@ -327,55 +328,27 @@ TG_INLINE void tg_dsp_widen(uint32_t *dst, int32_t stride, const int8_t *src, in
     "smlad %[a3], lr, r10, %[a3]\n\t"                                                                   \
     "smlad %[a3], r12, r11, %[a3]\n\t"
 
-/* out[p] = init_p + the dot products (out may alias nothing the asm reads). */
-TG_INLINE void tg_dsp_mac_1x4_core(int32_t out[4], int32_t init0, int32_t init1, int32_t init2, int32_t init3,
-                                   const int8_t *w, const uint32_t *block, int32_t groups)
-{
-    register int32_t a0 __asm__("r0") = init0;
-    register int32_t a1 __asm__("r1") = init1;
-    register int32_t a2 __asm__("r2") = init2;
-    register int32_t a3 __asm__("r3") = init3;
-    register const int8_t *wp __asm__("r4") = w;
-    register const uint32_t *bp __asm__("r5") = block;
-    register int32_t quads __asm__("r6") = groups >> 2;
-    if (groups & 1) {
-        __asm__ volatile(TG_MAC_GROUP
-                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [wp] "+r"(wp), [bp] "+r"(bp)
-                         :
-                         : "r8", "r9", "r10", "r11", "r12", "lr", "memory");
-    }
-    if (groups & 2) {
-        __asm__ volatile(TG_MAC_GROUP TG_MAC_GROUP
-                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [wp] "+r"(wp), [bp] "+r"(bp)
-                         :
-                         : "r8", "r9", "r10", "r11", "r12", "lr", "memory");
-    }
-    if (quads > 0) {
-        __asm__ volatile("1:\n\t" TG_MAC_GROUP TG_MAC_GROUP TG_MAC_GROUP TG_MAC_GROUP
-                         "subs %[quads], %[quads], #1\n\t"
-                         "bne 1b"
-                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [wp] "+r"(wp), [bp] "+r"(bp),
-                           [quads] "+r"(quads)
-                         :
-                         : "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory");
-    }
-    out[0] = a0;
-    out[1] = a1;
-    out[2] = a2;
-    out[3] = a3;
-}
-
-/* acc[p] += ... */
+/* acc[p] += the dot products over `groups` >= 1 groups, one group per loop iteration (compact: the
+ * hot loops unroll TG_MAC_GROUP themselves, e.g. tg_conv_channels). */
 TG_INLINE void tg_dsp_mac_1x4(int32_t acc[4], const int8_t *w, const uint32_t *block, int32_t groups)
 {
-    tg_dsp_mac_1x4_core(acc, acc[0], acc[1], acc[2], acc[3], w, block, groups);
-}
-
-/* acc[p] = bias + ... */
-TG_INLINE void tg_dsp_mac_1x4_bias(int32_t acc[4], int32_t bias, const int8_t *w, const uint32_t *block,
-                                   int32_t groups)
-{
-    tg_dsp_mac_1x4_core(acc, bias, bias, bias, bias, w, block, groups);
+    register int32_t a0 __asm__("r0") = acc[0];
+    register int32_t a1 __asm__("r1") = acc[1];
+    register int32_t a2 __asm__("r2") = acc[2];
+    register int32_t a3 __asm__("r3") = acc[3];
+    register const int8_t *wp __asm__("r4") = w;
+    register const uint32_t *bp __asm__("r5") = block;
+    register int32_t count __asm__("r6") = groups;
+    __asm__ volatile("1:\n\t" TG_MAC_GROUP "subs %[count], %[count], #1\n\t"
+                     "bne 1b"
+                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [wp] "+r"(wp), [bp] "+r"(bp),
+                       [count] "+r"(count)
+                     :
+                     : "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory");
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
 }
 
 #endif /* __ARM_FEATURE_DSP */

@@ -17,8 +17,9 @@ typedef struct {
     const int32_t *multiplier; /* [N] if per_channel else [1] */
     const int8_t *shift;     /* in [-31, 30] */
     int32_t per_channel;
-    int32_t accumulator_bits;  /* |accumulator| < 2^accumulator_bits for every input (the DSP variants
-                                  requantize with a shorter exact form when it is <= 29) */
+    int32_t accumulator_bits;  /* |accumulator| < 2^accumulator_bits for every input, in every channel
+                                  with a shift in [-23, -1] (the DSP variants requantize those with a
+                                  shorter exact form when it is <= 29; tg_dsp.h) */
 } tg_fully_connected_params;
 
 /* out[r, n] = clamp(output_offset + requant_n(bias[n] + sum_k w[n, k] * (in[r, k] + input_offset))) */
@@ -26,10 +27,16 @@ void tg_fully_connected_s8(const tg_context *ctx, const tg_fully_connected_param
                            const int8_t *input, int8_t *output);
 int32_t tg_fully_connected_s8_get_buffer_size(const tg_fully_connected_params *params);
 
-/* Cortex-M DSP variant, bit-exact with tg_fully_connected_s8 (its fallback where the core has no DSP
- * extension). Scratch: tg_fully_connected_fast_s8_get_buffer_size bytes. */
+/* Cortex-M DSP variants, bit-exact with tg_fully_connected_s8 (their fallback where the core has no DSP
+ * extension or the layer is not theirs). Scratch: their _get_buffer_size bytes.
+ *   tg_fully_connected_fast_s8   K a multiple of 8
+ *   tg_fully_connected_wide_s8   K a multiple of 128 (unrolled 16 times deeper)
+ * The code generator picks one at compile time (tinygen/ops/fully_connected.py). */
 void tg_fully_connected_fast_s8(const tg_context *ctx, const tg_fully_connected_params *params,
                                 const int8_t *input, int8_t *output);
 int32_t tg_fully_connected_fast_s8_get_buffer_size(const tg_fully_connected_params *params);
+void tg_fully_connected_wide_s8(const tg_context *ctx, const tg_fully_connected_params *params,
+                                const int8_t *input, int8_t *output);
+int32_t tg_fully_connected_wide_s8_get_buffer_size(const tg_fully_connected_params *params);
 
 #endif /* TG_FULLY_CONNECTED_H */

@@ -2,7 +2,7 @@
  * (the plain C reference), and falls back to it on cores without the DSP extension.
  *
  * DSP: the three requantizations of every element (each input to the common scale, the sum to the
- * output's) take the short form of tg_dsp.h (tg_dsp_short_any: shifts 0 .. -20) when the shifts allow
+ * output's) take the short form of tg_dsp.h (tg_dsp_short_any: shifts 0 .. -23) when the shifts allow
  * it: |(x + offset) << 20| < 2^28 and each rescaled input is below 2^28 in magnitude, so their sum is
  * inside the form's 2^29. (x + offset) << 21, the
  * doubled value the form takes, is one ADD with a shifted operand. About 20 instructions per element

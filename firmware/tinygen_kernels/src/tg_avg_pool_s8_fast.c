@@ -1,10 +1,10 @@
 /* tg_avg_pool_fast_s8: average pooling (TFLite rounding, ONNX count_include_pad). Must equal
- * tg_avg_pool_s8 (the plain C reference), and falls back to it on cores without the DSP extension
- * and for windows of more than 256 taps.
+ * tg_avg_pool_s8 (the plain C reference), and falls back to it on cores without the DSP extension.
  *
  * DSP: 4 channels at a time; SXTAB16 adds the sign-extended bytes of a word to two int16 lanes, so a
  * window is summed with one load and two SXTAB16 per 4 channels and tap (|sum| <= 128 * 256 fits an
- * int16 lane), then each channel's sum is divided as in the plain kernel. */
+ * int16 lane; after every 256 taps the lanes are added to int32 sums), then each channel's sum is
+ * divided as in the plain kernel. */
 #include "tg_pool.h"
 #include "tg_dsp.h"
 
@@ -21,6 +21,17 @@ static void tg_pool_taps(int32_t start, int32_t kernel, int32_t dilation, int32_
         *inside += (i >= 0 && i < size) ? 1 : 0;
         *inside_padded += (i >= -pad_begin && i < size + pad_end) ? 1 : 0;
     }
+}
+
+/* Add the int16 lanes (channels 0, 2 in even, 1, 3 in odd) to the int32 sums and clear them. */
+static void tg_pool_flush(int32_t sums[4], uint32_t *even, uint32_t *odd)
+{
+    sums[0] += (int16_t)(*even & 0xFFFFu);
+    sums[1] += (int16_t)(*odd & 0xFFFFu);
+    sums[2] += (int16_t)(*even >> 16);
+    sums[3] += (int16_t)(*odd >> 16);
+    *even = 0;
+    *odd = 0;
 }
 
 static int8_t tg_pool_average(const tg_pool_params *p, int32_t sum, int32_t count, int32_t count_padded)
@@ -46,10 +57,7 @@ void tg_avg_pool_fast_s8(const tg_context *ctx, const tg_pool_params *p, const i
 #if defined(__ARM_FEATURE_DSP)
     const int32_t in_h = p->input.h, in_w = p->input.w, channels = p->input.c;
     int32_t oy, ox, c, ky, kx;
-    if (p->kernel.h * p->kernel.w > 256) {
-        tg_avg_pool_s8(ctx, p, input, output);
-        return;
-    }
+    (void)ctx;
     for (oy = 0; oy < p->output.h; ++oy) {
         const int32_t base_y = oy * p->stride.h - p->padding.top;
         int32_t rows, rows_padded;
@@ -63,7 +71,7 @@ void tg_avg_pool_fast_s8(const tg_context *ctx, const tg_pool_params *p, const i
             for (c = 0; c < channels; c += 4) {
                 const int32_t lanes = TG_MIN(4, channels - c);
                 uint32_t even = 0, odd = 0;
-                int32_t sums[4], j;
+                int32_t sums[4] = {0, 0, 0, 0}, taps = 0, j;
                 for (ky = 0; ky < p->kernel.h; ++ky) {
                     const int32_t y = base_y + ky * p->dilation.h;
                     if (y < 0 || y >= in_h) {
@@ -76,13 +84,14 @@ void tg_avg_pool_fast_s8(const tg_context *ctx, const tg_pool_params *p, const i
                             const uint32_t raw = lanes == 4 ? tg_read_u32(src) : tg_dsp_read_partial(src, lanes, 0);
                             even = tg_sxtab16(even, raw);
                             odd = tg_sxtab16_ror8(odd, raw);
+                            if (++taps == 256) { /* before an int16 lane could overflow */
+                                tg_pool_flush(sums, &even, &odd);
+                                taps = 0;
+                            }
                         }
                     }
                 }
-                sums[0] = (int16_t)(even & 0xFFFFu);
-                sums[1] = (int16_t)(odd & 0xFFFFu);
-                sums[2] = (int16_t)(even >> 16);
-                sums[3] = (int16_t)(odd >> 16);
+                tg_pool_flush(sums, &even, &odd);
                 for (j = 0; j < lanes; ++j) {
                     *output++ = tg_pool_average(p, sums[j], rows * cols, rows_padded * cols_padded);
                 }

@@ -11,7 +11,8 @@
 #if defined(__ARM_FEATURE_DSP)
 
 /* Per output channel (one per tensor): the short requantization and the output pixel stride, read by
- * the assembly below; shift 0 marks a channel that needs the general requantization. */
+ * the assembly below; shift 0 marks a channel that needs the general requantization, shift -1 a dead
+ * channel (zero weights) whose output is the constant `round`. */
 typedef struct {
     int32_t multiplier;
     int32_t round;
@@ -21,13 +22,25 @@ typedef struct {
 
 typedef char tg_conv_requant_layout[sizeof(tg_conv_requant) == 16 ? 1 : -1];
 
-/* Returns 1 when every channel takes the short form and the layer has a bias (tg_conv_channels). */
+static int32_t tg_conv_zero_row(const int8_t *w, int32_t count)
+{
+    int32_t i;
+    for (i = 0; i < count; ++i) {
+        if (w[i] != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Returns 1 when some channel takes the short form. */
 int32_t tg_conv_requant_table(const tg_conv_params *p, void *table_memory)
 {
     tg_conv_requant *table = (tg_conv_requant *)table_memory;
     const int32_t channels = p->per_channel ? p->output.c : 1;
     const int32_t full = p->activation_min <= -128 && p->activation_max >= 127;
-    int32_t c, all_short = 1;
+    const int32_t taps = p->filter.h * p->filter.w * p->filter.c;
+    int32_t c, any_short = 0;
     for (c = 0; c < channels; ++c) {
         table[c].stride = p->output.c;
         if (full && tg_dsp_short_applies(p->accumulator_bits, p->shift[c])) {
@@ -36,72 +49,25 @@ int32_t tg_conv_requant_table(const tg_conv_params *p, void *table_memory)
             table[c].multiplier = q.multiplier;
             table[c].round = q.round;
             table[c].shift = q.shift;
+            any_short = 1;
+        } else if (p->per_channel && tg_conv_zero_row(p->weights + c * taps, taps)) {
+            /* a dead channel (all weights 0): its output is one constant */
+            const int32_t v = tg_requantize(p->bias ? p->bias[c] : 0, p->multiplier[c], p->shift[c]) + p->output_offset;
+            table[c].shift = -1;
+            table[c].round = TG_CLAMP(v, p->activation_min, p->activation_max);
         } else {
             table[c].shift = 0;
-            all_short = 0;
         }
     }
-    return all_short && p->bias != NULL;
+    return any_short;
 }
 
-/* out[j * stride] = requantized (bias + w . x_j), j < 4, for one output channel: the 1 x 4 microkernel
- * (tg_dsp.h) followed by the short requantization and the stores, all in one assembly block (the
- * accumulators never leave the registers): 7 instructions per output. */
-static void tg_conv_1x4_store(int32_t bias, const int8_t *w, const uint32_t *block, int32_t groups,
-                              const tg_conv_requant *q, int8_t *out)
+/* acc[p] += w . x_p for the 4 pixels of a half block (tg_dsp_mac_1x4), out of line: the
+ * assembly loop below does the common case, this serves the rest (the last channel of a block, a
+ * partial block, channels needing the general requantization). */
+static void tg_conv_mac(int32_t acc[4], const int8_t *w, const uint32_t *block, int32_t groups)
 {
-    register int32_t a0 __asm__("r0") = bias;
-    register int32_t a1 __asm__("r1") = bias;
-    register int32_t a2 __asm__("r2") = bias;
-    register int32_t a3 __asm__("r3") = bias;
-    register const int8_t *wp __asm__("r4") = w;
-    register const uint32_t *bp __asm__("r5") = block;
-    register int32_t count __asm__("r6") = groups;
-    register int8_t *dst __asm__("r11") = out;
-    register const tg_conv_requant *rq __asm__("r12") = q;
-    __asm__ volatile("push {r11, r12}\n\t"
-                     "tst r6, #1\n\t"
-                     "beq 1f\n\t" TG_MAC_GROUP "1:\n\t"
-                     "tst r6, #2\n\t"
-                     "beq 2f\n\t" TG_MAC_GROUP TG_MAC_GROUP "2:\n\t"
-                     "lsrs r6, r6, #2\n\t"
-                     "beq 4f\n\t"
-                     "3:\n\t" TG_MAC_GROUP TG_MAC_GROUP TG_MAC_GROUP TG_MAC_GROUP "subs r6, r6, #1\n\t"
-                     "bne 3b\n\t"
-                     "4:\n\t"
-                     "pop {r11, r12}\n\t"
-                     "ldm r12, {r4, r5, r6, r8}\n\t"
-                     "lsl r0, r0, #1\n\t"
-                     "add r9, r5, r0, asr #31\n\t"
-                     "smmlar r0, r0, r4, r9\n\t"
-                     "asr r0, r0, r6\n\t"
-                     "ssat r0, #8, r0\n\t"
-                     "strb r0, [r11]\n\t"
-                     "add r11, r11, r8\n\t"
-                     "lsl r1, r1, #1\n\t"
-                     "add r9, r5, r1, asr #31\n\t"
-                     "smmlar r1, r1, r4, r9\n\t"
-                     "asr r1, r1, r6\n\t"
-                     "ssat r1, #8, r1\n\t"
-                     "strb r1, [r11]\n\t"
-                     "add r11, r11, r8\n\t"
-                     "lsl r2, r2, #1\n\t"
-                     "add r9, r5, r2, asr #31\n\t"
-                     "smmlar r2, r2, r4, r9\n\t"
-                     "asr r2, r2, r6\n\t"
-                     "ssat r2, #8, r2\n\t"
-                     "strb r2, [r11]\n\t"
-                     "add r11, r11, r8\n\t"
-                     "lsl r3, r3, #1\n\t"
-                     "add r9, r5, r3, asr #31\n\t"
-                     "smmlar r3, r3, r4, r9\n\t"
-                     "asr r3, r3, r6\n\t"
-                     "ssat r3, #8, r3\n\t"
-                     "strb r3, [r11]"
-                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [wp] "+r"(wp), [bp] "+r"(bp),
-                       "+r"(count), "+r"(dst), "+r"(rq)
-                     :
-                     : "r8", "r9", "r10", "lr", "cc", "memory");
+    tg_dsp_mac_1x4(acc, w, block, groups);
 }
 
 /* What tg_conv_channels reads and advances, at the byte offsets of its assembly (checked below). */
@@ -204,82 +170,94 @@ static void tg_conv_channels(tg_conv_frame *frame)
                      : "r6", "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory");
 }
 
-/* out[j * C_out + oc] for j < valid (<= 8), every oc; out points at the block's first output pixel. */
-void tg_conv_block_s8(const tg_conv_params *p, const void *table_memory, int32_t fast, const uint32_t *block,
+/* Output channel oc of the block in C: the last channel of a block (whose partial last group must not
+ * read past the weights), partial blocks, channels that need the general requantization. */
+static void tg_conv_channel(const tg_conv_params *p, const tg_conv_requant *q, int32_t oc, const uint32_t *block,
+                            int32_t taps, int8_t *out, int32_t valid)
+{
+    const int32_t out_c = p->output.c, groups = taps >> 2, tail = taps & 3;
+    const int32_t half = 8 * ((taps + 3) >> 2); /* words of 4 pixels */
+    if (q->shift == -1) {
+        int32_t j;
+        for (j = 0; j < valid; ++j) {
+            out[j * out_c + oc] = (int8_t)q->round;
+        }
+        return;
+    }
+    const int8_t *w = p->weights + oc * taps;
+    const int32_t bias = p->bias ? p->bias[oc] : 0;
+    /* With a partial last group, every row but the last reads its group whole: the bytes past the
+     * row (the next row's first weights) meet widened zeros. */
+    const int32_t whole = tail > 0 && oc + 1 < out_c ? groups + 1 : groups;
+    int8_t *dst = out + oc;
+    int32_t acc[8], j;
+    for (j = 0; j < 8; ++j) {
+        acc[j] = bias;
+    }
+    if (whole > 0) {
+        tg_conv_mac(acc, w, block, whole);
+        if (valid > 4) {
+            tg_conv_mac(acc + 4, w, block + half, whole);
+        }
+    }
+    if (whole == groups && tail > 0) {
+        const uint32_t tail_weights = tg_dsp_read_partial(w + 4 * groups, tail, 0);
+        tg_conv_mac(acc, (const int8_t *)&tail_weights, block + 8 * groups, 1);
+        if (valid > 4) {
+            tg_conv_mac(acc + 4, (const int8_t *)&tail_weights, block + half + 8 * groups, 1);
+        }
+    }
+    if (q->shift > 0) {
+        tg_dsp_short_t s;
+        s.multiplier = q->multiplier;
+        s.round = q->round;
+        s.shift = q->shift;
+        for (j = 0; j < valid; ++j, dst += out_c) {
+            *dst = (int8_t)tg_ssat8(tg_dsp_short(2 * acc[j], &s));
+        }
+    } else {
+        const int32_t r = p->per_channel ? oc : 0;
+        tg_dsp_requant_t rq;
+        tg_dsp_requant_prepare(&rq, p->multiplier[r], p->shift[r]);
+        for (j = 0; j < valid; ++j, dst += out_c) {
+            const int32_t v = tg_dsp_requant(acc[j], &rq) + p->output_offset;
+            *dst = (int8_t)TG_CLAMP(v, p->activation_min, p->activation_max);
+        }
+    }
+}
+
+/* out[j * C_out + oc] for j < valid (<= 8), every oc; out points at the block's first output pixel.
+ * Runs of channels with the short requantization go to the assembly loop, the others to C. */
+void tg_conv_block_s8(const tg_conv_params *p, const void *table_memory, int32_t any_short, const uint32_t *block,
                       int32_t taps, int8_t *out, int32_t valid)
 {
     const tg_conv_requant *table = (const tg_conv_requant *)table_memory;
     const int32_t out_c = p->output.c, step = p->per_channel ? 1 : 0;
-    const int32_t groups = taps >> 2, tail = taps & 3;
-    const int32_t half = 8 * ((taps + 3) >> 2); /* words of 4 pixels */
-    const int8_t *w = p->weights;
-    int32_t oc = 0, j;
-    if (fast && (valid == 4 || valid == 8) && out_c > 1) {
-        /* every channel but the last in assembly (the last one's partial group must not read past
-         * the weights), then the last one below */
-        tg_conv_frame frame;
-        frame.w = w;
-        frame.bias = p->bias;
-        frame.table = table;
-        frame.out = out;
-        frame.block[0] = block;
-        frame.block[1] = valid == 8 ? block + half : NULL;
-        frame.groups = (taps + 3) >> 2;
-        frame.taps = taps;
-        frame.table_step = 16 * step;
-        frame.channels = out_c - 1;
-        tg_conv_channels(&frame);
-        oc = out_c - 1;
-        w += oc * taps;
-        table += oc * step;
-    }
-    for (; oc < out_c; ++oc, w += taps, table += step) {
-        const int32_t bias = p->bias ? p->bias[oc] : 0;
-        /* With a partial last group, every row but the last reads its group whole: the bytes past
-         * the row (the next row's first weights) meet widened zeros. */
-        const int32_t whole = tail > 0 && oc + 1 < out_c ? groups + 1 : groups;
-        int8_t *dst = out + oc;
-        int32_t acc[8];
-        if (table->shift != 0 && whole > 0 && (whole > groups || tail == 0)) { /* the common case */
-            if (valid >= 4) {
-                tg_conv_1x4_store(bias, w, block, whole, table, dst);
-                if (valid == 8) {
-                    tg_conv_1x4_store(bias, w, block + half, whole, table, dst + 4 * out_c);
-                    continue;
-                }
-                if (valid == 4) {
-                    continue;
-                }
-            }
+    const int32_t runs = any_short && p->bias != NULL && (valid == 4 || valid == 8);
+    int32_t oc = 0;
+    while (oc < out_c) {
+        int32_t end = oc;
+        while (runs && end < out_c - 1 && table[end * step].shift > 0) {
+            ++end;
         }
-        tg_dsp_mac_1x4_bias(acc, bias, w, block, whole);
-        if (valid > 4) {
-            tg_dsp_mac_1x4_bias(acc + 4, bias, w, block + half, whole);
+        if (end > oc) {
+            tg_conv_frame frame;
+            frame.w = p->weights + oc * taps;
+            frame.bias = p->bias + oc;
+            frame.table = table + oc * step;
+            frame.out = out + oc;
+            frame.block[0] = block;
+            frame.block[1] = valid == 8 ? block + 8 * ((taps + 3) >> 2) : NULL;
+            frame.groups = (taps + 3) >> 2;
+            frame.taps = taps;
+            frame.table_step = 16 * step;
+            frame.channels = end - oc;
+            tg_conv_channels(&frame);
+            oc = end;
+            continue;
         }
-        if (whole == groups && tail > 0) {
-            const uint32_t tail_weights = tg_dsp_read_partial(w + 4 * groups, tail, 0);
-            tg_dsp_mac_1x4(acc, (const int8_t *)&tail_weights, block + 8 * groups, 1);
-            if (valid > 4) {
-                tg_dsp_mac_1x4(acc + 4, (const int8_t *)&tail_weights, block + half + 8 * groups, 1);
-            }
-        }
-        if (table->shift != 0) {
-            tg_dsp_short_t q;
-            q.multiplier = table->multiplier;
-            q.round = table->round;
-            q.shift = table->shift;
-            for (j = 0; j < valid; ++j, dst += out_c) {
-                *dst = (int8_t)tg_ssat8(tg_dsp_short(2 * acc[j], &q));
-            }
-        } else {
-            const int32_t q = p->per_channel ? oc : 0;
-            tg_dsp_requant_t rq;
-            tg_dsp_requant_prepare(&rq, p->multiplier[q], p->shift[q]);
-            for (j = 0; j < valid; ++j, dst += out_c) {
-                const int32_t v = tg_dsp_requant(acc[j], &rq) + p->output_offset;
-                *dst = (int8_t)TG_CLAMP(v, p->activation_min, p->activation_max);
-            }
-        }
+        tg_conv_channel(p, table + oc * step, oc, block, taps, out, valid);
+        ++oc;
     }
 }
 

@@ -4,10 +4,11 @@
  *
  * DSP: 4 channels at a time; the input rows widened to int16 once per channel group in a ring of 3
  * row slots (tg_depthwise_rows.h), the 9 taps' weights widened once per group. Per output pixel and
- * tap: two LDRD and four 16 x 16 multiply-accumulates (SMLABB / SMLATT, one per channel lane).
- * When the short requantization applies to all 4 lanes (tg_dsp.h), a whole output row runs in one
- * assembly loop (weights and bias doubled, so the accumulators hold 2 acc): about 98 instructions per
- * pixel and 4 channels (36 MACs). */
+ * tap: two LDRD and four 16 x 16 multiply-accumulates (SMLABB / SMLATT, one per channel lane). A whole
+ * output row runs in one assembly loop, with the short requantization (tg_dsp.h; weights and bias
+ * doubled, so the accumulators hold 2 acc): about 98 instructions per pixel and 4 channels (36 MACs).
+ * Layers it does not take (channels not a multiple of 4, a clamp inside int8, a requantization
+ * outside the short form) go to the plain kernel. */
 #include <stddef.h>
 
 #include "tg_conv.h"
@@ -99,72 +100,60 @@ TG_INLINE uint32_t tg_dw_double(uint32_t x)
 }
 #endif
 
+#if defined(__ARM_FEATURE_DSP)
+/* The shape and arithmetic the row loop takes: 3x3, multiplier 1, no dilation, channels a multiple of
+ * 4, the full int8 range, every channel's requantization in the short form, and the scratch. */
+static int32_t tg_dw3x3_applies(const tg_context *ctx, const tg_conv_params *p)
+{
+    int32_t c;
+    if (p->filter.h != 3 || p->filter.w != 3 || p->dilation.h != 1 || p->dilation.w != 1 || p->depth_multiplier != 1 ||
+        p->output.c % 4 != 0 || p->activation_min > -128 || p->activation_max < 127 || ctx == NULL ||
+        ctx->buf == NULL || ctx->size < tg_depthwise_conv_3x3_s8_get_buffer_size(p)) {
+        return 0;
+    }
+    for (c = 0; c < (p->per_channel ? p->output.c : 1); ++c) {
+        if (!tg_dsp_short_applies(p->accumulator_bits, p->shift[c])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+#endif
+
 void tg_depthwise_conv_3x3_s8(const tg_context *ctx, const tg_conv_params *p, const int8_t *input, int8_t *output)
 {
 #if defined(__ARM_FEATURE_DSP)
-    const int32_t out_h = p->output.h, out_w = p->output.w, channels = p->output.c;
-    const int32_t step = 2 * p->stride.w;
+    const int32_t out_h = p->output.h, channels = p->output.c;
     tg_depthwise_rows rows;
     tg_dw3x3_frame frame;
-    int32_t c0, oy, ox, t, j;
-    if (p->filter.h != 3 || p->filter.w != 3 || p->dilation.h != 1 || p->dilation.w != 1 || p->depth_multiplier != 1 ||
-        ctx == NULL || ctx->buf == NULL || ctx->size < tg_depthwise_conv_3x3_s8_get_buffer_size(p)) {
+    int32_t c0, oy, t, j;
+    if (!tg_dw3x3_applies(ctx, p)) {
         tg_depthwise_conv_s8(ctx, p, input, output);
         return;
     }
     tg_depthwise_rows_init(&rows, p, (uint32_t *)ctx->buf);
-    frame.step = 4 * step;
+    frame.step = 8 * p->stride.w;
     frame.channels = channels;
     for (c0 = 0; c0 < channels; c0 += 4) {
-        int32_t row_loop = 1;
         tg_depthwise_group_begin(&rows, p, c0);
         for (j = 0; j < 4; ++j) {
-            const int32_t c = c0 + TG_MIN(j, rows.lanes - 1), q = p->per_channel ? c : 0;
-            row_loop = row_loop && rows.lanes == 4 && p->activation_min <= -128 && p->activation_max >= 127 &&
-                       tg_dsp_short_applies(p->accumulator_bits, p->shift[q]);
-            tg_dsp_short_prepare(&frame.rq[j], p->multiplier[q], TG_MIN(p->shift[q], -1), p->output_offset);
+            const int32_t q = p->per_channel ? c0 + j : 0;
+            tg_dsp_short_prepare(&frame.rq[j], p->multiplier[q], p->shift[q], p->output_offset);
+            frame.bias[j] = 2 * rows.bias[j];
         }
-        for (t = 0; t < 9; ++t) {
-            const int8_t *w = p->weights + t * channels + c0;
-            const uint32_t raw = rows.lanes == 4 ? tg_read_u32(w) : tg_dsp_read_partial(w, rows.lanes, 0);
-            frame.weights[t][0] = row_loop ? tg_dw_double(tg_sxtb16(raw)) : tg_sxtb16(raw);
-            frame.weights[t][1] = row_loop ? tg_dw_double(tg_sxtb16_ror8(raw)) : tg_sxtb16_ror8(raw);
-        }
-        for (j = 0; j < 4; ++j) {
-            frame.bias[j] = row_loop ? 2 * rows.bias[j] : rows.bias[j];
+        for (t = 0; t < 9; ++t) { /* widened and doubled: the accumulators hold 2 acc */
+            const uint32_t raw = tg_read_u32(p->weights + t * channels + c0);
+            frame.weights[t][0] = tg_dw_double(tg_sxtb16(raw));
+            frame.weights[t][1] = tg_dw_double(tg_sxtb16_ror8(raw));
         }
         for (oy = 0; oy < out_h; ++oy) {
             const int32_t iy = oy * p->stride.h - p->padding.top;
-            const uint32_t *r0 = tg_depthwise_row(&rows, p, input, iy);
-            const uint32_t *r1 = tg_depthwise_row(&rows, p, input, iy + 1);
-            const uint32_t *r2 = tg_depthwise_row(&rows, p, input, iy + 2);
-            int8_t *out = output + oy * out_w * channels + c0;
-            if (row_loop) {
-                frame.row[0] = r0;
-                frame.row[1] = r1;
-                frame.row[2] = r2;
-                frame.out = out;
-                frame.count = out_w;
-                tg_dw3x3_row(&frame);
-                continue;
-            }
-            for (ox = 0; ox < out_w; ++ox, r0 += step, r1 += step, r2 += step, out += channels) {
-                int32_t acc[4];
-                for (j = 0; j < 4; ++j) {
-                    acc[j] = frame.bias[j];
-                }
-                for (t = 0; t < 3; ++t) {
-                    for (j = 0; j < 3; ++j) {
-                        const uint32_t *x = (t == 0 ? r0 : t == 1 ? r1 : r2) + 2 * j;
-                        const uint32_t *w = frame.weights[3 * t + j];
-                        acc[0] = tg_smlabb(w[0], x[0], acc[0]);
-                        acc[2] = tg_smlatt(w[0], x[0], acc[2]);
-                        acc[1] = tg_smlabb(w[1], x[1], acc[1]);
-                        acc[3] = tg_smlatt(w[1], x[1], acc[3]);
-                    }
-                }
-                tg_depthwise_store(&rows, p, acc, out);
-            }
+            frame.row[0] = tg_depthwise_row(&rows, p, input, iy);
+            frame.row[1] = tg_depthwise_row(&rows, p, input, iy + 1);
+            frame.row[2] = tg_depthwise_row(&rows, p, input, iy + 2);
+            frame.out = output + oy * p->output.w * channels + c0;
+            frame.count = p->output.w;
+            tg_dw3x3_row(&frame);
         }
     }
 #else
