@@ -25,9 +25,11 @@ __attribute__((weak)) const char *tg_port_counter_unit(void)
     return "none";
 }
 
-#ifndef ARDUINO
+#if !defined(ARDUINO) && !defined(TG_PLATFORM_QEMU)
 /* Under the Arduino framework tg_port_arduino.cpp defines it (Serial); no weak default there,
- * so that the linker pulls that file (and its setup()/loop()) out of the library archive. */
+ * so that the linker pulls that file (and its setup()/loop()) out of the library archive. On the
+ * QEMU platform its support/tg_port_semihost.c writes through semihosting: no reference to stdio
+ * here, or newlib's stdio and malloc (about 10 KB) would be linked into every firmware. */
 __attribute__((weak)) void tg_port_write(const char *text)
 {
     fputs(text, stdout);
@@ -37,16 +39,23 @@ __attribute__((weak)) void tg_port_write(const char *text)
 
 /* --- line formatting ------------------------------------------------------------------- */
 
+/* Kept out of line: they are called from every report function (flash matters on small boards). */
+#if defined(__GNUC__)
+#define TG_HARNESS_OUTLINE __attribute__((noinline))
+#else
+#define TG_HARNESS_OUTLINE
+#endif
+
 static char tg_line[160];
 static size_t tg_line_length;
 
-void tg_line_begin(void)
+TG_HARNESS_OUTLINE void tg_line_begin(void)
 {
     tg_line_length = 0;
     tg_line[0] = '\0';
 }
 
-void tg_line_text(const char *text)
+TG_HARNESS_OUTLINE void tg_line_text(const char *text)
 {
     while (*text != '\0' && tg_line_length + 2 < sizeof tg_line) {
         tg_line[tg_line_length++] = *text++;
@@ -54,19 +63,34 @@ void tg_line_text(const char *text)
     tg_line[tg_line_length] = '\0';
 }
 
-void tg_line_u64(uint64_t value)
+/* value / divisor and its remainder for divisor in [1, 65535] with 32-bit divisions only (a 64-bit
+ * division would link libgcc's __udivmoddi4, 700 bytes): long division in 16-bit digits. */
+static uint64_t tg_divide_small(uint64_t value, uint32_t divisor, uint32_t *remainder)
+{
+    const uint32_t high = (uint32_t)(value >> 32), low = (uint32_t)value;
+    const uint32_t q1 = high / divisor, r1 = high % divisor;
+    const uint32_t middle = (r1 << 16) | (low >> 16);
+    const uint32_t q2 = middle / divisor, r2 = middle % divisor;
+    const uint32_t bottom = (r2 << 16) | (low & 0xFFFFu);
+    const uint32_t q3 = bottom / divisor;
+    *remainder = bottom % divisor;
+    return ((uint64_t)q1 << 32) + ((uint64_t)q2 << 16) + q3;
+}
+
+TG_HARNESS_OUTLINE void tg_line_u64(uint64_t value)
 {
     char digits[21];
     size_t n = sizeof digits - 1;
+    uint32_t digit;
     digits[n] = '\0';
     do {
-        digits[--n] = (char)('0' + (int)(value % 10u));
-        value /= 10u;
+        value = tg_divide_small(value, 10u, &digit);
+        digits[--n] = (char)('0' + (int)digit);
     } while (value != 0u);
     tg_line_text(&digits[n]);
 }
 
-void tg_line_i32(int32_t value)
+TG_HARNESS_OUTLINE void tg_line_i32(int32_t value)
 {
     if (value < 0) {
         tg_line_text("-");
@@ -76,7 +100,7 @@ void tg_line_i32(int32_t value)
     }
 }
 
-void tg_line_end(void)
+TG_HARNESS_OUTLINE void tg_line_end(void)
 {
     tg_line_text("\n");
     tg_port_write(tg_line);
@@ -175,7 +199,8 @@ void tg_harness_sample_report(unsigned index)
 
 int tg_harness_finish(void)
 {
-    const uint64_t samples = tg_run.samples > 0u ? tg_run.samples : 1u;
+    const uint32_t samples = tg_run.samples > 0u && tg_run.samples <= 65535u ? tg_run.samples : 1u;
+    uint32_t rest;
     unsigned layer;
     if (tg_run.counting) {
         for (layer = 0; layer < tg_run.layers; ++layer) {
@@ -185,7 +210,7 @@ int tg_harness_finish(void)
             tg_line_text(" ");
             tg_line_text(tg_port_counter_unit());
             tg_line_text("=");
-            tg_line_u64(tg_run.layer_counts[layer] / samples);
+            tg_line_u64(tg_divide_small(tg_run.layer_counts[layer], samples, &rest));
             tg_line_end();
         }
     }
@@ -199,7 +224,7 @@ int tg_harness_finish(void)
         tg_line_text(" ");
         tg_line_text(tg_port_counter_unit());
         tg_line_text("=");
-        tg_line_u64(tg_run.total / samples);
+        tg_line_u64(tg_divide_small(tg_run.total, samples, &rest));
     }
     tg_line_end();
     tg_port_write(tg_run.failed == 0u ? "PASS\n" : "FAIL\n");

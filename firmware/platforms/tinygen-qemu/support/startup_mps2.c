@@ -1,18 +1,20 @@
 /*
  * Startup code for the QEMU MPS2 Cortex-M machines (mps2-an385/386/500/505), bare metal with
  * newlib and semihosting (librdimon): vector table, FPU enable, .data copy, .bss zero,
- * semihosting handles, then exit(main()). A fault prints one line through semihosting and
- * makes QEMU exit with a failure status, so a crashed firmware never hangs a test run.
+ * semihosting handles (when stdio is linked), then exit with main()'s status through semihosting.
+ * A fault prints one line through semihosting and makes QEMU exit with a failure status, so a
+ * crashed firmware never hangs a test run.
  *
  * Linked with -nostartfiles --specs=rdimon.specs and the linker script in this folder
  * (newlib's rdimon-crt0 would put the stack outside the RAM the script describes).
  */
 #include <stdint.h>
-#include <stdlib.h>
 
 extern uint32_t __data_load__, __data_start__, __data_end__, __bss_start__, __bss_end__, __stack_top__;
 extern int main(void);
-extern void initialise_monitor_handles(void);
+/* Weak: linked (and called) only when the firmware uses newlib's stdio, whose semihosting file
+ * handles it sets up; the harness itself writes through tg_port_semihost.c. */
+extern void initialise_monitor_handles(void) __attribute__((weak));
 extern void __libc_init_array(void);
 
 void Reset_Handler(void);
@@ -66,6 +68,17 @@ void tg_unused_handler(void)
 {
 }
 
+/* The end of the program: QEMU exits with `status` (SYS_EXIT_EXTENDED, ADP_Stopped_ApplicationExit).
+ * Not newlib's exit(): its stdio cleanup would link the C library's reentrancy data into every
+ * firmware; files are closed by the code that opens them (tg_batch.c). */
+static void tg_exit(int status)
+{
+    const uint32_t exit_block[2] = {0x20026u, (uint32_t)status};
+    tg_semihost(0x20u /* SYS_EXIT_EXTENDED */, exit_block);
+    for (;;) {
+    }
+}
+
 /* __libc_init_array and __libc_fini_array call these; crti.o is not linked (-nostartfiles). */
 void _init(void)
 {
@@ -91,7 +104,9 @@ __attribute__((optimize("no-tree-loop-distribute-patterns"))) void Reset_Handler
     for (uint32_t *dst = &__bss_start__; dst < &__bss_end__;) {
         *dst++ = 0;
     }
-    initialise_monitor_handles();
+    if (initialise_monitor_handles) {
+        initialise_monitor_handles();
+    }
     __libc_init_array();
-    exit(main());
+    tg_exit(main());
 }
