@@ -7,9 +7,12 @@ in tinygen's storage layout (channels last: TFLite's NHWC shape, the recipe of t
 TFLM + CMSIS-NN figures in bench/results.md). The firmware also checks its output against the golden
 reference, so a benchmark of wrong code fails.
 
-The benchmark project lives in OUT/.tinygen/bench/<env>/: the compiled model's libraries and a harness
-whose single test vector is the benchmark input. Figures are deterministic: the firmware runs twice
-and both runs must agree to the instruction.
+The benchmark builds two firmwares in OUT/.tinygen/bench/: `<env>/`, the harness as `tinygen build`
+makes it, with the per-layer counter hooks (TG_LAYER_BEGIN/END, tg_profile.h) for the per-layer
+figures, and `<env>-deploy/`, the same without the hooks -- the firmware as deployed -- for the
+instructions per inference and the flash and RAM figures. Both hold the compiled model's libraries and
+a harness whose single test vector is the benchmark input. Figures are deterministic: each firmware
+runs twice and both runs must agree to the instruction.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ class BenchResult:
     model: str
     target: str
     qemu_machine: str
-    instructions: int  # one <name>_run call: input copy, every layer, output copy
+    instructions: int  # one <name>_run call (input copy, every layer, output copy), no profiling hooks
     macs: int
     arena_bytes: int
     flash_bytes: int  # the whole firmware without the harness's test vectors
@@ -60,8 +63,9 @@ class BenchResult:
     vectors_bytes: int  # the harness's embedded test vector (excluded from flash_bytes)
     flash_by_component: dict[str, int]
     ram_by_component: dict[str, int]
-    layers: list[LayerFigures]
+    layers: list[LayerFigures]  # counted by the profiled firmware
     runs: list[int] = field(default_factory=list)
+    profiled_instructions: int = 0  # per inference with the per-layer counter hooks
 
     @property
     def macs_per_instruction(self) -> float:
@@ -122,12 +126,16 @@ def vectors_bytes(map_text: str) -> int:
     return total
 
 
-def write_project(model: CompiledModel, target: str) -> Path:
-    """OUT/.tinygen/bench/<target>/: the model's libraries and a harness whose one test vector is
-    the benchmark input (its golden output from the numpy reference)."""
+PROFILE_FLAGS = "build_flags = -include lib/tinygen_harness/include/tg_profile.h\n"
+
+
+def write_project(model: CompiledModel, target: str, profiled: bool = True) -> Path:
+    """OUT/.tinygen/bench/<target>[-deploy]/: the model's libraries and a harness whose one test
+    vector is the benchmark input (its golden output from the numpy reference); without the
+    per-layer counter hooks unless `profiled`."""
     from .platformio.project import project_files
 
-    work = model.out_dir / BENCH_DIR / target
+    work = model.out_dir / BENCH_DIR / (target if profiled else f"{target}-deploy")
     inputs = bench_inputs(model)
     samples = {io["name"]: model.from_storage(io, x) for io, x in zip(model.inputs, inputs, strict=True)}
     files = project_files(model.graph, model.name, samples, model.manifest["model_file"], boards=[target],
@@ -137,24 +145,26 @@ def write_project(model: CompiledModel, target: str) -> Path:
             shutil.rmtree(work / stale)
     shutil.copytree(model.out_dir / "lib", work / "lib")
     for relative, data in files.items():
+        if relative == "platformio.ini" and not profiled:
+            text = data.decode()
+            if PROFILE_FLAGS not in text:
+                raise TinygenError("the generated platformio.ini no longer adds the profiling hooks as "
+                                   "tinygen bench expects")
+            data = text.replace(PROFILE_FLAGS, "").encode()
         path = work / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
     return work
 
 
-def run(out_dir: str | Path, target: str, *, repeat: int = 2, stream: bool = False) -> BenchResult:
-    """Build the benchmark firmware of a compiled model for a qemu_* env and count one inference."""
+def build_and_count(model: CompiledModel, target: str, profiled: bool, repeat: int, stream: bool
+                    ) -> tuple[Path, Any, list[int]]:
+    """Build one benchmark firmware and run it `repeat` times: (build folder, harness result, counts)."""
     from .platformio import firmware, qemu
     from .platformio.envs import env_named
-    from .platformio.size import firmware_size
 
     env = env_named(target)
-    if env.kind != "qemu":
-        raise TinygenError(f"--target {target}: the benchmark counts instructions on the QEMU envs "
-                           "(qemu_m3, qemu_m4, qemu_m7, qemu_m33)")
-    model = CompiledModel(out_dir)
-    work = write_project(model, target)
+    work = write_project(model, target, profiled)
     built = firmware.pio(work, [env], ["run"], stream=stream)
     if built.returncode != 0:
         tail = "\n".join((built.stdout + built.stderr).strip().splitlines()[-30:])
@@ -168,22 +178,37 @@ def run(out_dir: str | Path, target: str, *, repeat: int = 2, stream: bool = Fal
             raise BuildError(f"the {target} benchmark firmware failed (exit {result.returncode}):\n"
                              f"{(result.stdout + result.stderr).strip()[-3000:]}")
         runs.append(parsed.per_inference)
-    assert parsed is not None
     if len(set(runs)) != 1:
         raise BuildError(f"{target}: instruction counts differ between identical runs: {runs}")
+    return build_dir, parsed, runs
+
+
+def run(out_dir: str | Path, target: str, *, repeat: int = 2, stream: bool = False) -> BenchResult:
+    """Build the benchmark firmwares of a compiled model for a qemu_* env and count one inference."""
+    from .platformio.envs import env_named
+    from .platformio.size import firmware_size
+
+    env = env_named(target)
+    if env.kind != "qemu":
+        raise TinygenError(f"--target {target}: the benchmark counts instructions on the QEMU envs "
+                           "(qemu_m3, qemu_m4, qemu_m7, qemu_m33)")
+    model = CompiledModel(out_dir)
+    _, profiled, _ = build_and_count(model, target, True, repeat, stream)
+    build_dir, _, runs = build_and_count(model, target, False, repeat, stream)
     report = firmware_size(build_dir, model.name, target)
     if report is None:
         raise BuildError(f"{target}: the build wrote no link map")
     vectors = vectors_bytes((build_dir / "firmware.map").read_text(errors="replace"))
     calls = kernel_calls((model.out_dir / "lib" / model.name / f"{model.name}.c").read_text())
     layers = [LayerFigures(layer["index"], layer["name"], layer["op"], calls.get(layer["index"], ""),
-                           int(layer["macs"]), int(parsed.layers.get(layer["index"], 0)))
+                           int(layer["macs"]), int(profiled.layers.get(layer["index"], 0)))
               for layer in model.manifest["layer_list"]]
     manifest = model.manifest
     return BenchResult(model.name, target, env.qemu_machine or "", runs[0], int(manifest["macs"]),
                        int(manifest["arena_bytes"]), report.flash_total - vectors, report.ram_total,
                        int(manifest["weights_bytes"]), int(manifest["constants_bytes"]), vectors,
-                       dict(report.flash), dict(report.ram), layers, runs)
+                       dict(report.flash), dict(report.ram), layers, runs,
+                       int(profiled.per_inference or 0))
 
 
 def format_result(result: BenchResult) -> list[str]:
@@ -205,6 +230,7 @@ def format_result(result: BenchResult) -> list[str]:
         lines.append(f"  {layer.index:>5}  {layer.op:<17}{layer.kernel:<28}{layer.macs:>11,}"
                      f"{layer.instructions:>14,}{ratio:>10}{share:>6.1f}%")
     counted = sum(layer.instructions for layer in result.layers)
-    lines.append(f"  (layers {counted:,}; the rest, {result.instructions - counted:,}, is the input and output "
-                 f"copies and the per-layer counter hooks; layer figures are +-40 instructions)")
+    lines.append(f"  (layers {counted:,} of {result.profiled_instructions:,} in the firmware with per-layer counter "
+                 f"hooks; the rest is the input and output copies and the hooks; layer figures are +-40 "
+                 f"instructions)")
     return lines

@@ -205,7 +205,7 @@ def kernel_scratch_bytes(kernel: str, node: Node, graph: Graph) -> int:
     if kernel == "tg_conv_1x1_s8":
         return table + block_pixels * 8 * groups
     if kernel == "tg_conv_im2col_s8":
-        return table + block_pixels * 8 * groups + (4 * groups if in_c % 4 else 0)
+        return table + block_pixels * 8 * groups + 4 * groups
     if kernel.startswith("tg_depthwise_conv_") and kernel != "tg_depthwise_conv_s8":
         # a ring of widened input rows: (KH - 1) * dilation + 1 rows of the columns an output row reads
         out_w = _nhwc(graph.tensors[node.outputs[0]].shape)[2]

@@ -89,6 +89,18 @@ def _emit(ctx: ImportContext, A: Value, weights: str, bias: str) -> None:
     ctx.emit("fully_connected", [A.tensor, weights, bias], [out.tensor], activation=None)  # type: ignore[list-item]
 
 
+SMALL_LAYER_MACS = 1024  # below this a layer takes the plain kernel: a variant's code would cost more flash than
+                         # its speed saves (a 64 x 12 classifier head: about 5,000 instructions either way)
+
+
+def fc_kernel(depth: int, outputs: int, rows: int) -> str:
+    """The kernel of a fully connected layer: the DSP variant (falling back to the plain kernel where
+    the core has none), unrolled deeper when K is a multiple of 128; tiny layers take the plain one."""
+    if depth * outputs * rows < SMALL_LAYER_MACS:
+        return "tg_fully_connected_s8"
+    return "tg_fully_connected_wide_s8" if depth % 128 == 0 else "tg_fully_connected_fast_s8"
+
+
 @register
 class FullyConnected(Op):
     name = "fully_connected"
@@ -121,8 +133,9 @@ class FullyConnected(Op):
 
     def scratch_bytes(self, node: Node, graph: Graph) -> int:
         """tg_fully_connected_{fast,wide}_s8_get_buffer_size: the input row widened to int16."""
-        depth = graph.tensors[node.inputs[1]].shape[1]
-        return 8 * ((depth + 3) // 4)
+        out_features, depth = graph.tensors[node.inputs[1]].shape
+        rows = graph.tensors[node.inputs[0]].size // depth
+        return 0 if fc_kernel(depth, out_features, rows) == "tg_fully_connected_s8" else 8 * ((depth + 3) // 4)
 
     def macs(self, node: Node, graph: Graph) -> int:
         weights = graph.tensors[node.inputs[1]].shape
@@ -152,7 +165,5 @@ class FullyConnected(Op):
                                                       graph.tensors[node.inputs[2]].data, 0, p["input_offset"],
                                                       p["shift"]))),
         ]
-        # the DSP variant: unrolled deeper when K is a multiple of 128 (both fall back to the plain kernel)
-        kernel = "tg_fully_connected_wide_s8" if depth % 128 == 0 else "tg_fully_connected_fast_s8"
-        return CLayer(kernel, "tg_fully_connected_params", fields,
+        return CLayer(fc_kernel(depth, out_features, rows), "tg_fully_connected_params", fields,
                       [emitter.pointer(node.inputs[0]), emitter.pointer(node.outputs[0])])

@@ -25,6 +25,15 @@
 
 #include "tg_requant.h"
 
+/* Setup code run once per layer or channel group: optimized for size (flash), not speed. */
+#if defined(__clang__)
+#define TG_COLD __attribute__((cold))
+#elif defined(__GNUC__)
+#define TG_COLD __attribute__((cold, optimize("Os")))
+#else
+#define TG_COLD
+#endif
+
 /* --- requantization ------------------------------------------------------------------------------
  *
  * tg_requantize(x, M, shift) with shift = -e <= -1 is round_half_away(round(x M / 2^31) / 2^e), a

@@ -17,6 +17,7 @@ int32_t tg_conv_1x1_s8_get_buffer_size(const tg_conv_params *params)
 }
 
 #if defined(__ARM_FEATURE_DSP)
+void tg_conv_widen(uint32_t *dst, const int8_t *src, int32_t count, uint32_t offsets);
 int32_t tg_conv_requant_table(const tg_conv_params *p, void *table);
 void tg_conv_block_s8(const tg_conv_params *p, const void *table, int32_t fast, const uint32_t *block, int32_t taps,
                       int8_t *out, int32_t valid);
@@ -53,7 +54,7 @@ void tg_conv_1x1_s8(const tg_context *ctx, const tg_conv_params *p, const int8_t
         const int32_t valid = TG_MIN(block_pixels, pixels - first);
         int32_t j;
         for (j = 0; j < valid; ++j) {
-            tg_dsp_widen(block + (j >> 2) * half + 2 * (j & 3), 8,
+            tg_conv_widen(block + (j >> 2) * half + 2 * (j & 3),
                          input + (oy * p->stride.h * in_w + ox * p->stride.w) * in_c, in_c, offsets);
             if (++ox == out_w) {
                 ox = 0;

@@ -10,6 +10,12 @@
 
 #if defined(__ARM_FEATURE_DSP)
 
+/* tg_dsp_widen for the convolution variants, out of line (flash): the widening of a block's input. */
+void tg_conv_widen(uint32_t *dst, const int8_t *src, int32_t count, uint32_t offsets)
+{
+    tg_dsp_widen(dst, 8, src, count, offsets);
+}
+
 /* Per output channel (one per tensor): the short requantization and the output pixel stride, read by
  * the assembly below; shift 0 marks a channel that needs the general requantization, shift -1 a dead
  * channel (zero weights) whose output is the constant `round`. */
@@ -22,7 +28,7 @@ typedef struct {
 
 typedef char tg_conv_requant_layout[sizeof(tg_conv_requant) == 16 ? 1 : -1];
 
-static int32_t tg_conv_zero_row(const int8_t *w, int32_t count)
+TG_COLD static int32_t tg_conv_zero_row(const int8_t *w, int32_t count)
 {
     int32_t i;
     for (i = 0; i < count; ++i) {
@@ -34,7 +40,7 @@ static int32_t tg_conv_zero_row(const int8_t *w, int32_t count)
 }
 
 /* Returns 1 when some channel takes the short form. */
-int32_t tg_conv_requant_table(const tg_conv_params *p, void *table_memory)
+TG_COLD int32_t tg_conv_requant_table(const tg_conv_params *p, void *table_memory)
 {
     tg_conv_requant *table = (tg_conv_requant *)table_memory;
     const int32_t channels = p->per_channel ? p->output.c : 1;
@@ -88,14 +94,13 @@ typedef char tg_conv_frame_layout[(offsetof(tg_conv_frame, block) == 16 && offse
                                       ? 1
                                       : -1];
 
-/* The groups of one output channel for 4 pixels (count in r6), numeric labels l1..l4. */
+/* The groups of one output channel for 4 pixels (count in r6), numeric labels l1..l4: an odd group,
+ * then two groups per iteration (unrolled no deeper: flash). */
 #define TG_CONV_MAC(l1, l2, l3, l4)                                                                      \
     "tst r6, #1\n\t"                                                                                     \
     "beq " l1 "f\n\t" TG_MAC_GROUP l1 ":\n\t"                                                           \
-    "tst r6, #2\n\t"                                                                                     \
-    "beq " l2 "f\n\t" TG_MAC_GROUP TG_MAC_GROUP l2 ":\n\t"                                              \
-    "lsrs r6, r6, #2\n\t"                                                                                \
-    "beq " l3 "f\n\t" l4 ":\n\t" TG_MAC_GROUP TG_MAC_GROUP TG_MAC_GROUP TG_MAC_GROUP                    \
+    "lsrs r6, r6, #1\n\t"                                                                                \
+    "beq " l3 "f\n\t" l4 ":\n\t" TG_MAC_GROUP TG_MAC_GROUP                                               \
     "subs r6, r6, #1\n\t"                                                                                \
     "bne " l4 "b\n\t" l3 ":\n\t"
 
@@ -170,6 +175,28 @@ static void tg_conv_channels(tg_conv_frame *frame)
                      : "r6", "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory");
 }
 
+/* Requantize n accumulators of channel oc and store them C_out bytes apart from out. */
+static void tg_conv_store(const tg_conv_params *p, const tg_conv_requant *q, int32_t oc, const int32_t *acc,
+                          int32_t n, int8_t *out)
+{
+    int32_t j;
+    if (q->shift > 0) {
+        tg_dsp_short_t s;
+        s.multiplier = q->multiplier;
+        s.round = q->round;
+        s.shift = q->shift;
+        for (j = 0; j < n; ++j, out += p->output.c) {
+            *out = (int8_t)tg_ssat8(tg_dsp_short(2 * acc[j], &s));
+        }
+    } else {
+        const int32_t r = p->per_channel ? oc : 0;
+        for (j = 0; j < n; ++j, out += p->output.c) {
+            const int32_t v = tg_requantize(acc[j], p->multiplier[r], p->shift[r]) + p->output_offset;
+            *out = (int8_t)TG_CLAMP(v, p->activation_min, p->activation_max);
+        }
+    }
+}
+
 /* Output channel oc of the block in C: the last channel of a block (whose partial last group must not
  * read past the weights), partial blocks, channels that need the general requantization. */
 static void tg_conv_channel(const tg_conv_params *p, const tg_conv_requant *q, int32_t oc, const uint32_t *block,
@@ -177,52 +204,30 @@ static void tg_conv_channel(const tg_conv_params *p, const tg_conv_requant *q, i
 {
     const int32_t out_c = p->output.c, groups = taps >> 2, tail = taps & 3;
     const int32_t half = 8 * ((taps + 3) >> 2); /* words of 4 pixels */
-    if (q->shift == -1) {
-        int32_t j;
-        for (j = 0; j < valid; ++j) {
-            out[j * out_c + oc] = (int8_t)q->round;
-        }
-        return;
-    }
     const int8_t *w = p->weights + oc * taps;
-    const int32_t bias = p->bias ? p->bias[oc] : 0;
     /* With a partial last group, every row but the last reads its group whole: the bytes past the
      * row (the next row's first weights) meet widened zeros. */
     const int32_t whole = tail > 0 && oc + 1 < out_c ? groups + 1 : groups;
-    int8_t *dst = out + oc;
-    int32_t acc[8], j;
-    for (j = 0; j < 8; ++j) {
-        acc[j] = bias;
-    }
-    if (whole > 0) {
-        tg_conv_mac(acc, w, block, whole);
-        if (valid > 4) {
-            tg_conv_mac(acc + 4, w, block + half, whole);
+    int32_t first;
+    for (first = 0; first < valid; first += 4, block += half) {
+        int32_t acc[4], j;
+        if (q->shift == -1) { /* a dead channel: its constant */
+            for (j = first; j < valid; ++j) {
+                out[j * out_c + oc] = (int8_t)q->round;
+            }
+            return;
         }
-    }
-    if (whole == groups && tail > 0) {
-        const uint32_t tail_weights = tg_dsp_read_partial(w + 4 * groups, tail, 0);
-        tg_conv_mac(acc, (const int8_t *)&tail_weights, block + 8 * groups, 1);
-        if (valid > 4) {
-            tg_conv_mac(acc + 4, (const int8_t *)&tail_weights, block + half + 8 * groups, 1);
+        for (j = 0; j < 4; ++j) {
+            acc[j] = p->bias ? p->bias[oc] : 0;
         }
-    }
-    if (q->shift > 0) {
-        tg_dsp_short_t s;
-        s.multiplier = q->multiplier;
-        s.round = q->round;
-        s.shift = q->shift;
-        for (j = 0; j < valid; ++j, dst += out_c) {
-            *dst = (int8_t)tg_ssat8(tg_dsp_short(2 * acc[j], &s));
+        if (whole > 0) {
+            tg_conv_mac(acc, w, block, whole);
         }
-    } else {
-        const int32_t r = p->per_channel ? oc : 0;
-        tg_dsp_requant_t rq;
-        tg_dsp_requant_prepare(&rq, p->multiplier[r], p->shift[r]);
-        for (j = 0; j < valid; ++j, dst += out_c) {
-            const int32_t v = tg_dsp_requant(acc[j], &rq) + p->output_offset;
-            *dst = (int8_t)TG_CLAMP(v, p->activation_min, p->activation_max);
+        if (whole == groups && tail > 0) {
+            const uint32_t tail_weights = tg_dsp_read_partial(w + 4 * groups, tail, 0);
+            tg_conv_mac(acc, (const int8_t *)&tail_weights, block + 8 * groups, 1);
         }
+        tg_conv_store(p, q, oc, acc, TG_MIN(4, valid - first), out + first * out_c + oc);
     }
 }
 

@@ -4,9 +4,9 @@
  *
  * DSP: im2col, 4 output pixels at a time. Each pixel's KH x KW x C_in taps are widened to int16 (+ input
  * offset; padded taps 0) in the scratch buffer (tg_dsp.h layout), then every output channel runs the
- * 1 x 4 microkernel over them (weights [C_out, KH, KW, C_in] are already in that tap order). When
- * C_in is not a multiple of 4 a pixel's taps are first gathered as int8 (padding = the input zero
- * point) and widened as one row. */
+ * 1 x 4 microkernel over them (weights [C_out, KH, KW, C_in] are already in that tap order). A window
+ * inside the input is widened one kernel row (KW x C_in contiguous values) at a time; other windows
+ * are first gathered as int8 (padding = the input zero point) and widened as one row. */
 #include "tg_conv.h"
 #include "tg_dsp.h"
 
@@ -16,13 +16,38 @@ int32_t tg_conv_im2col_s8_get_buffer_size(const tg_conv_params *params)
     const int32_t groups = (taps + 3) / 4;
     /* requantization table (16 bytes per output channel), widened block (pixels x groups of 4 taps x
      * 2 words), one gathered int8 row */
-    return 16 * params->output.c + TG_CONV_BLOCK_PIXELS(taps) * 8 * groups + (params->input.c % 4 != 0 ? 4 * groups : 0);
+    return 16 * params->output.c + TG_CONV_BLOCK_PIXELS(taps) * 8 * groups + 4 * groups;
 }
 
 #if defined(__ARM_FEATURE_DSP)
+void tg_conv_widen(uint32_t *dst, const int8_t *src, int32_t count, uint32_t offsets);
 int32_t tg_conv_requant_table(const tg_conv_params *p, void *table);
 void tg_conv_block_s8(const tg_conv_params *p, const void *table, int32_t fast, const uint32_t *block, int32_t taps,
                       int8_t *out, int32_t valid);
+
+/* A window that is not inside the input (or dilated): its taps gathered as int8 (padding = the input
+ * zero point, widened to 0) and widened as one row. Only the border pixels come here. */
+TG_COLD static void tg_im2col_gather(const tg_conv_params *p, const int8_t *input, int32_t base_y, int32_t base_x,
+                                     uint32_t *slot, int8_t *row, uint32_t offsets)
+{
+    const int32_t in_h = p->input.h, in_w = p->input.w, in_c = p->input.c;
+    const int32_t k_h = p->filter.h, k_w = p->filter.w;
+    const int8_t zero_point = (int8_t)(-p->input_offset);
+    int8_t *dst = row;
+    int32_t ky, kx;
+    for (ky = 0; ky < k_h; ++ky) {
+        const int32_t in_y = base_y + ky * p->dilation.h;
+        for (kx = 0; kx < k_w; ++kx, dst += in_c) {
+            const int32_t in_x = base_x + kx * p->dilation.w;
+            if (in_y >= 0 && in_y < in_h && in_x >= 0 && in_x < in_w) {
+                memcpy(dst, input + (in_y * in_w + in_x) * in_c, (size_t)in_c);
+            } else {
+                memset(dst, zero_point, (size_t)in_c);
+            }
+        }
+    }
+    tg_conv_widen(slot, row, k_h * k_w * in_c, offsets);
+}
 
 /* The taps of input window (base_y, base_x) widened into the block at pixel slot `slot`. */
 static void tg_im2col_pixel(const tg_conv_params *p, const int8_t *input, int32_t base_y, int32_t base_x,
@@ -30,59 +55,25 @@ static void tg_im2col_pixel(const tg_conv_params *p, const int8_t *input, int32_
 {
     const int32_t in_h = p->input.h, in_w = p->input.w, in_c = p->input.c;
     const int32_t k_h = p->filter.h, k_w = p->filter.w;
-    const int8_t zero_point = (int8_t)(-p->input_offset);
     const int32_t span = k_w * in_c; /* values of one kernel row, contiguous in the input when dilation.w = 1 */
-    int32_t ky, kx;
+    int32_t ky;
     if (p->dilation.w == 1 && base_y >= 0 && base_y + (k_h - 1) * p->dilation.h < in_h && base_x >= 0 &&
         base_x + k_w - 1 < in_w) { /* the window is inside the input: one run of KW x C_in values per row */
         const int8_t *src = input + (base_y * in_w + base_x) * in_c;
         const int32_t row_step = p->dilation.h * in_w * in_c;
         if (span % 4 == 0) { /* each run starts a group: widen it in place */
             for (ky = 0; ky < k_h; ++ky, src += row_step, slot += 2 * span) {
-                tg_dsp_widen(slot, 8, src, span, offsets);
+                tg_conv_widen(slot, src, span, offsets);
             }
         } else {
             for (ky = 0; ky < k_h; ++ky, src += row_step) {
                 memcpy(row + ky * span, src, (size_t)span);
             }
-            tg_dsp_widen(slot, 8, row, k_h * span, offsets);
+            tg_conv_widen(slot, row, k_h * span, offsets);
         }
         return;
     }
-    if (in_c % 4 == 0) {
-        const int32_t tap_words = 2 * in_c; /* block words per tap: C_in / 4 groups x 8 words */
-        for (ky = 0; ky < k_h; ++ky) {
-            const int32_t in_y = base_y + ky * p->dilation.h;
-            for (kx = 0; kx < k_w; ++kx, slot += tap_words) {
-                const int32_t in_x = base_x + kx * p->dilation.w;
-                if (in_y >= 0 && in_y < in_h && in_x >= 0 && in_x < in_w) {
-                    tg_dsp_widen(slot, 8, input + (in_y * in_w + in_x) * in_c, in_c, offsets);
-                } else {
-                    int32_t k;
-                    for (k = 0; k < tap_words; k += 8) {
-                        slot[k] = 0;
-                        slot[k + 1] = 0;
-                    }
-                }
-            }
-        }
-        return;
-    }
-    {
-        int8_t *dst = row;
-        for (ky = 0; ky < k_h; ++ky) {
-            const int32_t in_y = base_y + ky * p->dilation.h;
-            for (kx = 0; kx < k_w; ++kx, dst += in_c) {
-                const int32_t in_x = base_x + kx * p->dilation.w;
-                if (in_y >= 0 && in_y < in_h && in_x >= 0 && in_x < in_w) {
-                    memcpy(dst, input + (in_y * in_w + in_x) * in_c, (size_t)in_c);
-                } else {
-                    memset(dst, zero_point, (size_t)in_c);
-                }
-            }
-        }
-        tg_dsp_widen(slot, 8, row, k_h * k_w * in_c, offsets);
-    }
+    tg_im2col_gather(p, input, base_y, base_x, slot, row, offsets);
 }
 #endif
 

@@ -103,7 +103,7 @@ TG_INLINE uint32_t tg_dw_double(uint32_t x)
 #if defined(__ARM_FEATURE_DSP)
 /* The shape and arithmetic the row loop takes: 3x3, multiplier 1, no dilation, channels a multiple of
  * 4, the full int8 range, every channel's requantization in the short form, and the scratch. */
-static int32_t tg_dw3x3_applies(const tg_context *ctx, const tg_conv_params *p)
+TG_COLD static int32_t tg_dw3x3_applies(const tg_context *ctx, const tg_conv_params *p)
 {
     int32_t c;
     if (p->filter.h != 3 || p->filter.w != 3 || p->dilation.h != 1 || p->dilation.w != 1 || p->depth_multiplier != 1 ||
@@ -120,13 +120,33 @@ static int32_t tg_dw3x3_applies(const tg_context *ctx, const tg_conv_params *p)
 }
 #endif
 
+#if defined(__ARM_FEATURE_DSP)
+/* The frame of channel group c0: requantization, doubled bias, the 9 taps' weights widened and doubled
+ * (the accumulators hold 2 acc). */
+TG_COLD static void tg_dw3x3_group(tg_dw3x3_frame *frame, const tg_depthwise_rows *rows, const tg_conv_params *p,
+                                   int32_t c0)
+{
+    int32_t j, t;
+    for (j = 0; j < 4; ++j) {
+        const int32_t q = p->per_channel ? c0 + j : 0;
+        tg_dsp_short_prepare(&frame->rq[j], p->multiplier[q], p->shift[q], p->output_offset);
+        frame->bias[j] = 2 * rows->bias[j];
+    }
+    for (t = 0; t < 9; ++t) {
+        const uint32_t raw = tg_read_u32(p->weights + t * p->output.c + c0);
+        frame->weights[t][0] = tg_dw_double(tg_sxtb16(raw));
+        frame->weights[t][1] = tg_dw_double(tg_sxtb16_ror8(raw));
+    }
+}
+#endif
+
 void tg_depthwise_conv_3x3_s8(const tg_context *ctx, const tg_conv_params *p, const int8_t *input, int8_t *output)
 {
 #if defined(__ARM_FEATURE_DSP)
     const int32_t out_h = p->output.h, channels = p->output.c;
     tg_depthwise_rows rows;
     tg_dw3x3_frame frame;
-    int32_t c0, oy, t, j;
+    int32_t c0, oy;
     if (!tg_dw3x3_applies(ctx, p)) {
         tg_depthwise_conv_s8(ctx, p, input, output);
         return;
@@ -136,16 +156,7 @@ void tg_depthwise_conv_3x3_s8(const tg_context *ctx, const tg_conv_params *p, co
     frame.channels = channels;
     for (c0 = 0; c0 < channels; c0 += 4) {
         tg_depthwise_group_begin(&rows, p, c0);
-        for (j = 0; j < 4; ++j) {
-            const int32_t q = p->per_channel ? c0 + j : 0;
-            tg_dsp_short_prepare(&frame.rq[j], p->multiplier[q], p->shift[q], p->output_offset);
-            frame.bias[j] = 2 * rows.bias[j];
-        }
-        for (t = 0; t < 9; ++t) { /* widened and doubled: the accumulators hold 2 acc */
-            const uint32_t raw = tg_read_u32(p->weights + t * channels + c0);
-            frame.weights[t][0] = tg_dw_double(tg_sxtb16(raw));
-            frame.weights[t][1] = tg_dw_double(tg_sxtb16_ror8(raw));
-        }
+        tg_dw3x3_group(&frame, &rows, p, c0);
         for (oy = 0; oy < out_h; ++oy) {
             const int32_t iy = oy * p->stride.h - p->padding.top;
             frame.row[0] = tg_depthwise_row(&rows, p, input, iy);

@@ -12,14 +12,14 @@
 #if defined(__ARM_FEATURE_DSP)
 #include "tg_depthwise_rows.h"
 
-void tg_depthwise_rows_init(tg_depthwise_rows *rows, const tg_conv_params *p, uint32_t *buf)
+TG_COLD void tg_depthwise_rows_init(tg_depthwise_rows *rows, const tg_conv_params *p, uint32_t *buf)
 {
     rows->slots = (p->filter.h - 1) * p->dilation.h + 1;
     rows->width = (p->output.w - 1) * p->stride.w + (p->filter.w - 1) * p->dilation.w + 1;
     rows->buf = buf;
 }
 
-void tg_depthwise_group_begin(tg_depthwise_rows *rows, const tg_conv_params *p, int32_t c0)
+TG_COLD void tg_depthwise_group_begin(tg_depthwise_rows *rows, const tg_conv_params *p, int32_t c0)
 {
     const int32_t lanes = TG_MIN(4, p->output.c - c0);
     int32_t s, j;
