@@ -1,0 +1,290 @@
+"""Layers aimed at the Cortex-M DSP kernel variants (firmware/tinygen_kernels/src/*_s8_<variant>.c),
+grouped into graphs of independent single-op layers (one firmware build each).
+
+Every variant has a fast path (assembly, short requantization: tg_dsp.h) and fallbacks (general
+requantization, partial blocks and groups, the plain kernel for layers it does not take). The
+shapes below are chosen to reach each of them: odd channel counts, K not a multiple of 4 (or of 8,
+of 128), padding, strides, dilations, depth multipliers, 3x3 and general depthwise paths, odd
+fully connected outputs, several rows, add with broadcast, pools over more than 256 taps. Each
+layer also draws its requantization either "typical" (every channel in the short form: the fast
+paths) or from tests/kernels/builder.py (70 % typical, the rest extremes: the fallbacks), and its
+clamp either the full int8 range (the fast paths) or narrower.
+
+A layer records the kernel the code generator must pick for it (`expected`), so a change of the
+selection rules shows up here instead of silently moving coverage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tinygen.ir import Graph
+from tinygen.ops.common import Window
+
+from ..kernels.builder import (
+    GraphBuilder,
+    accumulator_bound,
+    accumulator_range,
+    activation_range,
+    draw_bias,
+    int8_weights,
+    typical_sum,
+)
+
+Rng = np.random.Generator
+
+
+@dataclass
+class Case:
+    graph: Graph
+    expected: dict[str, str] = field(default_factory=dict)  # output tensor -> kernel function
+
+
+def _attrs(window: Window) -> dict[str, object]:
+    return {"kernel": list(window.kernel), "stride": list(window.stride), "dilation": list(window.dilation),
+            "pads": list(window.pads), "ceil_mode": False}
+
+
+def _typical_requant(rng: Rng, typical: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per channel (multiplier, shift) mapping a typical accumulator to 2^3 .. 2^7 with a shift in the
+    short form's [-23, -1] (tg_dsp.h)."""
+    multipliers, shifts = [], []
+    for size in np.atleast_1d(typical):
+        target = 2.0 ** rng.uniform(3, 7) / max(float(size), 1.0)
+        shifts.append(int(np.clip(np.frexp(target)[1], -23, -1)))
+        multipliers.append(int(rng.integers(2**30, 2**31)))
+    return np.array(multipliers, np.int32), np.array(shifts, np.int32)
+
+
+def conv_params(b: GraphBuilder, taps: np.ndarray, in_zp: int, fast: bool, per_channel: bool = True,
+                narrow: bool = False) -> tuple[np.ndarray, dict[str, object]]:
+    """Bias and node.params for output channels with weights taps[c] (int8 [C_out, taps]). `fast`:
+    moderate biases and typical shifts (the short requantization), else tests/kernels' draws
+    (biases up to the int32 edge, extreme multipliers and shifts)."""
+    rng = b.rng
+    input_offset = -in_zp
+    low, high = accumulator_range(taps, input_offset)
+    spread = typical_sum(taps, input_offset)
+    if fast:
+        bias = np.array([int(rng.integers(-int(s) - 1, int(s) + 2)) for s in spread], np.int32)
+        typical = np.abs(bias.astype(np.float64)) + spread
+        if per_channel:
+            multiplier, shift = _typical_requant(rng, typical)
+        else:
+            multiplier, shift = _typical_requant(rng, np.array([np.median(typical)]))
+    else:
+        bias = draw_bias(rng, low, high, spread)
+        bound = accumulator_bound(low, high, bias)
+        typical = np.abs(bias.astype(np.float64)) + spread
+        if per_channel:
+            pairs = [b.requant(int(a), typical=t) for a, t in zip(bound, typical, strict=True)]
+            multiplier = np.concatenate([m for m, _ in pairs])
+            shift = np.concatenate([s for _, s in pairs])
+        else:
+            multiplier, shift = b.requant(int(bound.max()), typical=float(np.median(typical)))
+    output_offset = b.zero_point()
+    act_min, act_max = activation_range(rng, output_offset) if narrow else (-128, 127)
+    return bias, {"input_offset": input_offset, "output_offset": output_offset, "multiplier": multiplier,
+                  "shift": shift, "act_min": act_min, "act_max": act_max}
+
+
+def _dead_channels(weights: np.ndarray, bias: np.ndarray, params: dict[str, object], channels: list[int]) -> None:
+    """Make output channels dead as in the MLPerf VWW model: zero weights, a bias near 2^30, a
+    shift the short form does not take (their output is a constant)."""
+    for c in channels:
+        weights[c] = 0
+        bias[c] = np.int32(2**30 if c % 2 else -(2**30))
+        params["shift"][c] = -27 - (c % 4)  # type: ignore[index]
+
+
+# --- convolutions ----------------------------------------------------------------------------------
+
+def conv_case(seed: int) -> Case:
+    """tg_conv_1x1_s8 and tg_conv_im2col_s8 (and a grouped layer: tg_conv_s8)."""
+    b = GraphBuilder(f"dsp_conv_{seed}", seed)
+    rng = b.rng
+    case = Case(b.graph)
+    # (kernel, stride, dilation, pads, in H, in W, C_in, C_out, fast, per_channel, narrow, dead, groups)
+    layers = [
+        ((1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 3, 5, 64, 16, True, True, False, [], 1),   # 15 pixels: partial block
+        ((1, 1), (2, 2), (1, 1), (0, 0, 0, 0), 5, 7, 13, 7, True, True, False, [], 1),    # K % 4 = 1, stride 2
+        ((1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 2, 3, 3, 5, True, False, False, [], 1),    # per tensor, K = 3
+        ((1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 2, 2, 260, 3, True, True, False, [], 1),   # K > 256: 4-pixel blocks
+        ((1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 3, 3, 16, 12, True, True, False, [1, 4, 5, 11], 1),  # dead channels
+        ((1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 3, 4, 9, 6, False, True, True, [], 1),     # general requantization
+        ((3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 5, 6, 16, 8, True, True, False, [], 1),    # rows of whole groups
+        ((3, 3), (2, 2), (1, 1), (0, 0, 1, 1), 7, 8, 3, 8, True, True, False, [], 1),     # C_in = 3 (VWW's first)
+        ((10, 4), (2, 2), (1, 1), (4, 1, 5, 1), 13, 6, 1, 9, True, True, False, [], 1),   # KWS's first, C_in = 1
+        ((2, 3), (1, 2), (2, 1), (1, 2, 0, 1), 6, 7, 5, 4, False, True, True, [], 1),     # dilation, any pads
+        ((5, 5), (1, 1), (1, 1), (2, 2, 2, 2), 4, 4, 12, 5, True, True, False, [], 1),    # K = 300 > 256
+        ((3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 4, 4, 6, 4, True, True, False, [], 2),    # grouped: plain
+    ]
+    for kernel, stride, dilation, pads, height, width, in_c, out_c, fast, per_channel, narrow, dead, groups \
+            in layers:
+        window = Window(kernel, stride, dilation, pads)
+        out_h, out_w = window.output_size(height, width)
+        in_zp = b.zero_point()
+        x = b.input((1, height, width, in_c), zp=in_zp)
+        weights = int8_weights(rng, (out_c, *kernel, in_c // groups))
+        bias, params = conv_params(b, weights.reshape(out_c, -1), in_zp, fast, per_channel, narrow)
+        _dead_channels(weights, bias, params, dead)
+        y = b.layer("conv2d", [x, b.constant(weights, "w"), b.constant(bias, "b")], (1, out_h, out_w, out_c),
+                    {**_attrs(window), "groups": groups, "activation": None}, params)
+        if groups != 1:
+            case.expected[y] = "tg_conv_s8"
+        elif kernel == (1, 1) and not any(pads):
+            case.expected[y] = "tg_conv_1x1_s8"
+        else:
+            case.expected[y] = "tg_conv_im2col_s8"
+    b.finish()
+    return case
+
+
+def depthwise_case(seed: int) -> Case:
+    """tg_depthwise_conv_3x3_s8 (its row loop and its fallback to the plain kernel) and
+    tg_depthwise_conv_fast_s8 (any kernel, dilation, multiplier)."""
+    b = GraphBuilder(f"dsp_depthwise_{seed}", seed)
+    rng = b.rng
+    case = Case(b.graph)
+    # (kernel, stride, dilation, pads, in H, in W, C_in, multiplier, fast, narrow)
+    layers = [
+        ((3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 6, 5, 8, 1, True, False),    # KWS-like, row loop
+        ((3, 3), (2, 2), (1, 1), (0, 0, 1, 1), 9, 8, 12, 1, True, False),   # VWW's strided layers
+        ((3, 3), (1, 1), (1, 1), (0, 0, 0, 0), 3, 3, 4, 1, True, False),    # one output pixel
+        ((3, 3), (2, 1), (1, 1), (2, 0, 1, 2), 7, 4, 16, 1, True, False),   # uneven strides, big pads
+        ((3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 4, 4, 6, 1, True, False),    # C % 4 != 0: plain
+        ((3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 4, 5, 8, 1, False, True),    # extremes, narrow clamp: plain
+        ((5, 5), (1, 1), (1, 1), (2, 2, 2, 2), 6, 6, 8, 1, True, False),    # general: 5x5
+        ((3, 3), (1, 1), (2, 2), (2, 2, 2, 2), 5, 6, 5, 1, False, True),    # general: dilation, 5 channels
+        ((3, 3), (2, 2), (1, 1), (1, 1, 1, 1), 5, 5, 3, 2, True, False),    # general: multiplier 2
+        ((1, 3), (1, 1), (1, 1), (0, 1, 0, 1), 1, 9, 7, 3, False, False),   # general: 1-D, multiplier 3
+    ]
+    for kernel, stride, dilation, pads, height, width, in_c, multiplier, fast, narrow in layers:
+        window = Window(kernel, stride, dilation, pads)
+        out_h, out_w = window.output_size(height, width)
+        out_c = in_c * multiplier
+        in_zp = b.zero_point()
+        x = b.input((1, height, width, in_c), zp=in_zp)
+        weights = int8_weights(rng, (1, *kernel, out_c))
+        bias, params = conv_params(b, weights.reshape(-1, out_c).T, in_zp, fast, True, narrow)
+        y = b.layer("depthwise_conv2d", [x, b.constant(weights, "w"), b.constant(bias, "b")],
+                    (1, out_h, out_w, out_c), {**_attrs(window), "depth_multiplier": multiplier, "activation": None},
+                    params)
+        three = kernel == (3, 3) and dilation == (1, 1) and multiplier == 1
+        case.expected[y] = "tg_depthwise_conv_3x3_s8" if three else "tg_depthwise_conv_fast_s8"
+    b.finish()
+    return case
+
+
+# --- fully connected, add, average pool ------------------------------------------------------------
+
+def fully_connected_case(seed: int) -> Case:
+    """tg_fully_connected_fast_s8 (K % 8 = 0), tg_fully_connected_wide_s8 (K % 128 = 0), their
+    fallbacks to the plain kernel (K % 8 != 0, per-channel, a narrow clamp, extremes), odd outputs,
+    several rows, and a tiny layer (plain)."""
+    b = GraphBuilder(f"dsp_fc_{seed}", seed)
+    rng = b.rng
+    case = Case(b.graph)
+    # (rows, K, N, fast, per_channel, narrow)
+    layers = [
+        (1, 64, 33, True, False, False),    # fast, odd N
+        (1, 256, 16, True, False, False),   # wide
+        (3, 128, 9, True, False, False),    # wide, 3 rows, odd N
+        (1, 40, 30, True, False, False),    # fast, K % 16 != 0
+        (1, 100, 12, True, False, False),   # K % 8 != 0: plain
+        (1, 64, 20, True, True, False),     # per-channel: plain
+        (1, 128, 10, False, False, True),   # extremes, narrow: plain
+        (1, 8, 128, True, False, False),    # K = 8 (AD's decoder input)
+        (1, 16, 3, True, False, False),     # tiny: plain
+    ]
+    for rows, depth, outputs, fast, per_channel, narrow in layers:
+        in_zp = b.zero_point()
+        in_shape = (1, depth) if rows == 1 else (1, rows, depth)
+        x = b.input(in_shape, zp=in_zp)
+        weights = int8_weights(rng, (outputs, depth))
+        bias, params = conv_params(b, weights, in_zp, fast, per_channel, narrow)
+        y = b.layer("fully_connected", [x, b.constant(weights, "w"), b.constant(bias, "b")],
+                    (*in_shape[:-1], outputs), {"activation": None}, params)
+        macs = rows * depth * outputs
+        case.expected[y] = ("tg_fully_connected_s8" if macs < 1024 else
+                            "tg_fully_connected_wide_s8" if depth % 128 == 0 else "tg_fully_connected_fast_s8")
+    b.finish()
+    return case
+
+
+def add_case(seed: int) -> Case:
+    """tg_add_fast_s8: same shapes (ResNet's residuals), broadcasts, subtraction, shifts 0 and
+    negative (the short form), and extremes and narrow clamps (its general path)."""
+    b = GraphBuilder(f"dsp_add_{seed}", seed)
+    rng = b.rng
+    case = Case(b.graph)
+    # (output shape, input 1 shape, input 2 shape, typical, subtract, narrow)
+    layers = [
+        ((1, 4, 5, 16), (1, 4, 5, 16), (1, 4, 5, 16), True, False, False),
+        ((1, 3, 3, 7), (1, 3, 3, 7), (1, 1, 1, 7), True, True, False),
+        ((1, 2, 5, 3), (1, 2, 1, 3), (1, 1, 5, 3), True, False, True),
+        ((1, 6, 11), (1, 6, 11), (1, 6, 1), False, False, False),
+        ((1, 4, 4, 4), (1, 4, 4, 4), (1, 4, 4, 4), False, True, True),
+    ]
+    for out_shape, shape1, shape2, typical, subtract, narrow in layers:
+        zps = [b.zero_point(), b.zero_point()]
+        names = [b.input(shape1, zp=zps[0]), b.input(shape2, zp=zps[1])]
+        if typical:  # TFLite's derivation: the larger scale gets 1/2 (shift 0), the other less
+            m1, s1 = int(rng.integers(2**30, 2**31)), 0
+            m2, s2 = int(rng.integers(2**30, 2**31)), int(rng.integers(-6, 0))
+            if rng.random() < 0.5:
+                (m1, s1), (m2, s2) = (m2, s2), (m1, s1)
+        else:
+            m1, s1 = int(rng.choice([0, 2**31 - 1, int(rng.integers(0, 2**31))])), int(rng.choice([-31, -24, 1, 2]))
+            m2, s2 = int(rng.integers(2**30, 2**31)), int(rng.integers(-3, 1))
+        bound = sum(((255 << 20) * m * 2 ** max(s, 0) + 2**31 - 1) >> 31 for m, s in ((m1, s1), (m2, s2)))
+        typical_size = sum((abs(zp) + 74) * 2.0**20 * m * 2.0**s / 2**31
+                           for zp, m, s in zip(zps, (m1, m2), (s1, s2), strict=True))
+        if typical:
+            mo, so = _typical_requant(rng, np.array([typical_size]))
+        else:
+            mo, so = b.requant(bound, typical=typical_size)
+        output_offset = b.zero_point()
+        act_min, act_max = activation_range(rng, output_offset) if narrow else (-128, 127)
+        params = {"input1_offset": -zps[0], "input2_offset": -zps[1], "output_offset": output_offset,
+                  "input1_multiplier": m1, "input1_shift": s1, "input2_multiplier": m2, "input2_shift": s2,
+                  "output_multiplier": int(mo[0]), "output_shift": int(so[0]), "act_min": act_min,
+                  "act_max": act_max, "subtract": subtract}
+        y = b.layer("add", names, out_shape, {"activation": None}, params)
+        case.expected[y] = "tg_add_fast_s8"
+    b.finish()
+    return case
+
+
+def avg_pool_case(seed: int) -> Case:
+    """tg_avg_pool_fast_s8: global pools (KWS, IC, VWW), padded windows with count_include_pad either
+    way, channel counts not a multiple of 4, a window of more than 256 taps, rescaling."""
+    b = GraphBuilder(f"dsp_pool_{seed}", seed)
+    case = Case(b.graph)
+    # (kernel, stride, pads, in H, in W, C, count_include_pad, rescale)
+    layers = [
+        ((25, 5), (25, 5), (0, 0, 0, 0), 25, 5, 64, False, False),
+        ((3, 3), (2, 2), (1, 1, 1, 1), 7, 6, 5, True, True),
+        ((3, 3), (2, 2), (1, 0, 1, 2), 6, 7, 6, False, True),
+        ((17, 17), (1, 1), (0, 0, 0, 0), 18, 17, 3, False, False),   # 289 taps
+        ((2, 2), (1, 1), (0, 0, 0, 0), 3, 3, 1, False, False),
+    ]
+    for kernel, stride, pads, height, width, channels, include_pad, rescale in layers:
+        window = Window(kernel, stride, (1, 1), pads)
+        out_h, out_w = window.output_size(height, width)
+        in_zp = b.zero_point()
+        x = b.input((1, height, width, channels), zp=in_zp)
+        multiplier, shift = b.requant(255, typical=128) if rescale else (np.zeros(1), np.zeros(1))
+        params = {"input_zero_point": in_zp, "output_offset": b.zero_point(), "rescale": rescale,
+                  "multiplier": int(multiplier[0]), "shift": int(shift[0]), "count_include_pad": include_pad}
+        y = b.layer("avg_pool", [x], (1, out_h, out_w, channels), {**_attrs(window), "count_include_pad": include_pad},
+                    params)
+        case.expected[y] = "tg_avg_pool_fast_s8"
+    b.finish()
+    return case
+
+
+CASES = {"conv": conv_case, "depthwise": depthwise_case, "fully_connected": fully_connected_case,
+         "add": add_case, "avg_pool": avg_pool_case}

@@ -1,0 +1,172 @@
+"""Host checks of the DSP kernel variants' portable parts (tests/dsp/dsp_driver.c, built with ASan and
+UBSan like the kernel tests):
+
+* the requantization forms of tg_dsp.h (the five-instruction form for any int32 accumulator, the
+  short SMMLAR form for accumulators below 2^29) equal TFLite's MultiplyByQuantizedMultiplier
+  (tinygen/arith.py, the golden reference) plus the output offset, on a million random triples each
+  and the extremes -- the same arithmetic the assembly performs (the QEMU tests check that end to end);
+* the scratch the code generator plans for a layer (Op.scratch_bytes) equals the C
+  `_get_buffer_size` of the variant it calls, and the C wrappers choose the variant the generator does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinygen import arith
+from tinygen.ir import Graph, Node, QuantParams, Tensor
+from tinygen.ops import op_of
+from tinygen.ops.conv import conv_kernel, depthwise_kernel
+from tinygen.ops.fully_connected import fc_kernel
+from tinygen.resources import firmware_dir
+
+from ..kernels.helpers import assert_same_results, build_sanitized, run_records
+
+HERE = Path(__file__).resolve().parent
+KERNEL_SOURCES = firmware_dir() / "tinygen_kernels" / "src"
+COUNT = 1_000_000
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory: pytest.TempPathFactory):
+    sources = sorted(KERNEL_SOURCES.glob("tg_conv_s8*.c")) + sorted(KERNEL_SOURCES.glob("tg_depthwise_conv_s8*.c")) \
+        + sorted(KERNEL_SOURCES.glob("tg_fully_connected_s8*.c"))
+    return build_sanitized(HERE / "dsp_driver.c", tmp_path_factory.mktemp("dsp_driver"), sources)
+
+
+def _accumulators(rng: np.random.Generator, count: int, bits: int) -> np.ndarray:
+    """int32 values below 2^bits in magnitude: uniform, small, and the extremes."""
+    limit = 2 ** bits
+    x = rng.integers(-limit + 1, limit, size=count, dtype=np.int64)
+    x[: count // 4] = rng.integers(-4096, 4097, size=count // 4)
+    x[:8] = [0, 1, -1, limit - 1, -limit + 1, 2**15, -(2**15), 12345]
+    if bits == 31:
+        x[8] = -(2**31)
+    return x
+
+
+def _multipliers(rng: np.random.Generator, count: int) -> np.ndarray:
+    m = rng.integers(0, 2**31, size=count, dtype=np.int64)
+    m[count // 2:] = rng.integers(2**30, 2**31, size=count - count // 2)  # normalized, as the quantizer makes them
+    m[:6] = [0, 1, 2**30, 2**31 - 1, 2**30 + 1, 2**31 - 2]
+    return m
+
+
+def test_five_instruction_requantization(driver) -> None:
+    rng = np.random.default_rng(5)
+    x = _accumulators(rng, COUNT, 31)
+    m = _multipliers(rng, COUNT)
+    shift = rng.integers(-31, 1, size=COUNT)
+    shift[:40] = -31
+    records = np.stack([x, m, shift], axis=1)
+    got = run_records(driver, "requant", records)
+    expected = arith.multiply_by_quantized_multiplier(x, m, shift)
+    assert_same_results(expected, got, {"x": x, "multiplier": m, "shift": shift}, "tg_dsp_requant")
+
+
+@pytest.mark.parametrize("mode,lowest", [("short", -1), ("short_any", 0)])
+def test_short_requantization(driver, mode: str, lowest: int) -> None:
+    rng = np.random.default_rng(7 if mode == "short" else 8)
+    x = _accumulators(rng, COUNT, 29)
+    m = _multipliers(rng, COUNT)
+    shift = rng.integers(-23, lowest + 1, size=COUNT)
+    offset = rng.integers(-128, 128, size=COUNT)
+    offset[:20] = -128
+    offset[20:40] = 127
+    shift[:30:3] = -23
+    records = np.stack([x, m, shift, offset], axis=1)
+    got = run_records(driver, mode, records)
+    expected = arith.multiply_by_quantized_multiplier(x, m, shift) + offset
+    assert_same_results(expected, got, {"x": x, "multiplier": m, "shift": shift, "offset": offset},
+                        f"tg_dsp_{mode}")
+
+
+# --- scratch sizes and variant choice -----------------------------------------------------------------
+
+CONV, IM2COL, CONV_WRAPPER, DW3X3, DW_FAST, DW_WRAPPER, FC_FAST, FC_WIDE = range(8)
+
+
+def _conv_layer(rng: np.random.Generator, depthwise: bool) -> tuple[Graph, Node]:
+    """A conv2d / depthwise_conv2d node of random geometry (only the shapes matter here)."""
+    kernel = (int(rng.integers(1, 6)), int(rng.integers(1, 6)))
+    if rng.random() < 0.4:
+        kernel = (int(rng.choice([1, 3])),) * 2
+    stride = (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+    dilation = (1, 1) if rng.random() < 0.6 else (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+    pads = [0, 0, 0, 0] if rng.random() < 0.4 else [int(v) for v in rng.integers(0, 3, 4)]
+    in_c = int(rng.choice([1, 3, 4, 8, 13, 64, 100, 300]))
+    groups = 1 if depthwise or rng.random() < 0.8 else int(rng.choice([g for g in (2, 4) if in_c % g == 0] or [1]))
+    multiplier = int(rng.choice([1, 1, 2])) if depthwise else 1
+    out_c = in_c * multiplier if depthwise else int(rng.integers(1, 40)) * groups
+    height = (kernel[0] - 1) * dilation[0] + int(rng.integers(1, 9))
+    width = (kernel[1] - 1) * dilation[1] + int(rng.integers(1, 9))
+    out_h = (height + pads[0] + pads[2] - dilation[0] * (kernel[0] - 1) - 1) // stride[0] + 1
+    out_w = (width + pads[1] + pads[3] - dilation[1] * (kernel[1] - 1) - 1) // stride[1] + 1
+    g = Graph("scratch")
+    q = QuantParams.per_tensor(0.1, 0)
+    g.add_tensor(Tensor("x", (1, height, width, in_c), "int8", quant=q))
+    g.add_tensor(Tensor("y", (1, out_h, out_w, out_c), "int8", quant=q))
+    w_shape = (1, *kernel, out_c) if depthwise else (out_c, *kernel, in_c // groups)
+    g.add_tensor(Tensor("w", w_shape, "int8", data=np.zeros(w_shape, np.int8)))
+    g.add_tensor(Tensor("b", (out_c,), "int32", data=np.zeros(out_c, np.int32)))
+    attrs = {"kernel": list(kernel), "stride": list(stride), "dilation": list(dilation), "pads": pads,
+             "ceil_mode": False, "activation": None}
+    attrs.update({"depth_multiplier": multiplier} if depthwise else {"groups": groups})
+    node = Node("layer", "depthwise_conv2d" if depthwise else "conv2d", ["x", "w", "b"], ["y"], attrs, {})
+    g.nodes.append(node)
+    return g, node
+
+
+def _record(kernel: int, g: Graph, node: Node) -> list[int]:
+    _, ih, iw, ic = g.tensors["x"].shape
+    _, oh, ow, oc = g.tensors["y"].shape
+    a = node.attrs
+    return [kernel, ih, iw, ic, oh, ow, oc, *a["kernel"], *a["stride"], *a["dilation"], *a["pads"],
+            a.get("groups", 1), a.get("depth_multiplier", 1)]
+
+
+def test_conv_scratch_equals_the_c_buffer_size(driver) -> None:
+    rng = np.random.default_rng(11)
+    layers = [_conv_layer(rng, depthwise=i % 2 == 1) for i in range(400)]
+    records, planned, chosen = [], [], []
+    for g, node in layers:
+        depthwise = node.op == "depthwise_conv2d"
+        kernel = depthwise_kernel(node) if depthwise else conv_kernel(node)
+        variant = {"tg_conv_1x1_s8": CONV, "tg_conv_im2col_s8": IM2COL, "tg_conv_s8": CONV_WRAPPER,
+                   "tg_depthwise_conv_3x3_s8": DW3X3, "tg_depthwise_conv_fast_s8": DW_FAST}[kernel]
+        planned.append(op_of(node).scratch_bytes(node, g))
+        records.append(_record(variant, g, node))  # the chosen variant's own size
+        chosen.append(_record(DW_WRAPPER if depthwise else CONV_WRAPPER, g, node))  # what the wrapper picks
+    sizes = run_records(driver, "scratch", np.array(records))
+    wrapper = run_records(driver, "scratch", np.array(chosen))
+    for (g, node), plan, size, picked in zip(layers, planned, sizes, wrapper, strict=True):
+        label = f"{node.op} {node.attrs} on {g.tensors['x'].shape}"
+        if node.op == "conv2d" and conv_kernel(node) == "tg_conv_s8":
+            assert plan == 0 and picked == 0, label  # grouped: the plain kernel, no scratch
+        else:
+            assert plan == size, f"{label}: planned {plan} B, C wants {size} B"
+            assert picked == size, f"{label}: the C wrapper picks another variant ({picked} B)"
+
+
+def test_fully_connected_scratch_equals_the_c_buffer_size(driver) -> None:
+    rng = np.random.default_rng(12)
+    records, planned = [], []
+    for _ in range(200):
+        depth, outputs = int(rng.choice([1, 8, 12, 64, 100, 128, 256, 640])), int(rng.integers(1, 200))
+        g = Graph("fc")
+        q = QuantParams.per_tensor(0.1, 0)
+        g.add_tensor(Tensor("x", (1, depth), "int8", quant=q))
+        g.add_tensor(Tensor("y", (1, outputs), "int8", quant=q))
+        g.add_tensor(Tensor("w", (outputs, depth), "int8", data=np.zeros((outputs, depth), np.int8)))
+        g.add_tensor(Tensor("b", (outputs,), "int32", data=np.zeros(outputs, np.int32)))
+        node = Node("fc", "fully_connected", ["x", "w", "b"], ["y"], {"activation": None}, {})
+        kernel = fc_kernel(depth, outputs, 1)
+        planned.append((kernel, op_of(node).scratch_bytes(node, g)))
+        records.append([FC_WIDE if kernel.endswith("wide_s8") else FC_FAST, 1, 1, depth, 1, 1, outputs,
+                        1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1])
+    sizes = run_records(driver, "scratch", np.array(records))
+    for (kernel, plan), size in zip(planned, sizes, strict=True):
+        assert plan == (0 if kernel == "tg_fully_connected_s8" else size), (kernel, plan, size)

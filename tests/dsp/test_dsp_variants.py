@@ -1,0 +1,114 @@
+"""Bit-exactness of the Cortex-M DSP kernel variants: the firmware on emulated Cortex-M cores (QEMU)
+must produce exactly the outputs of the plain C kernels (the host simulator) and of the numpy golden
+reference, for the layers of tests/dsp/cases.py (every variant, its fast paths and its fallbacks).
+
+Each case is one graph of independent layers, so one firmware build covers many shapes; the
+firmwares are built in a thread pool up front. Every case runs on qemu_m4 (Cortex-M4F); the
+Cortex-M7 and M33 machines run them too (same DSP code, other cores and memory maps), and qemu_m3
+(no DSP extension) checks that the variants fall back to the plain kernels there.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinygen.api import write_compiled
+from tinygen.bench import kernel_calls
+from tinygen.model import CompiledModel
+
+from ..conftest import assert_identical
+from ..kernels.builder import random_batch
+from .cases import CASES, Case
+
+SAMPLES = 6
+SEED = 1
+TARGETS = ["qemu_m4", "qemu_m7", "qemu_m33", "qemu_m3"]
+RUNS = [(name, target) for name in CASES for target in TARGETS]
+
+Built = tuple[Case, CompiledModel, dict[str, np.ndarray], dict[str, np.ndarray]]
+
+
+def _as_dict(result: np.ndarray | dict[str, np.ndarray], case: Case) -> dict[str, np.ndarray]:
+    return result if isinstance(result, dict) else {case.graph.outputs[0]: result}
+
+
+def _build(name: str, out_dir: Path) -> Built:
+    case = CASES[name](SEED)
+    model = write_compiled(case.graph, out_dir / name, f"dsp_{name}").model
+    batch = random_batch(np.random.default_rng(100 + SEED), case.graph, SAMPLES)
+    x = batch if len(batch) > 1 else next(iter(batch.values()))
+    golden = _as_dict(model.golden(x, int8=True), case)
+    host = _as_dict(model.run(x, int8=True), case)
+    return case, model, batch, {"golden": golden, "host": host}  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Future[Built]]:
+    out_dir = tmp_path_factory.mktemp("dsp")
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        futures = {name: pool.submit(_build, name, out_dir) for name in CASES}
+        for future in futures.values():
+            future.exception()
+    return futures
+
+
+@pytest.fixture(scope="module")
+def firmware_outputs(built: dict[str, Future[Built]]) -> dict[tuple[str, str], Future[dict[str, np.ndarray]]]:
+    """Every case on every target, built and run in parallel (each in its own output folder)."""
+
+    def run(name: str, target: str) -> dict[str, np.ndarray]:
+        case, model, batch, _ = built[name].result()
+        x = batch if len(batch) > 1 else next(iter(batch.values()))
+        return _as_dict(model.run(x, int8=True, target=target), case)
+
+    # PlatformIO builds of one project must not overlap: one worker per case, targets in turn.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        chains: dict[tuple[str, str], Future[dict[str, np.ndarray]]] = {}
+
+        def chain(name: str) -> None:
+            for target in TARGETS:
+                try:
+                    chains[(name, target)].set_result(run(name, target))
+                except BaseException as exc:  # reported by the test of that target
+                    chains[(name, target)].set_exception(exc)
+
+        for name in CASES:
+            chains.update({(name, target): Future() for target in TARGETS})
+        jobs = [pool.submit(chain, name) for name in CASES]
+        for job in jobs:
+            job.result()
+    return chains
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_generator_picks_the_variant(built: dict[str, Future[Built]], name: str) -> None:
+    case, model, _, _ = built[name].result()
+    calls = kernel_calls((model.out_dir / "lib" / model.name / f"{model.name}.c").read_text())
+    picked = {node.outputs[0]: calls.get(index, "") for index, node in enumerate(model.graph.nodes)}
+    for output, expected in case.expected.items():
+        assert picked[output] == expected, f"{name}: layer {output} calls {picked[output]}, expected {expected}"
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_plain_kernels_equal_golden(built: dict[str, Future[Built]], name: str) -> None:
+    case, _, _, outputs = built[name].result()
+    for out in case.graph.outputs:
+        assert_identical(outputs["golden"][out], outputs["host"][out], f"{name}: host C, layer {out}")
+
+
+@pytest.mark.parametrize("name,target", RUNS, ids=[f"{n}-{t}" for n, t in RUNS])
+def test_firmware_equals_plain_and_golden(built: dict[str, Future[Built]],
+                                          firmware_outputs: dict[tuple[str, str], Future[dict[str, np.ndarray]]],
+                                          name: str, target: str) -> None:
+    case, _, _, outputs = built[name].result()
+    got = firmware_outputs[(name, target)].result()
+    for out in case.graph.outputs:
+        assert_identical(outputs["golden"][out], got[out], f"{name} on {target}: layer {out} ({case.expected[out]})")
+        assert_identical(outputs["host"][out], got[out], f"{name} on {target} vs host C: layer {out}")
+    values = np.unique(np.concatenate([v.ravel() for v in outputs["golden"].values()]))
+    assert values.size >= 16, f"{name}: outputs take only {values.size} distinct values"
