@@ -25,7 +25,8 @@ def command(obj: Context, out_dir: Path, target: str, json_path: Path | None) ->
     channels-last layout) in QEMU with -icount shift=0, twice, checks the output against the
     golden reference and that both runs count the same, and prints: instructions per inference,
     MACs per instruction, instructions per layer (and the kernel variant each layer calls), the
-    arena, and the firmware's flash (without the test vector) and static RAM.
+    arena, and the firmware's flash (without the test vector) and static RAM. The figures are also
+    kept in OUT/.tinygen/bench/ENV.json, where `tinygen report` finds them.
 
     Figures are instructions executed on the emulated core (SysTick ticks x 40, or x 50 on
     qemu_m33), not cycles.
@@ -35,10 +36,12 @@ def command(obj: Context, out_dir: Path, target: str, json_path: Path | None) ->
       tinygen bench out/ --target qemu_m4 --json m4.json
     """
     from ..bench import format_result, run
+    from ..report.results import save_bench_result
 
     result = run(out_dir, target, stream=obj.verbose)
     for line in format_result(result):
         click.echo(line)
+    save_bench_result(out_dir, {**result.to_json(), "source": "tinygen bench"})  # for `tinygen report`
     if json_path is not None:
         json_path.write_text(json.dumps(result.to_json(), indent=1) + "\n")
         obj.info(f"wrote {json_path}")
