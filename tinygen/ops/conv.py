@@ -198,14 +198,12 @@ def kernel_scratch_bytes(kernel: str, node: Node, graph: Graph) -> int:
     """Mirrors the C `<kernel>_get_buffer_size` of the convolution kernels (tests/dsp checks both agree)."""
     in_c = _nhwc(graph.tensors[node.inputs[0]].shape)[3]
     kh, kw = node.attrs["kernel"]
-    taps = kh * kw * in_c
-    groups = (taps + 3) // 4
-    block_pixels = 8 if taps <= 256 else 4  # TG_CONV_BLOCK_PIXELS
-    table = 16 * _nhwc(graph.tensors[node.outputs[0]].shape)[3]  # requantization, per output channel
+    groups = (kh * kw * in_c + 3) // 4  # of 4 taps
+    kinds = (2 * _nhwc(graph.tensors[node.outputs[0]].shape)[3] + 3) // 4 * 4  # 2 bytes per output channel
     if kernel == "tg_conv_1x1_s8":
-        return table + block_pixels * 8 * groups
+        return kinds + 64 * groups  # and 8 pixels' taps widened to int16
     if kernel == "tg_conv_im2col_s8":
-        return table + block_pixels * 8 * groups + 4 * groups
+        return kinds + 64 * groups + 4 * groups  # and one pixel's taps gathered as int8
     if kernel.startswith("tg_depthwise_conv_") and kernel != "tg_depthwise_conv_s8":
         # a ring of widened input rows: (KH - 1) * dilation + 1 rows of the columns an output row reads
         out_w = _nhwc(graph.tensors[node.outputs[0]].shape)[2]

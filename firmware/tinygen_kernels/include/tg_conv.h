@@ -39,10 +39,6 @@ int32_t tg_conv_s8_get_buffer_size(const tg_conv_params *params);
  *   tg_conv_im2col_s8   groups 1, any kernel, stride, dilation and padding
  * tg_conv_wrapper_s8 picks the variant for the parameters (the code generator picks it at compile time,
  * by the same rule). */
-/* Output pixels per block of the DSP variants for a given number of taps (KH * KW * C_in): 8 while
- * their widened taps take <= 4 KB of scratch, else 4. */
-#define TG_CONV_BLOCK_PIXELS(taps) ((taps) <= 256 ? 8 : 4)
-
 void tg_conv_1x1_s8(const tg_context *ctx, const tg_conv_params *params, const int8_t *input, int8_t *output);
 int32_t tg_conv_1x1_s8_get_buffer_size(const tg_conv_params *params);
 void tg_conv_im2col_s8(const tg_context *ctx, const tg_conv_params *params, const int8_t *input, int8_t *output);

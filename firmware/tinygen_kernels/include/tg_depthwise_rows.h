@@ -21,7 +21,10 @@ typedef struct {
 } tg_depthwise_rows;
 
 void tg_depthwise_rows_init(tg_depthwise_rows *rows, const tg_conv_params *p, uint32_t *buf);
+/* Start channel group c0: its lanes, bias, and no input row widened yet. */
 void tg_depthwise_group_begin(tg_depthwise_rows *rows, const tg_conv_params *p, int32_t c0);
+/* The group's requantization for tg_depthwise_store (tg_depthwise_conv_fast_s8). */
+void tg_depthwise_group_requant(tg_depthwise_rows *rows, const tg_conv_params *p);
 uint32_t *tg_depthwise_fill_row(tg_depthwise_rows *rows, const tg_conv_params *p, const int8_t *input, int32_t iy,
                                 uint32_t *dst);
 

@@ -2,7 +2,7 @@
  * Must equal tg_conv_s8 (the plain C reference), and falls back to it on cores without the DSP
  * extension and for grouped convolutions.
  *
- * DSP: im2col, 4 output pixels at a time. Each pixel's KH x KW x C_in taps are widened to int16 (+ input
+ * DSP: im2col, 8 output pixels at a time (4 with less scratch). Each pixel's KH x KW x C_in taps are widened to int16 (+ input
  * offset; padded taps 0) in the scratch buffer (tg_dsp.h layout), then every output channel runs the
  * 1 x 4 microkernel over them (weights [C_out, KH, KW, C_in] are already in that tap order). A window
  * inside the input is widened one kernel row (KW x C_in contiguous values) at a time; other windows
@@ -14,16 +14,13 @@ int32_t tg_conv_im2col_s8_get_buffer_size(const tg_conv_params *params)
 {
     const int32_t taps = params->filter.h * params->filter.w * params->input.c;
     const int32_t groups = (taps + 3) / 4;
-    /* requantization table (16 bytes per output channel), widened block (pixels x groups of 4 taps x
-     * 2 words), one gathered int8 row */
-    return 16 * params->output.c + TG_CONV_BLOCK_PIXELS(taps) * 8 * groups + 4 * groups;
+    /* the channel kinds, 8 pixels' taps widened (tg_conv_dsp.h; 4 pixels' do with less), one pixel's
+     * taps gathered as int8 */
+    return (2 * params->output.c + 3) / 4 * 4 + 64 * groups + 4 * groups;
 }
 
 #if defined(__ARM_FEATURE_DSP)
-void tg_conv_widen(uint32_t *dst, const int8_t *src, int32_t count, uint32_t offsets);
-int32_t tg_conv_requant_table(const tg_conv_params *p, void *table);
-void tg_conv_block_s8(const tg_conv_params *p, const void *table, int32_t fast, const uint32_t *block, int32_t taps,
-                      int8_t *out, int32_t valid);
+#include "tg_conv_dsp.h"
 
 /* A window that is not inside the input (or dilated): its taps gathered as int8 (padding = the input
  * zero point, widened to 0) and widened as one row. Only the border pixels come here. */
@@ -83,34 +80,34 @@ void tg_conv_im2col_s8(const tg_context *ctx, const tg_conv_params *p, const int
     const int32_t out_w = p->output.w, out_c = p->output.c;
     const int32_t pixels = p->output.h * out_w;
     const int32_t taps = p->filter.h * p->filter.w * p->input.c;
-    const int32_t groups = (taps + 3) / 4;
-    const int32_t block_pixels = TG_CONV_BLOCK_PIXELS(taps);
+    const int32_t groups = (taps + 3) / 4, half = 8 * groups; /* words of 4 pixels */
+    const int32_t kinds_bytes = TG_CONV_KINDS_BYTES(p);
     const uint32_t offsets = tg_pair(p->input_offset);
-    uint32_t *table;
-    int32_t fast;
+    int32_t block_pixels, first, oy = 0, ox = 0;
+    int8_t *kinds, *row;
     uint32_t *block;
-    int8_t *row;
-    int32_t first, oy = 0, ox = 0;
-    if (p->groups != 1 || ctx == NULL || ctx->buf == NULL || ctx->size < tg_conv_im2col_s8_get_buffer_size(p)) {
+    if (p->groups != 1 || ctx == NULL || ctx->buf == NULL ||
+        ctx->size < kinds_bytes + TG_CONV_BLOCK_BYTES(groups, 4) + 4 * groups) {
         tg_conv_s8(ctx, p, input, output);
         return;
     }
-    table = (uint32_t *)ctx->buf;
-    block = table + 4 * out_c;
-    fast = tg_conv_requant_table(p, table);
+    block_pixels = ctx->size >= kinds_bytes + TG_CONV_BLOCK_BYTES(groups, 8) + 4 * groups ? 8 : 4;
+    kinds = (int8_t *)ctx->buf;
+    block = (uint32_t *)(kinds + kinds_bytes);
     row = (int8_t *)(block + block_pixels * 2 * groups);
+    tg_conv_classify(p, kinds);
     for (first = 0; first < pixels; first += block_pixels) {
         const int32_t valid = TG_MIN(block_pixels, pixels - first);
         int32_t j;
         for (j = 0; j < valid; ++j) {
             tg_im2col_pixel(p, input, oy * p->stride.h - p->padding.top, ox * p->stride.w - p->padding.left,
-                            block + (j >> 2) * 8 * groups + 2 * (j & 3), row, offsets);
+                            block + (j >> 2) * half + 2 * (j & 3), row, offsets);
             if (++ox == out_w) {
                 ox = 0;
                 ++oy;
             }
         }
-        tg_conv_block_s8(p, table, fast, block, taps, output + first * out_c, valid);
+        tg_conv_block_s8(p, kinds, block, half, taps, output + first * out_c, valid);
     }
 #else
     tg_conv_s8(ctx, p, input, output);

@@ -33,6 +33,7 @@ void tg_depthwise_conv_fast_s8(const tg_context *ctx, const tg_conv_params *p, c
     tg_depthwise_rows_init(&rows, p, (uint32_t *)ctx->buf);
     for (c0 = 0; c0 < channels; c0 += 4) {
         tg_depthwise_group_begin(&rows, p, c0);
+        tg_depthwise_group_requant(&rows, p);
         for (oy = 0; oy < out_h; ++oy) {
             const int32_t iy = oy * p->stride.h - p->padding.top;
             int8_t *out = output + oy * out_w * channels + c0;

@@ -29,12 +29,19 @@ TG_COLD void tg_depthwise_group_begin(tg_depthwise_rows *rows, const tg_conv_par
         rows->tag[s] = INT32_MIN;
     }
     for (j = 0; j < 4; ++j) {
-        const int32_t c = c0 + TG_MIN(j, lanes - 1);
-        rows->bias[j] = p->bias ? p->bias[c] : 0;
+        rows->bias[j] = p->bias ? p->bias[c0 + TG_MIN(j, lanes - 1)] : 0;
+    }
+}
+
+TG_COLD void tg_depthwise_group_requant(tg_depthwise_rows *rows, const tg_conv_params *p)
+{
+    int32_t j;
+    for (j = 0; j < 4; ++j) {
+        const int32_t c = rows->c0 + TG_MIN(j, rows->lanes - 1);
         tg_dsp_requant_prepare(&rows->requant[j], p->multiplier[p->per_channel ? c : 0],
                                p->shift[p->per_channel ? c : 0]);
     }
-    rows->fast_store = lanes == 4 && rows->requant[0].fast && rows->requant[1].fast && rows->requant[2].fast &&
+    rows->fast_store = rows->lanes == 4 && rows->requant[0].fast && rows->requant[1].fast && rows->requant[2].fast &&
                        rows->requant[3].fast && p->activation_min <= -128 && p->activation_max >= 127;
 }
 

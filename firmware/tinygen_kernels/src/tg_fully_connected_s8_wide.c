@@ -14,12 +14,10 @@ int32_t tg_fully_connected_wide_s8_get_buffer_size(const tg_fully_connected_para
 }
 
 #if defined(__ARM_FEATURE_DSP)
-#define TG_FC_CHUNK4 TG_FC_CHUNK_R TG_FC_CHUNK_R TG_FC_CHUNK_R TG_FC_CHUNK_R
-
-/* K a multiple of 128: 16 chunks per iteration (frame->blocks = K / 128). */
+/* K a multiple of 128: 16 chunks per iteration (frame->blocks = K / 128), repeated by the assembler. */
 static void tg_fc_pairs_128(tg_fc_frame *frame, const int8_t *w)
 {
-    TG_FC_PAIRS(TG_FC_CHUNK4 TG_FC_CHUNK4 TG_FC_CHUNK4 TG_FC_CHUNK4);
+    TG_FC_PAIRS(".rept 16\n\t" TG_FC_CHUNK_R ".endr\n\t");
 }
 #endif
 
