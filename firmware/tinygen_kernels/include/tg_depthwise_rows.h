@@ -9,12 +9,12 @@
 #define TG_DEPTHWISE_MAX_SLOTS 16 /* rows remembered; a taller dilated kernel re-widens its rows */
 
 typedef struct {
-    uint32_t *buf;  /* slots x width x 2 words */
-    int32_t slots;  /* (KH - 1) * dilation_h + 1 */
-    int32_t width;  /* columns read by one output row */
-    int32_t c0;     /* the channel group: output channels c0 .. c0 + lanes - 1 */
-    int32_t lanes;  /* 1 .. 4 */
-    int32_t fast_store; /* 4 lanes, each requantized by the fast path, full int8 activation range */
+    uint32_t *buf;                       /* slots x width x 2 words */
+    int32_t slots;                       /* (KH - 1) * dilation_h + 1 */
+    int32_t width;                       /* columns read by one output row */
+    int32_t c0;                          /* the channel group: output channels c0 .. c0 + lanes - 1 */
+    int32_t lanes;                       /* 1 .. 4 */
+    int32_t fast_store;                  /* 4 lanes, each requantized by the fast path, full int8 activation range */
     int32_t tag[TG_DEPTHWISE_MAX_SLOTS]; /* input row in each slot */
     int32_t bias[4];
     tg_dsp_requant_t requant[4];

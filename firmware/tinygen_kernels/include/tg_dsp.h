@@ -53,10 +53,10 @@
  */
 typedef struct {
     int32_t multiplier;
-    uint32_t k_low;  /* K = 2^30 + 2^(30+e), low and high word */
+    uint32_t k_low; /* K = 2^30 + 2^(30+e), low and high word */
     int32_t k_high;
-    int32_t shift;   /* e - 1 when fast, else the original shift */
-    int32_t fast;    /* 1: shift <= -1 (the five-instruction path) */
+    int32_t shift; /* e - 1 when fast, else the original shift */
+    int32_t fast;  /* 1: shift <= -1 (the five-instruction path) */
 } tg_dsp_requant_t;
 
 TG_INLINE void tg_dsp_requant_prepare(tg_dsp_requant_t *q, int32_t multiplier, int32_t shift)
@@ -71,6 +71,7 @@ TG_INLINE void tg_dsp_requant_prepare(tg_dsp_requant_t *q, int32_t multiplier, i
 }
 
 #if defined(__ARM_FEATURE_DSP)
+/* clang-format off */
 TG_INLINE int32_t tg_dsp_requant_fast(int32_t x, const tg_dsp_requant_t *q)
 {
     int32_t sign, high, result;
@@ -86,6 +87,7 @@ TG_INLINE int32_t tg_dsp_requant_fast(int32_t x, const tg_dsp_requant_t *q)
             : "cc");
     return result;
 }
+/* clang-format on */
 #else
 /* The same arithmetic in portable C (used by the host tests of this header). */
 TG_INLINE int32_t tg_dsp_requant_fast(int32_t x, const tg_dsp_requant_t *q)
@@ -155,7 +157,9 @@ TG_INLINE void tg_dsp_short_any_prepare(tg_dsp_short_t *q, int32_t *sign_mask, i
 TG_INLINE int32_t tg_dsp_short(int32_t twice, const tg_dsp_short_t *q)
 {
     int32_t r;
-    __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(twice), "r"(q->multiplier), "r"(q->round + (twice >> 31)));
+    __asm__("smmlar %0, %1, %2, %3"
+            : "=r"(r)
+            : "r"(twice), "r"(q->multiplier), "r"(q->round + (twice >> 31)));
     return r >> q->shift;
 }
 
@@ -198,14 +202,18 @@ TG_INLINE uint32_t tg_read_u32(const void *p) /* any alignment (LDR allows it on
 TG_INLINE uint32_t tg_sxtb16(uint32_t x)
 {
     uint32_t r;
-    __asm__("sxtb16 %0, %1" : "=r"(r) : "r"(x));
+    __asm__("sxtb16 %0, %1"
+            : "=r"(r)
+            : "r"(x));
     return r;
 }
 
 TG_INLINE uint32_t tg_sxtb16_ror8(uint32_t x)
 {
     uint32_t r;
-    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    __asm__("sxtb16 %0, %1, ror #8"
+            : "=r"(r)
+            : "r"(x));
     return r;
 }
 
@@ -213,21 +221,27 @@ TG_INLINE uint32_t tg_sxtb16_ror8(uint32_t x)
 TG_INLINE uint32_t tg_sxtab16(uint32_t a, uint32_t x)
 {
     uint32_t r;
-    __asm__("sxtab16 %0, %1, %2" : "=r"(r) : "r"(a), "r"(x));
+    __asm__("sxtab16 %0, %1, %2"
+            : "=r"(r)
+            : "r"(a), "r"(x));
     return r;
 }
 
 TG_INLINE uint32_t tg_sxtab16_ror8(uint32_t a, uint32_t x)
 {
     uint32_t r;
-    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
+    __asm__("sxtab16 %0, %1, %2, ror #8"
+            : "=r"(r)
+            : "r"(a), "r"(x));
     return r;
 }
 
 TG_INLINE int32_t tg_smlad(uint32_t a, uint32_t b, int32_t acc)
 {
     int32_t r;
-    __asm__("smlad %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    __asm__("smlad %0, %1, %2, %3"
+            : "=r"(r)
+            : "r"(a), "r"(b), "r"(acc));
     return r;
 }
 
@@ -235,21 +249,27 @@ TG_INLINE int32_t tg_smlad(uint32_t a, uint32_t b, int32_t acc)
 TG_INLINE int32_t tg_smlabb(uint32_t a, uint32_t b, int32_t acc)
 {
     int32_t r;
-    __asm__("smlabb %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    __asm__("smlabb %0, %1, %2, %3"
+            : "=r"(r)
+            : "r"(a), "r"(b), "r"(acc));
     return r;
 }
 
 TG_INLINE int32_t tg_smlatt(uint32_t a, uint32_t b, int32_t acc)
 {
     int32_t r;
-    __asm__("smlatt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    __asm__("smlatt %0, %1, %2, %3"
+            : "=r"(r)
+            : "r"(a), "r"(b), "r"(acc));
     return r;
 }
 
 TG_INLINE int32_t tg_ssat8(int32_t x)
 {
     int32_t r;
-    __asm__("ssat %0, #8, %1" : "=r"(r) : "r"(x));
+    __asm__("ssat %0, #8, %1"
+            : "=r"(r)
+            : "r"(x));
     return r;
 }
 
@@ -321,6 +341,7 @@ TG_INLINE void tg_dsp_widen(uint32_t *dst, int32_t stride, const int8_t *src, in
  * instructions for 16 MACs. Written in assembly because the compiler neither forms the LDMs nor
  * keeps the 13 live values in registers.
  */
+/* clang-format off */
 /* One group of 4 taps for 4 pixels: r12 = weights word, lr / r12 = even / odd weights. */
 #define TG_MAC_GROUP                                                                                     \
     "ldr r12, [%[wp]], #4\n\t"                                                                           \
@@ -359,6 +380,7 @@ TG_INLINE void tg_dsp_mac_1x4(int32_t acc[4], const int8_t *w, const uint32_t *b
     acc[2] = a2;
     acc[3] = a3;
 }
+/* clang-format on */
 
 #endif /* __ARM_FEATURE_DSP */
 

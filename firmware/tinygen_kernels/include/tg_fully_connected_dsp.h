@@ -10,6 +10,7 @@
 #include "tg_fully_connected.h"
 #include "tg_dsp.h"
 
+/* clang-format off */
 /* TG_FC_CHUNK with the registers of tg_fc_pairs: x r4, rows r2 / r3, accumulators r0 / r1. */
 #define TG_FC_CHUNK_R                                                                                    \
     "ldmia r4!, {r8, r9, r10, r11}\n\t"                                                                 \
@@ -89,6 +90,7 @@ typedef char tg_fc_frame_layout[(offsetof(tg_fc_frame, bias) == 12 && offsetof(t
                      : "+r"(f), "+r"(wp)                                                                 \
                      :                                                                                   \
                      : "r1", "r3", "r4", "r5", "r6", "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory")
+/* clang-format on */
 
 /* Does the whole-layer assembly apply (else the variants call tg_fully_connected_s8)? 4-byte aligned
  * weight rows of a multiple of 8, a bias, one per-tensor short requantization, the full int8 range. */

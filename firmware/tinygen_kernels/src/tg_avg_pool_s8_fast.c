@@ -11,7 +11,7 @@
 #if defined(__ARM_FEATURE_DSP)
 /* Taps of one axis inside the input, and inside the padded input (as tg_avg_pool_s8 counts them). */
 TG_COLD static void tg_pool_taps(int32_t start, int32_t kernel, int32_t dilation, int32_t size, int32_t pad_begin,
-                         int32_t pad_end, int32_t *inside, int32_t *inside_padded)
+                                 int32_t pad_end, int32_t *inside, int32_t *inside_padded)
 {
     int32_t k;
     *inside = 0;

@@ -19,21 +19,21 @@ void tg_conv_widen(uint32_t *dst, const int8_t *src, int32_t count, uint32_t off
 
 /* What tg_conv_channels reads and advances, at the byte offsets of its assembly (checked below). */
 typedef struct {
-    const int8_t *w;            /*  0: weights of output channel c */
-    const int32_t *bias;        /*  4 */
-    const int32_t *multiplier;  /*  8 */
-    const int8_t *shift;        /* 12 */
-    int8_t *out;                /* 16: output of the block's first pixel, channel 0 */
-    const uint32_t *block;      /* 20: the widened taps of pixels 0-3 */
-    int32_t groups;             /* 24: ceil(taps / 4) */
-    int32_t taps;               /* 28: bytes between weight rows */
-    int32_t c;                  /* 32: the channel being done */
-    int32_t end;                /* 36: the run's end */
-    int32_t mask;               /* 40: -1 per channel, 0 per tensor (requantization index = c & mask) */
-    int32_t stride;             /* 44: bytes between output pixels (C_out) */
-    int32_t offset;             /* 48: the output offset */
-    const uint32_t *block2;     /* 52: the widened taps of pixels 4-7, or NULL */
-    int32_t requant[3];         /* 56: the channel's short requantization: multiplier, round, shift */
+    const int8_t *w;           /*  0: weights of output channel c */
+    const int32_t *bias;       /*  4 */
+    const int32_t *multiplier; /*  8 */
+    const int8_t *shift;       /* 12 */
+    int8_t *out;               /* 16: output of the block's first pixel, channel 0 */
+    const uint32_t *block;     /* 20: the widened taps of pixels 0-3 */
+    int32_t groups;            /* 24: ceil(taps / 4) */
+    int32_t taps;              /* 28: bytes between weight rows */
+    int32_t c;                 /* 32: the channel being done */
+    int32_t end;               /* 36: the run's end */
+    int32_t mask;              /* 40: -1 per channel, 0 per tensor (requantization index = c & mask) */
+    int32_t stride;            /* 44: bytes between output pixels (C_out) */
+    int32_t offset;            /* 48: the output offset */
+    const uint32_t *block2;    /* 52: the widened taps of pixels 4-7, or NULL */
+    int32_t requant[3];        /* 56: the channel's short requantization: multiplier, round, shift */
 } tg_conv_frame;
 
 typedef char tg_conv_frame_layout[(offsetof(tg_conv_frame, block) == 20 && offsetof(tg_conv_frame, c) == 32 &&
@@ -41,6 +41,7 @@ typedef char tg_conv_frame_layout[(offsetof(tg_conv_frame, block) == 20 && offse
                                       ? 1
                                       : -1];
 
+/* clang-format off */
 /* The groups of one output channel for 4 pixels (count in r6), numeric labels l1, l3, l4: an odd
  * group, then two groups per iteration (unrolled no deeper: flash). */
 #define TG_CONV_MAC(l1, l3, l4)                                                                          \
@@ -141,6 +142,7 @@ static void tg_conv_channels(tg_conv_frame *frame)
                      :
                      : "r6", "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory");
 }
+/* clang-format on */
 
 /* acc[p] += w . x_p for the block's 4 pixels (tg_dsp_mac_1x4), out of line. */
 static void tg_conv_mac(int32_t acc[4], const int8_t *w, const uint32_t *block, int32_t groups)

@@ -2,9 +2,10 @@
  * Must equal tg_conv_s8 (the plain C reference), and falls back to it on cores without the DSP
  * extension and for grouped convolutions.
  *
- * DSP: im2col, 8 output pixels at a time (4 with less scratch). Each pixel's KH x KW x C_in taps are widened to int16 (+ input
- * offset; padded taps 0) in the scratch buffer (tg_dsp.h layout), then every output channel runs the
- * 1 x 4 microkernel over them (weights [C_out, KH, KW, C_in] are already in that tap order). A window
+ * DSP: im2col, 8 output pixels at a time (4 with less scratch). Each pixel's KH x KW x C_in taps are
+ * widened to int16 (+ input offset; padded taps 0) in the scratch buffer (tg_dsp.h layout), then every
+ * output channel runs the 1 x 4 microkernel over them (weights [C_out, KH, KW, C_in] are already in
+ * that tap order). A window
  * inside the input is widened one kernel row (KW x C_in contiguous values) at a time; other windows
  * are first gathered as int8 (padding = the input zero point) and widened as one row. */
 #include "tg_conv.h"

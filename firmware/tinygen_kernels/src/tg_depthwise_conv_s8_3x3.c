@@ -42,6 +42,7 @@ typedef char tg_dw3x3_frame_layout[(offsetof(tg_dw3x3_frame, bias) == 72 && offs
                                        ? 1
                                        : -1];
 
+/* clang-format off */
 /* One tap: input column words at [row + offset], weights at [frame + 8 * tap]. */
 #define TG_DW_TAP(row, offset, tap)                                                                      \
     "ldrd r4, r5, [" row ", #" offset "]\n\t"                                                           \
@@ -90,12 +91,15 @@ static void tg_dw3x3_row(tg_dw3x3_frame *frame)
                      : "r"(f)
                      : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "r10", "r11", "lr", "cc", "memory");
 }
+/* clang-format on */
 
 /* Lane-wise x + x of two int16 lanes. */
 TG_INLINE uint32_t tg_dw_double(uint32_t x)
 {
     uint32_t r;
-    __asm__("sadd16 %0, %1, %1" : "=r"(r) : "r"(x));
+    __asm__("sadd16 %0, %1, %1"
+            : "=r"(r)
+            : "r"(x));
     return r;
 }
 #endif

@@ -44,7 +44,8 @@ void tg_depthwise_conv_fast_s8(const tg_context *ctx, const tg_conv_params *p, c
                 acc[2] = rows.bias[2];
                 acc[3] = rows.bias[3];
                 for (ky = 0; ky < k_h; ++ky) {
-                    const uint32_t *x = tg_depthwise_row(&rows, p, input, iy + ky * p->dilation.h) + 2 * ox * p->stride.w;
+                    const uint32_t *x =
+                        tg_depthwise_row(&rows, p, input, iy + ky * p->dilation.h) + 2 * ox * p->stride.w;
                     const int8_t *w = p->weights + ky * k_w * channels + c0;
                     for (kx = 0; kx < k_w; ++kx, x += step, w += channels) {
                         const uint32_t raw = rows.lanes == 4 ? tg_read_u32(w) : tg_dsp_read_partial(w, rows.lanes, 0);
