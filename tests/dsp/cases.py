@@ -120,6 +120,9 @@ def conv_case(seed: int) -> Case:
         ((2, 3), (1, 2), (2, 1), (1, 2, 0, 1), 6, 7, 5, 4, False, True, True, [], 1),     # dilation, any pads
         ((5, 5), (1, 1), (1, 1), (2, 2, 2, 2), 4, 4, 12, 5, True, True, False, [], 1),    # K = 300 > 256
         ((3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 4, 4, 6, 4, True, True, False, [], 2),    # grouped: plain
+        # Dead channels not stored (first, middle and last; K % 4 = 1): rows index the live ones.
+        ((3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 4, 5, 5, 10, True, True, False, [0, 3, 9], 1),
+        ((3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 4, 4, 6, 6, True, True, False, [2, 5], 2),  # grouped, dead
     ]
     for kernel, stride, dilation, pads, height, width, in_c, out_c, fast, per_channel, narrow, dead, groups \
             in layers:

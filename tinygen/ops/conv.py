@@ -149,7 +149,7 @@ class _ConvBase(Op):
             ("output_offset", str(p["output_offset"])),
             ("activation_min", str(p["act_min"])),
             ("activation_max", str(p["act_max"])),
-            ("weights", emitter.pointer(node.inputs[1], "weights")),
+            *self.weight_fields(node, graph, emitter),
             ("bias", emitter.pointer(node.inputs[2], "bias")),
             ("multiplier", emitter.array("multiplier", p["multiplier"], "requantization multipliers")),
             ("shift", emitter.array("shift", int8_shifts(p["shift"]), "requantization shifts")),
@@ -162,6 +162,9 @@ class _ConvBase(Op):
     def kernel(self, node: Node, graph: Graph) -> str:
         """The C kernel (variant) this layer calls."""
         return self.kernel_function
+
+    def weight_fields(self, node: Node, graph: Graph, emitter: LayerEmitter) -> list[tuple[str, str]]:
+        return [("weights", emitter.pointer(node.inputs[1], "weights"))]
 
     def _accumulator_bits(self, node: Node, graph: Graph) -> int:
         weights = graph.tensors[node.inputs[1]].data
@@ -222,6 +225,25 @@ class Conv2D(_ConvBase):
 
     def kernel(self, node: Node, graph: Graph) -> str:
         return conv_kernel(node)
+
+    def weight_fields(self, node: Node, graph: Graph, emitter: LayerEmitter) -> list[tuple[str, str]]:
+        """Dead output channels (every weight 0; trained models have many: 971 of VWW's 2,738)
+        are not stored: only the live rows, and a row index per channel (-1 for dead ones), when
+        that saves flash. The kernels give a dead channel the requantized bias."""
+        weights = graph.tensors[node.inputs[1]].data
+        assert weights is not None
+        rows = weights.reshape(weights.shape[0], -1)
+        dead = ~np.any(rows != 0, axis=1)
+        saved = int(dead.sum()) * rows.shape[1]
+        if saved <= 2 * len(rows) or dead.all():  # the int16 row index costs 2 bytes per channel
+            return super().weight_fields(node, graph, emitter)
+        index = np.where(dead, -1, np.cumsum(~dead) - 1).astype(np.int16)
+        live = np.ascontiguousarray(weights[~dead])
+        return [("weights", emitter.array("weights", live, f"weights of the {len(live)} live output channels "
+                                                           f"{list(live.shape)} ({int(dead.sum())} dead ones "
+                                                           "are all zero and not stored)")),
+                ("rows", emitter.array("rows", index, "row of each output channel in the weights, -1: dead")),
+                ("stored_rows", str(len(live)))]
 
     def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
         groups = node.attrs.get("groups", 1)

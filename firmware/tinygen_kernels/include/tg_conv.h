@@ -2,6 +2,8 @@
 #ifndef TG_CONV_H
 #define TG_CONV_H
 
+#include <stddef.h>
+
 #include "tg_types.h"
 
 typedef struct {
@@ -25,7 +27,28 @@ typedef struct {
     int32_t accumulator_bits;  /* |accumulator| < 2^accumulator_bits for every input, in every channel
                                   with a shift in [-23, -1] (the DSP variants requantize those with a
                                   shorter exact form when it is <= 29; tg_dsp.h) */
+    /* Standard/grouped only: dead output channels (all weights 0, e.g. pruned or never trained)
+     * need not be stored. NULL: `weights` holds a row per output channel. Otherwise `weights`
+     * holds `stored_rows` rows, those of the live channels in channel order, and rows[c] is
+     * channel c's row, or -1 for a dead channel (whose output is the requantized bias). */
+    const int16_t *rows;
+    int32_t stored_rows;
 } tg_conv_params;
+
+/* The weights of output channel oc (rows of `row_size` values), or NULL for a dead channel. */
+static inline const int8_t *tg_conv_weights_of(const tg_conv_params *p, int32_t oc, int32_t row_size)
+{
+    if (p->rows == NULL) {
+        return p->weights + oc * row_size;
+    }
+    return p->rows[oc] < 0 ? NULL : p->weights + p->rows[oc] * row_size;
+}
+
+/* Is output channel oc's row the last one stored (nothing readable after it)? */
+static inline int32_t tg_conv_last_row(const tg_conv_params *p, int32_t oc)
+{
+    return p->rows == NULL ? oc == p->output.c - 1 : p->rows[oc] == p->stored_rows - 1;
+}
 
 /* out[y, x, c] = clamp(output_offset + requant_c(bias[c] + sum w * (in + input_offset)))
  * Accumulators are int32: |w| <= 128 and |in + input_offset| <= 255, so any

@@ -25,9 +25,9 @@ void tg_conv_s8(const tg_context *ctx, const tg_conv_params *p, const int8_t *in
             const int32_t base_x = ox * p->stride.w - p->padding.left;
             for (oc = 0; oc < out_c; ++oc) {
                 const int32_t first_in_c = (oc / group_out_c) * group_in_c;
-                const int8_t *filter = p->weights + oc * k_h * k_w * group_in_c;
+                const int8_t *filter = tg_conv_weights_of(p, oc, k_h * k_w * group_in_c);
                 int32_t acc = p->bias ? p->bias[oc] : 0;
-                for (ky = 0; ky < k_h; ++ky) {
+                for (ky = 0; filter != NULL && ky < k_h; ++ky) { /* a dead channel sums nothing */
                     const int32_t in_y = base_y + ky * p->dilation.h;
                     if (in_y < 0 || in_y >= in_h) {
                         continue;

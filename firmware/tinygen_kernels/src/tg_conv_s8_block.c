@@ -176,11 +176,13 @@ TG_COLD void tg_conv_classify(const tg_conv_params *p, int8_t *kinds)
     int32_t c;
     for (c = 0; c < p->output.c; ++c) {
         const int32_t q = p->per_channel ? c : 0;
+        const int8_t *w = tg_conv_weights_of(p, c, taps);
+        const int32_t v = tg_requantize(p->bias ? p->bias[c] : 0, p->multiplier[q], p->shift[q]) + p->output_offset;
         kinds[2 * c + 1] = 0;
-        if (layer_short && tg_dsp_short_applies(29, p->shift[q])) {
+        if (w != NULL && layer_short && tg_dsp_short_applies(29, p->shift[q])) {
             kinds[2 * c] = TG_CONV_SHORT;
-        } else if (tg_conv_zero_row(p->weights + c * taps, taps)) {
-            const int32_t v = tg_requantize(p->bias ? p->bias[c] : 0, p->multiplier[q], p->shift[q]) + p->output_offset;
+        } else if (w == NULL || tg_conv_zero_row(w, taps)) {
+            /* Dead (not stored, or all zero): the output is the requantized bias. */
             kinds[2 * c] = TG_CONV_DEAD;
             kinds[2 * c + 1] = (int8_t)TG_CLAMP(v, p->activation_min, p->activation_max);
         } else {
@@ -196,10 +198,10 @@ static void tg_conv_channel(const tg_conv_params *p, int32_t oc, const int8_t *k
 {
     const int32_t out_c = p->output.c, groups = taps >> 2, tail = taps & 3;
     const int32_t q = p->per_channel ? oc : 0;
-    const int8_t *w = p->weights + oc * taps;
-    /* With a partial last group, every row but the last reads its group whole: the bytes past the
-     * row (the next row's first weights) meet widened zeros. */
-    const int32_t whole = tail > 0 && oc + 1 < out_c ? groups + 1 : groups;
+    const int8_t *w = tg_conv_weights_of(p, oc, taps);
+    /* With a partial last group, every row but the last stored reads its group whole: the bytes
+     * past the row (the next row's first weights) meet widened zeros. */
+    const int32_t whole = tail > 0 && !tg_conv_last_row(p, oc) ? groups + 1 : groups;
     int32_t first, j;
     out += oc;
     for (first = 0; first < valid; first += 4, block += half) {
@@ -247,12 +249,14 @@ void tg_conv_block_s8(const tg_conv_params *p, const int8_t *kinds, const uint32
     int32_t oc = 0;
     while (oc < out_c) {
         int32_t end = oc;
-        while (runs && end < out_c - 1 && kinds[2 * end] == TG_CONV_SHORT) {
+        /* Runs hold live channels only, so their rows are consecutive; the last stored row is
+         * left to C (the assembly reads whole groups past a row's end). */
+        while (runs && end < out_c && kinds[2 * end] == TG_CONV_SHORT && !tg_conv_last_row(p, end)) {
             ++end;
         }
         if (end > oc) {
             tg_conv_frame frame;
-            frame.w = p->weights + oc * taps;
+            frame.w = tg_conv_weights_of(p, oc, taps);
             frame.bias = p->bias;
             frame.multiplier = p->multiplier;
             frame.shift = p->shift;
