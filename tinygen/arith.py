@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 INT8_MIN, INT8_MAX = -128, 127
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
@@ -64,7 +65,7 @@ def _wrap_int32(x: np.ndarray) -> np.ndarray:
     return ((x + 2**31) % 2**32) - 2**31
 
 
-def saturating_rounding_doubling_high_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def saturating_rounding_doubling_high_mul(a: ArrayLike, b: ArrayLike) -> np.ndarray:
     """gemmlowp SRDHM: round(a * b / 2^31), ties toward +infinity (-1.5 -> -1, 1.5 -> 2: gemmlowp's
     nudge of 1 - 2^30 for negative products, then truncation), saturating INT_MIN * INT_MIN."""
     a = np.asarray(a, dtype=np.int64)
@@ -78,7 +79,7 @@ def saturating_rounding_doubling_high_mul(a: np.ndarray, b: np.ndarray) -> np.nd
     return np.where(overflow, INT32_MAX, high)
 
 
-def rounding_divide_by_pot(x: np.ndarray, exponent: np.ndarray | int) -> np.ndarray:
+def rounding_divide_by_pot(x: ArrayLike, exponent: ArrayLike) -> np.ndarray:
     """gemmlowp RoundingDivideByPOT: x / 2^exponent rounded half away from zero, exponent in [0, 31]."""
     x = np.asarray(x, dtype=np.int64)
     exponent = np.asarray(exponent, dtype=np.int64)
@@ -88,8 +89,7 @@ def rounding_divide_by_pot(x: np.ndarray, exponent: np.ndarray | int) -> np.ndar
     return (x >> exponent) + (remainder > threshold)
 
 
-def multiply_by_quantized_multiplier(x: np.ndarray, multiplier: np.ndarray | int,
-                                     shift: np.ndarray | int) -> np.ndarray:
+def multiply_by_quantized_multiplier(x: ArrayLike, multiplier: ArrayLike, shift: ArrayLike) -> np.ndarray:
     """TFLite MultiplyByQuantizedMultiplier (double rounding) on int32 values, returning int64.
 
     The left shift of a multiplier > 1 is applied to x first and wraps like int32 arithmetic on
@@ -103,7 +103,7 @@ def multiply_by_quantized_multiplier(x: np.ndarray, multiplier: np.ndarray | int
     return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(shifted, multiplier), right)
 
 
-def requantize(acc: np.ndarray, multiplier: np.ndarray | int, shift: np.ndarray | int,
+def requantize(acc: ArrayLike, multiplier: ArrayLike, shift: ArrayLike,
                output_zero_point: int, act_min: int, act_max: int) -> np.ndarray:
     """The common epilogue: clamp(zp_out + MBQM(acc), act_min, act_max) as int8."""
     out = multiply_by_quantized_multiplier(acc, multiplier, shift) + output_zero_point

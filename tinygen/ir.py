@@ -82,7 +82,7 @@ class QuantParams:
 
     @classmethod
     def per_tensor(cls, scale: float, zero_point: int) -> QuantParams:
-        return cls(np.float32(scale), np.int32(zero_point))
+        return cls(np.array([scale], np.float32), np.array([zero_point], np.int32))
 
     @property
     def is_per_tensor(self) -> bool:

@@ -44,13 +44,10 @@ def run_one(graph: Graph, inputs: list[np.ndarray]) -> dict[str, np.ndarray]:
         tensor = graph.tensors[name]
         env[name] = np.ascontiguousarray(value, dtype=np.int8).reshape(tensor.shape)
     for node in graph.nodes:
-        args = []
+        args: list[np.ndarray] = []
         for name in node.inputs:
-            tensor = graph.tensors.get(name)
-            if tensor is not None and tensor.data is not None:
-                args.append(tensor.data)
-            else:
-                args.append(env[name] if name else None)
+            data = graph.tensors[name].data
+            args.append(data if data is not None else env[name])
         results = op_of(node).reference(node, graph, args)
         for name, value in zip(node.outputs, results, strict=True):
             expected = graph.tensors[name].shape

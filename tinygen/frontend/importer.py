@@ -58,6 +58,13 @@ class Value:
         return len(self.shape)
 
     @property
+    def runtime(self) -> str:
+        """The IR tensor of a run-time value (an op that needs run-time data must not get a constant)."""
+        if self.tensor is None:
+            raise Unsupported(f"'{self.name}' is a constant where run-time data is expected")
+        return self.tensor
+
+    @property
     def physical_shape(self) -> tuple[int, ...]:
         return self.layout.physical_shape(self.shape)
 

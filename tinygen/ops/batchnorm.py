@@ -27,7 +27,7 @@ def BatchNormalization(ctx: ImportContext, X: Value, scale: Value, B: Value, inp
         raise Unsupported("the scale, bias, mean and variance must be constants")
     if X.rank < 2:
         raise Unsupported("the input needs a channel axis")
-    gamma, beta, mean, var = (np.asarray(v.const, np.float64) for v in constants)  # type: ignore[arg-type]
+    gamma, beta, mean, var = (np.asarray(v.const, np.float64) for v in constants)
     a = gamma / np.sqrt(var + np.float64(epsilon))
     b = beta - mean * a
     out = ctx.output_value(ctx.node.output[0])  # type: ignore[union-attr]

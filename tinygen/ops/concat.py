@@ -33,7 +33,7 @@ def Concat(ctx: ImportContext, *inputs: Value, axis: int = 1) -> None:
     if any(v.layout is not first.layout for v in inputs):
         raise Unsupported("inputs with different layouts")
     out = ctx.output_value(ctx.node.output[0])  # type: ignore[union-attr]
-    ctx.emit("concat", [v.tensor for v in inputs], [out.tensor])  # type: ignore[misc]
+    ctx.emit("concat", [v.runtime for v in inputs], [out.runtime])
 
 
 @register

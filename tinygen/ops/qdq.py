@@ -115,8 +115,8 @@ def QuantizeLinear(ctx: ImportContext, x: Value, y_scale: Value, y_zero_point: V
         ctx.alias(node.output[0], x)
     else:  # requantize an int8 tensor to new parameters
         out = ctx.output_value(node.output[0])
-        ctx.graph.tensors[out.tensor].quant = quant  # type: ignore[index]
-        ctx.emit("lut", [x.tensor], [out.tensor], function="requantize", args={})
+        ctx.graph.tensors[out.runtime].quant = quant
+        ctx.emit("lut", [x.runtime], [out.runtime], function="requantize", args={})
 
 
 def _onnx_dtype(ctx: ImportContext, x: Value) -> np.dtype:

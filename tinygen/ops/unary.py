@@ -49,6 +49,7 @@ def _composite(x: np.ndarray, steps: list[dict[str, Any]]) -> np.ndarray:
 
     for step in steps:
         operands = [operand(spec) for spec in step["operands"]]
+        result: np.ndarray | float
         if step["op"] == "lut":
             result = FUNCTIONS[step["function"]](operands[0], **step["args"])
         elif step["op"] == "add":
@@ -57,7 +58,7 @@ def _composite(x: np.ndarray, steps: list[dict[str, Any]]) -> np.ndarray:
             result = operands[0] * operands[1]
         activation = step.get("activation")
         if activation:
-            result = _clip(result, activation.get("min"), activation.get("max"))
+            result = _clip(np.asarray(result), activation.get("min"), activation.get("max"))
         values.append(np.asarray(result, dtype=np.float64))
     return values[-1]
 
