@@ -14,6 +14,7 @@ import pytest
 import tinygen
 from tinygen.cli import main
 from tinygen.errors import TinygenError
+from tinygen.platformio import core as tinygen_core
 
 from ..conftest import MODELS, calibration_file
 
@@ -37,6 +38,9 @@ def pio_core(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     if missing:
         pytest.skip("PlatformIO tests need " + ", ".join(missing))
     core = tmp_path_factory.mktemp("pio_core")
+    # tinygen provisions tool-scons before its own PlatformIO runs; tests that call PlatformIO
+    # directly (core.run_pio) may run first, so the session core gets it up front.
+    tinygen_core.ensure_tool_scons(core)
     saved = {key: os.environ.get(key) for key in ("TINYGEN_PLATFORMIO_CORE_DIR", "TINYGEN_OFFLINE")}
     os.environ["TINYGEN_PLATFORMIO_CORE_DIR"] = str(core)
     os.environ["TINYGEN_OFFLINE"] = "1"  # real-board envs must fail fast here, online or not

@@ -66,4 +66,4 @@ def test_same_sources_compile_with_every_board_core(kws, pio_core: Path, tmp_pat
         assert f"twin_{name}" in result.stdout and (project / f".pio/build/twin_{name}/firmware.elf").is_file()
     pico = core.run_pio(["run", "-e", "twin_pico", "-t", "upload"], project, pio_core, timeout=300)
     assert pico.returncode == 0, pico.stdout[-4000:]
-    assert parse_harness(pico.stdout).passed
+    assert parse_harness(pico.stdout + pico.stderr).passed  # semihosting console output: stderr
