@@ -50,6 +50,8 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
         shift += 1
     if shift < -31:  # every bit would be shifted out: flush to zero as TFLite does
         return 0, 0
+    if shift > 30:  # x << 31 or more is undefined in C; no sane pair of scales gets here
+        raise ValueError(f"requantization multiplier {real:g} is too large (at most 2^30)")
     return fixed, shift
 
 

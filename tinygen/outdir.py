@@ -10,6 +10,7 @@ from pathlib import Path
 from .errors import TinygenError
 
 MARKER = ".tinygen/manifest.json"
+KEPT_ACROSS_REWRITES = (".pio",)  # PlatformIO's build folder of the project in OUT
 
 
 def write_tree(out: Path, files: dict[str, bytes], force: bool = False) -> None:
@@ -17,7 +18,8 @@ def write_tree(out: Path, files: dict[str, bytes], force: bool = False) -> None:
 
     Everything is written into a temporary sibling folder first and moved into place with
     renames, so `out` is either the old folder or the complete new one. An existing folder that
-    tinygen did not write is never replaced (unless force).
+    tinygen did not write is never replaced (unless force). PlatformIO's build cache (.pio) moves
+    over to the new folder, so rebuilding after a recompile does not start from nothing.
     """
     out = Path(out)
     if out.exists():
@@ -35,6 +37,9 @@ def write_tree(out: Path, files: dict[str, bytes], force: bool = False) -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
         os.chmod(staging, 0o755)
+        for kept in KEPT_ACROSS_REWRITES:  # build caches stay valid: the builds check their sources
+            if (out / kept).is_dir() and not (staging / kept).exists():
+                os.rename(out / kept, staging / kept)
         if out.exists():
             retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=parent))
             os.rmdir(retired)
