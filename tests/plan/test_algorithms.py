@@ -1,7 +1,8 @@
 """algorithms.py: every placement algorithm on hand-made buffer sets, and properties that hold for all.
 
 The hand-made sets are small enough to check by hand (comments say how); `tight` is a random
-instance kept because the exact search beats every heuristic on it.
+instance kept because the exact search (and, in name order, hill climbing) beats every greedy
+algorithm on it.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ EXPECTED_ARENA = {
     "greedy_by_conflicts":  (48, 64, 28, 20, 15, 52),
     "best_fit_by_size":     (48, 56, 24, 20, 17, 48),
     "best_fit_by_lifetime": (48, 56, 28, 20, 15, 48),
-    "hill_climb":           (48, 48, 20, 20, 15, 44),
+    "hill_climb":           (48, 48, 20, 20, 15, 40),
     "exact":                (48, 48, 20, 20, 15, 40),
 }
 

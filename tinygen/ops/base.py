@@ -36,6 +36,19 @@ class Unsupported(Exception):
 
 # --- IR ops --------------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class InPlace:
+    """A relation between an input and the output of a node that its kernel's processing order
+    makes safe: the output may start `delta` bytes below the input (delta < 0: above it) and
+    overlap it -- exactly there (`exact`), or anywhere lower (the order is monotone: every write
+    lands below every byte still to be read). The C kernel documents that order in its header."""
+
+    input: int  # index into node.inputs
+    delta: int
+    exact: bool = False
+    output: int = 0  # index into node.outputs
+
+
 class Op:
     """An IR operation. Subclasses are stateless; node-specific data lives in Node.attrs/params."""
 
@@ -76,6 +89,12 @@ class Op:
     def scratch_bytes(self, node: Node, graph: Graph) -> int:
         """Kernel scratch needed by the largest variant of the kernel; planned in the arena."""
         return 0
+
+    def in_place(self, node: Node, graph: Graph) -> list[InPlace]:
+        """How the output may overlap inputs (none by default). Only quantized nodes have kernels,
+        so only nodes with params offer any; the planner uses a relation only where the input
+        dies at this node."""
+        return []
 
 
 OPS: dict[str, Op] = {}

@@ -9,13 +9,14 @@ activation range. Padded taps are skipped, which equals padding with the input z
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..codegen.cformat import c_init
-from ..ir import Graph, Node
-from .base import Op, Unsupported, onnx_op, register
+from ..ir import Graph, Node, Tensor
+from .base import InPlace, Op, Unsupported, onnx_op, register
 from .common import (
     Window,
     accumulator_bits,
@@ -156,6 +157,8 @@ class _ConvBase(Op):
             ("per_channel", "1" if per_channel else "0"),
             ("accumulator_bits", str(self._accumulator_bits(node, graph))),
         ]
+        if emitter.plan.in_place(emitter.layer_index, 0) is not None:
+            fields.append(("in_place", "1"))  # the output overlaps the input (the kernels' in-place contracts)
         return CLayer(self.kernel(node, graph), "tg_conv_params", fields,
                       [emitter.pointer(node.inputs[0]), emitter.pointer(node.outputs[0])])
 
@@ -174,8 +177,11 @@ class _ConvBase(Op):
                                 node.params["shift"])
 
     def scratch_bytes(self, node: Node, graph: Graph) -> int:
-        """The scratch of the layer's kernel variant: its C `_get_buffer_size`."""
-        return kernel_scratch_bytes(self.kernel(node, graph), node, graph)
+        """The scratch of the layer's kernel variant: its C `_get_buffer_size` (which covers what the
+        plain kernel, its fallback, needs in place)."""
+        in_place = bool(self.in_place(node, graph))
+        return max(kernel_scratch_bytes(self.kernel(node, graph), node, graph),
+                   plain_in_place_bytes(self.name, node, graph) if in_place else 0)
 
 
 def conv_kernel(node: Node) -> str:
@@ -215,6 +221,74 @@ def kernel_scratch_bytes(kernel: str, node: Node, graph: Graph) -> int:
     return 0
 
 
+def plain_in_place_bytes(op: str, node: Node, graph: Graph) -> int:
+    """tg_conv_s8_get_buffer_size / tg_depthwise_conv_s8_get_buffer_size with in_place: the copied
+    window of one output pixel, or the depthwise ring of input pixels."""
+    in_c = _nhwc(graph.tensors[node.inputs[0]].shape)[3]
+    kh, kw = node.attrs["kernel"]
+    if op == "conv2d":
+        return kh * kw * in_c
+    return ring_pixels(node, graph) * in_c
+
+
+def ring_pixels(node: Node, graph: Graph) -> int:
+    """tg_depthwise_conv_s8_ring_pixels: 1 + the largest distance from an output pixel back to the
+    first input pixel its window reads (pixels in raster order, output and input at one address)."""
+    from .orders import window_pixels
+
+    windows = window_pixels(node, graph)
+    first = np.where(windows >= 0, windows, np.iinfo(np.int64).max).min(axis=1)
+    lag = np.arange(len(windows)) - first
+    return int(max(1, (lag[first != np.iinfo(np.int64).max] + 1).max(initial=1)))
+
+
+@functools.lru_cache(maxsize=512)
+def _conv_delta(key: tuple) -> int:
+    """The smallest safe delta of a convolution run in place (InPlace): the max over the orders that
+    may run -- the plain kernel's (one pixel at a time) and the DSP variants' blocks of 4 and 8 pixels."""
+    in_shape, out_shape, kernel, stride, dilation, pads, blocks = key
+    node = Node("conv", "conv2d", ["x"], ["y"], {"kernel": kernel, "stride": stride, "dilation": dilation,
+                                                  "pads": pads})
+    graph = Graph("delta", {"x": Tensor("x", in_shape, "int8"), "y": Tensor("y", out_shape, "int8")})
+    from .orders import window_pixels
+
+    in_c, out_c = in_shape[3], out_shape[3]
+    windows = window_pixels(node, graph)
+    first = np.where(windows >= 0, windows, np.iinfo(np.int64).max).min(axis=1).astype(np.float64) * in_c
+    pixels = len(windows)
+    delta = -(2**62)
+    for block in blocks:
+        starts = np.arange(0, pixels, block)
+        lowest_read = np.minimum.reduceat(first, starts)  # per block
+        later = np.minimum.accumulate(lowest_read[::-1])[::-1]  # lowest read from block b on
+        ends = np.minimum(starts + block, pixels) * out_c  # one past the block's last output byte
+        if len(starts) > 1:
+            finite = np.isfinite(later[1:])
+            if finite.any():
+                delta = max(delta, int((ends[:-1] - later[1:])[finite].max()))
+    delta = 0 if delta == -(2**62) else delta
+    return -(-delta // 4) * 4
+
+
+DSP_BLOCK_KERNELS = ("tg_conv_1x1_s8", "tg_conv_im2col_s8")
+
+
+@functools.lru_cache(maxsize=512)
+def _depthwise_in_place(key: tuple) -> bool:
+    """Are both depthwise orders (the plain kernel's ring, the DSP variants' channel groups) safe with
+    the output at the input's address?"""
+    from .orders import depthwise_dsp_order, depthwise_plain_order, safe
+
+    in_shape, out_shape, kernel, stride, dilation, pads = key
+    node = Node("dw", "depthwise_conv2d", ["x"], ["y"], {"kernel": kernel, "stride": stride, "dilation": dilation,
+                                                          "pads": pads, "depth_multiplier": 1})
+    graph = Graph("in_place", {"x": Tensor("x", in_shape, "int8"), "y": Tensor("y", out_shape, "int8")})
+    size = int(np.prod(in_shape))
+    dsp = depthwise_dsp_order(node, graph)
+    return dsp is not None and all(safe(order, {0: size}, {0: 0})
+                                   for order in (depthwise_plain_order(node, graph), dsp))
+
+
 @register
 class Conv2D(_ConvBase):
     name = "conv2d"
@@ -225,6 +299,17 @@ class Conv2D(_ConvBase):
 
     def kernel(self, node: Node, graph: Graph) -> str:
         return conv_kernel(node)
+
+    def in_place(self, node: Node, graph: Graph) -> list[InPlace]:
+        """The output may start delta bytes (or more) below the input: pixels (or blocks of pixels) in
+        raster order, each reading its whole windows before writing (tg_conv.h's in-place contracts)."""
+        if not node.params:
+            return []
+        blocks = (1, 4, 8) if self.kernel(node, graph) in DSP_BLOCK_KERNELS else (1,)
+        a = node.attrs
+        key = (_nhwc(graph.tensors[node.inputs[0]].shape), _nhwc(graph.tensors[node.outputs[0]].shape),
+               tuple(a["kernel"]), tuple(a["stride"]), tuple(a["dilation"]), tuple(a["pads"]), blocks)
+        return [InPlace(0, _conv_delta(key))]
 
     def weight_fields(self, node: Node, graph: Graph, emitter: LayerEmitter) -> list[tuple[str, str]]:
         """Dead output channels (every weight 0; trained models have many: 971 of VWW's 2,738)
@@ -274,6 +359,17 @@ class DepthwiseConv2D(_ConvBase):
 
     def kernel(self, node: Node, graph: Graph) -> str:
         return depthwise_kernel(node)
+
+    def in_place(self, node: Node, graph: Graph) -> list[InPlace]:
+        """With channel multiplier 1, the output may take the input's place (exactly: the DSP variants
+        go channel group by channel group), as tg_conv.h's depthwise in-place contracts say; checked
+        by simulating both orders (tinygen/ops/orders.py)."""
+        if not node.params or node.attrs.get("depth_multiplier", 1) != 1:
+            return []
+        a = node.attrs
+        key = (_nhwc(graph.tensors[node.inputs[0]].shape), _nhwc(graph.tensors[node.outputs[0]].shape),
+               tuple(a["kernel"]), tuple(a["stride"]), tuple(a["dilation"]), tuple(a["pads"]))
+        return [InPlace(0, 0, exact=True)] if _depthwise_in_place(key) else []
 
     def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
         multiplier = node.attrs["depth_multiplier"]

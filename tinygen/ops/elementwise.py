@@ -19,7 +19,7 @@ import numpy as np
 from .. import arith
 from ..codegen.cformat import c_init
 from ..ir import Graph, Layout, Node, QuantParams
-from .base import Op, Unsupported, onnx_op, register
+from .base import InPlace, Op, Unsupported, onnx_op, register
 from .common import activation_range, input_quant, output_quant
 
 if TYPE_CHECKING:
@@ -130,6 +130,13 @@ class _Binary(Op):
     def quantize(self, node: Node, graph: Graph) -> None:
         for name in node.inputs:
             quantize_constant_operand(graph, name)
+
+    def in_place(self, node: Node, graph: Graph) -> list[InPlace]:
+        """Elements are read and written in order (tg_elementwise.h): the output may take the place of
+        an input of its own shape (not a broadcast one)."""
+        out = graph.tensors[node.outputs[0]].shape
+        return [InPlace(i, 0, exact=True) for i, name in enumerate(node.inputs)
+                if node.params and graph.tensors[name].data is None and graph.tensors[name].shape == out]
 
     def emit_common(self, node: Node, graph: Graph, emitter: LayerEmitter) -> list[tuple[str, str]]:
         out = graph.tensors[node.outputs[0]].shape

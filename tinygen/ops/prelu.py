@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import arith
 from ..ir import Graph, Layout, Node
-from .base import Op, Unsupported, onnx_op, register
+from .base import InPlace, Op, Unsupported, onnx_op, register
 from .common import input_quant, output_quant
 
 if TYPE_CHECKING:
@@ -64,6 +64,10 @@ class PReluOp(Op):
         node.params = {"input_offset": -in_zp, "alpha_offset": -slope.quant.zero_point_value,
                        "output_offset": out_zp, "positive_multiplier": m1, "positive_shift": s1,
                        "negative_multiplier": m2, "negative_shift": s2}
+
+    def in_place(self, node: Node, graph: Graph) -> list[InPlace]:
+        """Elements in order, each read before it is written (tg_prelu.h)."""
+        return [InPlace(0, 0, exact=True)] if node.params else []
 
     def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
         p = node.params

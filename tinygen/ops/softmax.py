@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import arith
 from ..ir import Graph, Layout, Node
-from .base import Op, Unsupported, onnx_op, register
+from .base import InPlace, Op, Unsupported, onnx_op, register
 from .common import input_quant, output_quant
 
 if TYPE_CHECKING:
@@ -156,6 +156,11 @@ class SoftmaxOp(Op):
         return OUTPUT_SCALE, OUTPUT_ZERO_POINT
 
     output_quant = "fixed"
+
+    def in_place(self, node: Node, graph: Graph) -> list[InPlace]:
+        """Row by row: the max and the sum read the row, then each output replaces the input it was just
+        computed from, in order (tg_softmax.h)."""
+        return [InPlace(0, 0, exact=True)] if node.params else []
 
     def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
         p = node.params

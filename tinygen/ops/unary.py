@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import arith
 from ..ir import Graph, Node
-from .base import Op, Unsupported, onnx_op, register
+from .base import InPlace, Op, Unsupported, onnx_op, register
 from .common import input_quant, output_quant
 
 if TYPE_CHECKING:
@@ -188,6 +188,10 @@ class LookupTable(Op):
             table = lookup_table(node.attrs["function"], node.attrs.get("args", {}),
                                  *input_quant(graph, node), *output_quant(graph, node))
         node.params = {"table": table}
+
+    def in_place(self, node: Node, graph: Graph) -> list[InPlace]:
+        """Elements in order, each read before it is written (tg_lut.h)."""
+        return [InPlace(0, 0, exact=True)] if node.params else []
 
     def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
         table = node.params["table"]

@@ -1,7 +1,7 @@
 """Placement algorithms: buffers with lifetimes in, byte offsets out.
 
-Every algorithm has the same signature, (buffers) -> {buffer name: offset}, and is listed in
-ALGORITHMS by name; planner.py runs them and keeps the smallest arena. All are deterministic:
+Every algorithm has the same signature, (buffers, overlaps) -> {buffer name: offset}, and is
+listed in ALGORITHMS by name; planner.py runs them and keeps the smallest arena. All are deterministic:
 ties are broken by buffer name, and the searches (hill_climb, exact) are bounded by a count of
 evaluations or search nodes, never by the clock, so the same buffers always get the same offsets.
 
@@ -10,6 +10,13 @@ Placing buffers one by one at the lowest offset that fits ("first fit") in a wel
 the classic approach (TFLM's GreedyMemoryPlanner, TVM USMP's greedy_by_size/greedy_by_conflicts).
 It is also complete: for every placement there is an order in which first fit puts each buffer at
 or below its offset there (place them by increasing offset), which is what the exact search uses.
+
+In-place pairs (liveness.Overlap) relax one conflict: the target may sit `delta` bytes below the
+source (exactly, or anywhere lower), overlapping it. All the algorithms see conflicts as open
+intervals of forbidden offsets relative to a placed neighbour, so a relaxed pair is just a smaller
+(or split) interval; first fit and best fit then place a target over its source whenever that is
+the lowest (tightest) spot. With such pairs the completeness argument above no longer holds, so
+the exact search then proves nothing beyond reaching the lower bound.
 """
 
 from __future__ import annotations
@@ -19,10 +26,12 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .liveness import Buffer, live_buffers_per_step, lower_bound
+from .liveness import Buffer, Overlap, live_buffers_per_step, lower_bound
 
 Placement = dict[str, int]
-Algorithm = Callable[[list[Buffer]], Placement]
+Algorithm = Callable[[list[Buffer], Sequence[Overlap]], Placement]
+Interval = tuple[int, int]  # an open interval of forbidden offsets, relative to a placed neighbour
+Conflicts = list[list[tuple[int, tuple[Interval, ...]]]]
 
 HILL_CLIMB_STEPS = 400  # placements evaluated by hill_climb
 HILL_CLIMB_SEED = 0
@@ -39,53 +48,80 @@ def arena_size(buffers: list[Buffer], placement: Placement) -> int:
 
 # --- shared pieces --------------------------------------------------------------------------------
 
-def _conflicts(buffers: Sequence[Buffer]) -> list[list[int]]:
-    """For each buffer, the indices of the non-empty buffers whose lifetimes overlap its own."""
-    result: list[list[int]] = [[] for _ in buffers]
+def _conflicts(buffers: Sequence[Buffer], overlaps: Sequence[Overlap] = ()) -> Conflicts:
+    """For each buffer i, the non-empty buffers j whose lifetimes overlap its own, each with the
+    open intervals of offsets i may not take, relative to j's offset: (-size_i, size_j) for two
+    ordinary buffers (no shared byte), less for an in-place pair."""
+    index = {b.name: i for i, b in enumerate(buffers)}
+    relaxed: dict[tuple[int, int], tuple[Interval, ...]] = {}
+    for overlap in overlaps:
+        a, b = index[overlap.source], index[overlap.target]
+        sa, sb, d = buffers[a].size, buffers[b].size, overlap.delta
+        if overlap.exact:  # b exactly at a - d, or clear of a
+            relaxed[(b, a)] = ((-sb, -d), (-d, sa))
+            relaxed[(a, b)] = ((-sa, d), (d, sb))
+        else:  # b at a - d or lower, or clear of a above
+            relaxed[(b, a)] = ((-min(d, sb), sa),)
+            relaxed[(a, b)] = ((-sa, min(d, sb)),)
+    result: list[list[tuple[int, tuple[Interval, ...]]]] = [[] for _ in buffers]
     by_first = sorted(range(len(buffers)), key=lambda i: (buffers[i].first, i))
     for position, i in enumerate(by_first):
         for j in by_first[position + 1:]:
             if buffers[j].first > buffers[i].last:
                 break
             if buffers[i].size and buffers[j].size:
-                result[i].append(j)
-                result[j].append(i)
+                result[i].append((j, relaxed.get((i, j), ((-buffers[i].size, buffers[j].size),))))
+                result[j].append((i, relaxed.get((j, i), ((-buffers[j].size, buffers[i].size),))))
     return result
 
 
-def _first_fit_offset(size: int, alignment: int, occupied: list[tuple[int, int]]) -> int:
-    """Lowest aligned offset where [offset, offset + size) misses every occupied [start, end)."""
+def _forbidden(conflicts_i: list[tuple[int, tuple[Interval, ...]]], offsets: Sequence[int]) -> list[Interval]:
+    """The absolute forbidden intervals for a buffer, given its placed neighbours' offsets."""
+    return [(offsets[j] + lo, offsets[j] + hi) for j, intervals in conflicts_i if offsets[j] >= 0
+            for lo, hi in intervals if lo < hi]
+
+
+def _allowed_regions(forbidden: list[Interval], alignment: int) -> list[tuple[int, int | None]]:
+    """The closed ranges [start, end] of aligned offsets >= 0 outside every open interval (the
+    last one unbounded: end None), lowest first."""
+    regions: list[tuple[int, int | None]] = []
     candidate = 0
-    for start, end in sorted(occupied):
-        if candidate + size <= start:
+    for lo, hi in sorted(forbidden):
+        if candidate <= lo:
+            end = lo // alignment * alignment
+            if end >= candidate:
+                regions.append((candidate, end))
+        if hi > candidate:
+            candidate = _align(hi, alignment)
+    regions.append((candidate, None))
+    return regions
+
+
+def _first_fit_offset(forbidden: list[Interval], alignment: int) -> int:
+    """Lowest aligned offset outside every forbidden interval."""
+    candidate = 0
+    for lo, hi in sorted(forbidden):
+        if candidate <= lo:
             break
-        if end > candidate:
-            candidate = _align(end, alignment)
+        if hi > candidate:
+            candidate = _align(hi, alignment)
     return candidate
 
 
-def _best_fit_offset(size: int, alignment: int, occupied: list[tuple[int, int]]) -> int:
-    """The aligned offset in the tightest gap between occupied ranges that holds `size` bytes;
-    above all of them when no gap is large enough."""
-    candidate = 0
-    best: tuple[int, int] | None = None  # (gap, offset)
-    for start, end in sorted(occupied):
-        gap = start - candidate
-        if gap >= size and (best is None or gap < best[0]):
-            best = (gap, candidate)
-        if end > candidate:
-            candidate = _align(end, alignment)
-    return best[1] if best is not None else candidate
+def _best_fit_offset(forbidden: list[Interval], alignment: int) -> int:
+    """The lowest offset of the tightest bounded range of allowed offsets (a gap between placed
+    buffers that holds this one with the least room to spare); above all of them when none."""
+    regions = _allowed_regions(forbidden, alignment)
+    bounded = [(end - start, start) for start, end in regions if end is not None]
+    return min(bounded)[1] if bounded else regions[-1][0]
 
 
-def _place_in_order(buffers: Sequence[Buffer], order: Sequence[int], conflicts: list[list[int]],
-                    fit: Callable[[int, int, list[tuple[int, int]]], int] = _first_fit_offset) -> list[int]:
+def _place_in_order(buffers: Sequence[Buffer], order: Sequence[int], conflicts: Conflicts,
+                    fit: Callable[[list[Interval], int], int] = _first_fit_offset) -> list[int]:
     """Offsets (by buffer index) from placing the buffers one by one in `order` with `fit`."""
     offsets = [-1] * len(buffers)
     for i in order:
-        buffer = buffers[i]
-        occupied = [(offsets[j], offsets[j] + buffers[j].size) for j in conflicts[i] if offsets[j] >= 0]
-        offsets[i] = fit(buffer.size, buffer.alignment, occupied)
+        offsets[i] = fit(_forbidden(conflicts[i], offsets), buffers[i].alignment)
     return offsets
 
 
@@ -101,47 +137,77 @@ def _size_order(buffers: Sequence[Buffer]) -> list[int]:
     return sorted(range(len(buffers)), key=lambda i: (-buffers[i].size, buffers[i].first, buffers[i].name))
 
 
+def _targets_first(order: list[int], buffers: Sequence[Buffer], overlaps: Sequence[Overlap]) -> list[int]:
+    """`order` with every in-place target moved just before its source (recursively, down a chain):
+    a target sits at or below its source, so placed first at its lowest offset it leaves the source
+    room to settle `delta` above it; placed after, it would find no room below a source at 0."""
+    if not overlaps:
+        return order
+    index = {b.name: i for i, b in enumerate(buffers)}
+    targets: dict[int, list[int]] = {}
+    for o in overlaps:
+        targets.setdefault(index[o.source], []).append(index[o.target])
+    result: list[int] = []
+    placed: set[int] = set()
+
+    def visit(i: int) -> None:
+        if i in placed:
+            return
+        placed.add(i)
+        for t in targets.get(i, []):
+            visit(t)
+        result.append(i)
+
+    for i in order:
+        visit(i)
+    return result
+
+
 # --- the greedy algorithms ----------------------------------------------------------------------
 
-def greedy_by_size(buffers: list[Buffer]) -> Placement:
+def greedy_by_size(buffers: list[Buffer], overlaps: Sequence[Overlap] = ()) -> Placement:
     """Largest buffers first, each at the lowest offset that fits (TFLM's GreedyMemoryPlanner)."""
-    offsets = _place_in_order(buffers, _size_order(buffers), _conflicts(buffers))
-    return _as_placement(buffers, offsets)
+    order = _targets_first(_size_order(buffers), buffers, overlaps)
+    return _as_placement(buffers, _place_in_order(buffers, order, _conflicts(buffers, overlaps)))
 
 
-def greedy_by_conflicts(buffers: list[Buffer]) -> Placement:
+def greedy_by_conflicts(buffers: list[Buffer], overlaps: Sequence[Overlap] = ()) -> Placement:
     """Buffers that conflict with the most others first (then larger first), each at the lowest
     offset that fits (TVM USMP's greedy_by_conflicts)."""
-    conflicts = _conflicts(buffers)
+    conflicts = _conflicts(buffers, overlaps)
     order = sorted(range(len(buffers)), key=lambda i: (-len(conflicts[i]), -buffers[i].size,
                                                        buffers[i].first, buffers[i].name))
-    return _as_placement(buffers, _place_in_order(buffers, order, conflicts))
+    return _as_placement(buffers, _place_in_order(buffers, _targets_first(order, buffers, overlaps), conflicts))
 
 
-def best_fit_by_size(buffers: list[Buffer]) -> Placement:
+def best_fit_by_size(buffers: list[Buffer], overlaps: Sequence[Overlap] = ()) -> Placement:
     """Largest buffers first, each into the tightest gap that holds it (best-fit decreasing)."""
-    offsets = _place_in_order(buffers, _size_order(buffers), _conflicts(buffers), _best_fit_offset)
-    return _as_placement(buffers, offsets)
+    order = _targets_first(_size_order(buffers), buffers, overlaps)
+    return _as_placement(buffers, _place_in_order(buffers, order, _conflicts(buffers, overlaps), _best_fit_offset))
 
 
-def best_fit_by_lifetime(buffers: list[Buffer]) -> Placement:
+def best_fit_by_lifetime(buffers: list[Buffer], overlaps: Sequence[Overlap] = ()) -> Placement:
     """Longest-lived buffers first (then larger first), each into the tightest gap that holds it:
     long-lived tensors (residual shortcuts, graph inputs) settle at the bottom and the short-lived
     ones fill the holes above them."""
     order = sorted(range(len(buffers)), key=lambda i: (-(buffers[i].last - buffers[i].first), -buffers[i].size,
                                                        buffers[i].first, buffers[i].name))
-    return _as_placement(buffers, _place_in_order(buffers, order, _conflicts(buffers), _best_fit_offset))
+    return _as_placement(buffers, _place_in_order(buffers, _targets_first(order, buffers, overlaps),
+                                                  _conflicts(buffers, overlaps), _best_fit_offset))
 
 
 # --- hill climbing over placement orders (TVM USMP's hill_climb) -------------------------------
 
-def hill_climb(buffers: list[Buffer], steps: int = HILL_CLIMB_STEPS, seed: int = HILL_CLIMB_SEED) -> Placement:
+def hill_climb(buffers: list[Buffer], overlaps: Sequence[Overlap] = (), steps: int = HILL_CLIMB_STEPS,
+               seed: int = HILL_CLIMB_SEED) -> Placement:
     """Start from the greedy-by-size order and improve it: move a buffer that reaches the top of
     the arena to an earlier place in the order (or swap two random buffers), place with first fit,
-    keep the new order if the arena did not grow. A seeded generator makes it reproducible."""
-    conflicts = _conflicts(buffers)
-    floor = lower_bound(buffers)
-    order = _size_order(buffers)
+    keep the new order if the arena did not grow. A seeded generator makes it reproducible; the
+    buffers are taken in name order, so the result does not depend on the order they come in."""
+    buffers = sorted(buffers, key=lambda b: b.name)
+    conflicts = _conflicts(buffers, overlaps)
+    floor = lower_bound(buffers, overlaps)
+    order = _targets_first(_size_order(buffers), buffers, overlaps)
     offsets = _place_in_order(buffers, order, conflicts)
     size = _top(buffers, offsets)
     best_offsets, best_size = offsets, size
@@ -180,7 +246,7 @@ class SearchResult:
     nodes: int  # search nodes visited
 
 
-def exact_search(buffers: list[Buffer], *, node_budget: int = EXACT_NODE_BUDGET,
+def exact_search(buffers: list[Buffer], overlaps: Sequence[Overlap] = (), *, node_budget: int = EXACT_NODE_BUDGET,
                  incumbent: Placement | None = None, good_enough: int = 0) -> SearchResult:
     """Branch and bound over placement orders, first fit, smallest arena.
 
@@ -193,14 +259,17 @@ def exact_search(buffers: list[Buffer], *, node_budget: int = EXACT_NODE_BUDGET,
     bounded below by stacking, at every maximal live set, the unplaced buffers from their lowest
     possible offsets. The search starts from `incumbent` (default: the best greedy placement),
     stops at the live-set lower bound or at `good_enough`, and after `node_budget` nodes returns
-    the best placement found, not proven optimal.
+    the best placement found, not proven optimal. With in-place pairs the bound subtracts what the
+    pairs of a live set may share, and only reaching the lower bound proves anything.
     """
     if incumbent is None:
-        incumbent = min((algorithm(buffers) for algorithm in GREEDY), key=lambda p: arena_size(buffers, p))
+        incumbent = min((algorithm(buffers, overlaps) for algorithm in GREEDY),
+                        key=lambda p: arena_size(buffers, p))
     best_size = arena_size(buffers, incumbent)
-    floor = max(lower_bound(buffers), good_enough)
+    absolute = lower_bound(buffers, overlaps)
+    floor = max(absolute, good_enough)
     if best_size <= floor:
-        return SearchResult(dict(incumbent), best_size, best_size <= lower_bound(buffers), 0)
+        return SearchResult(dict(incumbent), best_size, best_size <= absolute, 0)
 
     # Empty buffers never conflict: they sit at 0 and take no part in the search.
     items = [i for i, b in enumerate(buffers) if b.size > 0]
@@ -209,22 +278,27 @@ def exact_search(buffers: list[Buffer], *, node_budget: int = EXACT_NODE_BUDGET,
     n = len(search)
     sizes = [b.size for b in search]
     aligns = [b.alignment for b in search]
-    conflicts = _conflicts(search)
+    position = {b.name: k for k, b in enumerate(search)}
+    pairs = [o for o in overlaps if o.source in position and o.target in position]
+    conflicts = _conflicts(search, pairs)
+    given = {(i, j): intervals for i, row in enumerate(conflicts) for j, intervals in row}
     cliques = _maximal_live_sets(search)
+    sizes_by_name = {b.name: b.size for b in search}
+    shared = [[(position[o.source], position[o.target], o.saving(sizes_by_name)) for o in pairs
+               if position[o.source] in clique and position[o.target] in clique] for clique in map(set, cliques)]
     offsets = [-1] * n
     best_offsets: list[int] | None = None
     nodes = 0
     stopped = False
 
     def fit(i: int) -> int:
-        occupied = [(offsets[j], offsets[j] + sizes[j]) for j in conflicts[i] if offsets[j] >= 0]
-        return _first_fit_offset(sizes[i], aligns[i], occupied)
+        return _first_fit_offset(_forbidden(conflicts[i], offsets), aligns[i])
 
     def bound(ffs: list[int], last: int) -> int:
         # In a live set all buffers conflict. The placed ones start at or below `last`, so the
         # unplaced ones go above the highest placed end, each no lower than its current first fit.
         result = 0
-        for clique in cliques:
+        for clique, sharing in zip(cliques, shared, strict=True):
             floor_c = last
             releases = []
             for i in clique:
@@ -235,6 +309,7 @@ def exact_search(buffers: list[Buffer], *, node_budget: int = EXACT_NODE_BUDGET,
             end = floor_c
             for release, size in sorted(releases):
                 end = max(end, release) + size
+            end -= sum(saving for a, b, saving in sharing if offsets[a] < 0 or offsets[b] < 0)
             result = max(result, end)
         return result
 
@@ -266,8 +341,8 @@ def exact_search(buffers: list[Buffer], *, node_budget: int = EXACT_NODE_BUDGET,
             offsets[i] = o
             child = list(ffs)
             end = o + sizes[i]
-            for j in conflicts[i]:
-                if offsets[j] < 0 and child[j] < end and o < child[j] + sizes[j]:
+            for j, _ in conflicts[i]:
+                if offsets[j] < 0 and any(o + lo < child[j] < o + hi for lo, hi in given[(j, i)]):
                     child[j] = fit(j)
             dfs(placed + 1, o, i, max(top, end), child)
             offsets[i] = -1
@@ -275,7 +350,7 @@ def exact_search(buffers: list[Buffer], *, node_budget: int = EXACT_NODE_BUDGET,
                 return
 
     def proven() -> bool:  # stopping early at `good_enough` proves nothing
-        return best_size <= lower_bound(buffers) or (not stopped and best_size > floor)
+        return best_size <= absolute or (not stopped and best_size > floor and not pairs)
 
     dfs(0, 0, -1, 0, [0] * n)
     if best_offsets is None:
@@ -293,9 +368,9 @@ def _maximal_live_sets(buffers: list[Buffer]) -> list[list[int]]:
     return sorted(sorted(s) for s in maximal)
 
 
-def exact(buffers: list[Buffer]) -> Placement:
+def exact(buffers: list[Buffer], overlaps: Sequence[Overlap] = ()) -> Placement:
     """The smallest arena (branch and bound, see exact_search); the best found within the node budget."""
-    return exact_search(buffers).placement
+    return exact_search(buffers, overlaps).placement
 
 
 GREEDY: tuple[Algorithm, ...] = (greedy_by_size, greedy_by_conflicts, best_fit_by_size, best_fit_by_lifetime)

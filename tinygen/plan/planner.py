@@ -8,12 +8,13 @@ lower bound and the arena found makes the exact search try harder before giving 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..errors import TinygenError
 from ..ir import Graph
 from .algorithms import ALGORITHMS, EXACT_NODE_BUDGET, SEARCHES, Placement, arena_size, exact_search
-from .liveness import Buffer, analyze, live_buffers_per_step, live_bytes_per_step, lower_bound, peak_step
+from .liveness import Buffer, Overlap, analyze, live_buffers_per_step, live_bytes_per_step, lower_bound, peak_step
 
 ARENA_ALIGNMENT = 8
 EXACT_MAX_BUFFERS = 64  # the exact search runs on graphs with at most this many buffers
@@ -37,6 +38,19 @@ class MemoryPlan:
     results: dict[str, int] = field(default_factory=dict)  # algorithm -> arena it found (unrounded)
     optimal: bool = False  # proven smallest for this schedule (lower bound reached or search exhausted)
     used_bytes: int = 0  # up to the end of the highest buffer (arena_size rounds it up)
+    overlaps: list[Overlap] = field(default_factory=list)  # the in-place pairs the kernels allowed
+    used: list[Overlap] = field(default_factory=list)  # those the placement was allowed to use
+
+    def shared(self) -> list[Overlap]:
+        """The in-place pairs the placement uses: the target overlaps its source."""
+        sizes = {b.name: b.size for b in self.buffers}
+        return [o for o in self.used
+                if self.offsets[o.target] < self.offsets[o.source] + sizes[o.source]
+                and self.offsets[o.source] < self.offsets[o.target] + sizes[o.target]]
+
+    def in_place(self, step: int, input_index: int) -> Overlap | None:
+        """The in-place pair of node `step`'s input `input_index` that the placement uses, if any."""
+        return next((o for o in self.shared() if o.step == step and o.input == input_index), None)
 
     def tensor_offset(self, tensor: str) -> int:
         return self.offsets[self.storage_of[tensor]]
@@ -50,8 +64,8 @@ class MemoryPlan:
         return self.offsets[name], size
 
     def live_per_step(self) -> dict[int, int]:
-        """Bytes live at each step."""
-        return dict(sorted(live_bytes_per_step(self.buffers).items()))
+        """Bytes live at each step (less what the in-place pairs live there may share)."""
+        return dict(sorted(live_bytes_per_step(self.buffers, self.overlaps).items()))
 
     def live_buffers_per_step(self) -> dict[int, list[Buffer]]:
         """The buffers live at each step, largest first."""
@@ -59,7 +73,7 @@ class MemoryPlan:
 
     def peak_step(self) -> int | None:
         """The first step whose live set equals the lower bound."""
-        return peak_step(self.buffers)
+        return peak_step(self.buffers, self.overlaps)
 
     def report(self, graph: Graph | None = None) -> str:
         """A text table: per step, the node run, the bytes live and the buffers live with their offsets."""
@@ -90,50 +104,85 @@ def _round_up(size: int) -> int:
 
 
 def plan_memory(graph: Graph, algorithms: list[str] | None = None, *, ram_budget: int | None = None,
-                exact_budget: int = EXACT_NODE_BUDGET) -> MemoryPlan:
-    """Place every buffer of the scheduled graph; raise MemoryBudgetError if the arena exceeds `ram_budget`."""
-    liveness = analyze(graph)
-    buffers = liveness.buffers
-    floor = lower_bound(buffers)
+                exact_budget: int = EXACT_NODE_BUDGET, in_place: bool = True) -> MemoryPlan:
+    """Place every buffer of the scheduled graph; raise MemoryBudgetError if the arena exceeds `ram_budget`.
+    With `in_place`, outputs may overlap the inputs their kernels allow (Op.in_place)."""
+    liveness = analyze(graph, in_place)
+    buffers, overlaps = liveness.buffers, liveness.overlaps
+    floor = lower_bound(buffers, overlaps)
     names = algorithms or list(ALGORITHMS)
     unknown = [name for name in names if name not in ALGORITHMS]
     if unknown:
         raise ValueError(f"unknown placement algorithm(s) {unknown}; known: {sorted(ALGORITHMS)}")
+    subsets = overlap_subsets(buffers, overlaps, floor)
     results: dict[str, int] = {}
-    best: tuple[int, str, Placement] | None = None
+    best: tuple[int, str, Placement, list[Overlap]] | None = None
     optimal = False
     for name in names:
         if name in SEARCHES and best is not None and best[0] <= floor:
             continue  # the lower bound is reached: nothing left to search for
-        if name == "exact":
+        if name == "exact":  # on the pairs that gave the best arena so far
             if algorithms is None and len(buffers) > EXACT_MAX_BUFFERS:
                 continue
-            result = exact_search(buffers, node_budget=exact_budget, incumbent=best[2] if best else None)
-            placement, optimal = result.placement, result.proven
+            chosen = best[3] if best is not None else overlaps
+            result = exact_search(buffers, chosen, node_budget=exact_budget, incumbent=best[2] if best else None)
+            tries = [(result.placement, chosen)]
+            optimal = result.proven
         else:
-            placement = ALGORITHMS[name](buffers)
-        check_placement(buffers, placement)
-        size = arena_size(buffers, placement)
-        results[name] = size
-        if best is None or size < best[0]:
-            best = (size, name, placement)
+            tries = [(ALGORITHMS[name](buffers, subset), subset) for subset in subsets]
+        for placement, subset in tries:
+            check_placement(buffers, placement, subset)
+            size = arena_size(buffers, placement)
+            results[name] = min(results.get(name, size), size)
+            if best is None or size < best[0]:
+                best = (size, name, placement, subset)
     assert best is not None
     if (ram_budget is not None and _round_up(best[0]) > ram_budget and floor <= ram_budget and not optimal
             and len(buffers) <= EXACT_MAX_BUFFERS):
         target = ram_budget // ARENA_ALIGNMENT * ARENA_ALIGNMENT
-        result = exact_search(buffers, node_budget=BUDGET_SEARCH_FACTOR * exact_budget, incumbent=best[2],
-                              good_enough=target)
-        check_placement(buffers, result.placement)
+        result = exact_search(buffers, best[3], node_budget=BUDGET_SEARCH_FACTOR * exact_budget,
+                              incumbent=best[2], good_enough=target)
+        check_placement(buffers, result.placement, best[3])
         results["exact"] = result.arena
         if result.arena < best[0]:
-            best = (result.arena, "exact", result.placement)
+            best = (result.arena, "exact", result.placement, best[3])
         optimal = result.proven
-    size, name, placement = best
+    size, name, placement, used = best
     plan = MemoryPlan(_round_up(size), floor, name, buffers, placement, liveness.storage_of,
-                      liveness.scratch_of, liveness.steps, results, optimal or size <= floor, size)
+                      liveness.scratch_of, liveness.steps, results, optimal or size <= floor, size, overlaps, used)
     if ram_budget is not None and plan.arena_size > ram_budget:
         raise MemoryBudgetError(budget_message(plan, ram_budget, graph))
     return plan
+
+
+MAX_OVERLAP_SUBSETS = 12
+
+
+def overlap_subsets(buffers: list[Buffer], overlaps: list[Overlap], floor: int) -> list[list[Overlap]]:
+    """Which in-place pairs to let the algorithms use. Each pair helps at its own step, but pairs in a
+    chain also tie offsets together (every target below its source, by its delta), so a chain of them
+    can need more room than any one step. So besides all of them, try keeping only the pairs without
+    which their step would need more than T bytes, for T from the lower bound up through the steps'
+    needs: the pairs that lower the peak stay, the ones that only constrain go."""
+    if not overlaps:
+        return [[]]
+    live = live_bytes_per_step(buffers, overlaps)
+    sizes = {b.name: b.size for b in buffers}
+    spans = {b.name: (b.first, b.last) for b in buffers}
+
+    def need(o: Overlap) -> int:
+        steps = range(max(spans[o.source][0], spans[o.target][0]), min(spans[o.source][1], spans[o.target][1]) + 1)
+        return max(live[step] + o.saving(sizes) for step in steps)  # the step if this pair shared nothing
+
+    needs = {o: need(o) for o in overlaps}
+    subsets = [list(overlaps)]
+    for threshold in sorted({floor, *(need for need in needs.values() if need > floor)}):
+        subset = [o for o in overlaps if needs[o] > threshold]
+        if subset != subsets[-1]:
+            subsets.append(subset)
+        if len(subsets) >= MAX_OVERLAP_SUBSETS:
+            break
+    return subsets
 
 
 def budget_message(plan: MemoryPlan, ram_budget: int, graph: Graph) -> str:
@@ -164,11 +213,15 @@ def budget_message(plan: MemoryPlan, ram_budget: int, graph: Graph) -> str:
     return "\n".join(lines)
 
 
-def check_placement(buffers: list[Buffer], placement: dict[str, int]) -> None:
-    """Every buffer placed, aligned, and no two buffers live at the same time share a byte."""
+def check_placement(buffers: list[Buffer], placement: dict[str, int], overlaps: Sequence[Overlap] = ()) -> None:
+    """Every buffer placed, aligned, and no two buffers live at the same time share a byte -- except
+    an in-place pair placed as its kernel allows (the target `delta` below the source, or lower)."""
     for buffer in buffers:
         offset = placement[buffer.name]
         assert offset >= 0 and offset % buffer.alignment == 0, f"{buffer.name} misplaced at {offset}"
+    allowed = {}
+    for o in overlaps:
+        allowed[(o.source, o.target)] = allowed[(o.target, o.source)] = o
     ordered = sorted(buffers, key=lambda b: placement[b.name])
     for i, a in enumerate(ordered):
         a_end = placement[a.name] + a.size
@@ -176,4 +229,9 @@ def check_placement(buffers: list[Buffer], placement: dict[str, int]) -> None:
             if placement[b.name] >= a_end:
                 break
             if a.overlaps_in_time(b) and a.size and b.size:
+                pair = allowed.get((a.name, b.name))
+                if pair is not None:
+                    shift = placement[pair.source] - placement[pair.target]
+                    if shift == pair.delta or (not pair.exact and shift >= pair.delta):
+                        continue
                 raise AssertionError(f"buffers {a.name} and {b.name} overlap in space and time")

@@ -9,7 +9,10 @@ consumers.
 
 The memory model is liveness.py's: a buffer (a tensor, or the storage an alias shares) is live
 from the step that writes it to the last step that reads it; a node's inputs, outputs and scratch
-are live together; graph inputs are live before the first step and graph outputs after the last.
+are live together, except that an output may share bytes with an input its kernel overwrites in
+place (Op.in_place) when that input dies at the node -- which depends on the order, so the model
+counts the sharing only where the node is the input's last reader; graph inputs are live before
+the first step and graph outputs after the last.
 
 Exact for graphs whose sets of "nodes run so far" (the downsets of the dependency order: a chain
 has n + 1 of them, each residual block multiplies a stretch of it by its branch lengths) number at
@@ -48,7 +51,7 @@ class Schedule:
 class _Model:
     """The graph reduced to what the peak depends on: dependencies and buffer sizes per node."""
 
-    def __init__(self, graph: Graph):
+    def __init__(self, graph: Graph, in_place: bool = True):
         nodes = graph.nodes
         self.n = len(nodes)
         storage_of = storage_map(graph)
@@ -81,6 +84,20 @@ class _Model:
         self.reads = [[(consumers[b], size[b]) for b in dict.fromkeys(storage_of[name] for name in node.inputs
                                                                       if name in storage_of)
                        if b not in pinned] for node in nodes]
+        # In-place pairs: (readers of the input buffer, bytes shared) when the node is its last reader.
+        self.shares: list[list[tuple[int, int]]] = [[] for _ in nodes]
+        for index, node in enumerate(nodes):
+            op = op_of(node)
+            if not in_place or op.is_alias:
+                continue
+            for rule in op.in_place(node, graph):
+                source = storage_of.get(node.inputs[rule.input])
+                target = storage_of.get(node.outputs[rule.output])
+                if source is None or target != node.outputs[rule.output] or source in pinned:
+                    continue
+                shared = max(0, min(size[source], size[target] - rule.delta) + min(0, rule.delta))
+                if shared:
+                    self.shares[index].append((consumers[source], shared))
         inputs = list(dict.fromkeys(storage_of[name] for name in graph.inputs))
         self.before = sum(size[b] for b in inputs)  # step -1: the inputs are copied in
         self.after = sum(size[b] for b in dict.fromkeys(storage_of[name] for name in graph.outputs))
@@ -88,6 +105,12 @@ class _Model:
 
     def ready(self, done: int) -> list[int]:
         return [v for v in range(self.n) if not done >> v & 1 and self.deps[v] & ~done == 0]
+
+    def step_peak(self, done: int, live: int, v: int) -> int:
+        """Bytes live while v runs, given `live` bytes after the set `done`."""
+        after = done | 1 << v
+        shared = max((saving for readers, saving in self.shares[v] if readers & ~after == 0), default=0)
+        return live + self.step_bytes[v] - shared
 
     def live_after(self, done: int, live: int, v: int) -> int:
         """Live bytes after running v, given `live` bytes after the set `done`."""
@@ -98,15 +121,16 @@ class _Model:
     def peak_of(self, order: list[int]) -> int:
         done, live, peak = 0, self.live0, max(self.before, self.after)
         for v in order:
-            peak = max(peak, live + self.step_bytes[v])
+            peak = max(peak, self.step_peak(done, live, v))
             live = self.live_after(done, live, v)
             done |= 1 << v
         return peak
 
 
-def best_order(graph: Graph, *, state_budget: int = STATE_BUDGET, beam_width: int = BEAM_WIDTH) -> Schedule:
+def best_order(graph: Graph, *, state_budget: int = STATE_BUDGET, beam_width: int = BEAM_WIDTH,
+               in_place: bool = True) -> Schedule:
     """The order of graph.nodes with the smallest peak (exact within the state budget); no change to graph."""
-    model = _Model(graph)
+    model = _Model(graph, in_place)
     original = list(range(model.n))
     original_peak = model.peak_of(original)
     exact = _exact(model, state_budget)
@@ -120,9 +144,9 @@ def best_order(graph: Graph, *, state_budget: int = STATE_BUDGET, beam_width: in
     return Schedule(order, peak, original_peak, False, states)
 
 
-def schedule_nodes(graph: Graph, **options: int) -> Schedule:
+def schedule_nodes(graph: Graph, **options: int | bool) -> Schedule:
     """The pass: reorder graph.nodes into the order with the smallest peak; returns what it chose."""
-    schedule = best_order(graph, **options)
+    schedule = best_order(graph, **options)  # type: ignore[arg-type]
     graph.nodes = [graph.nodes[i] for i in schedule.order]
     return schedule
 
@@ -148,13 +172,13 @@ def _exact(model: _Model, state_budget: int) -> tuple[list[int], int] | None:
     togo = {full: max(model.before, model.after)}
     for level in reversed(levels[:-1]):
         for done in level:
-            togo[done] = min(max(live[done] + model.step_bytes[v], togo[done | 1 << v]) for v in model.ready(done))
+            togo[done] = min(max(model.step_peak(done, live[done], v), togo[done | 1 << v]) for v in model.ready(done))
     # Walk forward, taking the lowest original index that keeps the optimum.
     order: list[int] = []
     done = 0
     while done != full:
         for v in model.ready(done):
-            if max(live[done] + model.step_bytes[v], togo[done | 1 << v]) == togo[done]:
+            if max(model.step_peak(done, live[done], v), togo[done | 1 << v]) == togo[done]:
                 order.append(v)
                 done |= 1 << v
                 break
@@ -171,7 +195,7 @@ def _beam(model: _Model, width: int) -> tuple[list[int], int]:
         for peak, live, order, done in beam:
             for v in model.ready(done):
                 after = done | 1 << v
-                state = (max(peak, live + model.step_bytes[v]), model.live_after(done, live, v), (*order, v), after)
+                state = (max(peak, model.step_peak(done, live, v)), model.live_after(done, live, v), (*order, v), after)
                 if after not in candidates or state < candidates[after]:
                     candidates[after] = state
         states += len(candidates)

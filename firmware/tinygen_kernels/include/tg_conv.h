@@ -33,6 +33,10 @@ typedef struct {
      * channel c's row, or -1 for a dead channel (whose output is the requantized bias). */
     const int16_t *rows;
     int32_t stored_rows;
+    /* 1: the output overlaps the input, as the code generator planned it from the kernel's order
+     * (the in-place contracts below); the plain kernels then read what a write would destroy from
+     * copies in the scratch buffer (their _get_buffer_size bytes). 0: separate buffers. */
+    int32_t in_place;
 } tg_conv_params;
 
 /* The weights of output channel oc (rows of `row_size` values), or NULL for a dead channel. */
@@ -52,7 +56,13 @@ static inline int32_t tg_conv_last_row(const tg_conv_params *p, int32_t oc)
 
 /* out[y, x, c] = clamp(output_offset + requant_c(bias[c] + sum w * (in + input_offset)))
  * Accumulators are int32: |w| <= 128 and |in + input_offset| <= 255, so any
- * filter volume up to 65,000 products cannot overflow (the compiler checks the exact bound). */
+ * filter volume up to 65,000 products cannot overflow (the compiler checks the exact bound).
+ *
+ * In-place contract (in_place = 1): output pixels in raster order; before any channel of a pixel is
+ * written, its whole KH x KW x C_in input window is copied to the scratch buffer (padded taps as the
+ * input zero point) and the pixel is computed from the copy. So the output may start d bytes below the
+ * input for any d >= max over pixels p of (end of output pixel p - first input byte of the windows of
+ * the pixels after p) (tinygen/ops/orders.py derives it). Scratch: the window, in_place only. */
 void tg_conv_s8(const tg_context *ctx, const tg_conv_params *params, const int8_t *input, int8_t *output);
 int32_t tg_conv_s8_get_buffer_size(const tg_conv_params *params);
 
@@ -60,6 +70,11 @@ int32_t tg_conv_s8_get_buffer_size(const tg_conv_params *params);
  * core has no DSP extension (or the shape is not theirs). Scratch: their _get_buffer_size bytes.
  *   tg_conv_1x1_s8      1x1 kernel, no padding, groups 1, any stride: a matrix product over pixels
  *   tg_conv_im2col_s8   groups 1, any kernel, stride, dilation and padding
+ * In-place contract: blocks of 8 output pixels (4 with less scratch) in raster order; all the input
+ * windows of a block are widened into the scratch before any output of the block is written. So the
+ * output may start d bytes below the input for any d >= max over blocks b of (end of block b's outputs
+ * - first input byte of the later blocks' windows), and the same holds for tg_conv_s8 (their fallback,
+ * which gets in_place).
  * tg_conv_wrapper_s8 picks the variant for the parameters (the code generator picks it at compile time,
  * by the same rule). */
 void tg_conv_1x1_s8(const tg_context *ctx, const tg_conv_params *params, const int8_t *input, int8_t *output);
@@ -69,14 +84,26 @@ int32_t tg_conv_im2col_s8_get_buffer_size(const tg_conv_params *params);
 void tg_conv_wrapper_s8(const tg_context *ctx, const tg_conv_params *params, const int8_t *input, int8_t *output);
 int32_t tg_conv_wrapper_s8_get_buffer_size(const tg_conv_params *params);
 
+/* In-place contract (in_place = 1; channel multiplier 1, the output at the input's address): output
+ * pixels in raster order; before any channel of output pixel p is written, input pixel p (the bytes it
+ * overwrites) is copied into a ring of the last R input pixels in the scratch buffer, and every input
+ * pixel q <= p is read from the ring: R - 1 is the largest distance back from a pixel to the first
+ * input pixel its window reads (tg_depthwise_conv_s8_ring_pixels; W + 2 for a 3x3 window padded by 1,
+ * 1 for stride 2 without top padding). Scratch: R x C bytes, in_place only. */
 void tg_depthwise_conv_s8(const tg_context *ctx, const tg_conv_params *params, const int8_t *input,
                           int8_t *output);
 int32_t tg_depthwise_conv_s8_get_buffer_size(const tg_conv_params *params);
+int32_t tg_depthwise_conv_s8_ring_pixels(const tg_conv_params *params);
 
 /* Cortex-M DSP variants of the depthwise convolution, bit-exact with tg_depthwise_conv_s8 (its
  * fallback):
  *   tg_depthwise_conv_3x3_s8    3x3 kernel, multiplier 1, no dilation; any stride and padding
  *   tg_depthwise_conv_fast_s8   any kernel, stride, dilation, padding and multiplier
+ * In-place contract (channel multiplier 1, the output at the input's address): groups of 4 channels in
+ * turn (a channel-outer order: it only touches the group's own channels); within a group, output rows
+ * in order, and the input rows a row needs are widened into the ring of row slots before any of its
+ * outputs is written; rows still needed stay in the ring, so what a written row destroys is never read
+ * again. Their _get_buffer_size also covers tg_depthwise_conv_s8's ring (their fallback).
  * tg_depthwise_conv_wrapper_s8 picks one for the parameters (the code generator, at compile time). */
 void tg_depthwise_conv_3x3_s8(const tg_context *ctx, const tg_conv_params *params, const int8_t *input,
                               int8_t *output);

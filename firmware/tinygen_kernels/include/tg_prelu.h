@@ -16,6 +16,7 @@ typedef struct {
     int32_t negative_shift;
 } tg_prelu_params;
 
+/* In-place use (output == input) is allowed: elements in order, each read before it is written. */
 void tg_prelu_s8(const tg_context *ctx, const tg_prelu_params *params, const int8_t *input,
                  const int8_t *alpha, int8_t *output);
 

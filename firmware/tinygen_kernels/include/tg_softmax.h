@@ -16,7 +16,8 @@ typedef struct {
     int32_t output_offset;
 } tg_softmax_params;
 
-/* Output scale 1/256, zero point -128 (unless rescaled). */
+/* Output scale 1/256, zero point -128 (unless rescaled). In-place use (output == input) is allowed: row by
+ * row, the max and the sum read the row, then each output replaces the input it was computed from. */
 void tg_softmax_s8(const tg_context *ctx, const tg_softmax_params *params, const int8_t *input,
                    int8_t *output);
 

@@ -20,7 +20,8 @@
 
 int32_t tg_depthwise_conv_3x3_s8_get_buffer_size(const tg_conv_params *params)
 {
-    return 8 * 3 * ((params->output.w - 1) * params->stride.w + 3); /* 3 row slots */
+    const int32_t slots = 8 * 3 * ((params->output.w - 1) * params->stride.w + 3); /* 3 row slots */
+    return TG_MAX(slots, tg_depthwise_conv_s8_get_buffer_size(params));            /* or the fallback's ring, in place */
 }
 
 #if defined(__ARM_FEATURE_DSP)

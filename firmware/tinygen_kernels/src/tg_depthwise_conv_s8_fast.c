@@ -15,7 +15,7 @@ int32_t tg_depthwise_conv_fast_s8_get_buffer_size(const tg_conv_params *params)
 {
     const int32_t slots = (params->filter.h - 1) * params->dilation.h + 1;
     const int32_t width = (params->output.w - 1) * params->stride.w + (params->filter.w - 1) * params->dilation.w + 1;
-    return 8 * slots * width;
+    return TG_MAX(8 * slots * width, tg_depthwise_conv_s8_get_buffer_size(params)); /* or the fallback's ring */
 }
 
 void tg_depthwise_conv_fast_s8(const tg_context *ctx, const tg_conv_params *p, const int8_t *input, int8_t *output)

@@ -1,0 +1,173 @@
+"""The processing orders of the C kernels that may overwrite an input as they go, as Python models.
+
+A kernel's in-place safety is a property of its processing order, which its header documents (the
+"in-place contract" comments in firmware/tinygen_kernels/include). Here each such order is a list
+of steps; a step reads bytes of the node's inputs, then writes bytes of its output (byte indices
+into each tensor). From an order:
+
+  * `monotone_delta`: the smallest d (a multiple of 4) such that, with the output starting d bytes
+    below the input (d < 0: above), no write reaches an input byte that a later step reads. Every
+    larger d is safe too, since writes then land lower still: the relation InPlace(delta=d).
+  * `safe`: the exact check, by simulating the steps over the two buffers at a given distance
+    (orders that are not monotone -- a channel-outer loop, like the DSP depthwise variants', writes
+    bytes at the start of the output long after reading later ones -- are only safe at particular
+    distances: the relation InPlace(delta=0, exact=True)).
+
+Ops use these to declare their relations (Op.in_place); tests/inplace runs the C kernels at the
+offsets derived here and checks every planned MLPerf layer against its order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..ir import Graph, Node
+
+ALIGN = 4  # arena offsets are multiples of 4 (plan/liveness.ALIGNMENT)
+
+
+@dataclass
+class Step:
+    reads: dict[int, np.ndarray] = field(default_factory=dict)  # input index -> byte indices read
+    writes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # output byte indices
+
+
+Order = list[Step]
+
+
+def _nhwc(shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    if len(shape) == 4:
+        return shape  # type: ignore[return-value]
+    return (shape[0], 1, shape[1], shape[2]) if len(shape) == 3 else (shape[0], 1, 1, shape[-1])
+
+
+def _pixels(node: Node, graph: Graph) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int]]:
+    return _nhwc(graph.tensors[node.inputs[0]].shape), _nhwc(graph.tensors[node.outputs[0]].shape)
+
+
+def window_pixels(node: Node, graph: Graph) -> np.ndarray:
+    """[OH * OW, KH * KW] input pixel index of every tap of every output pixel's window, -1 for padding."""
+    (_, in_h, in_w, _), (_, out_h, out_w, _) = _pixels(node, graph)
+    a = node.attrs
+    (kh, kw), (sh, sw), (dh, dw) = a["kernel"], a["stride"], a["dilation"]
+    top, left = a["pads"][0], a["pads"][1]
+    ys = np.arange(out_h)[:, None] * sh - top + np.arange(kh)[None, :] * dh  # [OH, KH]
+    xs = np.arange(out_w)[:, None] * sw - left + np.arange(kw)[None, :] * dw  # [OW, KW]
+    y = ys[:, None, :, None]
+    x = xs[None, :, None, :]
+    valid = (y >= 0) & (y < in_h) & (x >= 0) & (x < in_w)
+    index = np.where(valid, y * in_w + x, -1)  # [OH, OW, KH, KW]
+    return index.reshape(out_h * out_w, kh * kw)
+
+
+def _bytes(pixels: np.ndarray, channels: int, first: int = 0, count: int | None = None) -> np.ndarray:
+    """Byte indices of channels [first, first + count) of the given (valid) pixels."""
+    pixels = np.unique(pixels[pixels >= 0])
+    count = channels - first if count is None else count
+    return (pixels[:, None] * channels + first + np.arange(count)[None, :]).ravel()
+
+
+def conv_order(node: Node, graph: Graph, block: int, residual: int | None = None) -> Order:
+    """tg_conv_s8 in place (block 1: each pixel's window copied, then its outputs) and the DSP variants
+    tg_conv_1x1_s8 / tg_conv_im2col_s8 (blocks of 4 or 8 pixels: every window of the block widened,
+    then the block's outputs). `residual`: the input index of a fused residual, read with its block."""
+    (_, _, _, in_c), (_, out_h, out_w, out_c) = _pixels(node, graph)
+    windows = window_pixels(node, graph)
+    steps = []
+    for first in range(0, out_h * out_w, block):
+        last = min(first + block, out_h * out_w)
+        reads = {0: _bytes(windows[first:last], in_c)}
+        outputs = np.arange(first * out_c, last * out_c)
+        if residual is not None:
+            reads[residual] = outputs
+        steps.append(Step(reads, outputs))
+    return steps
+
+
+def depthwise_plain_order(node: Node, graph: Graph) -> Order:
+    """tg_depthwise_conv_s8 in place: per output pixel p, input pixel p copied to the ring (read) and
+    the window's pixels after p read from the input (those up to p come from the ring), then p written."""
+    (_, in_h, in_w, in_c), (_, out_h, out_w, out_c) = _pixels(node, graph)
+    windows = window_pixels(node, graph)
+    steps = []
+    for p in range(out_h * out_w):
+        later = windows[p][windows[p] > p]
+        own = np.array([p] if p < in_h * in_w else [], np.int64)
+        steps.append(Step({0: _bytes(np.concatenate([own, later]), in_c)}, np.arange(p * out_c, (p + 1) * out_c)))
+    return steps
+
+
+MAX_RING_SLOTS = 16  # TG_DEPTHWISE_MAX_SLOTS: taller rings re-widen rows instead of remembering them
+
+
+def depthwise_dsp_order(node: Node, graph: Graph) -> Order | None:
+    """tg_depthwise_conv_3x3_s8 / tg_depthwise_conv_fast_s8 (tg_depthwise_rows.h): per group of 4
+    channels, per output row, the input rows not in the ring of row slots are widened (read), then
+    the row's outputs of the group are written. None when the ring does not remember rows (over
+    MAX_RING_SLOTS slots): then rows are read again after writes."""
+    (_, in_h, in_w, in_c), (_, out_h, out_w, out_c) = _pixels(node, graph)
+    a = node.attrs
+    (kh, _), (sh, _), (dh, _) = a["kernel"], a["stride"], a["dilation"]
+    top = a["pads"][0]
+    slots = (kh - 1) * dh + 1
+    if slots > MAX_RING_SLOTS:
+        return None
+    steps = []
+    for c0 in range(0, out_c, 4):
+        lanes = min(4, out_c - c0)
+        tags: dict[int, int] = {}
+        for oy in range(out_h):
+            rows = []
+            for ky in range(kh):
+                row = oy * sh - top + ky * dh
+                if tags.get(row % slots) != row:
+                    tags[row % slots] = row
+                    if 0 <= row < in_h:
+                        rows.append(row)
+            pixels = np.array([r * in_w + x for r in rows for x in range(in_w)], np.int64)
+            writes = _bytes(np.arange(oy * out_w, (oy + 1) * out_w), out_c, c0, lanes)
+            steps.append(Step({0: _bytes(pixels, in_c, c0, lanes) if len(pixels) else np.zeros(0, np.int64)},
+                              writes))
+    return steps
+
+
+def elementwise_order(size: int, inputs: tuple[int, ...] = (0,)) -> Order:
+    """Elementwise kernels (tg_add_s8, tg_add_fast_s8, tg_lut_s8, ...): element i read, then written."""
+    index = np.arange(size)
+    return [Step({i: index for i in inputs}, index)]  # one step: every element reads itself only
+
+
+def monotone_delta(order: Order, input_index: int = 0) -> int:
+    """The smallest multiple of 4, d, with every write (output byte w, at input byte w - d) below every
+    input byte a later step reads; any larger d is safe as well."""
+    highest = -1  # highest output byte written so far
+    later = np.full(len(order) + 1, np.iinfo(np.int64).max)  # lowest input byte read from step i on
+    for i in range(len(order) - 1, -1, -1):
+        reads = order[i].reads.get(input_index)
+        later[i] = min(later[i + 1], int(reads.min()) if reads is not None and len(reads) else later[i + 1])
+    delta = -(2**62)
+    for i, step in enumerate(order):
+        if len(step.writes):
+            highest = max(highest, int(step.writes.max()))
+        if later[i + 1] != np.iinfo(np.int64).max and highest >= 0:
+            delta = max(delta, highest + 1 - int(later[i + 1]))
+    if delta == -(2**62):
+        delta = 0
+    return -(-delta // ALIGN) * ALIGN
+
+
+def safe(order: Order, sizes: dict[int, int], deltas: dict[int, int]) -> bool:
+    """Simulate the order with the output `deltas[i]` bytes below input i: is every input byte a step
+    reads still intact (not yet overwritten by an earlier step's write)?"""
+    destroyed = {i: np.zeros(sizes[i], bool) for i in deltas}
+    for step in order:
+        for i, reads in step.reads.items():
+            if i in destroyed and len(reads) and destroyed[i][reads].any():
+                return False
+        for i, delta in deltas.items():
+            hit = step.writes - delta
+            hit = hit[(hit >= 0) & (hit < sizes[i])]
+            destroyed[i][hit] = True
+    return True
