@@ -211,8 +211,8 @@ def kernel_scratch_bytes(kernel: str, node: Node, graph: Graph) -> int:
     kinds = (2 * _nhwc(graph.tensors[node.outputs[0]].shape)[3] + 3) // 4 * 4  # 2 bytes per output channel
     if kernel == "tg_conv_1x1_s8":
         return kinds + 64 * groups  # and 8 pixels' taps widened to int16
-    if kernel == "tg_conv_im2col_s8":
-        return kinds + 64 * groups + 4 * groups  # and one pixel's taps gathered as int8
+    if kernel == "tg_conv_im2col_s8":  # and a row to gather a border window in, unless C_in % 4 == 0
+        return kinds + 64 * groups + (4 * groups if in_c % 4 else 0)
     if kernel.startswith("tg_depthwise_conv_") and kernel != "tg_depthwise_conv_s8":
         # a ring of widened input rows: (KH - 1) * dilation + 1 rows of the columns an output row reads
         out_w = _nhwc(graph.tensors[node.outputs[0]].shape)[2]
@@ -222,13 +222,11 @@ def kernel_scratch_bytes(kernel: str, node: Node, graph: Graph) -> int:
 
 
 def plain_in_place_bytes(op: str, node: Node, graph: Graph) -> int:
-    """tg_conv_s8_get_buffer_size / tg_depthwise_conv_s8_get_buffer_size with in_place: the copied
-    window of one output pixel, or the depthwise ring of input pixels."""
-    in_c = _nhwc(graph.tensors[node.inputs[0]].shape)[3]
-    kh, kw = node.attrs["kernel"]
+    """tg_conv_s8_get_buffer_size / tg_depthwise_conv_s8_get_buffer_size with in_place: one output
+    pixel, or the depthwise ring of input pixels."""
     if op == "conv2d":
-        return kh * kw * in_c
-    return ring_pixels(node, graph) * in_c
+        return _nhwc(graph.tensors[node.outputs[0]].shape)[3]
+    return ring_pixels(node, graph) * _nhwc(graph.tensors[node.inputs[0]].shape)[3]
 
 
 def ring_pixels(node: Node, graph: Graph) -> int:

@@ -58,11 +58,11 @@ static inline int32_t tg_conv_last_row(const tg_conv_params *p, int32_t oc)
  * Accumulators are int32: |w| <= 128 and |in + input_offset| <= 255, so any
  * filter volume up to 65,000 products cannot overflow (the compiler checks the exact bound).
  *
- * In-place contract (in_place = 1): output pixels in raster order; before any channel of a pixel is
- * written, its whole KH x KW x C_in input window is copied to the scratch buffer (padded taps as the
- * input zero point) and the pixel is computed from the copy. So the output may start d bytes below the
- * input for any d >= max over pixels p of (end of output pixel p - first input byte of the windows of
- * the pixels after p) (tinygen/ops/orders.py derives it). Scratch: the window, in_place only. */
+ * In-place contract (in_place = 1): output pixels in raster order; all the channels of a pixel are
+ * computed into the scratch buffer (reading its whole KH x KW x C_in window) and then copied to the
+ * output. So the output may start d bytes below the input for any d >= max over pixels p of (end of
+ * output pixel p - first input byte of the windows of the pixels after p) (tinygen/ops/orders.py
+ * derives it). Scratch: one output pixel, C_out bytes, in place only. */
 void tg_conv_s8(const tg_context *ctx, const tg_conv_params *params, const int8_t *input, int8_t *output);
 int32_t tg_conv_s8_get_buffer_size(const tg_conv_params *params);
 

@@ -21,6 +21,15 @@
 #define TG_INLINE static inline
 #endif
 
+/* The plain kernels that the DSP variants fall back to: on cores with the DSP extension they run only
+ * for layers no variant takes, so there they are optimized for size (flash); elsewhere they are the
+ * kernels and built as the project says. */
+#if defined(__ARM_FEATURE_DSP) && defined(__GNUC__) && !defined(__clang__)
+#define TG_FALLBACK __attribute__((cold, optimize("Os")))
+#else
+#define TG_FALLBACK
+#endif
+
 #define TG_MAX(a, b) ((a) > (b) ? (a) : (b))
 #define TG_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define TG_CLAMP(x, lo, hi) TG_MIN(TG_MAX((x), (lo)), (hi))

@@ -5,19 +5,27 @@
  * DSP: im2col, 8 output pixels at a time (4 with less scratch). Each pixel's KH x KW x C_in taps are
  * widened to int16 (+ input offset; padded taps 0) in the scratch buffer (tg_dsp.h layout), then every
  * output channel runs the 1 x 4 microkernel over them (weights [C_out, KH, KW, C_in] are already in
- * that tap order). A window
- * inside the input is widened one kernel row (KW x C_in contiguous values) at a time; other windows
- * are first gathered as int8 (padding = the input zero point) and widened as one row. */
+ * that tap order). A window inside the input is widened one kernel row (KW x C_in contiguous values)
+ * at a time; in a window over the border (or dilated) each tap pixel's C_in values are widened where
+ * they are and padded taps become zeros -- when C_in is a multiple of 4, so that a tap pixel starts a
+ * group of 4 taps; otherwise such windows are first gathered as int8 (padding = the input zero point)
+ * into one more scratch row of KH x KW x C_in bytes and widened from there. */
 #include "tg_conv.h"
 #include "tg_dsp.h"
+
+/* Bytes of the int8 row a window is gathered in: only when C_in is not a multiple of 4. */
+static int32_t tg_im2col_row_bytes(const tg_conv_params *p)
+{
+    const int32_t groups = (p->filter.h * p->filter.w * p->input.c + 3) / 4;
+    return p->input.c % 4 != 0 ? 4 * groups : 0;
+}
 
 int32_t tg_conv_im2col_s8_get_buffer_size(const tg_conv_params *params)
 {
     const int32_t taps = params->filter.h * params->filter.w * params->input.c;
     const int32_t groups = (taps + 3) / 4;
-    /* the channel kinds, 8 pixels' taps widened (tg_conv_dsp.h; 4 pixels' do with less), one pixel's
-     * taps gathered as int8 */
-    return (2 * params->output.c + 3) / 4 * 4 + 64 * groups + 4 * groups;
+    /* the channel kinds, 8 pixels' taps widened (tg_conv_dsp.h; 4 pixels' do with less), the gather row */
+    return (2 * params->output.c + 3) / 4 * 4 + 64 * groups + tg_im2col_row_bytes(params);
 }
 
 #if defined(__ARM_FEATURE_DSP)
@@ -47,6 +55,28 @@ TG_COLD static void tg_im2col_gather(const tg_conv_params *p, const int8_t *inpu
     tg_conv_widen(slot, row, k_h * k_w * in_c, offsets);
 }
 
+/* The same without a row, for C_in a multiple of 4: each tap pixel's groups widened where they are
+ * (8 words apart), a padded tap's as zeros (x + input_offset = 0). */
+TG_COLD static void tg_im2col_widen_taps(const tg_conv_params *p, const int8_t *input, int32_t base_y,
+                                         int32_t base_x, uint32_t *slot, uint32_t offsets)
+{
+    const int32_t in_h = p->input.h, in_w = p->input.w, in_c = p->input.c;
+    int32_t ky, kx, g;
+    for (ky = 0; ky < p->filter.h; ++ky) {
+        const int32_t in_y = base_y + ky * p->dilation.h;
+        for (kx = 0; kx < p->filter.w; ++kx, slot += 2 * in_c) {
+            const int32_t in_x = base_x + kx * p->dilation.w;
+            if (in_y >= 0 && in_y < in_h && in_x >= 0 && in_x < in_w) {
+                tg_conv_widen(slot, input + (in_y * in_w + in_x) * in_c, in_c, offsets);
+                continue;
+            }
+            for (g = 0; g < in_c / 4; ++g) {
+                slot[8 * g] = slot[8 * g + 1] = 0;
+            }
+        }
+    }
+}
+
 /* The taps of input window (base_y, base_x) widened into the block at pixel slot `slot`. */
 static void tg_im2col_pixel(const tg_conv_params *p, const int8_t *input, int32_t base_y, int32_t base_x,
                             uint32_t *slot, int8_t *row, uint32_t offsets)
@@ -71,7 +101,11 @@ static void tg_im2col_pixel(const tg_conv_params *p, const int8_t *input, int32_
         }
         return;
     }
-    tg_im2col_gather(p, input, base_y, base_x, slot, row, offsets);
+    if (row != NULL) {
+        tg_im2col_gather(p, input, base_y, base_x, slot, row, offsets);
+    } else {
+        tg_im2col_widen_taps(p, input, base_y, base_x, slot, offsets);
+    }
 }
 #endif
 
@@ -87,15 +121,16 @@ void tg_conv_im2col_s8(const tg_context *ctx, const tg_conv_params *p, const int
     int32_t block_pixels, first, oy = 0, ox = 0;
     int8_t *kinds, *row;
     uint32_t *block;
+    const int32_t row_bytes = tg_im2col_row_bytes(p);
     if (p->groups != 1 || ctx == NULL || ctx->buf == NULL ||
-        ctx->size < kinds_bytes + TG_CONV_BLOCK_BYTES(groups, 4) + 4 * groups) {
+        ctx->size < kinds_bytes + TG_CONV_BLOCK_BYTES(groups, 4) + row_bytes) {
         tg_conv_s8(ctx, p, input, output);
         return;
     }
-    block_pixels = ctx->size >= kinds_bytes + TG_CONV_BLOCK_BYTES(groups, 8) + 4 * groups ? 8 : 4;
+    block_pixels = ctx->size >= kinds_bytes + TG_CONV_BLOCK_BYTES(groups, 8) + row_bytes ? 8 : 4;
     kinds = (int8_t *)ctx->buf;
     block = (uint32_t *)(kinds + kinds_bytes);
-    row = (int8_t *)(block + block_pixels * 2 * groups);
+    row = row_bytes ? (int8_t *)(block + block_pixels * 2 * groups) : NULL;
     tg_conv_classify(p, kinds);
     for (first = 0; first < pixels; first += block_pixels) {
         const int32_t valid = TG_MIN(block_pixels, pixels - first);

@@ -9,7 +9,7 @@
 #include "tg_requant.h"
 
 /* The first input row or column a window starting at `base` reads (step: dilation; size: taps). */
-static int32_t tg_first_tap(int32_t base, int32_t step, int32_t taps)
+TG_FALLBACK static int32_t tg_first_tap(int32_t base, int32_t step, int32_t taps)
 {
     int32_t k = 0;
     while (k < taps - 1 && base + k * step < 0) {
@@ -18,7 +18,7 @@ static int32_t tg_first_tap(int32_t base, int32_t step, int32_t taps)
     return base + k * step;
 }
 
-int32_t tg_depthwise_conv_s8_ring_pixels(const tg_conv_params *p)
+TG_FALLBACK int32_t tg_depthwise_conv_s8_ring_pixels(const tg_conv_params *p)
 {
     int32_t oy, ox, ring = 1;
     for (oy = 0; oy < p->output.h; ++oy) {
@@ -37,8 +37,8 @@ int32_t tg_depthwise_conv_s8_get_buffer_size(const tg_conv_params *params)
     return params->in_place ? tg_depthwise_conv_s8_ring_pixels(params) * params->input.c : 0;
 }
 
-void tg_depthwise_conv_s8(const tg_context *ctx, const tg_conv_params *p, const int8_t *input,
-                          int8_t *output)
+TG_FALLBACK void tg_depthwise_conv_s8(const tg_context *ctx, const tg_conv_params *p, const int8_t *input,
+                                      int8_t *output)
 {
     const int32_t in_h = p->input.h, in_w = p->input.w, in_c = p->input.c;
     const int32_t out_h = p->output.h, out_w = p->output.w, out_c = p->output.c;

@@ -18,10 +18,16 @@
 #include "tg_depthwise_rows.h"
 #endif
 
+/* The ring of 3 widened row slots. */
+TG_INLINE int32_t tg_dw3x3_slots_bytes(const tg_conv_params *params)
+{
+    return 8 * 3 * ((params->output.w - 1) * params->stride.w + 3);
+}
+
 int32_t tg_depthwise_conv_3x3_s8_get_buffer_size(const tg_conv_params *params)
 {
-    const int32_t slots = 8 * 3 * ((params->output.w - 1) * params->stride.w + 3); /* 3 row slots */
-    return TG_MAX(slots, tg_depthwise_conv_s8_get_buffer_size(params));            /* or the fallback's ring, in place */
+    /* the row slots, or the fallback's ring of input pixels in place */
+    return TG_MAX(tg_dw3x3_slots_bytes(params), tg_depthwise_conv_s8_get_buffer_size(params));
 }
 
 #if defined(__ARM_FEATURE_DSP)
@@ -113,7 +119,7 @@ TG_COLD static int32_t tg_dw3x3_applies(const tg_context *ctx, const tg_conv_par
     int32_t c;
     if (p->filter.h != 3 || p->filter.w != 3 || p->dilation.h != 1 || p->dilation.w != 1 || p->depth_multiplier != 1 ||
         p->output.c % 4 != 0 || p->activation_min > -128 || p->activation_max < 127 || ctx == NULL ||
-        ctx->buf == NULL || ctx->size < tg_depthwise_conv_3x3_s8_get_buffer_size(p)) {
+        ctx->buf == NULL || ctx->size < tg_dw3x3_slots_bytes(p)) {
         return 0;
     }
     for (c = 0; c < (p->per_channel ? p->output.c : 1); ++c) {

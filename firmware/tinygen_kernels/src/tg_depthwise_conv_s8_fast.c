@@ -11,11 +11,18 @@
 #include "tg_depthwise_rows.h"
 #endif
 
-int32_t tg_depthwise_conv_fast_s8_get_buffer_size(const tg_conv_params *params)
+/* The ring of widened row slots. */
+TG_INLINE int32_t tg_dw_fast_slots_bytes(const tg_conv_params *params)
 {
     const int32_t slots = (params->filter.h - 1) * params->dilation.h + 1;
     const int32_t width = (params->output.w - 1) * params->stride.w + (params->filter.w - 1) * params->dilation.w + 1;
-    return TG_MAX(8 * slots * width, tg_depthwise_conv_s8_get_buffer_size(params)); /* or the fallback's ring */
+    return 8 * slots * width;
+}
+
+int32_t tg_depthwise_conv_fast_s8_get_buffer_size(const tg_conv_params *params)
+{
+    /* the row slots, or the fallback's ring of input pixels in place */
+    return TG_MAX(tg_dw_fast_slots_bytes(params), tg_depthwise_conv_s8_get_buffer_size(params));
 }
 
 void tg_depthwise_conv_fast_s8(const tg_context *ctx, const tg_conv_params *p, const int8_t *input, int8_t *output)
@@ -26,7 +33,7 @@ void tg_depthwise_conv_fast_s8(const tg_context *ctx, const tg_conv_params *p, c
     const int32_t step = 2 * p->dilation.w; /* words between the taps of a row */
     tg_depthwise_rows rows;
     int32_t c0, oy, ox, ky, kx;
-    if (ctx == NULL || ctx->buf == NULL || ctx->size < tg_depthwise_conv_fast_s8_get_buffer_size(p)) {
+    if (ctx == NULL || ctx->buf == NULL || ctx->size < tg_dw_fast_slots_bytes(p)) {
         tg_depthwise_conv_s8(ctx, p, input, output);
         return;
     }
