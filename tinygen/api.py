@@ -24,9 +24,10 @@ from .ir import Graph, verify
 from .model import CompiledModel
 from .ops import op_of
 from .outdir import MARKER, write_tree
-from .passes import run_pipeline
-from .plan import MemoryPlan, plan_memory, schedule_nodes
+from .passes import fuse_residual_add, run_pipeline
+from .plan import MemoryPlan
 from .plan.picture import render_svg
+from .plan.variants import choose_variants
 from .platformio.project import project_files
 from .quantize.calibrate import Calibrator, calibrate, load_calibration_data
 from .quantize.quantize import quantize_graph, tensors_needing_ranges
@@ -127,15 +128,20 @@ def representative_inputs(graph: Graph, loaded: LoadedModel) -> dict[str, np.nda
 def write_compiled(graph: Graph, out_dir: str | Path | None, prefix: str, *, loaded: LoadedModel | None = None,
                    samples: dict[str, np.ndarray] | None = None, calibration: dict[str, Any] | None = None,
                    force: bool = False, step: Callable[[str], None] | None = None,
-                   ram_budget: int | None = None) -> CompileResult:
+                   ram_budget: int | None = None, in_place: bool = True,
+                   speed_first: bool = False) -> CompileResult:
     """Plan, render and write a quantized graph (the back half of the pipeline).
 
     Also the entry point for graphs built directly in Python (kernel tests): without `loaded`
-    no source model is stored, and `verify` skips the float comparison.
+    no source model is stored, and `verify` skips the float comparison. `in_place=False` gives the
+    plain plan: no fused residual Add, no output overlapping an input.
     """
     step = step or (lambda label: None)
-    schedule_nodes(graph)  # the node order with the smallest peak of live bytes
-    plan = plan_memory(graph, ram_budget=ram_budget)  # lifetimes and arena offsets (fails over the budget)
+    if in_place:
+        fuse_residual_add.run(graph)  # a residual Add joins the convolution feeding it (int8 IR)
+    # The node order with the smallest peak, each layer's kernel variant (RAM first, then speed where it
+    # costs no RAM or fits the budget) and the arena offsets; fails when nothing fits the budget.
+    plan, _ = choose_variants(graph, ram_budget, in_place=in_place, speed_first=speed_first)
     step("plan")
     model_file = Path(loaded.path).name if loaded else f"{graph.name} (built in Python)"
     rendered = render(graph, plan, prefix, model_file)  # C sources

@@ -38,6 +38,7 @@ class CLayer:
     comment: str = ""
     scratch_offset: int = 0
     scratch_size: int = 0
+    clear_scratch: bool = False  # an earlier layer left scratch in the context
 
 
 class LayerEmitter:

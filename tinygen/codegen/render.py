@@ -90,6 +90,7 @@ def render(graph: Graph, plan: MemoryPlan, prefix: str, model_file: str) -> Rend
     emitter = LayerEmitter(graph, plan, symbols)
     layers: list[CLayer] = []
     kernel_sources: set[str] = set(ALWAYS_NEEDED_KERNELS)
+    scratch_set = False  # does the context still hold an earlier layer's scratch?
     for index, node in enumerate(graph.nodes):
         op = op_of(node)
         emitter.layer_index = index
@@ -101,6 +102,9 @@ def render(graph: Graph, plan: MemoryPlan, prefix: str, model_file: str) -> Rend
         scratch = plan.scratch(index)
         if scratch:
             layer.scratch_offset, layer.scratch_size = scratch
+        if layer.function:
+            layer.clear_scratch = scratch_set and not scratch
+            scratch_set = bool(scratch)
         layers.append(layer)
 
     weights_bytes = sum(graph.tensors[n].nbytes for node in graph.nodes for n in node.inputs[1:3]

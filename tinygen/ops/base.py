@@ -49,6 +49,16 @@ class InPlace:
     output: int = 0  # index into node.outputs
 
 
+@dataclass(frozen=True)
+class Variant:
+    """One way to run a layer: its kernel's mode for a given scratch size (the DSP variants pick how
+    they work from the scratch they get, e.g. 8- or 4-pixel blocks), and what it costs."""
+
+    name: str  # e.g. "8-pixel blocks"
+    scratch: int  # bytes of arena scratch it needs
+    cost: int  # estimated instructions (Cortex-M4) beyond the layer's fastest variant
+
+
 class Op:
     """An IR operation. Subclasses are stateless; node-specific data lives in Node.attrs/params."""
 
@@ -89,6 +99,12 @@ class Op:
     def scratch_bytes(self, node: Node, graph: Graph) -> int:
         """Kernel scratch needed by the largest variant of the kernel; planned in the arena."""
         return 0
+
+    def variants(self, node: Node, graph: Graph) -> list[Variant]:
+        """The ways to run this layer with different scratch, fastest first (empty: only one). The
+        code generator picks one per layer (plan/variants.py) and records it in node.attrs["variant"];
+        scratch_bytes and emit follow that choice."""
+        return []
 
     def in_place(self, node: Node, graph: Graph) -> list[InPlace]:
         """How the output may overlap inputs (none by default). Only quantized nodes have kernels,

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..codegen.cformat import c_init
 from ..ir import Graph, Node, Tensor
-from .base import InPlace, Op, Unsupported, onnx_op, register
+from .base import InPlace, Op, Unsupported, Variant, onnx_op, register
 from .common import (
     Window,
     accumulator_bits,
@@ -159,6 +159,18 @@ class _ConvBase(Op):
         ]
         if emitter.plan.in_place(emitter.layer_index, 0) is not None:
             fields.append(("in_place", "1"))  # the output overlaps the input (the kernels' in-place contracts)
+        if "residual" in p:  # fused with the Add that consumes it (passes/fuse_residual_add.py)
+            from .elementwise import add_fields
+
+            shape = c_init(_nhwc(graph.tensors[node.outputs[0]].shape))
+            strides = c_init(_contiguous_strides(_nhwc(graph.tensors[node.outputs[0]].shape)))
+            add = [("output", shape), ("input1_strides", strides), ("input2_strides", strides),
+                   *add_fields(p["residual"])]
+            fused = [("conv", _nested(fields)), ("add", _nested(add)),
+                     ("conv_first", "1" if p["residual"]["conv_first"] else "0")]
+            return CLayer(fused_kernel(self.kernel(node, graph)), "tg_conv_add_params", fused,
+                          [emitter.pointer(node.inputs[0]), emitter.pointer(node.inputs[3]),
+                           emitter.pointer(node.outputs[0])])
         return CLayer(self.kernel(node, graph), "tg_conv_params", fields,
                       [emitter.pointer(node.inputs[0]), emitter.pointer(node.outputs[0])])
 
@@ -178,10 +190,44 @@ class _ConvBase(Op):
 
     def scratch_bytes(self, node: Node, graph: Graph) -> int:
         """The scratch of the layer's kernel variant: its C `_get_buffer_size` (which covers what the
-        plain kernel, its fallback, needs in place)."""
+        plain kernel, its fallback, needs in place, or fused with a residual Add: one output pixel)."""
+        return self._scratch(node, graph, 4 if node.attrs.get("variant") == FOUR_PIXELS else 8)
+
+    def _scratch(self, node: Node, graph: Graph, pixels: int) -> int:
+        kernel = self.kernel(node, graph)
+        if "residual" in node.params:
+            own = kernel_scratch_bytes(kernel, node, graph, pixels) + (
+                FUSED_ADD_TEMP_BYTES if kernel in DSP_BLOCK_KERNELS else 0)
+            return max(own, _nhwc(graph.tensors[node.outputs[0]].shape)[3])
         in_place = bool(self.in_place(node, graph))
-        return max(kernel_scratch_bytes(self.kernel(node, graph), node, graph),
+        return max(kernel_scratch_bytes(kernel, node, graph, pixels),
                    plain_in_place_bytes(self.name, node, graph) if in_place else 0)
+
+    def variants(self, node: Node, graph: Graph) -> list[Variant]:
+        """The DSP convolution variants widen 8 output pixels' taps at a time, or 4 when given less
+        scratch: then the loop over output channels (about 44 instructions of bookkeeping per channel)
+        runs twice as often."""
+        if self.kernel(node, graph) not in DSP_BLOCK_KERNELS:
+            return []
+        _, out_h, out_w, out_c = _nhwc(graph.tensors[node.outputs[0]].shape)
+        extra = 44 * out_c * ((out_h * out_w + 7) // 8)
+        return [Variant(EIGHT_PIXELS, self._scratch(node, graph, 8), 0),
+                Variant(FOUR_PIXELS, self._scratch(node, graph, 4), extra)]
+
+
+def _nested(fields: list[tuple[str, str]]) -> str:
+    """A nested struct initializer, one field per line (inside the layer's static const struct)."""
+    return "{\n" + "".join(f"        .{key} = {value},\n" for key, value in fields) + "    }"
+
+
+def _contiguous_strides(shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    _, h, w, c = shape
+    return (h * w * c, w * c, c, 1)
+
+
+def fused_kernel(kernel: str) -> str:
+    """The kernel of a convolution fused with its residual Add: tg_conv_add_s8, tg_conv_1x1_add_s8, ..."""
+    return kernel[:-len("_s8")] + "_add_s8"
 
 
 def conv_kernel(node: Node) -> str:
@@ -203,16 +249,20 @@ def depthwise_kernel(node: Node) -> str:
     return "tg_depthwise_conv_fast_s8"
 
 
-def kernel_scratch_bytes(kernel: str, node: Node, graph: Graph) -> int:
-    """Mirrors the C `<kernel>_get_buffer_size` of the convolution kernels (tests/dsp checks both agree)."""
+EIGHT_PIXELS, FOUR_PIXELS = "8-pixel blocks", "4-pixel blocks"
+
+
+def kernel_scratch_bytes(kernel: str, node: Node, graph: Graph, pixels: int = 8) -> int:
+    """Mirrors the C `<kernel>_get_buffer_size` of the convolution kernels (tests/dsp checks both agree);
+    `pixels` 4: the DSP convolution variants' smaller mode (4-pixel blocks)."""
     in_c = _nhwc(graph.tensors[node.inputs[0]].shape)[3]
     kh, kw = node.attrs["kernel"]
     groups = (kh * kw * in_c + 3) // 4  # of 4 taps
     kinds = (2 * _nhwc(graph.tensors[node.outputs[0]].shape)[3] + 3) // 4 * 4  # 2 bytes per output channel
     if kernel == "tg_conv_1x1_s8":
-        return kinds + 64 * groups  # and 8 pixels' taps widened to int16
+        return kinds + 8 * pixels * groups  # and 8 (or 4) pixels' taps widened to int16
     if kernel == "tg_conv_im2col_s8":  # and a row to gather a border window in, unless C_in % 4 == 0
-        return kinds + 64 * groups + (4 * groups if in_c % 4 else 0)
+        return kinds + 8 * pixels * groups + (4 * groups if in_c % 4 else 0)
     if kernel.startswith("tg_depthwise_conv_") and kernel != "tg_depthwise_conv_s8":
         # a ring of widened input rows: (KH - 1) * dilation + 1 rows of the columns an output row reads
         out_w = _nhwc(graph.tensors[node.outputs[0]].shape)[2]
@@ -230,14 +280,22 @@ def plain_in_place_bytes(op: str, node: Node, graph: Graph) -> int:
 
 
 def ring_pixels(node: Node, graph: Graph) -> int:
-    """tg_depthwise_conv_s8_ring_pixels: 1 + the largest distance from an output pixel back to the
-    first input pixel its window reads (pixels in raster order, output and input at one address)."""
+    """tg_depthwise_conv_s8_ring_pixels: the ring holds the input pixels up to P_top * W + P_left back,
+    as far back as an output pixel's window can reach when an output row is no wider than S_h input rows
+    (ring_covers checks it)."""
+    top, left = node.attrs["pads"][0], node.attrs["pads"][1]
+    return top * _nhwc(graph.tensors[node.inputs[0]].shape)[2] + left + 1
+
+
+def ring_covers(node: Node, graph: Graph) -> bool:
+    """Does the ring reach every input pixel an output pixel reads behind it (raster order, output and
+    input at one address)?"""
     from .orders import window_pixels
 
     windows = window_pixels(node, graph)
     first = np.where(windows >= 0, windows, np.iinfo(np.int64).max).min(axis=1)
     lag = np.arange(len(windows)) - first
-    return int(max(1, (lag[first != np.iinfo(np.int64).max] + 1).max(initial=1)))
+    return bool((lag < ring_pixels(node, graph)).all())
 
 
 @functools.lru_cache(maxsize=512)
@@ -269,6 +327,7 @@ def _conv_delta(key: tuple) -> int:
 
 
 DSP_BLOCK_KERNELS = ("tg_conv_1x1_s8", "tg_conv_im2col_s8")
+FUSED_ADD_TEMP_BYTES = 32  # TG_CONV_ADD_TEMP_BYTES: a block's outputs of a few channels, before the Add
 
 
 @functools.lru_cache(maxsize=512)
@@ -283,8 +342,8 @@ def _depthwise_in_place(key: tuple) -> bool:
     graph = Graph("in_place", {"x": Tensor("x", in_shape, "int8"), "y": Tensor("y", out_shape, "int8")})
     size = int(np.prod(in_shape))
     dsp = depthwise_dsp_order(node, graph)
-    return dsp is not None and all(safe(order, {0: size}, {0: 0})
-                                   for order in (depthwise_plain_order(node, graph), dsp))
+    return dsp is not None and ring_covers(node, graph) and all(
+        safe(order, {0: size}, {0: 0}) for order in (depthwise_plain_order(node, graph), dsp))
 
 
 @register
@@ -307,7 +366,10 @@ class Conv2D(_ConvBase):
         a = node.attrs
         key = (_nhwc(graph.tensors[node.inputs[0]].shape), _nhwc(graph.tensors[node.outputs[0]].shape),
                tuple(a["kernel"]), tuple(a["stride"]), tuple(a["dilation"]), tuple(a["pads"]), blocks)
-        return [InPlace(0, _conv_delta(key))]
+        relations = [InPlace(0, _conv_delta(key))]
+        if "residual" in node.params:  # the output may replace the residual (tg_conv.h)
+            relations.append(InPlace(3, 0, exact=True))
+        return relations
 
     def weight_fields(self, node: Node, graph: Graph, emitter: LayerEmitter) -> list[tuple[str, str]]:
         """Dead output channels (every weight 0; trained models have many: 971 of VWW's 2,738)
@@ -344,7 +406,14 @@ class Conv2D(_ConvBase):
             acc[..., g * group_out:(g + 1) * group_out] = exact_matmul(cols, w.T).reshape(
                 n, out_h, out_w, group_out)
         acc += bias.astype(np.int64)
-        return [self._requantize(acc, node)]
+        out = self._requantize(acc, node)
+        if "residual" in node.params:  # the fused Add: exactly the Add layer's arithmetic
+            from .elementwise import add_arithmetic
+
+            residual = node.params["residual"]
+            first, second = (out, inputs[3]) if residual["conv_first"] else (inputs[3], out)
+            out = add_arithmetic(residual, first, second.reshape(first.shape))
+        return [out]
 
 
 @register

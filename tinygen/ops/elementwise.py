@@ -146,6 +146,27 @@ class _Binary(Op):
                 ("input2_strides", c_init(s2))]
 
 
+def add_arithmetic(p: dict, x1: np.ndarray, x2: np.ndarray) -> np.ndarray:
+    """TFLite's int8 ADD of two int8 arrays (broadcasting) with the parameters AddOp.quantize derives."""
+    mbqm = arith.multiply_by_quantized_multiplier
+    a = (x1.astype(np.int64) + p["input1_offset"]) << ADD_LEFT_SHIFT
+    b = (x2.astype(np.int64) + p["input2_offset"]) << ADD_LEFT_SHIFT
+    a = mbqm(a, p["input1_multiplier"], p["input1_shift"])
+    b = mbqm(b, p["input2_multiplier"], p["input2_shift"])
+    total = a - b if p["subtract"] else a + b
+    out = mbqm(total, p["output_multiplier"], p["output_shift"]) + p["output_offset"]
+    return np.clip(out, p["act_min"], p["act_max"]).astype(np.int8)
+
+
+def add_fields(p: dict) -> list[tuple[str, str]]:
+    """The arithmetic fields of tg_add_params (without the shape and strides)."""
+    return [(key, str(int(p.get(key, 0)))) for key in (
+        "input1_offset", "input2_offset", "output_offset", "input1_multiplier", "input1_shift",
+        "input2_multiplier", "input2_shift", "output_multiplier", "output_shift")
+    ] + [("left_shift", str(ADD_LEFT_SHIFT)), ("activation_min", str(p["act_min"])),
+         ("activation_max", str(p["act_max"])), ("subtract", "1" if p["subtract"] else "0")]
+
+
 @register
 class AddOp(_Binary):
     name = "add"
@@ -169,27 +190,13 @@ class AddOp(_Binary):
                        "subtract": bool(node.attrs.get("subtract", False))}
 
     def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
-        p = node.params
-        mbqm = arith.multiply_by_quantized_multiplier
-        a = (inputs[0].astype(np.int64) + p["input1_offset"]) << ADD_LEFT_SHIFT
-        b = (inputs[1].astype(np.int64) + p["input2_offset"]) << ADD_LEFT_SHIFT
-        a = mbqm(a, p["input1_multiplier"], p["input1_shift"])
-        b = mbqm(b, p["input2_multiplier"], p["input2_shift"])
-        total = a - b if p["subtract"] else a + b
-        out = mbqm(total, p["output_multiplier"], p["output_shift"]) + p["output_offset"]
-        out = np.clip(out, p["act_min"], p["act_max"]).astype(np.int8)
+        out = add_arithmetic(node.params, inputs[0], inputs[1])
         return [np.broadcast_to(out, graph.tensors[node.outputs[0]].shape).copy()]
 
     def emit(self, node: Node, graph: Graph, emitter: LayerEmitter) -> CLayer:
         from ..codegen.layers import CLayer
 
-        p = node.params
-        fields = self.emit_common(node, graph, emitter) + [
-            (key, str(int(p.get(key, 0)))) for key in (
-                "input1_offset", "input2_offset", "output_offset", "input1_multiplier", "input1_shift",
-                "input2_multiplier", "input2_shift", "output_multiplier", "output_shift")
-        ] + [("left_shift", str(ADD_LEFT_SHIFT)), ("activation_min", str(p["act_min"])),
-             ("activation_max", str(p["act_max"])), ("subtract", "1" if p["subtract"] else "0")]
+        fields = self.emit_common(node, graph, emitter) + add_fields(node.params)
         return CLayer("tg_add_fast_s8", "tg_add_params", fields,
                       [emitter.pointer(node.inputs[0]), emitter.pointer(node.inputs[1]),
                        emitter.pointer(node.outputs[0])])

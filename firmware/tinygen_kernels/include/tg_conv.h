@@ -4,29 +4,30 @@
 
 #include <stddef.h>
 
+#include "tg_elementwise.h"
 #include "tg_types.h"
 
 typedef struct {
-    tg_dims input;       /* [1, H, W, C_in] */
-    tg_dims filter;      /* standard/grouped: [C_out, KH, KW, C_in / groups]; depthwise: [1, KH, KW, C_out] */
-    tg_dims output;      /* [1, OH, OW, C_out] */
+    tg_dims input;  /* [1, H, W, C_in] */
+    tg_dims filter; /* standard/grouped: [C_out, KH, KW, C_in / groups]; depthwise: [1, KH, KW, C_out] */
+    tg_dims output; /* [1, OH, OW, C_out] */
     tg_hw stride;
     tg_hw dilation;
-    tg_padding padding;  /* kernels use top/left; bottom/right are implied by the output size */
-    int32_t groups;      /* standard: 1; grouped: C_in / groups input channels per group */
+    tg_padding padding;       /* kernels use top/left; bottom/right are implied by the output size */
+    int32_t groups;           /* standard: 1; grouped: C_in / groups input channels per group */
     int32_t depth_multiplier; /* depthwise only: C_out = C_in * depth_multiplier */
     int32_t input_offset;     /* -input zero point, in [-127, 128] */
     int32_t output_offset;    /* output zero point, in [-128, 127] */
     int32_t activation_min;   /* fused activation clamp, in [-128, 127] */
     int32_t activation_max;
-    const int8_t *weights;    /* symmetric int8, layout as `filter` */
-    const int32_t *bias;      /* [C_out], scale input_scale * weight_scale[c] */
+    const int8_t *weights;     /* symmetric int8, layout as `filter` */
+    const int32_t *bias;       /* [C_out], scale input_scale * weight_scale[c] */
     const int32_t *multiplier; /* requantization, [C_out] if per_channel else [1] */
     const int8_t *shift;       /* in [-31, 30] */
     int32_t per_channel;
-    int32_t accumulator_bits;  /* |accumulator| < 2^accumulator_bits for every input, in every channel
-                                  with a shift in [-23, -1] (the DSP variants requantize those with a
-                                  shorter exact form when it is <= 29; tg_dsp.h) */
+    int32_t accumulator_bits; /* |accumulator| < 2^accumulator_bits for every input, in every channel
+                                 with a shift in [-23, -1] (the DSP variants requantize those with a
+                                 shorter exact form when it is <= 29; tg_dsp.h) */
     /* Standard/grouped only: dead output channels (all weights 0, e.g. pruned or never trained)
      * need not be stored. NULL: `weights` holds a row per output channel. Otherwise `weights`
      * holds `stored_rows` rows, those of the live channels in channel order, and rows[c] is
@@ -65,6 +66,25 @@ static inline int32_t tg_conv_last_row(const tg_conv_params *p, int32_t oc)
  * derives it). Scratch: one output pixel, C_out bytes, in place only. */
 void tg_conv_s8(const tg_context *ctx, const tg_conv_params *params, const int8_t *input, int8_t *output);
 int32_t tg_conv_s8_get_buffer_size(const tg_conv_params *params);
+/* The C_out outputs of output pixel (oy, ox) into dst (tg_conv_s8's arithmetic). */
+void tg_conv_s8_pixel(const tg_conv_params *params, const int8_t *input, int32_t oy, int32_t ox, int8_t *dst);
+
+/* A convolution fused with the residual Add that consumes it (ResNet's blocks): out = Add(conv(input),
+ * residual) with the Add's own parameters, the convolution's output (requantized and clamped as its
+ * own layer would) as Add input 1 (`conv_first`) or 2. Bit-exact with the two layers run in turn, with
+ * no tensor in between. The residual has the output's shape. */
+typedef struct {
+    tg_conv_params conv;
+    tg_add_params add;
+    int32_t conv_first;
+} tg_conv_add_params;
+
+/* In-place contract: the output may be the residual (same address): each output is written after the
+ * residual value at its place was read, and no other residual value is read after it. The input may
+ * overlap as for the unfused kernels (conv.in_place). Scratch: one output pixel (C_out bytes). */
+void tg_conv_add_s8(const tg_context *ctx, const tg_conv_add_params *params, const int8_t *input,
+                    const int8_t *residual, int8_t *output);
+int32_t tg_conv_add_s8_get_buffer_size(const tg_conv_add_params *params);
 
 /* Cortex-M DSP variants (tg_dsp.h), each bit-exact with tg_conv_s8 and falling back to it where the
  * core has no DSP extension (or the shape is not theirs). Scratch: their _get_buffer_size bytes.
@@ -81,6 +101,16 @@ void tg_conv_1x1_s8(const tg_context *ctx, const tg_conv_params *params, const i
 int32_t tg_conv_1x1_s8_get_buffer_size(const tg_conv_params *params);
 void tg_conv_im2col_s8(const tg_context *ctx, const tg_conv_params *params, const int8_t *input, int8_t *output);
 int32_t tg_conv_im2col_s8_get_buffer_size(const tg_conv_params *params);
+/* The same fused with a residual Add (tg_conv_add_s8 is their fallback); scratch: the unfused variant's
+ * and TG_CONV_ADD_TEMP_BYTES more (the block's outputs of a few channels before the Add). The output may
+ * be the residual: a block's residual values are read right before its outputs replace them. */
+void tg_conv_1x1_add_s8(const tg_context *ctx, const tg_conv_add_params *params, const int8_t *input,
+                        const int8_t *residual, int8_t *output);
+int32_t tg_conv_1x1_add_s8_get_buffer_size(const tg_conv_add_params *params);
+void tg_conv_im2col_add_s8(const tg_context *ctx, const tg_conv_add_params *params, const int8_t *input,
+                           const int8_t *residual, int8_t *output);
+int32_t tg_conv_im2col_add_s8_get_buffer_size(const tg_conv_add_params *params);
+#define TG_CONV_ADD_TEMP_BYTES 32
 void tg_conv_wrapper_s8(const tg_context *ctx, const tg_conv_params *params, const int8_t *input, int8_t *output);
 int32_t tg_conv_wrapper_s8_get_buffer_size(const tg_conv_params *params);
 

@@ -19,5 +19,20 @@ void tg_conv_widen(uint32_t *dst, const int8_t *src, int32_t count, uint32_t off
 void tg_conv_classify(const tg_conv_params *p, int8_t *kinds);
 void tg_conv_block_s8(const tg_conv_params *p, const int8_t *kinds, const uint32_t *block, int32_t half,
                       int32_t taps, int8_t *out, int32_t valid);
+void tg_conv_block_range_s8(const tg_conv_params *p, const int8_t *kinds, const uint32_t *block, int32_t half,
+                            int32_t taps, int8_t *out, int32_t stride, int32_t c_begin, int32_t c_end, int32_t valid);
+/* The output stage of the fused variants (src/tg_conv_s8_block_add.c): the block's outputs, a few
+ * channels at a time into `temp` (TG_CONV_ADD_TEMP_BYTES), then Added to the residual into out. */
+void tg_conv_block_add_s8(const tg_conv_add_params *f, const int8_t *kinds, const uint32_t *block, int32_t half,
+                          int32_t taps, const int8_t *residual, int8_t *out, int32_t valid, int8_t *temp);
+typedef void (*tg_conv_add_stage)(const tg_conv_add_params *f, const int8_t *kinds, const uint32_t *block,
+                                  int32_t half, int32_t taps, const int8_t *residual, int8_t *out, int32_t valid,
+                                  int8_t *temp);
+/* The drivers of tg_conv_1x1_s8 / tg_conv_im2col_s8, fused (f, residual, stage) or not (all NULL); 0:
+ * the variant does not take the layer (the caller falls back to the plain kernel). */
+int32_t tg_conv_1x1_run(const tg_context *ctx, const tg_conv_params *p, const int8_t *input, int8_t *output,
+                        const tg_conv_add_params *f, const int8_t *residual, tg_conv_add_stage stage);
+int32_t tg_conv_im2col_run(const tg_context *ctx, const tg_conv_params *p, const int8_t *input, int8_t *output,
+                           const tg_conv_add_params *f, const int8_t *residual, tg_conv_add_stage stage);
 
 #endif /* TG_CONV_DSP_H */

@@ -2,13 +2,14 @@
 #ifndef TG_ELEMENTWISE_H
 #define TG_ELEMENTWISE_H
 
+#include "tg_requant.h"
 #include "tg_types.h"
 
 typedef struct {
-    tg_dims output;          /* output as 4-D storage [d0, d1, d2, d3] */
-    tg_dims input1_strides;  /* element stride of input 1 along each output axis; 0 = broadcast */
+    tg_dims output;         /* output as 4-D storage [d0, d1, d2, d3] */
+    tg_dims input1_strides; /* element stride of input 1 along each output axis; 0 = broadcast */
     tg_dims input2_strides;
-    int32_t input1_offset;   /* -zero points of the inputs */
+    int32_t input1_offset; /* -zero points of the inputs */
     int32_t input2_offset;
     int32_t output_offset;
     int32_t input1_multiplier; /* s1 / (2 max(s1, s2)), shift <= 0 */
@@ -17,10 +18,10 @@ typedef struct {
     int32_t input2_shift;
     int32_t output_multiplier; /* 2 max(s1, s2) / (2^left_shift s_out) */
     int32_t output_shift;
-    int32_t left_shift;        /* 20: headroom for the rescaled inputs (|x + offset| < 2^8) */
+    int32_t left_shift; /* 20: headroom for the rescaled inputs (|x + offset| < 2^8) */
     int32_t activation_min;
     int32_t activation_max;
-    int32_t subtract;          /* 1: input1 - input2 (SUB) */
+    int32_t subtract; /* 1: input1 - input2 (SUB) */
 } tg_add_params;
 
 typedef struct {
@@ -36,7 +37,20 @@ typedef struct {
     int32_t activation_max;
 } tg_mul_params;
 
-/* Both allow in-place use (output == input1 or input2) when that input is not broadcast. */
+/* One element of tg_add_s8: the sum (or difference) of x1 and x2, requantized and clamped. */
+TG_INLINE int8_t tg_add_element(const tg_add_params *p, int32_t x1, int32_t x2)
+{
+    const int32_t shifted1 = (x1 + p->input1_offset) * (1 << p->left_shift);
+    const int32_t shifted2 = (x2 + p->input2_offset) * (1 << p->left_shift);
+    const int32_t scaled1 = tg_requantize(shifted1, p->input1_multiplier, p->input1_shift);
+    const int32_t scaled2 = tg_requantize(shifted2, p->input2_multiplier, p->input2_shift);
+    const int32_t sum = p->subtract ? scaled1 - scaled2 : scaled1 + scaled2;
+    const int32_t out = tg_requantize(sum, p->output_multiplier, p->output_shift) + p->output_offset;
+    return (int8_t)TG_CLAMP(out, p->activation_min, p->activation_max);
+}
+
+/* Both allow in-place use (output == input1 or input2) when that input is not broadcast: elements in
+ * order, each read before it is written. */
 void tg_add_s8(const tg_context *ctx, const tg_add_params *params, const int8_t *input1,
                const int8_t *input2, int8_t *output);
 /* Cortex-M DSP variant of tg_add_s8, bit-exact with it (its fallback without the DSP extension). */

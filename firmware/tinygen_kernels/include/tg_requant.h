@@ -21,9 +21,15 @@
 #define TG_INLINE static inline
 #endif
 
-/* The plain kernels that the DSP variants fall back to: on cores with the DSP extension they run only
- * for layers no variant takes, so there they are optimized for size (flash); elsewhere they are the
- * kernels and built as the project says. */
+/* Code optimized for size rather than speed (GCC): kernels that do little work per inference (a softmax
+ * over a handful of classes); and, on cores with the DSP extension, the plain kernels the DSP variants
+ * fall back to (TG_FALLBACK), which run there only for layers no variant takes. Elsewhere the plain
+ * kernels are the kernels and are built as the project says. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define TG_SMALL __attribute__((optimize("Os")))
+#else
+#define TG_SMALL
+#endif
 #if defined(__ARM_FEATURE_DSP) && defined(__GNUC__) && !defined(__clang__)
 #define TG_FALLBACK __attribute__((cold, optimize("Os")))
 #else

@@ -72,21 +72,34 @@ void tg_avg_pool_fast_s8(const tg_context *ctx, const tg_pool_params *p, const i
                 const int32_t lanes = TG_MIN(4, channels - c);
                 uint32_t even = 0, odd = 0;
                 int32_t sums[4] = {0, 0, 0, 0}, taps = 0, j;
-                for (ky = 0; ky < p->kernel.h; ++ky) {
-                    const int32_t y = base_y + ky * p->dilation.h;
-                    if (y < 0 || y >= in_h) {
-                        continue;
-                    }
-                    for (kx = 0; kx < p->kernel.w; ++kx) {
-                        const int32_t x = base_x + kx * p->dilation.w;
-                        if (x >= 0 && x < in_w) {
-                            const int8_t *src = input + (y * in_w + x) * channels + c;
-                            const uint32_t raw = lanes == 4 ? tg_read_u32(src) : tg_dsp_read_partial(src, lanes, 0);
+                if (lanes == 4 && rows * cols == p->kernel.h * p->kernel.w && rows * cols <= 256) {
+                    /* the window inside the input (a global pool): a pointer walk, no int16 lane can overflow */
+                    const int8_t *src = input + (base_y * in_w + base_x) * channels + c;
+                    for (ky = 0; ky < p->kernel.h; ++ky, src += p->dilation.h * in_w * channels) {
+                        const int8_t *tap = src;
+                        for (kx = 0; kx < p->kernel.w; ++kx, tap += p->dilation.w * channels) {
+                            const uint32_t raw = tg_read_u32(tap);
                             even = tg_sxtab16(even, raw);
                             odd = tg_sxtab16_ror8(odd, raw);
-                            if (++taps == 256) { /* before an int16 lane could overflow */
-                                tg_pool_flush(sums, &even, &odd);
-                                taps = 0;
+                        }
+                    }
+                } else {
+                    for (ky = 0; ky < p->kernel.h; ++ky) {
+                        const int32_t y = base_y + ky * p->dilation.h;
+                        if (y < 0 || y >= in_h) {
+                            continue;
+                        }
+                        for (kx = 0; kx < p->kernel.w; ++kx) {
+                            const int32_t x = base_x + kx * p->dilation.w;
+                            if (x >= 0 && x < in_w) {
+                                const int8_t *src = input + (y * in_w + x) * channels + c;
+                                const uint32_t raw = lanes == 4 ? tg_read_u32(src) : tg_dsp_read_partial(src, lanes, 0);
+                                even = tg_sxtab16(even, raw);
+                                odd = tg_sxtab16_ror8(odd, raw);
+                                if (++taps == 256) { /* before an int16 lane could overflow */
+                                    tg_pool_flush(sums, &even, &odd);
+                                    taps = 0;
+                                }
                             }
                         }
                     }

@@ -23,27 +23,27 @@ static int32_t tg_conv_1x1_applies(const tg_conv_params *p)
     return p->filter.h == 1 && p->filter.w == 1 && p->groups == 1 && p->padding.top == 0 && p->padding.left == 0 &&
            p->padding.bottom == 0 && p->padding.right == 0;
 }
-#endif
 
-void tg_conv_1x1_s8(const tg_context *ctx, const tg_conv_params *p, const int8_t *input, int8_t *output)
+/* The layer, or 0 when this variant does not take it. Fused (stage): the blocks' outputs go through the
+ * residual Add, with TG_CONV_ADD_TEMP_BYTES more scratch. */
+int32_t tg_conv_1x1_run(const tg_context *ctx, const tg_conv_params *p, const int8_t *input, int8_t *output,
+                        const tg_conv_add_params *f, const int8_t *residual, tg_conv_add_stage stage)
 {
-#if defined(__ARM_FEATURE_DSP)
     const int32_t in_w = p->input.w, in_c = p->input.c;
     const int32_t out_w = p->output.w, out_c = p->output.c;
     const int32_t pixels = p->output.h * out_w;
     const int32_t groups = (in_c + 3) / 4, half = 8 * groups; /* words of 4 pixels */
-    const int32_t kinds_bytes = TG_CONV_KINDS_BYTES(p);
+    const int32_t kinds_bytes = TG_CONV_KINDS_BYTES(p) + (stage != NULL ? TG_CONV_ADD_TEMP_BYTES : 0);
     const uint32_t offsets = tg_pair(p->input_offset);
     int32_t block_pixels, first, oy = 0, ox = 0;
     int8_t *kinds;
     uint32_t *block;
     if (!tg_conv_1x1_applies(p) || ctx == NULL || ctx->buf == NULL ||
         ctx->size < kinds_bytes + TG_CONV_BLOCK_BYTES(groups, 4)) {
-        tg_conv_s8(ctx, p, input, output);
-        return;
+        return 0;
     }
     block_pixels = ctx->size >= kinds_bytes + TG_CONV_BLOCK_BYTES(groups, 8) ? 8 : 4;
-    kinds = (int8_t *)ctx->buf;
+    kinds = (int8_t *)ctx->buf; /* then the Add's temp, when fused */
     block = (uint32_t *)(kinds + kinds_bytes);
     tg_conv_classify(p, kinds);
     for (first = 0; first < pixels; first += block_pixels) {
@@ -57,9 +57,23 @@ void tg_conv_1x1_s8(const tg_context *ctx, const tg_conv_params *p, const int8_t
                 ++oy;
             }
         }
-        tg_conv_block_s8(p, kinds, block, half, in_c, output + first * out_c, valid);
+        if (stage != NULL) {
+            stage(f, kinds, block, half, in_c, residual + first * out_c, output + first * out_c, valid,
+                  kinds + TG_CONV_KINDS_BYTES(p));
+        } else {
+            tg_conv_block_s8(p, kinds, block, half, in_c, output + first * out_c, valid);
+        }
     }
-#else
-    tg_conv_s8(ctx, p, input, output);
+    return 1;
+}
 #endif
+
+void tg_conv_1x1_s8(const tg_context *ctx, const tg_conv_params *p, const int8_t *input, int8_t *output)
+{
+#if defined(__ARM_FEATURE_DSP)
+    if (tg_conv_1x1_run(ctx, p, input, output, NULL, NULL, NULL)) {
+        return;
+    }
+#endif
+    tg_conv_s8(ctx, p, input, output);
 }

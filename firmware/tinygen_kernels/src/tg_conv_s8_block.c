@@ -23,7 +23,7 @@ typedef struct {
     const int32_t *bias;       /*  4 */
     const int32_t *multiplier; /*  8 */
     const int8_t *shift;       /* 12 */
-    int8_t *out;               /* 16: output of the block's first pixel, channel 0 */
+    uintptr_t out;             /* 16: address of the block's first pixel's channel 0 output */
     const uint32_t *block;     /* 20: the widened taps of pixels 0-3 */
     int32_t groups;            /* 24: ceil(taps / 4) */
     int32_t taps;              /* 28: bytes between weight rows */
@@ -106,7 +106,6 @@ static void tg_conv_channels(tg_conv_frame *frame)
                      "ldr r8, [r12, #44]\n\t"
                      "ldr r11, [r12, #16]\n\t"
                      "add r11, r11, r9\n\t" TG_CONV_STORE4
-                     "ldr r12, [sp]\n\t"
                      "ldr r5, [r12, #52]\n\t"
                      "cmp r5, #0\n\t"
                      "beq 9f\n\t"
@@ -125,9 +124,7 @@ static void tg_conv_channels(tg_conv_frame *frame)
                      "ldr r9, [r12, #32]\n\t"
                      "add r11, r11, r9\n\t"
                      "add r11, r11, r8, lsl #2\n\t" TG_CONV_STORE4
-                     "9:\n\t"
-                     "ldr r12, [sp]\n\t"
-                     "ldr r9, [r12, #32]\n\t"
+                     "9:\n\t" /* r12: the frame, r9: c (the stores keep both) */
                      "adds r9, r9, #1\n\t"
                      "str r9, [r12, #32]\n\t"
                      "ldr r4, [r12]\n\t"
@@ -189,26 +186,34 @@ TG_COLD void tg_conv_classify(const tg_conv_params *p, int8_t *kinds)
             kinds[2 * c] = TG_CONV_GENERAL;
         }
     }
+    /* A short channel's second byte: how many channels from it the assembly loop takes in one run (short
+     * ones, whose rows follow each other; not the last stored row), at most 127. */
+    for (c = p->output.c - 1; c >= 0; --c) {
+        if (kinds[2 * c] == TG_CONV_SHORT && !tg_conv_last_row(p, c)) {
+            const int32_t next = c + 1 < p->output.c && kinds[2 * c + 2] == TG_CONV_SHORT ? kinds[2 * c + 3] : 0;
+            kinds[2 * c + 1] = (int8_t)TG_MIN(127, next + 1);
+        }
+    }
 }
 
 /* Output channel oc of the block in C: the last channel (whose partial last group must not read past
- * the weights), dead channels, channels that need the general requantization, layers without bias. */
+ * the weights), dead channels, channels that need the general requantization, layers without bias.
+ * out: the channel's output for the block's first pixel; stride: bytes between pixels. */
 static void tg_conv_channel(const tg_conv_params *p, int32_t oc, const int8_t *kind, const uint32_t *block,
-                            int32_t half, int32_t taps, int8_t *out, int32_t valid)
+                            int32_t half, int32_t taps, int8_t *out, int32_t stride, int32_t valid)
 {
-    const int32_t out_c = p->output.c, groups = taps >> 2, tail = taps & 3;
+    const int32_t groups = taps >> 2, tail = taps & 3;
     const int32_t q = p->per_channel ? oc : 0;
     const int8_t *w = tg_conv_weights_of(p, oc, taps);
     /* With a partial last group, every row but the last stored reads its group whole: the bytes
      * past the row (the next row's first weights) meet widened zeros. */
     const int32_t whole = tail > 0 && !tg_conv_last_row(p, oc) ? groups + 1 : groups;
     int32_t first, j;
-    out += oc;
     for (first = 0; first < valid; first += 4, block += half) {
         const int32_t n = TG_MIN(4, valid - first);
         int32_t acc[4];
         if (kind[0] == TG_CONV_DEAD) {
-            for (j = 0; j < n; ++j, out += out_c) {
+            for (j = 0; j < n; ++j, out += stride) {
                 *out = kind[1];
             }
             continue;
@@ -226,11 +231,11 @@ static void tg_conv_channel(const tg_conv_params *p, int32_t oc, const int8_t *k
         if (kind[0] == TG_CONV_SHORT) {
             tg_dsp_short_t s;
             tg_dsp_short_prepare(&s, p->multiplier[q], p->shift[q], p->output_offset);
-            for (j = 0; j < n; ++j, out += out_c) {
+            for (j = 0; j < n; ++j, out += stride) {
                 *out = (int8_t)tg_ssat8(tg_dsp_short(2 * acc[j], &s));
             }
         } else {
-            for (j = 0; j < n; ++j, out += out_c) {
+            for (j = 0; j < n; ++j, out += stride) {
                 const int32_t v = tg_requantize(acc[j], p->multiplier[q], p->shift[q]) + p->output_offset;
                 *out = (int8_t)TG_CLAMP(v, p->activation_min, p->activation_max);
             }
@@ -238,45 +243,49 @@ static void tg_conv_channel(const tg_conv_params *p, int32_t oc, const int8_t *k
     }
 }
 
-/* out[j * C_out + oc] for j < valid (<= 8), every oc; out points at the block's first output pixel;
- * pixels 4-7 are widened `half` words after pixels 0-3. Runs of channels with the short
- * requantization go to the assembly loop, the others to C. */
-void tg_conv_block_s8(const tg_conv_params *p, const int8_t *kinds, const uint32_t *block, int32_t half,
-                      int32_t taps, int8_t *out, int32_t valid)
+/* Output channels [c_begin, c_end) of a block of `valid` (<= 8) output pixels: (pixel j, channel oc) goes
+ * to out[j * stride + oc - c_begin]; pixels 4-7 are widened `half` words after pixels 0-3. Runs of
+ * channels with the short requantization go to the assembly loop, the others to C. */
+void tg_conv_block_range_s8(const tg_conv_params *p, const int8_t *kinds, const uint32_t *block, int32_t half,
+                            int32_t taps, int8_t *out, int32_t stride, int32_t c_begin, int32_t c_end, int32_t valid)
 {
-    const int32_t out_c = p->output.c;
     const int32_t runs = p->bias != NULL && (valid == 4 || valid == 8);
-    int32_t oc = 0;
-    while (oc < out_c) {
-        int32_t end = oc;
+    int32_t oc = c_begin;
+    while (oc < c_end) {
         /* Runs hold live channels only, so their rows are consecutive; the last stored row is
-         * left to C (the assembly reads whole groups past a row's end). */
-        while (runs && end < out_c && kinds[2 * end] == TG_CONV_SHORT && !tg_conv_last_row(p, end)) {
-            ++end;
-        }
+         * left to C (the assembly reads whole groups past a row's end): tg_conv_classify. */
+        const int32_t end = runs && kinds[2 * oc] == TG_CONV_SHORT ? TG_MIN(c_end, oc + kinds[2 * oc + 1]) : oc;
         if (end > oc) {
             tg_conv_frame frame;
             frame.w = tg_conv_weights_of(p, oc, taps);
             frame.bias = p->bias;
             frame.multiplier = p->multiplier;
             frame.shift = p->shift;
-            frame.out = out;
+            /* the assembly stores channel c at out + c: an address, never dereferenced below out */
+            frame.out = (uintptr_t)out - (uintptr_t)c_begin;
             frame.block = block;
             frame.groups = (taps + 3) >> 2;
             frame.taps = taps;
             frame.c = oc;
             frame.end = end;
             frame.mask = p->per_channel ? -1 : 0;
-            frame.stride = out_c;
+            frame.stride = stride;
             frame.offset = p->output_offset;
             frame.block2 = valid == 8 ? block + half : NULL;
             tg_conv_channels(&frame);
             oc = end;
             continue;
         }
-        tg_conv_channel(p, oc, kinds + 2 * oc, block, half, taps, out, valid);
+        tg_conv_channel(p, oc, kinds + 2 * oc, block, half, taps, out + (oc - c_begin), stride, valid);
         ++oc;
     }
+}
+
+/* out[j * C_out + oc] for j < valid (<= 8), every oc; out points at the block's first output pixel. */
+void tg_conv_block_s8(const tg_conv_params *p, const int8_t *kinds, const uint32_t *block, int32_t half,
+                      int32_t taps, int8_t *out, int32_t valid)
+{
+    tg_conv_block_range_s8(p, kinds, block, half, taps, out, p->output.c, 0, p->output.c, valid);
 }
 
 #else

@@ -107,28 +107,27 @@ static void tg_im2col_pixel(const tg_conv_params *p, const int8_t *input, int32_
         tg_im2col_widen_taps(p, input, base_y, base_x, slot, offsets);
     }
 }
-#endif
-
-void tg_conv_im2col_s8(const tg_context *ctx, const tg_conv_params *p, const int8_t *input, int8_t *output)
+/* The layer, or 0 when this variant does not take it. Fused (stage): the blocks' outputs go through the
+ * residual Add, with TG_CONV_ADD_TEMP_BYTES more scratch (after the channel kinds). */
+int32_t tg_conv_im2col_run(const tg_context *ctx, const tg_conv_params *p, const int8_t *input, int8_t *output,
+                           const tg_conv_add_params *f, const int8_t *residual, tg_conv_add_stage stage)
 {
-#if defined(__ARM_FEATURE_DSP)
     const int32_t out_w = p->output.w, out_c = p->output.c;
     const int32_t pixels = p->output.h * out_w;
     const int32_t taps = p->filter.h * p->filter.w * p->input.c;
     const int32_t groups = (taps + 3) / 4, half = 8 * groups; /* words of 4 pixels */
-    const int32_t kinds_bytes = TG_CONV_KINDS_BYTES(p);
+    const int32_t kinds_bytes = TG_CONV_KINDS_BYTES(p) + (stage != NULL ? TG_CONV_ADD_TEMP_BYTES : 0);
+    const int32_t row_bytes = tg_im2col_row_bytes(p);
     const uint32_t offsets = tg_pair(p->input_offset);
     int32_t block_pixels, first, oy = 0, ox = 0;
     int8_t *kinds, *row;
     uint32_t *block;
-    const int32_t row_bytes = tg_im2col_row_bytes(p);
     if (p->groups != 1 || ctx == NULL || ctx->buf == NULL ||
         ctx->size < kinds_bytes + TG_CONV_BLOCK_BYTES(groups, 4) + row_bytes) {
-        tg_conv_s8(ctx, p, input, output);
-        return;
+        return 0;
     }
     block_pixels = ctx->size >= kinds_bytes + TG_CONV_BLOCK_BYTES(groups, 8) + row_bytes ? 8 : 4;
-    kinds = (int8_t *)ctx->buf;
+    kinds = (int8_t *)ctx->buf; /* then the Add's temp, when fused */
     block = (uint32_t *)(kinds + kinds_bytes);
     row = row_bytes ? (int8_t *)(block + block_pixels * 2 * groups) : NULL;
     tg_conv_classify(p, kinds);
@@ -143,9 +142,23 @@ void tg_conv_im2col_s8(const tg_context *ctx, const tg_conv_params *p, const int
                 ++oy;
             }
         }
-        tg_conv_block_s8(p, kinds, block, half, taps, output + first * out_c, valid);
+        if (stage != NULL) {
+            stage(f, kinds, block, half, taps, residual + first * out_c, output + first * out_c, valid,
+                  kinds + TG_CONV_KINDS_BYTES(p));
+        } else {
+            tg_conv_block_s8(p, kinds, block, half, taps, output + first * out_c, valid);
+        }
     }
-#else
-    tg_conv_s8(ctx, p, input, output);
+    return 1;
+}
 #endif
+
+void tg_conv_im2col_s8(const tg_context *ctx, const tg_conv_params *p, const int8_t *input, int8_t *output)
+{
+#if defined(__ARM_FEATURE_DSP)
+    if (tg_conv_im2col_run(ctx, p, input, output, NULL, NULL, NULL)) {
+        return;
+    }
+#endif
+    tg_conv_s8(ctx, p, input, output);
 }

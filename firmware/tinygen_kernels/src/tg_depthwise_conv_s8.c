@@ -8,28 +8,12 @@
 #include "tg_conv.h"
 #include "tg_requant.h"
 
-/* The first input row or column a window starting at `base` reads (step: dilation; size: taps). */
-TG_FALLBACK static int32_t tg_first_tap(int32_t base, int32_t step, int32_t taps)
+/* Input pixel q is read by output pixel p >= q at most P_top * W + P_left pixels back: the first pixel a
+ * window reads is at or after its first tap, (oy * S_h - P_top, ox * S_w - P_left), and an output row is
+ * no wider than S_h input rows (the code generator runs a layer in place only then). */
+int32_t tg_depthwise_conv_s8_ring_pixels(const tg_conv_params *p)
 {
-    int32_t k = 0;
-    while (k < taps - 1 && base + k * step < 0) {
-        ++k;
-    }
-    return base + k * step;
-}
-
-TG_FALLBACK int32_t tg_depthwise_conv_s8_ring_pixels(const tg_conv_params *p)
-{
-    int32_t oy, ox, ring = 1;
-    for (oy = 0; oy < p->output.h; ++oy) {
-        const int32_t y = tg_first_tap(oy * p->stride.h - p->padding.top, p->dilation.h, p->filter.h);
-        for (ox = 0; ox < p->output.w; ++ox) {
-            const int32_t x = tg_first_tap(ox * p->stride.w - p->padding.left, p->dilation.w, p->filter.w);
-            const int32_t lag = oy * p->output.w + ox - (y * p->input.w + x); /* back to the first pixel read */
-            ring = TG_MAX(ring, lag + 1);
-        }
-    }
-    return ring;
+    return p->padding.top * p->input.w + p->padding.left + 1;
 }
 
 int32_t tg_depthwise_conv_s8_get_buffer_size(const tg_conv_params *params)

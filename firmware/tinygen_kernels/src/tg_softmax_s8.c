@@ -8,7 +8,7 @@
 #define ACCUMULATION_INTEGER_BITS 12
 
 /* gemmlowp SaturatingRoundingDoublingHighMul (exact, including INT32_MIN * INT32_MIN). */
-static int32_t srdhm(int32_t a, int32_t b)
+TG_SMALL static int32_t srdhm(int32_t a, int32_t b)
 {
     int64_t ab;
     if (a == b && a == INT32_MIN) {
@@ -19,7 +19,7 @@ static int32_t srdhm(int32_t a, int32_t b)
 }
 
 /* gemmlowp SaturatingRoundingMultiplyByPOT<exponent> for exponent > 0. */
-static int32_t saturating_left_shift(int32_t x, int32_t exponent)
+TG_SMALL static int32_t saturating_left_shift(int32_t x, int32_t exponent)
 {
     const int32_t threshold = (int32_t)((1u << (31 - exponent)) - 1u);
     if (x > threshold) {
@@ -32,7 +32,7 @@ static int32_t saturating_left_shift(int32_t x, int32_t exponent)
 }
 
 /* exp(a) for a in [-1/4, 0), Q0.31: Taylor expansion around -1/8. */
-static int32_t exp_on_interval(int32_t a)
+TG_SMALL static int32_t exp_on_interval(int32_t a)
 {
     const int32_t constant_term = 1895147668; /* exp(-1/8) */
     const int32_t one_third = 715827883;
@@ -46,7 +46,7 @@ static int32_t exp_on_interval(int32_t a)
 }
 
 /* exp(a) for a <= 0 in Q5.26, result Q0.31. */
-static int32_t exp_on_negative_values(int32_t a)
+TG_SMALL static int32_t exp_on_negative_values(int32_t a)
 {
     static const int32_t barrel[7] = {1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242};
     const int32_t fractional_bits = 31 - SCALED_DIFF_INTEGER_BITS;
@@ -65,7 +65,7 @@ static int32_t exp_on_negative_values(int32_t a)
 }
 
 /* 1 / (1 + a) for a in [0, 1), Q0.31, Newton-Raphson with 48/17 - 32/17 d as the start. */
-static int32_t one_over_one_plus_x(int32_t a)
+TG_SMALL static int32_t one_over_one_plus_x(int32_t a)
 {
     const int64_t sum = (int64_t)a + INT32_MAX;
     const int32_t half_denominator = (int32_t)((sum + (sum >= 0 ? 1 : -1)) / 2);
@@ -81,7 +81,7 @@ static int32_t one_over_one_plus_x(int32_t a)
 /* diff * 2^left_shift for diff >= diff_min, which keeps the product inside int32 (TFLite's
  * CalculateInputRadius). Shifted as a uint32: `1 << 31` itself overflows an int when an input
  * scale >= 16 makes the left shift 31 (diff_min is then 0, so only diff = 0 gets here). */
-static int32_t scale_difference(int32_t diff, int32_t left_shift)
+TG_SMALL static int32_t scale_difference(int32_t diff, int32_t left_shift)
 {
     return (int32_t)((uint32_t)diff << left_shift);
 }
@@ -89,12 +89,12 @@ static int32_t scale_difference(int32_t diff, int32_t left_shift)
 /* x / 2^exponent rounded, for 0 <= x < 2^31 and any exponent >= 0: from 2^32 on the quotient is
  * below 1/2 and rounds to 0 (the sum of exponentials is 512 or more), where a C shift by 32 or
  * more would be undefined. */
-static int32_t divide_nonnegative_by_power_of_two(int32_t x, int32_t exponent)
+TG_SMALL static int32_t divide_nonnegative_by_power_of_two(int32_t x, int32_t exponent)
 {
     return exponent > 31 ? 0 : tg_divide_by_power_of_two(x, exponent);
 }
 
-static int32_t count_leading_zeros(uint32_t x)
+TG_SMALL static int32_t count_leading_zeros(uint32_t x)
 {
     int32_t zeros = 0;
     if (x == 0) {
@@ -107,7 +107,7 @@ static int32_t count_leading_zeros(uint32_t x)
     return zeros;
 }
 
-void tg_softmax_s8(const tg_context *ctx, const tg_softmax_params *p, const int8_t *input, int8_t *output)
+TG_SMALL void tg_softmax_s8(const tg_context *ctx, const tg_softmax_params *p, const int8_t *input, int8_t *output)
 {
     int32_t r, c;
     (void)ctx;

@@ -1,0 +1,61 @@
+/* tg_conv_block_add_s8: the output stage of the fused DSP convolution variants (tg_conv_1x1_add_s8,
+ * tg_conv_im2col_add_s8): a block's outputs of 32 / 8 (or 32 / 4) channels at a time into `temp`
+ * (tg_conv_block_range_s8), then each through the residual Add (tg_add_dsp.h's short form when the
+ * Add's shifts allow it, else tg_add_element) into out. Reading the residual values of a chunk right
+ * before writing its outputs lets the output take the residual's place. */
+#include "tg_conv.h"
+#include "tg_dsp.h"
+
+#if defined(__ARM_FEATURE_DSP)
+#include "tg_add_dsp.h"
+#include "tg_conv_dsp.h"
+
+/* dst[c] = Add(a[c], b[c]) for c < n (short form). */
+static void tg_add_short_run(const tg_add_short *add, const tg_add_params *p, const int8_t *a, const int8_t *b,
+                             int8_t *dst, int32_t n)
+{
+    int32_t c;
+    for (c = 0; c < n; ++c) {
+        dst[c] = tg_add_short_element(add, p, a[c], b[c]);
+    }
+}
+
+/* The same for any Add parameters (tg_add_element). */
+TG_COLD static void tg_add_general_run(const tg_add_params *p, const int8_t *a, const int8_t *b, int8_t *dst,
+                                       int32_t n)
+{
+    int32_t c;
+    for (c = 0; c < n; ++c) {
+        dst[c] = tg_add_element(p, a[c], b[c]);
+    }
+}
+
+void tg_conv_block_add_s8(const tg_conv_add_params *f, const int8_t *kinds, const uint32_t *block, int32_t half,
+                          int32_t taps, const int8_t *residual, int8_t *out, int32_t valid, int8_t *temp)
+{
+    const tg_conv_params *p = &f->conv;
+    const int32_t out_c = p->output.c, chunk = TG_CONV_ADD_TEMP_BYTES / (valid > 4 ? 8 : 4);
+    const int32_t fast = tg_add_short_applies(&f->add);
+    tg_add_short add;
+    int32_t c0, j;
+    if (fast) {
+        tg_add_short_prepare(&add, &f->add);
+    }
+    for (c0 = 0; c0 < out_c; c0 += chunk) {
+        const int32_t n = TG_MIN(chunk, out_c - c0);
+        tg_conv_block_range_s8(p, kinds, block, half, taps, temp, n, c0, c0 + n, valid);
+        for (j = 0; j < valid; ++j) {
+            const int8_t *y = temp + j * n, *x = residual + j * out_c + c0;
+            const int8_t *first = f->conv_first ? y : x, *second = f->conv_first ? x : y;
+            if (fast) {
+                tg_add_short_run(&add, &f->add, first, second, out + j * out_c + c0, n);
+            } else {
+                tg_add_general_run(&f->add, first, second, out + j * out_c + c0, n);
+            }
+        }
+    }
+}
+
+#else
+typedef int tg_conv_block_add_s8_needs_dsp; /* (ISO C forbids an empty file) */
+#endif
