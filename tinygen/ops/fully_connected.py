@@ -102,11 +102,20 @@ def fc_kernel(depth: int, outputs: int, rows: int) -> str:
     return "tg_fully_connected_wide_s8" if depth % 128 == 0 else "tg_fully_connected_fast_s8"
 
 
+def interleave_rows(weights: np.ndarray) -> np.ndarray:
+    """[N, K] -> the order tg_fully_connected_direct_s8 reads: blocks of 4 rows x 4 inputs, then the last
+    N % 4 rows row-major (K a multiple of 4)."""
+    n, k = weights.shape
+    blocked = n // 4 * 4
+    blocks = weights[:blocked].reshape(n // 4, 4, k // 4, 4).transpose(0, 2, 1, 3).reshape(-1)
+    return np.concatenate([blocks, weights[blocked:].reshape(-1)]).astype(weights.dtype)
+
+
 @register
 class FullyConnected(Op):
     name = "fully_connected"
     summary = "fully connected layer: [rows, K] x [N, K]^T + bias"
-    kernel_sources = ("tg_fully_connected_s8.c",)
+    kernel_sources = ("tg_fully_connected_s8.c",)  # and the variants, tg_fully_connected_s8_<variant>.c
     accepts_activation = True
     weight_channel_axis = 0
 
@@ -147,8 +156,21 @@ class FullyConnected(Op):
         rows = graph.tensors[node.inputs[0]].size // depth
         if fc_kernel(depth, out_features, rows) == "tg_fully_connected_s8":
             return []
+        widened = Variant(WIDENED, 8 * ((depth + 3) // 4), 0)
+        if depth % 16:
+            return [widened]
         macs = depth * out_features * rows
-        return [Variant(WIDENED, 8 * ((depth + 3) // 4), 0), Variant(DIRECT, 0, macs * 15 // 100)]
+        return [widened, Variant(DIRECT, 0, macs * 15 // 100)]
+
+    def _weights(self, node: Node, graph: Graph, emitter: LayerEmitter) -> str:
+        """The weights array: [N, K] row-major, or for the direct variant interleaved in blocks of 4 rows
+        x 4 inputs, the last N % 4 rows row-major after them (tg_fully_connected.h)."""
+        if node.attrs.get("variant") != DIRECT:
+            return emitter.pointer(node.inputs[1], "weights")
+        weights = graph.tensors[node.inputs[1]].data
+        assert weights is not None
+        return emitter.array("weights", interleave_rows(weights), f"weights {list(weights.shape)}, interleaved in "
+                             "blocks of 4 rows x 4 inputs (tg_fully_connected_direct_s8)")
 
     def macs(self, node: Node, graph: Graph) -> int:
         weights = graph.tensors[node.inputs[1]].shape
@@ -169,7 +191,7 @@ class FullyConnected(Op):
             ("output_offset", str(p["output_offset"])),
             ("activation_min", str(p["act_min"])),
             ("activation_max", str(p["act_max"])),
-            ("weights", emitter.pointer(node.inputs[1], "weights")),
+            ("weights", self._weights(node, graph, emitter)),
             ("bias", emitter.pointer(node.inputs[2], "bias")),
             ("multiplier", emitter.array("multiplier", p["multiplier"], "requantization multipliers")),
             ("shift", emitter.array("shift", int8_shifts(p["shift"]), "requantization shifts")),
@@ -178,5 +200,7 @@ class FullyConnected(Op):
                                                       graph.tensors[node.inputs[2]].data, 0, p["input_offset"],
                                                       p["shift"]))),
         ]
-        return CLayer(fc_kernel(depth, out_features, rows), "tg_fully_connected_params", fields,
+        kernel = "tg_fully_connected_direct_s8" if node.attrs.get("variant") == DIRECT else fc_kernel(
+            depth, out_features, rows)
+        return CLayer(kernel, "tg_fully_connected_params", fields,
                       [emitter.pointer(node.inputs[0]), emitter.pointer(node.outputs[0])])

@@ -5,21 +5,21 @@
 #include "tg_types.h"
 
 typedef struct {
-    int32_t rows;           /* independent input rows (batch, tokens) */
-    int32_t input_depth;    /* K: values per input row */
-    int32_t output_depth;   /* N: values per output row */
-    int32_t input_offset;   /* -input zero point */
-    int32_t output_offset;  /* output zero point */
+    int32_t rows;          /* independent input rows (batch, tokens) */
+    int32_t input_depth;   /* K: values per input row */
+    int32_t output_depth;  /* N: values per output row */
+    int32_t input_offset;  /* -input zero point */
+    int32_t output_offset; /* output zero point */
     int32_t activation_min;
     int32_t activation_max;
-    const int8_t *weights;  /* [N, K] row-major, symmetric int8 */
-    const int32_t *bias;    /* [N], or NULL */
+    const int8_t *weights;     /* [N, K] row-major, symmetric int8 */
+    const int32_t *bias;       /* [N], or NULL */
     const int32_t *multiplier; /* [N] if per_channel else [1] */
-    const int8_t *shift;     /* in [-31, 30] */
+    const int8_t *shift;       /* in [-31, 30] */
     int32_t per_channel;
-    int32_t accumulator_bits;  /* |accumulator| < 2^accumulator_bits for every input, in every channel
-                                  with a shift in [-23, -1] (the DSP variants requantize those with a
-                                  shorter exact form when it is <= 29; tg_dsp.h) */
+    int32_t accumulator_bits; /* |accumulator| < 2^accumulator_bits for every input, in every channel
+                                 with a shift in [-23, -1] (the DSP variants requantize those with a
+                                 shorter exact form when it is <= 29; tg_dsp.h) */
 } tg_fully_connected_params;
 
 /* out[r, n] = clamp(output_offset + requant_n(bias[n] + sum_k w[n, k] * (in[r, k] + input_offset))) */
@@ -38,5 +38,13 @@ int32_t tg_fully_connected_fast_s8_get_buffer_size(const tg_fully_connected_para
 void tg_fully_connected_wide_s8(const tg_context *ctx, const tg_fully_connected_params *params,
                                 const int8_t *input, int8_t *output);
 int32_t tg_fully_connected_wide_s8_get_buffer_size(const tg_fully_connected_params *params);
+
+/* Without scratch (the code generator's choice where a layer's widened input row would raise the arena):
+ * the weights interleaved in blocks of 4 output rows x 4 inputs -- block (n / 4, k / 4) at
+ * ((n / 4) * K / 4 + k / 4) * 16, row n % 4 at 4 * (n % 4), input k % 4 within it -- and the last N % 4
+ * rows row-major after the blocks. Any K and rows (a plain loop); the DSP assembly for K % 16 == 0. */
+void tg_fully_connected_direct_s8(const tg_context *ctx, const tg_fully_connected_params *params,
+                                  const int8_t *input, int8_t *output);
+int32_t tg_fully_connected_direct_s8_get_buffer_size(const tg_fully_connected_params *params);
 
 #endif /* TG_FULLY_CONNECTED_H */
