@@ -26,8 +26,10 @@ from .ops import op_of
 from .outdir import MARKER, write_tree
 from .passes import fuse_residual_add, run_pipeline
 from .plan import MemoryPlan
+from .plan.patches import patch_plans
 from .plan.picture import render_svg
-from .plan.variants import choose_variants
+from .plan.planner import plan_record
+from .plan.variants import choose_variants, variant_choices
 from .platformio.project import project_files
 from .quantize.calibrate import Calibrator, calibrate, load_calibration_data
 from .quantize.quantize import quantize_graph, tensors_needing_ranges
@@ -46,10 +48,11 @@ class CompileResult:
 def compile(model_path: str | Path, out_dir: str | Path | None = None, *, calib: str | None = None,
             calib_method: str = "minmax", name: str | None = None, debug: bool = False,
             log: Callable[[str], None] | None = None, warn: Callable[[str], None] | None = None,
-            force: bool = False, ram_budget: int | None = None) -> CompiledModel:
-    """Compile an ONNX model into a C project in `out_dir` (a temporary folder if None)."""
+            force: bool = False, ram_budget: int | None = None, **options: Any) -> CompiledModel:
+    """Compile an ONNX model into a C project in `out_dir` (a temporary folder if None); `options` as
+    write_compiled takes them (in_place, variants, patches, patch_layers)."""
     return compile_model(model_path, out_dir, calib=calib, calib_method=calib_method, name=name,
-                         debug=debug, log=log, warn=warn, force=force, ram_budget=ram_budget).model
+                         debug=debug, log=log, warn=warn, force=force, ram_budget=ram_budget, **options).model
 
 
 def load(out_dir: str | Path) -> CompiledModel:
@@ -60,7 +63,7 @@ def load(out_dir: str | Path) -> CompiledModel:
 def compile_model(model_path: str | Path, out_dir: str | Path | None = None, *, calib: str | None = None,
                   calib_method: str = "minmax", name: str | None = None, debug: bool = False,
                   log: Callable[[str], None] | None = None, warn: Callable[[str], None] | None = None,
-                  force: bool = False, ram_budget: int | None = None) -> CompileResult:
+                  force: bool = False, ram_budget: int | None = None, **options: Any) -> CompileResult:
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -106,7 +109,7 @@ def compile_model(model_path: str | Path, out_dir: str | Path | None = None, *, 
                    else {"method": calib_method, "source": "random" if calib == "random" else Path(calib).name,
                          "samples": int(next(iter(data.values())).shape[0])})
     result = write_compiled(graph, out_dir, prefix, loaded=loaded, samples=samples, calibration=calibration,
-                            force=force, step=step, ram_budget=ram_budget)
+                            force=force, step=step, ram_budget=ram_budget, **options)
     result.timings.update(timings)
     return result
 
@@ -128,20 +131,24 @@ def representative_inputs(graph: Graph, loaded: LoadedModel) -> dict[str, np.nda
 def write_compiled(graph: Graph, out_dir: str | Path | None, prefix: str, *, loaded: LoadedModel | None = None,
                    samples: dict[str, np.ndarray] | None = None, calibration: dict[str, Any] | None = None,
                    force: bool = False, step: Callable[[str], None] | None = None,
-                   ram_budget: int | None = None, in_place: bool = True,
-                   speed_first: bool = False) -> CompileResult:
+                   ram_budget: int | None = None, in_place: bool = True, variants: str = "ram",
+                   patches: int | None = None, patch_layers: int | None = None) -> CompileResult:
     """Plan, render and write a quantized graph (the back half of the pipeline).
 
     Also the entry point for graphs built directly in Python (kernel tests): without `loaded`
     no source model is stored, and `verify` skips the float comparison. `in_place=False` gives the
-    plain plan: no fused residual Add, no output overlapping an input.
+    plain plan: no fused residual Add, no output overlapping an input. `variants`: how each layer's
+    kernel variant is chosen (plan/variants.py: "ram" first, "speed", or as "given" in node.attrs).
+    `patches` forces patch-based execution of the first layers in that many row bands (over
+    `patch_layers` layers); without it, it is chosen when nothing else fits `ram_budget`.
     """
     step = step or (lambda label: None)
     if in_place:
         fuse_residual_add.run(graph)  # a residual Add joins the convolution feeding it (int8 IR)
     # The node order with the smallest peak, each layer's kernel variant (RAM first, then speed where it
     # costs no RAM or fits the budget) and the arena offsets; fails when nothing fits the budget.
-    plan, _ = choose_variants(graph, ram_budget, in_place=in_place, speed_first=speed_first)
+    plan, _ = choose_variants(graph, ram_budget, in_place=in_place, rule=variants, patches=patches,
+                              patch_layers=patch_layers)
     step("plan")
     model_file = Path(loaded.path).name if loaded else f"{graph.name} (built in Python)"
     rendered = render(graph, plan, prefix, model_file)  # C sources
@@ -149,7 +156,7 @@ def write_compiled(graph: Graph, out_dir: str | Path | None, prefix: str, *, loa
     files = dict(rendered.files)
     summary = summarize(graph, plan, rendered, loaded)
     files.update(metadata_files(graph, plan, rendered, loaded, prefix, model_file, samples or {}, summary,
-                                calibration or {}))
+                                calibration or {}, in_place))
     files.update(project_files(graph, prefix, samples or {}, model_file))  # platformio.ini, src/, test/
     files[".tinygen/memory.svg"] = render_svg(plan, graph, prefix).encode()  # the arena picture (tinygen report)
     target = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="tinygen-"))
@@ -175,6 +182,13 @@ def summarize(graph: Graph, plan: MemoryPlan, rendered: RenderedModel, loaded: L
         "arena_bytes": plan.arena_size,
         "arena_lower_bound_bytes": plan.lower_bound,
         "planner": plan.algorithm,
+        # In-place pairs the plan uses, kernel variants chosen below the fastest, patched stages.
+        "in_place": [{"layer": graph.nodes[o.step].name, "input": o.source, "output": o.target, "delta": o.delta,
+                      "exact": o.exact} for o in plan.shared()],
+        "variants": [{"layer": c.node, "variant": c.variant.name, "fastest": c.fastest.name,
+                      "scratch_bytes": c.variant.scratch, "extra_instructions": c.variant.cost - c.fastest.cost}
+                     for c in variant_choices(graph) if c.variant != c.fastest],
+        "patches": patch_plans(graph),
         "opset": loaded.opset if loaded else None,
         "upgraded_from_opset": loaded.upgraded_from if loaded else None,
     }
@@ -219,7 +233,7 @@ def layer_manifest(graph: Graph, plan: MemoryPlan) -> list[dict[str, Any]]:
 
 def metadata_files(graph: Graph, plan: MemoryPlan, rendered: RenderedModel, loaded: LoadedModel | None,
                    prefix: str, model_file: str, samples: dict[str, np.ndarray], summary: dict[str, Any],
-                   calibration: dict[str, Any]) -> dict[str, bytes]:
+                   calibration: dict[str, Any], in_place: bool = True) -> dict[str, bytes]:
     model_bytes = Path(loaded.path).read_bytes() if loaded else b""
     graph_json, arrays = graph_to_files(graph)
     manifest = {
@@ -233,6 +247,7 @@ def metadata_files(graph: Graph, plan: MemoryPlan, rendered: RenderedModel, load
         "calibration": calibration,
         "kernel_sources": rendered.kernel_sources,
         "layer_list": layer_manifest(graph, plan),
+        "plan": plan_record(plan, in_place),  # the placement itself (plan.planner.stored_plan)
     }
     files = {
         MARKER: json.dumps(manifest, indent=1, sort_keys=True).encode(),

@@ -37,8 +37,11 @@ def round_half_away_array(x: np.ndarray) -> np.ndarray:
     return np.sign(x) * np.floor(np.abs(x) + 0.5)
 
 
-def quantize_multiplier(real: float) -> tuple[int, int]:
-    """TFLite QuantizeMultiplier: real -> (Q31 multiplier, shift) with real ~= m * 2^(shift-31)."""
+def quantize_multiplier(real: float, max_shift: int = 30) -> tuple[int, int]:
+    """TFLite QuantizeMultiplier: real -> (Q31 multiplier, shift) with real ~= m * 2^(shift-31).
+
+    `max_shift`: requantization shifts an int32 left by `shift`, undefined in C from 31 on; softmax
+    passes 31 (its input multiplier is capped at 2^31 - 1 and its kernel shifts with saturation)."""
     if real == 0.0:
         return 0, 0
     if not (real > 0.0 and math.isfinite(real)):
@@ -50,8 +53,8 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
         shift += 1
     if shift < -31:  # every bit would be shifted out: flush to zero as TFLite does
         return 0, 0
-    if shift > 30:  # x << 31 or more is undefined in C; no sane pair of scales gets here
-        raise ValueError(f"requantization multiplier {real:g} is too large (at most 2^30)")
+    if shift > max_shift:  # x << 31 or more is undefined in C; no sane pair of scales gets here
+        raise ValueError(f"requantization multiplier {real:g} is too large (at most 2^{max_shift})")
     return fixed, shift
 
 

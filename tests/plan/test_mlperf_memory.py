@@ -20,16 +20,17 @@ from tinygen.plan.liveness import analyze
 
 from ..conftest import MODELS, calibration_file
 
-# model file -> (greedy_by_size before issue 6, arena today, live-set lower bound today), bytes
+# model file -> (greedy_by_size before issue 6, arena today, lower bound today), bytes; the bound
+# counts what in-place pairs may share (plan/liveness.py), so it is below the whole-tensor live set
 FIGURES = {
-    "kws_dscnn_float": (16_000, 16_000, 16_000),
-    "kws_dscnn_float_matched": (16_000, 16_000, 16_000),
-    "vww_mobilenet_float": (64_512, 55_296, 55_296),
-    "ic_resnet8_float": (49_152, 49_152, 49_152),
+    "kws_dscnn_float": (16_000, 8_640, 8_640),
+    "kws_dscnn_float_matched": (16_000, 8_640, 8_640),
+    "vww_mobilenet_float": (64_512, 38_064, 38_040),
+    "ic_resnet8_float": (49_152, 33_984, 33_984),
     "ad_autoencoder_float": (768, 768, 768),
-    "kws_dscnn_int8_qdq": (16_000, 16_000, 16_000),
-    "vww_mobilenet_int8_qdq": (64_512, 55_296, 55_296),
-    "ic_resnet8_int8_qdq": (49_152, 49_152, 49_152),
+    "kws_dscnn_int8_qdq": (16_000, 8_640, 8_640),
+    "vww_mobilenet_int8_qdq": (64_512, 38_064, 38_040),
+    "ic_resnet8_int8_qdq": (49_152, 33_984, 33_984),
     "ad_autoencoder_int8_qdq": (768, 768, 768),
 }
 TFLM_ARENA = {"kws_dscnn": 22_820, "vww_mobilenet": 100_708, "ic_resnet8": 54_996, "ad_autoencoder": 2_580}
@@ -76,14 +77,17 @@ def test_planner_beats_or_equals_every_single_algorithm(compiled: dict, stem: st
 
 def test_compile_fails_over_the_ram_budget_and_writes_nothing(tmp_path: Path,
                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """30,000 B is below what VWW needs even in row bands (its 27,648-B input exists whole)."""
     from tinygen.cli import main
 
     model = MODELS / "vww_mobilenet" / "vww_mobilenet_int8_qdq.onnx"
     out = tmp_path / "out"
-    assert main(["compile", str(model), "-o", str(out), "--ram-budget", "50000"]) == 2
+    assert main(["compile", str(model), "-o", str(out), "--ram-budget", "30000"]) == 2
     assert not out.exists()
     error = capsys.readouterr().err
-    assert "the activation arena needs 55,296 B, over the RAM budget of 50,000 B by 5,296 B" in error
+    assert "the activation arena needs 38,064 B, over the RAM budget of 30,000 B by 8,064 B" in error
     assert "No placement can fit" in error and "What could help" in error
-    assert main(["compile", str(model), "-o", str(out), "--ram-budget", "55296"]) == 0
+    assert "Patch-based execution was tried too: the first 4 layers in 24 row bands give the smallest arena, " \
+           "31,128 B." in error
+    assert main(["compile", str(model), "-o", str(out), "--ram-budget", "38064"]) == 0
     assert (out / "lib").is_dir()

@@ -50,6 +50,7 @@ class LayerEmitter:
         self.symbols = symbols
         self.arrays: list[CArray] = []
         self._constants: dict[str, str] = {}
+        self._by_content: dict[tuple[str, tuple[int, ...], bytes], str] = {}
         self.layer_index = 0
 
     def pointer(self, tensor: str, role: str | None = None) -> str:
@@ -66,11 +67,17 @@ class LayerEmitter:
         return f"arena + {self.plan.tensor_offset(tensor)}"
 
     def array(self, hint: str, values: np.ndarray, comment: str = "") -> str:
-        """Add a const array to the weights file; returns its symbol."""
+        """Add a const array to the weights file; returns its symbol. An array equal to one added
+        before (same type, shape and bytes) is not stored twice: the row bands of a patched stage
+        repeat their layers' requantization tables, for instance."""
         values = np.ascontiguousarray(values)
+        key = (str(values.dtype), values.shape, values.tobytes())
+        if key in self._by_content:
+            return self._by_content[key]
         ctype = C_TYPES[str(values.dtype)]
         symbol = self.symbols.symbol(f"l{self.layer_index}_{hint}")
         self.arrays.append(CArray(symbol, ctype, values, c_comment(comment)))
+        self._by_content[key] = symbol
         return symbol
 
     def dims(self, tensor: str) -> str:

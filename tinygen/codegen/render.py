@@ -107,8 +107,10 @@ def render(graph: Graph, plan: MemoryPlan, prefix: str, model_file: str) -> Rend
             scratch_set = bool(scratch)
         layers.append(layer)
 
-    weights_bytes = sum(graph.tensors[n].nbytes for node in graph.nodes for n in node.inputs[1:3]
-                        if n and graph.tensors[n].data is not None and node.op in WEIGHTED_OPS)
+    # Each weight tensor once: the row bands of a patched stage share their layers' weights.
+    weight_tensors = {n for node in graph.nodes if node.op in WEIGHTED_OPS for n in node.inputs[1:3]
+                      if n and graph.tensors[n].data is not None}
+    weights_bytes = sum(graph.tensors[n].nbytes for n in weight_tensors)
     constants_bytes = sum(int(a.values.nbytes) for a in emitter.arrays)
     inputs = io_description(graph, plan, graph.inputs, "input", graph.inputs)
     outputs = io_description(graph, plan, graph.outputs, "output", graph.onnx_outputs or graph.outputs)

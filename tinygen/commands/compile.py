@@ -11,6 +11,24 @@ from ..errors import TinygenError
 from .common import Context, echo_err
 
 
+def memory_lines(summary: dict) -> list[str]:
+    """How the arena got small: in-place layers, smaller-scratch kernel variants, patches."""
+    lines = []
+    if summary.get("in_place"):
+        lines.append(f"  in place      {len(summary['in_place'])} layer(s) write over an input they no longer need")
+    if summary.get("variants"):
+        extra = sum(v["extra_instructions"] for v in summary["variants"])
+        kinds = sorted({v["variant"] for v in summary["variants"]})
+        lines.append(f"  variants      {len(summary['variants'])} layer(s) in a smaller-scratch variant "
+                     f"({', '.join(kinds)}): about {extra:,} more instructions (Cortex-M4; a larger "
+                     "--ram-budget buys them back)")
+    for patch in summary.get("patches", []):
+        lines.append(f"  patches       the first {len(patch['layers'])} layer(s) in {patch['bands']} row bands: "
+                     f"{patch['extra_macs']:,} extra MACs (+{100 * patch['extra_macs'] / max(1, patch['macs']):.0f}% "
+                     "of those layers)")
+    return lines
+
+
 @click.command("compile")
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
@@ -24,13 +42,25 @@ from .common import Context, echo_err
 @click.option("--debug", is_flag=True, help="Verify the IR after every pass.")
 @click.option("--force", is_flag=True, help="Replace OUT even if tinygen did not write it.")
 @click.option("--ram-budget", type=click.IntRange(min=0), metavar="BYTES",
-              help="Fail, writing nothing, if the activation arena needs more than BYTES.")
+              help="The activation arena may use up to BYTES: spare bytes buy faster kernel variants, too few "
+                   "make the first layers run in row bands (patch-based); fail, writing nothing, if no plan fits. "
+                   "Without it: the smallest arena the kernels allow.")
+@click.option("--patches", type=click.IntRange(min=2), metavar="BANDS",
+              help="Run the first layers of the model in BANDS row bands (patch-based execution) even if the "
+                   "budget does not need it; the report shows the extra MACs.")
+@click.option("--patch-layers", type=click.IntRange(min=1), metavar="N",
+              help="With --patches: the number of layers from the input that run in bands (default: the count "
+                   "giving the smallest arena).")
+@click.option("--no-in-place", "no_in_place", is_flag=True,
+              help="Give every tensor bytes of its own: no output over its input, no residual Add fused into its "
+                   "convolution (the plain plan, to compare).")
 @click.option("--board", metavar="ENV",
               help="Check that the model fits this board's RAM and flash (`tinygen boards`): exit 2 with what "
                    "would help if not (OUT is still written, for `tinygen report`).")
 @click.pass_obj
 def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_method: str,
-            name: str | None, debug: bool, force: bool, ram_budget: int | None, board: str | None) -> None:
+            name: str | None, debug: bool, force: bool, ram_budget: int | None, patches: int | None,
+            patch_layers: int | None, no_in_place: bool, board: str | None) -> None:
     """Compile MODEL.onnx into a C project in OUT.
 
     \b
@@ -49,7 +79,7 @@ def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_m
     start = time.perf_counter()
     result = compile_model(model, out_dir, calib=calib, calib_method=calib_method, name=name, debug=debug,
                            log=obj.debug if obj.verbose else None, warn=echo_err, force=force,
-                           ram_budget=ram_budget)
+                           ram_budget=ram_budget, patches=patches, patch_layers=patch_layers, in_place=not no_in_place)
     elapsed = time.perf_counter() - start
     s = result.summary
     obj.info(f"compiled {model} -> {out_dir} (prefix '{result.model.name}') in {elapsed:.2f} s")
@@ -60,6 +90,8 @@ def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_m
     obj.info(f"  weights       {s['weights_bytes']:,} B (all constants {s['constants_bytes']:,} B)")
     obj.info(f"  arena         {s['arena_bytes']:,} B (lower bound for this schedule "
              f"{s['arena_lower_bound_bytes']:,} B)")
+    for line in memory_lines(s):
+        obj.info(line)
     report = build_report(out_dir, board=board, accuracy=False)  # the short form of `tinygen report`
     for line in short_lines(report):
         obj.info(line)

@@ -16,6 +16,7 @@ from . import (  # noqa: F401  isort: skip
     elementwise,
     fully_connected,
     pad,
+    patches,
     pool,
     prelu,
     qdq,

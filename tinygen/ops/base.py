@@ -106,6 +106,11 @@ class Op:
         scratch_bytes and emit follow that choice."""
         return []
 
+    def views(self, node: Node, graph: Graph) -> dict[str, tuple[str, int]]:
+        """Tensors of this node stored inside another tensor's bytes, name -> (that tensor, byte offset):
+        the row bands of patch-based execution (ops/patches.py). Such ops run no code."""
+        return {}
+
     def in_place(self, node: Node, graph: Graph) -> list[InPlace]:
         """How the output may overlap inputs (none by default). Only quantized nodes have kernels,
         so only nodes with params offer any; the planner uses a relation only where the input

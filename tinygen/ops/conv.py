@@ -90,7 +90,7 @@ def _nhwc(shape: tuple[int, ...]) -> tuple[int, ...]:
 
 def window_of(node: Node) -> Window:
     a = node.attrs
-    return Window(tuple(a["kernel"]), tuple(a["stride"]), tuple(a["dilation"]),  # type: ignore[arg-type]
+    return Window(tuple(a["kernel"]), tuple(a["stride"]), tuple(a["dilation"]),
                   tuple(a["pads"]), bool(a.get("ceil_mode", False)))
 
 

@@ -39,7 +39,7 @@ Order = list[Step]
 
 def _nhwc(shape: tuple[int, ...]) -> tuple[int, int, int, int]:
     if len(shape) == 4:
-        return shape  # type: ignore[return-value]
+        return shape[0], shape[1], shape[2], shape[3]
     return (shape[0], 1, shape[1], shape[2]) if len(shape) == 3 else (shape[0], 1, 1, shape[-1])
 
 

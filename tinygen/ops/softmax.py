@@ -58,7 +58,7 @@ def softmax_parameters(input_scale: float, beta: float = 1.0) -> tuple[int, int,
     """TFLite PreprocessSoftmaxScaling + CalculateInputRadius: (multiplier, left_shift, diff_min)."""
     real = min(float(beta) * float(input_scale) * float(1 << (31 - SCALED_DIFF_INTEGER_BITS)),
                float((1 << 31) - 1))
-    multiplier, left_shift = arith.quantize_multiplier(real)
+    multiplier, left_shift = arith.quantize_multiplier(real, max_shift=31)
     assert left_shift >= 0
     max_input_rescaled = (1.0 * ((1 << SCALED_DIFF_INTEGER_BITS) - 1)
                           * (1 << (31 - SCALED_DIFF_INTEGER_BITS)) / (1 << left_shift))

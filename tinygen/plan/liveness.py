@@ -61,6 +61,7 @@ class Liveness:
     scratch_of: dict[int, str]  # node index -> its scratch buffer
     steps: int
     overlaps: list[Overlap] = field(default_factory=list)  # allowed in-place pairs
+    storage_offset: dict[str, int] = field(default_factory=dict)  # tensor -> byte offset in its buffer
 
 
 def scratch_name(index: int) -> str:
@@ -69,19 +70,43 @@ def scratch_name(index: int) -> str:
 
 def storage_map(graph: Graph) -> dict[str, str]:
     """Activation tensor -> the buffer that holds it: itself, or for an alias op its input's buffer."""
-    storage_of: dict[str, str] = {}
-    for name in graph.inputs:
-        storage_of[name] = name
+    return storage_layout(graph)[0]
+
+
+def storage_layout(graph: Graph) -> tuple[dict[str, str], dict[str, int]]:
+    """Activation tensor -> (the buffer holding it, its byte offset there): an alias op's output lies at
+    its input's first byte, a view (Op.views: the row bands of patch-based execution) inside the tensor
+    it is a view of; everything else in a buffer of its own at offset 0."""
+    parent: dict[str, tuple[str, int]] = {}
     for node in graph.nodes:
         op = op_of(node)
+        if op.is_alias:
+            for out in node.outputs:
+                parent[out] = (node.inputs[0], 0)
+        parent.update(op.views(node, graph))
+    storage_of: dict[str, str] = {}
+    offset_of: dict[str, int] = {}
+
+    def resolve(name: str) -> tuple[str, int]:
+        if name not in storage_of:
+            owner, offset = parent.get(name, (name, 0))
+            if owner != name:
+                root, base = resolve(owner)
+                owner, offset = root, base + offset
+            storage_of[name], offset_of[name] = owner, offset
+        return storage_of[name], offset_of[name]
+
+    for name in graph.inputs:
+        resolve(name)
+    for node in graph.nodes:
         for out in node.outputs:
-            storage_of[out] = storage_of[node.inputs[0]] if op.is_alias else out
-    return storage_of
+            resolve(out)
+    return storage_of, offset_of
 
 
 def analyze(graph: Graph, in_place: bool = True) -> Liveness:
     """Buffers and lifetimes of the scheduled graph; with `in_place`, the overlaps its kernels allow."""
-    storage_of = storage_map(graph)
+    storage_of, storage_offset = storage_layout(graph)
     first: dict[str, int] = {}
     last: dict[str, int] = {}
     size: dict[str, int] = {}
@@ -100,7 +125,7 @@ def analyze(graph: Graph, in_place: bool = True) -> Liveness:
     for name in graph.outputs:
         touch(storage_of[name], end)
     for tensor, buffer in storage_of.items():
-        size[buffer] = max(size.get(buffer, 0), graph.tensors[tensor].nbytes)
+        size[buffer] = max(size.get(buffer, 0), storage_offset[tensor] + graph.tensors[tensor].nbytes)
 
     buffers = [Buffer(name, size[name], first[name], last[name]) for name in first]
     scratch_of: dict[int, str] = {}
@@ -111,7 +136,7 @@ def analyze(graph: Graph, in_place: bool = True) -> Liveness:
             buffers.append(Buffer(name, scratch, step, step))
             scratch_of[step] = name
     overlaps = in_place_pairs(graph, storage_of, first, last) if in_place else []
-    return Liveness(buffers, storage_of, scratch_of, end, overlaps)
+    return Liveness(buffers, storage_of, scratch_of, end, overlaps, storage_offset)
 
 
 def in_place_pairs(graph: Graph, storage_of: dict[str, str], first: dict[str, int],
@@ -119,14 +144,23 @@ def in_place_pairs(graph: Graph, storage_of: dict[str, str], first: dict[str, in
     """The overlaps the nodes' kernels allow, where the input buffer dies at the node (no later
     reader, not a graph output) and the output buffer is born there."""
     pinned = {storage_of[name] for name in graph.outputs}
+    # A kernel's relation is about its own tensors; where one is a row band inside a larger map
+    # (a view), the buffers' distance differs from the tensors', so such nodes get no pair.
+    views = {name for node in graph.nodes for name in op_of(node).views(node, graph)}
     overlaps = []
     for step, node in enumerate(graph.nodes):
         op = op_of(node)
-        if op.is_alias:
+        if "stage_source" in node.attrs:  # a patched stage's output over its input (plan/patches.py)
+            stage_in, stage_out = storage_of[node.attrs["stage_source"]], storage_of[node.outputs[0]]
+            if stage_in not in pinned and last[stage_in] <= step and stage_in != stage_out:
+                overlaps.append(Overlap(stage_in, stage_out, node.attrs["stage_delta"], False, step))
+        if op.is_alias or op.views(node, graph):
             continue
         for rule in op.in_place(node, graph):
             source = storage_of.get(node.inputs[rule.input])
             target = storage_of.get(node.outputs[rule.output])
+            if node.inputs[rule.input] in views or node.outputs[rule.output] in views:
+                continue
             if (source is None or target is None or source == target or source in pinned
                     or last[source] != step or first[target] != step
                     or [storage_of.get(name) for name in node.inputs].count(source) != 1):

@@ -52,8 +52,10 @@ class MemoryPlan:
         """The in-place pair of node `step`'s input `input_index` that the placement uses, if any."""
         return next((o for o in self.shared() if o.step == step and o.input == input_index), None)
 
+    storage_offset: dict[str, int] = field(default_factory=dict)  # tensor -> offset in its buffer (views)
+
     def tensor_offset(self, tensor: str) -> int:
-        return self.offsets[self.storage_of[tensor]]
+        return self.offsets[self.storage_of[tensor]] + self.storage_offset.get(tensor, 0)
 
     def scratch(self, step: int) -> tuple[int, int] | None:
         """(offset, size) of node `step`'s scratch, if it has any."""
@@ -149,10 +151,34 @@ def plan_memory(graph: Graph, algorithms: list[str] | None = None, *, ram_budget
         optimal = result.proven
     size, name, placement, used = best
     plan = MemoryPlan(_round_up(size), floor, name, buffers, placement, liveness.storage_of,
-                      liveness.scratch_of, liveness.steps, results, optimal or size <= floor, size, overlaps, used)
+                      liveness.scratch_of, liveness.steps, results, optimal or size <= floor, size, overlaps, used,
+                      liveness.storage_offset)
     if ram_budget is not None and plan.arena_size > ram_budget:
         raise MemoryBudgetError(budget_message(plan, ram_budget, graph))
     return plan
+
+
+def stored_plan(graph: Graph, stored: dict) -> MemoryPlan:
+    """The plan a compile made, from what it stored (plan_record) and the stored graph: the same buffers
+    and offsets, so a report sees the placement the generated C uses (re-planning the final graph
+    could differ: kernel variants were fitted into an existing placement)."""
+    liveness = analyze(graph, stored.get("in_place", True))
+    offsets = {name: int(offset) for name, offset in stored["offsets"].items()}
+    if {b.name for b in liveness.buffers} != set(offsets):
+        raise ValueError("the stored plan does not match the graph's buffers")
+    used_pairs = {tuple(pair) for pair in stored.get("used", [])}
+    used = [o for o in liveness.overlaps if (o.source, o.target) in used_pairs]
+    top = max((offsets[b.name] + b.size for b in liveness.buffers), default=0)
+    floor = lower_bound(liveness.buffers, liveness.overlaps)
+    return MemoryPlan(_round_up(top), floor, stored.get("algorithm", ""), liveness.buffers, offsets,
+                      liveness.storage_of, liveness.scratch_of, liveness.steps, {}, top <= floor, top,
+                      liveness.overlaps, used, liveness.storage_offset)
+
+
+def plan_record(plan: MemoryPlan, in_place: bool = True) -> dict:
+    """What stored_plan needs: offsets of every buffer and the in-place pairs the placement may use."""
+    return {"offsets": dict(sorted(plan.offsets.items())), "used": sorted([o.source, o.target] for o in plan.used),
+            "algorithm": plan.algorithm, "in_place": in_place}
 
 
 MAX_OVERLAP_SUBSETS = 12

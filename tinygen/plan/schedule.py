@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from ..ir import Graph
 from ..ops import op_of
-from .liveness import storage_map
+from .liveness import storage_layout
 
 STATE_BUDGET = 20_000  # downsets the exact search may enumerate
 BEAM_WIDTH = 64  # states kept per step by the heuristic
@@ -54,7 +54,7 @@ class _Model:
     def __init__(self, graph: Graph, in_place: bool = True):
         nodes = graph.nodes
         self.n = len(nodes)
-        storage_of = storage_map(graph)
+        storage_of, storage_offset = storage_layout(graph)
         produced_by: dict[str, int] = {}
         for index, node in enumerate(nodes):
             for name in node.outputs:
@@ -64,16 +64,22 @@ class _Model:
         consumers: dict[str, int] = {}  # buffer -> bit mask of the nodes reading it
         created: list[list[str]] = [[] for _ in nodes]  # buffers each node writes first
         for name, buffer in storage_of.items():
-            size[buffer] = max(size.get(buffer, 0), graph.tensors[name].nbytes)
+            size[buffer] = max(size.get(buffer, 0), storage_offset[name] + graph.tensors[name].nbytes)
+        writers: dict[str, int] = {}  # buffer -> the first node (in this order) writing into it
         for index, node in enumerate(nodes):
             for name in node.inputs:
                 if name in storage_of:
                     consumers[storage_of[name]] = consumers.get(storage_of[name], 0) | 1 << index
                     if name in produced_by:
                         self.deps[index] |= 1 << produced_by[name]
+            after = node.attrs.get("after")  # an order the graph asks for (the bands of a patched stage)
+            if after in produced_by:
+                self.deps[index] |= 1 << produced_by[after]
             for name in node.outputs:
-                if storage_of[name] == name:
-                    created[index].append(name)
+                writers.setdefault(storage_of[name], index)
+        for buffer, index in writers.items():
+            if buffer not in graph.inputs:
+                created[index].append(buffer)
         pinned = {storage_of[name] for name in graph.outputs}
         # Bytes a node adds while it runs (new buffers and scratch), and what stays after it.
         self.step_bytes = [sum(size[b] for b in created[i]) + op_of(node).scratch_bytes(node, graph)

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from ..ir import Graph
 from ..ops import op_of
 from ..ops.base import Variant
-from .algorithms import _align, _first_fit_offset
-from .liveness import Buffer, lower_bound, scratch_name
+from .algorithms import ALGORITHMS, _align, _first_fit_offset
+from .liveness import Buffer, analyze, lower_bound, scratch_name
 from .planner import ARENA_ALIGNMENT, MemoryBudgetError, MemoryPlan, budget_message, check_placement, plan_memory
 from .schedule import Schedule, schedule_nodes
 
@@ -43,22 +43,103 @@ def _round_up(size: int) -> int:
     return _align(size, ARENA_ALIGNMENT)
 
 
-def choose_variants(graph: Graph, ram_budget: int | None = None, *, in_place: bool = True,
-                    speed_first: bool = False) -> tuple[MemoryPlan, Schedule]:
-    """Schedule and plan the graph, picking each layer's variant (RAM first, see the module docstring;
-    `speed_first`: every layer's fastest variant, as before this rule). Raises MemoryBudgetError when
-    not even the smallest variants fit `ram_budget`."""
+RULES = ("ram", "speed", "given")
+
+
+def choose_variants(graph: Graph, ram_budget: int | None = None, *, in_place: bool = True, rule: str = "ram",
+                    patches: int | None = None, patch_layers: int | None = None) -> tuple[MemoryPlan, Schedule]:
+    """Schedule and plan the graph, picking each layer's variant: `rule` "ram" (the default, see the
+    module docstring), "speed" (every layer's fastest variant) or "given" (as node.attrs["variant"]
+    says, the fastest where it says nothing: tests pin variants so). When not even the smallest
+    variants fit `ram_budget`, the first layers run in row bands if some stage and band count fit
+    (plan/patches.py); `patches` forces that many bands (over `patch_layers` layers, or the stage with
+    the smallest arena). Raises MemoryBudgetError when nothing fits."""
+    if rule not in RULES:
+        raise ValueError(f"unknown variant rule {rule!r}; known: {RULES}")
+    if patches is not None or patch_layers is not None:
+        _patch(graph, ram_budget, in_place, patches, patch_layers, forced=True)
+    try:
+        return _choose(graph, ram_budget, in_place, rule)
+    except MemoryBudgetError as error:
+        if patches is not None or patch_layers is not None:
+            raise
+        applied, smallest = _patch(graph, ram_budget, in_place, None, None)
+        if not applied:
+            if smallest is not None:
+                arena, length, count = smallest
+                raise MemoryBudgetError(f"{error}\nPatch-based execution was tried too: the first {length} "
+                                        f"layers in {count} row bands give the smallest arena, {arena:,} B.") from None
+            raise
+        return _choose(graph, ram_budget, in_place, rule)
+
+
+def _patch(graph: Graph, ram_budget: int | None, in_place: bool, bands: int | None, layers: int | None,
+           forced: bool = False) -> tuple[bool, tuple[int, int, int] | None]:
+    """Patch the graph's first layers: the candidate with the fewest extra MACs that fits `ram_budget`
+    (forced without a budget: the smallest arena). Returns whether it patched, and the smallest
+    (arena, layers, bands) seen."""
+    from . import patches
+
+    smallest: tuple[int, int, int] | None = None
+    chosen: tuple[int, int] | None = None
+    for length, count in patches.candidates(graph, bands, layers):
+        trial = patches.copy_graph(graph)
+        patches.apply(trial, length, count)
+        arena = _smallest_arena(trial, in_place, ram_budget if not forced else None)
+        if smallest is None or arena < smallest[0]:
+            smallest = (arena, length, count)
+        if ram_budget is not None and arena <= ram_budget:
+            chosen = (length, count)
+            break  # the fewest extra MACs that fits
+    if chosen is None and forced and ram_budget is None and smallest is not None:
+        chosen = smallest[1:]
+    if chosen is None:
+        if forced:
+            raise MemoryBudgetError("patch-based execution: " + (
+                f"no stage and band count fits the RAM budget of {ram_budget:,} B" if smallest is not None
+                and ram_budget is not None else "the model does not start with a chain of convolutions that "
+                "can run in row bands"))
+        return False, smallest
+    patches.apply(graph, *chosen)
+    return True, smallest
+
+
+def _smallest_arena(graph: Graph, in_place: bool, give_up_above: int | None = None) -> int:
+    """The arena of the graph with every layer's variant of least scratch (no change to `graph`); just the
+    lower bound when that is above `give_up_above` already."""
+    from .patches import copy_graph
+
+    trial = copy_graph(graph)
+    for node in trial.nodes:
+        choices = op_of(node).variants(node, trial)
+        if choices:
+            node.attrs["variant"] = min(choices, key=lambda v: v.scratch).name
+    schedule_nodes(trial, in_place=in_place)
+    if give_up_above is not None:
+        liveness = analyze(trial, in_place)
+        bound = lower_bound(liveness.buffers, liveness.overlaps)
+        if bound > give_up_above:
+            return bound
+    quick = [name for name in ALGORITHMS if name != "exact"]  # a trial: the final plan searches harder
+    return plan_memory(trial, quick, in_place=in_place).arena_size
+
+
+def _choose(graph: Graph, ram_budget: int | None, in_place: bool, rule: str) -> tuple[MemoryPlan, Schedule]:
     options = {id(node): op_of(node).variants(node, graph) for node in graph.nodes}
     for node in graph.nodes:
         choices = options[id(node)]
-        if choices:
-            node.attrs["variant"] = (choices[0] if speed_first else min(choices, key=lambda v: v.scratch)).name
+        if not choices:
+            continue
+        if rule == "given":
+            node.attrs["variant"] = next((v for v in choices if v.name == node.attrs.get("variant")), choices[0]).name
+        else:
+            node.attrs["variant"] = (choices[0] if rule == "speed" else min(choices, key=lambda v: v.scratch)).name
     schedule = schedule_nodes(graph, in_place=in_place)
     plan = plan_memory(graph, in_place=in_place)
     limit = plan.arena_size if ram_budget is None else max(ram_budget, 0)
     if plan.arena_size > limit:
         raise MemoryBudgetError(budget_message(plan, limit, graph))
-    if speed_first:
+    if rule != "ram":
         return plan, schedule
     upgrades = []
     for step, node in enumerate(graph.nodes):

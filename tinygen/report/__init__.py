@@ -16,6 +16,7 @@ from .. import __version__
 from ..model import CompiledModel
 from ..plan import plan_memory
 from ..plan.picture import render_svg
+from ..plan.planner import stored_plan
 from ..platformio.envs import env_named
 from .accuracy import layer_sqnr
 from .layers import layer_rows, live_steps
@@ -30,7 +31,7 @@ def build_report(out_dir: str | Path, *, input_path: Path | None = None, board: 
     model = CompiledModel(out_dir)
     manifest = model.manifest
     graph = model.graph
-    plan = plan_memory(graph)  # the stored graph is in its scheduled order: same lifetimes
+    plan = stored_plan(graph, manifest["plan"]) if "plan" in manifest else plan_memory(graph)
     layers = layer_rows(graph, manifest, plan)
     sqnr = layer_sqnr(model, input_path) if accuracy else None
     bench = load_bench_results(model.out_dir)
@@ -56,6 +57,9 @@ def build_report(out_dir: str | Path, *, input_path: Path | None = None, board: 
         "arena_bytes": manifest["arena_bytes"],
         "arena_lower_bound_bytes": manifest["arena_lower_bound_bytes"],
         "planner": manifest["planner"],
+        "in_place": manifest.get("in_place", []),
+        "variants": manifest.get("variants", []),
+        "patches": manifest.get("patches", []),
         "calibration": manifest.get("calibration"),
         "accuracy": None if sqnr is None else {k: v for k, v in sqnr.items() if k != "layers"},
         "layers": layers,

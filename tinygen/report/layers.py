@@ -16,6 +16,7 @@ from ..codegen.render import WEIGHTED_OPS
 from ..ir import Graph, Tensor
 from ..ops import op_of
 from ..plan import MemoryPlan, plan_memory
+from ..plan.liveness import sharing_per_step
 from ..plan.planner import _step_label
 
 
@@ -37,14 +38,36 @@ def constant_bytes_per_layer(graph: Graph, plan: MemoryPlan, prefix: str) -> lis
     """Bytes of the const arrays each layer adds to the weights file, as the code generator makes
     them (weights, biases, requantization parameters, tables; a shared array counts once, at
     its first user)."""
+    return [size for size, _ in emitted_layers(graph, plan, prefix)]
+
+
+def emitted_layers(graph: Graph, plan: MemoryPlan, prefix: str) -> list[tuple[int, str]]:
+    """Per layer, as the code generator emits it: the bytes of the const arrays it adds, and the C
+    kernel it calls ("" for none)."""
     emitter = LayerEmitter(graph, plan, SymbolTable(prefix))
-    sizes = []
+    result = []
     for index, node in enumerate(graph.nodes):
         emitter.layer_index = index
         before = len(emitter.arrays)
-        op_of(node).emit(node, graph, emitter)
-        sizes.append(sum(int(array.values.nbytes) for array in emitter.arrays[before:]))
-    return sizes
+        layer = op_of(node).emit(node, graph, emitter)
+        result.append((sum(int(array.values.nbytes) for array in emitter.arrays[before:]), layer.function))
+    return result
+
+
+def memory_notes(graph: Graph, plan: MemoryPlan, index: int) -> dict[str, Any]:
+    """How a layer helps the arena: the inputs it overwrites in place, its kernel variant (when it has
+    several), its row band (patch-based execution)."""
+    node = graph.nodes[index]
+    in_place = [{"input": node.inputs[o.input] if o.input < len(node.inputs) else o.source, "delta": o.delta,
+                 "exact": o.exact} for o in plan.shared() if o.step == index and "stage_source" not in node.attrs]
+    in_place += [{"input": o.source, "delta": o.delta, "exact": o.exact, "stage": True}
+                 for o in plan.shared() if o.step == index and "stage_source" in node.attrs]
+    choices = op_of(node).variants(node, graph)
+    chosen = next((v for v in choices if v.name == node.attrs.get("variant")), choices[0] if choices else None)
+    variant = None if chosen is None else {
+        "name": chosen.name, "scratch_bytes": chosen.scratch, "fastest": choices[0].name,
+        "extra_instructions": chosen.cost - choices[0].cost}
+    return {"in_place": in_place, "variant": variant, "patch": node.attrs.get("patch")}
 
 
 def weights_of(graph: Graph, index: int) -> tuple[int, int]:
@@ -59,7 +82,7 @@ def weights_of(graph: Graph, index: int) -> tuple[int, int]:
 def layer_rows(graph: Graph, manifest: dict[str, Any], plan: MemoryPlan | None = None) -> list[dict[str, Any]]:
     """One dict per layer, in execution order."""
     plan = plan or plan_memory(graph)
-    constants = constant_bytes_per_layer(graph, plan, manifest["name"])
+    emitted = emitted_layers(graph, plan, manifest["name"])
     live = plan.live_per_step()
     listed = manifest.get("layer_list", [])
     rows = []
@@ -78,12 +101,14 @@ def layer_rows(graph: Graph, manifest: dict[str, Any], plan: MemoryPlan | None =
             "macs": int(op.macs(node, graph)),
             "params": int(params),
             "weights_bytes": int(weight_bytes),
-            "constants_bytes": constants[index],
+            "constants_bytes": emitted[index][0],
+            "kernel": emitted[index][1],
             "arena_offset": placed.get("arena_offset", plan.tensor_offset(node.outputs[0])),
             "arena_size": placed.get("arena_size", graph.tensors[node.outputs[0]].nbytes),
             "alias": op.is_alias,
             "scratch": {"offset": scratch[0], "size": scratch[1]} if scratch else None,
             "live_bytes": live.get(index, 0),
+            **memory_notes(graph, plan, index),
         })
     return rows
 
@@ -92,6 +117,8 @@ def live_steps(graph: Graph, plan: MemoryPlan) -> list[dict[str, Any]]:
     """Per step (-1: inputs copied in, ..., the last: outputs copied out): what runs, the bytes
     live and the buffers live with their offsets, largest first."""
     live = plan.live_per_step()
+    shared = sharing_per_step(plan.buffers, plan.overlaps)
     return [{"step": step, "what": _step_label(graph, step, plan.steps), "live_bytes": live.get(step, 0),
+             "shared_bytes": shared.get(step, 0),  # what in-place pairs may share there (live_bytes is less)
              "buffers": [{"name": b.name, "offset": plan.offsets[b.name], "size": b.size} for b in buffers]}
             for step, buffers in plan.live_buffers_per_step().items()]

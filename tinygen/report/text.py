@@ -43,11 +43,25 @@ def summary_line(report: dict[str, Any]) -> str:
             f"{report['arena_lower_bound_bytes']:,} B, {report['planner']})")
 
 
+def notes_text(row: dict[str, Any]) -> str:
+    """In place (over which input, how far below), the kernel variant when not the fastest, the band."""
+    notes = []
+    for entry in row.get("in_place") or []:
+        where = "same place" if entry["delta"] == 0 else f"{entry['delta']:,} B below"
+        notes.append(f"{'stage output over its input' if entry.get('stage') else 'in place'} ({where})")
+    variant = row.get("variant")
+    if variant and variant["name"] != variant["fastest"]:
+        notes.append(f"{variant['name']} (+{variant['extra_instructions']:,} instr est.)")
+    if row.get("patch"):
+        notes.append(f"band {row['patch']['band'] + 1}/{row['patch']['bands']}")
+    return "; ".join(notes)
+
+
 def layer_table(report: dict[str, Any]) -> list[str]:
     targets = sorted(report.get("benchmarks", {}))
     head = (f"  {'#':>3}  {'op':<16} {'name':<26} {'input':>10} {'output':>10} {'MACs':>11} {'params':>8} "
             f"{'const B':>8} {'arena @off+size':>17} {'in scale,zp':>15} {'out scale,zp':>15} {'SQNR dB':>8}"
-            + "".join(f" {'instr ' + t:>16}" for t in targets))
+            + "".join(f" {'instr ' + t:>16}" for t in targets) + "  notes")
     lines = [head]
     for row in report["layers"]:
         first = row["inputs"][0] if row["inputs"] else None
@@ -56,7 +70,8 @@ def layer_table(report: dict[str, Any]) -> list[str]:
         lines.append(f"  {row['index']:>3}  {clip(row['op'], 16):<16} {clip(row['name'], 26):<26} "
                      f"{dims(first['shape']) if first else '-':>10} {dims(row['output']['shape']):>10} "
                      f"{row['macs']:>11,} {row['params']:>8,} {row['constants_bytes']:>8,} {arena:>17} "
-                     f"{quant(first) if first else '-':>15} {quant(row['output']):>15} {sqnr_text(row):>8}" + counts)
+                     f"{quant(first) if first else '-':>15} {quant(row['output']):>15} {sqnr_text(row):>8}" + counts
+                     + (f"  {notes_text(row)}" if notes_text(row) else ""))
     totals = {t: report["benchmarks"][t]["instructions"] for t in targets}
     lines.append(f"  {'':>3}  {'total':<16} {'':<26} {'':>10} {'':>10} {report['macs']:>11,} {report['params']:>8,} "
                  f"{report['constants_bytes']:>8,} {format(report['arena_bytes'], ',') + ' B':>17} {'':>15} {'':>15} "
@@ -77,10 +92,30 @@ def target_table(report: dict[str, Any]) -> list[str]:
 
 def live_chart(report: dict[str, Any]) -> list[str]:
     top = max([report["arena_bytes"], *(s["live_bytes"] for s in report["live_steps"])]) or 1
-    lines = [f"bytes live per step (the arena: {report['arena_bytes']:,} B; each █ is {top / BAR_WIDTH:,.0f} B):"]
+    lines = [f"bytes live per step, less what an output shares with the input it overwrites (the arena: "
+             f"{report['arena_bytes']:,} B; each █ is {top / BAR_WIDTH:,.0f} B):"]
     for step in report["live_steps"]:
         bar = "█" * round(step["live_bytes"] / top * BAR_WIDTH)
-        lines.append(f"  {step['step']:>4}  {clip(step['what'], 36):<36} {step['live_bytes']:>9,}  {bar}")
+        shared = f"  (in place: -{step['shared_bytes']:,})" if step.get("shared_bytes") else ""
+        lines.append(f"  {step['step']:>4}  {clip(step['what'], 36):<36} {step['live_bytes']:>9,}  {bar}{shared}")
+    return lines
+
+
+def memory_summary(report: dict[str, Any]) -> list[str]:
+    """In place, kernel variants below the fastest, patches: what keeps the arena small, and its cost."""
+    lines = []
+    if report.get("in_place"):
+        lines.append(f"in place: {len(report['in_place'])} layer(s) write over an input they no longer need "
+                     "(notes column)")
+    if report.get("variants"):
+        extra = sum(v["extra_instructions"] for v in report["variants"])
+        lines.append(f"kernel variants: {len(report['variants'])} layer(s) run a variant with less scratch than "
+                     f"their fastest, about {extra:,} instructions more per inference (Cortex-M4 estimate; RAM "
+                     "first: a larger --ram-budget lets them take the faster one)")
+    for patch in report.get("patches", []):
+        lines.append(f"patches: the first {len(patch['layers'])} layer(s) run in {patch['bands']} row bands, "
+                     f"{patch['extra_macs']:,} MACs more than unpatched ({patch['patched_macs']:,} instead of "
+                     f"{patch['macs']:,})")
     return lines
 
 
@@ -96,7 +131,8 @@ def report_lines(report: dict[str, Any]) -> list[str]:
     for target, bench in sorted(report.get("benchmarks", {}).items()):
         lines.append(f"  instr {target}: instructions executed on the emulated core per inference "
                      f"({bench['instructions']:,} in all; {bench.get('source', 'tinygen bench')}), not cycles")
-    lines += ["", *target_table(report), "", *live_chart(report)]
+    memory = memory_summary(report)
+    lines += ["", *target_table(report), "", *([*memory, ""] if memory else []), *live_chart(report)]
     if "board" in report:
         lines += ["", report["board"]["verdict"], *report["board"]["advice"]]
     return lines

@@ -5,7 +5,7 @@
 #include "tg_types.h"
 
 typedef struct {
-    tg_dims input;     /* as 4-D storage */
+    tg_dims input; /* as 4-D storage */
     tg_dims output;
     tg_dims before;    /* padding before each axis; the rest of the output (after) is padding too */
     int32_t pad_value; /* the quantized pad constant */

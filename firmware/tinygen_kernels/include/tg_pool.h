@@ -5,8 +5,8 @@
 #include "tg_types.h"
 
 typedef struct {
-    tg_dims input;   /* [1, H, W, C] */
-    tg_dims output;  /* [1, OH, OW, C] */
+    tg_dims input;  /* [1, H, W, C] */
+    tg_dims output; /* [1, OH, OW, C] */
     tg_hw kernel;
     tg_hw stride;
     tg_hw dilation;
@@ -14,8 +14,8 @@ typedef struct {
     /* average pooling only: */
     int32_t count_include_pad; /* 1: padded taps count, as the input zero point (ONNX semantics) */
     int32_t input_zero_point;
-    int32_t rescale;           /* 1: requantize the average to different output parameters */
-    int32_t multiplier;        /* s_in / s_out, used when rescale */
+    int32_t rescale;    /* 1: requantize the average to different output parameters */
+    int32_t multiplier; /* s_in / s_out, used when rescale */
     int32_t shift;
     int32_t output_offset;
 } tg_pool_params;

@@ -5,8 +5,8 @@
 #include "tg_types.h"
 
 typedef struct {
-    int32_t outer;     /* positions */
-    int32_t channels;  /* innermost axis; alpha has one value per channel */
+    int32_t outer;    /* positions */
+    int32_t channels; /* innermost axis; alpha has one value per channel */
     int32_t input_offset;
     int32_t alpha_offset;
     int32_t output_offset;

@@ -5,12 +5,12 @@
 #include "tg_types.h"
 
 typedef struct {
-    int32_t rows;              /* independent rows */
-    int32_t depth;             /* values per row (the softmax axis, innermost) */
-    int32_t input_multiplier;  /* beta * s_in * 2^26 as (Q31 multiplier, left shift) */
+    int32_t rows;             /* independent rows */
+    int32_t depth;            /* values per row (the softmax axis, innermost) */
+    int32_t input_multiplier; /* beta * s_in * 2^26 as (Q31 multiplier, left shift) */
     int32_t input_left_shift;
-    int32_t diff_min;          /* differences below this give exp = 0 */
-    int32_t rescale;           /* 1: requantize the 1/256-step output to other parameters */
+    int32_t diff_min; /* differences below this give exp = 0 */
+    int32_t rescale;  /* 1: requantize the 1/256-step output to other parameters */
     int32_t output_multiplier;
     int32_t output_shift;
     int32_t output_offset;
