@@ -120,6 +120,12 @@ class ImportContext:
         return values
 
     @property
+    def output_name(self) -> str:
+        """The ONNX name of the current node's (first) output."""
+        assert self.node is not None
+        return self.node.output[0]
+
+    @property
     def node_name(self) -> str:
         assert self.node is not None
         return self.node.name or f"{self.node.op_type}_{self.node.output[0]}"

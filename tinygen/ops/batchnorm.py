@@ -30,11 +30,11 @@ def BatchNormalization(ctx: ImportContext, X: Value, scale: Value, B: Value, inp
     gamma, beta, mean, var = (np.asarray(v.const, np.float64) for v in constants)
     a = gamma / np.sqrt(var + np.float64(epsilon))
     b = beta - mean * a
-    out = ctx.output_value(ctx.node.output[0])  # type: ignore[union-attr]
+    out = ctx.output_value(ctx.output_name)
     if X.layout.value == "plain" and X.rank > 2:
         raise Unsupported("BatchNormalization over a non-spatial rank-3 tensor is not supported")
-    ctx.emit("batch_norm", [X.tensor, ctx.constant("bn_scale", a.astype(np.float32)),  # type: ignore[list-item]
-                            ctx.constant("bn_shift", b.astype(np.float32))], [out.tensor])  # type: ignore[list-item]
+    ctx.emit("batch_norm", [X.runtime, ctx.constant("bn_scale", a.astype(np.float32)),
+                            ctx.constant("bn_shift", b.astype(np.float32))], [out.runtime])
 
 
 @register

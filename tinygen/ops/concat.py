@@ -32,7 +32,7 @@ def Concat(ctx: ImportContext, *inputs: Value, axis: int = 1) -> None:
         raise Unsupported(f"concatenation along axis {axis}; only the channel axis ({innermost}) is supported")
     if any(v.layout is not first.layout for v in inputs):
         raise Unsupported("inputs with different layouts")
-    out = ctx.output_value(ctx.node.output[0])  # type: ignore[union-attr]
+    out = ctx.output_value(ctx.output_name)
     ctx.emit("concat", [v.runtime for v in inputs], [out.runtime])
 
 

@@ -57,7 +57,7 @@ def Conv(ctx: ImportContext, X: Value, W: Value, B: Value | None = None, *, auto
                           f"the input has {in_channels}")
     if in_channels % group or out_channels % group:
         raise Unsupported(f"group={group} does not divide {in_channels} input / {out_channels} output channels")
-    out = ctx.output_value(ctx.node.output[0])  # type: ignore[union-attr]
+    out = ctx.output_value(ctx.output_name)
     attrs = window_attrs(window)
     depthwise = group == in_channels and group > 1
     # ONNX OIHW -> depthwise [1, KH, KW, C_out] or OHWI.
@@ -69,10 +69,10 @@ def Conv(ctx: ImportContext, X: Value, W: Value, B: Value | None = None, *, auto
     w = ctx.constant_from(W, "weights", to_storage)
     b = ctx.constant_from(B, "bias") if B is not None else ctx.constant("bias", np.zeros(out_channels, np.float32))
     if depthwise:
-        ctx.emit("depthwise_conv2d", [X.tensor, w, b], [out.tensor],  # type: ignore[list-item]
+        ctx.emit("depthwise_conv2d", [X.runtime, w, b], [out.runtime],
                  depth_multiplier=out_channels // in_channels, activation=None, **attrs)
     else:
-        ctx.emit("conv2d", [X.tensor, w, b], [out.tensor], groups=group,  # type: ignore[list-item]
+        ctx.emit("conv2d", [X.runtime, w, b], [out.runtime], groups=group,
                  activation=None, **attrs)
 
 

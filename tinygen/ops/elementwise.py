@@ -57,7 +57,7 @@ def _physical_operand(ctx: ImportContext, value: Value, out_shape: tuple[int, ..
 def _binary(ctx: ImportContext, op: str, A: Value, B: Value, transform: str = "", **attrs: object) -> None:
     if A.const is not None and B.const is not None:
         raise Unsupported("both operands are constants that were not folded")
-    out_name = ctx.node.output[0]  # type: ignore[union-attr]
+    out_name = ctx.output_name
     out_layout = ctx.layouts.get(out_name, Layout.PLAIN)
     out_shape = ctx.loaded.values[out_name].shape
     if len(out_shape) > 4:
@@ -65,7 +65,7 @@ def _binary(ctx: ImportContext, op: str, A: Value, B: Value, transform: str = ""
     a = _physical_operand(ctx, A, out_shape, out_layout, "")
     b = _physical_operand(ctx, B, out_shape, out_layout, transform)
     out = ctx.output_value(out_name)
-    ctx.emit(op, [a, b], [out.tensor], activation=None, **attrs)  # type: ignore[list-item]
+    ctx.emit(op, [a, b], [out.runtime], activation=None, **attrs)
 
 
 @onnx_op("Add", constraints="two tensors of the same shape, or broadcast (per channel, scalar, ...)")

@@ -85,8 +85,8 @@ def _emit(ctx: ImportContext, A: Value, weights: str, bias: str) -> None:
     depth = ctx.graph.tensors[weights].shape[1]
     if A.shape[-1] != depth:
         raise Unsupported(f"data has {A.shape[-1]} features, weights expect {depth}")
-    out = ctx.output_value(ctx.node.output[0])  # type: ignore[union-attr]
-    ctx.emit("fully_connected", [A.tensor, weights, bias], [out.tensor], activation=None)  # type: ignore[list-item]
+    out = ctx.output_value(ctx.output_name)
+    ctx.emit("fully_connected", [A.runtime, weights, bias], [out.runtime], activation=None)
 
 
 WIDENED, DIRECT = "widened input row", "direct int8 input"

@@ -40,8 +40,8 @@ def Pad(ctx: ImportContext, data: Value, pads: Value, constant_value: Value | No
     if min(begin + end) < 0:
         raise Unsupported("negative pads (cropping) are not supported")
     value = 0.0 if constant_value is None else float(np.asarray(constant_value.const).reshape(-1)[0])
-    out = ctx.output_value(ctx.node.output[0])  # type: ignore[union-attr]
-    ctx.emit("pad", [data.tensor], [out.tensor], mode="constant", value=value,  # type: ignore[list-item]
+    out = ctx.output_value(ctx.output_name)
+    ctx.emit("pad", [data.runtime], [out.runtime], mode="constant", value=value,
              pads=_physical_pads(begin, end, data.layout))
 
 

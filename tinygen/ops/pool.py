@@ -40,7 +40,7 @@ def _pool(ctx: ImportContext, op: str, X: Value, window: Window, **attrs: object
     out_h, out_w = out.physical_shape[1:3] if len(out.physical_shape) == 4 else (1, 1)
     if not window.ceil_mode and window.output_size(*X.physical_shape[1:3]) != (out_h, out_w):
         raise Unsupported("the pooled size does not match the window arithmetic")
-    ctx.emit(op, [X.tensor], [out.tensor], **window_attrs(window), **attrs)  # type: ignore[list-item]
+    ctx.emit(op, [X.runtime], [out.runtime], **window_attrs(window), **attrs)
 
 
 @onnx_op("MaxPool", constraints="1-D or 2-D; any kernel, stride, dilation, pads, ceil_mode; "

@@ -26,9 +26,9 @@ def PRelu(ctx: ImportContext, X: Value, slope: Value) -> None:
     if X.const is not None:
         raise Unsupported("the input is a constant that was not folded")
     alpha = np.asarray(slope.const, np.float32)
-    out = ctx.output_value(ctx.node.output[0])  # type: ignore[union-attr]
+    out = ctx.output_value(ctx.output_name)
     if alpha.size == 1:
-        ctx.emit("lut", [X.tensor], [out.tensor], function="leakyrelu",  # type: ignore[list-item]
+        ctx.emit("lut", [X.runtime], [out.runtime], function="leakyrelu",
                  args={"alpha": float(alpha.reshape(-1)[0])})
         return
     channels = X.shape[1] if X.layout is Layout.CHANNELS_LAST else X.shape[-1]
@@ -37,7 +37,7 @@ def PRelu(ctx: ImportContext, X: Value, slope: Value) -> None:
     if alpha.size != channels or aligned.shape[per_channel_axis] != channels:
         raise Unsupported(f"slope of shape {list(alpha.shape)}; one value or one per channel is supported")
     slope_tensor = ctx.constant_from(slope, "slope", lambda array: array.reshape(-1))
-    ctx.emit("prelu", [X.tensor, slope_tensor], [out.tensor])  # type: ignore[list-item]
+    ctx.emit("prelu", [X.runtime, slope_tensor], [out.runtime])
 
 
 @register

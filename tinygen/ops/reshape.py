@@ -51,7 +51,7 @@ def reshape_value(ctx: ImportContext, X: Value, out_name: str) -> None:
         # exporter writes AdaptiveAvgPool1d): channels-last storage lists the pixels in the same
         # row-major order before and after, so the bytes are already right.
         out = ctx.output_value(out_name)
-        ctx.emit("reshape", [source], [out.tensor])  # type: ignore[list-item]
+        ctx.emit("reshape", [source], [out.runtime])
         return
     if not storage_matches_onnx(X.shape, X.layout):
         # Bring the feature map into ONNX order first.
@@ -64,34 +64,34 @@ def reshape_value(ctx: ImportContext, X: Value, out_name: str) -> None:
         out = ctx.output_value(out_name)
         shape = out_info.shape
         view = list(shape) if len(shape) == 4 else [shape[0], shape[1], 1, shape[2]]
-        ctx.emit("transpose", [plain], [out.tensor], perm=[0, 2, 3, 1], view=view)  # type: ignore[list-item]
+        ctx.emit("transpose", [plain], [out.runtime], perm=[0, 2, 3, 1], view=view)
         return
     out = ctx.output_value(out_name)
-    ctx.emit("reshape", [source], [out.tensor])  # type: ignore[list-item]
+    ctx.emit("reshape", [source], [out.runtime])
 
 
 @onnx_op("Reshape", constraints="static target shape (computed shapes are folded at compile time)")
 def Reshape(ctx: ImportContext, data: Value, shape: Value, *, allowzero: int = 0) -> None:
     if shape.const is None:
         raise Unsupported("the target shape is computed at run time")
-    reshape_value(ctx, data, ctx.node.output[0])  # type: ignore[union-attr]
+    reshape_value(ctx, data, ctx.output_name)
 
 
 @onnx_op("Flatten", constraints="any axis")
 def Flatten(ctx: ImportContext, input: Value, *, axis: int = 1) -> None:
-    reshape_value(ctx, input, ctx.node.output[0])  # type: ignore[union-attr]
+    reshape_value(ctx, input, ctx.output_name)
 
 
 @onnx_op("Squeeze", "Unsqueeze", constraints="constant axes")
 def Squeeze(ctx: ImportContext, data: Value, axes: Value | None = None) -> None:
     if axes is not None and axes.const is None:
         raise Unsupported("the axes are computed at run time")
-    reshape_value(ctx, data, ctx.node.output[0])  # type: ignore[union-attr]
+    reshape_value(ctx, data, ctx.output_name)
 
 
 @onnx_op("Identity", constraints="")
 def Identity(ctx: ImportContext, input: Value) -> None:
-    ctx.alias(ctx.node.output[0], input)  # type: ignore[union-attr]
+    ctx.alias(ctx.output_name, input)
 
 
 @onnx_op("Dropout", constraints="inference only: the mask output must be unused")
@@ -123,10 +123,10 @@ def Transpose(ctx: ImportContext, data: Value, *, perm: list[int] | None = None)
     physical = [inverse[perm[out_axes[k]]] for k in range(rank)]
     out = ctx.output_value(node.output[0])
     if physical == list(range(rank)):
-        ctx.emit("reshape", [data.tensor], [out.tensor])  # type: ignore[list-item]
+        ctx.emit("reshape", [data.runtime], [out.runtime])
         return
     padded = [*range(4 - rank)] + [4 - rank + a for a in physical]  # as a 4-D permutation
-    ctx.emit("transpose", [data.tensor], [out.tensor], perm=padded)  # type: ignore[list-item]
+    ctx.emit("transpose", [data.runtime], [out.runtime], perm=padded)
 
 
 def _storage_axes(rank: int, layout: Layout) -> list[int]:

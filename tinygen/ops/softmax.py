@@ -50,8 +50,8 @@ def Softmax(ctx: ImportContext, input: Value, *, axis: int = -1) -> None:
     if input.shape[axis] > MAX_DEPTH:
         raise Unsupported(f"softmax over {input.shape[axis]} values; TFLite's int8 algorithm sums the "
                           f"exponentials in Q12.19, which overflows beyond {MAX_DEPTH}")
-    out = ctx.output_value(ctx.node.output[0])  # type: ignore[union-attr]
-    ctx.emit("softmax", [input.tensor], [out.tensor], beta=1.0)  # type: ignore[list-item]
+    out = ctx.output_value(ctx.output_name)
+    ctx.emit("softmax", [input.runtime], [out.runtime], beta=1.0)
 
 
 def softmax_parameters(input_scale: float, beta: float = 1.0) -> tuple[int, int, int]:

@@ -82,8 +82,8 @@ FUNCTIONS: dict[str, Callable[..., np.ndarray]] = {
 def _emit(ctx: ImportContext, X: Value, function: str, **args: Any) -> None:
     if X.const is not None:
         raise Unsupported("the input is a constant that was not folded")
-    out = ctx.output_value(ctx.node.output[0])  # type: ignore[union-attr]
-    ctx.emit("lut", [X.tensor], [out.tensor], function=function, args=args)  # type: ignore[list-item]
+    out = ctx.output_value(ctx.output_name)
+    ctx.emit("lut", [X.runtime], [out.runtime], function=function, args=args)
 
 
 @onnx_op("Relu", constraints="")
