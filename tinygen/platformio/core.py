@@ -158,11 +158,49 @@ def check_env_available(env: Env, core: Path) -> None:
             f"install it, or use an offline env (host, qemu_m3, qemu_m4, qemu_m7, qemu_m33)")
 
 
+def local_platforms() -> list[Path]:
+    """tinygen's own dev-platforms (host, QEMU), which platformio.ini names as symlink://<folder>."""
+    from ..resources import firmware_dir
+
+    return sorted(p for p in (firmware_dir() / "platforms").resolve().iterdir() if (p / "platform.json").is_file())
+
+
+def _linked_uri(link: Path) -> str | None:
+    try:
+        return str(json.loads(link.read_text())["spec"]["uri"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def ensure_local_platforms(core: Path) -> None:
+    """Register the local dev-platforms in the core folder before any build, one process at a time.
+
+    PlatformIO (re)installs a symlink:// platform in every run that finds it missing or linked to
+    another folder (another checkout of tinygen), rewriting <core>/platforms/<name>.pio-link; builds
+    run in parallel (tests, `tinygen bench` threads) then read that file half written and fail with
+    "Could not load broken JSON". A file lock serializes the registration; later runs find it done."""
+    import fcntl
+
+    (core / "platforms").mkdir(parents=True, exist_ok=True)
+    with open(core / ".tinygen-platforms.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for folder in local_platforms():
+            uri = f"symlink://{folder}"
+            if _linked_uri(core / "platforms" / f"{folder.name}.pio-link") == uri:
+                continue
+            result = run_pio(["pkg", "install", "--global", "--platform", uri], core, core)
+            if result.returncode != 0:
+                raise BuildError(f"registering tinygen's dev-platform {folder.name} with PlatformIO failed:\n"
+                                 f"{(result.stdout + result.stderr).strip()}")
+
+
 def prepare(envs: list[Env]) -> Path:
     """Everything PlatformIO needs before a build of `envs`; returns the core folder."""
     check_platformio()
     core = core_dir()
     ensure_tool_scons(core)
+    if any(env.local for env in envs):
+        ensure_local_platforms(core)
     for env in envs:
         check_env_available(env, core)
     return core
