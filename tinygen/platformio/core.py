@@ -188,7 +188,9 @@ def ensure_local_platforms(core: Path) -> None:
             uri = f"symlink://{folder}"
             if _linked_uri(core / "platforms" / f"{folder.name}.pio-link") == uri:
                 continue
-            result = run_pio(["pkg", "install", "--global", "--platform", uri], core, core)
+            result = subprocess.run([sys.executable, "-m", "platformio", "pkg", "install", "--global", "--platform",
+                                     uri], cwd=core, env=pio_environment(core), capture_output=True, text=True,
+                                    errors="replace")  # quiet: no progress task of its own
             if result.returncode != 0:
                 raise BuildError(f"registering tinygen's dev-platform {folder.name} with PlatformIO failed:\n"
                                  f"{(result.stdout + result.stderr).strip()}")
