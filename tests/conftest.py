@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -39,3 +43,59 @@ def assert_identical(expected: np.ndarray, actual: np.ndarray, label: str = "out
 @pytest.fixture
 def models_dir() -> Path:
     return MODELS
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def tinygen_cli(capsys: pytest.CaptureFixture[str]):
+    """Run `tinygen ARGS` in-process; returns exit code and captured output."""
+    from tinygen.cli import main
+
+    def run(*args: object) -> CliResult:
+        capsys.readouterr()
+        code = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+    return run
+
+
+TOOLS = {"arm-none-eabi-gcc": "gcc-arm-none-eabi", "qemu-system-arm": "qemu-system-arm"}
+
+
+def missing_tools() -> list[str]:
+    missing = [f"{tool} (apt-get install {package})" for tool, package in TOOLS.items() if not shutil.which(tool)]
+    try:
+        import platformio  # noqa: F401
+        import SCons  # noqa: F401
+    except ImportError:
+        missing.append("platformio and scons (pip install 'tinygen[platformio]')")
+    return missing
+
+
+@pytest.fixture(scope="session")
+def pio_core(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A fresh PlatformIO core folder for the session; tinygen installs tool-scons into it."""
+    missing = missing_tools()
+    if missing:
+        pytest.skip("PlatformIO tests need " + ", ".join(missing))
+    core = tmp_path_factory.mktemp("pio_core")
+    # tinygen provisions tool-scons before its own PlatformIO runs; tests that call PlatformIO
+    # directly (core.run_pio) may run first, so the session core gets it up front.
+    from tinygen.platformio import core as tinygen_core
+
+    tinygen_core.ensure_tool_scons(core)
+    saved = {key: os.environ.get(key) for key in ("TINYGEN_PLATFORMIO_CORE_DIR", "TINYGEN_OFFLINE")}
+    os.environ["TINYGEN_PLATFORMIO_CORE_DIR"] = str(core)
+    os.environ["TINYGEN_OFFLINE"] = "1"  # real-board envs must fail fast here, online or not
+    yield core
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value

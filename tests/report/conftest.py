@@ -4,7 +4,6 @@ fit a board or cannot be compiled, and the `tinygen` CLI in-process."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -13,30 +12,12 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 import tinygen
-from tinygen.cli import main
 
 from ..conftest import MODELS, calibration_file
 
 # the model's MACs (MLPerf Tiny's published figures: conv and fully connected layers)
 MACS = {"kws_dscnn": 2_656_768, "vww_mobilenet": 7_489_664, "ic_resnet8": 12_501_632, "ad_autoencoder": 264_192}
 
-
-@dataclass
-class CliResult:
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture
-def tinygen_cli(capsys: pytest.CaptureFixture[str]):
-    """Run `tinygen ARGS` in-process; returns exit code and captured output."""
-    def run(*args: object) -> CliResult:
-        capsys.readouterr()
-        code = main([str(a) for a in args])
-        captured = capsys.readouterr()
-        return CliResult(code, captured.out, captured.err)
-    return run
 
 
 @pytest.fixture(scope="session")

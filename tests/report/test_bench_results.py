@@ -6,12 +6,7 @@ figures."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 import tinygen
 from tinygen.report.results import bench_file, load_bench_results, save_bench_result
@@ -40,27 +35,6 @@ def test_report_reads_a_bench_result(tinygen_cli, tmp_path: Path) -> None:
     # recompiling replaces the folder: no stale result survives
     tinygen.compile(MODELS / "ad_autoencoder" / "ad_autoencoder_int8_qdq.onnx", out)
     assert load_bench_results(out) == {}
-
-
-@pytest.fixture(scope="module")
-def pio_core(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    missing = [tool for tool in ("arm-none-eabi-gcc", "qemu-system-arm") if not shutil.which(tool)]
-    try:
-        import platformio  # noqa: F401
-        import SCons  # noqa: F401
-    except ImportError:
-        missing.append("platformio/scons")
-    if missing:
-        pytest.skip("needs " + ", ".join(missing) + " (make setup)")
-    core = tmp_path_factory.mktemp("pio_core")
-    saved = {key: os.environ.get(key) for key in ("TINYGEN_PLATFORMIO_CORE_DIR", "TINYGEN_OFFLINE")}
-    os.environ.update({"TINYGEN_PLATFORMIO_CORE_DIR": str(core), "TINYGEN_OFFLINE": "1"})
-    yield core
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
 
 
 def test_flash_on_qemu_keeps_instructions_per_layer_for_the_report(pio_core: Path, tinygen_cli,
