@@ -56,12 +56,13 @@ def choose_variants(graph: Graph, ram_budget: int | None = None, *, in_place: bo
     the smallest arena). Raises MemoryBudgetError when nothing fits."""
     if rule not in RULES:
         raise ValueError(f"unknown variant rule {rule!r}; known: {RULES}")
-    if patches is not None or patch_layers is not None:
+    forced = patches is not None or patch_layers is not None
+    if forced:
         _patch(graph, ram_budget, in_place, patches, patch_layers, forced=True)
     try:
         return _choose(graph, ram_budget, in_place, rule)
     except MemoryBudgetError as error:
-        if patches is not None or patch_layers is not None:
+        if forced:
             raise
         applied, smallest = _patch(graph, ram_budget, in_place, None, None)
         if not applied:
@@ -110,10 +111,7 @@ def _smallest_arena(graph: Graph, in_place: bool, give_up_above: int | None = No
     from .patches import copy_graph
 
     trial = copy_graph(graph)
-    for node in trial.nodes:
-        choices = op_of(node).variants(node, trial)
-        if choices:
-            node.attrs["variant"] = min(choices, key=lambda v: v.scratch).name
+    _assign_variants(trial, "ram")
     schedule_nodes(trial, in_place=in_place)
     if give_up_above is not None:
         liveness = analyze(trial, in_place)
@@ -124,7 +122,8 @@ def _smallest_arena(graph: Graph, in_place: bool, give_up_above: int | None = No
     return plan_memory(trial, quick, in_place=in_place).arena_size
 
 
-def _choose(graph: Graph, ram_budget: int | None, in_place: bool, rule: str) -> tuple[MemoryPlan, Schedule]:
+def _assign_variants(graph: Graph, rule: str) -> dict[int, list[Variant]]:
+    """Set each layer's starting variant by `rule` (RULES); returns every node's choices by id(node)."""
     options = {id(node): op_of(node).variants(node, graph) for node in graph.nodes}
     for node in graph.nodes:
         choices = options[id(node)]
@@ -134,6 +133,11 @@ def _choose(graph: Graph, ram_budget: int | None, in_place: bool, rule: str) -> 
             node.attrs["variant"] = next((v for v in choices if v.name == node.attrs.get("variant")), choices[0]).name
         else:
             node.attrs["variant"] = (choices[0] if rule == "speed" else min(choices, key=lambda v: v.scratch)).name
+    return options
+
+
+def _choose(graph: Graph, ram_budget: int | None, in_place: bool, rule: str) -> tuple[MemoryPlan, Schedule]:
+    options = _assign_variants(graph, rule)
     schedule = schedule_nodes(graph, in_place=in_place)
     plan = plan_memory(graph, in_place=in_place)
     limit = plan.arena_size if ram_budget is None else max(ram_budget, 0)

@@ -18,6 +18,7 @@ from ..ops import op_of
 from ..plan import MemoryPlan, plan_memory
 from ..plan.liveness import sharing_per_step
 from ..plan.planner import _step_label
+from ..plan.variants import Choice, variant_choices
 
 
 def tensor_entry(tensor: Tensor) -> dict[str, Any]:
@@ -54,19 +55,17 @@ def emitted_layers(graph: Graph, plan: MemoryPlan, prefix: str) -> list[tuple[in
     return result
 
 
-def memory_notes(graph: Graph, plan: MemoryPlan, index: int) -> dict[str, Any]:
-    """How a layer helps the arena: the inputs it overwrites in place, its kernel variant (when it has
-    several), its row band (patch-based execution)."""
+def memory_notes(graph: Graph, plan: MemoryPlan, index: int, choice: Choice | None) -> dict[str, Any]:
+    """How a layer helps the arena: the inputs it overwrites in place (a patched stage's output: its
+    stage input), its kernel variant (`choice`, when it has several), its row band (patch-based)."""
     node = graph.nodes[index]
-    in_place = [{"input": node.inputs[o.input] if o.input < len(node.inputs) else o.source, "delta": o.delta,
-                 "exact": o.exact} for o in plan.shared() if o.step == index and "stage_source" not in node.attrs]
-    in_place += [{"input": o.source, "delta": o.delta, "exact": o.exact, "stage": True}
-                 for o in plan.shared() if o.step == index and "stage_source" in node.attrs]
-    choices = op_of(node).variants(node, graph)
-    chosen = next((v for v in choices if v.name == node.attrs.get("variant")), choices[0] if choices else None)
-    variant = None if chosen is None else {
-        "name": chosen.name, "scratch_bytes": chosen.scratch, "fastest": choices[0].name,
-        "extra_instructions": chosen.cost - choices[0].cost}
+    stage = "stage_source" in node.attrs
+    in_place = [{"input": o.source if stage or o.input >= len(node.inputs) else node.inputs[o.input],
+                 "delta": o.delta, "exact": o.exact, **({"stage": True} if stage else {})}
+                for o in plan.shared() if o.step == index]
+    variant = None if choice is None else {
+        "name": choice.variant.name, "scratch_bytes": choice.variant.scratch, "fastest": choice.fastest.name,
+        "extra_instructions": choice.variant.cost - choice.fastest.cost}
     return {"in_place": in_place, "variant": variant, "patch": node.attrs.get("patch")}
 
 
@@ -83,6 +82,7 @@ def layer_rows(graph: Graph, manifest: dict[str, Any], plan: MemoryPlan | None =
     """One dict per layer, in execution order."""
     plan = plan or plan_memory(graph)
     emitted = emitted_layers(graph, plan, manifest["name"])
+    choices = {choice.step: choice for choice in variant_choices(graph)}
     live = plan.live_per_step()
     listed = manifest.get("layer_list", [])
     rows = []
@@ -108,7 +108,7 @@ def layer_rows(graph: Graph, manifest: dict[str, Any], plan: MemoryPlan | None =
             "alias": op.is_alias,
             "scratch": {"offset": scratch[0], "size": scratch[1]} if scratch else None,
             "live_bytes": live.get(index, 0),
-            **memory_notes(graph, plan, index),
+            **memory_notes(graph, plan, index, choices.get(index)),
         })
     return rows
 
