@@ -16,7 +16,7 @@ import numpy as np
 from . import __version__
 from .arith import dequantize
 from .cnames import model_prefix
-from .codegen.render import RenderedModel, render
+from .codegen.render import RenderedModel, render, weight_tensors
 from .errors import DataError
 from .frontend.importer import import_model
 from .frontend.loader import LoadedModel, load_model
@@ -169,9 +169,7 @@ def summarize(graph: Graph, plan: MemoryPlan, rendered: RenderedModel, loaded: L
     ops: dict[str, int] = {}
     for node in graph.nodes:
         ops[node.op] = ops.get(node.op, 0) + 1
-    params = sum(graph.tensors[n].size for node in graph.nodes for n in node.inputs[1:3]
-                 if n and graph.tensors[n].data is not None and node.op in
-                 ("conv2d", "depthwise_conv2d", "fully_connected"))
+    params = sum(graph.tensors[n].size for names in weight_tensors(graph) for n in names)
     return {
         "ops": dict(sorted(ops.items())),
         "layers": len(graph.nodes),

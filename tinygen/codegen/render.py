@@ -107,10 +107,7 @@ def render(graph: Graph, plan: MemoryPlan, prefix: str, model_file: str) -> Rend
             scratch_set = bool(scratch)
         layers.append(layer)
 
-    # Each weight tensor once: the row bands of a patched stage share their layers' weights.
-    weight_tensors = {n for node in graph.nodes if node.op in WEIGHTED_OPS for n in node.inputs[1:3]
-                      if n and graph.tensors[n].data is not None}
-    weights_bytes = sum(graph.tensors[n].nbytes for n in weight_tensors)
+    weights_bytes = sum(graph.tensors[n].nbytes for names in weight_tensors(graph) for n in names)
     constants_bytes = sum(int(a.values.nbytes) for a in emitter.arrays)
     inputs = io_description(graph, plan, graph.inputs, "input", graph.inputs)
     outputs = io_description(graph, plan, graph.outputs, "output", graph.onnx_outputs or graph.outputs)
@@ -150,6 +147,19 @@ def render(graph: Graph, plan: MemoryPlan, prefix: str, model_file: str) -> Rend
 
 
 WEIGHTED_OPS = {"conv2d", "depthwise_conv2d", "fully_connected"}
+
+
+def weight_tensors(graph: Graph) -> list[list[str]]:
+    """Per layer, the constant weight and bias tensors it is the first to use: each is counted once
+    (the row bands of a patched stage share their layers' weights)."""
+    seen: set[str] = set()
+    result = []
+    for node in graph.nodes:
+        names = [n for n in node.inputs[1:3] if node.op in WEIGHTED_OPS and n and n not in seen
+                 and graph.tensors[n].data is not None]
+        seen.update(names)
+        result.append(names)
+    return result
 
 
 def kernel_library_files(sources: list[str]) -> dict[str, bytes]:

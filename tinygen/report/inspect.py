@@ -20,7 +20,7 @@ from ..frontend.importer import import_model
 from ..frontend.loader import load_model
 from ..ops import op_of
 from ..passes import run_pipeline
-from .layers import weights_of
+from .layers import weights_per_layer
 
 
 def inspect_model(path: str | Path) -> tuple[dict[str, Any], list[Problem]]:
@@ -32,8 +32,7 @@ def inspect_model(path: str | Path) -> tuple[dict[str, Any], list[Problem]]:
     if supported:
         run_pipeline(graph)  # the compiler's passes: fused activations, folded BatchNorm, ...
     layers_of: dict[str, list[dict[str, Any]]] = {}
-    for index, node in enumerate(graph.nodes):
-        params, _ = weights_of(graph, index)
+    for node, (params, _) in zip(graph.nodes, weights_per_layer(graph), strict=True):
         layers_of.setdefault(node.name, []).append(
             {"op": node.op, "macs": int(op_of(node).macs(node, graph)), "params": int(params)})
     refused: dict[str, list[Problem]] = {}

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..cnames import SymbolTable
 from ..codegen.layers import LayerEmitter
-from ..codegen.render import WEIGHTED_OPS
+from ..codegen.render import weight_tensors
 from ..ir import Graph, Tensor
 from ..ops import op_of
 from ..plan import MemoryPlan, plan_memory
@@ -69,13 +69,11 @@ def memory_notes(graph: Graph, plan: MemoryPlan, index: int, choice: Choice | No
     return {"in_place": in_place, "variant": variant, "patch": node.attrs.get("patch")}
 
 
-def weights_of(graph: Graph, index: int) -> tuple[int, int]:
-    """(parameters, bytes) of a layer's weights and bias, counted as the compile summary does."""
-    node = graph.nodes[index]
-    if node.op not in WEIGHTED_OPS:
-        return 0, 0
-    tensors = [graph.tensors[n] for n in node.inputs[1:3] if n and graph.tensors[n].data is not None]
-    return sum(t.size for t in tensors), sum(t.nbytes for t in tensors)
+def weights_per_layer(graph: Graph) -> list[tuple[int, int]]:
+    """(parameters, bytes) of each layer's weights and bias, counted as the compile summary does
+    (a tensor shared by several layers at its first user)."""
+    return [(sum(graph.tensors[n].size for n in names), sum(graph.tensors[n].nbytes for n in names))
+            for names in weight_tensors(graph)]
 
 
 def layer_rows(graph: Graph, manifest: dict[str, Any], plan: MemoryPlan | None = None) -> list[dict[str, Any]]:
@@ -83,13 +81,14 @@ def layer_rows(graph: Graph, manifest: dict[str, Any], plan: MemoryPlan | None =
     plan = plan or plan_memory(graph)
     emitted = emitted_layers(graph, plan, manifest["name"])
     choices = {choice.step: choice for choice in variant_choices(graph)}
+    weights = weights_per_layer(graph)
     live = plan.live_per_step()
     listed = manifest.get("layer_list", [])
     rows = []
     for index, node in enumerate(graph.nodes):
         placed = listed[index] if index < len(listed) else {}
         op = op_of(node)
-        params, weight_bytes = weights_of(graph, index)
+        params, weight_bytes = weights[index]
         scratch = placed.get("scratch") or plan.scratch(index)
         rows.append({
             "index": index,
