@@ -1,4 +1,5 @@
-"""What an op tells the code generator about one layer, and the helper it uses to say it.
+"""The code generator's side of an op's `emit`: LayerEmitter implements the EmitContext an op sees
+(ops/emit.py) and collects the constant arrays of every layer.
 
 An Op's `emit` returns a CLayer: the kernel to call, the fields of its static const parameter
 struct, and the pointer arguments. The template lays these out; it computes nothing.
@@ -6,14 +7,16 @@ struct, and the pointer arguments. The template lays these out; it computes noth
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
+from ..cformat import C_TYPES, c_dims
 from ..cnames import SymbolTable, c_comment
 from ..ir import Graph, Tensor
+from ..ops import Kernel
+from ..ops.emit import CLayer
 from ..plan import MemoryPlan
-from .cformat import C_TYPES, c_dims
 
 
 @dataclass
@@ -24,34 +27,29 @@ class CArray:
     comment: str
 
 
-@dataclass
-class CLayer:
-    function: str  # kernel, e.g. tg_conv_s8
-    params_type: str  # its parameter struct, e.g. tg_conv_params
-    fields: list[tuple[str, str]]  # designated initializers of the struct
-    args: list[str]  # pointer arguments after (&ctx, &params): inputs, then outputs
-    setup: list[str] = field(default_factory=list)  # C statements needed before the call
-    # Filled in by the generator:
-    index: int = 0
-    symbol: str = ""
-    op: str = ""
-    comment: str = ""
-    scratch_offset: int = 0
-    scratch_size: int = 0
-    clear_scratch: bool = False  # an earlier layer left scratch in the context
-
-
 class LayerEmitter:
-    """Hands an op the C expressions for its tensors and collects its constant arrays."""
+    """Hands an op the C expressions for its tensors and collects its constant arrays (ops/emit.py
+    EmitContext); `start` moves it to the next layer."""
 
     def __init__(self, graph: Graph, plan: MemoryPlan, symbols: SymbolTable):
         self.graph = graph
-        self.plan = plan
+        self._plan = plan
         self.symbols = symbols
         self.arrays: list[CArray] = []
         self._constants: dict[str, str] = {}
         self._by_content: dict[tuple[str, tuple[int, ...], bytes], str] = {}
         self.layer_index = 0
+        self.kernel: Kernel | None = None
+
+    def start(self, layer_index: int, kernel: Kernel | None) -> None:
+        self.layer_index, self.kernel = layer_index, kernel
+
+    def in_place(self, input_index: int) -> bool:
+        return self._plan.in_place(self.layer_index, input_index) is not None
+
+    def call(self, fields: list[tuple[str, str]], args: list[str], setup: list[str] | None = None) -> CLayer:
+        assert self.kernel is not None, f"layer {self.layer_index} has no kernel to call"
+        return CLayer(self.kernel.function, self.kernel.params, fields, args, setup or [])
 
     def pointer(self, tensor: str, role: str | None = None) -> str:
         """C expression for a tensor's data: a const array for constants (named after `role`,
@@ -64,7 +62,7 @@ class LayerEmitter:
             symbol = self.array(label, t.data, f"{label} {list(t.shape)}{quant_note(t)}")
             self._constants[tensor] = symbol
             return symbol
-        return f"arena + {self.plan.tensor_offset(tensor)}"
+        return f"arena + {self._plan.tensor_offset(tensor)}"
 
     def array(self, hint: str, values: np.ndarray, comment: str = "") -> str:
         """Add a const array to the weights file; returns its symbol. An array equal to one added
@@ -90,3 +88,6 @@ def quant_note(tensor: Tensor) -> str:
     if tensor.quant.is_per_tensor:
         return f", scale {tensor.quant.scale_value:.6g}, zero point {tensor.quant.zero_point_value}"
     return f", per-channel scales (axis {tensor.quant.axis})"
+
+
+__all__ = ["CArray", "CLayer", "LayerEmitter", "quant_note"]

@@ -11,13 +11,11 @@ import click
 from .common import Context
 
 
-def onnx_layout(op_type: str) -> str:
+def onnx_layout(kind: str) -> str:
     """How the importer stores the op's feature maps (tinygen/frontend/layout.py)."""
-    from ..frontend.layout import LAYOUT_TRANSPARENT, SPATIAL_OPS
-
-    if op_type in SPATIAL_OPS:
+    if kind == "spatial":
         return "feature maps NCHW (2-D) or NCL (1-D), run channels-last (NHWC / N1LC)"
-    if op_type in LAYOUT_TRANSPARENT:
+    if kind == "transparent":
         return "any; keeps its input's layout (channels-last for feature maps)"
     return "rank-4 tensors channels-last (NHWC), others as ONNX orders them"
 
@@ -33,7 +31,7 @@ def onnx_dtypes() -> str:
 
 def ir_dtypes(op: Any) -> str:
     """The kernel's data types, from the Op class's declarations (tinygen/ops/base.py)."""
-    if not op.kernel_sources and not op.is_alias:
+    if not op.kernels and not op.is_alias:
         return "float only: no int8 kernel (removed before quantization)"
     outputs = {"calibrated": "calibrated output scale", "input": "the input's scale",
                "fixed": "a fixed output scale"}[op.output_quant]
@@ -58,9 +56,9 @@ def supported_ops() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
             "inputs": list(importer.inputs),
             "attributes": sorted(name.removesuffix("_attr") for name in importer.attributes),
             "constraints": importer.constraints,
-            "layout": onnx_layout(op_type),
+            "layout": onnx_layout(importer.layout),
         })
-    kernels = [{"op": name, "summary": op.summary, "kernels": list(op.kernel_sources), "dtypes": ir_dtypes(op)}
+    kernels = [{"op": name, "summary": op.summary, "kernels": sorted({kernel.function for kernel in op.kernels}), "dtypes": ir_dtypes(op)}
                for name, op in sorted(OPS.items())]
     return rows, kernels
 

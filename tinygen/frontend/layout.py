@@ -14,19 +14,12 @@ import itertools
 import onnx
 
 from ..ir import Layout
+from ..ops.base import onnx_layout_kind
 from .loader import LoadedModel
 
-SPATIAL_OPS = {
-    "Conv", "ConvInteger", "QLinearConv", "MaxPool", "AveragePool", "GlobalAveragePool",
-    "GlobalMaxPool", "BatchNormalization", "InstanceNormalization", "LpPool", "QLinearAveragePool",
-    "QLinearGlobalAveragePool",
-}
-# Ops whose inputs and outputs share a layout; a rank-3 layout decision flows through them.
-LAYOUT_TRANSPARENT = {
-    "Relu", "Clip", "LeakyRelu", "PRelu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Elu",
-    "Add", "Sub", "Mul", "Div", "Pad", "Concat", "Identity", "Dropout", "QuantizeLinear",
-    "DequantizeLinear", "Softmax", "QLinearAdd", "QLinearMul", "QLinearConcat", "QLinearSigmoid",
-}
+def _kind(node: onnx.NodeProto) -> str:
+    """"spatial", "transparent" or "": what the op's import function declares (@onnx_op(layout=...))."""
+    return onnx_layout_kind(node.op_type, node.domain if node.domain != "ai.onnx" else "")
 
 
 def assign_layouts(loaded: LoadedModel) -> dict[str, Layout]:
@@ -67,7 +60,7 @@ def _nhwc_values(loaded: LoadedModel, rank: dict[str, int]) -> set[str]:
             found.add(name)
         source = producer.get(name)
         if (source is not None and source.op_type == "Transpose" and _perm(source) == NCHW_TO_NHWC
-                and not any(n.op_type in SPATIAL_OPS for n in readers)):
+                and not any(_kind(n) == "spatial" for n in readers)):
             found.add(name)
     return found
 
@@ -95,9 +88,9 @@ def _rank3_feature_maps(loaded: LoadedModel, rank: dict[str, int]) -> set[str]:
     seeds: set[str] = set()
     for node in loaded.graph.node:
         rank3 = [name for name in [*node.input, *node.output] if rank.get(name) == 3]
-        if node.op_type in SPATIAL_OPS:
+        if _kind(node) == "spatial":
             seeds.update(rank3)
-        elif node.op_type in LAYOUT_TRANSPARENT:
+        elif _kind(node) == "transparent":
             for a, b in itertools.pairwise(rank3):
                 union(a, b)
     roots = {find(name) for name in seeds}

@@ -1,28 +1,18 @@
-"""The operations tinygen compiles. Importing this package registers every op module.
+"""The operations tinygen compiles. Importing this package registers every op module in it.
 
-To add an op: write a module here with its ONNX import function(s) (@onnx_op) and its IR Op
-(@register: quantize, golden reference, C emission, MACs), add its kernel to
-firmware/tinygen_kernels (header + source, the header included from tg_nnfunctions.h), list
-the module below, and add its tests (tests/ops/test_<op>.py).
+An op is one unit: a module here with its ONNX import function(s) (@onnx_op), its IR Op (@register:
+attributes, kernel table, quantization, golden reference, C emission, MACs), plus its C kernel in
+firmware/tinygen_kernels and its tests. No list to edit: every module of this package is imported
+below. docs/adding-an-op.md walks through it.
 """
 
-from .base import ONNX_IMPORTERS, OPS, OnnxImporter, Op, Unsupported, onnx_op, op_of, register
+import importlib
+import pkgutil
 
-# Each import registers the module's ops (order is irrelevant).
-from . import (  # noqa: F401  isort: skip
-    batchnorm,
-    concat,
-    conv,
-    elementwise,
-    fully_connected,
-    pad,
-    patches,
-    pool,
-    prelu,
-    qdq,
-    reshape,
-    softmax,
-    unary,
-)
+from .base import ONNX_IMPORTERS, OPS, Kernel, OnnxImporter, Op, Unsupported, onnx_op, op_of, register
 
-__all__ = ["ONNX_IMPORTERS", "OPS", "OnnxImporter", "Op", "Unsupported", "onnx_op", "op_of", "register"]
+# The shared helpers (base, common, emit, onnx_import, orders) register nothing; importing them is harmless.
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
+
+__all__ = ["ONNX_IMPORTERS", "OPS", "Kernel", "OnnxImporter", "Op", "Unsupported", "onnx_op", "op_of", "register"]

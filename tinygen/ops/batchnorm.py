@@ -12,10 +12,10 @@ from ..ir import Graph, Node
 from .base import Op, Unsupported, onnx_op, register
 
 if TYPE_CHECKING:
-    from ..frontend.importer import ImportContext, Value
+    from .onnx_import import ImportContext, Value
 
 
-@onnx_op("BatchNormalization", constraints="inference mode; constant statistics; folded into the "
+@onnx_op("BatchNormalization", layout="spatial", constraints="inference mode; constant statistics; folded into the "
                                            "preceding Conv/Gemm or run as a per-channel affine op")
 def BatchNormalization(ctx: ImportContext, X: Value, scale: Value, B: Value, input_mean: Value,
                        input_var: Value, *, epsilon: float = 1e-5, momentum: float = 0.9,

@@ -13,15 +13,15 @@ import numpy as np
 
 from .. import arith
 from ..ir import Graph, Layout, Node
-from .base import Op, Unsupported, onnx_op, register
+from .base import Kernel, Op, Unsupported, onnx_op, register
 from .common import input_quant, output_quant
 
 if TYPE_CHECKING:
-    from ..codegen.layers import CLayer, LayerEmitter
-    from ..frontend.importer import ImportContext, Value
+    from .emit import CLayer, EmitContext
+    from .onnx_import import ImportContext, Value
 
 
-@onnx_op("Concat", constraints="along the channel axis (the last axis of a plain tensor)")
+@onnx_op("Concat", layout="transparent", constraints="along the channel axis (the last axis of a plain tensor)")
 def Concat(ctx: ImportContext, *inputs: Value, axis: int = 1) -> None:
     if any(v.const is not None for v in inputs):
         raise Unsupported("concatenating constants is not supported")
@@ -40,7 +40,7 @@ def Concat(ctx: ImportContext, *inputs: Value, axis: int = 1) -> None:
 class ConcatOp(Op):
     name = "concat"
     summary = "concatenation along the channel axis, requantizing inputs whose parameters differ"
-    kernel_sources = ("tg_concat_s8.c",)
+    kernels = (Kernel("tg_concat_s8", "tg_concat_params"),)
 
     def quantize(self, node: Node, graph: Graph) -> None:
         out_scale, out_zp = output_quant(graph, node)
@@ -67,21 +67,19 @@ class ConcatOp(Op):
             parts.append(x)
         return [np.concatenate(parts, axis=-1)]
 
-    def emit(self, node: Node, graph: Graph, emitter: LayerEmitter) -> CLayer:
-        from ..codegen.layers import CLayer
-
+    def emit(self, node: Node, graph: Graph, ctx: EmitContext) -> CLayer:
         p = node.params
         out = graph.tensors[node.outputs[0]]
         channels = np.array([graph.tensors[n].shape[-1] for n in node.inputs], np.int32)
-        local = f"inputs_{emitter.layer_index}"
-        pointers = ", ".join(emitter.pointer(n) for n in node.inputs)
+        local = f"inputs_{ctx.layer_index}"
+        pointers = ", ".join(ctx.pointer(n) for n in node.inputs)
         fields = [("outer", str(out.size // out.shape[-1])), ("output_channels", str(out.shape[-1])),
                   ("num_inputs", str(len(node.inputs))),
-                  ("channels", emitter.array("channels", channels, "channels of each input")),
-                  ("requant", emitter.array("requant", p["requant"], "1: requantize this input")),
-                  ("input_offset", emitter.array("input_offset", p["input_offset"], "-input zero points")),
-                  ("multiplier", emitter.array("multiplier", p["multiplier"], "requantization multipliers")),
-                  ("shift", emitter.array("shift", p["shift"], "requantization shifts")),
+                  ("channels", ctx.array("channels", channels, "channels of each input")),
+                  ("requant", ctx.array("requant", p["requant"], "1: requantize this input")),
+                  ("input_offset", ctx.array("input_offset", p["input_offset"], "-input zero points")),
+                  ("multiplier", ctx.array("multiplier", p["multiplier"], "requantization multipliers")),
+                  ("shift", ctx.array("shift", p["shift"], "requantization shifts")),
                   ("output_offset", str(p["output_offset"]))]
-        return CLayer("tg_concat_s8", "tg_concat_params", fields, [local, emitter.pointer(node.outputs[0])],
+        return ctx.call(fields, [local, ctx.pointer(node.outputs[0])],
                       setup=[f"const int8_t *const {local}[{len(node.inputs)}] = {{{pointers}}};"])

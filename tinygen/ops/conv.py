@@ -10,13 +10,14 @@ activation range. Padded taps are skipped, which equals padding with the input z
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..codegen.cformat import c_init
+from ..cformat import c_init
 from ..ir import Graph, Node, Tensor
-from .base import InPlace, Op, Unsupported, Variant, onnx_op, register
+from .base import InPlace, Kernel, Op, Unsupported, onnx_op, register
 from .common import (
     Window,
     accumulator_bits,
@@ -34,11 +35,11 @@ from .common import (
 )
 
 if TYPE_CHECKING:
-    from ..codegen.layers import CLayer, LayerEmitter
-    from ..frontend.importer import ImportContext, Value
+    from .emit import CLayer, EmitContext
+    from .onnx_import import ImportContext, Value
 
 
-@onnx_op("Conv", constraints="1-D or 2-D; constant weights; any kernel, stride, dilation and "
+@onnx_op("Conv", layout="spatial", constraints="1-D or 2-D; constant weights; any kernel, stride, dilation and "
                              "(asymmetric) pads, auto_pad; groups 1, depthwise (with channel "
                              "multiplier) or grouped")
 def Conv(ctx: ImportContext, X: Value, W: Value, B: Value | None = None, *, auto_pad: str = "NOTSET",
@@ -96,7 +97,9 @@ def window_of(node: Node) -> Window:
 
 class _ConvBase(Op):
     accepts_activation = True
-    kernel_function: str
+    has_weights = True
+    absorbs_pad = True
+    patchable = True
 
     def quantize(self, node: Node, graph: Graph) -> None:
         in_scale, in_zp = input_quant(graph, node)
@@ -131,16 +134,14 @@ class _ConvBase(Op):
         per_output = int(np.prod(w)) // (w[0] if self.name == "conv2d" else w[3])
         return out.size * per_output
 
-    def emit(self, node: Node, graph: Graph, emitter: LayerEmitter) -> CLayer:
-        from ..codegen.layers import CLayer
-
+    def emit(self, node: Node, graph: Graph, ctx: EmitContext) -> CLayer:
         p = node.params
         window = window_of(node)
         per_channel = len(p["multiplier"]) > 1
         fields = [
-            ("input", emitter.dims(node.inputs[0])),
-            ("filter", emitter.dims(node.inputs[1])),
-            ("output", emitter.dims(node.outputs[0])),
+            ("input", ctx.dims(node.inputs[0])),
+            ("filter", ctx.dims(node.inputs[1])),
+            ("output", ctx.dims(node.outputs[0])),
             ("stride", c_init(window.stride)),
             ("dilation", c_init(window.dilation)),
             ("padding", c_init(window.pads)),
@@ -150,14 +151,14 @@ class _ConvBase(Op):
             ("output_offset", str(p["output_offset"])),
             ("activation_min", str(p["act_min"])),
             ("activation_max", str(p["act_max"])),
-            *self.weight_fields(node, graph, emitter),
-            ("bias", emitter.pointer(node.inputs[2], "bias")),
-            ("multiplier", emitter.array("multiplier", p["multiplier"], "requantization multipliers")),
-            ("shift", emitter.array("shift", int8_shifts(p["shift"]), "requantization shifts")),
+            *self.weight_fields(node, graph, ctx),
+            ("bias", ctx.pointer(node.inputs[2], "bias")),
+            ("multiplier", ctx.array("multiplier", p["multiplier"], "requantization multipliers")),
+            ("shift", ctx.array("shift", int8_shifts(p["shift"]), "requantization shifts")),
             ("per_channel", "1" if per_channel else "0"),
             ("accumulator_bits", str(self._accumulator_bits(node, graph))),
         ]
-        if emitter.plan.in_place(emitter.layer_index, 0) is not None:
+        if ctx.in_place(0):
             fields.append(("in_place", "1"))  # the output overlaps the input (the kernels' in-place contracts)
         if "residual" in p:  # fused with the Add that consumes it (passes/fuse_residual_add.py)
             from .elementwise import add_fields
@@ -168,18 +169,12 @@ class _ConvBase(Op):
                    *add_fields(p["residual"])]
             fused = [("conv", _nested(fields)), ("add", _nested(add)),
                      ("conv_first", "1" if p["residual"]["conv_first"] else "0")]
-            return CLayer(fused_kernel(self.kernel(node, graph)), "tg_conv_add_params", fused,
-                          [emitter.pointer(node.inputs[0]), emitter.pointer(node.inputs[3]),
-                           emitter.pointer(node.outputs[0])])
-        return CLayer(self.kernel(node, graph), "tg_conv_params", fields,
-                      [emitter.pointer(node.inputs[0]), emitter.pointer(node.outputs[0])])
+            return ctx.call(fused, [ctx.pointer(node.inputs[0]), ctx.pointer(node.inputs[3]),
+                                    ctx.pointer(node.outputs[0])])
+        return ctx.call(fields, [ctx.pointer(node.inputs[0]), ctx.pointer(node.outputs[0])])
 
-    def kernel(self, node: Node, graph: Graph) -> str:
-        """The C kernel (variant) this layer calls."""
-        return self.kernel_function
-
-    def weight_fields(self, node: Node, graph: Graph, emitter: LayerEmitter) -> list[tuple[str, str]]:
-        return [("weights", emitter.pointer(node.inputs[1], "weights"))]
+    def weight_fields(self, node: Node, graph: Graph, ctx: EmitContext) -> list[tuple[str, str]]:
+        return [("weights", ctx.pointer(node.inputs[1], "weights"))]
 
     def _accumulator_bits(self, node: Node, graph: Graph) -> int:
         weights = graph.tensors[node.inputs[1]].data
@@ -187,32 +182,6 @@ class _ConvBase(Op):
         assert weights is not None and self.weight_channel_axis is not None
         return accumulator_bits(weights, bias, self.weight_channel_axis, node.params["input_offset"],
                                 node.params["shift"])
-
-    def scratch_bytes(self, node: Node, graph: Graph) -> int:
-        """The scratch of the layer's kernel variant: its C `_get_buffer_size` (which covers what the
-        plain kernel, its fallback, needs in place, or fused with a residual Add: one output pixel)."""
-        return self._scratch(node, graph, 4 if node.attrs.get("variant") == FOUR_PIXELS else 8)
-
-    def _scratch(self, node: Node, graph: Graph, pixels: int) -> int:
-        kernel = self.kernel(node, graph)
-        if "residual" in node.params:
-            own = kernel_scratch_bytes(kernel, node, graph, pixels) + (
-                FUSED_ADD_TEMP_BYTES if kernel in DSP_BLOCK_KERNELS else 0)
-            return max(own, _nhwc(graph.tensors[node.outputs[0]].shape)[3])
-        in_place = bool(self.in_place(node, graph))
-        return max(kernel_scratch_bytes(kernel, node, graph, pixels),
-                   plain_in_place_bytes(self.name, node, graph) if in_place else 0)
-
-    def variants(self, node: Node, graph: Graph) -> list[Variant]:
-        """The DSP convolution variants widen 8 output pixels' taps at a time, or 4 when given less
-        scratch: then the loop over output channels (about 44 instructions of bookkeeping per channel)
-        runs twice as often."""
-        if self.kernel(node, graph) not in DSP_BLOCK_KERNELS:
-            return []
-        _, out_h, out_w, out_c = _nhwc(graph.tensors[node.outputs[0]].shape)
-        extra = 44 * out_c * ((out_h * out_w + 7) // 8)
-        return [Variant(EIGHT_PIXELS, self._scratch(node, graph, 8), 0),
-                Variant(FOUR_PIXELS, self._scratch(node, graph, 4), extra)]
 
 
 def _nested(fields: list[tuple[str, str]]) -> str:
@@ -225,58 +194,92 @@ def _contiguous_strides(shape: tuple[int, ...]) -> tuple[int, int, int, int]:
     return (h * w * c, w * c, c, 1)
 
 
-def fused_kernel(kernel: str) -> str:
-    """The kernel of a convolution fused with its residual Add: tg_conv_add_s8, tg_conv_1x1_add_s8, ..."""
-    return kernel[:-len("_s8")] + "_add_s8"
+# --- the kernel table ------------------------------------------------------------------------------
+# The C wrappers (tg_conv_wrapper_s8, tg_depthwise_conv_wrapper_s8) pick a kernel at run time by these
+# rules; the code generator applies them at compile time (Kernel.applies) and calls the kernel directly,
+# so a firmware links only what its layers use (tests/dsp checks that both rules agree). A convolution
+# fused with its residual Add (passes/fuse_residual_add.py) calls the kernel's _add twin.
+
+def _groups(node: Node) -> int:
+    return int(node.attrs.get("groups", 1))
 
 
-def conv_kernel(node: Node) -> str:
-    """The tg_conv_wrapper_s8 rule (firmware/tinygen_kernels/src/tg_conv_s8_wrapper.c), applied at
-    compile time: 1x1 kernels without padding are a matrix product over pixels, other ungrouped
-    convolutions go through im2col, grouped ones take the plain kernel."""
-    if node.attrs.get("groups", 1) != 1:
-        return "tg_conv_s8"
-    if list(node.attrs["kernel"]) == [1, 1] and not any(node.attrs["pads"]):
-        return "tg_conv_1x1_s8"
-    return "tg_conv_im2col_s8"
+def _is_1x1(node: Node, graph: Graph) -> bool:
+    """1x1 kernels without padding are a matrix product over pixels."""
+    return _groups(node) == 1 and list(node.attrs["kernel"]) == [1, 1] and not any(node.attrs["pads"])
 
 
-def depthwise_kernel(node: Node) -> str:
-    """The tg_depthwise_conv_wrapper_s8 rule (firmware/tinygen_kernels/src/tg_depthwise_conv_s8_wrapper.c)."""
-    a = node.attrs
-    if list(a["kernel"]) == [3, 3] and list(a["dilation"]) == [1, 1] and a.get("depth_multiplier", 1) == 1:
-        return "tg_depthwise_conv_3x3_s8"
-    return "tg_depthwise_conv_fast_s8"
+def _is_im2col(node: Node, graph: Graph) -> bool:
+    """Other ungrouped convolutions gather each output pixel's window (im2col)."""
+    return _groups(node) == 1 and not _is_1x1(node, graph)
 
 
-EIGHT_PIXELS, FOUR_PIXELS = "8-pixel blocks", "4-pixel blocks"
+def _is_grouped(node: Node, graph: Graph) -> bool:
+    """Grouped convolutions take the plain kernel."""
+    return _groups(node) != 1
 
 
-def kernel_scratch_bytes(kernel: str, node: Node, graph: Graph, pixels: int = 8) -> int:
-    """Mirrors the C `<kernel>_get_buffer_size` of the convolution kernels (tests/dsp checks both agree);
-    `pixels` 4: the DSP convolution variants' smaller mode (4-pixel blocks)."""
+def _fused(rule: Callable[[Node, Graph], bool], fused: bool) -> Callable[[Node, Graph], bool]:
+    return lambda node, graph: rule(node, graph) and ("residual" in node.params) == fused
+
+
+def _widened_taps(node: Node, graph: Graph, pixels: int, im2col: bool) -> int:
+    """Scratch of the DSP convolution variants (their C `_get_buffer_size`): 2 bytes per output channel
+    (its kind), `pixels` output pixels' taps widened to int16, and for im2col a row to gather a border
+    window in, unless C_in % 4 == 0."""
     in_c = _nhwc(graph.tensors[node.inputs[0]].shape)[3]
     kh, kw = node.attrs["kernel"]
     groups = (kh * kw * in_c + 3) // 4  # of 4 taps
-    kinds = (2 * _nhwc(graph.tensors[node.outputs[0]].shape)[3] + 3) // 4 * 4  # 2 bytes per output channel
-    if kernel == "tg_conv_1x1_s8":
-        return kinds + 8 * pixels * groups  # and 8 (or 4) pixels' taps widened to int16
-    if kernel == "tg_conv_im2col_s8":  # and a row to gather a border window in, unless C_in % 4 == 0
-        return kinds + 8 * pixels * groups + (4 * groups if in_c % 4 else 0)
-    if kernel.startswith("tg_depthwise_conv_") and kernel != "tg_depthwise_conv_s8":
-        # a ring of widened input rows: (KH - 1) * dilation + 1 rows of the columns an output row reads
-        out_w = _nhwc(graph.tensors[node.outputs[0]].shape)[2]
-        (dh, dw), (_, sw) = node.attrs["dilation"], node.attrs["stride"]
-        return 8 * ((kh - 1) * dh + 1) * ((out_w - 1) * sw + (kw - 1) * dw + 1)
-    return 0
+    kinds = (2 * _nhwc(graph.tensors[node.outputs[0]].shape)[3] + 3) // 4 * 4
+    gather = 4 * groups if im2col and in_c % 4 else 0
+    return kinds + 8 * pixels * groups + gather
 
 
-def plain_in_place_bytes(op: str, node: Node, graph: Graph) -> int:
-    """tg_conv_s8_get_buffer_size / tg_depthwise_conv_s8_get_buffer_size with in_place: one output
-    pixel, or the depthwise ring of input pixels."""
-    if op == "conv2d":
-        return _nhwc(graph.tensors[node.outputs[0]].shape)[3]
-    return ring_pixels(node, graph) * _nhwc(graph.tensors[node.inputs[0]].shape)[3]
+def _conv_scratch(pixels: int, im2col: bool, dsp: bool = True) -> Callable[[Node, Graph], int]:
+    """A convolution kernel's scratch, which also covers what its plain fallback needs in place (one output
+    pixel), or fused with a residual Add (one output pixel, and the DSP blocks' outputs before the Add)."""
+
+    def scratch(node: Node, graph: Graph) -> int:
+        own = _widened_taps(node, graph, pixels, im2col) if dsp else 0
+        out_c = _nhwc(graph.tensors[node.outputs[0]].shape)[3]
+        if "residual" in node.params:
+            return max(own + (FUSED_ADD_TEMP_BYTES if dsp else 0), out_c)
+        return max(own, out_c if node.params else 0)  # node.params: a quantized node may run in place
+
+    return scratch
+
+
+def _four_pixel_cost(node: Node, graph: Graph) -> int:
+    """With 4-pixel blocks the loop over output channels (about 44 instructions of bookkeeping per
+    channel) runs twice as often."""
+    _, out_h, out_w, out_c = _nhwc(graph.tensors[node.outputs[0]].shape)
+    return 44 * out_c * ((out_h * out_w + 7) // 8)
+
+
+def _block_kernels(function: str, params: str, applies: Callable[[Node, Graph], bool],
+                   im2col: bool) -> tuple[Kernel, Kernel]:
+    """A DSP convolution widens 8 output pixels' taps at a time, or 4 when given less scratch."""
+    in_place = _conv_in_place((1, 4, 8))
+    return (Kernel(function, params, "8px", "8-pixel blocks", applies, _conv_scratch(8, im2col),
+                   in_place=in_place),
+            Kernel(function, params, "4px", "4-pixel blocks", applies, _conv_scratch(4, im2col),
+                   _four_pixel_cost, in_place))
+
+
+def _ring_rows_scratch(node: Node, graph: Graph) -> int:
+    """The DSP depthwise variants' scratch: a ring of widened input rows, (KH - 1) * dilation + 1 rows of
+    the columns an output row reads; it also covers the plain kernel's ring of input pixels in place."""
+    kh, kw = node.attrs["kernel"]
+    out_w = _nhwc(graph.tensors[node.outputs[0]].shape)[2]
+    (dh, dw), (_, sw) = node.attrs["dilation"], node.attrs["stride"]
+    rows = 8 * ((kh - 1) * dh + 1) * ((out_w - 1) * sw + (kw - 1) * dw + 1)
+    plain = ring_pixels(node, graph) * _nhwc(graph.tensors[node.inputs[0]].shape)[3]
+    return max(rows, plain if _depthwise_overlap(node, graph) else 0)
+
+
+def _is_depthwise_3x3(node: Node, graph: Graph) -> bool:
+    a = node.attrs
+    return list(a["kernel"]) == [3, 3] and list(a["dilation"]) == [1, 1] and a.get("depth_multiplier", 1) == 1
 
 
 def ring_pixels(node: Node, graph: Graph) -> int:
@@ -326,7 +329,6 @@ def _conv_delta(key: tuple) -> int:
     return -(-delta // 4) * 4
 
 
-DSP_BLOCK_KERNELS = ("tg_conv_1x1_s8", "tg_conv_im2col_s8")
 FUSED_ADD_TEMP_BYTES = 32  # TG_CONV_ADD_TEMP_BYTES: a block's outputs of a few channels, before the Add
 
 
@@ -346,32 +348,63 @@ def _depthwise_in_place(key: tuple) -> bool:
         safe(order, {0: size}, {0: 0}) for order in (depthwise_plain_order(node, graph), dsp))
 
 
-@register
-class Conv2D(_ConvBase):
-    name = "conv2d"
-    summary = "2-D convolution, standard or grouped (1-D convolutions have height 1)"
-    kernel_sources = ("tg_conv_s8.c",)
-    kernel_function = "tg_conv_s8"
-    weight_channel_axis = 0
+def _conv_in_place(blocks: tuple[int, ...]) -> Callable[[Node, Graph], list[InPlace]]:
+    """The output may start delta bytes (or more) below the input: pixels (or `blocks` of pixels) in
+    raster order, each reading its whole windows before writing (tg_conv.h's in-place contracts); a fused
+    residual Add's output may replace the residual."""
 
-    def kernel(self, node: Node, graph: Graph) -> str:
-        return conv_kernel(node)
-
-    def in_place(self, node: Node, graph: Graph) -> list[InPlace]:
-        """The output may start delta bytes (or more) below the input: pixels (or blocks of pixels) in
-        raster order, each reading its whole windows before writing (tg_conv.h's in-place contracts)."""
-        if not node.params:
-            return []
-        blocks = (1, 4, 8) if self.kernel(node, graph) in DSP_BLOCK_KERNELS else (1,)
+    def in_place(node: Node, graph: Graph) -> list[InPlace]:
         a = node.attrs
         key = (_nhwc(graph.tensors[node.inputs[0]].shape), _nhwc(graph.tensors[node.outputs[0]].shape),
                tuple(a["kernel"]), tuple(a["stride"]), tuple(a["dilation"]), tuple(a["pads"]), blocks)
         relations = [InPlace(0, _conv_delta(key))]
-        if "residual" in node.params:  # the output may replace the residual (tg_conv.h)
+        if "residual" in node.params:
             relations.append(InPlace(3, 0, exact=True))
         return relations
 
-    def weight_fields(self, node: Node, graph: Graph, emitter: LayerEmitter) -> list[tuple[str, str]]:
+    return in_place
+
+
+CONV_KERNELS = (
+    *_block_kernels("tg_conv_1x1_s8", "tg_conv_params", _fused(_is_1x1, False), im2col=False),
+    *_block_kernels("tg_conv_im2col_s8", "tg_conv_params", _fused(_is_im2col, False), im2col=True),
+    Kernel("tg_conv_s8", "tg_conv_params", applies=_fused(_is_grouped, False),
+           scratch=_conv_scratch(0, im2col=False, dsp=False), in_place=_conv_in_place((1,))),
+    *_block_kernels("tg_conv_1x1_add_s8", "tg_conv_add_params", _fused(_is_1x1, True), im2col=False),
+    *_block_kernels("tg_conv_im2col_add_s8", "tg_conv_add_params", _fused(_is_im2col, True), im2col=True),
+    Kernel("tg_conv_add_s8", "tg_conv_add_params", applies=_fused(_is_grouped, True),
+           scratch=_conv_scratch(0, im2col=False, dsp=False), in_place=_conv_in_place((1,))),
+)
+
+
+def _depthwise_overlap(node: Node, graph: Graph) -> list[InPlace]:
+    """With channel multiplier 1, the output may take the input's place (exactly: the DSP variants go
+    channel group by channel group), as tg_conv.h's depthwise in-place contracts say; checked by
+    simulating both orders (tinygen/ops/orders.py)."""
+    a = node.attrs
+    if not node.params or a.get("depth_multiplier", 1) != 1:
+        return []
+    key = (_nhwc(graph.tensors[node.inputs[0]].shape), _nhwc(graph.tensors[node.outputs[0]].shape),
+           tuple(a["kernel"]), tuple(a["stride"]), tuple(a["dilation"]), tuple(a["pads"]))
+    return [InPlace(0, 0, exact=True)] if _depthwise_in_place(key) else []
+
+
+DEPTHWISE_KERNELS = (
+    Kernel("tg_depthwise_conv_3x3_s8", "tg_conv_params", applies=_is_depthwise_3x3, scratch=_ring_rows_scratch,
+           in_place=_depthwise_overlap),
+    Kernel("tg_depthwise_conv_fast_s8", "tg_conv_params", scratch=_ring_rows_scratch, in_place=_depthwise_overlap,
+           applies=lambda node, graph: not _is_depthwise_3x3(node, graph)),
+)
+
+
+@register
+class Conv2D(_ConvBase):
+    name = "conv2d"
+    summary = "2-D convolution, standard or grouped (1-D convolutions have height 1)"
+    kernels = CONV_KERNELS
+    weight_channel_axis = 0
+
+    def weight_fields(self, node: Node, graph: Graph, ctx: EmitContext) -> list[tuple[str, str]]:
         """Dead output channels (every weight 0; trained models have many: 971 of VWW's 2,738)
         are not stored: only the live rows, and a row index per channel (-1 for dead ones), when
         that saves flash. The kernels give a dead channel the requantized bias."""
@@ -381,13 +414,13 @@ class Conv2D(_ConvBase):
         dead = ~np.any(rows != 0, axis=1)
         saved = int(dead.sum()) * rows.shape[1]
         if saved <= 2 * len(rows) or dead.all():  # the int16 row index costs 2 bytes per channel
-            return super().weight_fields(node, graph, emitter)
+            return super().weight_fields(node, graph, ctx)
         index = np.where(dead, -1, np.cumsum(~dead) - 1).astype(np.int16)
         live = np.ascontiguousarray(weights[~dead])
-        return [("weights", emitter.array("weights", live, f"weights of the {len(live)} live output channels "
+        return [("weights", ctx.array("weights", live, f"weights of the {len(live)} live output channels "
                                                            f"{list(live.shape)} ({int(dead.sum())} dead ones "
                                                            "are all zero and not stored)")),
-                ("rows", emitter.array("rows", index, "row of each output channel in the weights, -1: dead")),
+                ("rows", ctx.array("rows", index, "row of each output channel in the weights, -1: dead")),
                 ("stored_rows", str(len(live)))]
 
     def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
@@ -420,23 +453,8 @@ class Conv2D(_ConvBase):
 class DepthwiseConv2D(_ConvBase):
     name = "depthwise_conv2d"
     summary = "depthwise 2-D convolution with channel multiplier"
-    kernel_sources = ("tg_depthwise_conv_s8.c",)
-    kernel_function = "tg_depthwise_conv_s8"
+    kernels = DEPTHWISE_KERNELS
     weight_channel_axis = 3
-
-    def kernel(self, node: Node, graph: Graph) -> str:
-        return depthwise_kernel(node)
-
-    def in_place(self, node: Node, graph: Graph) -> list[InPlace]:
-        """With channel multiplier 1, the output may take the input's place (exactly: the DSP variants
-        go channel group by channel group), as tg_conv.h's depthwise in-place contracts say; checked
-        by simulating both orders (tinygen/ops/orders.py)."""
-        if not node.params or node.attrs.get("depth_multiplier", 1) != 1:
-            return []
-        a = node.attrs
-        key = (_nhwc(graph.tensors[node.inputs[0]].shape), _nhwc(graph.tensors[node.outputs[0]].shape),
-               tuple(a["kernel"]), tuple(a["stride"]), tuple(a["dilation"]), tuple(a["pads"]))
-        return [InPlace(0, 0, exact=True)] if _depthwise_in_place(key) else []
 
     def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
         multiplier = node.attrs["depth_multiplier"]

@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import arith
-from ..codegen.cformat import c_init
+from ..cformat import c_init
 from ..ir import Graph, Layout, Node, QuantParams
-from .base import InPlace, Op, Unsupported, onnx_op, register
+from .base import InPlace, Kernel, Op, Unsupported, onnx_op, register
 from .common import activation_range, input_quant, output_quant
 
 if TYPE_CHECKING:
-    from ..codegen.layers import CLayer, LayerEmitter
-    from ..frontend.importer import ImportContext, Value
+    from .emit import CLayer, EmitContext
+    from .onnx_import import ImportContext, Value
 
 ADD_LEFT_SHIFT = 20
 
@@ -68,12 +68,12 @@ def _binary(ctx: ImportContext, op: str, A: Value, B: Value, transform: str = ""
     ctx.emit(op, [a, b], [out.runtime], activation=None, **attrs)
 
 
-@onnx_op("Add", constraints="two tensors of the same shape, or broadcast (per channel, scalar, ...)")
+@onnx_op("Add", layout="transparent", constraints="two tensors of the same shape, or broadcast (per channel, scalar, ...)")
 def Add(ctx: ImportContext, A: Value, B: Value) -> None:
     _binary(ctx, "add", A, B)
 
 
-@onnx_op("Sub", constraints="as Add")
+@onnx_op("Sub", layout="transparent", constraints="as Add")
 def Sub(ctx: ImportContext, A: Value, B: Value) -> None:
     if B.const is not None:
         _binary(ctx, "add", A, B, transform="negate")
@@ -81,12 +81,12 @@ def Sub(ctx: ImportContext, A: Value, B: Value) -> None:
         _binary(ctx, "add", A, B, subtract=True)
 
 
-@onnx_op("Mul", constraints="as Add")
+@onnx_op("Mul", layout="transparent", constraints="as Add")
 def Mul(ctx: ImportContext, A: Value, B: Value) -> None:
     _binary(ctx, "mul", A, B)
 
 
-@onnx_op("Div", constraints="division by a constant (becomes a multiplication)")
+@onnx_op("Div", layout="transparent", constraints="division by a constant (becomes a multiplication)")
 def Div(ctx: ImportContext, A: Value, B: Value) -> None:
     if B.const is None:
         raise Unsupported("division by a run-time tensor is not supported")
@@ -119,6 +119,14 @@ def _strides(shape: tuple[int, ...], out_shape: tuple[int, ...]) -> list[int]:
     return strides
 
 
+def replaces_same_shape_input(node: Node, graph: Graph) -> list[InPlace]:
+    """Elements are read and written in order (tg_elementwise.h): the output may take the place of
+    an input of its own shape (not a broadcast one)."""
+    out = graph.tensors[node.outputs[0]].shape
+    return [InPlace(i, 0, exact=True) for i, name in enumerate(node.inputs)
+            if graph.tensors[name].data is None and graph.tensors[name].shape == out]
+
+
 def _dims4(shape: tuple[int, ...]) -> str:
     shape4 = (1,) * (4 - len(shape)) + tuple(shape)
     return c_init(shape4)
@@ -131,14 +139,7 @@ class _Binary(Op):
         for name in node.inputs:
             quantize_constant_operand(graph, name)
 
-    def in_place(self, node: Node, graph: Graph) -> list[InPlace]:
-        """Elements are read and written in order (tg_elementwise.h): the output may take the place of
-        an input of its own shape (not a broadcast one)."""
-        out = graph.tensors[node.outputs[0]].shape
-        return [InPlace(i, 0, exact=True) for i, name in enumerate(node.inputs)
-                if node.params and graph.tensors[name].data is None and graph.tensors[name].shape == out]
-
-    def emit_common(self, node: Node, graph: Graph, emitter: LayerEmitter) -> list[tuple[str, str]]:
+    def emit_common(self, node: Node, graph: Graph, ctx: EmitContext) -> list[tuple[str, str]]:
         out = graph.tensors[node.outputs[0]].shape
         s1 = _strides(graph.tensors[node.inputs[0]].shape, out)
         s2 = _strides(graph.tensors[node.inputs[1]].shape, out)
@@ -171,7 +172,7 @@ def add_fields(p: dict) -> list[tuple[str, str]]:
 class AddOp(_Binary):
     name = "add"
     summary = "elementwise sum (or difference) with broadcasting, TFLite int8 ADD arithmetic"
-    kernel_sources = ("tg_add_s8.c",)
+    kernels = (Kernel("tg_add_fast_s8", "tg_add_params", in_place=replaces_same_shape_input),)
 
     def quantize(self, node: Node, graph: Graph) -> None:
         super().quantize(node, graph)
@@ -193,20 +194,18 @@ class AddOp(_Binary):
         out = add_arithmetic(node.params, inputs[0], inputs[1])
         return [np.broadcast_to(out, graph.tensors[node.outputs[0]].shape).copy()]
 
-    def emit(self, node: Node, graph: Graph, emitter: LayerEmitter) -> CLayer:
-        from ..codegen.layers import CLayer
-
-        fields = self.emit_common(node, graph, emitter) + add_fields(node.params)
-        return CLayer("tg_add_fast_s8", "tg_add_params", fields,
-                      [emitter.pointer(node.inputs[0]), emitter.pointer(node.inputs[1]),
-                       emitter.pointer(node.outputs[0])])
+    def emit(self, node: Node, graph: Graph, ctx: EmitContext) -> CLayer:
+        fields = self.emit_common(node, graph, ctx) + add_fields(node.params)
+        return ctx.call(fields,
+                      [ctx.pointer(node.inputs[0]), ctx.pointer(node.inputs[1]),
+                       ctx.pointer(node.outputs[0])])
 
 
 @register
 class MulOp(_Binary):
     name = "mul"
     summary = "elementwise product with broadcasting, TFLite int8 MUL arithmetic"
-    kernel_sources = ("tg_mul_s8.c",)
+    kernels = (Kernel("tg_mul_s8", "tg_mul_params", in_place=replaces_same_shape_input),)
 
     def quantize(self, node: Node, graph: Graph) -> None:
         super().quantize(node, graph)
@@ -226,14 +225,12 @@ class MulOp(_Binary):
                                p["act_min"], p["act_max"])
         return [np.broadcast_to(out, graph.tensors[node.outputs[0]].shape).copy()]
 
-    def emit(self, node: Node, graph: Graph, emitter: LayerEmitter) -> CLayer:
-        from ..codegen.layers import CLayer
-
+    def emit(self, node: Node, graph: Graph, ctx: EmitContext) -> CLayer:
         p = node.params
-        fields = self.emit_common(node, graph, emitter) + [
+        fields = self.emit_common(node, graph, ctx) + [
             (key, str(int(p[key]))) for key in ("input1_offset", "input2_offset", "output_offset",
                                                 "output_multiplier", "output_shift")
         ] + [("activation_min", str(p["act_min"])), ("activation_max", str(p["act_max"]))]
-        return CLayer("tg_mul_s8", "tg_mul_params", fields,
-                      [emitter.pointer(node.inputs[0]), emitter.pointer(node.inputs[1]),
-                       emitter.pointer(node.outputs[0])])
+        return ctx.call(fields,
+                      [ctx.pointer(node.inputs[0]), ctx.pointer(node.inputs[1]),
+                       ctx.pointer(node.outputs[0])])

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..arith import requantize
 from ..ir import Graph, Layout, Node
-from .base import Op, Unsupported, Variant, onnx_op, register
+from .base import Kernel, Op, Unsupported, onnx_op, register
 from .common import (
     accumulator_bits,
     activation_range,
@@ -28,8 +28,8 @@ from .common import (
 )
 
 if TYPE_CHECKING:
-    from ..codegen.layers import CLayer, LayerEmitter
-    from ..frontend.importer import ImportContext, Value
+    from .emit import CLayer, EmitContext
+    from .onnx_import import ImportContext, Value
 
 
 def _matrix_input(A: Value) -> None:
@@ -89,17 +89,47 @@ def _emit(ctx: ImportContext, A: Value, weights: str, bias: str) -> None:
     ctx.emit("fully_connected", [A.runtime, weights, bias], [out.runtime], activation=None)
 
 
-WIDENED, DIRECT = "widened input row", "direct int8 input"
 SMALL_LAYER_MACS = 1024  # below this a layer takes the plain kernel: a variant's code would cost more flash than
                          # its speed saves (a 64 x 12 classifier head: about 5,000 instructions either way)
 
 
-def fc_kernel(depth: int, outputs: int, rows: int) -> str:
-    """The kernel of a fully connected layer: the DSP variant (falling back to the plain kernel where
-    the core has none), unrolled deeper when K is a multiple of 128; tiny layers take the plain one."""
-    if depth * outputs * rows < SMALL_LAYER_MACS:
-        return "tg_fully_connected_s8"
-    return "tg_fully_connected_wide_s8" if depth % 128 == 0 else "tg_fully_connected_fast_s8"
+def _sizes(node: Node, graph: Graph) -> tuple[int, int, int]:
+    """(rows, K, N) of a fully connected layer."""
+    out_features, depth = graph.tensors[node.inputs[1]].shape
+    return graph.tensors[node.inputs[0]].size // depth, depth, out_features
+
+
+def _large(node: Node, graph: Graph) -> bool:
+    rows, depth, outputs = _sizes(node, graph)
+    return rows * depth * outputs >= SMALL_LAYER_MACS
+
+
+def _widened_row(node: Node, graph: Graph) -> int:
+    """tg_fully_connected_{fast,wide}_s8_get_buffer_size: the input row widened to int16."""
+    return 8 * ((_sizes(node, graph)[1] + 3) // 4)
+
+
+def _direct_cost(node: Node, graph: Graph) -> int:
+    """Widening each chunk of 4 inputs as it goes costs about 0.15 instructions more per MAC."""
+    rows, depth, outputs = _sizes(node, graph)
+    return rows * depth * outputs * 15 // 100
+
+
+# The DSP variants (falling back to the plain kernel where the core has none) widen the input row to
+# int16 once and multiply two output rows per load of it, unrolled deeper when K is a multiple of 128;
+# without scratch, the direct variant widens each chunk of 4 inputs as it goes, for 4 output rows at a
+# time. Tiny layers take the plain kernel.
+KERNELS = (
+    Kernel("tg_fully_connected_wide_s8", "tg_fully_connected_params", scratch=_widened_row,
+           applies=lambda node, graph: _large(node, graph) and _sizes(node, graph)[1] % 128 == 0),
+    Kernel("tg_fully_connected_fast_s8", "tg_fully_connected_params", scratch=_widened_row,
+           applies=lambda node, graph: _large(node, graph) and _sizes(node, graph)[1] % 128 != 0),
+    Kernel("tg_fully_connected_direct_s8", "tg_fully_connected_params", cost=_direct_cost,
+           applies=lambda node, graph: _large(node, graph) and _sizes(node, graph)[1] % 16 == 0),
+    Kernel("tg_fully_connected_s8", "tg_fully_connected_params",
+           applies=lambda node, graph: not _large(node, graph)),
+)
+DIRECT = KERNELS[2]
 
 
 def interleave_rows(weights: np.ndarray) -> np.ndarray:
@@ -115,7 +145,8 @@ def interleave_rows(weights: np.ndarray) -> np.ndarray:
 class FullyConnected(Op):
     name = "fully_connected"
     summary = "fully connected layer: [rows, K] x [N, K]^T + bias"
-    kernel_sources = ("tg_fully_connected_s8.c",)  # and the variants, tg_fully_connected_s8_<variant>.c
+    kernels = KERNELS
+    has_weights = True
     accepts_activation = True
     weight_channel_axis = 0
 
@@ -141,35 +172,14 @@ class FullyConnected(Op):
         out = requantize(acc, p["multiplier"], p["shift"], p["output_offset"], p["act_min"], p["act_max"])
         return [out.reshape(out_shape)]
 
-    def scratch_bytes(self, node: Node, graph: Graph) -> int:
-        """tg_fully_connected_{fast,wide}_s8_get_buffer_size: the input row widened to int16 -- or none,
-        for the variant that reads the int8 input directly (node.attrs["variant"])."""
-        variants = self.variants(node, graph)
-        chosen = next((v for v in variants if v.name == node.attrs.get("variant")), None)
-        return chosen.scratch if chosen else variants[0].scratch if variants else 0
-
-    def variants(self, node: Node, graph: Graph) -> list[Variant]:
-        """The DSP variants widen the input row to int16 once (scratch: 2 bytes per input) and then
-        multiply two output rows per load of it; without scratch they widen each chunk of 4 inputs as
-        they go, for 4 output rows at a time (about 0.15 instructions more per MAC)."""
-        out_features, depth = graph.tensors[node.inputs[1]].shape
-        rows = graph.tensors[node.inputs[0]].size // depth
-        if fc_kernel(depth, out_features, rows) == "tg_fully_connected_s8":
-            return []
-        widened = Variant(WIDENED, 8 * ((depth + 3) // 4), 0)
-        if depth % 16:
-            return [widened]
-        macs = depth * out_features * rows
-        return [widened, Variant(DIRECT, 0, macs * 15 // 100)]
-
-    def _weights(self, node: Node, graph: Graph, emitter: LayerEmitter) -> str:
+    def _weights(self, node: Node, graph: Graph, ctx: EmitContext) -> str:
         """The weights array: [N, K] row-major, or for the direct variant interleaved in blocks of 4 rows
         x 4 inputs, the last N % 4 rows row-major after them (tg_fully_connected.h)."""
-        if node.attrs.get("variant") != DIRECT:
-            return emitter.pointer(node.inputs[1], "weights")
+        if ctx.kernel != DIRECT:
+            return ctx.pointer(node.inputs[1], "weights")
         weights = graph.tensors[node.inputs[1]].data
         assert weights is not None
-        return emitter.array("weights", interleave_rows(weights), f"weights {list(weights.shape)}, interleaved in "
+        return ctx.array("weights", interleave_rows(weights), f"weights {list(weights.shape)}, interleaved in "
                              "blocks of 4 rows x 4 inputs (tg_fully_connected_direct_s8)")
 
     def macs(self, node: Node, graph: Graph) -> int:
@@ -177,12 +187,9 @@ class FullyConnected(Op):
         rows = graph.tensors[node.inputs[0]].size // weights[1]
         return rows * weights[0] * weights[1]
 
-    def emit(self, node: Node, graph: Graph, emitter: LayerEmitter) -> CLayer:
-        from ..codegen.layers import CLayer
-
+    def emit(self, node: Node, graph: Graph, ctx: EmitContext) -> CLayer:
         p = node.params
-        out_features, depth = graph.tensors[node.inputs[1]].shape
-        rows = graph.tensors[node.inputs[0]].size // depth
+        rows, depth, out_features = _sizes(node, graph)
         fields = [
             ("rows", str(rows)),
             ("input_depth", str(depth)),
@@ -191,16 +198,13 @@ class FullyConnected(Op):
             ("output_offset", str(p["output_offset"])),
             ("activation_min", str(p["act_min"])),
             ("activation_max", str(p["act_max"])),
-            ("weights", self._weights(node, graph, emitter)),
-            ("bias", emitter.pointer(node.inputs[2], "bias")),
-            ("multiplier", emitter.array("multiplier", p["multiplier"], "requantization multipliers")),
-            ("shift", emitter.array("shift", int8_shifts(p["shift"]), "requantization shifts")),
+            ("weights", self._weights(node, graph, ctx)),
+            ("bias", ctx.pointer(node.inputs[2], "bias")),
+            ("multiplier", ctx.array("multiplier", p["multiplier"], "requantization multipliers")),
+            ("shift", ctx.array("shift", int8_shifts(p["shift"]), "requantization shifts")),
             ("per_channel", "1" if len(p["multiplier"]) > 1 else "0"),
             ("accumulator_bits", str(accumulator_bits(graph.tensors[node.inputs[1]].data,  # type: ignore[arg-type]
                                                       graph.tensors[node.inputs[2]].data, 0, p["input_offset"],
                                                       p["shift"]))),
         ]
-        kernel = "tg_fully_connected_direct_s8" if node.attrs.get("variant") == DIRECT else fc_kernel(
-            depth, out_features, rows)
-        return CLayer(kernel, "tg_fully_connected_params", fields,
-                      [emitter.pointer(node.inputs[0]), emitter.pointer(node.outputs[0])])
+        return ctx.call(fields, [ctx.pointer(node.inputs[0]), ctx.pointer(node.outputs[0])])

@@ -9,17 +9,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import arith
-from ..codegen.cformat import c_init
+from ..cformat import c_init
 from ..ir import Graph, Layout, Node
-from .base import Op, Unsupported, onnx_op, register
+from .base import Kernel, Op, Unsupported, onnx_op, register
 from .common import input_quant
 
 if TYPE_CHECKING:
-    from ..codegen.layers import CLayer, LayerEmitter
-    from ..frontend.importer import ImportContext, Value
+    from .emit import CLayer, EmitContext
+    from .onnx_import import ImportContext, Value
 
 
-@onnx_op("Pad", constraints="mode 'constant'; constant pads (non-negative) and value")
+@onnx_op("Pad", layout="transparent", constraints="mode 'constant'; constant pads (non-negative) and value")
 def Pad(ctx: ImportContext, data: Value, pads: Value, constant_value: Value | None = None,
         axes: Value | None = None, *, mode: str = "constant") -> None:
     if mode != "constant":
@@ -61,7 +61,7 @@ def _physical_pads(begin: list[int], end: list[int], layout: Layout) -> list[int
 class PadOp(Op):
     name = "pad"
     summary = "constant padding (zero padding before a conv or average pool is folded into it)"
-    kernel_sources = ("tg_pad_s8.c",)
+    kernels = (Kernel("tg_pad_s8", "tg_pad_params"),)
     output_quant = "input"
 
     def quantize(self, node: Node, graph: Graph) -> None:
@@ -79,13 +79,11 @@ class PadOp(Op):
         out = np.pad(x, list(zip(pads[:4], pads[4:], strict=True)), constant_values=node.params["pad_value"])
         return [out.astype(np.int8).reshape(graph.tensors[node.outputs[0]].shape)]
 
-    def emit(self, node: Node, graph: Graph, emitter: LayerEmitter) -> CLayer:
-        from ..codegen.layers import CLayer
-
+    def emit(self, node: Node, graph: Graph, ctx: EmitContext) -> CLayer:
         pads = node.attrs["pads"]
         fields = [("input", c_init(self._dims4(graph, node.inputs[0]))),
                   ("output", c_init(self._dims4(graph, node.outputs[0]))),
                   ("before", c_init(pads[:4])),
                   ("pad_value", str(node.params["pad_value"]))]
-        return CLayer("tg_pad_s8", "tg_pad_params", fields,
-                      [emitter.pointer(node.inputs[0]), emitter.pointer(node.outputs[0])])
+        return ctx.call(fields,
+                      [ctx.pointer(node.inputs[0]), ctx.pointer(node.outputs[0])])

@@ -16,8 +16,10 @@ import numpy as np
 from ..ir import Graph, Node
 from .base import Op, register
 
+from .emit import CLayer
+
 if TYPE_CHECKING:
-    from ..codegen.layers import CLayer, LayerEmitter
+    from .emit import EmitContext
 
 
 def row_bytes(graph: Graph, tensor: str) -> int:
@@ -29,10 +31,8 @@ def row_bytes(graph: Graph, tensor: str) -> int:
 class _View(Op):
     output_quant = "input"
 
-    def emit(self, node: Node, graph: Graph, emitter: LayerEmitter) -> CLayer:
-        from ..codegen.layers import CLayer
-
-        return CLayer("", "", [], [])
+    def emit(self, node: Node, graph: Graph, ctx: EmitContext) -> CLayer:
+        return CLayer.no_code()
 
 
 @register

@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import arith
-from ..codegen.cformat import c_init
+from ..cformat import c_init
 from ..ir import Graph, Layout, Node
-from .base import Op, Unsupported, onnx_op, register
+from .base import Kernel, Op, Unsupported, onnx_op, register
 from .common import Window, input_quant, output_quant, spatial_window
 from .conv import window_attrs, window_of
 
 if TYPE_CHECKING:
-    from ..codegen.layers import CLayer, LayerEmitter
-    from ..frontend.importer import ImportContext, Value
+    from .emit import CLayer, EmitContext
+    from .onnx_import import ImportContext, Value
 
 
 def _pool(ctx: ImportContext, op: str, X: Value, window: Window, **attrs: object) -> None:
@@ -43,7 +43,7 @@ def _pool(ctx: ImportContext, op: str, X: Value, window: Window, **attrs: object
     ctx.emit(op, [X.runtime], [out.runtime], **window_attrs(window), **attrs)
 
 
-@onnx_op("MaxPool", constraints="1-D or 2-D; any kernel, stride, dilation, pads, ceil_mode; "
+@onnx_op("MaxPool", layout="spatial", constraints="1-D or 2-D; any kernel, stride, dilation, pads, ceil_mode; "
                                 "no Indices output")
 def MaxPool(ctx: ImportContext, X: Value, *, auto_pad: str = "NOTSET", ceil_mode: int = 0,
             dilations: list[int] | None = None, kernel_shape: list[int] | None = None,
@@ -52,7 +52,7 @@ def MaxPool(ctx: ImportContext, X: Value, *, auto_pad: str = "NOTSET", ceil_mode
     _pool(ctx, "max_pool", X, window)
 
 
-@onnx_op("AveragePool", constraints="1-D or 2-D; any kernel, stride, dilation, pads, ceil_mode, "
+@onnx_op("AveragePool", layout="spatial", constraints="1-D or 2-D; any kernel, stride, dilation, pads, ceil_mode, "
                                     "count_include_pad")
 def AveragePool(ctx: ImportContext, X: Value, *, auto_pad: str = "NOTSET", ceil_mode: int = 0,
                 count_include_pad: int = 0, dilations: list[int] | None = None,
@@ -67,12 +67,12 @@ def _global_window(X: Value) -> Window:
     return Window((height, width), (1, 1), (1, 1), (0, 0, 0, 0))
 
 
-@onnx_op("GlobalAveragePool", constraints="")
+@onnx_op("GlobalAveragePool", layout="spatial", constraints="")
 def GlobalAveragePool(ctx: ImportContext, X: Value) -> None:
     _pool(ctx, "avg_pool", X, _global_window(X), count_include_pad=False)
 
 
-@onnx_op("GlobalMaxPool", constraints="")
+@onnx_op("GlobalMaxPool", layout="spatial", constraints="")
 def GlobalMaxPool(ctx: ImportContext, X: Value) -> None:
     _pool(ctx, "max_pool", X, _global_window(X))
 
@@ -146,9 +146,9 @@ def _padded_counts(node: Node, graph: Graph) -> np.ndarray:
 
 
 class _PoolBase(Op):
-    def pool_fields(self, node: Node, graph: Graph, emitter: LayerEmitter) -> list[tuple[str, str]]:
+    def pool_fields(self, node: Node, graph: Graph, ctx: EmitContext) -> list[tuple[str, str]]:
         window = window_of(node)
-        return [("input", emitter.dims(node.inputs[0])), ("output", emitter.dims(node.outputs[0])),
+        return [("input", ctx.dims(node.inputs[0])), ("output", ctx.dims(node.outputs[0])),
                 ("kernel", c_init(window.kernel)), ("stride", c_init(window.stride)),
                 ("dilation", c_init(window.dilation)), ("padding", c_init(window.pads))]
 
@@ -157,7 +157,7 @@ class _PoolBase(Op):
 class MaxPoolOp(_PoolBase):
     name = "max_pool"
     summary = "max pooling (padding ignored, as -infinity)"
-    kernel_sources = ("tg_max_pool_s8.c",)
+    kernels = (Kernel("tg_max_pool_s8", "tg_pool_params"),)
     output_quant = "input"
 
     def quantize(self, node: Node, graph: Graph) -> None:
@@ -168,18 +168,16 @@ class MaxPoolOp(_PoolBase):
         out = values.max(axis=(3, 4)).astype(np.int8)
         return [out.reshape(graph.tensors[node.outputs[0]].shape)]
 
-    def emit(self, node: Node, graph: Graph, emitter: LayerEmitter) -> CLayer:
-        from ..codegen.layers import CLayer
-
-        return CLayer("tg_max_pool_s8", "tg_pool_params", self.pool_fields(node, graph, emitter),
-                      [emitter.pointer(node.inputs[0]), emitter.pointer(node.outputs[0])])
+    def emit(self, node: Node, graph: Graph, ctx: EmitContext) -> CLayer:
+        return ctx.call(self.pool_fields(node, graph, ctx),
+                      [ctx.pointer(node.inputs[0]), ctx.pointer(node.outputs[0])])
 
 
 @register
 class AvgPoolOp(_PoolBase):
     name = "avg_pool"
     summary = "average pooling, TFLite rounding; ONNX count_include_pad semantics"
-    kernel_sources = ("tg_avg_pool_s8.c",)
+    kernels = (Kernel("tg_avg_pool_fast_s8", "tg_pool_params"),)  # falls back to tg_avg_pool_s8
     output_quant = "input"
     rescales_output = True
 
@@ -213,17 +211,15 @@ class AvgPoolOp(_PoolBase):
         out = np.clip(average, -128, 127).astype(np.int8)
         return [out.reshape(graph.tensors[node.outputs[0]].shape)]
 
-    def emit(self, node: Node, graph: Graph, emitter: LayerEmitter) -> CLayer:
-        from ..codegen.layers import CLayer
-
+    def emit(self, node: Node, graph: Graph, ctx: EmitContext) -> CLayer:
         p = node.params
         fields = [
-            *self.pool_fields(node, graph, emitter),
+            *self.pool_fields(node, graph, ctx),
             ("count_include_pad", "1" if p["count_include_pad"] else "0"),
             ("input_zero_point", str(p["input_zero_point"])),
             ("rescale", "1" if p["rescale"] else "0"),
             ("multiplier", str(p["multiplier"])), ("shift", str(p["shift"])),
             ("output_offset", str(p["output_offset"])),
         ]
-        return CLayer("tg_avg_pool_fast_s8", "tg_pool_params", fields,
-                      [emitter.pointer(node.inputs[0]), emitter.pointer(node.outputs[0])])
+        return ctx.call(fields,
+                      [ctx.pointer(node.inputs[0]), ctx.pointer(node.outputs[0])])

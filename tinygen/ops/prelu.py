@@ -11,15 +11,15 @@ import numpy as np
 
 from .. import arith
 from ..ir import Graph, Layout, Node
-from .base import InPlace, Op, Unsupported, onnx_op, register
+from .base import Kernel, Op, Unsupported, onnx_op, register, replaces_input
 from .common import input_quant, output_quant
 
 if TYPE_CHECKING:
-    from ..codegen.layers import CLayer, LayerEmitter
-    from ..frontend.importer import ImportContext, Value
+    from .emit import CLayer, EmitContext
+    from .onnx_import import ImportContext, Value
 
 
-@onnx_op("PRelu", constraints="constant slope: one value, or one per channel")
+@onnx_op("PRelu", layout="transparent", constraints="constant slope: one value, or one per channel")
 def PRelu(ctx: ImportContext, X: Value, slope: Value) -> None:
     if slope.const is None:
         raise Unsupported("the slope is computed at run time; it must be a constant")
@@ -44,7 +44,7 @@ def PRelu(ctx: ImportContext, X: Value, slope: Value) -> None:
 class PReluOp(Op):
     name = "prelu"
     summary = "parametric ReLU with a slope per channel, TFLite int8 PRELU arithmetic"
-    kernel_sources = ("tg_prelu_s8.c",)
+    kernels = (Kernel("tg_prelu_s8", "tg_prelu_params", in_place=replaces_input),)
 
     def quantize(self, node: Node, graph: Graph) -> None:
         in_scale, in_zp = input_quant(graph, node)
@@ -65,10 +65,6 @@ class PReluOp(Op):
                        "output_offset": out_zp, "positive_multiplier": m1, "positive_shift": s1,
                        "negative_multiplier": m2, "negative_shift": s2}
 
-    def in_place(self, node: Node, graph: Graph) -> list[InPlace]:
-        """Elements in order, each read before it is written (tg_prelu.h)."""
-        return [InPlace(0, 0, exact=True)] if node.params else []
-
     def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
         p = node.params
         x = inputs[0].astype(np.int64) + p["input_offset"]
@@ -78,15 +74,13 @@ class PReluOp(Op):
         out = np.where(x >= 0, positive, negative) + p["output_offset"]
         return [np.clip(out, -128, 127).astype(np.int8)]
 
-    def emit(self, node: Node, graph: Graph, emitter: LayerEmitter) -> CLayer:
-        from ..codegen.layers import CLayer
-
+    def emit(self, node: Node, graph: Graph, ctx: EmitContext) -> CLayer:
         p = node.params
         tensor = graph.tensors[node.inputs[0]]
         fields = [("outer", str(tensor.size // tensor.shape[-1])), ("channels", str(tensor.shape[-1]))] + [
             (key, str(int(p[key]))) for key in ("input_offset", "alpha_offset", "output_offset",
                                                 "positive_multiplier", "positive_shift",
                                                 "negative_multiplier", "negative_shift")]
-        return CLayer("tg_prelu_s8", "tg_prelu_params", fields,
-                      [emitter.pointer(node.inputs[0]), emitter.pointer(node.inputs[1], "slope"),
-                       emitter.pointer(node.outputs[0])])
+        return ctx.call(fields,
+                      [ctx.pointer(node.inputs[0]), ctx.pointer(node.inputs[1], "slope"),
+                       ctx.pointer(node.outputs[0])])

@@ -25,7 +25,7 @@ from ..ir import QuantParams
 from .base import Unsupported, onnx_op
 
 if TYPE_CHECKING:
-    from ..frontend.importer import ImportContext, Value
+    from .onnx_import import ImportContext, Value
 
 SUPPORTED_TYPES = {np.dtype(np.int8), np.dtype(np.uint8), np.dtype(np.int32)}
 
@@ -54,10 +54,10 @@ def _per_tensor(scales: np.ndarray, zero_points: np.ndarray, what: str) -> Quant
     return QuantParams.per_tensor(float(scales[0]), int(zero_points[0]))
 
 
-@onnx_op("DequantizeLinear", constraints="int8/uint8/int32 input; per-tensor, or per-axis for constants")
+@onnx_op("DequantizeLinear", layout="transparent", constraints="int8/uint8/int32 input; per-tensor, or per-axis for constants")
 def DequantizeLinear(ctx: ImportContext, x: Value, x_scale: Value, x_zero_point: Value | None = None, *,
                      axis: int = 1, block_size: int = 0) -> None:
-    from ..frontend.importer import QuantInfo
+    from .onnx_import import QuantInfo
 
     node = ctx.node
     assert node is not None
@@ -89,7 +89,7 @@ def DequantizeLinear(ctx: ImportContext, x: Value, x_scale: Value, x_zero_point:
     ctx.alias(node.output[0], x)
 
 
-@onnx_op("QuantizeLinear", constraints="int8/uint8 output, per-tensor, of a run-time tensor")
+@onnx_op("QuantizeLinear", layout="transparent", constraints="int8/uint8 output, per-tensor, of a run-time tensor")
 def QuantizeLinear(ctx: ImportContext, x: Value, y_scale: Value, y_zero_point: Value | None = None, *,
                    axis: int = 1, saturate: int = 1, block_size: int = 0, output_dtype: int = 0) -> None:
     node = ctx.node
@@ -143,6 +143,11 @@ def _refuse_qoperator(ctx: ImportContext) -> None:
                            "compile the float model with --calib")
 
 
+# Their layout kinds as their QDQ twins' (frontend/layout.py), so a refused model is laid out as compile would.
+_SPATIAL_FORMS = {"QLinearConv", "QLinearAveragePool", "QLinearGlobalAveragePool", "ConvInteger"}
+_TRANSPARENT_FORMS = {"QLinearAdd", "QLinearMul", "QLinearConcat", "QLinearSigmoid"}
 for _domain in ("", "com.microsoft"):
-    onnx_op(*QOPERATOR_FORMS, constraints="not supported: use the QDQ format", domain=_domain,
-            refuses=True)(_refuse_qoperator)
+    for _layout, _forms in (("spatial", _SPATIAL_FORMS), ("transparent", _TRANSPARENT_FORMS),
+                            ("", set(QOPERATOR_FORMS) - _SPATIAL_FORMS - _TRANSPARENT_FORMS)):
+        onnx_op(*[form for form in QOPERATOR_FORMS if form in _forms], constraints="not supported: use the QDQ format",
+                domain=_domain, refuses=True, layout=_layout)(_refuse_qoperator)

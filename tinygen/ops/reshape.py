@@ -14,13 +14,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..codegen.cformat import c_init
+from ..cformat import c_init
 from ..ir import Graph, Layout, Node
-from .base import Op, Unsupported, onnx_op, register
+from .base import Kernel, Op, Unsupported, onnx_op, register
+
+from .emit import CLayer
 
 if TYPE_CHECKING:
-    from ..codegen.layers import CLayer, LayerEmitter
-    from ..frontend.importer import ImportContext, Value
+    from .emit import EmitContext
+    from .onnx_import import ImportContext, Value
 
 
 def storage_matches_onnx(shape: tuple[int, ...], layout: Layout) -> bool:
@@ -89,12 +91,12 @@ def Squeeze(ctx: ImportContext, data: Value, axes: Value | None = None) -> None:
     reshape_value(ctx, data, ctx.output_name)
 
 
-@onnx_op("Identity", constraints="")
+@onnx_op("Identity", layout="transparent", constraints="")
 def Identity(ctx: ImportContext, input: Value) -> None:
     ctx.alias(ctx.output_name, input)
 
 
-@onnx_op("Dropout", constraints="inference only: the mask output must be unused")
+@onnx_op("Dropout", layout="transparent", constraints="inference only: the mask output must be unused")
 def Dropout(ctx: ImportContext, data: Value, ratio: Value | None = None, training_mode: Value | None = None,
             *, seed: int = 0) -> None:
     node = ctx.node
@@ -145,17 +147,15 @@ class ReshapeOp(Op):
     def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
         return [inputs[0].reshape(graph.tensors[node.outputs[0]].shape)]
 
-    def emit(self, node: Node, graph: Graph, emitter: LayerEmitter) -> CLayer:
-        from ..codegen.layers import CLayer
-
-        return CLayer("", "", [], [])
+    def emit(self, node: Node, graph: Graph, ctx: EmitContext) -> CLayer:
+        return CLayer.no_code()
 
 
 @register
 class TransposeOp(Op):
     name = "transpose"
     summary = "permute the axes of a tensor of rank <= 4 (a copy)"
-    kernel_sources = ("tg_transpose_s8.c",)
+    kernels = (Kernel("tg_transpose_s8", "tg_transpose_params"),)
     output_quant = "input"
 
     def _view(self, node: Node, graph: Graph) -> tuple[int, int, int, int]:
@@ -172,10 +172,8 @@ class TransposeOp(Op):
         return [np.ascontiguousarray(x.transpose(node.attrs["perm"])).reshape(
             graph.tensors[node.outputs[0]].shape)]
 
-    def emit(self, node: Node, graph: Graph, emitter: LayerEmitter) -> CLayer:
-        from ..codegen.layers import CLayer
-
+    def emit(self, node: Node, graph: Graph, ctx: EmitContext) -> CLayer:
         fields = [("input", c_init(self._view(node, graph))),
                   ("perm", c_init(node.attrs["perm"]))]
-        return CLayer("tg_transpose_s8", "tg_transpose_params", fields,
-                      [emitter.pointer(node.inputs[0]), emitter.pointer(node.outputs[0])])
+        return ctx.call(fields,
+                      [ctx.pointer(node.inputs[0]), ctx.pointer(node.outputs[0])])

@@ -21,12 +21,12 @@ import numpy as np
 
 from .. import arith
 from ..ir import Graph, Layout, Node
-from .base import InPlace, Op, Unsupported, onnx_op, register
+from .base import Kernel, Op, Unsupported, onnx_op, register, replaces_input
 from .common import input_quant, output_quant
 
 if TYPE_CHECKING:
-    from ..codegen.layers import CLayer, LayerEmitter
-    from ..frontend.importer import ImportContext, Value
+    from .emit import CLayer, EmitContext
+    from .onnx_import import ImportContext, Value
 
 SCALED_DIFF_INTEGER_BITS = 5  # exp() input format Q5.26
 ACCUMULATION_INTEGER_BITS = 12  # sum of exps format Q12.19
@@ -39,7 +39,7 @@ srdhm = arith.saturating_rounding_doubling_high_mul
 rdbpot = arith.rounding_divide_by_pot
 
 
-@onnx_op("Softmax", constraints="over the last axis (the channel axis of a feature map)")
+@onnx_op("Softmax", layout="transparent", constraints="over the last axis (the channel axis of a feature map)")
 def Softmax(ctx: ImportContext, input: Value, *, axis: int = -1) -> None:
     if input.const is not None:
         raise Unsupported("the input is a constant that was not folded")
@@ -139,7 +139,9 @@ def softmax_rows(x: np.ndarray, multiplier: int, left_shift: int, diff_min: int)
 class SoftmaxOp(Op):
     name = "softmax"
     summary = "softmax over the innermost axis, TFLite int8 fixed-point arithmetic"
-    kernel_sources = ("tg_softmax_s8.c",)
+    # Row by row: the max and the sum read the row, then each output replaces the input it was just
+    # computed from, in order (tg_softmax.h).
+    kernels = (Kernel("tg_softmax_s8", "tg_softmax_params", in_place=replaces_input),)
 
     def quantize(self, node: Node, graph: Graph) -> None:
         in_scale, _ = input_quant(graph, node)
@@ -157,11 +159,6 @@ class SoftmaxOp(Op):
 
     output_quant = "fixed"
 
-    def in_place(self, node: Node, graph: Graph) -> list[InPlace]:
-        """Row by row: the max and the sum read the row, then each output replaces the input it was just
-        computed from, in order (tg_softmax.h)."""
-        return [InPlace(0, 0, exact=True)] if node.params else []
-
     def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
         p = node.params
         shape = graph.tensors[node.outputs[0]].shape
@@ -172,9 +169,7 @@ class SoftmaxOp(Op):
                                    p["output_shift"], p["output_offset"], -128, 127)
         return [out.reshape(shape)]
 
-    def emit(self, node: Node, graph: Graph, emitter: LayerEmitter) -> CLayer:
-        from ..codegen.layers import CLayer
-
+    def emit(self, node: Node, graph: Graph, ctx: EmitContext) -> CLayer:
         p = node.params
         shape = graph.tensors[node.outputs[0]].shape
         depth = shape[-1]
@@ -184,5 +179,5 @@ class SoftmaxOp(Op):
                   ("rescale", "1" if p["rescale"] else "0"),
                   ("output_multiplier", str(p["output_multiplier"])), ("output_shift", str(p["output_shift"])),
                   ("output_offset", str(p["output_offset"]))]
-        return CLayer("tg_softmax_s8", "tg_softmax_params", fields,
-                      [emitter.pointer(node.inputs[0]), emitter.pointer(node.outputs[0])])
+        return ctx.call(fields,
+                      [ctx.pointer(node.inputs[0]), ctx.pointer(node.outputs[0])])

@@ -18,12 +18,12 @@ import numpy as np
 
 from .. import arith
 from ..ir import Graph, Node
-from .base import InPlace, Op, Unsupported, onnx_op, register
+from .base import Kernel, Op, Unsupported, onnx_op, register, replaces_input
 from .common import input_quant, output_quant
 
 if TYPE_CHECKING:
-    from ..codegen.layers import CLayer, LayerEmitter
-    from ..frontend.importer import ImportContext, Value
+    from .emit import CLayer, EmitContext
+    from .onnx_import import ImportContext, Value
 
 
 def _clip(x: np.ndarray, min: float | None = None, max: float | None = None) -> np.ndarray:
@@ -86,7 +86,7 @@ def _emit(ctx: ImportContext, X: Value, function: str, **args: Any) -> None:
     ctx.emit("lut", [X.runtime], [out.runtime], function=function, args=args)
 
 
-@onnx_op("Relu", constraints="")
+@onnx_op("Relu", layout="transparent", constraints="")
 def Relu(ctx: ImportContext, X: Value) -> None:
     _emit(ctx, X, "clip", min=0.0, max=None)
 
@@ -99,37 +99,37 @@ def _scalar(value: Value | None, what: str) -> float | None:
     return float(np.asarray(value.const).reshape(-1)[0])
 
 
-@onnx_op("Clip", constraints="constant min/max (Relu6 is Clip(0, 6))")
+@onnx_op("Clip", layout="transparent", constraints="constant min/max (Relu6 is Clip(0, 6))")
 def Clip(ctx: ImportContext, input: Value, min: Value | None = None, max: Value | None = None) -> None:
     _emit(ctx, input, "clip", min=_scalar(min, "min"), max=_scalar(max, "max"))
 
 
-@onnx_op("Sigmoid", constraints="")
+@onnx_op("Sigmoid", layout="transparent", constraints="")
 def Sigmoid(ctx: ImportContext, X: Value) -> None:
     _emit(ctx, X, "sigmoid")
 
 
-@onnx_op("Tanh", constraints="")
+@onnx_op("Tanh", layout="transparent", constraints="")
 def Tanh(ctx: ImportContext, input: Value) -> None:
     _emit(ctx, input, "tanh")
 
 
-@onnx_op("HardSigmoid", constraints="")
+@onnx_op("HardSigmoid", layout="transparent", constraints="")
 def HardSigmoid(ctx: ImportContext, X: Value, *, alpha: float = 0.2, beta: float = 0.5) -> None:
     _emit(ctx, X, "hardsigmoid", alpha=alpha, beta=beta)
 
 
-@onnx_op("HardSwish", constraints="")
+@onnx_op("HardSwish", layout="transparent", constraints="")
 def HardSwish(ctx: ImportContext, X: Value) -> None:
     _emit(ctx, X, "hardswish")
 
 
-@onnx_op("LeakyRelu", constraints="")
+@onnx_op("LeakyRelu", layout="transparent", constraints="")
 def LeakyRelu(ctx: ImportContext, X: Value, *, alpha: float = 0.01) -> None:
     _emit(ctx, X, "leakyrelu", alpha=alpha)
 
 
-@onnx_op("Elu", constraints="")
+@onnx_op("Elu", layout="transparent", constraints="")
 def Elu(ctx: ImportContext, X: Value, *, alpha: float = 1.0) -> None:
     _emit(ctx, X, "elu", alpha=alpha)
 
@@ -179,7 +179,8 @@ def requantize_table(input_scale: float, input_zero_point: int, output_scale: fl
 class LookupTable(Op):
     name = "lut"
     summary = "elementwise function of one int8 input, as a 256-entry table"
-    kernel_sources = ("tg_lut_s8.c",)
+    kernels = (Kernel("tg_lut_s8", "tg_lut_params", in_place=replaces_input),)
+    patchable = True  # elementwise: a band of rows in, the same band out
 
     def quantize(self, node: Node, graph: Graph) -> None:
         if node.attrs["function"] == "requantize":
@@ -189,19 +190,13 @@ class LookupTable(Op):
                                  *input_quant(graph, node), *output_quant(graph, node))
         node.params = {"table": table}
 
-    def in_place(self, node: Node, graph: Graph) -> list[InPlace]:
-        """Elements in order, each read before it is written (tg_lut.h)."""
-        return [InPlace(0, 0, exact=True)] if node.params else []
-
     def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
         table = node.params["table"]
         return [table[inputs[0].astype(np.int32) + 128]]
 
-    def emit(self, node: Node, graph: Graph, emitter: LayerEmitter) -> CLayer:
-        from ..codegen.layers import CLayer
-
+    def emit(self, node: Node, graph: Graph, ctx: EmitContext) -> CLayer:
         fields = [("size", str(graph.tensors[node.inputs[0]].size)),
-                  ("table", emitter.array("table", node.params["table"],
+                  ("table", ctx.array("table", node.params["table"],
                                           f"{node.attrs['function']}: output for input q at [q + 128]"))]
-        return CLayer("tg_lut_s8", "tg_lut_params", fields,
-                      [emitter.pointer(node.inputs[0]), emitter.pointer(node.outputs[0])])
+        return ctx.call(fields,
+                      [ctx.pointer(node.inputs[0]), ctx.pointer(node.outputs[0])])

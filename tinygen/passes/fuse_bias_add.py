@@ -9,9 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Graph, QuantParams, Tensor
+from ..ops import op_of
 from .util import sole_consumer
-
-BIASED_OPS = {"conv2d", "depthwise_conv2d", "fully_connected"}
 
 
 def run(graph: Graph) -> int:
@@ -22,7 +21,7 @@ def run(graph: Graph) -> int:
         for data_index, const_index in ((0, 1), (1, 0)):
             producer = graph.producer(node.inputs[data_index])
             constant = graph.tensors[node.inputs[const_index]]
-            if (producer is None or producer.op not in BIASED_OPS or constant.data is None
+            if (producer is None or not op_of(producer).has_weights or constant.data is None
                     or producer.attrs.get("activation")
                     or sole_consumer(graph, node.inputs[data_index]) is not node):
                 continue

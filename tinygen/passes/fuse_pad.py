@@ -8,9 +8,8 @@ zeros, which is ONNX's count_include_pad=1.
 from __future__ import annotations
 
 from ..ir import Graph, Node
+from ..ops import op_of
 from .util import sole_consumer
-
-CONVS = {"conv2d", "depthwise_conv2d"}
 
 
 def run(graph: Graph) -> int:
@@ -22,7 +21,7 @@ def run(graph: Graph) -> int:
         consumer = sole_consumer(graph, node.outputs[0])
         if spatial is None or consumer is None:
             continue
-        if consumer.op in CONVS:
+        if op_of(consumer).absorbs_pad:
             consumer.attrs["pads"] = [a + b for a, b in zip(consumer.attrs["pads"], spatial, strict=True)]
         elif (consumer.op == "avg_pool" and not any(consumer.attrs["pads"])
               and not consumer.attrs.get("ceil_mode")):

@@ -32,7 +32,6 @@ from ..ir import Graph, Node, Tensor
 from ..ops import op_of
 from ..ops.patches import row_bytes
 
-PATCHABLE = ("conv2d", "depthwise_conv2d", "lut")
 BAND_COUNTS = (2, 3, 4, 6, 8, 12, 16, 24, 32, 48)
 
 
@@ -65,7 +64,7 @@ def stage_candidates(graph: Graph) -> list[list[Node]]:
             if len(consumers) != 1 or graph.is_graph_output(current):
                 break
             node = consumers[0]
-            if (node.op not in PATCHABLE or node.inputs[0] != current or "residual" in node.params
+            if (not op_of(node).patchable or node.inputs[0] != current or "residual" in node.params
                     or len(graph.tensors[current].shape) != 4 or len(graph.tensors[node.outputs[0]].shape) != 4):
                 break
             chain.append(node)
