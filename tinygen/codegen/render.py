@@ -16,12 +16,10 @@ from ..cnames import SymbolTable, c_comment
 from ..ir import Graph, Layout, Tensor
 from ..ops import op_of
 from ..plan import MemoryPlan
-from ..resources import firmware_dir, templates_dir
+from ..resources import templates_dir
 from .cformat import c_dims, c_float, c_rows
+from .kernel_library import kernel_library, kernel_library_files
 from .layers import CLayer, LayerEmitter
-
-KERNEL_LIBRARY = "tinygen_kernels"
-ALWAYS_NEEDED_KERNELS = ("tg_quantize_f32.c",)
 
 
 @dataclass
@@ -30,7 +28,7 @@ class RenderedModel:
     layers: list[CLayer]
     weights_bytes: int  # int8 weights and int32 biases
     constants_bytes: int  # every const array (weights, biases, requantization params, tables)
-    kernel_sources: list[str]
+    kernel_sources: list[str]  # the kernel library's .c files copied into the output
 
 
 def template_environment() -> jinja2.Environment:
@@ -89,7 +87,6 @@ def render(graph: Graph, plan: MemoryPlan, prefix: str, model_file: str) -> Rend
     symbols = SymbolTable(prefix)
     emitter = LayerEmitter(graph, plan, symbols)
     layers: list[CLayer] = []
-    kernel_sources: set[str] = set(ALWAYS_NEEDED_KERNELS)
     scratch_set = False  # does the context still hold an earlier layer's scratch?
     for index, node in enumerate(graph.nodes):
         op = op_of(node)
@@ -98,7 +95,6 @@ def render(graph: Graph, plan: MemoryPlan, prefix: str, model_file: str) -> Rend
         layer.index, layer.op, layer.comment = index, node.op, c_comment(node.name, 80)
         if layer.function:
             layer.symbol = symbols.symbol(f"l{index}_{node.op}")
-            kernel_sources.update(op.kernel_sources)
         scratch = plan.scratch(index)
         if scratch:
             layer.scratch_offset, layer.scratch_size = scratch
@@ -142,8 +138,16 @@ def render(graph: Graph, plan: MemoryPlan, prefix: str, model_file: str) -> Rend
         f"{lib}/library.json": env.get_template("model_library.json.j2").render(context),
     }
     encoded = {path: text.encode() for path, text in files.items()}
-    encoded.update(kernel_library_files(sorted(kernel_sources)))
-    return RenderedModel(encoded, layers, weights_bytes, constants_bytes, sorted(kernel_sources))
+    kernels = kernel_library_files(called_functions(layers, files[f"{lib}/{prefix}.c"]))
+    encoded.update(kernels)
+    kernel_sources = sorted(path.rsplit("/", 1)[1] for path in kernels if path.endswith(".c"))
+    return RenderedModel(encoded, layers, weights_bytes, constants_bytes, kernel_sources)
+
+
+def called_functions(layers: list[CLayer], model_c: str) -> set[str]:
+    """The kernel library functions a model calls: each layer's kernel, and what the generated
+    model.c calls itself (the float boundary of <model>_run_float, anything in a layer's setup)."""
+    return {layer.function for layer in layers if layer.function} | kernel_library().used_functions(model_c)
 
 
 WEIGHTED_OPS = {"conv2d", "depthwise_conv2d", "fully_connected"}
@@ -160,15 +164,3 @@ def weight_tensors(graph: Graph) -> list[list[str]]:
         seen.update(names)
         result.append(names)
     return result
-
-
-def kernel_library_files(sources: list[str]) -> dict[str, bytes]:
-    """The kernel library as a PlatformIO library: every header, and the sources the model uses."""
-    root = firmware_dir() / KERNEL_LIBRARY
-    files = {f"lib/{KERNEL_LIBRARY}/library.json": (root / "library.json").read_bytes()}
-    for header in sorted((root / "include").glob("*.h")):
-        files[f"lib/{KERNEL_LIBRARY}/include/{header.name}"] = header.read_bytes()
-    for source in sources:
-        for path in sorted((root / "src").glob(f"{source[:-2]}*.c")):
-            files[f"lib/{KERNEL_LIBRARY}/src/{path.name}"] = path.read_bytes()
-    return files
