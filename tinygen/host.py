@@ -58,8 +58,10 @@ def build_executable(out_dir: Path, name: str, driver_source: str, sanitize: boo
     digest = hashlib.sha256()
     for item in [cc, *flags, driver_source]:
         digest.update(item.encode() + b"\0")
-    for source in sources + sorted(p for inc in includes for p in inc.glob("*.h")):
-        digest.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
+    private = out_dir / "lib" / "tinygen_kernels" / "src"  # the kernels' private headers, src/internal/
+    headers = sorted(p for folder in includes for p in folder.glob("*.h")) + sorted(private.rglob("*.h"))
+    for source in sources + headers:
+        digest.update(source.relative_to(out_dir).as_posix().encode() + b"\0" + source.read_bytes() + b"\0")
     target_dir = cache_root() / "host" / digest.hexdigest()[:24]
     executable = target_dir / f"{name}_host"
     if executable.exists():

@@ -8,15 +8,16 @@
  *             -> the kernel's _get_buffer_size; kernel 0..6: conv 1x1, conv im2col, conv wrapper,
  *                depthwise 3x3, depthwise fast, depthwise wrapper, fully connected fast (K = IC) and wide
  *                (kernel 7)
- * On the host (no __ARM_FEATURE_DSP) tg_dsp.h defines the forms in portable C with the same arithmetic
+ * On the host (no __ARM_FEATURE_DSP) tg_dsp.h (a private header of the library) defines the forms in portable C with the same arithmetic
  * as the assembly (which the QEMU tests check end to end).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "tg_conv.h"
-#include "tg_dsp.h"
 #include "tg_fully_connected.h"
+
+#include "internal/tg_dsp.h" /* private to the library: built with -I<library>/src */
 
 #define CHUNK 1024
 

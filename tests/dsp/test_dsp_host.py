@@ -17,24 +17,25 @@ import numpy as np
 import pytest
 
 from tinygen import arith
+from tinygen.codegen.kernel_library import kernel_library
 from tinygen.ir import Graph, Node, QuantParams, Tensor
 from tinygen.ops import op_of
 from tinygen.ops.conv import conv_kernel, depthwise_kernel
 from tinygen.ops.fully_connected import fc_kernel
-from tinygen.resources import firmware_dir
 
 from ..kernels.helpers import assert_same_results, build_sanitized, run_records
 
 HERE = Path(__file__).resolve().parent
-KERNEL_SOURCES = firmware_dir() / "tinygen_kernels" / "src"
 COUNT = 1_000_000
 
 
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory: pytest.TempPathFactory):
-    sources = sorted(KERNEL_SOURCES.glob("tg_conv_s8*.c")) + sorted(KERNEL_SOURCES.glob("tg_depthwise_conv_s8*.c")) \
-        + sorted(KERNEL_SOURCES.glob("tg_fully_connected_s8*.c"))
-    return build_sanitized(HERE / "dsp_driver.c", tmp_path_factory.mktemp("dsp_driver"), sources)
+    library = kernel_library()  # the sources of the kernels the driver calls, as an output folder gets them
+    driver = HERE / "dsp_driver.c"
+    needed = library.closure(library.used_functions(driver.read_text()))
+    sources = [library.root / path for path in needed if path.endswith(".c")]
+    return build_sanitized(driver, tmp_path_factory.mktemp("dsp_driver"), sources, includes=[library.root / "src"])
 
 
 def _accumulators(rng: np.random.Generator, count: int, bits: int) -> np.ndarray:

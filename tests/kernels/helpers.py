@@ -15,12 +15,14 @@ HERE = Path(__file__).resolve().parent
 KERNEL_INCLUDE = firmware_dir() / "tinygen_kernels" / "include"
 
 
-def build_sanitized(source: Path, out_dir: Path, extra_sources: list[Path] | None = None) -> Path:
+def build_sanitized(source: Path, out_dir: Path, extra_sources: list[Path] | None = None,
+                    includes: list[Path] | None = None) -> Path:
     """Compile a test driver with the simulator's strict warnings and its ASan/UBSan flags
     (tinygen.host.SANITIZED: -fsanitize=address,undefined -fno-sanitize-recover=all)."""
     executable = out_dir / source.stem
-    command = [host.compiler(), *host.WARNINGS, *host.SANITIZED, f"-I{KERNEL_INCLUDE}", str(source),
-               *map(str, extra_sources or []), "-o", str(executable)]
+    command = [host.compiler(), *host.WARNINGS, *host.SANITIZED, f"-I{KERNEL_INCLUDE}",
+               *[f"-I{folder}" for folder in includes or []], str(source), *map(str, extra_sources or []),
+               "-o", str(executable)]
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, f"building {source.name} failed:\n{' '.join(command)}\n{result.stderr}"
     return executable

@@ -7,7 +7,6 @@ deterministic: the same graph renders to the same bytes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -17,12 +16,10 @@ from ..cnames import SymbolTable, c_comment
 from ..ir import Graph, Layout, Tensor
 from ..ops import op_of
 from ..plan import MemoryPlan
-from ..resources import firmware_dir, templates_dir
 from ..cformat import c_dims, c_float, c_rows
+from ..resources import templates_dir
+from .kernel_library import kernel_library, kernel_library_files
 from .layers import CLayer, LayerEmitter
-
-KERNEL_LIBRARY = "tinygen_kernels"
-MODEL_CALLS = ("tg_quantize_f32", "tg_dequantize_f32")  # what model.c.j2 calls itself (the float API)
 
 
 @dataclass
@@ -31,7 +28,7 @@ class RenderedModel:
     layers: list[CLayer]
     weights_bytes: int  # int8 weights and int32 biases
     constants_bytes: int  # every const array (weights, biases, requantization params, tables)
-    kernel_sources: list[str]
+    kernel_sources: list[str]  # the kernel library's .c files copied into the output
     # The facts computed here once, stored in the manifest and read by everything downstream (the
     # PlatformIO project, CompiledModel, report, bench, inspect): per layer and per input/output.
     layer_facts: list[dict[str, Any]]
@@ -176,11 +173,16 @@ def render(graph: Graph, plan: MemoryPlan, prefix: str, model_file: str) -> Rend
         f"{lib}/library.json": env.get_template("model_library.json.j2").render(context),
     }
     encoded = {path: text.encode() for path, text in files.items()}
-    called = {layer.function for layer in layers if layer.function} | set(MODEL_CALLS)
-    library = kernel_library_files(called)
-    encoded.update(library)
-    sources = sorted(Path(path).name for path in library if path.endswith(".c"))
-    return RenderedModel(encoded, layers, weights_bytes, constants_bytes, sources, facts, inputs, outputs)
+    kernels = kernel_library_files(called_functions(layers, files[f"{lib}/{prefix}.c"]))
+    encoded.update(kernels)
+    kernel_sources = sorted(path.rsplit("/", 1)[1] for path in kernels if path.endswith(".c"))
+    return RenderedModel(encoded, layers, weights_bytes, constants_bytes, kernel_sources, facts, inputs, outputs)
+
+
+def called_functions(layers: list[CLayer], model_c: str) -> set[str]:
+    """The kernel library functions a model calls: each layer's kernel, and what the generated
+    model.c calls itself (the float boundary of <model>_run_float, anything in a layer's setup)."""
+    return {layer.function for layer in layers if layer.function} | kernel_library().used_functions(model_c)
 
 
 def weight_tensors(graph: Graph) -> list[list[str]]:
@@ -194,15 +196,3 @@ def weight_tensors(graph: Graph) -> list[list[str]]:
         seen.update(names)
         result.append(names)
     return result
-
-
-def kernel_library_files(sources: list[str]) -> dict[str, bytes]:
-    """The kernel library as a PlatformIO library: every header, and the sources the model uses."""
-    root = firmware_dir() / KERNEL_LIBRARY
-    files = {f"lib/{KERNEL_LIBRARY}/library.json": (root / "library.json").read_bytes()}
-    for header in sorted((root / "include").glob("*.h")):
-        files[f"lib/{KERNEL_LIBRARY}/include/{header.name}"] = header.read_bytes()
-    for source in sources:
-        for path in sorted((root / "src").glob(f"{source[:-2]}*.c")):
-            files[f"lib/{KERNEL_LIBRARY}/src/{path.name}"] = path.read_bytes()
-    return files

@@ -1,6 +1,8 @@
-/* tg_quantize_f32 / tg_dequantize_f32: float boundary of the generated model API.
- * Mirrored bit for bit by tinygen.arith.quantize_float / dequantize. */
+/* tg_quantize_f32: float input -> int8 tensor, the float boundary of the generated model API.
+ * Mirrored bit for bit by tinygen.arith.quantize_float. */
 #include "tg_quantize.h"
+
+#include "internal/tg_channels_first.h"
 
 static int8_t quantize_one(float x, float scale, int32_t zero_point)
 {
@@ -25,12 +27,6 @@ static int8_t quantize_one(float x, float scale, int32_t zero_point)
     return (int8_t)(q < -128 ? -128 : (q > 127 ? 127 : q));
 }
 
-/* Index of element (n, y, x, c) of a channels-last tensor within its channels-first twin. */
-static int32_t channels_first_index(const tg_dims *d, int32_t n, int32_t y, int32_t x, int32_t c)
-{
-    return ((n * d->c + c) * d->h + y) * d->w + x;
-}
-
 void tg_quantize_f32(const float *input, int8_t *output, const tg_dims *dims, int32_t channels_first,
                      float scale, int32_t zero_point)
 {
@@ -39,24 +35,8 @@ void tg_quantize_f32(const float *input, int8_t *output, const tg_dims *dims, in
         for (y = 0; y < dims->h; ++y) {
             for (x = 0; x < dims->w; ++x) {
                 for (c = 0; c < dims->c; ++c, ++i) {
-                    const int32_t from = channels_first ? channels_first_index(dims, n, y, x, c) : i;
+                    const int32_t from = channels_first ? tg_channels_first_index(dims, n, y, x, c) : i;
                     output[i] = quantize_one(input[from], scale, zero_point);
-                }
-            }
-        }
-    }
-}
-
-void tg_dequantize_f32(const int8_t *input, float *output, const tg_dims *dims, int32_t channels_first,
-                       float scale, int32_t zero_point)
-{
-    int32_t n, y, x, c, i = 0;
-    for (n = 0; n < dims->n; ++n) {
-        for (y = 0; y < dims->h; ++y) {
-            for (x = 0; x < dims->w; ++x) {
-                for (c = 0; c < dims->c; ++c, ++i) {
-                    const int32_t to = channels_first ? channels_first_index(dims, n, y, x, c) : i;
-                    output[to] = (float)(input[i] - zero_point) * scale;
                 }
             }
         }

@@ -1,5 +1,5 @@
 /* tinygen kernel library: what the DSP convolution variants share (internal; see
- * src/tg_conv_s8_block.c). Only for cores with the DSP extension. */
+ * src/tg_conv_block_s8.c). Only for cores with the DSP extension. */
 #ifndef TG_CONV_DSP_H
 #define TG_CONV_DSP_H
 
@@ -21,7 +21,7 @@ void tg_conv_block_s8(const tg_conv_params *p, const int8_t *kinds, const uint32
                       int32_t taps, int8_t *out, int32_t valid);
 void tg_conv_block_range_s8(const tg_conv_params *p, const int8_t *kinds, const uint32_t *block, int32_t half,
                             int32_t taps, int8_t *out, int32_t stride, int32_t c_begin, int32_t c_end, int32_t valid);
-/* The output stage of the fused variants (src/tg_conv_s8_block_add.c): the block's outputs, a few
+/* The output stage of the fused variants (src/tg_conv_block_add_s8.c): the block's outputs, a few
  * channels at a time into `temp` (TG_CONV_ADD_TEMP_BYTES), then Added to the residual into out. */
 void tg_conv_block_add_s8(const tg_conv_add_params *f, const int8_t *kinds, const uint32_t *block, int32_t half,
                           int32_t taps, const int8_t *residual, int8_t *out, int32_t valid, int8_t *temp);

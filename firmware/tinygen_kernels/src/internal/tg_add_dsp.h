@@ -1,5 +1,5 @@
-/* tinygen kernel library: the short-form Add of the DSP variants (internal; see src/tg_add_s8_fast.c,
- * which explains the arithmetic, and src/tg_conv_s8_block_add.c). Only for cores with the DSP extension. */
+/* tinygen kernel library: the short-form Add of the DSP variants (internal; see src/tg_add_fast_s8.c,
+ * which explains the arithmetic, and src/tg_conv_block_add_s8.c). Only for cores with the DSP extension. */
 #ifndef TG_ADD_DSP_H
 #define TG_ADD_DSP_H
 

@@ -9,7 +9,7 @@
 #include "tg_fully_connected.h"
 
 #if defined(__ARM_FEATURE_DSP)
-#include "tg_fully_connected_dsp.h"
+#include "internal/tg_fully_connected_dsp.h"
 #endif
 
 int32_t tg_fully_connected_fast_s8_get_buffer_size(const tg_fully_connected_params *params)

@@ -6,10 +6,10 @@
 #include <stddef.h>
 
 #include "tg_conv.h"
-#include "tg_dsp.h"
+#include "internal/tg_dsp.h"
 
 #if defined(__ARM_FEATURE_DSP)
-#include "tg_conv_dsp.h"
+#include "internal/tg_conv_dsp.h"
 
 /* tg_dsp_widen for the convolution variants, out of line (flash): the widening of a block's input. */
 void tg_conv_widen(uint32_t *dst, const int8_t *src, int32_t count, uint32_t offsets)

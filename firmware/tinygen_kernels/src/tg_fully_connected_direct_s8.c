@@ -14,7 +14,7 @@
 #include "tg_requant.h"
 
 #if defined(__ARM_FEATURE_DSP)
-#include "tg_dsp.h"
+#include "internal/tg_dsp.h"
 #endif
 
 int32_t tg_fully_connected_direct_s8_get_buffer_size(const tg_fully_connected_params *params)

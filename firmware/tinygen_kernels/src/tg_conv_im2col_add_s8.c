@@ -1,11 +1,11 @@
 /* tg_conv_im2col_add_s8: tg_conv_im2col_s8 fused with the residual Add that consumes it (tg_conv.h). Must equal
  * tg_conv_add_s8 (the plain C reference, its fallback). DSP: tg_conv_im2col_s8's blocks, whose outputs go a few
  * channels at a time into the scratch and from there through the Add with the residual
- * (src/tg_conv_s8_block_add.c). */
+ * (src/tg_conv_block_add_s8.c). */
 #include "tg_conv.h"
 
 #if defined(__ARM_FEATURE_DSP)
-#include "tg_conv_dsp.h"
+#include "internal/tg_conv_dsp.h"
 #endif
 
 int32_t tg_conv_im2col_add_s8_get_buffer_size(const tg_conv_add_params *params)

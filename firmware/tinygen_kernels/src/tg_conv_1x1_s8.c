@@ -7,7 +7,7 @@
  * runs the 1 x 4 microkernel over them: 13 instructions per 16 MACs in the inner loop. No im2col: the
  * input pixel is the column. Scratch: 2 bytes per output channel and 16 per input channel. */
 #include "tg_conv.h"
-#include "tg_dsp.h"
+#include "internal/tg_dsp.h"
 
 int32_t tg_conv_1x1_s8_get_buffer_size(const tg_conv_params *params)
 {
@@ -16,7 +16,7 @@ int32_t tg_conv_1x1_s8_get_buffer_size(const tg_conv_params *params)
 }
 
 #if defined(__ARM_FEATURE_DSP)
-#include "tg_conv_dsp.h"
+#include "internal/tg_conv_dsp.h"
 
 static int32_t tg_conv_1x1_applies(const tg_conv_params *p)
 {

@@ -4,11 +4,11 @@
  * Add's shifts allow it, else tg_add_element) into out. Reading the residual values of a chunk right
  * before writing its outputs lets the output take the residual's place. */
 #include "tg_conv.h"
-#include "tg_dsp.h"
+#include "internal/tg_dsp.h"
 
 #if defined(__ARM_FEATURE_DSP)
-#include "tg_add_dsp.h"
-#include "tg_conv_dsp.h"
+#include "internal/tg_add_dsp.h"
+#include "internal/tg_conv_dsp.h"
 
 /* dst[c] = Add(a[c], b[c]) for c < n (short form). */
 static void tg_add_short_run(const tg_add_short *add, const tg_add_params *p, const int8_t *a, const int8_t *b,

@@ -7,10 +7,10 @@
  * padded tap): per column one even and one odd word (tg_dsp.h), i.e. lanes (c0, c2) and (c1, c3).
  * Every input row is widened once per channel group, then read by KH output rows. */
 #include "tg_conv.h"
-#include "tg_dsp.h"
+#include "internal/tg_dsp.h"
 
 #if defined(__ARM_FEATURE_DSP)
-#include "tg_depthwise_rows.h"
+#include "internal/tg_depthwise_rows.h"
 
 TG_COLD void tg_depthwise_rows_init(tg_depthwise_rows *rows, const tg_conv_params *p, uint32_t *buf)
 {

@@ -12,10 +12,10 @@
 #include <stddef.h>
 
 #include "tg_conv.h"
-#include "tg_dsp.h"
+#include "internal/tg_dsp.h"
 
 #if defined(__ARM_FEATURE_DSP)
-#include "tg_depthwise_rows.h"
+#include "internal/tg_depthwise_rows.h"
 #endif
 
 /* The ring of 3 widened row slots. */

@@ -7,7 +7,7 @@
  * inside the form's 2^29. (x + offset) << 21, the
  * doubled value the form takes, is one ADD with a shifted operand. About 20 instructions per element
  * against about 95 for the plain kernel's three general requantizations. */
-#include "tg_add_dsp.h"
+#include "internal/tg_add_dsp.h"
 #include "tg_elementwise.h"
 
 void tg_add_fast_s8(const tg_context *ctx, const tg_add_params *p, const int8_t *input1, const int8_t *input2,

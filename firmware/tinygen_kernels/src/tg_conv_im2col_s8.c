@@ -11,7 +11,7 @@
  * group of 4 taps; otherwise such windows are first gathered as int8 (padding = the input zero point)
  * into one more scratch row of KH x KW x C_in bytes and widened from there. */
 #include "tg_conv.h"
-#include "tg_dsp.h"
+#include "internal/tg_dsp.h"
 
 /* Bytes of the int8 row a window is gathered in: only when C_in is not a multiple of 4. */
 static int32_t tg_im2col_row_bytes(const tg_conv_params *p)
@@ -29,7 +29,7 @@ int32_t tg_conv_im2col_s8_get_buffer_size(const tg_conv_params *params)
 }
 
 #if defined(__ARM_FEATURE_DSP)
-#include "tg_conv_dsp.h"
+#include "internal/tg_conv_dsp.h"
 
 /* A window that is not inside the input (or dilated): its taps gathered as int8 (padding = the input
  * zero point, widened to 0) and widened as one row. Only the border pixels come here. */

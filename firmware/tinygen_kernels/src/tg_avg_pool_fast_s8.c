@@ -6,7 +6,7 @@
  * int16 lane; after every 256 taps the lanes are added to int32 sums), then each channel's sum is
  * divided as in the plain kernel. */
 #include "tg_pool.h"
-#include "tg_dsp.h"
+#include "internal/tg_dsp.h"
 
 #if defined(__ARM_FEATURE_DSP)
 /* Taps of one axis inside the input, and inside the padded input (as tg_avg_pool_s8 counts them). */

@@ -5,10 +5,10 @@
  * DSP: as tg_depthwise_conv_3x3_s8 (4 channels at a time over a ring of widened input rows, padding
  * included), with loops over the taps and the weights widened per tap. */
 #include "tg_conv.h"
-#include "tg_dsp.h"
+#include "internal/tg_dsp.h"
 
 #if defined(__ARM_FEATURE_DSP)
-#include "tg_depthwise_rows.h"
+#include "internal/tg_depthwise_rows.h"
 #endif
 
 /* The ring of widened row slots. */

@@ -1,4 +1,4 @@
-/* tinygen kernel library: building blocks of the Cortex-M DSP kernel variants (tg_*_s8_<variant>.c).
+/* tinygen kernel library: building blocks of the Cortex-M DSP kernel variants (tg_<op>_<variant>_s8.c).
  *
  * Cores with the DSP extension (__ARM_FEATURE_DSP: Cortex-M4, M7, M33, M55) multiply two pairs of int16
  * and add both products to an int32 in one instruction (SMLAD), and sign-extend bytes 0 and 2 (or 1 and

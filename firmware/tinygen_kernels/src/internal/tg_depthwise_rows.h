@@ -1,5 +1,5 @@
 /* tinygen kernel library: the row ring shared by the DSP depthwise variants (internal; see
- * src/tg_depthwise_conv_s8_rows.c). Only for cores with the DSP extension. */
+ * src/tg_depthwise_rows.c). Only for cores with the DSP extension. */
 #ifndef TG_DEPTHWISE_ROWS_H
 #define TG_DEPTHWISE_ROWS_H
 

@@ -1,5 +1,5 @@
 /* tinygen kernel library: the assembly shared by the DSP fully connected variants (internal; see
- * src/tg_fully_connected_s8_fast.c and src/tg_fully_connected_s8_wide.c). Only for cores with the DSP
+ * src/tg_fully_connected_fast_s8.c and src/tg_fully_connected_wide_s8.c). Only for cores with the DSP
  * extension. */
 #ifndef TG_FULLY_CONNECTED_DSP_H
 #define TG_FULLY_CONNECTED_DSP_H
