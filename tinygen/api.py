@@ -16,20 +16,19 @@ import numpy as np
 from . import __version__
 from .arith import dequantize
 from .cnames import model_prefix
-from .codegen.render import RenderedModel, render, weight_tensors
+from .codegen.render import RenderedModel, render
 from .errors import DataError
 from .frontend.importer import import_model
 from .frontend.loader import LoadedModel, load_model
 from .ir import Graph, verify
 from .model import CompiledModel
-from .ops import op_of
 from .outdir import MARKER, write_tree
-from .passes import fuse_residual_add, run_pipeline
-from .plan import MemoryPlan
+from .passes import INT8_PIPELINE, run_pipeline
+from .plan import MemoryPlan, plan_graph
 from .plan.patches import patch_plans
 from .plan.picture import render_svg
 from .plan.planner import plan_record
-from .plan.variants import choose_variants, variant_choices
+from .plan.variants import variant_choices
 from .platformio.project import project_files
 from .quantize.calibrate import Calibrator, calibrate, load_calibration_data
 from .quantize.quantize import quantize_graph, tensors_needing_ranges
@@ -144,11 +143,12 @@ def write_compiled(graph: Graph, out_dir: str | Path | None, prefix: str, *, loa
     """
     step = step or (lambda label: None)
     if in_place:
-        fuse_residual_add.run(graph)  # a residual Add joins the convolution feeding it (int8 IR)
+        run_pipeline(graph, pipeline=INT8_PIPELINE)  # a residual Add joins the convolution feeding it
     # The node order with the smallest peak, each layer's kernel variant (RAM first, then speed where it
-    # costs no RAM or fits the budget) and the arena offsets; fails when nothing fits the budget.
-    plan, _ = choose_variants(graph, ram_budget, in_place=in_place, rule=variants, patches=patches,
-                              patch_layers=patch_layers)
+    # costs no RAM or fits the budget), row bands if nothing else fits, and the arena offsets; fails when
+    # nothing fits the budget.
+    plan = plan_graph(graph, ram_budget, in_place=in_place, rule=variants, patches=patches,
+                      patch_layers=patch_layers)
     step("plan")
     model_file = Path(loaded.path).name if loaded else f"{graph.name} (built in Python)"
     rendered = render(graph, plan, prefix, model_file)  # C sources
@@ -157,7 +157,7 @@ def write_compiled(graph: Graph, out_dir: str | Path | None, prefix: str, *, loa
     summary = summarize(graph, plan, rendered, loaded)
     files.update(metadata_files(graph, plan, rendered, loaded, prefix, model_file, samples or {}, summary,
                                 calibration or {}, in_place))
-    files.update(project_files(graph, prefix, samples or {}, model_file))  # platformio.ini, src/, test/
+    files.update(project_files(graph, (rendered.inputs, rendered.outputs), prefix, samples or {}, model_file))  # platformio.ini, src/, test/
     files[".tinygen/memory.svg"] = render_svg(plan, graph, prefix).encode()  # the arena picture (tinygen report)
     target = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="tinygen-"))
     write_tree(target, files, force=force or out_dir is None)
@@ -169,12 +169,11 @@ def summarize(graph: Graph, plan: MemoryPlan, rendered: RenderedModel, loaded: L
     ops: dict[str, int] = {}
     for node in graph.nodes:
         ops[node.op] = ops.get(node.op, 0) + 1
-    params = sum(graph.tensors[n].size for names in weight_tensors(graph) for n in names)
     return {
         "ops": dict(sorted(ops.items())),
         "layers": len(graph.nodes),
-        "params": int(params),
-        "macs": int(sum(op_of(node).macs(node, graph) for node in graph.nodes)),
+        "params": sum(fact["params"] for fact in rendered.layer_facts),
+        "macs": sum(fact["macs"] for fact in rendered.layer_facts),
         "weights_bytes": rendered.weights_bytes,
         "constants_bytes": rendered.constants_bytes,
         "arena_bytes": plan.arena_size,
@@ -183,50 +182,13 @@ def summarize(graph: Graph, plan: MemoryPlan, rendered: RenderedModel, loaded: L
         # In-place pairs the plan uses, kernel variants chosen below the fastest, patched stages.
         "in_place": [{"layer": graph.nodes[o.step].name, "input": o.source, "output": o.target, "delta": o.delta,
                       "exact": o.exact} for o in plan.shared()],
-        "variants": [{"layer": c.node, "variant": c.variant.name, "fastest": c.fastest.name,
-                      "scratch_bytes": c.variant.scratch, "extra_instructions": c.variant.cost - c.fastest.cost}
-                     for c in variant_choices(graph) if c.variant != c.fastest],
+        "variants": [{"layer": c.node, "variant": c.kernel.key, "note": c.kernel.note, "fastest": c.fastest.key,
+                      "scratch_bytes": c.scratch, "extra_instructions": c.extra_instructions}
+                     for c in variant_choices(graph) if c.kernel != c.fastest],
         "patches": patch_plans(graph),
         "opset": loaded.opset if loaded else None,
         "upgraded_from_opset": loaded.upgraded_from if loaded else None,
     }
-
-
-def io_manifest(graph: Graph, names: list[str], onnx_names: list[str], kind: str) -> list[dict[str, Any]]:
-    entries = []
-    for index, (name, onnx_name) in enumerate(zip(names, onnx_names, strict=True)):
-        tensor = graph.tensors[name]
-        assert tensor.quant is not None
-        entries.append({
-            "name": onnx_name,
-            "tensor": name,
-            "cname": kind if len(names) == 1 else f"{kind}{index}",
-            "shape": list(tensor.shape),
-            "onnx_shape": list(tensor.onnx_shape or tensor.shape),
-            "layout": tensor.layout.value,
-            "size": tensor.size,
-            "scale": tensor.quant.scale_value,
-            "zero_point": tensor.quant.zero_point_value,
-        })
-    return entries
-
-
-def layer_manifest(graph: Graph, plan: MemoryPlan) -> list[dict[str, Any]]:
-    layers = []
-    for index, node in enumerate(graph.nodes):
-        out = graph.tensors[node.outputs[0]]
-        layers.append({
-            "index": index,
-            "name": node.name,
-            "op": node.op,
-            "macs": int(op_of(node).macs(node, graph)),
-            "output": node.outputs[0],
-            "output_shape": list(out.shape),
-            "arena_offset": plan.tensor_offset(node.outputs[0]),
-            "arena_size": out.nbytes,
-            "scratch": plan.scratch(index),
-        })
-    return layers
 
 
 def metadata_files(graph: Graph, plan: MemoryPlan, rendered: RenderedModel, loaded: LoadedModel | None,
@@ -239,12 +201,12 @@ def metadata_files(graph: Graph, plan: MemoryPlan, rendered: RenderedModel, load
         "name": prefix,
         "model_file": model_file,
         "model_sha256": hashlib.sha256(model_bytes).hexdigest() if loaded else None,
-        "inputs": io_manifest(graph, graph.inputs, graph.inputs, "input"),
-        "outputs": io_manifest(graph, graph.outputs, graph.onnx_outputs or graph.outputs, "output"),
+        "inputs": rendered.inputs,
+        "outputs": rendered.outputs,
         **summary,
         "calibration": calibration,
         "kernel_sources": rendered.kernel_sources,
-        "layer_list": layer_manifest(graph, plan),
+        "layer_list": rendered.layer_facts,
         "plan": plan_record(plan, in_place),  # the placement itself (plan.planner.stored_plan)
     }
     files = {

@@ -30,8 +30,6 @@ from .model import CompiledModel
 
 SEED = 1234
 BENCH_DIR = Path(".tinygen") / "bench"
-CALL = re.compile(r"^\s+(tg_\w+)\(&ctx,")
-LAYER_BEGIN = re.compile(r"TG_LAYER_BEGIN\((\d+)\);")
 INPUT_SECTION = re.compile(r"^ (\.\S+|COMMON)\s+0x([0-9a-fA-F]+)\s+0x([0-9a-fA-F]+)\s+(\S.*)$")
 INPUT_SECTION_NAME = re.compile(r"^ (\.\S+|COMMON)\s*$")
 CONTINUATION = re.compile(r"^\s+0x([0-9a-fA-F]+)\s+0x([0-9a-fA-F]+)\s+(\S.*)$")
@@ -85,22 +83,6 @@ def bench_inputs(model: CompiledModel) -> list[np.ndarray]:
     return [rng.integers(-128, 128, size=(1, *io["shape"][1:]), dtype=np.int8) for io in model.inputs]
 
 
-def kernel_calls(model_source: str) -> dict[int, str]:
-    """Layer index -> the kernel function its code calls, read from the generated <name>.c."""
-    calls: dict[int, str] = {}
-    current: int | None = None
-    for line in model_source.splitlines():
-        begin = LAYER_BEGIN.search(line)
-        if begin:
-            current = int(begin.group(1))
-            continue
-        call = CALL.match(line)
-        if call and current is not None:
-            calls[current] = call.group(1)
-            current = None
-    return calls
-
-
 def vectors_bytes(map_text: str) -> int:
     """Flash bytes of the harness's embedded test vectors (src/<name>_vectors.c) in a GNU ld map."""
     from .platformio.size import section_kind
@@ -138,7 +120,7 @@ def write_project(model: CompiledModel, target: str, profiled: bool = True) -> P
     work = model.out_dir / BENCH_DIR / (target if profiled else f"{target}-deploy")
     inputs = bench_inputs(model)
     samples = {io["name"]: model.from_storage(io, x) for io, x in zip(model.inputs, inputs, strict=True)}
-    files = project_files(model.graph, model.name, samples, model.manifest["model_file"], boards=[target],
+    files = project_files(model.graph, (model.inputs, model.outputs), model.name, samples, model.manifest["model_file"], boards=[target],
                           vectors=1)
     for stale in ("lib", "src", "test"):
         if (work / stale).exists():
@@ -199,8 +181,7 @@ def run(out_dir: str | Path, target: str, *, repeat: int = 2, stream: bool = Fal
     if report is None:
         raise BuildError(f"{target}: the build wrote no link map")
     vectors = vectors_bytes((build_dir / "firmware.map").read_text(errors="replace"))
-    calls = kernel_calls((model.out_dir / "lib" / model.name / f"{model.name}.c").read_text())
-    layers = [LayerFigures(layer["index"], layer["name"], layer["op"], calls.get(layer["index"], ""),
+    layers = [LayerFigures(layer["index"], layer["name"], layer["op"], layer["function"],
                            int(layer["macs"]), int(profiled.layers.get(layer["index"], 0)))
               for layer in model.manifest["layer_list"]]
     manifest = model.manifest

@@ -12,12 +12,20 @@ int8, biases int32, and every node holds the integer parameters of its kernel in
 
 from __future__ import annotations
 
+import copy
 import enum
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+BUFFER_ALIGNMENT = 4  # bytes: every arena buffer starts at a multiple (kernels read activations as int32)
+
+
+def align_up(size: int, alignment: int = BUFFER_ALIGNMENT) -> int:
+    """`size` rounded up to a multiple of `alignment` (the one rounding of sizes and offsets)."""
+    return -(-size // alignment) * alignment
 
 
 class Layout(enum.Enum):
@@ -195,6 +203,15 @@ class Graph:
                 if name not in seen:
                     seen.add(name)
                     yield self.tensors[name]
+
+    def copy(self) -> Graph:
+        """A copy to rewrite: its own nodes, attributes and tensor records; constant arrays and node params
+        (which rewrites of the planned graph do not change) shared."""
+        tensors = {name: copy.copy(tensor) for name, tensor in self.tensors.items()}
+        nodes = [Node(n.name, n.op, list(n.inputs), list(n.outputs), copy.deepcopy(n.attrs), n.params)
+                 for n in self.nodes]
+        return Graph(self.name, tensors, nodes, list(self.inputs), list(self.outputs), self.source,
+                     list(self.onnx_outputs))
 
     # --- edits ---------------------------------------------------------------------------------
     def add_tensor(self, tensor: Tensor) -> Tensor:

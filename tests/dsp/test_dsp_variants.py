@@ -11,6 +11,7 @@ Cortex-M7 and M33 machines run them too (same DSP code, other cores and memory m
 from __future__ import annotations
 
 import os
+import re
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,7 +19,6 @@ import numpy as np
 import pytest
 
 from tinygen.api import write_compiled
-from tinygen.bench import kernel_calls
 from tinygen.model import CompiledModel
 
 from ..conftest import assert_identical
@@ -86,11 +86,36 @@ def firmware_outputs(built: dict[str, Future[Built]]) -> dict[tuple[str, str], F
     return chains
 
 
+CALL = re.compile(r"^\s+(tg_\w+)\(&ctx,")
+LAYER_BEGIN = re.compile(r"TG_LAYER_BEGIN\((\d+)\);")
+
+
+def kernel_calls(model_source: str) -> dict[int, str]:
+    """Layer index -> the kernel function its code calls, read from the generated <name>.c (what the
+    firmware really calls, whatever the manifest says)."""
+    calls: dict[int, str] = {}
+    current: int | None = None
+    for line in model_source.splitlines():
+        begin = LAYER_BEGIN.search(line)
+        if begin:
+            current = int(begin.group(1))
+            continue
+        call = CALL.match(line)
+        if call and current is not None:
+            calls[current] = call.group(1)
+            current = None
+    return calls
+
+
+
+
 @pytest.mark.parametrize("name", list(CASES))
 def test_generator_picks_the_variant(built: dict[str, Future[Built]], name: str) -> None:
     case, model, _, _ = built[name].result()
     calls = kernel_calls((model.out_dir / "lib" / model.name / f"{model.name}.c").read_text())
     picked = {node.outputs[0]: calls.get(index, "") for index, node in enumerate(model.graph.nodes)}
+    assert [layer["function"] for layer in model.manifest["layer_list"]] == [
+        calls.get(index, "") for index in range(len(model.graph.nodes))], "the manifest names other kernels"
     for output, expected in case.expected.items():
         assert picked[output] == expected, f"{name}: layer {output} calls {picked[output]}, expected {expected}"
 

@@ -42,8 +42,8 @@ def test_compile_writes_a_complete_platformio_project(kws) -> None:
 def test_project_files_are_deterministic(kws) -> None:
     with kws.samples() as data:
         samples = {key: data[key] for key in data.files}
-    first = project.project_files(kws.graph, kws.name, samples, "kws_dscnn_float.onnx")
-    second = project.project_files(kws.graph, kws.name, samples, "kws_dscnn_float.onnx")
+    first = project.project_files(kws.graph, (kws.inputs, kws.outputs), kws.name, samples, "kws_dscnn_float.onnx")
+    second = project.project_files(kws.graph, (kws.inputs, kws.outputs), kws.name, samples, "kws_dscnn_float.onnx")
     assert first == second
     assert first["platformio.ini"] == (kws.out_dir / "platformio.ini").read_bytes()
 

@@ -12,11 +12,11 @@ from typing import Any
 import jinja2
 
 from .. import __version__
+from ..cformat import c_dims, c_float, c_rows
 from ..cnames import SymbolTable, c_comment
 from ..ir import Graph, Layout, Tensor
 from ..ops import op_of
 from ..plan import MemoryPlan
-from ..cformat import c_dims, c_float, c_rows
 from ..resources import templates_dir
 from .kernel_library import kernel_library, kernel_library_files
 from .layers import CLayer, LayerEmitter
@@ -46,6 +46,7 @@ def template_environment() -> jinja2.Environment:
         autoescape=False,
     )
     env.filters["c_rows"] = c_rows
+    env.filters["c_float"] = c_float
     return env
 
 
@@ -75,6 +76,7 @@ def io_facts(graph: Graph, plan: MemoryPlan, names: list[str], kind: str,
             "onnx_name": c_comment(onnx_name, 60),  # safe inside a C comment
             "shape": list(tensor.shape),
             "onnx_shape": onnx_shape,
+            "shape_text": str(list(tensor.shape)),
             "layout": tensor.layout.value,
             "layout_text": layout_text(tensor),
             "onnx_shape_text": str(onnx_shape) + (" NCHW" if len(onnx_shape) == 4 and channels_first

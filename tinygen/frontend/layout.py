@@ -17,6 +17,7 @@ from ..ir import Layout
 from ..ops.base import onnx_layout_kind
 from .loader import LoadedModel
 
+
 def _kind(node: onnx.NodeProto) -> str:
     """"spatial", "transparent" or "": what the op's import function declares (@onnx_op(layout=...))."""
     return onnx_layout_kind(node.op_type, node.domain if node.domain != "ai.onnx" else "")

@@ -77,7 +77,7 @@ class Kernel:
     after it) and declared in a public header. The DSP variants choose how they work from the scratch
     they are given (8- or 4-pixel blocks), so one function can appear with several modes. An Op lists its
     kernels fastest first (Op.kernels); the planner picks one per layer among those that apply
-    (plan/variants.py) and stores its `key` in node.attrs["kernel"] and in the output folder's manifest,
+    (plan/variants.py) and stores its `key` in node.attrs["variant"] and in the output folder's manifest,
     where codegen, the report, the benchmark and the kernel copier read it."""
 
     function: str  # the C function, e.g. "tg_conv_1x1_s8"
@@ -164,9 +164,9 @@ class Op:
         return [kernel for kernel in self.kernels if kernel.applies(node, graph)]
 
     def kernel(self, node: Node, graph: Graph) -> Kernel | None:
-        """The kernel this layer runs: the one node.attrs["kernel"] names, else the fastest that applies."""
+        """The kernel this layer runs: the one node.attrs["variant"] names, else the fastest that applies."""
         candidates = self.candidates(node, graph)
-        chosen = node.attrs.get("kernel")
+        chosen = node.attrs.get("variant")
         return next((k for k in candidates if k.key == chosen), candidates[0] if candidates else None)
 
     def scratch_bytes(self, node: Node, graph: Graph) -> int:

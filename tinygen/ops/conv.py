@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..cformat import c_init
-from ..ir import Graph, Node, Tensor
+from ..ir import Graph, Node, Tensor, align_up
 from .base import InPlace, Kernel, Op, Unsupported, onnx_op, register
 from .common import (
     Window,
@@ -326,7 +326,7 @@ def _conv_delta(key: tuple) -> int:
             if finite.any():
                 delta = max(delta, int((ends[:-1] - later[1:])[finite].max()))
     delta = 0 if delta == -(2**62) else delta
-    return -(-delta // 4) * 4
+    return align_up(delta)
 
 
 FUSED_ADD_TEMP_BYTES = 32  # TG_CONV_ADD_TEMP_BYTES: a block's outputs of a few channels, before the Add

@@ -23,9 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..ir import Graph, Node
-
-ALIGN = 4  # arena offsets are multiples of 4 (plan/liveness.ALIGNMENT)
+from ..ir import Graph, Node, align_up
 
 
 @dataclass
@@ -155,7 +153,7 @@ def monotone_delta(order: Order, input_index: int = 0) -> int:
             delta = max(delta, highest + 1 - int(later[i + 1]))
     if delta == -(2**62):
         delta = 0
-    return -(-delta // ALIGN) * ALIGN
+    return align_up(delta)
 
 
 def safe(order: Order, sizes: dict[int, int], deltas: dict[int, int]) -> bool:

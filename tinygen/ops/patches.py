@@ -15,7 +15,6 @@ import numpy as np
 
 from ..ir import Graph, Node
 from .base import Op, register
-
 from .emit import CLayer
 
 if TYPE_CHECKING:

@@ -17,7 +17,6 @@ import numpy as np
 from ..cformat import c_init
 from ..ir import Graph, Layout, Node
 from .base import Kernel, Op, Unsupported, onnx_op, register
-
 from .emit import CLayer
 
 if TYPE_CHECKING:

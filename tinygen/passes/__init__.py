@@ -1,4 +1,6 @@
-"""Graph passes on the float IR, run in order by `run_pipeline` (one module per pass).
+"""Graph passes, one module per pass: PIPELINE on the float IR (run by `run_pipeline`), INT8_PIPELINE
+on the quantized IR before planning (run by `run_int8_pipeline`), and split_bands, which the planning
+driver runs when it chooses patch-based execution (plan/driver.py).
 
 Each pass takes a Graph, rewrites it in place and returns the number of rewrites it made.
 With `debug=True` the IR is verified after every pass.
@@ -17,6 +19,7 @@ from . import (
     fuse_bias_add,
     fuse_elementwise,
     fuse_pad,
+    fuse_residual_add,
     remove_dead_nodes,
 )
 
@@ -43,10 +46,17 @@ PIPELINE: list[tuple[str, Pass]] = [
 ]
 
 
-def run_pipeline(graph: Graph, debug: bool = False,
-                 log: Callable[[str], None] | None = None) -> dict[str, int]:
+# On the int8 IR: rewrites that need the layers' integer parameters.
+INT8_PIPELINE: list[tuple[str, Pass]] = [
+    # A residual Add joins the convolution that feeds it (tg_conv_add_s8): bit-identical, one tensor less.
+    ("fuse_residual_add", fuse_residual_add.run),
+]
+
+
+def run_pipeline(graph: Graph, debug: bool = False, log: Callable[[str], None] | None = None,
+                 pipeline: list[tuple[str, Pass]] = PIPELINE) -> dict[str, int]:
     counts = {}
-    for name, run in PIPELINE:
+    for name, run in pipeline:
         start = time.perf_counter()
         counts[name] = run(graph)
         graph.remove_unused_tensors()

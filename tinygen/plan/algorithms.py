@@ -26,6 +26,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ..ir import align_up
 from .liveness import Buffer, Overlap, live_buffers_per_step, lower_bound
 
 Placement = dict[str, int]
@@ -36,10 +37,6 @@ Conflicts = list[list[tuple[int, tuple[Interval, ...]]]]
 HILL_CLIMB_STEPS = 400  # placements evaluated by hill_climb
 HILL_CLIMB_SEED = 0
 EXACT_NODE_BUDGET = 20_000  # search nodes visited by exact before it returns the best found so far
-
-
-def _align(offset: int, alignment: int) -> int:
-    return (offset + alignment - 1) // alignment * alignment
 
 
 def arena_size(buffers: list[Buffer], placement: Placement) -> int:
@@ -92,7 +89,7 @@ def _allowed_regions(forbidden: list[Interval], alignment: int) -> list[tuple[in
             if end >= candidate:
                 regions.append((candidate, end))
         if hi > candidate:
-            candidate = _align(hi, alignment)
+            candidate = align_up(hi, alignment)
     regions.append((candidate, None))
     return regions
 
@@ -104,7 +101,7 @@ def _first_fit_offset(forbidden: list[Interval], alignment: int) -> int:
         if candidate <= lo:
             break
         if hi > candidate:
-            candidate = _align(hi, alignment)
+            candidate = align_up(hi, alignment)
     return candidate
 
 

@@ -16,10 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..ir import Graph
+from ..ir import BUFFER_ALIGNMENT, Graph
 from ..ops import op_of
-
-ALIGNMENT = 4  # bytes; kernels may read activations and scratch as int32
 
 
 @dataclass(frozen=True)
@@ -28,7 +26,7 @@ class Buffer:
     size: int  # bytes
     first: int  # first step it is live
     last: int  # last step it is live, inclusive
-    alignment: int = ALIGNMENT
+    alignment: int = BUFFER_ALIGNMENT
 
     def overlaps_in_time(self, other: Buffer) -> bool:
         return self.first <= other.last and other.first <= self.last

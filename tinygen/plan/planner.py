@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..errors import TinygenError
-from ..ir import Graph
+from ..ir import Graph, align_up
 from .algorithms import ALGORITHMS, EXACT_NODE_BUDGET, SEARCHES, Placement, arena_size, exact_search
 from .liveness import Buffer, Overlap, analyze, live_buffers_per_step, live_bytes_per_step, lower_bound, peak_step
 
@@ -25,7 +25,7 @@ class MemoryBudgetError(TinygenError):
     """No arena plan fits the RAM budget the user gave."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class MemoryPlan:
     arena_size: int  # bytes, rounded up to ARENA_ALIGNMENT
     lower_bound: int  # largest live set of this schedule: no placement can do better
@@ -101,8 +101,14 @@ def _step_label(graph: Graph | None, step: int, steps: int) -> str:
     return f"{node.op} '{node.name}'"
 
 
-def _round_up(size: int) -> int:
-    return (size + ARENA_ALIGNMENT - 1) // ARENA_ALIGNMENT * ARENA_ALIGNMENT
+def arena_bytes(used: int) -> int:
+    """The arena for `used` bytes: rounded up to ARENA_ALIGNMENT."""
+    return align_up(used, ARENA_ALIGNMENT)
+
+
+def within(arena: int, ram_budget: int | None) -> bool:
+    """The one RAM budget check: does an arena of `arena` bytes fit the budget (none: anything fits)?"""
+    return ram_budget is None or arena <= ram_budget
 
 
 def plan_memory(graph: Graph, algorithms: list[str] | None = None, *, ram_budget: int | None = None,
@@ -139,9 +145,9 @@ def plan_memory(graph: Graph, algorithms: list[str] | None = None, *, ram_budget
             if best is None or size < best[0]:
                 best = (size, name, placement, subset)
     assert best is not None
-    if (ram_budget is not None and _round_up(best[0]) > ram_budget and floor <= ram_budget and not optimal
+    if (ram_budget is not None and not within(arena_bytes(best[0]), ram_budget) and floor <= ram_budget and not optimal
             and len(buffers) <= EXACT_MAX_BUFFERS):
-        target = ram_budget // ARENA_ALIGNMENT * ARENA_ALIGNMENT
+        target = ram_budget - ram_budget % ARENA_ALIGNMENT  # the largest arena within the budget
         result = exact_search(buffers, best[3], node_budget=BUDGET_SEARCH_FACTOR * exact_budget,
                               incumbent=best[2], good_enough=target)
         check_placement(buffers, result.placement, best[3])
@@ -150,10 +156,10 @@ def plan_memory(graph: Graph, algorithms: list[str] | None = None, *, ram_budget
             best = (result.arena, "exact", result.placement, best[3])
         optimal = result.proven
     size, name, placement, used = best
-    plan = MemoryPlan(_round_up(size), floor, name, buffers, placement, liveness.storage_of,
+    plan = MemoryPlan(arena_bytes(size), floor, name, buffers, placement, liveness.storage_of,
                       liveness.scratch_of, liveness.steps, results, optimal or size <= floor, size, overlaps, used,
                       liveness.storage_offset)
-    if ram_budget is not None and plan.arena_size > ram_budget:
+    if ram_budget is not None and not within(plan.arena_size, ram_budget):
         raise MemoryBudgetError(budget_message(plan, ram_budget, graph))
     return plan
 
@@ -170,7 +176,7 @@ def stored_plan(graph: Graph, stored: dict) -> MemoryPlan:
     used = [o for o in liveness.overlaps if (o.source, o.target) in used_pairs]
     top = max((offsets[b.name] + b.size for b in liveness.buffers), default=0)
     floor = lower_bound(liveness.buffers, liveness.overlaps)
-    return MemoryPlan(_round_up(top), floor, stored.get("algorithm", ""), liveness.buffers, offsets,
+    return MemoryPlan(arena_bytes(top), floor, stored.get("algorithm", ""), liveness.buffers, offsets,
                       liveness.storage_of, liveness.scratch_of, liveness.steps, {}, top <= floor, top,
                       liveness.overlaps, used, liveness.storage_offset)
 

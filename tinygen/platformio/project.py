@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 
 from .. import arith, reference
-from ..cnames import c_comment
 from ..errors import TinygenError
 from ..ir import Graph, Layout
 from ..resources import firmware_dir, templates_dir
@@ -35,39 +34,6 @@ GENERATED = ("platformio.ini", "src", "test", f"lib/{HARNESS_LIBRARY}")  # what 
 
 def platforms_dir() -> Path:
     return (firmware_dir() / "platforms").resolve()
-
-
-def io_entries(graph: Graph) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Inputs and outputs with the names the model header uses (as codegen names them)."""
-    from ..codegen.render import layout_text
-
-    def entries(names: list[str], onnx_names: list[str], kind: str) -> list[dict[str, Any]]:
-        single = len(names) == 1
-        result = []
-        for index, (name, onnx_name) in enumerate(zip(names, onnx_names, strict=True)):
-            tensor = graph.tensors[name]
-            assert tensor.quant is not None
-            suffix = "" if single else str(index)
-            result.append({
-                "name": onnx_name,
-                "kind": kind,
-                "tag": f"{kind.upper()}{suffix}",
-                "cname": f"{kind}{suffix}",
-                "buffer": f"{kind}{suffix}",
-                "onnx_name": c_comment(onnx_name, 60),
-                "shape": list(tensor.shape),
-                "onnx_shape": list(tensor.onnx_shape or tensor.shape),
-                "shape_text": str(list(tensor.shape)),
-                "layout": tensor.layout,
-                "layout_text": layout_text(tensor),
-                "size": tensor.size,
-                "scale": tensor.quant.scale_value,
-                "zero_point": tensor.quant.zero_point_value,
-            })
-        return result
-
-    return (entries(graph.inputs, graph.inputs, "input"),
-            entries(graph.outputs, graph.onnx_outputs or graph.outputs, "output"))
 
 
 def vector_count(available: int, bytes_per_sample: int, limit: int = MAX_VECTORS) -> int:
@@ -91,7 +57,7 @@ def quantized_inputs(inputs: list[dict[str, Any]], samples: Mapping[str, np.ndar
             batch = batch.reshape((count, *io["onnx_shape"][1:]))
             if batch.dtype.kind == "f":
                 batch = arith.quantize_float(batch, io["scale"], io["zero_point"])
-            physical = batch if io["layout"] is Layout.PLAIN else io["layout"].to_physical(batch)
+            physical = Layout(io["layout"]).to_physical(batch)
             result.append(np.ascontiguousarray(physical, dtype=np.int8).reshape(count, -1))
         return result, f"the first {count} of the samples kept at compile time"
     count = vector_count(limit, per_sample, limit)
@@ -110,7 +76,7 @@ def float_vectors(ios: list[dict[str, Any]], sample: list[np.ndarray]) -> list[d
     """Sample 0 dequantized into the model's layout, for the float-API unit test."""
     result = []
     for io, flat in zip(ios, sample, strict=True):
-        model_layout = io["layout"].to_onnx(flat.reshape(1, -1), tuple(io["onnx_shape"]))
+        model_layout = Layout(io["layout"]).to_onnx(flat.reshape(1, -1), tuple(io["onnx_shape"]))
         values = arith.dequantize(model_layout, io["scale"], io["zero_point"]).astype(np.float32)
         result.append({"cname": io["cname"], "size": io["size"], "data": values.ravel()})
     return result
@@ -125,18 +91,20 @@ def offsets(buffer: str, ios: list[dict[str, Any]]) -> list[str]:
     return result
 
 
-def project_files(graph: Graph, name: str, samples: Mapping[str, np.ndarray] | None, model_file: str, *,
+def project_files(graph: Graph, io: tuple[list[dict[str, Any]], list[dict[str, Any]]], name: str,
+                  samples: Mapping[str, np.ndarray] | None, model_file: str, *,
                   boards: Sequence[str] | None = None, vectors: int = MAX_VECTORS) -> dict[str, bytes]:
     """The PlatformIO project files of a compiled model (relative path -> bytes).
 
-    graph: the planned int8 IR; name: the C prefix; samples: inputs kept at compile time
+    graph: the planned int8 IR; io: its inputs and outputs as the code generator described them (the
+    manifest's "inputs" and "outputs", codegen.render.io_facts); name: the C prefix; samples: inputs kept at compile time
     (float in the model's layout, or int8), keyed by input name; boards: env names to emit
     (default: all of envs.ENVS); vectors: how many test vectors to embed at most.
     """
     from ..codegen.render import banner, template_environment
 
     envs = select(list(boards) if boards else None)
-    inputs, outputs = io_entries(graph)
+    inputs, outputs = io
     quantized, sources = quantized_inputs(inputs, samples or {}, max(1, vectors))
     golden = golden_outputs(graph, inputs, quantized)
     for io, values in zip(inputs, quantized, strict=True):
@@ -203,7 +171,7 @@ def write_project(out_dir: str | Path, *, boards: Sequence[str] | None = None, v
     model = CompiledModel(out_dir)
     with model.samples() as arrays:
         samples = {key: arrays[key] for key in arrays.files}
-    files = project_files(model.graph, model.name, samples, model.manifest["model_file"], boards=boards,
+    files = project_files(model.graph, (model.inputs, model.outputs), model.name, samples, model.manifest["model_file"], boards=boards,
                           vectors=vectors)
     out = model.out_dir
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.project.", dir=out.resolve().parent))

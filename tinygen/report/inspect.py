@@ -15,12 +15,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from ..codegen.render import weight_tensors
 from ..errors import Problem, ProblemCollector
 from ..frontend.importer import import_model
 from ..frontend.loader import load_model
 from ..ops import op_of
 from ..passes import run_pipeline
-from .layers import weights_per_layer
 
 
 def inspect_model(path: str | Path) -> tuple[dict[str, Any], list[Problem]]:
@@ -32,7 +32,8 @@ def inspect_model(path: str | Path) -> tuple[dict[str, Any], list[Problem]]:
     if supported:
         run_pipeline(graph)  # the compiler's passes: fused activations, folded BatchNorm, ...
     layers_of: dict[str, list[dict[str, Any]]] = {}
-    for node, (params, _) in zip(graph.nodes, weights_per_layer(graph), strict=True):
+    for node, weights in zip(graph.nodes, weight_tensors(graph), strict=True):
+        params = sum(graph.tensors[name].size for name in weights)
         layers_of.setdefault(node.name, []).append(
             {"op": node.op, "macs": int(op_of(node).macs(node, graph)), "params": int(params)})
     refused: dict[str, list[Problem]] = {}

@@ -1,18 +1,15 @@
 """The per-layer figures of a compiled model that need no run: shapes, quantization, MACs,
 parameters, constant bytes and arena placement, and the live set at every step.
 
-Everything comes from what the compiler itself used: the manifest's layer list (arena offsets as
-planned at compile time), the stored int8 IR (shapes, quantization), each Op's `macs`, and the
-code generator's own constant arrays (so per-layer constant bytes sum to the model's).
+Everything comes from what the compiler itself recorded: the manifest's layer list (the per-layer facts
+the code generator computed: kernel, MACs, parameters, constant bytes, arena placement), the stored int8
+IR (shapes, quantization) and the stored plan.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..cnames import SymbolTable
-from ..codegen.layers import LayerEmitter
-from ..codegen.render import weight_tensors
 from ..ir import Graph, Tensor
 from ..ops import op_of
 from ..plan import MemoryPlan, plan_memory
@@ -35,26 +32,6 @@ def tensor_entry(tensor: Tensor) -> dict[str, Any]:
     }
 
 
-def constant_bytes_per_layer(graph: Graph, plan: MemoryPlan, prefix: str) -> list[int]:
-    """Bytes of the const arrays each layer adds to the weights file, as the code generator makes
-    them (weights, biases, requantization parameters, tables; a shared array counts once, at
-    its first user)."""
-    return [size for size, _ in emitted_layers(graph, plan, prefix)]
-
-
-def emitted_layers(graph: Graph, plan: MemoryPlan, prefix: str) -> list[tuple[int, str]]:
-    """Per layer, as the code generator emits it: the bytes of the const arrays it adds, and the C
-    kernel it calls ("" for none)."""
-    emitter = LayerEmitter(graph, plan, SymbolTable(prefix))
-    result = []
-    for index, node in enumerate(graph.nodes):
-        emitter.layer_index = index
-        before = len(emitter.arrays)
-        layer = op_of(node).emit(node, graph, emitter)
-        result.append((sum(int(array.values.nbytes) for array in emitter.arrays[before:]), layer.function))
-    return result
-
-
 def memory_notes(graph: Graph, plan: MemoryPlan, index: int, choice: Choice | None) -> dict[str, Any]:
     """How a layer helps the arena: the inputs it overwrites in place (a patched stage's output: its
     stage input), its kernel variant (`choice`, when it has several), its row band (patch-based)."""
@@ -64,32 +41,22 @@ def memory_notes(graph: Graph, plan: MemoryPlan, index: int, choice: Choice | No
                  "delta": o.delta, "exact": o.exact, **({"stage": True} if stage else {})}
                 for o in plan.shared() if o.step == index]
     variant = None if choice is None else {
-        "name": choice.variant.name, "scratch_bytes": choice.variant.scratch, "fastest": choice.fastest.name,
-        "extra_instructions": choice.variant.cost - choice.fastest.cost}
+        "name": choice.kernel.note or choice.kernel.key, "kernel": choice.kernel.key, "scratch_bytes": choice.scratch,
+        "fastest": choice.fastest.note or choice.fastest.key, "extra_instructions": choice.extra_instructions}
     return {"in_place": in_place, "variant": variant, "patch": node.attrs.get("patch")}
-
-
-def weights_per_layer(graph: Graph) -> list[tuple[int, int]]:
-    """(parameters, bytes) of each layer's weights and bias, counted as the compile summary does
-    (a tensor shared by several layers at its first user)."""
-    return [(sum(graph.tensors[n].size for n in names), sum(graph.tensors[n].nbytes for n in names))
-            for names in weight_tensors(graph)]
 
 
 def layer_rows(graph: Graph, manifest: dict[str, Any], plan: MemoryPlan | None = None) -> list[dict[str, Any]]:
     """One dict per layer, in execution order."""
     plan = plan or plan_memory(graph)
-    emitted = emitted_layers(graph, plan, manifest["name"])
     choices = {choice.step: choice for choice in variant_choices(graph)}
-    weights = weights_per_layer(graph)
     live = plan.live_per_step()
-    listed = manifest.get("layer_list", [])
+    listed = manifest["layer_list"]  # the per-layer facts the code generator recorded (codegen/render.py)
     rows = []
     for index, node in enumerate(graph.nodes):
-        placed = listed[index] if index < len(listed) else {}
+        placed = listed[index]
         op = op_of(node)
-        params, weight_bytes = weights[index]
-        scratch = placed.get("scratch") or plan.scratch(index)
+        scratch = placed["scratch"]
         rows.append({
             "index": index,
             "name": node.name,
@@ -97,13 +64,13 @@ def layer_rows(graph: Graph, manifest: dict[str, Any], plan: MemoryPlan | None =
             "inputs": [tensor_entry(graph.tensors[n]) for n in node.inputs
                        if n and graph.tensors[n].data is None],
             "output": tensor_entry(graph.tensors[node.outputs[0]]),
-            "macs": int(op.macs(node, graph)),
-            "params": int(params),
-            "weights_bytes": int(weight_bytes),
-            "constants_bytes": emitted[index][0],
-            "kernel": emitted[index][1],
-            "arena_offset": placed.get("arena_offset", plan.tensor_offset(node.outputs[0])),
-            "arena_size": placed.get("arena_size", graph.tensors[node.outputs[0]].nbytes),
+            "macs": placed["macs"],
+            "params": placed["params"],
+            "weights_bytes": placed["weights_bytes"],
+            "constants_bytes": placed["constants_bytes"],
+            "kernel": placed["function"],
+            "arena_offset": placed["arena_offset"],
+            "arena_size": placed["arena_size"],
             "alias": op.is_alias,
             "scratch": {"offset": scratch[0], "size": scratch[1]} if scratch else None,
             "live_bytes": live.get(index, 0),
