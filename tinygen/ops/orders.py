@@ -3,18 +3,16 @@
 A kernel's in-place safety is a property of its processing order, which its header documents (the
 "in-place contract" comments in firmware/tinygen_kernels/include). Here each such order is a list
 of steps; a step reads bytes of the node's inputs, then writes bytes of its output (byte indices
-into each tensor). From an order:
+into each tensor). `safe` checks an order exactly, by simulating its steps over the two buffers at
+a given distance; orders that are not monotone (a channel-outer loop, like the DSP depthwise
+variants', writes bytes at the start of the output long after reading later ones) are only safe at
+particular distances: the relation InPlace(delta=0, exact=True). The convolutions' monotone
+relation InPlace(delta=d) -- the smallest d, a multiple of 4, with no write reaching an input byte
+a later step reads -- is computed in closed form from `window_pixels` (ops/conv._conv_delta).
 
-  * `monotone_delta`: the smallest d (a multiple of 4) such that, with the output starting d bytes
-    below the input (d < 0: above), no write reaches an input byte that a later step reads. Every
-    larger d is safe too, since writes then land lower still: the relation InPlace(delta=d).
-  * `safe`: the exact check, by simulating the steps over the two buffers at a given distance
-    (orders that are not monotone -- a channel-outer loop, like the DSP depthwise variants', writes
-    bytes at the start of the output long after reading later ones -- are only safe at particular
-    distances: the relation InPlace(delta=0, exact=True)).
-
-Ops use these to declare their relations (Op.in_place); tests/inplace runs the C kernels at the
-offsets derived here and checks every planned MLPerf layer against its order.
+Ops use these to declare their relations (Op.in_place); tests/plan/test_in_place.py runs every
+in-place kernel mode against its out-of-place twin, and the MLPerf models' in-place plans against
+their plain plans.
 """
 
 from __future__ import annotations
@@ -24,8 +22,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..ir import Graph, Node
-
-ALIGN = 4  # arena offsets are multiples of 4 (plan/liveness.ALIGNMENT)
 
 
 @dataclass
@@ -67,23 +63,6 @@ def _bytes(pixels: np.ndarray, channels: int, first: int = 0, count: int | None 
     pixels = np.unique(pixels[pixels >= 0])
     count = channels - first if count is None else count
     return (pixels[:, None] * channels + first + np.arange(count)[None, :]).ravel()
-
-
-def conv_order(node: Node, graph: Graph, block: int, residual: int | None = None) -> Order:
-    """tg_conv_s8 in place (block 1: each pixel's window copied, then its outputs) and the DSP variants
-    tg_conv_1x1_s8 / tg_conv_im2col_s8 (blocks of 4 or 8 pixels: every window of the block widened,
-    then the block's outputs). `residual`: the input index of a fused residual, read with its block."""
-    (_, _, _, in_c), (_, out_h, out_w, out_c) = _pixels(node, graph)
-    windows = window_pixels(node, graph)
-    steps = []
-    for first in range(0, out_h * out_w, block):
-        last = min(first + block, out_h * out_w)
-        reads = {0: _bytes(windows[first:last], in_c)}
-        outputs = np.arange(first * out_c, last * out_c)
-        if residual is not None:
-            reads[residual] = outputs
-        steps.append(Step(reads, outputs))
-    return steps
 
 
 def depthwise_plain_order(node: Node, graph: Graph) -> Order:
@@ -131,31 +110,6 @@ def depthwise_dsp_order(node: Node, graph: Graph) -> Order | None:
             steps.append(Step({0: _bytes(pixels, in_c, c0, lanes) if len(pixels) else np.zeros(0, np.int64)},
                               writes))
     return steps
-
-
-def elementwise_order(size: int, inputs: tuple[int, ...] = (0,)) -> Order:
-    """Elementwise kernels (tg_add_s8, tg_add_fast_s8, tg_lut_s8, ...): element i read, then written."""
-    index = np.arange(size)
-    return [Step({i: index for i in inputs}, index)]  # one step: every element reads itself only
-
-
-def monotone_delta(order: Order, input_index: int = 0) -> int:
-    """The smallest multiple of 4, d, with every write (output byte w, at input byte w - d) below every
-    input byte a later step reads; any larger d is safe as well."""
-    highest = -1  # highest output byte written so far
-    later = np.full(len(order) + 1, np.iinfo(np.int64).max)  # lowest input byte read from step i on
-    for i in range(len(order) - 1, -1, -1):
-        reads = order[i].reads.get(input_index)
-        later[i] = min(later[i + 1], int(reads.min()) if reads is not None and len(reads) else later[i + 1])
-    delta = -(2**62)
-    for i, step in enumerate(order):
-        if len(step.writes):
-            highest = max(highest, int(step.writes.max()))
-        if later[i + 1] != np.iinfo(np.int64).max and highest >= 0:
-            delta = max(delta, highest + 1 - int(later[i + 1]))
-    if delta == -(2**62):
-        delta = 0
-    return -(-delta // ALIGN) * ALIGN
 
 
 def safe(order: Order, sizes: dict[int, int], deltas: dict[int, int]) -> bool:

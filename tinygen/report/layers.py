@@ -35,13 +35,6 @@ def tensor_entry(tensor: Tensor) -> dict[str, Any]:
     }
 
 
-def constant_bytes_per_layer(graph: Graph, plan: MemoryPlan, prefix: str) -> list[int]:
-    """Bytes of the const arrays each layer adds to the weights file, as the code generator makes
-    them (weights, biases, requantization parameters, tables; a shared array counts once, at
-    its first user)."""
-    return [size for size, _ in emitted_layers(graph, plan, prefix)]
-
-
 def emitted_layers(graph: Graph, plan: MemoryPlan, prefix: str) -> list[tuple[int, str]]:
     """Per layer, as the code generator emits it: the bytes of the const arrays it adds, and the C
     kernel it calls ("" for none)."""
