@@ -25,7 +25,8 @@ help:
 	@echo "make test       set up, then run the test suite (slow model sweeps excluded)"
 	@echo "make setup      system tools (apt-get as root) + .venv/ with tinygen installed editable"
 	@echo "make bench      set up, then the slow tests (pytest -m slow) and the scripts in bench/"
-	@echo "make lint       ruff + mypy on tinygen/, clang-format --dry-run on firmware C sources"
+	@echo "make lint       ruff + mypy on tinygen/, import layering/cycles, unreachable and unreferenced code,"
+	@echo "                clang-format --dry-run on firmware C sources"
 	@echo "make format     ruff --fix and clang-format -i (rewrites files)"
 	@echo "make clean      remove build outputs and caches (keeps .venv/); distclean removes .venv/ too"
 	@echo "Variables: PYTHON=$(PYTHON)  PYTEST_ARGS='$(PYTEST_ARGS)'  TINYGEN_NO_APT=1 skips apt-get"
@@ -68,6 +69,10 @@ lint: setup
 	@status=0; \
 	echo "== ruff"; $(VENV)/bin/ruff check tinygen tests scripts || status=1; \
 	echo "== mypy"; $(VENV)/bin/mypy tinygen || status=1; \
+	echo "== import cycles and layers of tinygen/ (scripts/check_layers.py, layers in pyproject.toml)"; \
+	$(VPY) scripts/check_layers.py --package tinygen || status=1; \
+	echo "== unreachable code, unreferenced definitions (scripts/check_unreachable.py)"; \
+	$(VPY) scripts/check_unreachable.py --package tinygen tinygen scripts bench || status=1; \
 	if command -v clang-format >/dev/null; then \
 		echo "== clang-format (firmware C sources)"; \
 		clang-format --dry-run --Werror $(C_SOURCES) || status=1; \

@@ -82,12 +82,6 @@ class BuildError(TinygenError):
     """A compiler or tool failed while building generated code."""
 
 
-class VerificationError(TinygenError):
-    """Golden reference and compiled code disagree."""
-
-    exit_code = EXIT_VERIFY_FAILED
-
-
 class ProblemCollector:
     """Gathers problems while a pass walks the graph, then raises them all at once."""
 

@@ -177,9 +177,6 @@ class Graph:
     onnx_outputs: list[str] = field(default_factory=list)  # ONNX names of the outputs, in order
 
     # --- lookups -----------------------------------------------------------------------------
-    def tensor(self, name: str) -> Tensor:
-        return self.tensors[name]
-
     def producer(self, tensor: str) -> Node | None:
         for node in self.nodes:
             if tensor in node.outputs:

@@ -129,15 +129,3 @@ def verify_model(out_dir: str | Path, input_path: Path | None = None) -> VerifyR
             line += f", top-1 agreement {agree}/{count}"
         report.lines.append(line)
     return report
-    for io, y_float in zip(model.outputs, reference, strict=True):
-        y_int8 = model.dequantize(io, host_list[io["name"]]).reshape(y_float.shape)
-        sqnr = sqnr_db(y_float, y_int8)
-        report.sqnr_db.append(sqnr)
-        line = f"int8 vs float (onnxruntime) output '{io['name']}': SQNR {sqnr:.1f} dB"
-        input_size = sum(int(np.prod(i["onnx_shape"])) for i in model.inputs)
-        if y_float.ndim == 2 and 1 < y_float.shape[1] <= 1000 and y_float.shape[1] != input_size:
-            agree = int(np.sum(np.argmax(y_float, axis=1) == np.argmax(y_int8, axis=1)))
-            report.top1 = report.top1 or (agree, count)
-            line += f", top-1 agreement {agree}/{count}"
-        report.lines.append(line)
-    return report

@@ -39,7 +39,8 @@ def _as_dict(result: np.ndarray | dict[str, np.ndarray], case: Case) -> dict[str
 
 def _build(name: str, out_dir: Path) -> Built:
     case = CASES[name](SEED)
-    # The fastest variants (those are what the cases aim at); tests/inplace covers the small-scratch modes.
+    # The fastest variants (those are what the cases aim at). The least-scratch ones run in
+    # tests/plan/test_in_place.py, whose mode layer sets the arena size (RAM first keeps it there).
     model = write_compiled(case.graph, out_dir / name, f"dsp_{name}", variants="speed").model
     batch = random_batch(np.random.default_rng(100 + SEED), case.graph, SAMPLES)
     x = batch if len(batch) > 1 else next(iter(batch.values()))

@@ -3,18 +3,16 @@
 A kernel's in-place safety is a property of its processing order, which its header documents (the
 "in-place contract" comments in firmware/tinygen_kernels/include). Here each such order is a list
 of steps; a step reads bytes of the node's inputs, then writes bytes of its output (byte indices
-into each tensor). From an order:
+into each tensor). `safe` checks an order exactly, by simulating its steps over the two buffers at
+a given distance; orders that are not monotone (a channel-outer loop, like the DSP depthwise
+variants', writes bytes at the start of the output long after reading later ones) are only safe at
+particular distances: the relation InPlace(delta=0, exact=True). The convolutions' monotone
+relation InPlace(delta=d) -- the smallest d, a multiple of 4, with no write reaching an input byte
+a later step reads -- is computed in closed form from `window_pixels` (ops/conv._conv_delta).
 
-  * `monotone_delta`: the smallest d (a multiple of 4) such that, with the output starting d bytes
-    below the input (d < 0: above), no write reaches an input byte that a later step reads. Every
-    larger d is safe too, since writes then land lower still: the relation InPlace(delta=d).
-  * `safe`: the exact check, by simulating the steps over the two buffers at a given distance
-    (orders that are not monotone -- a channel-outer loop, like the DSP depthwise variants', writes
-    bytes at the start of the output long after reading later ones -- are only safe at particular
-    distances: the relation InPlace(delta=0, exact=True)).
-
-Ops use these to declare their relations (Op.in_place); tests/inplace runs the C kernels at the
-offsets derived here and checks every planned MLPerf layer against its order.
+Ops use these to declare their relations (Op.in_place); tests/plan/test_in_place.py runs every
+in-place kernel mode against its out-of-place twin, and the MLPerf models' in-place plans against
+their plain plans.
 """
 
 from __future__ import annotations
@@ -23,7 +21,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+<<<<<<< HEAD
 from ..ir import Graph, Node, align_up
+=======
+from ..ir import Graph, Node
+>>>>>>> h-lint
 
 
 @dataclass
@@ -65,23 +67,6 @@ def _bytes(pixels: np.ndarray, channels: int, first: int = 0, count: int | None 
     pixels = np.unique(pixels[pixels >= 0])
     count = channels - first if count is None else count
     return (pixels[:, None] * channels + first + np.arange(count)[None, :]).ravel()
-
-
-def conv_order(node: Node, graph: Graph, block: int, residual: int | None = None) -> Order:
-    """tg_conv_s8 in place (block 1: each pixel's window copied, then its outputs) and the DSP variants
-    tg_conv_1x1_s8 / tg_conv_im2col_s8 (blocks of 4 or 8 pixels: every window of the block widened,
-    then the block's outputs). `residual`: the input index of a fused residual, read with its block."""
-    (_, _, _, in_c), (_, out_h, out_w, out_c) = _pixels(node, graph)
-    windows = window_pixels(node, graph)
-    steps = []
-    for first in range(0, out_h * out_w, block):
-        last = min(first + block, out_h * out_w)
-        reads = {0: _bytes(windows[first:last], in_c)}
-        outputs = np.arange(first * out_c, last * out_c)
-        if residual is not None:
-            reads[residual] = outputs
-        steps.append(Step(reads, outputs))
-    return steps
 
 
 def depthwise_plain_order(node: Node, graph: Graph) -> Order:
@@ -131,6 +116,7 @@ def depthwise_dsp_order(node: Node, graph: Graph) -> Order | None:
     return steps
 
 
+<<<<<<< HEAD
 def elementwise_order(size: int, inputs: tuple[int, ...] = (0,)) -> Order:
     """Elementwise kernels (tg_add_s8, tg_add_fast_s8, tg_lut_s8, ...): element i read, then written."""
     index = np.arange(size)
@@ -156,6 +142,8 @@ def monotone_delta(order: Order, input_index: int = 0) -> int:
     return align_up(delta)
 
 
+=======
+>>>>>>> h-lint
 def safe(order: Order, sizes: dict[int, int], deltas: dict[int, int]) -> bool:
     """Simulate the order with the output `deltas[i]` bytes below input i: is every input byte a step
     reads still intact (not yet overwritten by an earlier step's write)?"""

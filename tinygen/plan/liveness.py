@@ -66,11 +66,6 @@ def scratch_name(index: int) -> str:
     return f"#scratch{index}"
 
 
-def storage_map(graph: Graph) -> dict[str, str]:
-    """Activation tensor -> the buffer that holds it: itself, or for an alias op its input's buffer."""
-    return storage_layout(graph)[0]
-
-
 def storage_layout(graph: Graph) -> tuple[dict[str, str], dict[str, int]]:
     """Activation tensor -> (the buffer holding it, its byte offset there): an alias op's output lies at
     its input's first byte, a view (Op.views: the row bands of patch-based execution) inside the tensor

@@ -40,10 +40,6 @@ class Env:
         """Built with tinygen's own dev-platforms (works offline)."""
         return self.kind in ("host", "qemu")
 
-    @property
-    def counts_instructions(self) -> bool:
-        return self.kind == "qemu"
-
 
 def _qemu(name: str, machine: str, cpu: str, fpu: tuple[str, ...], title: str, ram: int,
           per_tick: int) -> Env:
