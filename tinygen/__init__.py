@@ -6,8 +6,7 @@
     y8 = model.golden(x)        # numpy golden reference
 """
 
-__version__ = "0.1.0"
-
 from .api import compile, load
+from .version import __version__
 
 __all__ = ["__version__", "compile", "load"]

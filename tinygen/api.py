@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
 from .arith import dequantize
 from .cnames import model_prefix
 from .codegen.render import RenderedModel, render
@@ -33,6 +32,7 @@ from .platformio.project import project_files
 from .quantize.calibrate import Calibrator, calibrate, load_calibration_data
 from .quantize.quantize import quantize_graph, tensors_needing_ranges
 from .serialize import deterministic_npz, graph_to_files
+from .version import __version__
 
 VERIFY_SAMPLES = 16  # calibration inputs kept in the output folder for `tinygen verify`
 
@@ -157,7 +157,8 @@ def write_compiled(graph: Graph, out_dir: str | Path | None, prefix: str, *, loa
     summary = summarize(graph, plan, rendered, loaded)
     files.update(metadata_files(graph, plan, rendered, loaded, prefix, model_file, samples or {}, summary,
                                 calibration or {}, in_place))
-    files.update(project_files(graph, (rendered.inputs, rendered.outputs), prefix, samples or {}, model_file))  # platformio.ini, src/, test/
+    # platformio.ini, src/, test/
+    files.update(project_files(graph, (rendered.inputs, rendered.outputs), prefix, samples or {}, model_file))
     files[".tinygen/memory.svg"] = render_svg(plan, graph, prefix).encode()  # the arena picture (tinygen report)
     target = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="tinygen-"))
     write_tree(target, files, force=force or out_dir is None)

@@ -120,7 +120,8 @@ def write_project(model: CompiledModel, target: str, profiled: bool = True) -> P
     work = model.out_dir / BENCH_DIR / (target if profiled else f"{target}-deploy")
     inputs = bench_inputs(model)
     samples = {io["name"]: model.from_storage(io, x) for io, x in zip(model.inputs, inputs, strict=True)}
-    files = project_files(model.graph, (model.inputs, model.outputs), model.name, samples, model.manifest["model_file"], boards=[target],
+    files = project_files(model.graph, (model.inputs, model.outputs), model.name, samples, model.manifest["model_file"],
+                          boards=[target],
                           vectors=1)
     for stale in ("lib", "src", "test"):
         if (work / stale).exists():

@@ -15,9 +15,10 @@ import traceback
 
 import click
 
-from . import __version__, progress
+from . import progress
 from .commands.common import Context, echo_err
 from .errors import EXIT_BAD_INPUT, EXIT_OK, TinygenError
+from .version import __version__
 
 EXIT_INTERNAL = 3
 # modules in tinygen/commands, each defining `command`

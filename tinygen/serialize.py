@@ -9,10 +9,12 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .errors import DataError
 from .ir import Graph, Layout, Node, QuantParams, Tensor
 
 
@@ -88,3 +90,17 @@ def deterministic_npz(arrays: dict[str, np.ndarray]) -> bytes:
             info.external_attr = 0o644 << 16
             archive.writestr(info, entry.getvalue())
     return buffer.getvalue()
+
+
+def load_array_file(path: Path) -> np.ndarray | dict[str, np.ndarray]:
+    """A .npy array, or the arrays of a .npz by name."""
+    try:
+        data = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except Exception as exc:
+        raise DataError(f"{path}: not a readable .npy/.npz file ({exc})") from None
+    if isinstance(data, np.ndarray):
+        return data
+    with data:
+        return {key: data[key] for key in data.files}

@@ -72,7 +72,7 @@ def load_inputs(model: CompiledModel, path: Path | None) -> dict[str, np.ndarray
     if path is None:
         with model.samples() as kept:
             return {io["name"]: kept[io["name"]] for io in model.inputs}
-    from .commands.common import load_array_file
+    from .serialize import load_array_file
 
     data: Any = load_array_file(path)
     names = [io["name"] for io in model.inputs]

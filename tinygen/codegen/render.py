@@ -11,13 +11,13 @@ from typing import Any
 
 import jinja2
 
-from .. import __version__
 from ..cformat import c_dims, c_float, c_rows
 from ..cnames import SymbolTable, c_comment
 from ..ir import Graph, Layout, Tensor
 from ..ops import op_of
 from ..plan import MemoryPlan
 from ..resources import templates_dir
+from ..version import __version__
 from .kernel_library import kernel_library, kernel_library_files
 from .layers import CLayer, LayerEmitter
 

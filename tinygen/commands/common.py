@@ -8,7 +8,7 @@ from typing import Any
 import click
 import numpy as np
 
-from ..errors import DataError
+from ..serialize import load_array_file  # noqa: F401  (re-exported for the commands)
 
 
 def echo_err(message: str) -> None:
@@ -29,20 +29,6 @@ class Context:
     def debug(self, message: str) -> None:
         if self.verbose:
             echo_err(f"  {message}")
-
-
-def load_array_file(path: Path) -> np.ndarray | dict[str, np.ndarray]:
-    """A .npy array, or the arrays of a .npz by name."""
-    try:
-        data = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except Exception as exc:
-        raise DataError(f"{path}: not a readable .npy/.npz file ({exc})") from None
-    if isinstance(data, np.ndarray):
-        return data
-    with data:
-        return {key: data[key] for key in data.files}
 
 
 def save_outputs(path: Path, output_names: list[str], outputs: Any) -> None:

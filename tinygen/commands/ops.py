@@ -58,7 +58,8 @@ def supported_ops() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
             "constraints": importer.constraints,
             "layout": onnx_layout(importer.layout),
         })
-    kernels = [{"op": name, "summary": op.summary, "kernels": sorted({kernel.function for kernel in op.kernels}), "dtypes": ir_dtypes(op)}
+    kernels = [{"op": name, "summary": op.summary, "kernels": sorted({kernel.function for kernel in op.kernels}),
+                "dtypes": ir_dtypes(op)}
                for name, op in sorted(OPS.items())]
     return rows, kernels
 

@@ -13,99 +13,23 @@ context (ops/onnx_import.py) and the emit context (ops/emit.py). Adding an op: d
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from ..ir import Graph, Node
+from .kernel import InPlace, Kernel, replaces_input
+from .onnx_import import ONNX_IMPORTERS, OnnxImporter, Unsupported, onnx_layout_kind, onnx_op
 
 if TYPE_CHECKING:
     from .emit import CLayer, EmitContext
-    from .onnx_import import ImportContext
 
-
-class Unsupported(Exception):
-    """Raised by an import function: this node cannot be compiled, and why."""
-
-    def __init__(self, reason: str, hint: str | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.hint = hint
+# What an op module needs, in one import (`from .base import ...`).
+__all__ = ["ONNX_IMPORTERS", "OPS", "InPlace", "Kernel", "OnnxImporter", "Op", "Unsupported", "onnx_layout_kind",
+           "onnx_op", "op_of", "register", "replaces_input"]
 
 
 # --- IR ops --------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class InPlace:
-    """A relation between an input and the output of a node that its kernel's processing order
-    makes safe: the output may start `delta` bytes below the input (delta < 0: above it) and
-    overlap it -- exactly there (`exact`), or anywhere lower (the order is monotone: every write
-    lands below every byte still to be read). The C kernel documents that order in its header."""
-
-    input: int  # index into node.inputs
-    delta: int
-    exact: bool = False
-    output: int = 0  # index into node.outputs
-
-
-def _always(node: Node, graph: Graph) -> bool:
-    return True
-
-
-def _no_bytes(node: Node, graph: Graph) -> int:
-    return 0
-
-
-def _no_overlap(node: Node, graph: Graph) -> list[InPlace]:
-    return []
-
-
-def replaces_input(node: Node, graph: Graph) -> list[InPlace]:
-    """The kernel reads each element (or row) of input 0 before it writes the output's, in order: the
-    output may take exactly the input's place (the LUT, PRelu and softmax kernels' in-place contracts)."""
-    return [InPlace(0, 0, exact=True)]
-
-
-@dataclass(frozen=True)
-class Kernel:
-    """One way to run a layer: a C function of the kernel library, in one of its modes.
-
-    The function is defined in firmware/tinygen_kernels/src/<function>.c (one function per file, named
-    after it) and declared in a public header. The DSP variants choose how they work from the scratch
-    they are given (8- or 4-pixel blocks), so one function can appear with several modes. An Op lists its
-    kernels fastest first (Op.kernels); the planner picks one per layer among those that apply
-    (plan/variants.py) and stores its `key` in node.attrs["variant"] and in the output folder's manifest,
-    where codegen, the report, the benchmark and the kernel copier read it."""
-
-    function: str  # the C function, e.g. "tg_conv_1x1_s8"
-    params: str  # its parameter struct, e.g. "tg_conv_params"
-    mode: str = ""  # short name of the mode when the function has several ("4px"), else ""
-    note: str = ""  # what the mode means, for reports ("4-pixel blocks")
-    # Does it take this layer? The compile-time twin of the C wrapper's rule (tests/dsp checks both agree).
-    applies: Callable[[Node, Graph], bool] = _always
-    # Arena scratch it needs: its C `<function>_get_buffer_size` (tests/dsp checks both agree).
-    scratch: Callable[[Node, Graph], int] = _no_bytes
-    # Estimated Cortex-M4 instructions beyond the fastest kernel that applies (0 for that one).
-    cost: Callable[[Node, Graph], int] = _no_bytes
-    # How its output may overlap its inputs (its processing order; the header's in-place contract).
-    in_place: Callable[[Node, Graph], list[InPlace]] = _no_overlap
-
-    @property
-    def key(self) -> str:
-        """Stable identifier of the function and mode: "tg_conv_1x1_s8" or "tg_conv_1x1_s8/4px"."""
-        return f"{self.function}/{self.mode}" if self.mode else self.function
-
-    @property
-    def source(self) -> str:
-        return f"{self.function}.c"
-
-    @property
-    def label(self) -> str:
-        return f"{self.function} ({self.note})" if self.note else self.function
-
 
 class Op:
     """An IR operation. Subclasses are stateless; node-specific data lives in Node.attrs/params.
@@ -201,60 +125,3 @@ def op_of(node: Node) -> Op:
     return OPS[node.op]
 
 
-def onnx_layout_kind(op_type: str, domain: str = "") -> str:
-    """"spatial", "transparent" or "" for an ONNX op type (its importer's declaration)."""
-    importer = ONNX_IMPORTERS.get((domain, op_type))
-    return importer.layout if importer is not None else ""
-
-
-# --- ONNX import functions -------------------------------------------------------------------
-
-@dataclass
-class OnnxImporter:
-    op_type: str
-    function: Callable[..., None]
-    inputs: list[str]  # names of the positional (input) parameters
-    required_inputs: int
-    attributes: dict[str, Any]  # attribute name -> ONNX default
-    constraints: str
-    domain: str = ""
-    aliases: list[str] = field(default_factory=list)
-    refuses: bool = False  # registered only to explain why the op is not supported
-    # How the op treats the layout of its feature maps (frontend/layout.py): "spatial" (it works on
-    # NCHW / NCL feature maps, run channels-last), "transparent" (its inputs and outputs share a
-    # layout, which a rank-3 layout decision flows through) or "" (indifferent).
-    layout: str = ""
-
-    def __call__(self, ctx: ImportContext, node: Any) -> None:
-        self.function(ctx, *ctx.input_values(node, self), **ctx.attribute_values(node, self))
-
-
-ONNX_IMPORTERS: dict[tuple[str, str], OnnxImporter] = {}
-
-
-LAYOUT_KINDS = ("", "spatial", "transparent")
-
-
-def onnx_op(*op_types: str, constraints: str = "", domain: str = "", refuses: bool = False,
-            layout: str = "") -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Register an import function for one or more ONNX op types (see the module docstring)."""
-
-    if layout not in LAYOUT_KINDS:
-        raise ValueError(f"unknown layout kind {layout!r}; known: {LAYOUT_KINDS}")
-
-    def decorate(function: Callable[..., None]) -> Callable[..., None]:
-        parameters = list(inspect.signature(function).parameters.values())[1:]  # skip ctx
-        inputs = [p.name for p in parameters
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)]
-        required = sum(1 for p in parameters
-                       if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty)
-        attributes = {p.name: p.default for p in parameters if p.kind == p.KEYWORD_ONLY}
-        for op_type in op_types:
-            if (domain, op_type) in ONNX_IMPORTERS:
-                raise ValueError(f"ONNX op {op_type!r} registered twice")
-            ONNX_IMPORTERS[(domain, op_type)] = OnnxImporter(
-                op_type, function, inputs, required, attributes, constraints, domain,
-                [t for t in op_types if t != op_type], refuses, layout)
-        return function
-
-    return decorate

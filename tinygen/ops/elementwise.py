@@ -54,7 +54,7 @@ def _physical_operand(ctx: ImportContext, value: Value, out_shape: tuple[int, ..
     return ctx.constant_from(value, "operand", to_storage, exact=arithmetic is None)
 
 
-def _binary(ctx: ImportContext, op: str, A: Value, B: Value, transform: str = "", **attrs: object) -> None:
+def import_binary(ctx: ImportContext, op: str, A: Value, B: Value, transform: str = "", **attrs: object) -> None:
     if A.const is not None and B.const is not None:
         raise Unsupported("both operands are constants that were not folded")
     out_name = ctx.output_name
@@ -68,29 +68,30 @@ def _binary(ctx: ImportContext, op: str, A: Value, B: Value, transform: str = ""
     ctx.emit(op, [a, b], [out.runtime], activation=None, **attrs)
 
 
-@onnx_op("Add", layout="transparent", constraints="two tensors of the same shape, or broadcast (per channel, scalar, ...)")
+@onnx_op("Add", layout="transparent",
+         constraints="two tensors of the same shape, or broadcast (per channel, scalar, ...)")
 def Add(ctx: ImportContext, A: Value, B: Value) -> None:
-    _binary(ctx, "add", A, B)
+    import_binary(ctx, "add", A, B)
 
 
 @onnx_op("Sub", layout="transparent", constraints="as Add")
 def Sub(ctx: ImportContext, A: Value, B: Value) -> None:
     if B.const is not None:
-        _binary(ctx, "add", A, B, transform="negate")
+        import_binary(ctx, "add", A, B, transform="negate")
     else:
-        _binary(ctx, "add", A, B, subtract=True)
+        import_binary(ctx, "add", A, B, subtract=True)
 
 
 @onnx_op("Mul", layout="transparent", constraints="as Add")
 def Mul(ctx: ImportContext, A: Value, B: Value) -> None:
-    _binary(ctx, "mul", A, B)
+    import_binary(ctx, "mul", A, B)
 
 
 @onnx_op("Div", layout="transparent", constraints="division by a constant (becomes a multiplication)")
 def Div(ctx: ImportContext, A: Value, B: Value) -> None:
     if B.const is None:
         raise Unsupported("division by a run-time tensor is not supported")
-    _binary(ctx, "mul", A, B, transform="reciprocal")
+    import_binary(ctx, "mul", A, B, transform="reciprocal")
 
 
 def quantize_constant_operand(graph: Graph, name: str) -> None:
@@ -132,7 +133,7 @@ def _dims4(shape: tuple[int, ...]) -> str:
     return c_init(shape4)
 
 
-class _Binary(Op):
+class BinaryOp(Op):
     accepts_activation = True
 
     def quantize(self, node: Node, graph: Graph) -> None:
@@ -169,7 +170,7 @@ def add_fields(p: dict) -> list[tuple[str, str]]:
 
 
 @register
-class AddOp(_Binary):
+class AddOp(BinaryOp):
     name = "add"
     summary = "elementwise sum (or difference) with broadcasting, TFLite int8 ADD arithmetic"
     kernels = (Kernel("tg_add_fast_s8", "tg_add_params", in_place=replaces_same_shape_input),)
@@ -202,7 +203,7 @@ class AddOp(_Binary):
 
 
 @register
-class MulOp(_Binary):
+class MulOp(BinaryOp):
     name = "mul"
     summary = "elementwise product with broadcasting, TFLite int8 MUL arithmetic"
     kernels = (Kernel("tg_mul_s8", "tg_mul_params", in_place=replaces_same_shape_input),)

@@ -15,7 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from ..ir import Graph
-from .base import Kernel
+from .kernel import Kernel
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""The import context: what an op's ONNX import function (@onnx_op) sees of the model being imported.
+"""ONNX import functions (@onnx_op registers them) and the import context: what such a function sees of
+the model being imported.
 
 frontend/importer.py walks the ONNX graph and hands each node to its import function with an
 ImportContext: the node's inputs as Values (shape, constant value, layout, the IR tensor behind it),
@@ -7,8 +8,9 @@ its attributes, and the means to add IR nodes and tensors. Ops see the importer 
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -16,10 +18,75 @@ import onnx
 from onnx import helper, numpy_helper
 
 from ..ir import Graph, Layout, Node, QuantParams, Tensor
-from .base import OnnxImporter, Unsupported
 
 if TYPE_CHECKING:
     from ..frontend.loader import LoadedModel
+
+
+class Unsupported(Exception):
+    """Raised by an import function: this node cannot be compiled, and why."""
+
+    def __init__(self, reason: str, hint: str | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.hint = hint
+
+
+@dataclass
+class OnnxImporter:
+    op_type: str
+    function: Callable[..., None]
+    inputs: list[str]  # names of the positional (input) parameters
+    required_inputs: int
+    attributes: dict[str, Any]  # attribute name -> ONNX default
+    constraints: str
+    domain: str = ""
+    aliases: list[str] = field(default_factory=list)
+    refuses: bool = False  # registered only to explain why the op is not supported
+    # How the op treats the layout of its feature maps (frontend/layout.py): "spatial" (it works on
+    # NCHW / NCL feature maps, run channels-last), "transparent" (its inputs and outputs share a
+    # layout, which a rank-3 layout decision flows through) or "" (indifferent).
+    layout: str = ""
+
+    def __call__(self, ctx: ImportContext, node: Any) -> None:
+        self.function(ctx, *ctx.input_values(node, self), **ctx.attribute_values(node, self))
+
+
+ONNX_IMPORTERS: dict[tuple[str, str], OnnxImporter] = {}
+
+
+LAYOUT_KINDS = ("", "spatial", "transparent")
+
+
+def onnx_op(*op_types: str, constraints: str = "", domain: str = "", refuses: bool = False,
+            layout: str = "") -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register an import function for one or more ONNX op types (see the module docstring)."""
+
+    if layout not in LAYOUT_KINDS:
+        raise ValueError(f"unknown layout kind {layout!r}; known: {LAYOUT_KINDS}")
+
+    def decorate(function: Callable[..., None]) -> Callable[..., None]:
+        parameters = list(inspect.signature(function).parameters.values())[1:]  # skip ctx
+        inputs = [p.name for p in parameters
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)]
+        required = sum(1 for p in parameters
+                       if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty)
+        attributes = {p.name: p.default for p in parameters if p.kind == p.KEYWORD_ONLY}
+        for op_type in op_types:
+            if (domain, op_type) in ONNX_IMPORTERS:
+                raise ValueError(f"ONNX op {op_type!r} registered twice")
+            ONNX_IMPORTERS[(domain, op_type)] = OnnxImporter(
+                op_type, function, inputs, required, attributes, constraints, domain,
+                [t for t in op_types if t != op_type], refuses, layout)
+        return function
+
+    return decorate
+
+
+def onnx_layout_kind(op_type: str, domain: str = "") -> str:
+    """"spatial", "transparent" or "" for an ONNX op type (its importer's declaration)."""
+    importer = ONNX_IMPORTERS.get((domain, op_type))
+    return importer.layout if importer is not None else ""
 
 
 @dataclass

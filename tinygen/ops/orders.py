@@ -21,11 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-<<<<<<< HEAD
-from ..ir import Graph, Node, align_up
-=======
 from ..ir import Graph, Node
->>>>>>> h-lint
 
 
 @dataclass
@@ -116,34 +112,6 @@ def depthwise_dsp_order(node: Node, graph: Graph) -> Order | None:
     return steps
 
 
-<<<<<<< HEAD
-def elementwise_order(size: int, inputs: tuple[int, ...] = (0,)) -> Order:
-    """Elementwise kernels (tg_add_s8, tg_add_fast_s8, tg_lut_s8, ...): element i read, then written."""
-    index = np.arange(size)
-    return [Step({i: index for i in inputs}, index)]  # one step: every element reads itself only
-
-
-def monotone_delta(order: Order, input_index: int = 0) -> int:
-    """The smallest multiple of 4, d, with every write (output byte w, at input byte w - d) below every
-    input byte a later step reads; any larger d is safe as well."""
-    highest = -1  # highest output byte written so far
-    later = np.full(len(order) + 1, np.iinfo(np.int64).max)  # lowest input byte read from step i on
-    for i in range(len(order) - 1, -1, -1):
-        reads = order[i].reads.get(input_index)
-        later[i] = min(later[i + 1], int(reads.min()) if reads is not None and len(reads) else later[i + 1])
-    delta = -(2**62)
-    for i, step in enumerate(order):
-        if len(step.writes):
-            highest = max(highest, int(step.writes.max()))
-        if later[i + 1] != np.iinfo(np.int64).max and highest >= 0:
-            delta = max(delta, highest + 1 - int(later[i + 1]))
-    if delta == -(2**62):
-        delta = 0
-    return align_up(delta)
-
-
-=======
->>>>>>> h-lint
 def safe(order: Order, sizes: dict[int, int], deltas: dict[int, int]) -> bool:
     """Simulate the order with the output `deltas[i]` bytes below input i: is every input byte a step
     reads still intact (not yet overwritten by an earlier step's write)?"""

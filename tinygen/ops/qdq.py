@@ -54,7 +54,8 @@ def _per_tensor(scales: np.ndarray, zero_points: np.ndarray, what: str) -> Quant
     return QuantParams.per_tensor(float(scales[0]), int(zero_points[0]))
 
 
-@onnx_op("DequantizeLinear", layout="transparent", constraints="int8/uint8/int32 input; per-tensor, or per-axis for constants")
+@onnx_op("DequantizeLinear", layout="transparent",
+         constraints="int8/uint8/int32 input; per-tensor, or per-axis for constants")
 def DequantizeLinear(ctx: ImportContext, x: Value, x_scale: Value, x_zero_point: Value | None = None, *,
                      axis: int = 1, block_size: int = 0) -> None:
     from .onnx_import import QuantInfo

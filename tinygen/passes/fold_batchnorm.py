@@ -24,7 +24,8 @@ def run(graph: Graph) -> int:
         shift = graph.tensors[node.inputs[2]].data
         assert scale is not None and shift is not None
         producer = graph.producer(node.inputs[0])
-        if (producer is not None and op_of(producer).weight_channel_axis is not None and not producer.attrs.get("activation")
+        if (producer is not None and op_of(producer).weight_channel_axis is not None
+                and not producer.attrs.get("activation")
                 and graph.tensors[producer.inputs[1]].dtype == "float32"
                 and sole_consumer(graph, node.inputs[0]) is node):
             _fold_into(graph, producer, scale, shift)

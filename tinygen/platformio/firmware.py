@@ -8,6 +8,7 @@ a fast check that real-board platforms can be installed) and core.run_pio().
 from __future__ import annotations
 
 import configparser
+import json
 import struct
 import subprocess
 import tempfile
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BuildError, TinygenError
-from ..model import CompiledModel
+from ..outdir import MARKER
 from . import core, qemu
 from .envs import Env, env_named
 from .size import SizeReport, firmware_size
@@ -71,7 +72,7 @@ def sizes(out_dir: Path, model: str, envs: list[Env], build_root: str = ".pio/bu
 
 
 def model_name(out_dir: Path) -> str:
-    return CompiledModel(out_dir).name
+    return str(json.loads((out_dir / MARKER).read_text())["name"])
 
 
 def pio(out_dir: Path, envs: list[Env], args: list[str], *, stream: bool, extra_env: dict[str, str] | None = None

@@ -91,20 +91,22 @@ def offsets(buffer: str, ios: list[dict[str, Any]]) -> list[str]:
     return result
 
 
-def project_files(graph: Graph, io: tuple[list[dict[str, Any]], list[dict[str, Any]]], name: str,
+def project_files(graph: Graph, ios: tuple[list[dict[str, Any]], list[dict[str, Any]]], name: str,
                   samples: Mapping[str, np.ndarray] | None, model_file: str, *,
                   boards: Sequence[str] | None = None, vectors: int = MAX_VECTORS) -> dict[str, bytes]:
     """The PlatformIO project files of a compiled model (relative path -> bytes).
 
-    graph: the planned int8 IR; io: its inputs and outputs as the code generator described them (the
-    manifest's "inputs" and "outputs", codegen.render.io_facts); name: the C prefix; samples: inputs kept at compile time
+    graph: the planned int8 IR; ios: its inputs and outputs as the code generator described them (the
+    manifest's "inputs" and "outputs", codegen.render.io_facts); name: the C prefix; samples: inputs kept
+    at compile time
     (float in the model's layout, or int8), keyed by input name; boards: env names to emit
     (default: all of envs.ENVS); vectors: how many test vectors to embed at most.
     """
     from ..codegen.render import banner, template_environment
 
     envs = select(list(boards) if boards else None)
-    inputs, outputs = io
+    # Own copies of the descriptions: the test vectors are added to them.
+    inputs, outputs = [dict(entry) for entry in ios[0]], [dict(entry) for entry in ios[1]]
     quantized, sources = quantized_inputs(inputs, samples or {}, max(1, vectors))
     golden = golden_outputs(graph, inputs, quantized)
     for io, values in zip(inputs, quantized, strict=True):
@@ -171,7 +173,8 @@ def write_project(out_dir: str | Path, *, boards: Sequence[str] | None = None, v
     model = CompiledModel(out_dir)
     with model.samples() as arrays:
         samples = {key: arrays[key] for key in arrays.files}
-    files = project_files(model.graph, (model.inputs, model.outputs), model.name, samples, model.manifest["model_file"], boards=boards,
+    files = project_files(model.graph, (model.inputs, model.outputs), model.name, samples, model.manifest["model_file"],
+                          boards=boards,
                           vectors=vectors)
     out = model.out_dir
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.project.", dir=out.resolve().parent))

@@ -12,12 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
 from ..model import CompiledModel
 from ..plan import plan_memory
 from ..plan.picture import render_svg
 from ..plan.planner import stored_plan
 from ..platformio.envs import env_named
+from ..version import __version__
 from .accuracy import layer_sqnr
 from .layers import layer_rows, live_steps
 from .results import load_bench_results

@@ -7,8 +7,8 @@ from typing import Any
 
 import jinja2
 
-from .. import __version__
 from ..resources import templates_dir
+from ..version import __version__
 from .targets import kib
 from .text import dims, quant, sqnr_text
 
