@@ -1,4 +1,4 @@
-/* tinygen kernel library: elementwise binary ops with broadcasting (TFLite int8 ADD/SUB/MUL). */
+/* tinygen kernel library: elementwise binary ops with broadcasting (TFLite int8 ADD/SUB/MUL, MAXIMUM/MINIMUM). */
 #ifndef TG_ELEMENTWISE_H
 #define TG_ELEMENTWISE_H
 
@@ -37,6 +37,24 @@ typedef struct {
     int32_t activation_max;
 } tg_mul_params;
 
+typedef struct {
+    tg_dims output;
+    tg_dims input1_strides;
+    tg_dims input2_strides;
+    int32_t input1_offset;     /* -zero point of input 1, in [-127, 128] */
+    int32_t input1_multiplier; /* s1 / s_out as Q31 (with input1_shift); unused unless input1_rescale */
+    int32_t input1_shift;      /* in [-31, 30] */
+    int32_t input1_rescale;    /* 0: input 1 has the output's parameters and is compared as it is */
+    int32_t input2_offset;
+    int32_t input2_multiplier;
+    int32_t input2_shift;
+    int32_t input2_rescale;
+    int32_t output_offset; /* zero point of the output, in [-128, 127] */
+    int32_t activation_min;
+    int32_t activation_max;
+    int32_t maximum; /* 1: MAXIMUM, 0: MINIMUM */
+} tg_minmax_params;
+
 /* One element of tg_add_s8: the sum (or difference) of x1 and x2, requantized and clamped. */
 TG_INLINE int8_t tg_add_element(const tg_add_params *p, int32_t x1, int32_t x2)
 {
@@ -58,5 +76,7 @@ void tg_add_fast_s8(const tg_context *ctx, const tg_add_params *params, const in
                     const int8_t *input2, int8_t *output);
 void tg_mul_s8(const tg_context *ctx, const tg_mul_params *params, const int8_t *input1,
                const int8_t *input2, int8_t *output);
+void tg_minmax_s8(const tg_context *ctx, const tg_minmax_params *params, const int8_t *input1,
+                  const int8_t *input2, int8_t *output);
 
 #endif /* TG_ELEMENTWISE_H */
