@@ -6,6 +6,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from .ir import kernel_dims
+
 C_TYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int32_t",
            "float32": "float"}
 
@@ -32,18 +34,7 @@ def c_init(values: Iterable[int]) -> str:
 
 def c_dims(shape: Sequence[int]) -> str:
     """A tg_dims initializer: [N, H, W, C] as is; rank 2 [N, C] as [N, 1, 1, C]; rank 1 [C] as [1,1,1,C]."""
-    shape = [int(d) for d in shape]
-    if len(shape) == 4:
-        n, h, w, c = shape
-    elif len(shape) == 3:  # [N, L, C] plain rank-3 data: rows of C
-        n, h, w, c = shape[0], 1, shape[1], shape[2]
-    elif len(shape) == 2:
-        n, h, w, c = shape[0], 1, 1, shape[1]
-    elif len(shape) == 1:
-        n, h, w, c = 1, 1, 1, shape[0]
-    else:
-        n = h = w = c = 1
-    return f"{{{n}, {h}, {w}, {c}}}"
+    return c_init(kernel_dims(tuple(shape)))
 
 
 def c_rows(values: np.ndarray, per_row: int = 16) -> list[str]:

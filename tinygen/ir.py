@@ -28,6 +28,25 @@ def align_up(size: int, alignment: int = BUFFER_ALIGNMENT) -> int:
     return -(-size // alignment) * alignment
 
 
+def kernel_dims(shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """A stored tensor as the C kernels see it (tg_dims, [N, H, W, C]): rank 4 as it is; rank 3 [N, L, C]
+    (a 1-D feature map's rows, or plain [batch, tokens, features] data) as [N, 1, L, C]; rank 2 [N, C] as
+    [N, 1, 1, C]; rank 1 [C] as [1, 1, 1, C]."""
+    dims = [int(d) for d in shape]
+    if len(dims) == 4:
+        return dims[0], dims[1], dims[2], dims[3]
+    if len(dims) == 3:
+        return dims[0], 1, dims[1], dims[2]
+    if len(dims) == 2:
+        return dims[0], 1, 1, dims[1]
+    return 1, 1, 1, (dims[0] if dims else 1)
+
+
+def broadcast_dims(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """A shape of rank <= 4 aligned to rank 4 for numpy-style broadcasting: leading axes of 1."""
+    return (1,) * (4 - len(shape)) + tuple(shape)
+
+
 class Layout(enum.Enum):
     """How a tensor's physical storage order relates to its ONNX shape."""
 

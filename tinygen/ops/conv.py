@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..cformat import c_init
-from ..ir import Graph, Node, Tensor, align_up
+from ..ir import Graph, Node, Tensor, align_up, kernel_dims
 from .base import InPlace, Kernel, Op, Unsupported, onnx_op, register
 from .common import (
     Window,
@@ -82,11 +82,7 @@ def window_attrs(window: Window) -> dict[str, list[int] | bool]:
             "dilation": list(window.dilation), "pads": list(window.pads), "ceil_mode": window.ceil_mode}
 
 
-def _nhwc(shape: tuple[int, ...]) -> tuple[int, ...]:
-    """A tensor's storage shape as [N, H, W, C], as codegen's c_dims gives it to the C kernels."""
-    if len(shape) == 4:
-        return tuple(shape)
-    return (shape[0], 1, shape[1], shape[2]) if len(shape) == 3 else (shape[0], 1, 1, shape[-1])
+_nhwc = kernel_dims  # a tensor's storage shape as [N, H, W, C], as the C kernels see it
 
 
 def window_of(node: Node) -> Window:

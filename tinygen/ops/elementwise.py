@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import arith
 from ..cformat import c_init
-from ..ir import Graph, Layout, Node, QuantParams
+from ..ir import Graph, Layout, Node, QuantParams, broadcast_dims
 from .base import InPlace, Kernel, Op, Unsupported, onnx_op, register
 from .common import activation_range, input_quant, output_quant
 
@@ -110,8 +110,7 @@ def quantize_constant_operand(graph: Graph, name: str) -> None:
 
 def _strides(shape: tuple[int, ...], out_shape: tuple[int, ...]) -> list[int]:
     """Element strides of an operand along each of the output's 4 axes (0 where broadcast)."""
-    shape4 = (1,) * (4 - len(shape)) + tuple(shape)
-    out4 = (1,) * (4 - len(out_shape)) + tuple(out_shape)
+    shape4, out4 = broadcast_dims(shape), broadcast_dims(out_shape)
     strides, step = [0, 0, 0, 0], 1
     for axis in range(3, -1, -1):
         if shape4[axis] != 1 or out4[axis] == 1:
@@ -129,8 +128,7 @@ def replaces_same_shape_input(node: Node, graph: Graph) -> list[InPlace]:
 
 
 def _dims4(shape: tuple[int, ...]) -> str:
-    shape4 = (1,) * (4 - len(shape)) + tuple(shape)
-    return c_init(shape4)
+    return c_init(broadcast_dims(shape))
 
 
 class BinaryOp(Op):

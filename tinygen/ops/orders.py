@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..ir import Graph, Node
+from ..ir import Graph, Node, kernel_dims
 
 
 @dataclass
@@ -33,10 +33,7 @@ class Step:
 Order = list[Step]
 
 
-def _nhwc(shape: tuple[int, ...]) -> tuple[int, int, int, int]:
-    if len(shape) == 4:
-        return shape[0], shape[1], shape[2], shape[3]
-    return (shape[0], 1, shape[1], shape[2]) if len(shape) == 3 else (shape[0], 1, 1, shape[-1])
+_nhwc = kernel_dims  # as the C kernels see a stored tensor
 
 
 def _pixels(node: Node, graph: Graph) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int]]:

@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import arith
 from ..cformat import c_init
-from ..ir import Graph, Layout, Node
+from ..ir import Graph, Layout, Node, broadcast_dims
 from .base import Kernel, Op, Unsupported, onnx_op, register
 from .common import input_quant
 
@@ -70,8 +70,7 @@ class PadOp(Op):
         node.params = {"pad_value": value}
 
     def _dims4(self, graph: Graph, name: str) -> tuple[int, ...]:
-        shape = graph.tensors[name].shape
-        return (1,) * (4 - len(shape)) + tuple(shape)
+        return broadcast_dims(graph.tensors[name].shape)
 
     def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
         pads = node.attrs["pads"]
