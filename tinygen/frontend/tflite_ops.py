@@ -28,14 +28,18 @@ ACTIVATION_NAMES = {4: "TANH", 5: "SIGN_BIT"}
 SAME, VALID = 0, 1  # Padding
 
 TFLITE_OPS: dict[str, Callable[[TfliteImport, TfliteOperator], None]] = {}
+TFLITE_CONSTRAINTS: dict[str, tuple[str, bool]] = {}  # name -> (what is supported, or why not; supported?)
 
 
-def tflite_op(*names: str) -> Callable[[Callable[[TfliteImport, TfliteOperator], None]],
-                                       Callable[[TfliteImport, TfliteOperator], None]]:
+def tflite_op(*names: str, constraints: str = "", refuses: bool = False) -> Callable[
+        [Callable[[TfliteImport, TfliteOperator], None]], Callable[[TfliteImport, TfliteOperator], None]]:
+    """Register a mapping for TFLite builtin operators; `tinygen ops` lists `constraints` (or, for
+    an operator registered only to explain its refusal, the reason)."""
     def decorate(function: Callable[[TfliteImport, TfliteOperator], None]) -> Callable[
             [TfliteImport, TfliteOperator], None]:
         for name in names:
             TFLITE_OPS[name] = function
+            TFLITE_CONSTRAINTS[name] = (constraints, not refuses)
         return function
 
     return decorate
@@ -225,7 +229,9 @@ def _activation_tensor(name: str, t: TfliteTensor) -> Tensor:
 
 # --- operators -------------------------------------------------------------------------------------
 
-@tflite_op("CONV_2D")
+@tflite_op("CONV_2D",
+           constraints="int8; constant int8 weights (per channel or per tensor), int32 bias; SAME/VALID, any "
+                       "stride and dilation; grouped; fused RELU/RELU6/RELU_N1_TO_1")
 def conv_2d(ctx: TfliteImport, op: TfliteOperator) -> None:
     x = _int8(ctx, op.inputs[0])
     out = _int8(ctx, op.outputs[0], "output")
@@ -243,7 +249,7 @@ def conv_2d(ctx: TfliteImport, op: TfliteOperator) -> None:
              groups=x.shape[3] // w.shape[3], activation=_activation(ctx, op), **window)
 
 
-@tflite_op("DEPTHWISE_CONV_2D")
+@tflite_op("DEPTHWISE_CONV_2D", constraints="as CONV_2D; any depth multiplier")
 def depthwise_conv_2d(ctx: TfliteImport, op: TfliteOperator) -> None:
     x = _int8(ctx, op.inputs[0])
     out = _int8(ctx, op.outputs[0], "output")
@@ -259,7 +265,9 @@ def depthwise_conv_2d(ctx: TfliteImport, op: TfliteOperator) -> None:
              depth_multiplier=w.shape[3] // x.shape[3], activation=_activation(ctx, op), **window)
 
 
-@tflite_op("FULLY_CONNECTED")
+@tflite_op("FULLY_CONNECTED",
+           constraints="int8; constant int8 weights [N, K] (per channel or per tensor); default weights format; "
+                       "keep_num_dims")
 def fully_connected(ctx: TfliteImport, op: TfliteOperator) -> None:
     x = _int8(ctx, op.inputs[0])
     out = _int8(ctx, op.outputs[0], "output")
@@ -290,7 +298,9 @@ def fully_connected(ctx: TfliteImport, op: TfliteOperator) -> None:
     ctx.emit("reshape", [result], [ctx.output(op.outputs[0])])  # keep_num_dims
 
 
-@tflite_op("AVERAGE_POOL_2D", "MAX_POOL_2D")
+@tflite_op("AVERAGE_POOL_2D", "MAX_POOL_2D",
+           constraints="int8, output parameters equal to the input's; SAME/VALID; a fused activation only where it"
+                       " clamps nothing")
 def pool_2d(ctx: TfliteImport, op: TfliteOperator) -> None:
     x = _int8(ctx, op.inputs[0])
     out = _int8(ctx, op.outputs[0], "output")
@@ -324,7 +334,8 @@ def _operand(ctx: TfliteImport, index: int, rank: int, hint: str) -> str:
     return source
 
 
-@tflite_op("ADD", "SUB", "MUL")
+@tflite_op("ADD", "SUB", "MUL",
+           constraints="int8, broadcasting up to rank 4; a constant operand int8 per tensor; fused activation")
 def binary(ctx: TfliteImport, op: TfliteOperator) -> None:
     out = _int8(ctx, op.outputs[0], "output")
     rank = len(out.shape)
@@ -340,7 +351,7 @@ def binary(ctx: TfliteImport, op: TfliteOperator) -> None:
     ctx.emit("mul" if op.op == "MUL" else "add", [a, b], [ctx.output(op.outputs[0])], **attrs)
 
 
-@tflite_op("CONCATENATION")
+@tflite_op("CONCATENATION", constraints="int8 along the last (channel) axis")
 def concatenation(ctx: TfliteImport, op: TfliteOperator) -> None:
     out = _int8(ctx, op.outputs[0], "output")
     _no_clamp(ctx, op, out)
@@ -354,7 +365,7 @@ def concatenation(ctx: TfliteImport, op: TfliteOperator) -> None:
     ctx.emit("concat", [ctx.runtime(i) for i in op.inputs], [ctx.output(op.outputs[0])])
 
 
-@tflite_op("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
+@tflite_op("RESHAPE", "SQUEEZE", "EXPAND_DIMS", constraints="int8, parameters kept (no code, an alias)")
 def reshape(ctx: TfliteImport, op: TfliteOperator) -> None:
     x = _int8(ctx, op.inputs[0])
     out = _int8(ctx, op.outputs[0], "output")
@@ -364,7 +375,7 @@ def reshape(ctx: TfliteImport, op: TfliteOperator) -> None:
     ctx.emit("reshape", [ctx.runtime(op.inputs[0])], [ctx.output(op.outputs[0])])
 
 
-@tflite_op("SOFTMAX")
+@tflite_op("SOFTMAX", constraints="int8, any beta, at most 8191 values per row (TFLite's Q12.19 sum)")
 def softmax(ctx: TfliteImport, op: TfliteOperator) -> None:
     from ..ops.softmax import MAX_DEPTH
 
@@ -377,7 +388,9 @@ def softmax(ctx: TfliteImport, op: TfliteOperator) -> None:
     ctx.emit("softmax", [ctx.runtime(op.inputs[0])], [ctx.output(op.outputs[0])], beta=beta)
 
 
-@tflite_op("QUANTIZE")
+@tflite_op("QUANTIZE",
+           constraints="float input -> int8 at a model input (the API's float boundary); int8 -> int8 "
+                       "requantization")
 def quantize(ctx: TfliteImport, op: TfliteOperator) -> None:
     """int8 -> int8 inside the graph: TFLite's requantization (a QUANTIZE of a float model input is
     folded into the graph input by edge_inputs)."""
@@ -389,7 +402,7 @@ def quantize(ctx: TfliteImport, op: TfliteOperator) -> None:
     ctx.emit("lut", [ctx.runtime(op.inputs[0])], [ctx.output(op.outputs[0])], function="requantize", args={})
 
 
-@tflite_op("DEQUANTIZE")
+@tflite_op("DEQUANTIZE", constraints="int8 -> float at a model output only (the API's float boundary)")
 def dequantize(ctx: TfliteImport, op: TfliteOperator) -> None:
     x = ctx.tensor(op.inputs[0])
     if x.is_constant:
@@ -399,7 +412,8 @@ def dequantize(ctx: TfliteImport, op: TfliteOperator) -> None:
                       hint="convert with full-integer quantization (int8 up to the outputs)")
 
 
-@tflite_op("PAD", "PADV2")
+@tflite_op("PAD", "PADV2",
+           constraints="int8, constant paddings up to rank 4, non-negative; PADV2 value an int8 constant")
 def pad(ctx: TfliteImport, op: TfliteOperator) -> None:
     x = _int8(ctx, op.inputs[0])
     out = _int8(ctx, op.outputs[0], "output")
@@ -429,7 +443,7 @@ def pad(ctx: TfliteImport, op: TfliteOperator) -> None:
              pads=pads)
 
 
-@tflite_op("RELU", "RELU6")
+@tflite_op("RELU", "RELU6", constraints="int8, TFLM's integer arithmetic as a 256-entry table")
 def relu(ctx: TfliteImport, op: TfliteOperator) -> None:
     """TFLM's int8 ReLU as its 256-entry table (the IR's lookup table), from TFLM's integer arithmetic:
       RELU:  requantize to the output's parameters, then clamp at the output's zero:
@@ -462,12 +476,15 @@ NOT_EXACT_YET = {"HARD_SWISH": "TFLM's int8 fixed-point HARD_SWISH differs from 
                                "some quantization parameters"}
 
 
-@tflite_op(*NOT_EXACT_YET)
+@tflite_op(*NOT_EXACT_YET,
+           constraints="not supported yet: TFLM's fixed-point recipe differs from tinygen's table", refuses=True)
 def not_exact_yet(ctx: TfliteImport, op: TfliteOperator) -> None:
     raise Unsupported(f"operator {op.op} is not supported yet: {NOT_EXACT_YET[op.op]}")
 
 
-@tflite_op(*FLOAT_TABLES)
+@tflite_op(*FLOAT_TABLES,
+           constraints="int8 (output 1/256, -128 for LOGISTIC; 1/128, 0 for TANH) as a 256-entry table, equal to "
+                       "TFLM's for every input")
 def float_table(ctx: TfliteImport, op: TfliteOperator) -> None:
     _int8(ctx, op.inputs[0])
     _int8(ctx, op.outputs[0], "output")
@@ -475,8 +492,10 @@ def float_table(ctx: TfliteImport, op: TfliteOperator) -> None:
              args={})
 
 
-@tflite_op("LEAKY_RELU")
+@tflite_op("LEAKY_RELU", constraints="int8, TFLM's two requantizations as a 256-entry table")
 def leaky_relu(ctx: TfliteImport, op: TfliteOperator) -> None:
+    """TFLM's int8 LEAKY_RELU: q - zp_in requantized by s_in / s_out where it is >= 0, by
+    s_in * alpha / s_out (multipliers from double) below; as the IR's 256-entry table."""
     x = _int8(ctx, op.inputs[0])
     out = _int8(ctx, op.outputs[0], "output")
     q_in, q_out = _quant(x), _quant(out)
@@ -488,3 +507,10 @@ def leaky_relu(ctx: TfliteImport, op: TfliteOperator) -> None:
                      arith.requantize(v, *slope, q_out.zero_point_value, -128, 127))
     ctx.emit("lut", [ctx.runtime(op.inputs[0])], [ctx.output(op.outputs[0])], function="table",
              args={"table": [int(t) for t in table]})
+
+
+@tflite_op("MEAN", constraints="not supported yet: TFLM's int8 mean has its own integer recipe", refuses=True)
+def mean(ctx: TfliteImport, op: TfliteOperator) -> None:
+    raise Unsupported("operator MEAN is not supported yet: TFLM's int8 mean (a sum of q - zp, one "
+                      "requantization, a rounded division by the count) is not tinygen's average pool, which "
+                      "rounds the raw sum; the two are not shown equal", hint="use AVERAGE_POOL_2D over H and W")
