@@ -312,3 +312,24 @@ def test_int16_activations_are_refused(tmp_path: Path) -> None:
                            [Op("RELU", [0], [1])], [0], [1]))
     with pytest.raises(UnsupportedModelError, match="16x8 quantized models are not supported yet"):
         tinygen.compile(path, tmp_path / "out")
+
+
+def test_float_edges_match_tflite_micro(tmp_path: Path, tinygen_cli) -> None:
+    """float input -> QUANTIZE -> ... -> DEQUANTIZE -> float output: the QUANTIZE and DEQUANTIZE are
+    the generated API's float boundary; its floats equal TFLM's bit for bit."""
+    rng = np.random.default_rng(17)
+    tensors = [T("x", (1, 4, 4, 8), "float32"), T("q", (1, 4, 4, 8), "int8", [0.03], [-7]),
+               T("r", (1, 4, 4, 8), "int8", [0.02], [-128]), T("y", (1, 4, 4, 8), "float32")]
+    ops = [Op("QUANTIZE", [0], [1]), Op("RELU", [1], [2]), Op("DEQUANTIZE", [2], [3])]
+    model = build(tensors, ops, [0], [3])
+    path = tmp_path / "edges.tflite"
+    path.write_bytes(model)
+    compiled = tinygen.compile(path, tmp_path / "out")
+    assert [io["name"] for io in compiled.inputs] == ["x"] and [io["name"] for io in compiled.outputs] == ["y"]
+    assert compiled.manifest["layers"] == 1  # only the RELU runs code
+    x = (rng.standard_normal((32, 4, 4, 8)) * 3).astype(np.float32)
+    expected = tflite_micro(model, x)
+    assert expected.dtype == np.float32
+    assert_identical(expected, compiled.run(x).reshape(expected.shape), "float API vs tflite-micro")
+    result = tinygen_cli("verify", str(compiled.out_dir))
+    assert result.code == 0 and "100.0% exact" in result.out, result.out + result.err
