@@ -8,7 +8,6 @@ fault it looks for (and pass on the same package without it), run as `make lint`
 from __future__ import annotations
 
 import importlib.util
-import re
 import subprocess
 import sys
 import textwrap

@@ -17,8 +17,11 @@ from .arith import dequantize
 from .cnames import model_prefix
 from .codegen.render import RenderedModel, render
 from .errors import DataError
+from .frontend.formats import model_format
 from .frontend.importer import import_model
 from .frontend.loader import LoadedModel, load_model
+from .frontend.tflite import TfliteModel, load_tflite
+from .frontend.tflite_import import import_tflite
 from .ir import Graph, verify
 from .model import CompiledModel
 from .outdir import MARKER, write_tree
@@ -77,10 +80,20 @@ def compile_model(model_path: str | Path, out_dir: str | Path | None = None, *, 
     path = str(model_path)
     calibrator = Calibrator.parse(calib_method)
     prefix = model_prefix(name or Path(path).stem)
-    loaded = load_model(path)  # read, check, upgrade the opset, pin the batch, fold constants
-    step("load")
-    graph = import_model(loaded)  # ONNX -> float IR, channels-last (QDQ parameters kept)
-    data = load_calibration_data(calib, loaded, warn) if calib is not None else None
+    loaded: LoadedModel | TfliteModel
+    data: dict[str, np.ndarray] | None = None
+    if model_format(path) == "tflite":  # by content (the TFL3 identifier); other formats are refused
+        loaded = load_tflite(path)  # the flatbuffer, through the TFLite schema
+        step("load")
+        if calib is not None:
+            raise DataError(f"{path}: a .tflite model is already quantized; --calib is not used",
+                            hint="Drop --calib; `tinygen verify OUT --input FILE` checks your own inputs.")
+        graph = import_tflite(loaded)  # TFLite -> IR with the file's int8 parameters, NHWC as stored
+    else:
+        loaded = load_model(path)  # read, check, upgrade the opset, pin the batch, fold constants
+        step("load")
+        graph = import_model(loaded)  # ONNX -> float IR, channels-last (QDQ parameters kept)
+        data = load_calibration_data(calib, loaded, warn) if calib is not None else None
     step("import")
     run_pipeline(graph, debug=debug, log=log)  # BatchNorm folding, activation fusion, ...
     step("passes")
@@ -95,6 +108,7 @@ def compile_model(model_path: str | Path, out_dir: str | Path | None = None, *, 
                             hint="Pass --calib FILE (.npy (N, ...) or .npz keyed by input name, in the "
                                  "model's layout), or --calib random to try the toolchain without "
                                  "accuracy.")
+        assert isinstance(loaded, LoadedModel)  # a .tflite model is fully quantized
         ranges = calibrate(loaded, graph, data, calibrator)  # float ranges of every activation
         step("calibrate")
     quantize_graph(graph, ranges)  # int8 activations, weights, biases and kernel parameters
@@ -113,7 +127,7 @@ def compile_model(model_path: str | Path, out_dir: str | Path | None = None, *, 
     return result
 
 
-def representative_inputs(graph: Graph, loaded: LoadedModel) -> dict[str, np.ndarray]:
+def representative_inputs(graph: Graph, loaded: LoadedModel | TfliteModel) -> dict[str, np.ndarray]:
     """For a quantized model compiled without data: random int8 inputs (fixed seed), as the real
     values they stand for, kept for `tinygen verify`."""
     rng = np.random.default_rng(1234)
@@ -127,7 +141,8 @@ def representative_inputs(graph: Graph, loaded: LoadedModel) -> dict[str, np.nda
     return inputs
 
 
-def write_compiled(graph: Graph, out_dir: str | Path | None, prefix: str, *, loaded: LoadedModel | None = None,
+def write_compiled(graph: Graph, out_dir: str | Path | None, prefix: str, *,
+                   loaded: LoadedModel | TfliteModel | None = None,
                    samples: dict[str, np.ndarray] | None = None, calibration: dict[str, Any] | None = None,
                    force: bool = False, step: Callable[[str], None] | None = None,
                    ram_budget: int | None = None, in_place: bool = True, variants: str = "ram",
@@ -166,7 +181,8 @@ def write_compiled(graph: Graph, out_dir: str | Path | None, prefix: str, *, loa
     return CompileResult(CompiledModel(target), summary)
 
 
-def summarize(graph: Graph, plan: MemoryPlan, rendered: RenderedModel, loaded: LoadedModel | None) -> dict[str, Any]:
+def summarize(graph: Graph, plan: MemoryPlan, rendered: RenderedModel,
+              loaded: LoadedModel | TfliteModel | None) -> dict[str, Any]:
     ops: dict[str, int] = {}
     for node in graph.nodes:
         ops[node.op] = ops.get(node.op, 0) + 1
@@ -192,7 +208,7 @@ def summarize(graph: Graph, plan: MemoryPlan, rendered: RenderedModel, loaded: L
     }
 
 
-def metadata_files(graph: Graph, plan: MemoryPlan, rendered: RenderedModel, loaded: LoadedModel | None,
+def metadata_files(graph: Graph, plan: MemoryPlan, rendered: RenderedModel, loaded: LoadedModel | TfliteModel | None,
                    prefix: str, model_file: str, samples: dict[str, np.ndarray], summary: dict[str, Any],
                    calibration: dict[str, Any], in_place: bool = True) -> dict[str, bytes]:
     model_bytes = Path(loaded.path).read_bytes() if loaded else b""
@@ -216,6 +232,6 @@ def metadata_files(graph: Graph, plan: MemoryPlan, rendered: RenderedModel, load
         ".tinygen/arrays.npz": arrays,
         ".tinygen/samples.npz": deterministic_npz(samples),
     }
-    if loaded:
-        files[".tinygen/model.onnx"] = model_bytes
+    if loaded:  # the source model, for verify and report (a .tflite under its own name)
+        files[".tinygen/model.tflite" if isinstance(loaded, TfliteModel) else ".tinygen/model.onnx"] = model_bytes
     return files

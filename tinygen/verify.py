@@ -104,6 +104,8 @@ def verify_model(out_dir: str | Path, input_path: Path | None = None) -> VerifyR
             report.mismatch = report.mismatch or f"MISMATCH golden vs host C: {problem}"
     report.lines.append(f"golden reference vs host C on {count} sample(s): "
                         + ("identical (bit-exact)" if report.identical else "DIFFERENT"))
+    if (model.out_dir / ".tinygen" / "model.tflite").exists():  # a .tflite source: TFLM is the reference
+        return compare_with_tflite_micro(model, inputs, host_list, report)
     try:
         reference = onnxruntime_outputs(model, inputs)
     except Exception as exc:  # the float comparison is informative; never fail verify on it
@@ -127,5 +129,54 @@ def verify_model(out_dir: str | Path, input_path: Path | None = None) -> VerifyR
             agree = int(np.sum(np.argmax(theirs, axis=1) == np.argmax(ours_q, axis=1)))
             report.top1 = report.top1 or (agree, count)
             line += f", top-1 agreement {agree}/{count}"
+        report.lines.append(line)
+    return report
+
+
+def tflite_micro_outputs(model: CompiledModel, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """The source .tflite's outputs in the `tflite-micro` interpreter (TFLM's reference kernels), one
+    array per output. Inputs are real values, quantized with the model's parameters where the file
+    takes int8 (a float input goes in as it is: the file's QUANTIZE does the same rounding)."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    interpreter = runtime.Interpreter.from_bytes((model.out_dir / ".tinygen" / "model.tflite").read_bytes())
+    feeds = []
+    for index, io in enumerate(model.inputs):
+        x = inputs[io["name"]]
+        dtype = np.dtype(interpreter.get_input_details(index)["dtype"])
+        feeds.append(model.quantize(io, x) if dtype == np.int8 else x.astype(dtype))
+    results: list[list[np.ndarray]] = [[] for _ in model.outputs]
+    for i in range(feeds[0].shape[0]):
+        for index, x in enumerate(feeds):
+            interpreter.set_input(x[i:i + 1], index)
+        interpreter.invoke()
+        for k in range(len(model.outputs)):
+            results[k].append(np.array(interpreter.get_output(k)))
+    return [np.concatenate(r) for r in results]
+
+
+def compare_with_tflite_micro(model: CompiledModel, inputs: dict[str, np.ndarray],
+                              host: dict[str, np.ndarray], report: VerifyReport) -> VerifyReport:
+    """tinygen promises TFLM's bytes for a .tflite model: any difference fails verify."""
+    try:
+        reference = tflite_micro_outputs(model, inputs)
+    except ImportError:
+        report.lines.append("comparison with tflite-micro skipped: the `tflite-micro` package is not installed "
+                            "(pip install tflite-micro)")
+        return report
+    for io, theirs in zip(model.outputs, reference, strict=True):
+        ours_q = host[io["name"]].reshape(theirs.shape)
+        # A float output is the file's DEQUANTIZE: the same float32 product as tinygen's dequantize.
+        ours = ours_q if theirs.dtype == np.int8 else model.dequantize(io, ours_q).astype(theirs.dtype)
+        same = ours == theirs
+        line = (f"vs tflite-micro (the source .tflite) output '{io['name']}': "
+                f"{100 * float(np.mean(same)):.1f}% exact")
+        problem = first_mismatch(theirs, ours, f"output '{io['name']}'")
+        if problem:
+            report.identical = False
+            report.mismatch = report.mismatch or f"MISMATCH host C vs tflite-micro: {problem}"
+        if theirs.ndim == 2 and 1 < theirs.shape[1] <= 1000:
+            agree = int(np.sum(np.argmax(theirs, axis=1) == np.argmax(ours, axis=1)))
+            report.top1 = report.top1 or (agree, theirs.shape[0])
         report.lines.append(line)
     return report

@@ -30,7 +30,7 @@ def memory_lines(summary: dict) -> list[str]:
 
 
 @click.command("compile")
-@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("model", type=click.Path(path_type=Path))  # a folder is refused by the frontend (SavedModel)
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (written atomically; replaced if tinygen wrote it before).")
 @click.option("--calib", metavar="FILE|random",

@@ -12,7 +12,7 @@ from .common import Context
 
 
 @click.command("inspect")
-@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("model", type=click.Path(path_type=Path))  # a folder is refused by the frontend (SavedModel)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the listing as JSON ('-' for standard output, instead of the table).")
 @click.pass_obj

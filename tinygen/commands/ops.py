@@ -64,12 +64,20 @@ def supported_ops() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return rows, kernels
 
 
+def tflite_ops() -> list[dict[str, Any]]:
+    """TFLite builtin operators with their constraints (tinygen/frontend/tflite_ops.py's registry)."""
+    from ..frontend.tflite_ops import TFLITE_CONSTRAINTS
+
+    return [{"op": name, "supported": supported, "constraints": text}
+            for name, (text, supported) in sorted(TFLITE_CONSTRAINTS.items())]
+
+
 @click.command("ops")
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
 @click.option("--all", "show_all", is_flag=True, help="Also list the forms that are recognised but refused.")
 @click.pass_obj
 def command(obj: Context, as_json: bool, show_all: bool) -> None:
-    """List the supported ONNX operators with their constraints.
+    """List the supported ONNX and TFLite operators with their constraints.
 
     \b
     Example:
@@ -77,8 +85,9 @@ def command(obj: Context, as_json: bool, show_all: bool) -> None:
       tinygen ops --json > ops.json
     """
     rows, ir_ops = supported_ops()
+    tflite = tflite_ops()
     if as_json:
-        click.echo(json.dumps({"onnx": rows, "ir": ir_ops, "dtypes": onnx_dtypes()}, indent=1))
+        click.echo(json.dumps({"onnx": rows, "tflite": tflite, "ir": ir_ops, "dtypes": onnx_dtypes()}, indent=1))
         return
     shown = [row for row in rows if row["supported"] or show_all]
     click.echo(f"{sum(1 for row in rows if row['supported'])} ONNX operators (domain ai.onnx unless noted; "
@@ -92,6 +101,12 @@ def command(obj: Context, as_json: bool, show_all: bool) -> None:
         click.echo(f"      attributes: {attributes}")
         click.echo(f"      layout: {row['layout']}")
     click.echo(f"\nData types: {onnx_dtypes()}.")
+    click.echo(f"\n{sum(1 for row in tflite if row['supported'])} TFLite builtin operators (int8 .tflite files, "
+               "NHWC as stored; bit-exact with TensorFlow Lite Micro):")
+    for row in tflite:
+        if row["supported"] or show_all:
+            click.echo(f"  {row['op']}{'' if row['supported'] else ' (refused)'}")
+            click.echo(f"      {row['constraints']}")
     click.echo("\nKernels (IR op: what it computes; data types):")
     for op in ir_ops:
         click.echo(f"  {op['op']:<18} {op['summary']}")

@@ -185,6 +185,8 @@ class LookupTable(Op):
     def quantize(self, node: Node, graph: Graph) -> None:
         if node.attrs["function"] == "requantize":
             table = requantize_table(*input_quant(graph, node), *output_quant(graph, node))
+        elif node.attrs["function"] == "table":  # given by a frontend: a TFLite op's own integer arithmetic
+            table = np.asarray(node.attrs["args"]["table"], np.int8)
         else:
             table = lookup_table(node.attrs["function"], node.attrs.get("args", {}),
                                  *input_quant(graph, node), *output_quant(graph, node))

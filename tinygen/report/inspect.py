@@ -17,6 +17,7 @@ from typing import Any
 
 from ..codegen.render import weight_tensors
 from ..errors import Problem, ProblemCollector
+from ..frontend.formats import model_format
 from ..frontend.importer import import_model
 from ..frontend.loader import load_model
 from ..ops import op_of
@@ -25,6 +26,10 @@ from ..passes import run_pipeline
 
 def inspect_model(path: str | Path) -> tuple[dict[str, Any], list[Problem]]:
     """(the figures, JSON-ready; the problems compile would refuse the model with, if any)."""
+    if model_format(path) == "tflite":
+        from .inspect_tflite import inspect_tflite
+
+        return inspect_tflite(path)
     loaded = load_model(str(path))
     problems = ProblemCollector(loaded.path)
     graph = import_model(loaded, problems)
@@ -87,7 +92,8 @@ def inspect_lines(result: dict[str, Any]) -> list[str]:
     ins = ", ".join(f"{io['name']} {io['shape']} {io['dtype']}" for io in result["inputs"])
     outs = ", ".join(f"{io['name']} {io['shape']}" for io in result["outputs"])
     upgraded = f" (upgraded from {result['upgraded_from_opset']})" if result["upgraded_from_opset"] else ""
-    lines = [f"{result['model']}: opset {result['opset']}{upgraded}, {len(result['nodes'])} nodes",
+    source = f"opset {result['opset']}{upgraded}" if result["opset"] is not None else result.get("format", "")
+    lines = [f"{result['model']}: {source}, {len(result['nodes'])} nodes",
              f"  inputs:  {ins}", f"  outputs: {outs}", "",
              f"  {'#':>3}  {'op':<20} {'name':<32} {'output shape':<18} {'tinygen layer':<18} {'MACs':>11} "
              f"{'params':>9}  status"]
