@@ -18,7 +18,7 @@ def memory_lines(summary: dict) -> list[str]:
         lines.append(f"  in place      {len(summary['in_place'])} layer(s) write over an input they no longer need")
     if summary.get("variants"):
         extra = sum(v["extra_instructions"] for v in summary["variants"])
-        kinds = sorted({v["variant"] for v in summary["variants"]})
+        kinds = sorted({v["note"] or v["variant"] for v in summary["variants"]})
         lines.append(f"  variants      {len(summary['variants'])} layer(s) in a smaller-scratch variant "
                      f"({', '.join(kinds)}): about {extra:,} more instructions (Cortex-M4; a larger "
                      "--ram-budget buys them back)")

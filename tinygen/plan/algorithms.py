@@ -94,7 +94,7 @@ def _allowed_regions(forbidden: list[Interval], alignment: int) -> list[tuple[in
     return regions
 
 
-def _first_fit_offset(forbidden: list[Interval], alignment: int) -> int:
+def first_fit_offset(forbidden: list[Interval], alignment: int) -> int:
     """Lowest aligned offset outside every forbidden interval."""
     candidate = 0
     for lo, hi in sorted(forbidden):
@@ -114,7 +114,7 @@ def _best_fit_offset(forbidden: list[Interval], alignment: int) -> int:
 
 
 def _place_in_order(buffers: Sequence[Buffer], order: Sequence[int], conflicts: Conflicts,
-                    fit: Callable[[list[Interval], int], int] = _first_fit_offset) -> list[int]:
+                    fit: Callable[[list[Interval], int], int] = first_fit_offset) -> list[int]:
     """Offsets (by buffer index) from placing the buffers one by one in `order` with `fit`."""
     offsets = [-1] * len(buffers)
     for i in order:
@@ -289,7 +289,7 @@ def exact_search(buffers: list[Buffer], overlaps: Sequence[Overlap] = (), *, nod
     stopped = False
 
     def fit(i: int) -> int:
-        return _first_fit_offset(_forbidden(conflicts[i], offsets), aligns[i])
+        return first_fit_offset(_forbidden(conflicts[i], offsets), aligns[i])
 
     def bound(ffs: list[int], last: int) -> int:
         # In a live set all buffers conflict. The placed ones start at or below `last`, so the

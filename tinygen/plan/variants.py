@@ -24,9 +24,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from ..ir import Graph, Node
+from ..ir import BUFFER_ALIGNMENT, Graph, Node
 from ..ops import Kernel, op_of
-from .algorithms import _first_fit_offset
+from .algorithms import first_fit_offset
 from .liveness import Buffer, lower_bound, scratch_name
 from .planner import MemoryPlan, arena_bytes, check_placement, within
 
@@ -103,7 +103,7 @@ def _fit_scratch(plan: MemoryPlan, step: int, size: int, limit: int) -> MemoryPl
     offset = 0
     if size:
         forbidden = [(plan.offsets[b.name] - size, plan.offsets[b.name] + b.size) for b in live]
-        offset = _first_fit_offset(forbidden, 4)
+        offset = first_fit_offset(forbidden, BUFFER_ALIGNMENT)
         if not within(arena_bytes(max(plan.used_bytes, offset + size)), limit):
             return None
     buffers = [b for b in plan.buffers if b.name != name]
