@@ -1,4 +1,4 @@
-"""Layers aimed at the Cortex-M DSP kernel variants (firmware/tinygen_kernels/src/*_s8_<variant>.c),
+"""Layers aimed at the Cortex-M DSP kernel variants (firmware/tinygen_kernels/src/tg_<op>_<variant>_s8.c),
 grouped into graphs of independent single-op layers (one firmware build each).
 
 Every variant has a fast path (assembly, short requantization: tg_dsp.h) and fallbacks (general

@@ -8,26 +8,27 @@
 #include "tg_types.h"
 
 typedef struct {
-    tg_dims input;  /* [1, H, W, C_in] */
-    tg_dims filter; /* standard/grouped: [C_out, KH, KW, C_in / groups]; depthwise: [1, KH, KW, C_out] */
-    tg_dims output; /* [1, OH, OW, C_out] */
-    tg_hw stride;
-    tg_hw dilation;
-    tg_padding padding;       /* kernels use top/left; bottom/right are implied by the output size */
-    int32_t groups;           /* standard: 1; grouped: C_in / groups input channels per group */
-    int32_t depth_multiplier; /* depthwise only: C_out = C_in * depth_multiplier */
-    int32_t input_offset;     /* -input zero point, in [-127, 128] */
-    int32_t output_offset;    /* output zero point, in [-128, 127] */
-    int32_t activation_min;   /* fused activation clamp, in [-128, 127] */
-    int32_t activation_max;
+    tg_dims input;             /* [1, H, W, C_in] */
+    tg_dims filter;            /* standard/grouped: [C_out, KH, KW, C_in / groups]; depthwise: [1, KH, KW, C_out] */
+    tg_dims output;            /* [1, OH, OW, C_out] */
+    tg_hw stride;              /* >= 1 */
+    tg_hw dilation;            /* >= 1 */
+    tg_padding padding;        /* >= 0; kernels use top/left; bottom/right are implied by the output size */
+    int32_t groups;            /* standard: 1; grouped: C_in / groups input channels per group (C_in and
+                                  C_out multiples of it); depthwise: unused */
+    int32_t depth_multiplier;  /* depthwise only, >= 1: C_out = C_in * depth_multiplier */
+    int32_t input_offset;      /* -input zero point, in [-127, 128] */
+    int32_t output_offset;     /* output zero point, in [-128, 127] */
+    int32_t activation_min;    /* fused activation clamp, in [-128, 127] */
+    int32_t activation_max;    /* in [activation_min, 127] */
     const int8_t *weights;     /* symmetric int8, layout as `filter` */
-    const int32_t *bias;       /* [C_out], scale input_scale * weight_scale[c] */
-    const int32_t *multiplier; /* requantization, [C_out] if per_channel else [1] */
-    const int8_t *shift;       /* in [-31, 30] */
-    int32_t per_channel;
-    int32_t accumulator_bits; /* |accumulator| < 2^accumulator_bits for every input, in every channel
-                                 with a shift in [-23, -1] (the DSP variants requantize those with a
-                                 shorter exact form when it is <= 29; tg_dsp.h) */
+    const int32_t *bias;       /* [C_out], scale input_scale * weight_scale[c], or NULL (no bias) */
+    const int32_t *multiplier; /* requantization, [C_out] if per_channel else [1]; each 0 or in [2^30, 2^31) */
+    const int8_t *shift;       /* as multiplier, each in [-31, 30] */
+    int32_t per_channel;       /* 1: one (multiplier, shift) per output channel; 0: one for all */
+    int32_t accumulator_bits;  /* |accumulator| < 2^accumulator_bits for every input, in every channel
+                                  with a shift in [-23, -1] (the DSP variants requantize those with a
+                                  shorter exact form when it is <= 29; tg_dsp.h) */
     /* Standard/grouped only: dead output channels (all weights 0, e.g. pruned or never trained)
      * need not be stored. NULL: `weights` holds a row per output channel. Otherwise `weights`
      * holds `stored_rows` rows, those of the live channels in channel order, and rows[c] is
@@ -74,9 +75,10 @@ void tg_conv_s8_pixel(const tg_conv_params *params, const int8_t *input, int32_t
  * own layer would) as Add input 1 (`conv_first`) or 2. Bit-exact with the two layers run in turn, with
  * no tensor in between. The residual has the output's shape. */
 typedef struct {
-    tg_conv_params conv;
-    tg_add_params add;
-    int32_t conv_first;
+    tg_conv_params conv; /* the convolution as its own layer (conv.output: the output's shape) */
+    tg_add_params add;   /* the Add as its own layer: add.output is the output's shape, and neither
+                            input is broadcast (both strides dense) */
+    int32_t conv_first;  /* 1: the convolution's output is Add input 1 (the residual input 2); 0: input 2 */
 } tg_conv_add_params;
 
 /* In-place contract: the output may be the residual (same address): each output is written after the

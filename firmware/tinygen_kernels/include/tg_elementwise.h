@@ -5,36 +5,38 @@
 #include "tg_requant.h"
 #include "tg_types.h"
 
+/* Requantization pairs (multiplier, shift) below are Q31 multipliers, 0 or in [2^30, 2^31), with shifts
+ * in [-31, 30] (tg_requant.h), each named after the real factor it stands for (s: scales). */
 typedef struct {
-    tg_dims output;         /* output as 4-D storage [d0, d1, d2, d3] */
-    tg_dims input1_strides; /* element stride of input 1 along each output axis; 0 = broadcast */
+    tg_dims output;         /* output as 4-D storage [d0, d1, d2, d3] (the inputs broadcast to it) */
+    tg_dims input1_strides; /* element stride of input 1 along each output axis, >= 0; 0 = broadcast */
     tg_dims input2_strides;
-    int32_t input1_offset; /* -zero points of the inputs */
+    int32_t input1_offset; /* -zero points of the inputs, in [-127, 128] */
     int32_t input2_offset;
-    int32_t output_offset;
-    int32_t input1_multiplier; /* s1 / (2 max(s1, s2)), shift <= 0 */
+    int32_t output_offset;     /* output zero point, in [-128, 127] */
+    int32_t input1_multiplier; /* s1 / (2 max(s1, s2)) <= 1/2, so shift in [-31, 0] */
     int32_t input1_shift;
-    int32_t input2_multiplier;
+    int32_t input2_multiplier; /* s2 / (2 max(s1, s2)), the same */
     int32_t input2_shift;
     int32_t output_multiplier; /* 2 max(s1, s2) / (2^left_shift s_out) */
     int32_t output_shift;
-    int32_t left_shift; /* 20: headroom for the rescaled inputs (|x + offset| < 2^8) */
-    int32_t activation_min;
-    int32_t activation_max;
-    int32_t subtract; /* 1: input1 - input2 (SUB) */
+    int32_t left_shift;     /* 20: headroom for the rescaled inputs (|x + offset| < 2^8); the DSP form needs 20 */
+    int32_t activation_min; /* fused activation clamp, in [-128, 127] */
+    int32_t activation_max; /* in [activation_min, 127] */
+    int32_t subtract;       /* 1: input1 - input2 (SUB); 0: ADD */
 } tg_add_params;
 
 typedef struct {
-    tg_dims output;
-    tg_dims input1_strides;
+    tg_dims output;         /* as tg_add_params */
+    tg_dims input1_strides; /* as tg_add_params; 0 = broadcast */
     tg_dims input2_strides;
-    int32_t input1_offset;
+    int32_t input1_offset; /* -zero points of the inputs, in [-127, 128] */
     int32_t input2_offset;
-    int32_t output_offset;
+    int32_t output_offset;     /* output zero point, in [-128, 127] */
     int32_t output_multiplier; /* s1 s2 / s_out */
     int32_t output_shift;
-    int32_t activation_min;
-    int32_t activation_max;
+    int32_t activation_min; /* fused activation clamp, in [-128, 127] */
+    int32_t activation_max; /* in [activation_min, 127] */
 } tg_mul_params;
 
 typedef struct {

@@ -4,22 +4,24 @@
 
 #include "tg_types.h"
 
+/* Input [rows, K] and output [rows, N], row-major (a feature map's pixels are rows). */
 typedef struct {
-    int32_t rows;          /* independent input rows (batch, tokens) */
-    int32_t input_depth;   /* K: values per input row */
-    int32_t output_depth;  /* N: values per output row */
-    int32_t input_offset;  /* -input zero point */
-    int32_t output_offset; /* output zero point */
-    int32_t activation_min;
-    int32_t activation_max;
-    const int8_t *weights;     /* [N, K] row-major, symmetric int8 */
-    const int32_t *bias;       /* [N], or NULL */
-    const int32_t *multiplier; /* [N] if per_channel else [1] */
-    const int8_t *shift;       /* in [-31, 30] */
-    int32_t per_channel;
-    int32_t accumulator_bits; /* |accumulator| < 2^accumulator_bits for every input, in every channel
-                                 with a shift in [-23, -1] (the DSP variants requantize those with a
-                                 shorter exact form when it is <= 29; tg_dsp.h) */
+    int32_t rows;              /* >= 1: independent input rows (batch, tokens) */
+    int32_t input_depth;       /* K >= 1: values per input row */
+    int32_t output_depth;      /* N >= 1: values per output row */
+    int32_t input_offset;      /* -input zero point, in [-127, 128] */
+    int32_t output_offset;     /* output zero point, in [-128, 127] */
+    int32_t activation_min;    /* fused activation clamp, in [-128, 127] */
+    int32_t activation_max;    /* in [activation_min, 127] */
+    const int8_t *weights;     /* [N, K] row-major, symmetric int8 (tg_fully_connected_direct_s8: interleaved,
+                                  below) */
+    const int32_t *bias;       /* [N], scale input_scale * weight_scale[n], or NULL */
+    const int32_t *multiplier; /* [N] if per_channel else [1]; each 0 or in [2^30, 2^31) */
+    const int8_t *shift;       /* as multiplier, each in [-31, 30] */
+    int32_t per_channel;       /* 1: one (multiplier, shift) per output value; 0: one for all */
+    int32_t accumulator_bits;  /* |accumulator| < 2^accumulator_bits for every input, in every channel
+                                  with a shift in [-23, -1] (the DSP variants requantize those with a
+                                  shorter exact form when it is <= 29; tg_dsp.h) */
 } tg_fully_connected_params;
 
 /* out[r, n] = clamp(output_offset + requant_n(bias[n] + sum_k w[n, k] * (in[r, k] + input_offset))) */

@@ -5,8 +5,8 @@
 #include "tg_types.h"
 
 typedef struct {
-    int32_t size;        /* elements */
-    const int8_t *table; /* table[q + 128] is the output for input q */
+    int32_t size;        /* elements, >= 0 (any layout: the table applies to each) */
+    const int8_t *table; /* [256]: table[q + 128] is the output for input q */
 } tg_lut_params;
 
 /* out[i] = table[in[i] + 128]. In-place use (input == output) is allowed. */

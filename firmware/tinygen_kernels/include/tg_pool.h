@@ -5,19 +5,19 @@
 #include "tg_types.h"
 
 typedef struct {
-    tg_dims input;  /* [1, H, W, C] */
-    tg_dims output; /* [1, OH, OW, C] */
-    tg_hw kernel;
-    tg_hw stride;
-    tg_hw dilation;
-    tg_padding padding;
-    /* average pooling only: */
-    int32_t count_include_pad; /* 1: padded taps count, as the input zero point (ONNX semantics) */
-    int32_t input_zero_point;
-    int32_t rescale;    /* 1: requantize the average to different output parameters */
-    int32_t multiplier; /* s_in / s_out, used when rescale */
-    int32_t shift;
-    int32_t output_offset;
+    tg_dims input;      /* [1, H, W, C] */
+    tg_dims output;     /* [1, OH, OW, C] */
+    tg_hw kernel;       /* KH, KW >= 1 */
+    tg_hw stride;       /* >= 1 */
+    tg_hw dilation;     /* >= 1 */
+    tg_padding padding; /* >= 0; top/left place the windows, bottom/right only bound count_include_pad */
+    /* average pooling only (max pooling keeps the input's quantization and ignores these): */
+    int32_t count_include_pad; /* 1: padded taps count, as the input zero point (ONNX semantics); 0: not */
+    int32_t input_zero_point;  /* in [-128, 127] */
+    int32_t rescale;           /* 1: requantize the average to different output parameters; 0: keep them */
+    int32_t multiplier;        /* s_in / s_out when rescale: 0 or in [2^30, 2^31) */
+    int32_t shift;             /* in [-31, 30] */
+    int32_t output_offset;     /* output zero point, in [-128, 127], used when rescale */
 } tg_pool_params;
 
 /* Max over the taps inside the input (padding never wins). Output quantization = input's. */

@@ -4,12 +4,14 @@
 
 #include "tg_types.h"
 
+/* Input and output [outer, channels], row-major; alpha [channels] int8. Multipliers are 0 or in
+ * [2^30, 2^31), shifts in [-31, 30] (tg_requant.h). */
 typedef struct {
-    int32_t outer;    /* positions */
-    int32_t channels; /* innermost axis; alpha has one value per channel */
-    int32_t input_offset;
-    int32_t alpha_offset;
-    int32_t output_offset;
+    int32_t outer;               /* >= 1: positions */
+    int32_t channels;            /* >= 1: innermost axis; alpha has one value per channel */
+    int32_t input_offset;        /* -input zero point, in [-127, 128] */
+    int32_t alpha_offset;        /* -alpha zero point, in [-127, 128] */
+    int32_t output_offset;       /* output zero point, in [-128, 127] */
     int32_t positive_multiplier; /* s_in / s_out */
     int32_t positive_shift;
     int32_t negative_multiplier; /* s_in s_alpha / s_out */

@@ -4,16 +4,18 @@
 
 #include "tg_types.h"
 
+/* Input and output [rows, depth], row-major. */
 typedef struct {
-    int32_t rows;             /* independent rows */
-    int32_t depth;            /* values per row (the softmax axis, innermost) */
-    int32_t input_multiplier; /* beta * s_in * 2^26 as (Q31 multiplier, left shift) */
-    int32_t input_left_shift;
-    int32_t diff_min; /* differences below this give exp = 0 */
-    int32_t rescale;  /* 1: requantize the 1/256-step output to other parameters */
-    int32_t output_multiplier;
-    int32_t output_shift;
-    int32_t output_offset;
+    int32_t rows;              /* >= 1: independent rows */
+    int32_t depth;             /* values per row (the softmax axis, innermost), in [1, 4095]: the sum of
+                                  the exponentials (each <= 2^19 in Q12.19) stays in int32 */
+    int32_t input_multiplier;  /* beta * s_in * 2^26 as (Q31 multiplier in [2^30, 2^31), left shift) */
+    int32_t input_left_shift;  /* in [0, 31] */
+    int32_t diff_min;          /* <= 0: differences from the row's max below this give exp = 0 */
+    int32_t rescale;           /* 1: requantize the 1/256-step output to other parameters; 0: keep them */
+    int32_t output_multiplier; /* (1/256) / s_out when rescale: 0 or in [2^30, 2^31) */
+    int32_t output_shift;      /* in [-31, 30] */
+    int32_t output_offset;     /* output zero point, in [-128, 127], used when rescale */
 } tg_softmax_params;
 
 /* Output scale 1/256, zero point -128 (unless rescaled). In-place use (output == input) is allowed: row by
