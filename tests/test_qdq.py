@@ -119,8 +119,23 @@ def quantize_with_onnxruntime(name: str, path: Path, quant_format: str = "QDQ") 
                     per_channel=True, activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)
 
 
+def _sqnr_db(reference: np.ndarray, test: np.ndarray) -> float:
+    noise = float(np.sum((reference.astype(np.float64) - test) ** 2))
+    return float("inf") if noise == 0 else 10 * np.log10(float(np.sum(reference.astype(np.float64) ** 2)) / noise)
+
+
 @pytest.mark.parametrize("name", MLPERF)
 def test_onnxruntime_quantize_static_models(name: str, tmp_path: Path) -> None:
+    """onnxruntime's own QDQ models compile, golden == host C, and tinygen's run of the model's parameters is
+    at least as close to the float model as onnxruntime's run of the same QDQ file.
+
+    onnxruntime requantizes with float scales, tinygen (like TFLite) with fixed-point multipliers, so the
+    two differ by single steps per layer that add up through a network -- and onnxruntime's own result
+    depends on its version (1.32 runs these files at 4.8 dB SQNR on KWS where the parameters allow 22 dB,
+    as tinygen's run shows). So the yardstick is the float model: tinygen must not lose more than 2 dB
+    against it, nor a top-1 decision, compared with onnxruntime. (2 dB: ResNet-8's residual Adds are TFLite's
+    integer ADD in tinygen -- two rescalings with their roundings -- and one float sum in onnxruntime; that
+    costs IC 1.6 dB with onnxruntime 1.32.)"""
     import onnxruntime as ort
 
     quantize_with_onnxruntime(name, tmp_path / "qdq.onnx")
@@ -128,22 +143,22 @@ def test_onnxruntime_quantize_static_models(name: str, tmp_path: Path) -> None:
     x = samples(name)["x"]
     ours = model.run(x)
     assert_identical(model.golden(x), ours, f"{name}: golden vs host C")
-    session = ort.InferenceSession(str(tmp_path / "qdq.onnx"), providers=["CPUExecutionProvider"])
-    input_name = session.get_inputs()[0].name
-    theirs = np.concatenate([session.run(None, {input_name: x[i:i + 1]})[0] for i in range(len(x))])
-    out = model.outputs[0]
-    steps = np.abs(np.rint(theirs / out["scale"]) - np.rint(ours / out["scale"]))
-    top1 = int(np.sum(np.argmax(theirs, axis=1) == np.argmax(ours, axis=1)))
-    print(f"{name}: vs onnxruntime QDQ: {100 * np.mean(steps == 0):.1f}% exact, max {int(steps.max())} "
-          f"steps, top-1 {top1}/{len(x)}")
-    # onnxruntime requantizes with float scales, tinygen (like TFLite) with fixed-point
-    # multipliers: outputs differ by single steps per layer, which add up through the network
-    # (the same drift the models' README measures between onnxruntime and TFLite). The
-    # decisions must agree; the autoencoder's reconstruction must stay within a step on average.
-    if name == "ad_autoencoder":
-        assert float(np.mean(steps)) < 1.0
-    else:
-        assert top1 >= len(x) - 1
+
+    def run(path: Path) -> np.ndarray:
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        input_name = session.get_inputs()[0].name
+        return np.concatenate([session.run(None, {input_name: x[i:i + 1]})[0] for i in range(len(x))])
+
+    theirs = run(tmp_path / "qdq.onnx")
+    reference = run(model_file(name, "float"))
+    ours_db, theirs_db = _sqnr_db(reference, ours), _sqnr_db(reference, theirs)
+    top1 = {label: int(np.sum(np.argmax(reference, axis=1) == np.argmax(y, axis=1)))
+            for label, y in (("tinygen", ours), ("onnxruntime", theirs))}
+    print(f"{name}: SQNR against float: tinygen {ours_db:.1f} dB, onnxruntime's run of the QDQ file "
+          f"{theirs_db:.1f} dB; top-1 agreement with float {top1}")
+    assert ours_db >= theirs_db - 2.0, f"{name}: tinygen {ours_db:.1f} dB, onnxruntime {theirs_db:.1f} dB"
+    if name != "ad_autoencoder":
+        assert top1["tinygen"] >= top1["onnxruntime"] - 1
 
 
 def test_qoperator_format_is_refused_by_name(tmp_path: Path) -> None:
