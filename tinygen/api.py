@@ -223,6 +223,7 @@ def metadata_files(graph: Graph, plan: MemoryPlan, rendered: RenderedModel, load
         **summary,
         "calibration": calibration,
         "kernel_sources": rendered.kernel_sources,
+        "kernel_functions": rendered.kernel_functions,
         "layer_list": rendered.layer_facts,
         "plan": plan_record(plan, in_place),  # the placement itself (plan.planner.stored_plan)
     }

@@ -29,6 +29,7 @@ class RenderedModel:
     weights_bytes: int  # int8 weights and int32 biases
     constants_bytes: int  # every const array (weights, biases, requantization params, tables)
     kernel_sources: list[str]  # the kernel library's .c files copied into the output
+    kernel_functions: list[str]  # the library functions the model calls (its layers and model.c)
     # The facts computed here once, stored in the manifest and read by everything downstream (the
     # PlatformIO project, CompiledModel, report, bench, inspect): per layer and per input/output.
     layer_facts: list[dict[str, Any]]
@@ -175,10 +176,12 @@ def render(graph: Graph, plan: MemoryPlan, prefix: str, model_file: str) -> Rend
         f"{lib}/library.json": env.get_template("model_library.json.j2").render(context),
     }
     encoded = {path: text.encode() for path, text in files.items()}
-    kernels = kernel_library_files(called_functions(layers, files[f"{lib}/{prefix}.c"]))
+    called = called_functions(layers, files[f"{lib}/{prefix}.c"])
+    kernels = kernel_library_files(called)
     encoded.update(kernels)
     kernel_sources = sorted(path.rsplit("/", 1)[1] for path in kernels if path.endswith(".c"))
-    return RenderedModel(encoded, layers, weights_bytes, constants_bytes, kernel_sources, facts, inputs, outputs)
+    return RenderedModel(encoded, layers, weights_bytes, constants_bytes, kernel_sources, sorted(called), facts,
+                         inputs, outputs)
 
 
 def called_functions(layers: list[CLayer], model_c: str) -> set[str]:
