@@ -44,7 +44,7 @@ MAX_ORDERS = 20_000  # enumerate every topological order only below this many
 def capture_schedule() -> Iterator[dict]:
     """Record the graph's order before the first scheduling and what the last one chose (the variant
     choice schedules the graph again after each change of variants)."""
-    import tinygen.plan.variants as variants_module
+    import tinygen.plan.driver as driver_module
 
     seen: dict = {}
 
@@ -54,12 +54,12 @@ def capture_schedule() -> Iterator[dict]:
         seen["schedule"] = schedule = schedule_nodes(graph, **options)
         return schedule
 
-    original = variants_module.schedule_nodes
-    variants_module.schedule_nodes = recording  # type: ignore[assignment]
+    original = driver_module.schedule_nodes
+    driver_module.schedule_nodes = recording  # type: ignore[assignment]
     try:
         yield seen
     finally:
-        variants_module.schedule_nodes = original
+        driver_module.schedule_nodes = original
 
 
 def order_range(graph: Graph) -> tuple[int, int, int] | None:

@@ -20,8 +20,6 @@ from tinygen import arith
 from tinygen.codegen.kernel_library import kernel_library
 from tinygen.ir import Graph, Node, QuantParams, Tensor
 from tinygen.ops import op_of
-from tinygen.ops.conv import conv_kernel, depthwise_kernel
-from tinygen.ops.fully_connected import fc_kernel
 
 from ..kernels.helpers import assert_same_results, build_sanitized, run_records
 
@@ -121,6 +119,13 @@ def _conv_layer(rng: np.random.Generator, depthwise: bool) -> tuple[Graph, Node]
     return g, node
 
 
+def _function(node: Node, graph: Graph) -> str:
+    """The C function the generator calls for the layer (its op's kernel table)."""
+    kernel = op_of(node).kernel(node, graph)
+    assert kernel is not None
+    return kernel.function
+
+
 def _record(kernel: int, g: Graph, node: Node) -> list[int]:
     _, ih, iw, ic = g.tensors["x"].shape
     _, oh, ow, oc = g.tensors["y"].shape
@@ -135,7 +140,7 @@ def test_conv_scratch_equals_the_c_buffer_size(driver) -> None:
     records, planned, chosen = [], [], []
     for g, node in layers:
         depthwise = node.op == "depthwise_conv2d"
-        kernel = depthwise_kernel(node) if depthwise else conv_kernel(node)
+        kernel = _function(node, g)
         variant = {"tg_conv_1x1_s8": CONV, "tg_conv_im2col_s8": IM2COL, "tg_conv_s8": CONV_WRAPPER,
                    "tg_depthwise_conv_3x3_s8": DW3X3, "tg_depthwise_conv_fast_s8": DW_FAST}[kernel]
         planned.append(op_of(node).scratch_bytes(node, g))
@@ -145,7 +150,7 @@ def test_conv_scratch_equals_the_c_buffer_size(driver) -> None:
     wrapper = run_records(driver, "scratch", np.array(chosen))
     for (g, node), plan, size, picked in zip(layers, planned, sizes, wrapper, strict=True):
         label = f"{node.op} {node.attrs} on {g.tensors['x'].shape}"
-        if node.op == "conv2d" and conv_kernel(node) == "tg_conv_s8":
+        if node.op == "conv2d" and _function(node, g) == "tg_conv_s8":
             assert plan == 0 and picked == 0, label  # grouped: the plain kernel, no scratch
         else:
             assert plan == size, f"{label}: planned {plan} B, C wants {size} B"
@@ -164,7 +169,7 @@ def test_fully_connected_scratch_equals_the_c_buffer_size(driver) -> None:
         g.add_tensor(Tensor("w", (outputs, depth), "int8", data=np.zeros((outputs, depth), np.int8)))
         g.add_tensor(Tensor("b", (outputs,), "int32", data=np.zeros(outputs, np.int32)))
         node = Node("fc", "fully_connected", ["x", "w", "b"], ["y"], {"activation": None}, {})
-        kernel = fc_kernel(depth, outputs, 1)
+        kernel = _function(node, g)
         planned.append((kernel, op_of(node).scratch_bytes(node, g)))
         records.append([FC_WIDE if kernel.endswith("wide_s8") else FC_FAST, 1, 1, depth, 1, 1, outputs,
                         1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1])
