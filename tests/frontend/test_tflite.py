@@ -135,7 +135,7 @@ def _compile_and_compare(model: bytes, x: np.ndarray, tmp_path: Path, label: str
     assert_identical(expected, golden.reshape(expected.shape), f"{label}: golden vs tflite-micro")
 
 
-@pytest.mark.parametrize("op", ["RELU", "RELU6", "LEAKY_RELU", "LOGISTIC", "TANH", "SOFTMAX"])
+@pytest.mark.parametrize("op", ["RELU", "RELU6", "LEAKY_RELU", "HARD_SWISH", "LOGISTIC", "TANH", "SOFTMAX"])
 def test_unary_operators_match_tflite_micro(op: str, tmp_path: Path) -> None:
     rng = np.random.default_rng(sum(map(ord, op)))
     for trial in range(4):  # random input (and output) parameters, every int8 input value
@@ -194,6 +194,33 @@ def test_binary_operators_match_tflite_micro(op: str, broadcast: bool, tmp_path:
     tensors = [T("a", shape, "int8", *_qparams(rng)), T("y", shape, "int8", *_qparams(rng))]
     model = build(tensors, [Op(op, [0, 0], [1], options, {"FusedActivationFunction": 0})], [0], [1])
     _compile_and_compare(model, _every_int8(shape), tmp_path, op.lower())
+
+
+@pytest.mark.parametrize("op", ["MAXIMUM", "MINIMUM"])
+def test_maximum_minimum_match_tflite_micro(op: str, tmp_path: Path) -> None:
+    """A per-channel constant against a run-time tensor; TFLite requires one set of parameters."""
+    rng = np.random.default_rng(len(op))
+    shape, other = (1, 4, 4, 8), (1, 1, 1, 8)
+    scale, zp = _qparams(rng)
+    data = rng.integers(-128, 128, size=other, dtype=np.int8)
+    tensors = [T("a", shape, "int8", scale, zp), T("b", other, "int8", scale, zp, data=data),
+               T("y", shape, "int8", scale, zp)]
+    model = build(tensors, [Op(op, [0, 1], [2])], [0], [2])
+    x = rng.integers(-128, 128, size=(16, *shape[1:]), dtype=np.int8)
+    _compile_and_compare(model, x, tmp_path, op.lower())
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_prelu_matches_tflite_micro(shared: bool, tmp_path: Path) -> None:
+    """A slope per channel, stored as [C] or (Keras without shared_axes) repeated as [H, W, C]."""
+    rng = np.random.default_rng(21 + shared)
+    shape = (1, 4, 4, 8)
+    alpha = rng.integers(-128, 128, size=8, dtype=np.int8)
+    stored = alpha if shared else np.broadcast_to(alpha, shape[1:]).copy()
+    tensors = [T("x", shape, "int8", *_qparams(rng)), T("alpha", stored.shape, "int8", [0.004], [3], data=stored),
+               T("y", shape, "int8", *_qparams(rng))]
+    model = build(tensors, [Op("PRELU", [0, 1], [2])], [0], [2])
+    _compile_and_compare(model, _every_int8(shape), tmp_path, f"prelu{int(shared)}")
 
 
 @pytest.mark.parametrize("op", ["AVERAGE_POOL_2D", "MAX_POOL_2D"])
@@ -295,7 +322,6 @@ def test_several_subgraphs_are_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("op,message", [
     ("STRIDED_SLICE", "operator STRIDED_SLICE is not supported yet"),
-    ("HARD_SWISH", "HARD_SWISH is not supported yet"),
     ("MEAN", "MEAN"),
 ])
 def test_unsupported_operators_are_named(op: str, message: str, tmp_path: Path) -> None:

@@ -53,7 +53,7 @@ class TfliteTensor:
     type_name: str  # "int8", "float32", ...
     quant: QuantParams | None  # scales / zero points; axis = the file's quantized_dimension
     data: np.ndarray | None  # constant contents (None for run-time tensors)
-    dynamic: bool = False  # a dimension other than the batch is unknown (shape_signature -1)
+    dynamic: bool = False  # a dimension other than the batch has no size in the file's `shape`
 
     @property
     def is_constant(self) -> bool:
@@ -158,10 +158,12 @@ def _indices(array: Any, length: int) -> list[int]:
 def _tensor(path: str, data: bytes, model: Any, t: Any, index: int) -> TfliteTensor:
     name = t.Name().decode(errors="replace") if t.Name() else f"tensor_{index}"
     shape = tuple(int(d) for d in t.ShapeAsNumpy()) if t.ShapeLength() else ()
-    signature = tuple(int(d) for d in t.ShapeSignatureAsNumpy()) if t.ShapeSignatureLength() else shape
-    dynamic = any(d < 0 for d in signature[1:])
-    if signature and signature[0] < 0 and shape and shape[0] in (-1, 0):
-        shape = (1, *shape[1:])  # an unknown batch: tinygen compiles batch 1
+    # shape_signature marks dimensions left open at conversion (-1); `shape` holds the sizes the
+    # converter traced with, which TFLM allocates and runs with. tinygen does the same: a tensor is
+    # dynamic only where `shape` itself has no size (an unknown batch is compiled as batch 1).
+    dynamic = any(d <= 0 for d in shape[1:])
+    if shape and shape[0] in (-1, 0):
+        shape = (1, *shape[1:])
     type_name, dtype = TENSOR_TYPES.get(t.Type(), (f"type {t.Type()}", None))
     quant = None
     q = t.Quantization()

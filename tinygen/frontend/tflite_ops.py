@@ -351,6 +351,44 @@ def binary(ctx: TfliteImport, op: TfliteOperator) -> None:
     ctx.emit("mul" if op.op == "MUL" else "add", [a, b], [ctx.output(op.outputs[0])], **attrs)
 
 
+@tflite_op("MAXIMUM", "MINIMUM",
+           constraints="int8, inputs and output with the same parameters (TFLite requires it), broadcasting up to "
+                       "rank 4")
+def maximum_minimum(ctx: TfliteImport, op: TfliteOperator) -> None:
+    out = _int8(ctx, op.outputs[0], "output")
+    rank = len(out.shape)
+    if rank > 4:
+        raise Unsupported(f"rank-{rank} tensors are not supported")
+    for index in op.inputs[:2]:  # TFLM compares the raw int8 values: no rescaling to undo
+        _same_quant(op, ctx.tensor(index), out)
+    a = _operand(ctx, op.inputs[0], rank, "operand")
+    b = _operand(ctx, op.inputs[1], rank, "operand")
+    ctx.emit("minmax", [a, b], [ctx.output(op.outputs[0])], maximum=op.op == "MAXIMUM", activation=None)
+
+
+@tflite_op("PRELU", constraints="int8, a constant int8 slope: one value or one per channel (shared over the other "
+                                "axes)")
+def prelu(ctx: TfliteImport, op: TfliteOperator) -> None:
+    """TFLM's int8 PRELU is the IR's prelu op (ops/prelu.py implements TFLite's arithmetic); a slope
+    that varies over more than the channel axis is refused."""
+    x = _int8(ctx, op.inputs[0])
+    _int8(ctx, op.outputs[0], "output")
+    alpha = ctx.tensor(op.inputs[1])
+    if alpha.data is None:
+        raise Unsupported(f"the slope '{alpha.name}' is computed at run time; it must be a constant")
+    if alpha.type_name != "int8" or alpha.quant is None or alpha.quant.scale.size != 1:
+        raise Unsupported(f"slope '{alpha.name}' is {alpha.type_name}; an int8 per-tensor constant is needed")
+    channels = x.shape[-1]
+    values = alpha.data.reshape((1,) * (len(x.shape) - alpha.data.ndim) + alpha.data.shape)
+    per_channel = values.reshape(-1, values.shape[-1])
+    if values.shape[-1] not in (1, channels) or np.any(per_channel != per_channel[:1]):
+        raise Unsupported(f"a slope of shape {list(alpha.data.shape)} that varies over more than the channel "
+                          "axis", hint="share the PReLU slope over the spatial axes (Keras shared_axes=[1, 2])")
+    slope = np.broadcast_to(per_channel[0], (channels,)).astype(np.int8)
+    ctx.emit("prelu", [ctx.runtime(op.inputs[0]), ctx.constant("slope", slope, _quant(alpha))],
+             [ctx.output(op.outputs[0])])
+
+
 @tflite_op("CONCATENATION", constraints="int8 along the last (channel) axis")
 def concatenation(ctx: TfliteImport, op: TfliteOperator) -> None:
     out = _int8(ctx, op.outputs[0], "output")
@@ -468,18 +506,77 @@ def relu(ctx: TfliteImport, op: TfliteOperator) -> None:
 
 # Functions whose TFLM int8 kernel gives, for every input, what the IR's float-evaluated table gives
 # (tests/frontend/test_tflite.py checks all 256 inputs against tflite-micro over random parameters;
-# TFLM fixes their output parameters: LOGISTIC 1/256 and -128, TANH 1/128 and 0). HARD_SWISH is not
-# among them: TFLM's fixed-point recipe differs from the rounded float function by one step for
-# some parameters, so it is refused until its recipe is written (NOT_EXACT_YET).
+# TFLM fixes their output parameters: LOGISTIC 1/256 and -128, TANH 1/128 and 0).
 FLOAT_TABLES = {"LOGISTIC": "sigmoid", "TANH": "tanh"}
-NOT_EXACT_YET = {"HARD_SWISH": "TFLM's int8 fixed-point HARD_SWISH differs from tinygen's table by one step for "
-                               "some quantization parameters"}
 
 
-@tflite_op(*NOT_EXACT_YET,
-           constraints="not supported yet: TFLM's fixed-point recipe differs from tinygen's table", refuses=True)
-def not_exact_yet(ctx: TfliteImport, op: TfliteOperator) -> None:
-    raise Unsupported(f"operator {op.op} is not supported yet: {NOT_EXACT_YET[op.op]}")
+def _srdhm16(a: int, b: int) -> int:
+    """gemmlowp SaturatingRoundingDoublingHighMul on int16: round(a * b / 2^15), ties up."""
+    if a == b == -32768:
+        return 32767
+    ab = a * b
+    total = ab + ((1 << 14) if ab >= 0 else 1 - (1 << 14))
+    return int(total / (1 << 15))  # C division truncates toward zero
+
+
+def _sdhm16(a: int, b: int) -> int:
+    """TFLite's SaturatingDoublingHighMul on int16 (SQDMULH): a * b / 2^15 truncated toward zero."""
+    return 32767 if a == b == -32768 else int(a * b / (1 << 15))
+
+
+def _rdbpot(x: int, exponent: int) -> int:
+    return int(arith.rounding_divide_by_pot(x, exponent))
+
+
+def _saturating_left_shift16(x: int, amount: int) -> int:
+    return max(-32768, min(32767, x * (1 << amount)))
+
+
+def _int16_multiplier(real: np.float32) -> tuple[int, int]:
+    """TFLite QuantizeMultiplier then DownScaleInt32ToInt16Multiplier: a Q15 multiplier, exponent."""
+    fixed, exponent = arith.quantize_multiplier(float(real))
+    if fixed >= 2**31 - 1 - (1 << 15):
+        return 32767, exponent
+    return (fixed + (1 << 15)) >> 16, exponent
+
+
+def hard_swish_table(in_scale: float, in_zp: int, out_scale: float, out_zp: int) -> list[int]:
+    """TFLM's int8 HARD_SWISH (reference_ops::HardSwish with HardSwishPrepare's parameters), entry by
+    entry. The input is moved to a "hi-res" scale s_in / 128 (x * 2^7 fits int16 for |x| <= 255);
+    the "relu-ish" factor min(max(x + 3, 0), 6) / 6 is an int16 fixed-point value in [0, 1] obtained
+    by rescaling x to a scale where 3.0 is 32768 (saturating) and mapping [-1, 1] to [0, 1]; the
+    product uses the truncating SQDMULH, as TFLM does to cancel the rounding bias of the steps
+    before. The multipliers are computed from float32 scales, as in TFLM's Prepare."""
+    hires = np.float32(1.0 / 128.0) * np.float32(in_scale)
+    out_mult, out_exp = _int16_multiplier(hires / np.float32(out_scale))
+    relu_mult, relu_exp = _int16_multiplier(hires / np.float32(3.0 / 32768.0))
+    if out_exp > 0:
+        raise Unsupported("HARD_SWISH with an output scale below 1/128 of the input scale (TFLM requires the "
+                          "output multiplier's exponent <= 0)")
+    table = []
+    for q in range(-128, 128):
+        hires_value = (q - in_zp) * (1 << 7)
+        preshift_out = _srdhm16(hires_value, out_mult)
+        reluish = hires_value
+        if relu_exp > 0:
+            reluish = _saturating_left_shift16(reluish, relu_exp - 1)
+        reluish = _srdhm16(reluish, relu_mult)
+        if relu_exp > 0:
+            reluish = _saturating_left_shift16(reluish, 1)
+        if relu_exp < 0:
+            reluish = _rdbpot(reluish, -relu_exp)
+        reluish = (reluish + (1 << 15)) >> 1
+        value = _rdbpot(_sdhm16(reluish, preshift_out), -out_exp) + out_zp
+        table.append(max(-128, min(127, value)))
+    return table
+
+
+@tflite_op("HARD_SWISH", constraints="int8, TFLM's fixed-point recipe as a 256-entry table")
+def hard_swish(ctx: TfliteImport, op: TfliteOperator) -> None:
+    q_in, q_out = _quant(_int8(ctx, op.inputs[0])), _quant(_int8(ctx, op.outputs[0], "output"))
+    table = hard_swish_table(q_in.scale_value, q_in.zero_point_value, q_out.scale_value, q_out.zero_point_value)
+    ctx.emit("lut", [ctx.runtime(op.inputs[0])], [ctx.output(op.outputs[0])], function="table",
+             args={"table": table})
 
 
 @tflite_op(*FLOAT_TABLES,
