@@ -13,19 +13,20 @@ MARKER = ".tinygen/manifest.json"
 KEPT_ACROSS_REWRITES = (".pio",)  # PlatformIO's build folder of the project in OUT
 
 
-def write_tree(out: Path, files: dict[str, bytes], force: bool = False) -> None:
+def write_tree(out: Path, files: dict[str, bytes], force: bool = False, marker: str = MARKER) -> None:
     """Replace folder `out` with exactly `files` (relative path -> bytes).
 
     Everything is written into a temporary sibling folder first and moved into place with
     renames, so `out` is either the old folder or the complete new one. An existing folder that
-    tinygen did not write is never replaced (unless force). PlatformIO's build cache (.pio) moves
-    over to the new folder, so rebuilding after a recompile does not start from nothing.
+    tinygen did not write (no `marker` file in it) is never replaced (unless force). PlatformIO's
+    build cache (.pio) moves over to the new folder, so rebuilding after a recompile does not
+    start from nothing.
     """
     out = Path(out)
     if out.exists():
         if not out.is_dir():
             raise TinygenError(f"{out}: exists and is not a folder")
-        if any(out.iterdir()) and not (out / MARKER).exists() and not force:
+        if any(out.iterdir()) and not (out / marker).exists() and not force:
             raise TinygenError(f"{out}: exists and was not written by tinygen; refusing to replace it",
                                hint="Choose another output folder, or empty this one.")
     parent = out.resolve().parent
