@@ -34,7 +34,8 @@ def test_compile_writes_a_complete_platformio_project(kws) -> None:
         assert (out / path).is_file(), path
     assert ini_envs(out) == list(envs.ENVS)
     ini = (out / "platformio.ini").read_text()
-    assert "symlink://" + str(project.platforms_dir() / "tinygen-qemu") in ini
+    assert "platform = symlink://platforms/tinygen-qemu" in ini and str(Path.cwd()) not in ini
+    assert (out / "platforms" / "tinygen-qemu" / "platform.json").is_file()
     assert "board = mps2_an386" in ini and "platform = ststm32" in ini and "framework = arduino" in ini
     assert f"#define {name.upper()}_TEST_VECTORS 4" in (out / f"src/{name}_vectors.h").read_text()
 
@@ -139,3 +140,14 @@ def test_harness_output_is_parsed() -> None:
     assert not parse_harness("TG_BEGIN model=m samples=1 layers=1 counter=none\n"
                              "TG_MISMATCH sample=0 output=output index=3 expected=1 got=2\n"
                              "TG_RESULT status=FAIL samples=1 failed=1\nFAIL\n").passed
+
+
+def test_a_moved_project_builds(kws, tinygen_cli, tmp_path: Path) -> None:
+    """No absolute path in the project: a copy moved elsewhere (its .pio build folder left behind,
+    as `git clone` would) builds its host environment and passes its unit tests there."""
+    import shutil
+
+    moved = tmp_path / "elsewhere" / "project"
+    shutil.copytree(kws.out_dir, moved, ignore=shutil.ignore_patterns(".pio"))
+    result = tinygen_cli("test", moved, "-e", "host")
+    assert result.code == 0, result.out + result.err

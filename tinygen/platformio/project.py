@@ -29,11 +29,25 @@ MAX_VECTORS = 4  # test vectors embedded in src/ (each is run on every `tinygen 
 VECTOR_BYTES = 32 * 1024  # cap on their total size (flash of small boards), at least one sample
 FLOAT_TEST_ELEMENTS = 4096  # the float-API unit test embeds sample 0 as float up to this size
 RANDOM_SEED = 20240601  # test vectors of a model compiled without samples
-GENERATED = ("platformio.ini", "src", "test", f"lib/{HARNESS_LIBRARY}")  # what write_project replaces
+GENERATED = ("platformio.ini", "src", "test", f"lib/{HARNESS_LIBRARY}", "platforms")  # what write_project replaces
+# tinygen's local dev-platforms travel inside the project (platforms/<name>/), referenced from
+# platformio.ini by a path relative to the project (`symlink://platforms/<name>`), so the folder
+# still builds after `mv`, `git clone` or on another machine: no absolute path is written.
+PLATFORMS = {"host": "tinygen-host", "qemu": "tinygen-qemu"}
 
 
 def platforms_dir() -> Path:
     return (firmware_dir() / "platforms").resolve()
+
+
+def platform_files(kinds: set[str]) -> dict[str, bytes]:
+    """platforms/<name>/... of the local dev-platforms the project's environments use."""
+    files = {}
+    for kind in sorted(kinds & PLATFORMS.keys()):
+        root = platforms_dir() / PLATFORMS[kind]
+        files.update({f"platforms/{PLATFORMS[kind]}/{path.relative_to(root).as_posix()}": path.read_bytes()
+                      for path in sorted(root.rglob("*")) if path.is_file() and "__pycache__" not in path.parts})
+    return files
 
 
 def vector_count(available: int, bytes_per_sample: int, limit: int = MAX_VECTORS) -> int:
@@ -128,8 +142,7 @@ def project_files(graph: Graph, ios: tuple[list[dict[str, Any]], list[dict[str, 
         "sources": sources,
         "envs": envs,
         "default_envs": "host" if any(env.name == "host" for env in envs) else envs[0].name,
-        "host_platform": platforms_dir() / "tinygen-host",
-        "qemu_platform": platforms_dir() / "tinygen-qemu",
+        "platforms": PLATFORMS,
         "qemu": os.environ.get("TINYGEN_QEMU", "qemu-system-arm"),
         "run_args": ", ".join([f"{name}_test_{io['cname']}[i]" for io in inputs]
                               + [f"output_{io['cname']}" for io in outputs]),
@@ -156,6 +169,7 @@ def project_files(graph: Graph, ios: tuple[list[dict[str, Any]], list[dict[str, 
         "test/test_custom_runner.py": (templates_dir() / "platformio" / "test_custom_runner.py").read_bytes(),
     }
     files.update(harness_library_files())
+    files.update(platform_files({env.kind for env in envs}))
     return files
 
 
