@@ -6,7 +6,7 @@
 # parent of MLPerf Tiny's int8 reference model (models/mlperf_tiny/kws_dscnn/README.md explains
 # why it is preferred over kws_dscnn_float.onnx), calibrated on the 74 real MFCC inputs of its
 # calib.npz and checked on the 16 inputs of its samples.npz (real MFCC windows, also among the
-# calibration inputs). It is small (2.7 M MACs, 16 kB arena) so the demo takes seconds.
+# calibration inputs). It is small (2.7 M MACs, an 8,640-byte arena) so the demo takes seconds.
 #
 # Steps: compile -> verify (golden reference == generated C on the host, bit for bit) -> run the
 # host simulator on the samples -> report (arena, weights, MACs, top-1 vs float) -> emulated
@@ -71,8 +71,8 @@ if tinygen build --help >/dev/null 2>&1; then
     show tinygen build "$OUT" -e qemu_m4
     show tinygen flash "$OUT" -e qemu_m4
 else
-    echo "not available yet: this tinygen has no 'tinygen build' command (PlatformIO/QEMU targets come"
-    echo "with a later issue); skipping the emulated Cortex-M step."
+    echo "skipped: 'tinygen build' is not available (PlatformIO is missing from this Python: run"
+    echo "'make setup'); the emulated Cortex-M step needs it."
 fi
 
 section "Done in $((SECONDS - start)) s"

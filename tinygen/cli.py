@@ -4,13 +4,15 @@ Each command lives in tinygen/commands/<name>.py and is listed in COMMANDS below
 
 Exit codes: 0 success; 1 verification failed (outputs differ); 2 bad input or usage (the
 message says what and where, no traceback); 3 an internal error (a bug in tinygen: rerun with
-TINYGEN_DEBUG=1 for the traceback).
+TINYGEN_DEBUG=1 for the traceback); 130 interrupted (Ctrl-C); 141 the output pipe was closed
+(`tinygen ops | head -1`), as for any Unix tool killed by SIGPIPE.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+import sys
 import traceback
 
 import click
@@ -26,7 +28,19 @@ COMMANDS = ["compile", "run", "verify", "ops", "project", "export", "build", "fl
             "inspect", "bench"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class PipeClosed(Exception):
+    """stdout's reader went away. Raised past click, which would turn the BrokenPipeError into exit 1."""
+
+
+class Group(click.Group):
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            raise PipeClosed from None
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="tinygen")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors and results.")
 @click.option("-v", "--verbose", is_flag=True, help="Show the pass pipeline with timings.")
@@ -49,10 +63,29 @@ for _name in COMMANDS:
     cli.add_command(importlib.import_module(f".commands.{_name}", __package__).command)
 
 
+GLOBAL_FLAGS = ("-q", "--quiet", "-v", "--verbose")
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `yes | head -1`
+
+
+def hoist_global_flags(args: list[str]) -> list[str]:
+    """`tinygen compile m.onnx -v` means `tinygen -v compile m.onnx`: the group's flags may also
+    follow the command (no command has a -q or -v of its own); `--` ends the search."""
+    command = next((i for i, arg in enumerate(args) if not arg.startswith("-")), len(args))
+    end = args.index("--") if "--" in args[command:] else len(args)
+    moved = [arg for arg in args[command:end] if arg in GLOBAL_FLAGS]
+    rest = [arg for arg in args[command:end] if arg not in GLOBAL_FLAGS]
+    return moved + args[:command] + rest + args[end:]
+
+
 def main(argv: list[str] | None = None) -> int:
+    args = hoist_global_flags(list(sys.argv[1:] if argv is None else argv))
     try:
-        cli.main(args=argv, prog_name="tinygen", standalone_mode=False)
+        cli.main(args=args, prog_name="tinygen", standalone_mode=False)
         return EXIT_OK
+    except (BrokenPipeError, PipeClosed):  # the reader went away (`tinygen ops | head -1`): not our error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so that Python's exit-time flush stays quiet
+        return EXIT_BROKEN_PIPE
     except TinygenError as exc:
         echo_err(f"error: {exc}")
         return exc.exit_code

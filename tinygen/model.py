@@ -85,6 +85,11 @@ class CompiledModel:
     def _as_list(self, x: Arrays, int8: bool, source: str = "input") -> list[np.ndarray]:
         names = [io["name"] for io in self.inputs]
         if isinstance(x, dict) or (hasattr(x, "files") and not isinstance(x, np.ndarray)):
+            if len(names) == 1 and names[0] not in x:  # one input: the `x` of a samples file, or its only array
+                keys = list(x.keys()) if isinstance(x, dict) else list(x.files)
+                only = "x" if "x" in keys else (keys[0] if len(keys) == 1 else None)
+                if only is not None:
+                    x = {names[0]: x[only]}
             missing = [n for n in names if n not in x]
             if missing:
                 raise DataError(f"{source}: no array for model input(s) {missing}")

@@ -34,7 +34,7 @@ def test_compile_fails_when_the_activations_do_not_fit_the_ram(tinygen_cli, tmp_
     assert "does not fit nucleo_f446re: RAM" in result.err
     assert re.search(r"RAM: the model needs [\d,]+ B \(activation arena [\d,]+ B\), the board has 131,072 B",
                      result.err)
-    assert "live at once around layer" in result.err and "patch-based" in result.err
+    assert "live at once around layer" in result.err and "row bands (patches)" in result.err
     assert "Boards it fits: nucleo_h743zi" in result.err  # 512 KiB of RAM
     assert "Flash:" not in result.err  # only what is over is explained
     assert "error: the model does not fit nucleo_f446re" in result.err

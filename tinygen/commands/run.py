@@ -7,15 +7,16 @@ from pathlib import Path
 
 import click
 
-from .common import Context, load_array_file, save_outputs
+from .common import Context, check_output_file, load_array_file, save_outputs
 
 
 @click.command("run")
 @click.argument("out_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Inputs (N, ...) in the model's layout: .npy, or .npz keyed by input name.")
+              help="Inputs (N, ...) in the model's layout: .npy, or .npz keyed by input name (a one-input model "
+                   "also takes the `x` array of a samples file).")
 @click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write the outputs (.npy, or .npz keyed by output name).")
+              help="Where to write the outputs: .npy, .npz keyed by output name, or .csv (a row per sample).")
 @click.option("--int8", "int8", is_flag=True, help="Inputs and outputs are raw int8 (quantized) values.")
 @click.option("--target", metavar="ENV",
               help="Run through the firmware of a PlatformIO env of OUT instead, e.g. qemu_m4 (an "
@@ -38,6 +39,7 @@ def command(obj: Context, out_dir: Path, input_path: Path, output_path: Path, in
     from ..model import CompiledModel
 
     model = CompiledModel(out_dir)
+    check_output_file(output_path, len(model.outputs))
     x = load_array_file(input_path)
     start = time.perf_counter()
     y = model.run(x, int8=int8, source=str(input_path), target=target)

@@ -1,7 +1,8 @@
 """Running PlatformIO for tinygen: its core folder, offline provisioning, and clear failures.
 
-tinygen runs PlatformIO (`python -m platformio`, installed by `pip install tinygen[platformio]`)
-with its own core folder, so that nothing of a user's ~/.platformio is changed:
+tinygen runs PlatformIO (`python -m platformio`, installed by `make setup`, or by
+`pip install '.[platformio]'` in the tinygen checkout) with its own core folder, so that nothing
+of a user's ~/.platformio is changed:
 
 - core folder: $TINYGEN_PLATFORMIO_CORE_DIR, else $PLATFORMIO_CORE_DIR when the user set one
   (to reuse the platforms and toolchains installed there), else <tinygen cache>/platformio
@@ -44,7 +45,8 @@ QUIET_ENV = {
     "PLATFORMIO_DISABLE_PROGRESSBAR": "true",
     "PLATFORMIO_NO_ANSI": "true",
 }
-INSTALL_HINT = "Install it with `pip install 'tinygen[platformio]'` (platformio and scons==4.11.1)."
+INSTALL_HINT = ("Install it with `make setup`, or `pip install '.[platformio]'` in the tinygen checkout "
+                "(platformio and scons==4.11.1).")
 
 
 def core_dir() -> Path:

@@ -111,8 +111,8 @@ def fit_advice(fp: Footprint, manifest: dict[str, Any], layers: list[dict[str, A
         peak = max(layers or [], key=lambda row: row.get("live_bytes", 0), default=None)
         where = f" around layer {peak['index']} ({peak['op']} '{peak['name'][:40]}')" if peak else ""
         lines.append(f"  - {bound:,} B are live at once{where}: a smaller input resolution or fewer channels "
-                     "there lowers it; tinygen has no patch-based (tiled) execution yet, which would "
-                     "split that layer's feature maps.")
+                     "there lowers it, and so does a tighter `--ram-budget`: tinygen then runs the layers "
+                     "around the peak in row bands (patches) and picks kernels with less scratch.")
     if fp.flash > fp.env.flash:
         lines.append(f"Flash: the model needs {fp.flash:,} B (constants {manifest['constants_bytes']:,} B), "
                      f"the board has {fp.env.flash:,} B.")

@@ -1,0 +1,80 @@
+"""Issue 17's list of command-line inconsistencies, one test each: global flags after the command,
+`run` taking a samples file's `x` and writing what its suffix says, a closed pipe not reported as
+a failed verification, and no stale text in the board-fit advice, the HTML report or the demo."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinygen
+from tinygen.report.html import LOW_SQNR_DB
+from tinygen.report.targets import Footprint, fit_advice
+
+from .conftest import REPO, model_file, samples
+
+
+@pytest.fixture(scope="module")
+def ad(tmp_path_factory: pytest.TempPathFactory) -> tinygen.model.CompiledModel:
+    return tinygen.compile(model_file("ad_autoencoder", "int8_qdq"), tmp_path_factory.mktemp("cli") / "ad")
+
+
+def test_global_flags_may_follow_the_command(ad, tinygen_cli, tmp_path: Path) -> None:
+    x = tmp_path / "x.npy"
+    np.save(x, samples("ad_autoencoder")["x"][:2])
+    loud = tinygen_cli("run", ad.out_dir, "--input", x, "--output", tmp_path / "y.npy")
+    quiet = tinygen_cli("run", ad.out_dir, "--input", x, "--output", tmp_path / "y.npy", "-q")
+    assert loud.code == quiet.code == 0 and "ran 2 sample(s)" in loud.out and quiet.out == ""
+    verbose = tinygen_cli("report", ad.out_dir, "--verbose")
+    assert verbose.code == 0, verbose.err
+
+
+def test_run_takes_the_x_of_a_samples_file_and_writes_csv(ad, tinygen_cli, tmp_path: Path) -> None:
+    source = model_file("ad_autoencoder", "int8_qdq").parent / "samples.npz"
+    result = tinygen_cli("run", ad.out_dir, "--input", source, "--output", tmp_path / "y.csv")
+    assert result.code == 0, result.err
+    lines = (tmp_path / "y.csv").read_text().splitlines()
+    expected = ad.run(samples("ad_autoencoder")["x"])
+    assert isinstance(expected, np.ndarray)
+    name = ad.outputs[0]["name"]
+    assert lines[0].split(",")[:2] == [f"{name}[0]", f"{name}[1]"] and len(lines) == 1 + expected.shape[0]
+    table = np.loadtxt(tmp_path / "y.csv", delimiter=",", skiprows=1, ndmin=2)
+    np.testing.assert_allclose(table, expected.reshape(expected.shape[0], -1), rtol=1e-6)
+
+
+def test_run_refuses_an_output_format_it_cannot_write_before_running(ad, tinygen_cli, tmp_path: Path) -> None:
+    result = tinygen_cli("run", ad.out_dir, "--input", model_file("ad_autoencoder", "int8_qdq").parent / "samples.npz",
+                         "--output", tmp_path / "y.txt")
+    assert result.code == 2 and "unknown output format '.txt'" in result.err and ".csv" in result.err
+    assert not (tmp_path / "y.txt").exists()
+
+
+def test_a_closed_pipe_is_not_a_failed_verification() -> None:
+    pipeline = subprocess.run(f"'{sys.executable}' -m tinygen ops | head -1; exit ${{PIPESTATUS[0]}}", shell=True,
+                              executable="/bin/bash", capture_output=True, text=True, cwd=REPO)
+    assert pipeline.returncode == 141, pipeline.stderr  # 128 + SIGPIPE, like any Unix tool
+    assert pipeline.stdout.count("\n") == 1 and "Traceback" not in pipeline.stderr
+
+
+def test_board_fit_advice_knows_about_patches(ad) -> None:
+    from tinygen.platformio.envs import env_named
+
+    footprint = Footprint(env_named("nano33ble"), ram=10**7, flash=1000, measured=False)
+    text = "\n".join(fit_advice(footprint, ad.manifest))
+    assert "patch" in text and "no patch-based" not in text and "--ram-budget" in text
+
+
+def test_html_caption_states_the_highlight_thresholds(ad, tinygen_cli, tmp_path: Path) -> None:
+    assert tinygen_cli("report", ad.out_dir, "--html", tmp_path / "r.html").code == 0
+    html = (tmp_path / "r.html").read_text()
+    assert f"below {LOW_SQNR_DB:.0f} dB is highlighted" in html and f"below {LOW_SQNR_DB + 10:.0f} dB" in html
+
+
+def test_demo_script_has_no_stale_text() -> None:
+    demo = (REPO / "scripts" / "demo.sh").read_text()
+    assert "16 kB arena" not in demo and "later issue" not in demo
+    assert "pip install 'tinygen[platformio]'" not in (REPO / "docs" / "platformio.md").read_text()
