@@ -74,3 +74,23 @@ def test_an_unknown_board_is_refused_before_compiling(tinygen_cli, tmp_path: Pat
     assert result.code == 2
     assert "unknown environment 'uno'" in result.err and "nucleo_f446re" in result.err
     assert not out.exists()
+
+
+def test_custom_boards_by_sizes_or_a_board_file(tinygen_cli, tmp_path: Path) -> None:
+    """--ram/--flash (KiB) describe a board of one's own or override a listed one; a JSON board
+    file names it; a malformed file or half a size pair is refused before compiling."""
+    out = tmp_path / "kws"
+    model = MODELS / "kws_dscnn" / "kws_dscnn_int8_qdq.onnx"
+    result = tinygen_cli("compile", model, "-o", out, "--ram", "8", "--flash", "1024")
+    assert result.code == 2 and "does not fit custom: RAM" in result.err and "of 8.0 KiB" in result.err
+    fits = tinygen_cli("report", out, "--board", "nucleo_f446re", "--ram", "16", "--no-sqnr")
+    assert fits.code == 0 and "fits nucleo_f446re: RAM" in fits.out and "of 16.0 KiB" in fits.out
+    board = tmp_path / "my_l4.json"
+    board.write_text(json.dumps({"name": "my_l4", "ram_kib": 4, "flash_kib": 2048, "cpu": "cortex-m4"}))
+    small = tinygen_cli("report", out, "--board", board, "--no-sqnr")
+    assert small.code == 2 and "does not fit my_l4: RAM" in small.out + small.err
+    board.write_text(json.dumps({"name": "bad", "ram_kib": "lots"}))
+    bad = tinygen_cli("compile", model, "-o", tmp_path / "never", "--board", board)
+    assert bad.code == 2 and "ram_kib and flash_kib" in bad.err and not (tmp_path / "never").exists()
+    half = tinygen_cli("compile", model, "-o", tmp_path / "never", "--ram", "64")
+    assert half.code == 2 and "needs both --ram and --flash" in half.err and not (tmp_path / "never").exists()

@@ -54,13 +54,19 @@ def memory_lines(summary: dict) -> list[str]:
 @click.option("--no-in-place", "no_in_place", is_flag=True,
               help="Give every tensor bytes of its own: no output over its input, no residual Add fused into its "
                    "convolution (the plain plan, to compare).")
-@click.option("--board", metavar="ENV",
-              help="Check that the model fits this board's RAM and flash (`tinygen boards`): exit 2 with what "
-                   "would help if not (OUT is still written, for `tinygen report`).")
+@click.option("--board", metavar="ENV|FILE",
+              help="Check that the model fits this board's RAM and flash (`tinygen boards`, or a JSON board file "
+                   "with name, ram_kib, flash_kib): exit 2 with what would help if not (OUT is still written, for "
+                   "`tinygen report`).")
+@click.option("--ram", "ram_kib", type=click.IntRange(min=1), metavar="KIB",
+              help="The board's RAM in KiB (with --board: overrides its figure; alone with --flash: a custom board).")
+@click.option("--flash", "flash_kib", type=click.IntRange(min=1), metavar="KIB",
+              help="The board's flash in KiB (as --ram).")
 @click.pass_obj
 def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_method: str,
             name: str | None, debug: bool, force: bool, ram_budget: int | None, patches: int | None,
-            patch_layers: int | None, no_in_place: bool, board: str | None) -> None:
+            patch_layers: int | None, no_in_place: bool, board: str | None, ram_kib: int | None,
+            flash_kib: int | None) -> None:
     """Compile MODEL.onnx into a C project in OUT.
 
     \b
@@ -69,12 +75,11 @@ def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_m
       tinygen compile kws_int8_qdq.onnx -o kws_out --board nucleo_f446re
     """
     from ..api import compile_model
-    from ..platformio.envs import env_named
+    from ..platformio.envs import fit_target
     from ..report import build_report
     from ..report.text import short_lines
 
-    if board is not None:
-        env_named(board)  # an unknown board is refused before compiling
+    target = fit_target(board, ram_kib, flash_kib)  # an unknown board is refused before compiling
 
     start = time.perf_counter()
     result = compile_model(model, out_dir, calib=calib, calib_method=calib_method, name=name, debug=debug,
@@ -92,15 +97,15 @@ def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_m
              f"{s['arena_lower_bound_bytes']:,} B)")
     for line in memory_lines(s):
         obj.info(line)
-    report = build_report(out_dir, board=board, accuracy=False)  # the short form of `tinygen report`
+    report = build_report(out_dir, board=target, accuracy=False)  # the short form of `tinygen report`
     for line in short_lines(report):
         obj.info(line)
     obj.info(f"  per layer     tinygen report {out_dir} --html report.html")
-    if board is not None:
+    if target is not None:
         fit = report["board"]
         (obj.info if fit["fits"] else echo_err)(f"  board         {fit['verdict']}")
         if not fit["fits"]:
             for line in fit["advice"]:
                 echo_err(f"  {line}")
-            raise TinygenError(f"the model does not fit {board}; {out_dir} was written (see `tinygen report "
-                               f"{out_dir} --board {board}`)")
+            raise TinygenError(f"the model does not fit {target.name}; {out_dir} was written (see `tinygen report "
+                               f"{out_dir}` with the same board options)")

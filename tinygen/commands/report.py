@@ -18,14 +18,19 @@ from .common import Context, echo_err
               help="Also write the report as one self-contained HTML page (no network needed to view it).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the report's figures as JSON ('-' for standard output).")
-@click.option("--board", metavar="ENV",
-              help="Check that the model fits this board's RAM and flash (`tinygen boards`); exit 2 if not.")
+@click.option("--board", metavar="ENV|FILE",
+              help="Check that the model fits this board's RAM and flash (`tinygen boards`, or a JSON board file "
+                   "with name, ram_kib, flash_kib); exit 2 if not.")
+@click.option("--ram", "ram_kib", type=click.IntRange(min=1), metavar="KIB",
+              help="The board's RAM in KiB (with --board: overrides its figure; alone with --flash: a custom board).")
+@click.option("--flash", "flash_kib", type=click.IntRange(min=1), metavar="KIB",
+              help="The board's flash in KiB (as --ram).")
 @click.option("--input", "input_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Float inputs (N, ...) for the per-layer SQNR (default: the samples kept at compile time).")
 @click.option("--no-sqnr", is_flag=True, help="Skip the per-layer SQNR (it runs the source model in onnxruntime).")
 @click.pass_obj
 def command(obj: Context, out_dir: Path, html_path: Path | None, json_path: Path | None, board: str | None,
-            input_path: Path | None, no_sqnr: bool) -> None:
+            input_path: Path | None, no_sqnr: bool, ram_kib: int | None, flash_kib: int | None) -> None:
     """Per-layer report of a compiled model: ops, shapes, MACs, parameters, constant bytes, arena
     placement, quantization parameters and the int8-vs-float SQNR of every layer; instructions
     per layer where `tinygen bench` or `tinygen flash -e qemu_*` measured them; flash and RAM per
@@ -39,7 +44,10 @@ def command(obj: Context, out_dir: Path, html_path: Path | None, json_path: Path
     from ..report import build_report
     from ..report.text import report_lines
 
-    report = build_report(out_dir, input_path=input_path, board=board, accuracy=not no_sqnr)
+    from ..platformio.envs import fit_target
+
+    target = fit_target(board, ram_kib, flash_kib)
+    report = build_report(out_dir, input_path=input_path, board=target, accuracy=not no_sqnr)
     if json_path is not None:
         figures = {key: value for key, value in report.items() if key != "arena_svg"}
         text = json.dumps(figures, indent=1) + "\n"
@@ -60,4 +68,4 @@ def command(obj: Context, out_dir: Path, html_path: Path | None, json_path: Path
     if "board" in report and not report["board"]["fits"]:
         if obj.quiet or str(json_path) == "-":
             echo_err(report["board"]["verdict"])
-        raise TinygenError(f"the model does not fit {board} (see above; the report was written)")
+        raise TinygenError(f"the model does not fit {report['board']['env']} (see above; the report was written)")

@@ -11,7 +11,9 @@ M7 and M33 have the DSP extension; M0+ and M3 do not); the DSP kernels key on it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from ..errors import TinygenError
 
@@ -86,6 +88,45 @@ def env_named(name: str) -> Env:
     except KeyError:
         raise TinygenError(f"unknown environment '{name}'",
                            hint=f"Choose from: {', '.join(ENVS)} (`tinygen boards` describes them).") from None
+
+
+def fit_target(board: str | None, ram_kib: int | None = None, flash_kib: int | None = None) -> Env | None:
+    """The board a fit check compares a model with: an env of the table, or a board file (JSON:
+    {"name": ..., "ram_kib": ..., "flash_kib": ..., "cpu": "cortex-m4"}, cpu optional), with
+    --ram/--flash overriding its sizes; sizes alone describe a board named "custom"."""
+    if board is None and ram_kib is None and flash_kib is None:
+        return None
+    if board is None:
+        if ram_kib is None or flash_kib is None:
+            raise TinygenError("a custom board needs both --ram and --flash (KiB)",
+                               hint="For example --ram 96 --flash 256, or --board with a name or a board file.")
+        env = Env("custom", "board", "custom board", "", None, None, (), False, 0, 0)
+    elif board.endswith(".json") or Path(board).is_file():
+        env = _board_file(Path(board))
+    else:
+        env = env_named(board)
+    return replace(env, ram=env.ram if ram_kib is None else ram_kib * KiB,
+                   flash=env.flash if flash_kib is None else flash_kib * KiB)
+
+
+def _board_file(path: Path) -> Env:
+    try:
+        spec = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise TinygenError(f"{path}: no such board file") from None
+    except (OSError, ValueError) as exc:
+        raise TinygenError(f"{path}: not a readable JSON board file ({exc})") from None
+    sizes = {key: spec.get(key) if isinstance(spec, dict) else None for key in ("ram_kib", "flash_kib")}
+    bad = [key for key, value in sizes.items() if not isinstance(value, int) or isinstance(value, bool) or value <= 0]
+    if not isinstance(spec, dict) or bad:
+        raise TinygenError(f"{path}: a board file needs positive integers {' and '.join(bad or list(sizes))}",
+                           hint='For example {"name": "my_board", "ram_kib": 96, "flash_kib": 256, "cpu": '
+                                '"cortex-m4"}.')
+    cpu = spec.get("cpu")
+    name = str(spec.get("name") or path.stem)
+    return Env(name, "board", str(spec.get("title", name)), "", None, cpu, (f"-mcpu={cpu}",) if cpu else (),
+               cpu in ("cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55"), sizes["ram_kib"] * KiB,
+               sizes["flash_kib"] * KiB)
 
 
 def select(names: list[str] | tuple[str, ...] | None) -> list[Env]:

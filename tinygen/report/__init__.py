@@ -16,7 +16,7 @@ from ..model import CompiledModel
 from ..plan import plan_memory
 from ..plan.picture import render_svg
 from ..plan.planner import stored_plan
-from ..platformio.envs import env_named
+from ..platformio.envs import Env
 from ..version import __version__
 from .accuracy import layer_sqnr
 from .layers import layer_rows, live_steps
@@ -26,7 +26,7 @@ from .targets import fit_advice, fit_line, footprint, footprints
 MEMORY_SVG = ".tinygen/memory.svg"  # the arena picture, written at compile time
 
 
-def build_report(out_dir: str | Path, *, input_path: Path | None = None, board: str | None = None,
+def build_report(out_dir: str | Path, *, input_path: Path | None = None, board: Env | None = None,
                  accuracy: bool = True) -> dict[str, Any]:
     model = CompiledModel(out_dir)
     manifest = model.manifest
@@ -70,7 +70,7 @@ def build_report(out_dir: str | Path, *, input_path: Path | None = None, board: 
         "arena_svg": picture,
     }
     if board is not None:
-        fp = footprint(model.out_dir, manifest, env_named(board))
+        fp = footprint(model.out_dir, manifest, board)
         report["board"] = {**fp.to_json(), "verdict": fit_line(fp),
                            "advice": [] if fp.fits else fit_advice(fp, manifest, layers)}
     return report
