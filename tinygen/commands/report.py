@@ -41,10 +41,9 @@ def command(obj: Context, out_dir: Path, html_path: Path | None, json_path: Path
       tinygen report out/ --html report.html --json report.json
       tinygen report out/ --board nucleo_f446re
     """
+    from ..platformio.envs import fit_target
     from ..report import build_report
     from ..report.text import report_lines
-
-    from ..platformio.envs import fit_target
 
     target = fit_target(board, ram_kib, flash_kib)
     report = build_report(out_dir, input_path=input_path, board=target, accuracy=not no_sqnr)

@@ -116,10 +116,14 @@ def _board_file(path: Path) -> Env:
         raise TinygenError(f"{path}: no such board file") from None
     except (OSError, ValueError) as exc:
         raise TinygenError(f"{path}: not a readable JSON board file ({exc})") from None
-    sizes = {key: spec.get(key) if isinstance(spec, dict) else None for key in ("ram_kib", "flash_kib")}
-    bad = [key for key, value in sizes.items() if not isinstance(value, int) or isinstance(value, bool) or value <= 0]
+    sizes: dict[str, int] = {}
+    for key in ("ram_kib", "flash_kib"):
+        value = spec.get(key) if isinstance(spec, dict) else None
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            sizes[key] = value
+    bad = [key for key in ("ram_kib", "flash_kib") if key not in sizes]
     if not isinstance(spec, dict) or bad:
-        raise TinygenError(f"{path}: a board file needs positive integers {' and '.join(bad or list(sizes))}",
+        raise TinygenError(f"{path}: a board file needs positive integers {' and '.join(bad or list(sizes))} (KiB)",
                            hint='For example {"name": "my_board", "ram_kib": 96, "flash_kib": 256, "cpu": '
                                 '"cortex-m4"}.')
     cpu = spec.get("cpu")
