@@ -44,6 +44,7 @@ class LayerFigures:
     kernel: str  # the C kernel (variant) the layer calls; "" for layers without code (reshape)
     macs: int
     instructions: int
+    cycles: int | None = None  # estimated Cortex-M4 cycles (platformio/cycles.py), from the traced run
 
 
 @dataclass
@@ -64,6 +65,12 @@ class BenchResult:
     layers: list[LayerFigures]  # counted by the profiled firmware
     runs: list[int] = field(default_factory=list)
     profiled_instructions: int = 0  # per inference with the per-layer counter hooks
+    cycles: int | None = None  # estimated cycles per inference (None: not estimated, --no-cycles)
+    cycle_model: str = ""  # what the estimate assumes
+
+    @property
+    def cycles_per_instruction(self) -> float:
+        return self.cycles / self.instructions if self.cycles and self.instructions else 0.0
 
     @property
     def macs_per_instruction(self) -> float:
@@ -73,6 +80,7 @@ class BenchResult:
         data = asdict(self)
         data["macs_per_instruction"] = round(self.macs_per_instruction, 4)
         data["instructions_per_mac"] = round(self.instructions / self.macs, 4) if self.macs else None
+        data["macs_per_cycle"] = round(self.macs / self.cycles, 4) if self.cycles and self.macs else None
         data["deterministic"] = len(set(self.runs)) == 1
         return data
 
@@ -166,8 +174,23 @@ def build_and_count(model: CompiledModel, target: str, profiled: bool, repeat: i
     return build_dir, parsed, runs
 
 
-def run(out_dir: str | Path, target: str, *, repeat: int = 2, stream: bool = False) -> BenchResult:
-    """Build the benchmark firmwares of a compiled model for a qemu_* env and count one inference."""
+CYCLE_MODEL = ("Cortex-M4 TRM timings, zero wait states, taken branch 1 + 2 cycles (tinygen/platformio/cycles.py; "
+               "the M3/M33 are estimated with the M4's table, the M7's dual issue is not modelled)")
+COUNTER_READ = "tg_port_counter_read"  # the harness reads its counter just before and after each inference
+LAYER_HOOKS = ("tg_profile_layer_begin", "tg_profile_layer_end")
+
+
+def estimate_cycles(env: Any, elf: Path, probes: list[str]) -> Any:
+    """The traced run of a benchmark firmware (platformio/cycles.py)."""
+    from .platformio import cycles, qemu
+
+    return cycles.trace_firmware(qemu.command(env, elf, count_instructions=True), elf, probes)
+
+
+def run(out_dir: str | Path, target: str, *, repeat: int = 2, stream: bool = False,
+        with_cycles: bool = True) -> BenchResult:
+    """Build the benchmark firmwares of a compiled model for a qemu_* env and count one inference
+    (instructions; with_cycles: also estimated cycles, from a traced run of each firmware)."""
     from .platformio.envs import env_named
     from .platformio.size import firmware_size
 
@@ -176,8 +199,15 @@ def run(out_dir: str | Path, target: str, *, repeat: int = 2, stream: bool = Fal
         raise TinygenError(f"--target {target}: the benchmark counts instructions on the QEMU envs "
                            "(qemu_m3, qemu_m4, qemu_m7, qemu_m33)")
     model = CompiledModel(out_dir)
-    _, profiled, _ = build_and_count(model, target, True, repeat, stream)
+    profiled_dir, profiled, _ = build_and_count(model, target, True, repeat, stream)
     build_dir, _, runs = build_and_count(model, target, False, repeat, stream)
+    layer_cycles: list[int | None] = []
+    inference_cycles = None
+    if with_cycles:
+        spans = estimate_cycles(env, build_dir / "firmware.elf", [COUNTER_READ]).between(COUNTER_READ, COUNTER_READ)
+        inference_cycles = spans[0].cycles
+        layer_spans = estimate_cycles(env, profiled_dir / "firmware.elf", list(LAYER_HOOKS)).between(*LAYER_HOOKS)
+        layer_cycles = [span.cycles for span in layer_spans]
     report = firmware_size(build_dir, model.name, target)
     if report is None:
         raise BuildError(f"{target}: the build wrote no link map")
@@ -185,12 +215,16 @@ def run(out_dir: str | Path, target: str, *, repeat: int = 2, stream: bool = Fal
     layers = [LayerFigures(layer["index"], layer["name"], layer["op"], layer["function"],
                            int(layer["macs"]), int(profiled.layers.get(layer["index"], 0)))
               for layer in model.manifest["layer_list"]]
+    coded = [layer for layer in layers if layer.kernel]  # the layers that call the hooks, in order
+    if layer_cycles and len(layer_cycles) == len(coded):
+        for layer, count in zip(coded, layer_cycles, strict=True):
+            layer.cycles = count
     manifest = model.manifest
     return BenchResult(model.name, target, env.qemu_machine or "", runs[0], int(manifest["macs"]),
                        int(manifest["arena_bytes"]), report.flash_total - vectors, report.ram_total,
                        int(manifest["weights_bytes"]), int(manifest["constants_bytes"]), vectors,
                        dict(report.flash), dict(report.ram), layers, runs,
-                       int(profiled.per_inference or 0))
+                       int(profiled.per_inference or 0), inference_cycles, CYCLE_MODEL if with_cycles else "")
 
 
 def format_result(result: BenchResult) -> list[str]:
@@ -204,13 +238,23 @@ def format_result(result: BenchResult) -> list[str]:
         f"  arena {result.arena_bytes:,} B; firmware flash {result.flash_bytes:,} B without the "
         f"{result.vectors_bytes:,} B test vector (weights {result.weights_bytes:,} B, all constants "
         f"{result.constants_bytes:,} B); static RAM {result.ram_bytes:,} B",
-        f"  {'layer':>5}  {'op':<17}{'kernel':<28}{'MACs':>11}{'instructions':>14}{'instr/MAC':>10}{'share':>7}",
     ]
+    if result.cycles:
+        lines.insert(1, f"  estimated {result.cycles:,} cycles ({result.cycles_per_instruction:.2f} per instruction, "
+                        f"{result.macs / result.cycles:.3f} MAC per cycle; {result.cycle_model})")
+    cycles = result.cycles is not None
+    lines.append(f"  {'layer':>5}  {'op':<17}{'kernel':<28}{'MACs':>11}{'instructions':>14}{'instr/MAC':>10}"
+                 + (f"{'est. cycles':>13}{'MAC/cycle':>10}" if cycles else "") + f"{'share':>7}")
     for layer in result.layers:
         ratio = f"{layer.instructions / layer.macs:.2f}" if layer.macs else ""
         share = 100.0 * layer.instructions / result.instructions if result.instructions else 0.0
+        columns = ""
+        if cycles:
+            per_cycle = f"{layer.macs / layer.cycles:.3f}" if layer.cycles and layer.macs else ""
+            columns = f"{layer.cycles or 0:>13,}{per_cycle:>10}"
+            share = 100.0 * (layer.cycles or 0) / result.cycles if result.cycles else 0.0
         lines.append(f"  {layer.index:>5}  {layer.op:<17}{layer.kernel:<28}{layer.macs:>11,}"
-                     f"{layer.instructions:>14,}{ratio:>10}{share:>6.1f}%")
+                     f"{layer.instructions:>14,}{ratio:>10}{columns}{share:>6.1f}%")
     counted = sum(layer.instructions for layer in result.layers)
     lines.append(f"  (layers {counted:,} of {result.profiled_instructions:,} in the firmware with per-layer counter "
                  f"hooks; the rest is the input and output copies and the hooks; layer figures are +-40 "

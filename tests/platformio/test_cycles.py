@@ -1,0 +1,86 @@
+"""The estimated-cycle counter (tinygen/platformio/cycles.py): hand-timed assembly under QEMU gives
+exactly the Cortex-M4 TRM arithmetic written beside it; the trace parser keeps only what ran
+(rewound and abandoned blocks); `tinygen bench` reports cycles per inference and per layer."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tinygen.platformio import cycles
+
+from ..conftest import model_file
+
+HERE = Path(__file__).resolve().parent
+needs_arm = pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
+                               reason="arm-none-eabi-gcc and qemu-system-arm are installed by `make setup`")
+QEMU = ["qemu-system-arm", "-M", "mps2-an386", "-nographic", "-monitor", "none", "-serial", "none",
+        "-semihosting-config", "enable=on,target=native", "-icount", "shift=0", "-kernel"]
+# case -> (cycles, instructions) from the comments in cycle_loops.S
+EXPECTED = {"case_alu": (60, 42), "case_loads": (13, 9), "case_multi": (22, 7), "case_mac": (24, 18)}
+
+
+@needs_arm
+def test_hand_timed_loops(tmp_path: Path) -> None:
+    elf = tmp_path / "loops.elf"
+    subprocess.run(["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", "-nostdlib", "-Wl,-Ttext=0",
+                    "-Wl,--entry=0", str(HERE / "cycle_loops.S"), "-o", str(elf)], check=True, capture_output=True)
+    trace = cycles.trace_firmware([*QEMU, str(elf)], elf, [*EXPECTED, "case_end"])
+    marks = trace.marks
+    measured = {label: ((after - before).cycles, (after - before).instructions)
+                for (label, before), (_, after) in zip(marks, marks[1:])}
+    assert measured == EXPECTED
+
+
+def test_mnemonic_classes() -> None:
+    assert [cycles.base_mnemonic(m) for m in ("ldr.w", "movne", "adds", "bls", "blt", "lsls", "ldrbeq", "vldr.64",
+                                              "vmla.f32", "smlad", "bxeq", "muls")] == [
+        "ldr", "mov", "add", "b", "b", "lsl", "ldrb", "vldr", "vmla", "smlad", "bx", "mul"]
+
+
+def _insn(address: int, mnemonic: str, operands: str) -> cycles.Insn:
+    return cycles.Insn(address, 4, mnemonic, operands)
+
+
+def test_block_costs_of_the_other_classes() -> None:
+    block = cycles.block_cost([_insn(0, "vldr", "d0, [r0]"), _insn(4, "vldr", "s2, [r0, #8]"),
+                               _insn(8, "vmla", "s0, s1, s2"), _insn(12, "sdiv", "r0, r1, r2"),
+                               _insn(16, "vmov", "r0, r1, d0"), _insn(20, "pop", "{r4, pc}")])
+    assert (block.cycles, block.insns, block.ends_in_branch) == (3 + 2 + 3 + 7 + 2 + 3, 6, True)
+    assert block.cut_at(12).cycles == 8 and block.cut_at(12).fallthrough == 12
+
+
+def test_trace_keeps_only_what_ran() -> None:
+    """A block rewound at an I/O access counts up to it; one logged and then abandoned not at all;
+    a taken branch into another block costs P."""
+    log = """IN: f
+0x00000010:  6808       ldr      r0, [r1]
+0x00000012:  6849       ldr      r1, [r1, #4]
+0x00000014:  e7fc       b        #0x10
+
+Trace 0: 0x7f0000000100 [00000000/00000010/00000110/ff020200] f
+Trace 0: 0x7f0000000100 [00000000/00000010/00000110/ff020200] f
+cpu_io_recompile: rewound execution of TB to 00000012
+Trace 0: 0x7f0000000100 [00000000/00000010/00000110/ff020200] f
+Stopped execution of TB chain before 0x7f0000000100 [00000010] f
+""".splitlines(keepends=True)
+    trace = cycles.count_cycles(cycles.trace_blocks(iter(log)), {})
+    # first run: 2 + 1 (pipelined: the first load wrote r0, not the address register r1) + 1 = 4;
+    # the second, rewound after the first load: 2, after a taken branch (+P); the third never ran
+    assert (trace.total.instructions, trace.total.cycles, trace.total.taken_branches) == (4, 4 + 2 + cycles.P, 1)
+
+
+@needs_arm
+def test_bench_reports_cycles(tmp_path: Path) -> None:
+    import tinygen
+    from tinygen.bench import run
+
+    model = tinygen.compile(model_file("ad_autoencoder", "int8_qdq"), tmp_path / "ad")
+    result = run(model.out_dir, "qemu_m4", repeat=1)
+    assert result.cycles is not None and result.instructions < result.cycles < 2 * result.instructions
+    layered = [layer for layer in result.layers if layer.kernel]
+    assert all(layer.cycles and layer.cycles > layer.instructions for layer in layered)
+    assert sum(layer.cycles or 0 for layer in layered) < result.cycles
