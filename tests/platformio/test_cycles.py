@@ -4,6 +4,7 @@ exactly the Cortex-M4 TRM arithmetic written beside it; the trace parser keeps o
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import subprocess
 from pathlib import Path
@@ -31,7 +32,7 @@ def test_hand_timed_loops(tmp_path: Path) -> None:
     trace = cycles.trace_firmware([*QEMU, str(elf)], elf, [*EXPECTED, "case_end"])
     marks = trace.marks
     measured = {label: ((after - before).cycles, (after - before).instructions)
-                for (label, before), (_, after) in zip(marks, marks[1:])}
+                for (label, before), (_, after) in itertools.pairwise(marks)}
     assert measured == EXPECTED
 
 
