@@ -422,6 +422,40 @@ def transpose_graph(seed: int) -> Graph:
     return b.finish()
 
 
+def copy_graph(seed: int) -> Graph:
+    """Strided copies of 1 to 6 axes, strides of any sign and 0 (repeats), the input sized to the farthest
+    element the map reads (tg_copy_s8)."""
+    b = GraphBuilder(f"copy_{seed}", seed)
+    rng = b.rng
+    for _ in b.layers(LAYERS + 2):
+        rank = int(rng.integers(1, 7))
+        dims = [int(d) for d in rng.integers(1, 5, rank)]
+        strides = [int(s) for s in rng.integers(-12, 13, rank)]
+        if rng.random() < 0.5:
+            strides[-1] = 1  # the memcpy path
+        low = sum(min(0, s * (d - 1)) for d, s in zip(dims, strides, strict=True))
+        high = sum(max(0, s * (d - 1)) for d, s in zip(dims, strides, strict=True))
+        offset = -low + int(rng.integers(0, 4))
+        x = b.input((1, offset + high + 1 + int(rng.integers(0, 4))))
+        b.layer("copy", [x], (1, int(np.prod(dims))), {"dims": dims, "strides": strides, "offset": offset}, {})
+    return b.finish()
+
+
+def gather_graph(seed: int) -> Graph:
+    """Table copies: runs of 1 to 6 bytes at random offsets (repeats too), the table repeated (tg_gather_s8)."""
+    b = GraphBuilder(f"gather_{seed}", seed)
+    rng = b.rng
+    for _ in b.layers(LAYERS + 2):
+        outer, count, inner = int(rng.integers(1, 4)), int(rng.integers(1, 7)), int(rng.integers(1, 7))
+        outer_stride = int(rng.integers(0, 20)) if outer > 1 else 0
+        table = [int(t) for t in rng.integers(0, 30, count)]
+        size = (outer - 1) * outer_stride + max(table) + inner
+        x = b.input((1, size))
+        attrs = {"outer": outer, "outer_stride": outer_stride, "inner": inner, "table": table}
+        b.layer("gather", [x], (1, outer * count * inner), attrs, {})
+    return b.finish()
+
+
 GRAPHS: dict[str, Callable[[int], Graph]] = {
     "conv2d": conv2d_graph,
     "conv2d_deep": conv2d_deep_graph,
@@ -438,4 +472,6 @@ GRAPHS: dict[str, Callable[[int], Graph]] = {
     "pad": pad_graph,
     "prelu": prelu_graph,
     "transpose": transpose_graph,
+    "copy": copy_graph,
+    "gather": gather_graph,
 }
