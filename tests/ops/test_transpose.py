@@ -31,6 +31,20 @@ def channel_shuffle(groups: int = 2, channels: int = 8) -> object:
     return build
 
 
+def concat_shuffle() -> object:
+    """ShuffleNetV2's unit end: two branches concatenated on channels, then shuffled -- one concat of single
+    channels taken in turn (the shuffle folds into the concat's addressing), then the next unit's halves."""
+    rng = np.random.default_rng(44)
+    inits = {"W1": weights(rng, 4, 3, 1, 1), "W2": weights(rng, 4, 3, 3, 3), "W3": weights(rng, 4, 4, 1, 1),
+             "s5": const([1, 2, 4, 5, 6], I64), "s4": const([1, 8, 5, 6], I64), "split": const([4, 4], I64)}
+    nodes = [node("Conv", ["x", "W1"], "a"), node("Conv", ["x", "W2"], "b", pads=[1, 1, 1, 1]),
+             node("Concat", ["a", "b"], "c", axis=1), node("Reshape", ["c", "s5"], "r5"),
+             node("Transpose", ["r5"], "t5", perm=[0, 2, 1, 3, 4]), node("Reshape", ["t5", "s4"], "r4"),
+             node("Split", ["r4", "split"], ["h1", "h2"], axis=1), node("Conv", ["h2", "W3"], "h3"),
+             node("Concat", ["h1", "h3"], "y", axis=1)]
+    return make_model(nodes, {"x": [1, 3, 5, 6]}, ["y"], inits)
+
+
 def depth_to_space() -> object:
     """PixelShuffle(2) as exporters write it: Reshape to rank 6, Transpose, Reshape (DCR order)."""
     rng = np.random.default_rng(42)
@@ -60,6 +74,8 @@ CASES = [
     Case("transpose_fmap_hw", fmap_transpose_conv, ops=["conv2d", "copy", "conv2d"]),
     Case("channel_shuffle_2_groups", channel_shuffle(), ops=["conv2d", "copy", "conv2d"]),
     Case("channel_shuffle_4_groups", channel_shuffle(4, 12), ops=["conv2d", "copy", "conv2d"]),
+    Case("concat_channel_shuffle_split", concat_shuffle, ops=["conv2d", "conv2d", "concat", "copy", "copy", "conv2d",
+                                                              "concat"], sqnr_db=28.0),
     Case("depth_to_space_rank6", depth_to_space, ops=["conv2d", "copy"]),
 ]
 

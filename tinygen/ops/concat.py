@@ -64,6 +64,25 @@ def Concat(ctx: ImportContext, *inputs: Value, axis: int = 1) -> None:
     ctx.emit("concat", names, [out.runtime], axis=stored_axis(axis, rank, out_layout))
 
 
+def concat_map(sizes: list[int], outer: int, blocks: list[int]) -> np.ndarray:
+    """The output of a concat of inputs of `sizes` elements in `outer` rounds of `blocks`, as positions among
+    the inputs laid end to end."""
+    starts = np.cumsum([0, *sizes[:-1]])
+    parts = [(start + np.arange(size, dtype=np.int64)).reshape(outer, block)
+             for start, size, block in zip(starts, sizes, blocks, strict=True)]
+    return np.concatenate(parts, axis=1).ravel()
+
+
+def concat_form(sizes: list[int], index_map: np.ndarray) -> int | None:
+    """The `outer` of a concat (inputs of `sizes` elements, laid end to end) that produces `index_map`, if any:
+    e.g. a channel concat followed by a channel shuffle is a concat of single elements, taken in turn."""
+    common = int(np.gcd.reduce(np.asarray(sizes, np.int64)))
+    for outer in sorted({d for d in range(1, common + 1) if common % d == 0}, reverse=True):
+        if np.array_equal(concat_map(sizes, outer, [size // outer for size in sizes]), index_map):
+            return outer
+    return None
+
+
 @register
 class ConcatOp(Op):
     name = "concat"
@@ -97,17 +116,30 @@ class ConcatOp(Op):
                 x = arith.requantize(x.astype(np.int64) + p["input_offset"][index], p["multiplier"][index],
                                      p["shift"][index], p["output_offset"], -128, 127)
             parts.append(x)
+        if "outer" in node.attrs:
+            outer = int(node.attrs["outer"])
+            joined = np.concatenate([x.reshape(outer, -1) for x in parts], axis=1)
+            return [joined.reshape(graph.tensors[node.outputs[0]].shape)]
         return [np.concatenate(parts, axis=node.attrs.get("axis", -1))]
 
     def moved_bytes(self, node: Node, graph: Graph) -> int:
         return graph.tensors[node.outputs[0]].nbytes
 
     def _blocks(self, node: Node, graph: Graph) -> tuple[int, list[int]]:
-        """(outer, each input's block): the elements of the stored axis and those inside it."""
+        """(outer, each input's block): the elements of the stored axis and those inside it -- or, after
+        passes/fold_copies.py folded a movement into the concat, the `outer` it found."""
         shape = graph.tensors[node.outputs[0]].shape
+        if "outer" in node.attrs:
+            outer = int(node.attrs["outer"])
+            return outer, [graph.tensors[n].size // outer for n in node.inputs]
         axis = node.attrs.get("axis", -1) % len(shape)
         outer = int(np.prod(shape[:axis], dtype=np.int64))
         return outer, [int(np.prod(graph.tensors[n].shape[axis:], dtype=np.int64)) for n in node.inputs]
+
+    def source_map(self, node: Node, graph: Graph) -> np.ndarray:
+        """Each output element's position among the inputs' elements laid end to end (input 0's first)."""
+        outer, blocks = self._blocks(node, graph)
+        return concat_map([graph.tensors[n].size for n in node.inputs], outer, blocks)
 
     def emit(self, node: Node, graph: Graph, ctx: EmitContext) -> CLayer:
         p = node.params
