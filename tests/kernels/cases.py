@@ -456,6 +456,26 @@ def gather_graph(seed: int) -> Graph:
     return b.finish()
 
 
+def where_graph(seed: int) -> Graph:
+    """Selection by a random condition between two operands, each copied or requantized."""
+    b = GraphBuilder(f"where_{seed}", seed)
+    rng = b.rng
+    for _ in b.layers(LAYERS + 2):
+        shape = (1, *(int(d) for d in rng.integers(1, 6, int(rng.integers(1, 4)))))
+        params: dict[str, object] = {"output_offset": b.zero_point()}
+        names = []
+        for side in "ab":
+            zp = b.zero_point()
+            names.append(b.input(shape, zp=zp))
+            flag = int(rng.random() < 0.6)
+            m, s = b.requant(255, typical=128) if flag else (np.zeros(1, np.int32), np.zeros(1, np.int32))
+            params.update({f"{side}_requant": flag, f"{side}_offset": -zp, f"{side}_multiplier": int(m[0]),
+                           f"{side}_shift": int(s[0])})
+        cond = b.constant((rng.random(shape) < 0.5).astype(np.int8), "condition")
+        b.layer("where", [*names, cond], shape, {}, params)
+    return b.finish()
+
+
 GRAPHS: dict[str, Callable[[int], Graph]] = {
     "conv2d": conv2d_graph,
     "conv2d_deep": conv2d_deep_graph,
@@ -474,4 +494,5 @@ GRAPHS: dict[str, Callable[[int], Graph]] = {
     "transpose": transpose_graph,
     "copy": copy_graph,
     "gather": gather_graph,
+    "where": where_graph,
 }

@@ -21,5 +21,6 @@
 #include "tg_prelu.h"
 #include "tg_transpose.h"
 #include "tg_copy.h"
+#include "tg_where.h"
 
 #endif /* TG_NNFUNCTIONS_H */
