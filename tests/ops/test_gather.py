@@ -5,6 +5,8 @@ indices run as a strided copy, an identity gather as nothing, others as a table 
 from __future__ import annotations
 
 import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
 
 from .harness import Case, const, make_model, node, standard_tests, weights
 
@@ -44,6 +46,28 @@ def pool_identity_gather() -> object:
     return make_model(nodes, {"x": [1, 3, 6, 6]}, ["y"], inits)
 
 
+def shape_arithmetic() -> object:
+    """Indices and shapes computed from the input's shape, as exporters write x[:, :, torch.arange(x.size(2))]
+    and x.view(n, c // 2, -1): Shape, Gather, Cast, Range, Div, Unsqueeze, Concat -- all folded by the loader,
+    leaving an identity Gather (nothing) and a Reshape of a feature map (one copy to the NCHW order)."""
+    inits = {"two": const(2, I64), "zero": const(0, I64), "one": const(1, I64), "ax": const([0], I64),
+             "i0": const(0, I64), "i1": const(1, I64), "i2": const(2, I64), "minus1": const([-1], I64),
+             "W": weights(np.random.default_rng(23), 4, 3, 3, 3)}
+    nodes = [node("Conv", ["x", "W"], "c", pads=[1, 1, 1, 1]), node("Shape", ["c"], "s"),
+             node("Gather", ["s", "i2"], "h", axis=0), node("Cast", ["h"], "hf", to=1),
+             node("Cast", ["hf"], "hi", to=7), node("Range", ["zero", "hi", "one"], "idx"),
+             node("Gather", ["c", "idx"], "g", axis=2), node("Gather", ["s", "i0"], "n", axis=0),
+             node("Gather", ["s", "i1"], "ch", axis=0), node("Div", ["ch", "two"], "c2"),
+             node("Unsqueeze", ["n", "ax"], "n1"), node("Unsqueeze", ["c2", "ax"], "c21"),
+             node("Concat", ["n1", "c21", "minus1"], "target", axis=0), node("Reshape", ["g", "target"], "y")]
+    graph = helper.make_graph(nodes, "case", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 3, 2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 2, 12])],
+                              [numpy_helper.from_array(v, k) for k, v in inits.items()])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    onnx.checker.check_model(model)
+    return model
+
+
 def last_token(inits, rng):
     inits["F"] = weights(rng, 4, 6)
     return [node("Gemm", ["g", "F"], "y", transB=1)]
@@ -63,6 +87,7 @@ CASES = [
     conv_gather("gather_fmap_channel_scalar", 2, 1, ops=["conv2d", "copy"]),
     conv_gather("gather_fmap_rows", [-1, 0, 2], 2, ops=["conv2d", "gather"]),
     conv_gather("gather_fmap_column_scalar", 3, 3, ops=["conv2d", "copy"]),
+    Case("gather_shape_arithmetic_folded", shape_arithmetic, ops=["conv2d", "copy"]),
     Case("gather_identity_after_pool", pool_identity_gather, ops=["conv2d", "avg_pool", "reshape",
                                                                     "fully_connected"], sqnr_db=20.0),
 ]
