@@ -82,6 +82,10 @@ class Layout(enum.Enum):
         1, and (N, *onnx_shape) when it does not (an output like Flatten(axis=2) of [1, C, H, W],
         whose first axis is not the batch)."""
         count = array.shape[0]
+        if self is not Layout.PLAIN and onnx_shape[0] != 1:
+            # The first axis is not a batch of 1 (an Expand or Concat along it): each entry is one stored map.
+            maps = self.to_onnx(array.reshape(count * onnx_shape[0], -1), (1, *onnx_shape[1:]))
+            return maps.reshape((count, *onnx_shape))
         if self is Layout.PLAIN:
             sample = onnx_shape[1:] if onnx_shape and onnx_shape[0] == 1 else onnx_shape
             return array.reshape((count, *sample))

@@ -422,6 +422,60 @@ def transpose_graph(seed: int) -> Graph:
     return b.finish()
 
 
+def copy_graph(seed: int) -> Graph:
+    """Strided copies of 1 to 6 axes, strides of any sign and 0 (repeats), the input sized to the farthest
+    element the map reads (tg_copy_s8)."""
+    b = GraphBuilder(f"copy_{seed}", seed)
+    rng = b.rng
+    for _ in b.layers(LAYERS + 2):
+        rank = int(rng.integers(1, 7))
+        dims = [int(d) for d in rng.integers(1, 5, rank)]
+        strides = [int(s) for s in rng.integers(-12, 13, rank)]
+        if rng.random() < 0.5:
+            strides[-1] = 1  # the memcpy path
+        low = sum(min(0, s * (d - 1)) for d, s in zip(dims, strides, strict=True))
+        high = sum(max(0, s * (d - 1)) for d, s in zip(dims, strides, strict=True))
+        offset = -low + int(rng.integers(0, 4))
+        x = b.input((1, offset + high + 1 + int(rng.integers(0, 4))))
+        b.layer("copy", [x], (1, int(np.prod(dims))), {"dims": dims, "strides": strides, "offset": offset}, {})
+    return b.finish()
+
+
+def gather_graph(seed: int) -> Graph:
+    """Table copies: runs of 1 to 6 bytes at random offsets (repeats too), the table repeated (tg_gather_s8)."""
+    b = GraphBuilder(f"gather_{seed}", seed)
+    rng = b.rng
+    for _ in b.layers(LAYERS + 2):
+        outer, count, inner = int(rng.integers(1, 4)), int(rng.integers(1, 7)), int(rng.integers(1, 7))
+        outer_stride = int(rng.integers(0, 20)) if outer > 1 else 0
+        table = [int(t) for t in rng.integers(0, 30, count)]
+        size = (outer - 1) * outer_stride + max(table) + inner
+        x = b.input((1, size))
+        attrs = {"outer": outer, "outer_stride": outer_stride, "inner": inner, "table": table}
+        b.layer("gather", [x], (1, outer * count * inner), attrs, {})
+    return b.finish()
+
+
+def where_graph(seed: int) -> Graph:
+    """Selection by a random condition between two operands, each copied or requantized."""
+    b = GraphBuilder(f"where_{seed}", seed)
+    rng = b.rng
+    for _ in b.layers(LAYERS + 2):
+        shape = (1, *(int(d) for d in rng.integers(1, 6, int(rng.integers(1, 4)))))
+        params: dict[str, object] = {"output_offset": b.zero_point()}
+        names = []
+        for side in "ab":
+            zp = b.zero_point()
+            names.append(b.input(shape, zp=zp))
+            flag = int(rng.random() < 0.6)
+            m, s = b.requant(255, typical=128) if flag else (np.zeros(1, np.int32), np.zeros(1, np.int32))
+            params.update({f"{side}_requant": flag, f"{side}_offset": -zp, f"{side}_multiplier": int(m[0]),
+                           f"{side}_shift": int(s[0])})
+        cond = b.constant((rng.random(shape) < 0.5).astype(np.int8), "condition")
+        b.layer("where", [*names, cond], shape, {}, params)
+    return b.finish()
+
+
 GRAPHS: dict[str, Callable[[int], Graph]] = {
     "conv2d": conv2d_graph,
     "conv2d_deep": conv2d_deep_graph,
@@ -438,4 +492,7 @@ GRAPHS: dict[str, Callable[[int], Graph]] = {
     "pad": pad_graph,
     "prelu": prelu_graph,
     "transpose": transpose_graph,
+    "copy": copy_graph,
+    "gather": gather_graph,
+    "where": where_graph,
 }

@@ -125,6 +125,9 @@ def test_cases_cover_the_extremes() -> None:
                     note(f"{node.op} {key}", bool(p[key]))
             if node.op == "concat":
                 note("concat requant", *p["requant"].tolist())
+            if node.op == "copy":
+                note("copy stride sign", *np.sign(a["strides"]).tolist())
+                note("copy rank", len(a["dims"]))
             if node.op in ("add", "mul"):
                 shapes = [graph.tensors[n].shape for n in node.inputs]
                 note(f"{node.op} broadcast", *(s != graph.tensors[node.outputs[0]].shape for s in shapes))
@@ -169,6 +172,8 @@ def test_cases_cover_the_extremes() -> None:
     covers("softmax depth >= 512", True, False)
     covers("softmax rescale", True, False)
     covers("concat requant", 0, 1)
+    covers("copy stride sign", -1, 0, 1)
+    covers("copy rank", 1, 6)
     covers("concat shift", -31, 30)
     covers("prelu shift", -31, 30)
     covers("prelu multiplier", 2**31 - 1)

@@ -132,6 +132,7 @@ def render(graph: Graph, plan: MemoryPlan, prefix: str, model_file: str) -> Rend
             "function": layer.function,
             "kernel_note": kernel.note if kernel is not None and layer.function else "",
             "macs": int(op.macs(node, graph)),
+            "moved_bytes": int(op.moved_bytes(node, graph)),  # data movement (copies, transposes, gathers)
             "params": int(sum(graph.tensors[n].size for n in weights[index])),
             "weights_bytes": int(sum(graph.tensors[n].nbytes for n in weights[index])),
             "constants_bytes": int(sum(a.values.nbytes for a in emitter.arrays[arrays_before:])),

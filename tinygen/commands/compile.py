@@ -92,6 +92,9 @@ def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_m
     obj.info(f"  layers        {s['layers']}: {ops}")
     obj.info(f"  parameters    {s['params']:,}")
     obj.info(f"  MACs          {s['macs']:,}")
+    if s.get("moved_bytes"):
+        obj.info(f"  data movement {s['moved_bytes']:,} B copied by {s['movement_layers']} layer(s) "
+                 "(slice/transpose/gather/...; views and aliases copy nothing)")
     obj.info(f"  weights       {s['weights_bytes']:,} B (all constants {s['constants_bytes']:,} B)")
     obj.info(f"  arena         {s['arena_bytes']:,} B (lower bound for this schedule "
              f"{s['arena_lower_bound_bytes']:,} B)")

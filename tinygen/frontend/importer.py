@@ -20,6 +20,7 @@ from .layout import assign_layouts
 from .loader import LoadedModel
 
 ACCEPTED_INPUT_DTYPES = (np.float32, np.int8, np.uint8)
+MAX_INPUT_RANK = 6  # the data-movement kernels' axes (ops/copy.py); other ops check their own ranks
 
 
 def model_name(path: str) -> str:
@@ -41,8 +42,9 @@ def import_model(loaded: LoadedModel, problems: ProblemCollector | None = None) 
         if info.dtype.type not in ACCEPTED_INPUT_DTYPES:
             problems.add(f"model input '{name}' has type {info.dtype}; tinygen takes float32 "
                          "(or int8/uint8 in quantized models)")
-        if len(info.shape) > 4:
-            problems.add(f"model input '{name}' has rank {len(info.shape)}; tinygen handles rank <= 4")
+        if len(info.shape) > MAX_INPUT_RANK:
+            problems.add(f"model input '{name}' has rank {len(info.shape)}; tinygen handles rank <= {MAX_INPUT_RANK}")
+            ctx.placeholder(name)  # its readers are imported as usual: no follow-on problems
             continue
         ctx.output_value(name)
         graph.tensors[name].dtype = "float32"

@@ -163,6 +163,9 @@ def _pin_batch_dimension(path: str, model: onnx.ModelProto) -> None:
 def _infer_and_fold(path: str, model: onnx.ModelProto,
                     constants: dict[str, np.ndarray]) -> onnx.ModelProto:
     for _ in range(64):
+        # Shapes inferred before a fold may hold symbolic dimensions (a Range's length) that inference keeps
+        # rather than recomputes: infer from scratch each round.
+        del model.graph.value_info[:]
         model = _infer(path, model)
         shapes = _known_shapes(model, constants)
         if not _fold_once(model, constants, shapes):

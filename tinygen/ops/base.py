@@ -82,6 +82,16 @@ class Op:
     def macs(self, node: Node, graph: Graph) -> int:
         return 0
 
+    def index_map(self, node: Node, graph: Graph) -> np.ndarray | None:
+        """For an op that only moves values of its one input (reshape, transpose, copy, ...): the input
+        element (flat, in storage) of every output element, so passes/fold_copies.py can compose
+        consecutive movements into one. None for every other op."""
+        return None
+
+    def moved_bytes(self, node: Node, graph: Graph) -> int:
+        """Bytes a data-movement layer copies at run time (the report's data-movement cost)."""
+        return 0
+
     # --- kernels: read from the table ---------------------------------------------------------------
     def candidates(self, node: Node, graph: Graph) -> list[Kernel]:
         """The kernels that can run this layer, fastest first."""

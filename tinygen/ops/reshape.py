@@ -1,5 +1,5 @@
 """Layout ops: Reshape, Flatten, Squeeze, Unsqueeze (aliases, no copy when the bytes already lie in
-the right order), Identity and Dropout (nothing at all), Transpose (a copy).
+the right order), Identity and Dropout (nothing at all), Transpose (a data movement, ops/copy.py).
 
 A reshape is free when the input's storage order equals its ONNX order and the same holds for
 the output -- always for plain tensors, and for channels-last feature maps with one channel or
@@ -17,6 +17,7 @@ import numpy as np
 from ..cformat import c_init
 from ..ir import Graph, Layout, Node
 from .base import Kernel, Op, Unsupported, onnx_op, register
+from .copy import emit_movement, source_positions
 from .emit import CLayer
 
 if TYPE_CHECKING:
@@ -107,33 +108,12 @@ def Dropout(ctx: ImportContext, data: Value, ratio: Value | None = None, trainin
     ctx.alias(node.output[0], data)
 
 
-@onnx_op("Transpose", constraints="rank <= 4")
+@onnx_op("Transpose", constraints="any permutation (one strided copy; nothing when the stored bytes already agree)")
 def Transpose(ctx: ImportContext, data: Value, *, perm: list[int] | None = None) -> None:
-    node = ctx.node
-    assert node is not None
-    if data.const is not None:
-        raise Unsupported("transposing a constant that is not folded")
-    rank = data.rank
-    perm = list(perm) if perm is not None else list(reversed(range(rank)))
-    out_layout = ctx.layouts.get(node.output[0], Layout.PLAIN)
-    if rank > 4 or (rank == 3 and Layout.CHANNELS_LAST in (data.layout, out_layout)):
-        raise Unsupported(f"a rank-{rank} transpose of this layout is not supported")
-    in_axes = _storage_axes(rank, data.layout)  # storage axis -> ONNX axis
-    out_axes = _storage_axes(rank, out_layout)
-    inverse = {onnx_axis: k for k, onnx_axis in enumerate(in_axes)}
-    physical = [inverse[perm[out_axes[k]]] for k in range(rank)]
-    out = ctx.output_value(node.output[0])
-    if physical == list(range(rank)):
-        ctx.emit("reshape", [data.runtime], [out.runtime])
-        return
-    padded = [*range(4 - rank)] + [4 - rank + a for a in physical]  # as a 4-D permutation
-    ctx.emit("transpose", [data.runtime], [out.runtime], perm=padded)
-
-
-def _storage_axes(rank: int, layout: Layout) -> list[int]:
-    if layout is Layout.CHANNELS_LAST and rank == 4:
-        return [0, 2, 3, 1]
-    return list(range(rank))
+    perm = list(perm) if perm is not None else list(reversed(range(data.rank)))
+    if sorted(perm) != list(range(data.rank)):
+        raise Unsupported(f"perm {perm} is not a permutation of the {data.rank} axes")
+    emit_movement(ctx, data, ctx.output_name, source_positions(data).transpose(perm))
 
 
 @register
@@ -145,6 +125,9 @@ class ReshapeOp(Op):
 
     def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
         return [inputs[0].reshape(graph.tensors[node.outputs[0]].shape)]
+
+    def index_map(self, node: Node, graph: Graph) -> np.ndarray | None:
+        return np.arange(graph.tensors[node.outputs[0]].size, dtype=np.int64)
 
     def emit(self, node: Node, graph: Graph, ctx: EmitContext) -> CLayer:
         return CLayer.no_code()
@@ -170,6 +153,13 @@ class TransposeOp(Op):
         x = inputs[0].reshape(self._view(node, graph))
         return [np.ascontiguousarray(x.transpose(node.attrs["perm"])).reshape(
             graph.tensors[node.outputs[0]].shape)]
+
+    def index_map(self, node: Node, graph: Graph) -> np.ndarray | None:
+        view = self._view(node, graph)
+        return np.arange(int(np.prod(view)), dtype=np.int64).reshape(view).transpose(node.attrs["perm"]).ravel()
+
+    def moved_bytes(self, node: Node, graph: Graph) -> int:
+        return graph.tensors[node.outputs[0]].nbytes
 
     def emit(self, node: Node, graph: Graph, ctx: EmitContext) -> CLayer:
         fields = [("input", c_init(self._view(node, graph))),

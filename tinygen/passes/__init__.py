@@ -14,6 +14,7 @@ from collections.abc import Callable
 from ..ir import Graph, verify
 from . import (
     fold_batchnorm,
+    fold_copies,
     fold_flatten_transpose,
     fuse_activation,
     fuse_bias_add,
@@ -43,6 +44,9 @@ PIPELINE: list[tuple[str, Pass]] = [
     ("fold_flatten_transpose", fold_flatten_transpose.run),
     # Nodes whose results nothing uses.
     ("remove_dead_nodes", remove_dead_nodes.run),
+    # Consecutive data movements (slice, transpose, gather, reshape copies) composed into one; contiguous
+    # ones become views with no code.
+    ("fold_copies", fold_copies.run),
 ]
 
 

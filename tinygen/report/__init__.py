@@ -51,6 +51,7 @@ def build_report(out_dir: str | Path, *, input_path: Path | None = None, board: 
         "inputs": manifest["inputs"],
         "outputs": manifest["outputs"],
         "macs": manifest["macs"],
+        "moved_bytes": manifest.get("moved_bytes", 0),
         "params": manifest["params"],
         "weights_bytes": manifest["weights_bytes"],
         "constants_bytes": manifest["constants_bytes"],

@@ -40,12 +40,15 @@ def summary_line(report: dict[str, Any]) -> str:
     return (f"{report['name']} ({report['model_file']}): {len(report['layers'])} layers, {report['macs']:,} MACs, "
             f"{report['params']:,} parameters, constants {report['constants_bytes']:,} B (weights "
             f"{report['weights_bytes']:,} B), arena {report['arena_bytes']:,} B (lower bound "
-            f"{report['arena_lower_bound_bytes']:,} B, {report['planner']})")
+            f"{report['arena_lower_bound_bytes']:,} B, {report['planner']})"
+            + (f", data movement {report['moved_bytes']:,} B copied" if report.get("moved_bytes") else ""))
 
 
 def notes_text(row: dict[str, Any]) -> str:
     """In place (over which input, how far below), the kernel variant when not the fastest, the band."""
     notes = []
+    if row.get("moved_bytes"):
+        notes.append(f"copies {row['moved_bytes']:,} B")
     for entry in row.get("in_place") or []:
         where = "same place" if entry["delta"] == 0 else f"{entry['delta']:,} B below"
         notes.append(f"{'stage output over its input' if entry.get('stage') else 'in place'} ({where})")
