@@ -48,7 +48,7 @@ UNSUPPORTED = {
     "softmax_over_height": ("Softmax", "softmax over axis 2"),
     "runtime_division": ("Div", "division by a run-time tensor"),
     "custom_op": ("FancyOp", "operator FancyOp (domain 'com.example') is not supported"),
-    "concat_on_width": ("Concat", "concatenation along axis 3"),
+    "rounding": ("Round", "operator Round is not supported"),
 }
 
 
@@ -61,7 +61,7 @@ def unsupported_model() -> onnx.ModelProto:
         node("Softmax", ["r"], "sm", name="softmax_over_height", axis=2),
         node("Div", ["f", "g"], "dv", name="runtime_division"),
         helper.make_node("FancyOp", ["f"], ["fancy"], name="custom_op", domain="com.example"),
-        node("Concat", ["sm", "sm"], "cc", name="concat_on_width", axis=3),
+        node("Round", ["sm"], "cc", name="rounding"),
     ]
     graph = helper.make_graph(
         nodes, "unsupported",
