@@ -55,9 +55,9 @@ def import_tflite(model: TfliteModel, problems: ProblemCollector | None = None) 
 
 # Operators of the TFLite builtin set whose IR does not exist yet: named in the message, so the
 # user sees "not supported yet" rather than "unknown".
-NOT_YET = {"STRIDED_SLICE", "SLICE", "SPLIT", "SPLIT_V", "RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR",
+NOT_YET = {"RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR",
            "TRANSPOSE_CONV", "UNIDIRECTIONAL_SEQUENCE_LSTM", "LSTM", "BIDIRECTIONAL_SEQUENCE_LSTM", "GATHER",
-           "PACK", "UNPACK", "BATCH_MATMUL", "DIV", "EXP", "SQUARED_DIFFERENCE", "RSQRT", "MAXIMUM", "MINIMUM",
+           "PACK", "UNPACK", "BATCH_MATMUL", "DIV", "EXP", "SQUARED_DIFFERENCE", "RSQRT",
            "ARG_MAX", "ARG_MIN", "SUM", "REDUCE_MAX", "DEPTH_TO_SPACE", "SPACE_TO_DEPTH", "L2_NORMALIZATION",
            "SVDF", "UNIDIRECTIONAL_SEQUENCE_RNN", "CONV_3D", "GELU", "ELU", "MIRROR_PAD", "BATCH_TO_SPACE_ND",
            "SPACE_TO_BATCH_ND", "CAST", "TILE", "BROADCAST_TO", "LOG_SOFTMAX"}

@@ -11,6 +11,7 @@ never silently computes other bytes than TFLM.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
@@ -389,18 +390,125 @@ def prelu(ctx: TfliteImport, op: TfliteOperator) -> None:
              [ctx.output(op.outputs[0])])
 
 
-@tflite_op("CONCATENATION", constraints="int8 along the last (channel) axis")
+@tflite_op("CONCATENATION", constraints="int8 along any axis; constant operands too; parameters kept")
 def concatenation(ctx: TfliteImport, op: TfliteOperator) -> None:
     out = _int8(ctx, op.outputs[0], "output")
     _no_clamp(ctx, op, out)
     axis = int(op.options.Axis()) % len(out.shape)
-    if axis != len(out.shape) - 1:
-        raise Unsupported(f"concatenation along axis {axis}; only the last (channel) axis is supported")
+    names = []
     for index in op.inputs:
-        if ctx.tensor(index).data is not None:
-            raise Unsupported("concatenating constants is not supported")
-        _int8(ctx, index)
-    ctx.emit("concat", [ctx.runtime(i) for i in op.inputs], [ctx.output(op.outputs[0])])
+        t = ctx.tensor(index)
+        if t.data is not None:
+            if t.type_name != "int8" or t.quant is None or t.quant.scale.size != 1:
+                raise Unsupported(f"constant operand '{t.name}' is {t.type_name}; an int8 per-tensor constant is "
+                                  "needed")
+            names.append(ctx.constant("concat_operand", t.data.reshape(t.shape), _quant(t)))
+        else:
+            _int8(ctx, index)
+            names.append(ctx.runtime(index))
+    ctx.emit("concat", names, [ctx.output(op.outputs[0])], axis=axis)
+
+
+# --- data movement: the IR's index-map ops (ops/copy.py). TFLite stores tensors in the order of their
+# shape, as tinygen does, so a movement's map is numpy's own slicing of an arange in that shape. ---
+
+def _constant_ints(ctx: TfliteImport, index: int, what: str) -> list[int]:
+    t = ctx.tensor(index)
+    if t.data is None:
+        raise Unsupported(f"the {what} ('{t.name}') are computed at run time; they must be constants")
+    return [int(v) for v in np.asarray(t.data).reshape(-1)]
+
+
+def _move(ctx: TfliteImport, op: TfliteOperator, positions: np.ndarray, output: int) -> None:
+    """Emit the movement of the current operator's input 0 given by `positions` (input element
+    positions, in the output's shape) into its output `output`."""
+    from ..ops.copy import movement_node
+
+    x = ctx.tensor(op.inputs[0])
+    out = _int8(ctx, output, "output")
+    _same_quant(op, x, out)
+    if positions.size != int(np.prod(out.shape, dtype=np.int64)):
+        raise Unsupported(f"the output shape {list(out.shape)} does not hold the {positions.size} values moved")
+    source = ctx.runtime(op.inputs[0])
+    ctx.graph.nodes.append(movement_node(ctx.graph, ctx.node_name, source, ctx.output(output),
+                                         positions.reshape(-1).astype(np.int64)))
+
+
+def _positions(x: TfliteTensor) -> np.ndarray:
+    return np.arange(int(np.prod(x.shape, dtype=np.int64)), dtype=np.int64).reshape(x.shape)
+
+
+@tflite_op("TRANSPOSE", constraints="int8, a constant permutation of up to 6 axes (one strided copy)")
+def transpose(ctx: TfliteImport, op: TfliteOperator) -> None:
+    x = _int8(ctx, op.inputs[0])
+    perm = _constant_ints(ctx, op.inputs[1], "permutation")
+    if sorted(perm) != list(range(len(x.shape))):
+        raise Unsupported(f"{perm} is not a permutation of the {len(x.shape)} axes")
+    _move(ctx, op, _positions(x).transpose(perm), op.outputs[0])
+
+
+@tflite_op("SLICE", constraints="int8, constant begin and size (-1: to the end)")
+def slice_(ctx: TfliteImport, op: TfliteOperator) -> None:
+    x = _int8(ctx, op.inputs[0])
+    begin, size = _constant_ints(ctx, op.inputs[1], "begin"), _constant_ints(ctx, op.inputs[2], "size")
+    if len(begin) != len(x.shape) or len(size) != len(x.shape):
+        raise Unsupported(f"begin {begin} and size {size} do not match the input's rank {len(x.shape)}")
+    bounds = tuple(slice(b, dim if s == -1 else b + s) for b, s, dim in zip(begin, size, x.shape, strict=True))
+    _move(ctx, op, _positions(x)[bounds], op.outputs[0])
+
+
+@tflite_op("STRIDED_SLICE",
+           constraints="int8, constant begin/end/strides with begin, end and shrink-axis masks (no ellipsis or new "
+                       "axes)")
+def strided_slice(ctx: TfliteImport, op: TfliteOperator) -> None:
+    x = _int8(ctx, op.inputs[0])
+    begin, end = _constant_ints(ctx, op.inputs[1], "begin"), _constant_ints(ctx, op.inputs[2], "end")
+    strides = _constant_ints(ctx, op.inputs[3], "strides") if len(op.inputs) > 3 else [1] * len(begin)
+    o = op.options
+    if o.EllipsisMask() or o.NewAxisMask():
+        raise Unsupported("STRIDED_SLICE with an ellipsis or new-axis mask is not supported")
+    if getattr(o, "Offset", lambda: False)():
+        raise Unsupported("STRIDED_SLICE with offset=true is not supported")
+    rank = len(x.shape)
+    if not len(begin) == len(end) == len(strides) <= rank or 0 in strides:
+        raise Unsupported(f"begin {begin}, end {end}, strides {strides} for a rank-{rank} input")
+    positions = _positions(x)
+    index: list[slice | int] = []
+    for axis in range(rank):
+        if axis >= len(begin):
+            index.append(slice(None))
+            continue
+        if o.ShrinkAxisMask() & (1 << axis):
+            index.append(begin[axis] % x.shape[axis])
+            continue
+        first = None if o.BeginMask() & (1 << axis) else begin[axis]
+        last = None if o.EndMask() & (1 << axis) else end[axis]
+        index.append(slice(first, last, strides[axis]))
+    _move(ctx, op, positions[tuple(index)], op.outputs[0])
+
+
+@tflite_op("SPLIT", "SPLIT_V", constraints="int8, a constant axis; SPLIT_V constant sizes (one -1 allowed)")
+def split(ctx: TfliteImport, op: TfliteOperator) -> None:
+    data_input, axis_input = (1, 0) if op.op == "SPLIT" else (0, 2)
+    x = _int8(ctx, op.inputs[data_input])
+    axis = _constant_ints(ctx, op.inputs[axis_input], "axis")[0] % len(x.shape)
+    parts = len(op.outputs)
+    if op.op == "SPLIT":
+        if x.shape[axis] % parts:
+            raise Unsupported(f"axis {axis} of size {x.shape[axis]} does not split into {parts} equal parts")
+        sizes = [x.shape[axis] // parts] * parts
+    else:
+        sizes = _constant_ints(ctx, op.inputs[1], "split sizes")
+        if sizes.count(-1) == 1:
+            sizes[sizes.index(-1)] = x.shape[axis] - (sum(sizes) + 1)
+    if len(sizes) != parts or sum(sizes) != x.shape[axis] or min(sizes) <= 0:
+        raise Unsupported(f"sizes {sizes} do not split axis {axis} of size {x.shape[axis]} into {parts} parts")
+    if data_input != 0:  # _move reads input 0
+        op = replace(op, inputs=[op.inputs[data_input]])
+    positions, first = _positions(x), 0
+    for output, size in zip(op.outputs, sizes, strict=True):
+        _move(ctx, op, np.take(positions, np.arange(first, first + size), axis=axis), output)
+        first += size
 
 
 @tflite_op("RESHAPE", "SQUEEZE", "EXPAND_DIMS", constraints="int8, parameters kept (no code, an alias)")
