@@ -136,6 +136,40 @@ def depthwise_conv2d_graph(seed: int) -> Graph:
     return b.finish()
 
 
+def conv_transpose2d_graph(seed: int) -> Graph:
+    """Transposed convolutions, standard, grouped and depthwise: strides and dilations that share a factor
+    or not (so taps divide in varied patterns), crops of the full output (pads) and output_padding."""
+    b = GraphBuilder(f"conv_transpose2d_{seed}", seed)
+    rng = b.rng
+    for _ in b.layers(LAYERS):
+        one_d = rng.random() < 0.2
+        kernel = (1 if one_d else int(rng.integers(1, 5)), int(rng.integers(1, 5)))
+        stride = (1 if one_d else int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+        dilation = (1 if one_d else int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+        height, width = (1 if one_d else int(rng.integers(2, 7))), int(rng.integers(2, 8))
+        naturals = [(size - 1) * s + (k - 1) * d + 1 + int(rng.integers(0, max(s, d)))
+                    for size, k, s, d in zip((height, width), kernel, stride, dilation, strict=True)]
+        # Crops up to the kernel span (what models use), leaving at least half the full output.
+        spans = [(k - 1) * d + 1 for k, d in zip(kernel, dilation, strict=True)]
+        crops = [min(spans[axis], naturals[axis] // 4 + 1) for axis in range(2)]
+        begin = [0 if one_d and axis == 0 else int(rng.integers(0, crops[axis])) for axis in range(2)]
+        end = [0 if one_d and axis == 0 else int(rng.integers(0, crops[axis])) for axis in range(2)]
+        out_h, out_w = (naturals[axis] - begin[axis] - end[axis] for axis in range(2))
+        window = Window(kernel, stride, dilation, (begin[0], begin[1], end[0], end[1]))
+        groups = int(rng.choice([1, 1, 2, 3]))
+        group_in, group_out = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+        if rng.random() < 0.2:
+            group_in = group_out = 1  # depthwise
+        in_c, out_c = groups * group_in, groups * group_out
+        in_zp = b.zero_point()
+        x = b.input((1, height, width, in_c), zp=in_zp)
+        weights = int8_weights(rng, (out_c, *kernel, group_in))
+        bias, params = _conv_params(b, weights.reshape(out_c, -1), in_zp)
+        b.layer("conv_transpose2d", [x, b.constant(weights, "w"), b.constant(bias, "b")], (1, out_h, out_w, out_c),
+                {**_window_attrs(window), "groups": groups, "activation": None}, params)
+    return b.finish()
+
+
 def fully_connected_graph(seed: int) -> Graph:
     """Fully connected layers on [1, K] and on several rows [1, R, K]."""
     b = GraphBuilder(f"fully_connected_{seed}", seed)
@@ -426,6 +460,7 @@ GRAPHS: dict[str, Callable[[int], Graph]] = {
     "conv2d": conv2d_graph,
     "conv2d_deep": conv2d_deep_graph,
     "depthwise_conv2d": depthwise_conv2d_graph,
+    "conv_transpose2d": conv_transpose2d_graph,
     "fully_connected": fully_connected_graph,
     "add": add_graph,
     "mul": mul_graph,
