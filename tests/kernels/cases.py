@@ -358,6 +358,37 @@ def softmax_graph(seed: int) -> Graph:
     return b.finish()
 
 
+def resize_graph(seed: int) -> Graph:
+    """Nearest and bilinear resizes, enlarging and shrinking by any factor, with the tables of a random
+    coordinate transformation and nearest rounding (tinygen/ops/resize.py), and random weight tables (any
+    value in [0, 1024], including the ends)."""
+    from tinygen.ops.resize import COORDINATE_MODES, NEAREST_MODES, linear_taps, nearest_indices, original_coordinates
+
+    b = GraphBuilder(f"resize_{seed}", seed)
+    rng = b.rng
+    for _ in b.layers(LAYERS + 2):
+        height, width, channels = int(rng.integers(1, 6)), int(rng.integers(1, 7)), int(rng.integers(1, 6))
+        out_h, out_w = int(rng.integers(1, 13)), int(rng.integers(1, 13))
+        mode = "nearest" if rng.random() < 0.4 else "linear"
+        transform = str(rng.choice(COORDINATE_MODES))
+        attrs: dict[str, object] = {"mode": mode}
+        for prefix, size, out in (("y", height, out_h), ("x", width, out_w)):
+            coordinates = original_coordinates(transform, out, size, out / size)
+            if mode == "nearest":
+                attrs[f"{prefix}0"] = nearest_indices(coordinates, str(rng.choice(NEAREST_MODES)), size,
+                                                      out / size).tolist()
+                continue
+            x0, x1, weight = linear_taps(coordinates, size)
+            if rng.random() < 0.3:  # any neighbours and weights the struct allows
+                x0, x1 = rng.integers(0, size, out), rng.integers(0, size, out)
+                weight = rng.choice([0, 1, 512, 1023, 1024, *rng.integers(0, 1025, 3)], out)
+            attrs.update({f"{prefix}0": [int(v) for v in x0], f"{prefix}1": [int(v) for v in x1],
+                          f"w{prefix}": [int(v) for v in weight]})
+        x = b.input((1, height, width, channels))
+        b.layer("resize", [x], (1, out_h, out_w, channels), attrs, {})
+    return b.finish()
+
+
 def lut_graph(seed: int) -> Graph:
     """Table lookups with random tables (so every entry's index arithmetic is visible)."""
     b = GraphBuilder(f"lut_{seed}", seed)
@@ -469,6 +500,7 @@ GRAPHS: dict[str, Callable[[int], Graph]] = {
     "avg_pool_overhang": lambda seed: avg_pool_graph(seed, overhang=True),
     "softmax": softmax_graph,
     "lut": lut_graph,
+    "resize": resize_graph,
     "concat": concat_graph,
     "pad": pad_graph,
     "prelu": prelu_graph,
