@@ -136,6 +136,40 @@ def depthwise_conv2d_graph(seed: int) -> Graph:
     return b.finish()
 
 
+def conv_transpose2d_graph(seed: int) -> Graph:
+    """Transposed convolutions, standard, grouped and depthwise: strides and dilations that share a factor
+    or not (so taps divide in varied patterns), crops of the full output (pads) and output_padding."""
+    b = GraphBuilder(f"conv_transpose2d_{seed}", seed)
+    rng = b.rng
+    for _ in b.layers(LAYERS):
+        one_d = rng.random() < 0.2
+        kernel = (1 if one_d else int(rng.integers(1, 5)), int(rng.integers(1, 5)))
+        stride = (1 if one_d else int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+        dilation = (1 if one_d else int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+        height, width = (1 if one_d else int(rng.integers(2, 7))), int(rng.integers(2, 8))
+        naturals = [(size - 1) * s + (k - 1) * d + 1 + int(rng.integers(0, max(s, d)))
+                    for size, k, s, d in zip((height, width), kernel, stride, dilation, strict=True)]
+        # Crops up to the kernel span (what models use), leaving at least half the full output.
+        spans = [(k - 1) * d + 1 for k, d in zip(kernel, dilation, strict=True)]
+        crops = [min(spans[axis], naturals[axis] // 4 + 1) for axis in range(2)]
+        begin = [0 if one_d and axis == 0 else int(rng.integers(0, crops[axis])) for axis in range(2)]
+        end = [0 if one_d and axis == 0 else int(rng.integers(0, crops[axis])) for axis in range(2)]
+        out_h, out_w = (naturals[axis] - begin[axis] - end[axis] for axis in range(2))
+        window = Window(kernel, stride, dilation, (begin[0], begin[1], end[0], end[1]))
+        groups = int(rng.choice([1, 1, 2, 3]))
+        group_in, group_out = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+        if rng.random() < 0.2:
+            group_in = group_out = 1  # depthwise
+        in_c, out_c = groups * group_in, groups * group_out
+        in_zp = b.zero_point()
+        x = b.input((1, height, width, in_c), zp=in_zp)
+        weights = int8_weights(rng, (out_c, *kernel, group_in))
+        bias, params = _conv_params(b, weights.reshape(out_c, -1), in_zp)
+        b.layer("conv_transpose2d", [x, b.constant(weights, "w"), b.constant(bias, "b")], (1, out_h, out_w, out_c),
+                {**_window_attrs(window), "groups": groups, "activation": None}, params)
+    return b.finish()
+
+
 def fully_connected_graph(seed: int) -> Graph:
     """Fully connected layers on [1, K] and on several rows [1, R, K]."""
     b = GraphBuilder(f"fully_connected_{seed}", seed)
@@ -324,6 +358,37 @@ def softmax_graph(seed: int) -> Graph:
     return b.finish()
 
 
+def resize_graph(seed: int) -> Graph:
+    """Nearest and bilinear resizes, enlarging and shrinking by any factor, with the tables of a random
+    coordinate transformation and nearest rounding (tinygen/ops/resize.py), and random weight tables (any
+    value in [0, 1024], including the ends)."""
+    from tinygen.ops.resize import COORDINATE_MODES, NEAREST_MODES, linear_taps, nearest_indices, original_coordinates
+
+    b = GraphBuilder(f"resize_{seed}", seed)
+    rng = b.rng
+    for _ in b.layers(LAYERS + 2):
+        height, width, channels = int(rng.integers(1, 6)), int(rng.integers(1, 7)), int(rng.integers(1, 6))
+        out_h, out_w = int(rng.integers(1, 13)), int(rng.integers(1, 13))
+        mode = "nearest" if rng.random() < 0.4 else "linear"
+        transform = str(rng.choice(COORDINATE_MODES))
+        attrs: dict[str, object] = {"mode": mode}
+        for prefix, size, out in (("y", height, out_h), ("x", width, out_w)):
+            coordinates = original_coordinates(transform, out, size, out / size)
+            if mode == "nearest":
+                attrs[f"{prefix}0"] = nearest_indices(coordinates, str(rng.choice(NEAREST_MODES)), size,
+                                                      out / size).tolist()
+                continue
+            x0, x1, weight = linear_taps(coordinates, size)
+            if rng.random() < 0.3:  # any neighbours and weights the struct allows
+                x0, x1 = rng.integers(0, size, out), rng.integers(0, size, out)
+                weight = rng.choice([0, 1, 512, 1023, 1024, *rng.integers(0, 1025, 3)], out)
+            attrs.update({f"{prefix}0": [int(v) for v in x0], f"{prefix}1": [int(v) for v in x1],
+                          f"w{prefix}": [int(v) for v in weight]})
+        x = b.input((1, height, width, channels))
+        b.layer("resize", [x], (1, out_h, out_w, channels), attrs, {})
+    return b.finish()
+
+
 def lut_graph(seed: int) -> Graph:
     """Table lookups with random tables (so every entry's index arithmetic is visible)."""
     b = GraphBuilder(f"lut_{seed}", seed)
@@ -480,6 +545,7 @@ GRAPHS: dict[str, Callable[[int], Graph]] = {
     "conv2d": conv2d_graph,
     "conv2d_deep": conv2d_deep_graph,
     "depthwise_conv2d": depthwise_conv2d_graph,
+    "conv_transpose2d": conv_transpose2d_graph,
     "fully_connected": fully_connected_graph,
     "add": add_graph,
     "mul": mul_graph,
@@ -488,6 +554,7 @@ GRAPHS: dict[str, Callable[[int], Graph]] = {
     "avg_pool_overhang": lambda seed: avg_pool_graph(seed, overhang=True),
     "softmax": softmax_graph,
     "lut": lut_graph,
+    "resize": resize_graph,
     "concat": concat_graph,
     "pad": pad_graph,
     "prelu": prelu_graph,

@@ -28,6 +28,7 @@ from .cases import GRAPHS
 SAMPLES = 8
 SEEDS = {name: [1, 2, 3] for name in GRAPHS}
 SEEDS.update({"conv2d": [1, 2, 3, 4, 5, 6], "depthwise_conv2d": [1, 2, 3, 4, 5], "conv2d_deep": [1, 2],
+              "conv_transpose2d": [1, 2, 3, 4, 5],
               "fully_connected": [1, 2, 3, 4, 5], "add": [1, 2, 3, 4, 5], "mul": [1, 3, 4, 5, 6],
               "avg_pool": [1, 2, 3, 4, 5], "avg_pool_overhang": [1, 2, 3],
               "max_pool": [1, 2, 3, 4], "softmax": [1, 2, 3, 4]})
@@ -107,7 +108,8 @@ def test_cases_cover_the_extremes() -> None:
             for key in ("input_offset", "input1_offset", "input2_offset", "output_offset"):
                 if key in p:
                     note(f"{node.op} {key}", *np.ravel(p[key]).tolist())
-            if len(node.inputs) > 2 and node.op in ("conv2d", "depthwise_conv2d", "fully_connected"):
+            if len(node.inputs) > 2 and node.op in ("conv2d", "depthwise_conv2d", "fully_connected",
+                                                    "conv_transpose2d"):
                 bias = graph.tensors[node.inputs[2]].data
                 assert bias is not None
                 note(f"{node.op} |bias| > 2^30", *(np.abs(bias.astype(np.int64)) > 2**30).tolist())
@@ -143,19 +145,20 @@ def test_cases_cover_the_extremes() -> None:
         if missing:
             absent.append(f"{key} = {missing}")
 
-    for op in ("conv2d", "depthwise_conv2d", "fully_connected"):
+    for op in ("conv2d", "depthwise_conv2d", "fully_connected", "conv_transpose2d"):
         covers(f"{op} shift", -31, 30, 0)
         covers(f"{op} multiplier", 0, 1, 2**30, 2**31 - 1)
         covers(f"{op} |bias| > 2^30", True, False)
         covers(f"{op} input_offset", 128, -127, 0)
         covers(f"{op} output_offset", -128, 127, 0)
-    for op in ("conv2d", "depthwise_conv2d", "max_pool", "avg_pool"):
+    for op in ("conv2d", "depthwise_conv2d", "max_pool", "avg_pool", "conv_transpose2d"):
         covers(f"{op} stride > 1", True, False)
         covers(f"{op} dilation > 1", True, False)
         covers(f"{op} asymmetric pads", True, False)
     for op in ("max_pool", "avg_pool"):
         covers(f"{op} ceil_mode", True, False)
     covers("conv2d groups", 1, 2, 3)
+    covers("conv_transpose2d groups", 1, 2, 3)
     covers("conv2d 1x1 unpadded", True, False)
     covers("depthwise_conv2d depth_multiplier", 1, 2, 3)
     covers("avg_pool count_include_pad", True, False)

@@ -116,6 +116,19 @@ int32_t tg_conv_im2col_add_s8_get_buffer_size(const tg_conv_add_params *params);
 void tg_conv_wrapper_s8(const tg_context *ctx, const tg_conv_params *params, const int8_t *input, int8_t *output);
 int32_t tg_conv_wrapper_s8_get_buffer_size(const tg_conv_params *params);
 
+/* Transposed convolution (ONNX ConvTranspose, TFLite TRANSPOSE_CONV), standard or grouped, with the
+ * convolution's parameters read the other way round: input [1, H, W, C_in], filter [C_out, KH, KW,
+ * C_in / groups] (OHWI), output [1, OH, OW, C_out]. Input pixel (iy, ix) through tap (ky, kx) lands on
+ * output (iy * stride.h + ky * dilation.h - padding.top, ix * stride.w + kx * dilation.w - padding.left);
+ * padding.top/left (>= 0) crop the beginning of the full output, and the output size implies the rest
+ * (bottom/right crop, output_padding). groups: C_in / groups input and C_out / groups output channels
+ * per group (depthwise: groups = C_in). Each output pixel gathers the taps that land on it, so the
+ * kernel needs no scratch; it never runs in place (in_place = 0), and rows/stored_rows, per_channel and
+ * the requantization are read as for tg_conv_s8. */
+void tg_conv_transpose_s8(const tg_context *ctx, const tg_conv_params *params, const int8_t *input,
+                          int8_t *output);
+int32_t tg_conv_transpose_s8_get_buffer_size(const tg_conv_params *params);
+
 /* In-place contract (in_place = 1; channel multiplier 1, the output at the input's address): output
  * pixels in raster order; before any channel of output pixel p is written, input pixel p (the bytes it
  * overwrites) is copied into a ring of the last R input pixels in the scratch buffer, and every input
