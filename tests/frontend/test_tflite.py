@@ -239,6 +239,38 @@ def test_strided_slice_and_transpose_match_tflite_micro(tmp_path: Path) -> None:
     _compile_and_compare(build(tensors, ops, [0], [6]), x, tmp_path, "strided")
 
 
+@pytest.mark.parametrize("op", ["RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR"])
+@pytest.mark.parametrize("align,half", [(False, False), (True, False), (False, True)])
+@pytest.mark.parametrize("size", [(8, 12), (3, 4)], ids=["up", "down"])
+def test_resizes_match_tflite_micro(op: str, align: bool, half: bool, size: tuple[int, int], tmp_path: Path) -> None:
+    rng = np.random.default_rng(len(op) + 2 * align + half)
+    scale, zp = _qparams(rng)
+    options = "ResizeBilinearOptions" if op == "RESIZE_BILINEAR" else "ResizeNearestNeighborOptions"
+    tensors = [T("x", (1, 5, 7, 3), "int8", scale, zp), T("size", (2,), "int32", data=np.array(size, np.int32)),
+               T("y", (1, *size, 3), "int8", scale, zp)]
+    model = build(tensors, [Op(op, [0, 1], [2], options, {"AlignCorners": align, "HalfPixelCenters": half})], [0], [2])
+    x = rng.integers(-128, 128, size=(4, 5, 7, 3), dtype=np.int8)
+    _compile_and_compare(model, x, tmp_path, f"{op.lower()}_{int(align)}{int(half)}")
+
+
+@pytest.mark.parametrize("padding,out_size", [(0, (10, 12)), (1, (11, 13))], ids=["same", "valid"])
+def test_transpose_conv_matches_tflite_micro(padding: int, out_size: tuple[int, int], tmp_path: Path) -> None:
+    rng = np.random.default_rng(41 + padding)
+    cin, cout = 3, 4
+    w = rng.integers(-127, 128, size=(cout, 3, 3, cin), dtype=np.int8)
+    w_scales = list(rng.uniform(0.002, 0.02, cout))
+    tensors = [T("shape", (4,), "int32", data=np.array([1, *out_size, cout], np.int32)),
+               T("w", w.shape, "int8", w_scales, [0] * cout, 0, w),
+               T("x", (1, 5, 6, cin), "int8", [0.05], [-3]),
+               T("b", (cout,), "int32", [0.05 * s for s in w_scales], [0] * cout, 0,
+                 rng.integers(-2000, 2000, size=cout, dtype=np.int32)),
+               T("y", (1, *out_size, cout), "int8", [0.1], [4])]
+    model = build(tensors, [Op("TRANSPOSE_CONV", [0, 1, 2, 3], [4], "TransposeConvOptions",
+                               {"Padding": padding, "StrideW": 2, "StrideH": 2})], [2], [4])
+    x = rng.integers(-128, 128, size=(4, 5, 6, cin), dtype=np.int8)
+    _compile_and_compare(model, x, tmp_path, f"tconv{padding}")
+
+
 @pytest.mark.parametrize("op", ["AVERAGE_POOL_2D", "MAX_POOL_2D"])
 @pytest.mark.parametrize("padding", [0, 1])
 def test_pools_match_tflite_micro(op: str, padding: int, tmp_path: Path) -> None:

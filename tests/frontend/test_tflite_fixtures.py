@@ -27,10 +27,6 @@ NOT_YET: dict[str, tuple[str, str]] = {
     "small_cnn": ("MEAN", "its global average pool is a MEAN (issue 13)"),
     "lstm": ("UNIDIRECTIONAL_SEQUENCE_LSTM", "integer LSTM (issue 12)"),
     "lstm_sequences": ("UNIDIRECTIONAL_SEQUENCE_LSTM", "integer LSTM (issue 12)"),
-    "resize_bilinear": ("RESIZE_BILINEAR", "resizing (issue 11)"),
-    "resize_bilinear_align_corners": ("RESIZE_BILINEAR", "resizing (issue 11)"),
-    "resize_nearest_neighbor": ("RESIZE_NEAREST_NEIGHBOR", "resizing (issue 11)"),
-    "transpose_conv": ("TRANSPOSE_CONV", "transposed convolution (issue 11)"),
 }
 INT16 = "16x8 quantized models are not supported yet"  # the _16x8 files, until issue 16
 

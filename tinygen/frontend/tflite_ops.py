@@ -511,6 +511,110 @@ def split(ctx: TfliteImport, op: TfliteOperator) -> None:
         first += size
 
 
+# --- resizing and transposed convolution -------------------------------------------------------------
+
+def _resize_options(ctx: TfliteImport, op: TfliteOperator) -> tuple[TfliteTensor, TfliteTensor, bool, bool]:
+    x = _int8(ctx, op.inputs[0])
+    out = _int8(ctx, op.outputs[0], "output")
+    _rank4(ctx, x, "input")
+    _same_quant(op, x, out)
+    size = _constant_ints(ctx, op.inputs[1], "size")
+    if size != list(out.shape[1:3]):
+        raise Unsupported(f"the size {size} differs from the output's {list(out.shape[1:3])}")
+    align, half = bool(op.options.AlignCorners()), bool(op.options.HalfPixelCenters())
+    if align and half:
+        raise Unsupported("align_corners and half_pixel_centers together are not supported (TFLite refuses them)")
+    return x, out, align, half
+
+
+def bilinear_taps(out_size: int, in_size: int, align_corners: bool, half_pixel: bool) -> dict[str, list[int]]:
+    """TFLite's integer RESIZE_BILINEAR coordinates (ResizeBilinearInteger): a 10-bit scale
+    ((1024 * in + out / 2) / out, or over in - 1 and out - 1 with align_corners), each output index's
+    10-bit input coordinate (shifted by half a pixel with half_pixel_centers), its lower and upper
+    neighbours clamped to the input, and the weight of the upper one: the coordinate minus 1024 x the
+    lower (negative or past 1024 only where both neighbours are the same clamped row, so the two
+    weights still sum to 1024 and the value is exact)."""
+    if align_corners and out_size > 1:
+        scale = (1024 * (in_size - 1) + (out_size - 1) // 2) // (out_size - 1)
+    else:
+        scale = (1024 * in_size + out_size // 2) // out_size
+    lower, upper, weight = [], [], []
+    for index in range(out_size):
+        scaled = index * scale + (scale // 2 - (1 << 9) if half_pixel else 0)
+        low = max(int(scaled / 1024), 0)  # C division truncates toward zero
+        lower.append(low)
+        upper.append(min(int((scaled + 1023) / 1024), in_size - 1))
+        weight.append(scaled - 1024 * low)
+    return {"0": lower, "1": upper, "w": weight}
+
+
+def nearest_indices(out_size: int, in_size: int, align_corners: bool, half_pixel: bool) -> list[int]:
+    """TFLite's RESIZE_NEAREST_NEIGHBOR (GetNearestNeighbor): float32 scale in / out (or (in - 1) /
+    (out - 1) with align_corners), floor of (index + 0.5 if half_pixel_centers) x scale, or its
+    rounding half away from zero with align_corners, clamped to the input."""
+    f = np.float32
+    scale = f(in_size - 1) / f(out_size - 1) if align_corners and out_size > 1 else f(in_size) / f(out_size)
+    offset = f(0.5) if half_pixel else f(0.0)
+    indices = []
+    for index in range(out_size):
+        position = (f(index) + offset) * scale
+        value = int(np.floor(position)) if not align_corners else int(np.sign(position) * np.floor(abs(position) + 0.5))
+        value = min(value, in_size - 1)
+        indices.append(max(value, 0) if half_pixel else value)
+    return indices
+
+
+@tflite_op("RESIZE_BILINEAR", constraints="int8, parameters kept; align_corners or half_pixel_centers; TFLite's "
+                                         "10-bit integer interpolation")
+def resize_bilinear(ctx: TfliteImport, op: TfliteOperator) -> None:
+    x, out, align, half = _resize_options(ctx, op)
+    rows = bilinear_taps(out.shape[1], x.shape[1], align, half)
+    columns = bilinear_taps(out.shape[2], x.shape[2], align, half)
+    ctx.emit("resize", [ctx.runtime(op.inputs[0])], [ctx.output(op.outputs[0])], mode="linear",
+             y0=rows["0"], y1=rows["1"], wy=rows["w"], x0=columns["0"], x1=columns["1"], wx=columns["w"])
+
+
+@tflite_op("RESIZE_NEAREST_NEIGHBOR", constraints="int8, parameters kept; align_corners or half_pixel_centers")
+def resize_nearest(ctx: TfliteImport, op: TfliteOperator) -> None:
+    x, out, align, half = _resize_options(ctx, op)
+    ctx.emit("resize", [ctx.runtime(op.inputs[0])], [ctx.output(op.outputs[0])], mode="nearest",
+             y0=nearest_indices(out.shape[1], x.shape[1], align, half),
+             x0=nearest_indices(out.shape[2], x.shape[2], align, half))
+
+
+@tflite_op("TRANSPOSE_CONV",
+           constraints="int8; constant int8 weights [C_out, KH, KW, C_in] (per channel or per tensor), optional "
+                       "int32 bias; SAME/VALID, any stride")
+def transpose_conv(ctx: TfliteImport, op: TfliteOperator) -> None:
+    """TFLite's TRANSPOSE_CONV is the IR's conv_transpose2d (ops/conv_transpose.py implements its int8
+    recipe). TFLite's padding is that of a convolution from the output back to the input: the
+    top/left pad is half the total (the odd one at the end), the bottom/right pad whatever makes the
+    output the size the file states."""
+    x = _int8(ctx, op.inputs[2])
+    out = _int8(ctx, op.outputs[0], "output")
+    _rank4(ctx, x, "input")
+    weights, w = _weights(ctx, op.inputs[1], 0, "weights")
+    if len(w.shape) != 4 or w.shape[3] != x.shape[3]:
+        raise Unsupported(f"weights of shape {list(w.shape)} for {x.shape[3]} input channels")
+    o = op.options
+    stride, kernel = (int(o.StrideH()), int(o.StrideW())), (w.shape[1], w.shape[2])
+    pads = [0, 0, 0, 0]
+    for axis in range(2):
+        in_size, out_size = x.shape[1 + axis], out.shape[1 + axis]
+        if int(o.Padding()) == SAME:
+            total = max((in_size - 1) * stride[axis] + kernel[axis] - out_size, 0)
+            pads[axis] = total // 2
+        pads[axis + 2] = (in_size - 1) * stride[axis] + kernel[axis] - pads[axis] - out_size
+        if pads[axis + 2] < 0:
+            raise Unsupported(f"the output size {out_size} is larger than the transposed convolution gives")
+    activation = _activation(ctx, op) if hasattr(o, "FusedActivationFunction") else None
+    as_conv = replace(op, inputs=[op.inputs[2], op.inputs[1], *op.inputs[3:4]])  # _bias reads input 2
+    bias = _bias(ctx, as_conv, w.shape[0], _quant(x).scale_value, w)
+    ctx.emit("conv_transpose2d", [ctx.runtime(op.inputs[2]), weights, bias], [ctx.output(op.outputs[0])],
+             groups=1, activation=activation, kernel=list(kernel), stride=list(stride), dilation=[1, 1], pads=pads,
+             ceil_mode=False)
+
+
 @tflite_op("RESHAPE", "SQUEEZE", "EXPAND_DIMS", constraints="int8, parameters kept (no code, an alias)")
 def reshape(ctx: TfliteImport, op: TfliteOperator) -> None:
     x = _int8(ctx, op.inputs[0])
