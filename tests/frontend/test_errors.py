@@ -48,7 +48,7 @@ UNSUPPORTED = {
     "softmax_over_height": ("Softmax", "softmax over axis 2"),
     "runtime_division": ("Div", "division by a run-time tensor"),
     "custom_op": ("FancyOp", "operator FancyOp (domain 'com.example') is not supported"),
-    "gathernd_batch_dims": ("GatherND", "batch_dims 1 is not supported"),
+    "rounding": ("Round", "operator Round is not supported"),
 }
 
 
@@ -61,7 +61,7 @@ def unsupported_model() -> onnx.ModelProto:
         node("Softmax", ["r"], "sm", name="softmax_over_height", axis=2),
         node("Div", ["f", "g"], "dv", name="runtime_division"),
         helper.make_node("FancyOp", ["f"], ["fancy"], name="custom_op", domain="com.example"),
-        node("GatherND", ["sm", "gi"], "cc", name="gathernd_batch_dims", batch_dims=1),
+        node("Round", ["sm"], "cc", name="rounding"),
     ]
     graph = helper.make_graph(
         nodes, "unsupported",
@@ -70,8 +70,7 @@ def unsupported_model() -> onnx.ModelProto:
          helper.make_tensor_value_info("g", TensorProto.FLOAT, [4, 4])],
         [helper.make_tensor_value_info(name, TensorProto.FLOAT, None) for name in ("cc", "mm", "dv")]
         + [helper.make_tensor_value_info("fancy", TensorProto.FLOAT, ["N", 4])],
-        [onnx.numpy_helper.from_array(const([0, 0, 1, 1, 0, 0, 1, 1], np.int64), "pads"),
-         onnx.numpy_helper.from_array(const([[0]], np.int64), "gi")])
+        [onnx.numpy_helper.from_array(const([0, 0, 1, 1, 0, 0, 1, 1], np.int64), "pads")])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("com.example", 1)])
     inferred = onnx.shape_inference.infer_shapes(model)
     for output in model.graph.output:
