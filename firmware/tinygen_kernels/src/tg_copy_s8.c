@@ -37,7 +37,7 @@ void tg_copy_s8(const tg_context *ctx, const tg_copy_params *p, const int8_t *in
                     for (i4 = 0; i4 < d4; ++i4) {
                         const int8_t *row = input + (a3 + i4 * s4);
                         if (step == 1 && run >= 16) {
-                            memcpy(output, row, (size_t)run);
+                            memmove(output, row, (size_t)run); /* in place, the row may overlap its input */
                         } else {
                             for (i5 = 0; i5 < run; ++i5) {
                                 output[i5] = row[i5 * step];
