@@ -211,7 +211,7 @@ def _copy_in_place(node: Node, graph: Graph) -> list[InPlace]:
     or anywhere lower (a slice or split part writing over the map it is cut from). Not for short rows
     (fewer than 4 bytes along a longer axis), which the kernel walks column by column."""
     dims, _ = _padded(node)
-    if dims[5] < 4 and dims[4] > dims[5] or not node.params.get("increasing"):
+    if (dims[5] < 4 and dims[4] > dims[5]) or not node.params.get("increasing"):
         return []
     return [InPlace(0, 0)]
 
