@@ -96,3 +96,16 @@ CASES = [
 ]
 
 test_golden_equals_host_c, test_close_to_onnxruntime = standard_tests(CASES)
+
+
+def test_computed_inputs_take_the_concat_parameters(run_case) -> None:
+    """A conv read only by the concat writes in the concat's parameters (quantize._concat_reader): the concat
+    copies it. The max pools of `concat_max_pools` keep their input's parameters (they only move values), so
+    the concat requantizes them."""
+    graph = run_case(next(c for c in CASES if c.id == "concat_conv_branches")).model.graph
+    concat = next(n for n in graph.nodes if n.op == "concat")
+    out = graph.tensors[concat.outputs[0]].quant
+    assert all(graph.tensors[name].quant.same_as(out) for name in concat.inputs)
+    assert list(concat.params["requant"]) == [0, 0]
+    pools = run_case(next(c for c in CASES if c.id == "concat_max_pools")).model.graph
+    assert list(next(n for n in pools.nodes if n.op == "concat").params["requant"]) == [1, 1]

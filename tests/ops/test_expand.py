@@ -32,7 +32,18 @@ def fmap_batch() -> object:
                       {"x": [1, 3, 4, 5]}, ["y"], inits)
 
 
+def constant_expand_tile() -> object:
+    """Expand and Tile of constants (a bias row broadcast to the tokens, a tiled offset): folded by the loader
+    into constants the Add and Mul read."""
+    inits = {"row": np.arange(4, dtype=np.float32)[None] * 0.3, "t": const([1, 3, 4], I64),
+             "g": np.array([[[0.5, 2.0]]], np.float32), "rep": const([1, 3, 2], I64)}
+    nodes = [node("Expand", ["row", "t"], "bias"), node("Add", ["x", "bias"], "a"),
+             node("Tile", ["g", "rep"], "gain"), node("Mul", ["a", "gain"], "y")]
+    return make_model(nodes, {"x": [1, 3, 4]}, ["y"], inits)
+
+
 CASES = [
+    Case("expand_tile_constants_folded", constant_expand_tile, ops=["add", "mul"]),
     Case("expand_fmap_batch", fmap_batch, ops=["conv2d", "copy"]),
     expanded("expand_rows", "Expand", (1, 1, 6), [1, 4, 6], ops=["copy"]),
     expanded("expand_rank_up", "Expand", (1, 5), [3, 1, 5], ops=["copy"]),

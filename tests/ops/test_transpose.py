@@ -6,6 +6,7 @@ passes/fold_copies.py."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from .harness import Case, const, make_model, node, standard_tests, weights
 
@@ -80,3 +81,20 @@ CASES = [
 ]
 
 test_golden_equals_host_c, test_close_to_onnxruntime = standard_tests(CASES)
+
+
+def test_rank7_input_is_one_clear_problem(tmp_path) -> None:
+    """A model input beyond rank 6 is refused once, by name; the nodes reading it report nothing more (they
+    see a placeholder), so the user is not sent after follow-on errors."""
+    import onnx
+
+    import tinygen
+    from tinygen.errors import UnsupportedModelError
+
+    model = make_model([node("Transpose", ["x"], "y", perm=[0, 6, 5, 4, 3, 2, 1])], {"x": [1, 2, 1, 2, 1, 2, 1]},
+                       ["y"])
+    onnx.save(model, tmp_path / "rank7.onnx")
+    with pytest.raises(UnsupportedModelError) as error:
+        tinygen.compile(tmp_path / "rank7.onnx", tmp_path / "out", calib="random")
+    assert len(error.value.problems) == 1, str(error.value)
+    assert "model input 'x' has rank 7; tinygen handles rank <= 6" in str(error.value)

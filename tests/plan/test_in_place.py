@@ -87,6 +87,16 @@ def _sigmoid(rng: np.random.Generator, channels: int) -> tuple[list, dict, int]:
     return [node("Sigmoid", ["a"], "m", name="mode")], {}, channels
 
 
+def _slice_channels(step: int):
+    """A Slice of the channels (a strided copy, tg_copy_s8) written over the map it is cut from."""
+    def middle(rng: np.random.Generator, channels: int) -> tuple[list, dict, int]:
+        inits = {"mode_s": np.array([4], np.int64), "mode_e": np.array([channels - 4], np.int64),
+                 "mode_ax": np.array([1], np.int64), "mode_st": np.array([step], np.int64)}
+        kept = len(range(4, channels - 4, step))
+        return [node("Slice", ["a", "mode_s", "mode_e", "mode_ax", "mode_st"], "m", name="mode")], inits, kept
+    return middle
+
+
 MODES = [
     Mode("conv3x3", _sandwich(_layer(k=3)), "mode"),
     Mode("conv3x3_stride2", _sandwich(_layer(k=3, stride=2)), "mode"),
@@ -97,6 +107,8 @@ MODES = [
     Mode("pointwise_wide", _sandwich(_layer(out=32), head_out=24), "mode"),
     Mode("residual_add", _sandwich(_residual), "mode"),
     Mode("sigmoid_lut", _sandwich(_sigmoid), "mode"),
+    Mode("slice_copy", _sandwich(_slice_channels(1)), "mode"),
+    Mode("slice_copy_step2", _sandwich(_slice_channels(2)), "mode"),
 ]
 
 

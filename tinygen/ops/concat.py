@@ -83,6 +83,22 @@ def concat_form(sizes: list[int], index_map: np.ndarray) -> int | None:
     return None
 
 
+def copy_or_requantize(graph: Graph, node: Node, index: int) -> tuple[int, int, int, int]:
+    """How input `index` of an op that moves values into its output is taken: (requantize?, -zero point,
+    multiplier, shift) of out = zp_out + requant(q - zp_in), or a plain copy where the parameters agree.
+    A float constant input is quantized with the output's parameters first (so it is copied)."""
+    out_scale, out_zp = output_quant(graph, node)
+    tensor = graph.tensors[node.inputs[index]]
+    if tensor.data is not None and tensor.quant is None:
+        tensor.data = arith.quantize_float(tensor.data, out_scale, out_zp)
+        tensor.dtype, tensor.quant = "int8", QuantParams.per_tensor(out_scale, out_zp)
+    scale, zp = input_quant(graph, node, index)
+    if np.float32(scale) == np.float32(out_scale) and zp == out_zp:
+        return 0, -zp, 0, 0
+    multiplier, shift = arith.quantize_multiplier(np.float64(scale) / np.float64(out_scale))
+    return 1, -zp, multiplier, shift
+
+
 @register
 class ConcatOp(Op):
     name = "concat"
@@ -90,18 +106,8 @@ class ConcatOp(Op):
     kernels = (Kernel("tg_concat_s8", "tg_concat_params"),)
 
     def quantize(self, node: Node, graph: Graph) -> None:
-        out_scale, out_zp = output_quant(graph, node)
-        entries = []
-        for index, name in enumerate(node.inputs):
-            tensor = graph.tensors[name]
-            if tensor.data is not None and tensor.quant is None:  # a float constant: stored as the output's
-                tensor.data = arith.quantize_float(tensor.data, out_scale, out_zp)
-                tensor.dtype, tensor.quant = "int8", QuantParams.per_tensor(out_scale, out_zp)
-            scale, zp = input_quant(graph, node, index)
-            same = np.float32(scale) == np.float32(out_scale) and zp == out_zp
-            multiplier, shift = (0, 0) if same else arith.quantize_multiplier(
-                np.float64(scale) / np.float64(out_scale))
-            entries.append((0 if same else 1, -zp, multiplier, shift))
+        out_zp = output_quant(graph, node)[1]
+        entries = [copy_or_requantize(graph, node, index) for index in range(len(node.inputs))]
         node.params = {"requant": np.array([e[0] for e in entries], np.int32),
                        "input_offset": np.array([e[1] for e in entries], np.int32),
                        "multiplier": np.array([e[2] for e in entries], np.int32),

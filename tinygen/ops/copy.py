@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..ir import Graph, Layout, Node
-from .base import Kernel, Op, Unsupported, register
+from .base import InPlace, Kernel, Op, Unsupported, register
 from .emit import CLayer
 
 if TYPE_CHECKING:
@@ -198,11 +198,35 @@ def _copy_cost(node: Node, graph: Graph) -> int:
     return rows * (per_row + 6)
 
 
+def _padded(node: Node) -> tuple[list[int], list[int]]:
+    """dims and strides as tg_copy_params holds them: 6 axes, leading ones of size 1."""
+    pad = MAX_COPY_RANK - len(node.attrs["dims"])
+    return [1] * pad + list(node.attrs["dims"]), [0] * pad + list(node.attrs["strides"])
+
+
+def _copy_in_place(node: Node, graph: Graph) -> list[InPlace]:
+    """tg_copy_s8's in-place contract (tg_copy.h): rows in output order, each element read before it is
+    written (rows of 16 bytes and more by memmove). When the map is strictly increasing, the output element i
+    reads input element map[i] >= i and every later read lies above it, so the output may start at the input
+    or anywhere lower (a slice or split part writing over the map it is cut from). Not for short rows
+    (fewer than 4 bytes along a longer axis), which the kernel walks column by column."""
+    dims, _ = _padded(node)
+    if (dims[5] < 4 and dims[4] > dims[5]) or not node.params.get("increasing"):
+        return []
+    return [InPlace(0, 0)]
+
+
 @register
 class CopyOp(_Movement):
     name = "copy"
     summary = "strided copy of up to 6 nested axes (slice, split, transpose, expand, evenly spaced gather)"
-    kernels = (Kernel("tg_copy_s8", "tg_copy_params", cost=_copy_cost),)
+    kernels = (Kernel("tg_copy_s8", "tg_copy_params", cost=_copy_cost, in_place=_copy_in_place),)
+
+    def quantize(self, node: Node, graph: Graph) -> None:
+        index_map = self.index_map(node, graph)
+        assert index_map is not None
+        # Whether the map only moves elements towards the start, in order (the in-place condition).
+        node.params = {"increasing": bool(np.all(np.diff(index_map) > 0))}
 
     def index_map(self, node: Node, graph: Graph) -> np.ndarray | None:
         dims, strides = node.attrs["dims"], node.attrs["strides"]
@@ -214,9 +238,7 @@ class CopyOp(_Movement):
         return index.ravel()
 
     def emit(self, node: Node, graph: Graph, ctx: EmitContext) -> CLayer:
-        pad = MAX_COPY_RANK - len(node.attrs["dims"])
-        dims = [1] * pad + list(node.attrs["dims"])
-        strides = [0] * pad + list(node.attrs["strides"])
+        dims, strides = _padded(node)
         fields = [("dims", "{" + ", ".join(map(str, dims)) + "}"),
                   ("strides", "{" + ", ".join(map(str, strides)) + "}"),
                   ("offset", str(node.attrs["offset"]))]

@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import arith
-from ..ir import Graph, Layout, Node, QuantParams
+from ..ir import Graph, Layout, Node
 from .base import Kernel, Op, Unsupported, onnx_op, register
-from .common import input_quant, output_quant
+from .common import output_quant
+from .concat import copy_or_requantize
 from .copy import emit_movement, movement_node, source_positions, storage_map
 from .elementwise import replaces_same_shape_input
 
@@ -75,17 +76,10 @@ class WhereOp(Op):
     kernels = (Kernel("tg_where_s8", "tg_where_params", in_place=replaces_same_shape_input),)
 
     def quantize(self, node: Node, graph: Graph) -> None:
-        out_scale, out_zp = output_quant(graph, node)
-        p: dict[str, object] = {"output_offset": out_zp}
+        p: dict[str, object] = {"output_offset": output_quant(graph, node)[1]}
         for index, side in enumerate("ab"):
-            tensor = graph.tensors[node.inputs[index]]
-            if tensor.data is not None and tensor.quant is None:  # a float constant: stored as the output's
-                tensor.data = arith.quantize_float(tensor.data, out_scale, out_zp)
-                tensor.dtype, tensor.quant = "int8", QuantParams.per_tensor(out_scale, out_zp)
-            scale, zp = input_quant(graph, node, index)
-            same = np.float32(scale) == np.float32(out_scale) and zp == out_zp
-            multiplier, shift = (0, 0) if same else arith.quantize_multiplier(np.float64(scale) / np.float64(out_scale))
-            p.update({f"{side}_requant": int(not same), f"{side}_offset": -zp, f"{side}_multiplier": multiplier,
+            requant, offset, multiplier, shift = copy_or_requantize(graph, node, index)
+            p.update({f"{side}_requant": requant, f"{side}_offset": offset, f"{side}_multiplier": multiplier,
                       f"{side}_shift": shift})
         node.params = p
 

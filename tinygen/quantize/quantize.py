@@ -43,16 +43,33 @@ def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]]) -> None
                 if tensor.quant is None:
                     tensor.quant = QuantParams.per_tensor(*op.fixed_output_quant(node, graph))
             else:
-                _assign(graph, name, ranges)
+                _assign(graph, name, ranges, _concat_reader(graph, name))
             tensor.dtype = "int8"
     for node in graph.nodes:
         op_of(node).quantize(node, graph)
 
 
-def _assign(graph: Graph, name: str, ranges: dict[str, tuple[float, float]]) -> None:
+def _concat_reader(graph: Graph, name: str) -> str | None:
+    """The output of the concat that alone reads `name`, if one does. An op that computes its output (a conv,
+    an add) can write it in any parameters, and the concat's range holds this input's: written in the
+    concat's parameters, it is copied there, not requantized a second time (one rounding instead of two, and
+    no arithmetic in the concat), as TFLite's converter gives concat inputs their output's parameters."""
+    readers = graph.consumers(name)
+    if len(readers) != 1 or readers[0].op != "concat" or graph.is_graph_output(name):
+        return None
+    return readers[0].outputs[0]
+
+
+def _assign(graph: Graph, name: str, ranges: dict[str, tuple[float, float]], like: str | None = None) -> None:
     tensor = graph.tensors[name]
     tensor.dtype = "int8"
     if tensor.quant is not None:
+        return
+    if like is not None and graph.tensors[like].quant is not None:
+        tensor.quant = graph.tensors[like].quant
+        return
+    if like is not None and like in ranges:
+        tensor.quant = QuantParams.per_tensor(*choose_activation_params(*ranges[like]))
         return
     if name not in ranges:
         raise AssertionError(f"no calibrated range for tensor {name!r}")

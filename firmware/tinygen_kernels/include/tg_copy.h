@@ -2,8 +2,11 @@
  *
  * Both kernels write their output contiguously, in order, from elements of the input chosen by an
  * index map the compiler derived from the model (tinygen/ops/copy.py). Values are moved, never
- * changed: the output shares the input's quantization. In-place contract: none (the output must not
- * overlap the input).
+ * changed: the output shares the input's quantization.
+ * In-place contract (tg_copy_s8): rows of the innermost axis are written in output order, each element after
+ * it is read (rows of 16 bytes or more by memmove), so when every output element's input index exceeds the
+ * previous one's, the output may start at the input or anywhere lower; rows shorter than 4 along a longer
+ * second-innermost axis are walked column by column, which is not in order. tg_gather_s8: none.
  */
 #ifndef TG_COPY_H
 #define TG_COPY_H
