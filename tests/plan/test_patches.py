@@ -3,6 +3,8 @@ with the unpatched model, on the host (ASan/UBSan) and on the emulated Cortex-M4
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,7 @@ import onnx
 import pytest
 
 import tinygen
+from tinygen import progress
 from tinygen.model import CompiledModel
 
 from ..conftest import MODELS, assert_identical, samples
@@ -96,7 +99,28 @@ def vww_patched(tmp_path_factory: pytest.TempPathFactory) -> CompiledModel:
     """VWW under a 32,000-B budget: even the smallest kernel variants need 38,064 B whole, so the
     compiler patches its first layers (the 27,648-B input itself must exist whole)."""
     source = MODELS / "vww_mobilenet" / "vww_mobilenet_int8_qdq.onnx"
-    return tinygen.compile(source, tmp_path_factory.mktemp("vww") / "out", ram_budget=32_000)
+    with progress.reporting(_record):  # what a terminal would see as progress bars (tinygen/progress.py)
+        return tinygen.compile(source, tmp_path_factory.mktemp("vww") / "out", ram_budget=32_000)
+
+
+PROGRESS: list[list] = []  # [label, total, steps advanced] of each task reported
+
+
+@contextmanager
+def _record(label: str, total: int) -> Iterator[Callable[[int], None]]:
+    entry = [label, total, 0]
+    PROGRESS.append(entry)
+
+    def advance(steps: int) -> None:
+        entry[2] += steps
+
+    yield advance
+
+
+def test_the_patch_search_reports_progress(vww_patched: CompiledModel) -> None:
+    """The seconds spent searching band splits are shown (issue 17: no silent waits)."""
+    [search] = [entry for entry in PROGRESS if "row-band splits" in entry[0]]
+    assert search[1] > 1 and 1 <= search[2] <= search[1]
 
 
 def test_a_ram_budget_below_the_whole_tensor_plan_chooses_patches(vww_patched: CompiledModel) -> None:

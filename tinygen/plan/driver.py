@@ -12,6 +12,7 @@ the schedule (its node order) and any band split.
 
 from __future__ import annotations
 
+from .. import progress
 from ..ir import Graph
 from ..passes import split_bands
 from . import patches as patch_search
@@ -65,15 +66,18 @@ def _split_bands(graph: Graph, ram_budget: int | None, in_place: bool, bands: in
     (arena, layers, bands) seen."""
     smallest: tuple[int, int, int] | None = None
     chosen: tuple[int, int] | None = None
-    for length, count in patch_search.candidates(graph, bands, layers):
-        trial = graph.copy()
-        split_bands.run(trial, length, count)
-        arena = _smallest_arena(trial, in_place, ram_budget if not forced else None)
-        if smallest is None or arena < smallest[0]:
-            smallest = (arena, length, count)
-        if ram_budget is not None and within(arena, ram_budget):
-            chosen = (length, count)
-            break  # the fewest extra MACs that fits
+    tried = patch_search.candidates(graph, bands, layers)
+    with progress.task("planning: trying row-band splits (patches)", len(tried)) as advance:
+        for length, count in tried:
+            trial = graph.copy()
+            split_bands.run(trial, length, count)
+            arena = _smallest_arena(trial, in_place, ram_budget if not forced else None)
+            advance(1)
+            if smallest is None or arena < smallest[0]:
+                smallest = (arena, length, count)
+            if ram_budget is not None and within(arena, ram_budget):
+                chosen = (length, count)
+                break  # the fewest extra MACs that fits
     if chosen is None and forced and ram_budget is None and smallest is not None:
         chosen = smallest[1:]
     if chosen is None:
