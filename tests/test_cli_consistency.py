@@ -78,3 +78,14 @@ def test_demo_script_has_no_stale_text() -> None:
     demo = (REPO / "scripts" / "demo.sh").read_text()
     assert "16 kB arena" not in demo and "later issue" not in demo
     assert "pip install 'tinygen[platformio]'" not in (REPO / "docs" / "platformio.md").read_text()
+
+
+def test_fewer_constant_bytes_than_weights_is_explained(tinygen_cli, tmp_path: Path) -> None:
+    """VWW's stored constants are far below its weights: the summary and the report say why."""
+    out = tmp_path / "vww"
+    compiled = tinygen_cli("compile", model_file("vww_mobilenet", "int8_qdq"), "-o", out)
+    assert compiled.code == 0, compiled.err
+    line = next(line for line in compiled.out.splitlines() if line.strip().startswith("weights"))
+    assert "dead channels" in line and "fewer than the weights" in line
+    report = tinygen_cli("report", out, "--no-sqnr")
+    assert report.code == 0 and "dead channels" in report.out.splitlines()[0]

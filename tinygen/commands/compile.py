@@ -77,7 +77,7 @@ def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_m
     from ..api import compile_model
     from ..platformio.envs import fit_target
     from ..report import build_report
-    from ..report.text import short_lines
+    from ..report.text import constants_note, short_lines
 
     target = fit_target(board, ram_kib, flash_kib)  # an unknown board is refused before compiling
 
@@ -95,7 +95,8 @@ def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_m
     if s.get("moved_bytes"):
         obj.info(f"  data movement {s['moved_bytes']:,} B copied by {s['movement_layers']} layer(s) "
                  "(slice/transpose/gather/...; views and aliases copy nothing)")
-    obj.info(f"  weights       {s['weights_bytes']:,} B (all constants {s['constants_bytes']:,} B)")
+    obj.info(f"  weights       {s['weights_bytes']:,} B (all constants {s['constants_bytes']:,} B"
+             f"{constants_note(s['weights_bytes'], s['constants_bytes'])})")
     obj.info(f"  arena         {s['arena_bytes']:,} B (lower bound for this schedule "
              f"{s['arena_lower_bound_bytes']:,} B)")
     for line in memory_lines(s):

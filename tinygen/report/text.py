@@ -36,12 +36,21 @@ def count_text(count: int | None) -> str:
     return "-" if count is None else f"{count:,}"
 
 
+def constants_note(weights_bytes: int, constants_bytes: int) -> str:
+    """Why the constants can be fewer bytes than the weights: dead channels are not stored."""
+    if constants_bytes >= weights_bytes:
+        return ""
+    return (f"; the constants are {weights_bytes - constants_bytes:,} B fewer than the weights because output "
+            "channels whose int8 weights are all zero (dead channels) store no weights, only a row index")
+
+
 def summary_line(report: dict[str, Any]) -> str:
     return (f"{report['name']} ({report['model_file']}): {len(report['layers'])} layers, {report['macs']:,} MACs, "
             f"{report['params']:,} parameters, constants {report['constants_bytes']:,} B (weights "
             f"{report['weights_bytes']:,} B), arena {report['arena_bytes']:,} B (lower bound "
             f"{report['arena_lower_bound_bytes']:,} B, {report['planner']})"
-            + (f", data movement {report['moved_bytes']:,} B copied" if report.get("moved_bytes") else ""))
+            + (f", data movement {report['moved_bytes']:,} B copied" if report.get("moved_bytes") else "")
+            + constants_note(report["weights_bytes"], report["constants_bytes"]))
 
 
 def notes_text(row: dict[str, Any]) -> str:
