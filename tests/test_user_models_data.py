@@ -40,9 +40,11 @@ FILES = {
 # Below onnxruntime for a reason outside the data-movement ops, each checked as an expected failure (strict:
 # the test says so when it starts passing).
 BELOW_BASELINE = {
-    "global_pool": "the global average pool keeps its input's scale (TFLite's rule), so the pooled mean is rounded "
-                   "to the ReLU output's coarse step, where onnxruntime quantizes the float mean on its own finer "
-                   "range: 36.3 dB against 41.6 dB (the Gathers are aliases and change nothing)",
+    "global_pool": "the global average pool rounds the mean to its input's step (ops/pool.py: TFLite's rule; a "
+                   "finer output scale is applied after that rounding), where onnxruntime quantizes the float mean "
+                   "once on its own finer range. Per tensor against float: both convs' outputs 38.0 / 33.9 dB in "
+                   "tinygen and onnxruntime alike, the pooled mean 33.9 dB in tinygen and 42.5 dB in onnxruntime, "
+                   "the output 36.3 against 41.6 dB. The Gathers are aliases and change nothing",
 }
 CASES = [(net, name) for net, names in FILES.items() for name in names]
 

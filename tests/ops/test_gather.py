@@ -73,7 +73,18 @@ def last_token(inits, rng):
     return [node("Gemm", ["g", "F"], "y", transB=1)]
 
 
+def last_token_output() -> object:
+    """x[:, -1] of a linear map's tokens, reshaped, as the model output: the gather and the reshape compose
+    into one copy (a model output is never made a view of another tensor's bytes)."""
+    rng = np.random.default_rng(24)
+    inits = {"E": weights(rng, 6, 8), "i": const(-1, I64), "shape": const([1, 2, 4], I64)}
+    nodes = [node("MatMul", ["x", "E"], "t"), node("Gather", ["t", "i"], "g", axis=1),
+             node("Reshape", ["g", "shape"], "y")]
+    return make_model(nodes, {"x": [1, 5, 6]}, ["y"], inits)
+
+
 CASES = [
+    Case("gather_view_reshaped_output", last_token_output, ops=["fully_connected", "copy"]),
     gathered("gather_scalar_last", (1, 5, 7), -1, 1, ops=["slice_view", "lut"]),  # x[:, -1]: a view
     gathered("gather_scalar_first", (1, 5, 7), 0, 2, ops=["copy", "lut"]),  # x[:, :, 0]
     gathered("gather_identity", (1, 5, 7), np.arange(7), 2, ops=["lut"]),  # disappears

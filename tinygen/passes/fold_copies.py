@@ -33,14 +33,17 @@ def _same_quant(graph: Graph, a: str, b: str) -> bool:
     return qb is None or qb.same_as(qa)
 
 
-def _compose_once(graph: Graph) -> bool:
-    """Fold one movement into every node reading it, when all of them are movements."""
+def _compose_once(graph: Graph, shared: bool) -> bool:
+    """Fold one movement into every node reading it, when all of them are movements (`shared`: also when
+    there are several)."""
     for first in graph.nodes:
         first_map = op_of(first).index_map(first, graph)
         middle = first.outputs[0] if first.outputs else ""
         if first_map is None or graph.is_graph_output(middle) or not _same_quant(graph, first.inputs[0], middle):
             continue
         readers = graph.consumers(middle)
+        if len(readers) > 1 and not shared:
+            continue
         maps = [op_of(reader).index_map(reader, graph) for reader in readers]
         if not readers or any(m is None or reader.inputs != [middle] for m, reader in zip(maps, readers, strict=True)):
             continue
@@ -111,10 +114,13 @@ def _into_concat(graph: Graph) -> int:
 
 
 def run(graph: Graph) -> int:
+    # Chains first (each movement read by one other), so that a whole shuffle is one map when it meets the
+    # concat before it; then into concats; then movements read by several (the shuffle by the chunk halves).
     folded = 0
-    while _compose_once(graph):
+    while _compose_once(graph, shared=False):
         folded += 1
     folded += _into_concat(graph)
-    while _compose_once(graph):
+    while _compose_once(graph, shared=True):
         folded += 1
+    folded += _into_concat(graph)
     return folded + _drop_identities(graph) + _views(graph)
