@@ -23,7 +23,7 @@ from .version import __version__
 EXIT_INTERNAL = 3
 # modules in tinygen/commands, each defining `command`
 COMMANDS = ["compile", "run", "verify", "ops", "project", "build", "flash", "test", "boards", "report", "inspect",
-            "bench"]
+            "bench", "evaluate"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
