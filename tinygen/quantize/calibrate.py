@@ -13,6 +13,8 @@ Calibrators (calibrate_stats.py):
                     (e.g. percentile:99.99);
   mse               the clipping range with the least expected squared quantization error;
   entropy           the |x| threshold minimizing the KL divergence (TensorRT's method).
+The histogram calibrators clip inputs and intermediate tensors only: the model's outputs keep the
+whole range seen (the minmax range).
 """
 
 from __future__ import annotations
@@ -265,6 +267,9 @@ def calibrate(loaded: LoadedModel, graph: Graph, data: dict[str, np.ndarray], ca
         for values in runner.stream(data, "histograms of the float model's tensors"):
             for name, value in values.items():
                 stats[name].add_to_histogram(value)
+    # The model's outputs keep their whole observed range whatever the calibrator: clipping logits
+    # would tie the largest scores, and the decision is made on exactly those outliers.
     ranges = {name: calibrator.range_of(stats[name]) for name in inputs}
-    ranges.update({name: calibrator.range_of(stats[name]) for name in runner.wanted if name in names})
+    ranges.update({name: (stats[name].low, stats[name].high) if name in graph.outputs
+                   else calibrator.range_of(stats[name]) for name in runner.wanted if name in names})
     return Calibration(ranges, stats)

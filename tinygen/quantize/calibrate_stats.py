@@ -9,15 +9,18 @@ halves gives the histogram of |x| that the entropy calibrator needs.
 Calibrators (each returns (low, high) within the observed [min, max]):
   minmax          the smallest and largest value seen;
   percentile:p    the (100 - p)-th and p-th percentiles, linear within a bin;
-  mse             the range (a*min, a*max), a in (0, 1], with the least expected squared error:
-                  a rounding error of step^2/12 inside the range plus the squared clipping distance
-                  outside it, summed over the histogram;
-  entropy         TensorRT's method: the |x| threshold T whose int8 histogram (128 levels per sign, or
-                  256 for a non-negative tensor) is closest in KL divergence to the clipped original.
+  mse             the range with the least expected squared error: a rounding error of step^2/12
+                  inside the range plus the squared clipping distance outside it, summed over the
+                  histogram (each end shrunk on a grid, one at a time);
+  entropy         TensorRT's method: for a non-negative tensor the threshold T whose 256-level
+                  histogram over [0, T] is closest in KL divergence to the clipped original; for a
+                  signed tensor the same divergence with 255 levels over a range whose ends are
+                  searched like mse's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,45 +141,85 @@ def percentile_range(histogram: np.ndarray, bound: float, low: float, high: floa
 
 
 def mse_range(histogram: np.ndarray, bound: float, low: float, high: float) -> tuple[float, float]:
-    """(a*min, a*max) minimizing rounding error inside plus clipping error outside (per value)."""
+    """The range with the least expected squared error per value: a rounding error of step^2/12
+    inside it, the squared clipping distance outside."""
     if bound == 0.0 or low == high:
         return low, high
     edges = bin_edges(bound, len(histogram))
     centers = 0.5 * (edges[:-1] + edges[1:])
     used = histogram > 0
     counts, centers = histogram[used].astype(np.float64), centers[used]
-    lo_end, hi_end = min(low, 0.0), max(high, 0.0)  # the int8 range always holds 0
-    best, best_error = 1.0, float("inf")
-    for a in np.linspace(1.0, 1.0 / MSE_STEPS, MSE_STEPS):
-        lo, hi = a * lo_end, a * hi_end
+
+    def cost(lo: float, hi: float) -> float:
         step = (hi - lo) / 255.0
         clipped = np.clip(centers, lo, hi)
-        error = float(np.dot(counts, (centers - clipped) ** 2 + step * step / 12.0))
-        if error < best_error:
-            best, best_error = float(a), error
-    return max(low, best * lo_end), min(high, best * hi_end)
+        return float(np.dot(counts, (centers - clipped) ** 2 + step * step / 12.0))
+
+    return _search(cost, low, high)
+
+
+def _search(cost: Callable[[float, float], float], low: float, high: float) -> tuple[float, float]:
+    """Each end of [min(low, 0), max(high, 0)] shrunk by a factor in (0, 1] on a grid, one end at a
+    time with the other fixed, twice (the ends of an asymmetric range clip independently: an
+    outlier on one side must not clip the other)."""
+    lo_end, hi_end = min(low, 0.0), max(high, 0.0)  # the int8 range always holds 0
+    lo, hi = lo_end, hi_end
+    grid = np.linspace(1.0, 1.0 / MSE_STEPS, MSE_STEPS)
+    for _ in range(2):
+        if lo_end < 0.0:
+            costs = [cost(a * lo_end, hi) for a in grid]
+            lo = float(grid[int(np.argmin(costs))] * lo_end)
+        if hi_end > 0.0:
+            costs = [cost(lo, a * hi_end) for a in grid]
+            hi = float(grid[int(np.argmin(costs))] * hi_end)
+    return max(low, lo), min(high, hi)
 
 
 def entropy_range(histogram: np.ndarray, bound: float, low: float, high: float) -> tuple[float, float]:
-    """TensorRT's KL-divergence threshold on the histogram of |x|."""
+    """TensorRT's KL-divergence threshold: on the histogram of |x| for a non-negative tensor (256
+    levels over [0, T]); for a signed tensor, whose zero point tinygen places freely, on the signed
+    histogram over the shrunk ranges (a*min, a*max) with 255 levels (folding the signs would make
+    a spike on one side, say an image's background, decide the clipping of the other)."""
     if bound == 0.0 or low == high:
         return low, high
     half = len(histogram) // 2
-    magnitude = histogram[half:] + histogram[:half][::-1]  # |x| histogram over [0, bound]
-    levels = 256 if low >= 0.0 else 128
-    width = bound / half
-    best, best_divergence = half, float("inf")
-    for i in range(levels, half + 1, ENTROPY_STRIDE):
-        divergence = _kl_after_quantization(magnitude, i, levels)
-        if divergence < best_divergence:
-            best, best_divergence = i, divergence
-    threshold = best * width
-    return max(low, -threshold), min(high, threshold)
+    if low >= 0.0:
+        magnitude = histogram[half:] + histogram[:half][::-1]  # |x| histogram over [0, bound]
+        # A ReLU output's zeros (often most values) are exact in any range: as a spike in the first
+        # bin they would dominate the divergence and pull the threshold far into the values that
+        # matter, so that bin counts like its neighbour.
+        magnitude = magnitude.copy()
+        magnitude[0] = magnitude[1]
+        best, best_divergence = half, float("inf")
+        for i in range(256, half + 1, ENTROPY_STRIDE):
+            divergence = _kl_after_quantization(magnitude, i, 256)
+            if divergence < best_divergence:
+                best, best_divergence = i, divergence
+        return max(low, -best * bound / half), min(high, best * bound / half)
+    width = 2 * bound / len(histogram)
+
+    def cost(lo: float, hi: float) -> float:
+        start = max(0, int(np.floor((lo + bound) / width)))
+        stop = min(len(histogram), int(np.ceil((hi + bound) / width)))
+        if stop - start < 255:
+            return float("inf")
+        window = histogram[start:stop].astype(np.float64)
+        window[0] += float(histogram[:start].sum())  # outliers clipped into the edge bins
+        window[-1] += float(histogram[stop:].sum())
+        return _kl_after_quantization(histogram[start:stop], stop - start, 255, clipped=window)
+
+    return _search(cost, low, high)
 
 
-def _kl_after_quantization(magnitude: np.ndarray, i: int, levels: int) -> float:
-    reference = magnitude[:i].astype(np.float64)
-    reference[i - 1] += float(magnitude[i:].sum())  # outliers clipped into the last bin
+def _kl_after_quantization(magnitude: np.ndarray, i: int, levels: int, clipped: np.ndarray | None = None) -> float:
+    """KL(P || Q): P the first i bins with what lies beyond folded into the last (or `clipped`, a
+    window already folded), Q the same bins quantized to `levels` levels and spread back evenly over
+    each level's non-empty bins."""
+    if clipped is None:
+        reference = magnitude[:i].astype(np.float64)
+        reference[i - 1] += float(magnitude[i:].sum())  # outliers clipped into the last bin
+    else:
+        reference = clipped
     if reference.sum() == 0:
         return float("inf")
     nonzero = magnitude[:i] != 0
