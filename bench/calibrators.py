@@ -55,7 +55,8 @@ def mlperf(work: Path) -> None:
 def digits(work: Path) -> None:
     with np.load(DIGITS / "digits_test.npz") as test:
         x, y = test["x"], test["y"]
-    print(f"digits fixture: accuracy (%) on its test split ({len(y)} samples); int8 with each calibrator and correction")
+    print(f"digits fixture: accuracy (%) on its test split ({len(y)} samples); int8 with each calibrator and "
+          "correction")
     print(f"{'calibrator':<18}{'float':>8}" + "".join(f"{label:>11}" for label, _, _ in CORRECTIONS))
     for method in METHODS:
         row, float_accuracy = [], 0.0

@@ -96,5 +96,5 @@ def test_constant_tensor() -> None:
 
 @pytest.mark.parametrize("text", ["percentile:30", "percentile:x", "kl", "percentile"])
 def test_bad_methods_are_refused(text: str) -> None:
-    with pytest.raises(DataError, match="percentile|unknown calibration method"):
+    with pytest.raises(DataError, match=r"percentile|unknown calibration method"):
         Calibrator.parse(text)
