@@ -183,7 +183,7 @@ def _verify(model: CompiledModel, inputs: dict[str, np.ndarray], input_path: Pat
             ours = model.dequantize(io, ours_q)
             sqnr = sqnr_db(theirs, ours)
             report.sqnr_db.append(sqnr)
-            report.agrees = report.agrees and sqnr >= AGREEMENT_SQNR_DB
+            report.agrees = bool(report.agrees and sqnr >= AGREEMENT_SQNR_DB)
             line = f"int8 vs float (onnxruntime) output '{io['name']}': SQNR {sqnr:.1f} dB"
         if classifier:
             agree = int(np.sum(np.argmax(theirs, axis=1) == np.argmax(ours_q, axis=1)))
@@ -192,7 +192,7 @@ def _verify(model: CompiledModel, inputs: dict[str, np.ndarray], input_path: Pat
                 if labels is not None and labels.shape == (count,) and labels.dtype.kind in "iu":
                     report.accuracy = (float(np.mean(np.argmax(theirs, axis=1) == labels)),
                                        float(np.mean(np.argmax(ours_q, axis=1) == labels)))
-            report.agrees = report.agrees and agree >= AGREEMENT_TOP1 * count
+            report.agrees = bool(report.agrees and agree >= AGREEMENT_TOP1 * count)
             line += f", top-1 agreement {agree}/{count}"
         report.lines.append(line)
     return report
