@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .arith import dequantize
+from .arith import quantize_float as arith_quantize
 from .cnames import model_prefix
 from .codegen.render import RenderedModel, render
 from .errors import DataError
@@ -32,12 +33,15 @@ from .plan.picture import render_svg
 from .plan.planner import plan_record
 from .plan.variants import variant_choices
 from .platformio.project import project_files
-from .quantize.calibrate import Calibrator, calibrate, load_calibration_data
+from .quantize.calibrate import Calibration, CalibrationData, Calibrator, calibrate, read_calibration
+from .quantize.calibrate_corrections import BIAS_SAMPLES, correct_biases, equalize, float_outputs
+from .quantize.calibrate_sanity import batchnorm_hints, data_warnings, range_warnings
 from .quantize.quantize import quantize_graph, tensors_needing_ranges
 from .serialize import deterministic_npz, graph_to_files
 from .version import __version__
 
-VERIFY_SAMPLES = 16  # calibration inputs kept in the output folder for `tinygen verify`
+VERIFY_SAMPLES = 16  # inputs kept in the output folder for `tinygen verify`
+HOLDOUT_FROM = 128  # with this many calibration samples or more, VERIFY_SAMPLES are held out for verify
 
 
 @dataclass
@@ -50,11 +54,17 @@ class CompileResult:
 def compile(model_path: str | Path, out_dir: str | Path | None = None, *, calib: str | None = None,
             calib_method: str = "minmax", name: str | None = None, debug: bool = False,
             log: Callable[[str], None] | None = None, warn: Callable[[str], None] | None = None,
-            force: bool = False, ram_budget: int | None = None, **options: Any) -> CompiledModel:
+            force: bool = False, ram_budget: int | None = None, bias_correction: bool = False,
+            equalization: bool = False, holdout: int | None = None, **options: Any) -> CompiledModel:
     """Compile an ONNX model into a C project in `out_dir` (a temporary folder if None); `options` as
-    write_compiled takes them (in_place, variants, patches, patch_layers)."""
+    write_compiled takes them (in_place, variants, patches, patch_layers). calib_method: 'minmax',
+    'percentile:<p>', 'mse' or 'entropy'; bias_correction / equalization: the optional corrections
+    (quantize/calibrate_corrections.py); holdout: calibration samples kept apart for `verify` (default:
+    16 when there are at least 128)."""
     return compile_model(model_path, out_dir, calib=calib, calib_method=calib_method, name=name,
-                         debug=debug, log=log, warn=warn, force=force, ram_budget=ram_budget, **options).model
+                         debug=debug, log=log, warn=warn, force=force, ram_budget=ram_budget,
+                         bias_correction=bias_correction, equalization=equalization, holdout=holdout,
+                         **options).model
 
 
 def load(out_dir: str | Path) -> CompiledModel:
@@ -65,7 +75,8 @@ def load(out_dir: str | Path) -> CompiledModel:
 def compile_model(model_path: str | Path, out_dir: str | Path | None = None, *, calib: str | None = None,
                   calib_method: str = "minmax", name: str | None = None, debug: bool = False,
                   log: Callable[[str], None] | None = None, warn: Callable[[str], None] | None = None,
-                  force: bool = False, ram_budget: int | None = None, **options: Any) -> CompileResult:
+                  force: bool = False, ram_budget: int | None = None, bias_correction: bool = False,
+                  equalization: bool = False, holdout: int | None = None, **options: Any) -> CompileResult:
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -82,6 +93,7 @@ def compile_model(model_path: str | Path, out_dir: str | Path | None = None, *, 
     prefix = model_prefix(name or Path(path).stem)
     loaded: LoadedModel | TfliteModel
     data: dict[str, np.ndarray] | None = None
+    given: CalibrationData | None = None
     if model_format(path) == "tflite":  # by content (the TFL3 identifier); other formats are refused
         loaded = load_tflite(path)  # the flatbuffer, through the TFLite schema
         step("load")
@@ -93,7 +105,8 @@ def compile_model(model_path: str | Path, out_dir: str | Path | None = None, *, 
         loaded = load_model(path)  # read, check, upgrade the opset, pin the batch, fold constants
         step("load")
         graph = import_model(loaded)  # ONNX -> float IR, channels-last (QDQ parameters kept)
-        data = load_calibration_data(calib, loaded, warn) if calib is not None else None
+        given = read_calibration(calib, loaded, warn) if calib is not None else None
+        data = given.arrays if given is not None else None
     step("import")
     run_pipeline(graph, debug=debug, log=log)  # BatchNorm folding, activation fusion, ...
     step("passes")
@@ -108,23 +121,89 @@ def compile_model(model_path: str | Path, out_dir: str | Path | None = None, *, 
                             hint="Pass --calib FILE (.npy (N, ...) or .npz keyed by input name, in the "
                                  "model's layout), or --calib random to try the toolchain without "
                                  "accuracy.")
-        assert isinstance(loaded, LoadedModel)  # a .tflite model is fully quantized
-        ranges = calibrate(loaded, graph, data, calibrator)  # float ranges of every activation
+        assert isinstance(loaded, LoadedModel) and given is not None  # a .tflite model is fully quantized
+        held, data = hold_out(given, holdout)
+        record, ranges = calibrate_graph(loaded, graph, given, data, calibrator, equalization, warn)
+        record.update({"held_out": 0 if held is None else int(next(iter(held.values())).shape[0])})
         step("calibrate")
+    else:
+        held, record = None, {}
     quantize_graph(graph, ranges)  # int8 activations, weights, biases and kernel parameters
+    if bias_correction and missing:
+        assert isinstance(loaded, LoadedModel) and data is not None
+        record["bias_correction"] = bias_correct(loaded, graph, data, record.get("divisors", {}))
+        step("bias correction")
+    # the equalized tensors' per-channel divisors, for the per-layer SQNR of `tinygen report`
+    record["equalized"] = {name: [float(v) for v in d] for name, d in record.pop("divisors", {}).items()}
     if debug:
         verify(graph)
     step("quantize")
     if data is None:
         data = representative_inputs(graph, loaded)
-    samples = {k: v[:VERIFY_SAMPLES] for k, v in data.items()}
-    calibration = ({"method": "none: the model is quantized", "source": None, "samples": 0} if calib is None
-                   else {"method": calib_method, "source": "random" if calib == "random" else Path(calib).name,
-                         "samples": int(next(iter(data.values())).shape[0])})
+    samples = held if held is not None else {k: v[:VERIFY_SAMPLES] for k, v in data.items()}
+    calibration: dict[str, Any] = {"method": "none: the model is quantized", "source": None, "samples": 0}
+    if given is not None:
+        used = int(next(iter(data.values())).shape[0])
+        calibration = {"method": calib_method, "source": given.source, "samples": used, "held_out": 0, **record}
+        calibration["verify_samples"] = ("held-out" if calibration["held_out"] else
+                                         "random" if given.source == "random" else "calibration")
+        calibration.setdefault("bias_correction", 0)
+        calibration.setdefault("equalization", 0)
     result = write_compiled(graph, out_dir, prefix, loaded=loaded, samples=samples, calibration=calibration,
                             force=force, step=step, ram_budget=ram_budget, **options)
     result.timings.update(timings)
     return result
+
+
+def hold_out(given: CalibrationData, holdout: int | None) -> tuple[dict[str, np.ndarray] | None, dict[str, np.ndarray]]:
+    """(samples kept apart for `verify`, samples to calibrate on): VERIFY_SAMPLES spread evenly over the
+    file when it has HOLDOUT_FROM samples or more (or `holdout` of them when given)."""
+    count = given.count
+    wanted = (VERIFY_SAMPLES if count >= HOLDOUT_FROM else 0) if holdout is None else holdout
+    if wanted <= 0 or given.source == "random":
+        return None, given.arrays
+    if wanted > count // 2:
+        raise DataError(f"{given.source}: cannot hold out {wanted} of {count} calibration samples for verify "
+                        "(at most half)", hint="Use a smaller --holdout, or 0 to keep them all for calibration.")
+    indices = np.unique(np.linspace(0, count - 1, wanted).round().astype(np.int64))
+    return given.split(indices)
+
+
+def calibrate_graph(loaded: LoadedModel, graph: Graph, given: CalibrationData, data: dict[str, np.ndarray],
+                    calibrator: Calibrator, equalization: bool, warn: Callable[[str], None] | None
+                    ) -> tuple[dict[str, Any], dict[str, tuple[float, float]]]:
+    """Equalize (optionally), calibrate, check the data; returns the manifest record and the ranges."""
+    divisors, pairs = equalize(graph) if equalization else ({}, 0)
+    hints = batchnorm_hints(loaded)
+    result: Calibration = calibrate(loaded, graph, data, calibrator, divisors,
+                                    watch=tuple(h.conv_output for h in hints))
+    model_dtypes = {name: str(loaded.values[name].dtype) for name in loaded.input_names}
+    warnings = data_warnings(given, model_dtypes) + range_warnings(loaded, result, data, hints)
+    for text in warnings:
+        (warn or (lambda message: None))(f"WARNING: {text}")
+    inputs = [name for name in graph.inputs if name in data]
+    record = {"inputs": result.record(inputs), "warnings": warnings, "equalization": pairs,
+              "divisors": divisors}
+    return record, result.ranges
+
+
+def bias_correct(loaded: LoadedModel, graph: Graph, data: dict[str, np.ndarray],
+                 divisors: dict[str, np.ndarray]) -> int:
+    """Empirical bias correction on up to BIAS_SAMPLES calibration samples (calibrate_corrections.py)."""
+    from . import reference
+    from .ir import Layout
+
+    subset = {k: v[:BIAS_SAMPLES] for k, v in data.items()}
+    names = [n.outputs[0] for n in graph.nodes if n.outputs[0] in loaded.values]
+    floats = float_outputs(loaded, names, subset, divisors)
+    quantized = []
+    for name in graph.inputs:
+        tensor = graph.tensors[name]
+        assert tensor.quant is not None
+        q = arith_quantize(subset[name], tensor.quant.scale_value, tensor.quant.zero_point_value)
+        quantized.append(q.reshape((q.shape[0], *tensor.shape[1:])) if tensor.layout is Layout.PLAIN
+                         else tensor.layout.to_physical(q))
+    return correct_biases(graph, floats, lambda g: reference.run(g, quantized, keep_all=True)[1])
 
 
 def representative_inputs(graph: Graph, loaded: LoadedModel | TfliteModel) -> dict[str, np.ndarray]:

@@ -25,7 +25,7 @@ from .version import __version__
 EXIT_INTERNAL = 3
 # modules in tinygen/commands, each defining `command`
 COMMANDS = ["compile", "run", "verify", "ops", "project", "export", "build", "flash", "test", "boards", "report",
-            "inspect", "bench"]
+            "inspect", "bench", "evaluate"]
 
 
 class PipeClosed(Exception):

@@ -20,6 +20,8 @@ class VerifyReport:
     mismatch: str | None = None
     top1: tuple[int, int] | None = None  # (agreeing, total) on the first output
     sqnr_db: list[float] = field(default_factory=list)
+    accuracy: tuple[float, float] | None = None  # (float, int8) on labelled inputs
+    agrees: bool | None = None  # the verdict: int8 close to float (None: no float comparison)
 
 
 def first_mismatch(expected: np.ndarray, actual: np.ndarray, label: str) -> str | None:
@@ -87,9 +89,64 @@ def load_inputs(model: CompiledModel, path: Path | None) -> dict[str, np.ndarray
             for io in model.inputs}
 
 
+AGREEMENT_SQNR_DB = 20.0  # below this output SQNR the int8 model is not said to agree with float
+AGREEMENT_TOP1 = 0.95  # nor below this share of equal top-1 decisions
+
+
+def load_labels(path: Path | None) -> np.ndarray | None:
+    """The `y` array of an .npz input file, if it has one (class labels)."""
+    if path is None or path.suffix != ".npz":
+        return None
+    from .serialize import load_array_file
+
+    data: Any = load_array_file(path)
+    return np.asarray(data["y"]) if isinstance(data, dict) and "y" in data else None
+
+
 def verify_model(out_dir: str | Path, input_path: Path | None = None) -> VerifyReport:
     model = CompiledModel(out_dir)
     inputs = load_inputs(model, input_path)
+    report = _verify(model, inputs, input_path)
+    verdict(model, report, input_path, load_labels(input_path))
+    return report
+
+
+def verdict(model: CompiledModel, report: VerifyReport, input_path: Path | None, labels: np.ndarray | None) -> None:
+    """Accuracy on labels, and whether int8 can be said to agree with float on these samples."""
+    calibration = model.manifest.get("calibration") or {}
+    for text in calibration.get("warnings") or []:
+        report.lines.append(f"WARNING (from compile): {text}")
+    if report.agrees is None:
+        return
+    if labels is not None and report.top1 is not None and report.accuracy is not None:
+        float_acc, int8_acc = report.accuracy
+        report.lines.append(f"accuracy on the labels in {input_path.name if input_path else 'the input'}: float "
+                            f"{100 * float_acc:.2f}%, int8 {100 * int8_acc:.2f}% ({100 * (int8_acc - float_acc):+.2f} "
+                            "points; `tinygen evaluate` gives per-class figures)")
+    sqnr = min(report.sqnr_db) if report.sqnr_db else None
+    if not report.agrees:
+        figures = ", ".join(([f"SQNR {sqnr:.1f} dB"] if sqnr is not None else [])
+                            + ([f"top-1 {report.top1[0]}/{report.top1[1]}"] if report.top1 else []))
+        report.lines.append("verdict: the int8 model does NOT agree with the float model on these samples "
+                            f"({figures}). Check that the calibration data has the preprocessing and scale of "
+                            "real inputs "
+                            f"(`tinygen report {model.out_dir}` shows its range), then try --calib-method mse or "
+                            "percentile:99.99; `tinygen report --input` shows the layer where it goes wrong.")
+        return
+    held_out = input_path is None and calibration.get("verify_samples") == "held-out"
+    where = ("samples held out from calibration" if held_out else "these inputs" if input_path is not None else
+             "random inputs (compiled without data)" if not calibration.get("samples") else
+             "CALIBRATION samples, which says nothing about new data: check real test inputs with "
+             "`tinygen verify OUT --input test.npz` or `tinygen evaluate`")
+    if calibration.get("warnings") and input_path is None:
+        report.lines.append(f"verdict: inconclusive: int8 matches float on {where}, but those come from the same "
+                            "calibration data the WARNING above is about; check real, correctly prepared inputs with "
+                            f"`tinygen verify {model.out_dir} --input test.npz` or `tinygen evaluate`")
+        return
+    report.lines.append(f"verdict: the int8 model agrees with the float model on {where}")
+
+
+def _verify(model: CompiledModel, inputs: dict[str, np.ndarray], input_path: Path | None) -> VerifyReport:
     count = next(iter(inputs.values())).shape[0]
     quantized = {io["name"]: model.quantize(io, inputs[io["name"]]) for io in model.inputs}
     golden_q = model.golden(quantized, int8=True)
@@ -111,6 +168,8 @@ def verify_model(out_dir: str | Path, input_path: Path | None = None) -> VerifyR
     except Exception as exc:  # the float comparison is informative; never fail verify on it
         report.lines.append(f"comparison with onnxruntime skipped: {exc}")
         return report
+    labels = load_labels(input_path)
+    report.agrees = True
     input_size = sum(int(np.prod(i["onnx_shape"])) for i in model.inputs)
     for io, theirs in zip(model.outputs, reference, strict=True):
         ours_q = host_list[io["name"]].reshape(theirs.shape)
@@ -124,10 +183,16 @@ def verify_model(out_dir: str | Path, input_path: Path | None = None) -> VerifyR
             ours = model.dequantize(io, ours_q)
             sqnr = sqnr_db(theirs, ours)
             report.sqnr_db.append(sqnr)
+            report.agrees = bool(report.agrees and sqnr >= AGREEMENT_SQNR_DB)
             line = f"int8 vs float (onnxruntime) output '{io['name']}': SQNR {sqnr:.1f} dB"
         if classifier:
             agree = int(np.sum(np.argmax(theirs, axis=1) == np.argmax(ours_q, axis=1)))
-            report.top1 = report.top1 or (agree, count)
+            if report.top1 is None:
+                report.top1 = (agree, count)
+                if labels is not None and labels.shape == (count,) and labels.dtype.kind in "iu":
+                    report.accuracy = (float(np.mean(np.argmax(theirs, axis=1) == labels)),
+                                       float(np.mean(np.argmax(ours_q, axis=1) == labels)))
+            report.agrees = bool(report.agrees and agree >= AGREEMENT_TOP1 * count)
             line += f", top-1 agreement {agree}/{count}"
         report.lines.append(line)
     return report

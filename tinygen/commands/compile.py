@@ -29,6 +29,16 @@ def memory_lines(summary: dict) -> list[str]:
     return lines
 
 
+def calibration_lines(record: dict) -> list[str]:
+    """Where the calibration came from, on what range, which calibrator and corrections."""
+    from ..report.calibration import calibration_summary
+
+    lines = [text for text in calibration_summary(record) if not text.startswith("WARNING")]
+    if record.get("warnings"):  # printed in full on stderr while compiling
+        lines.append(f"{len(record['warnings'])} WARNING(S) about the calibration data: see above")
+    return [f"  calibration   {text}" for text in lines]
+
+
 @click.command("compile")
 @click.argument("model", type=click.Path(path_type=Path))  # a folder is refused by the frontend (SavedModel)
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
@@ -37,7 +47,15 @@ def memory_lines(summary: dict) -> list[str]:
               help="Calibration inputs in the model's layout: .npy (N, ...) for a one-input model, "
                    ".npz keyed by input name; or 'random' (accuracy meaningless).")
 @click.option("--calib-method", default="minmax", show_default=True, metavar="METHOD",
-              help="'minmax' or 'percentile:<p>' (e.g. percentile:99.99).")
+              help="'minmax', 'percentile:<p>' (e.g. percentile:99.99), 'mse' (least quantization error) or "
+                   "'entropy' (KL divergence, TensorRT's method).")
+@click.option("--bias-correction", is_flag=True,
+              help="Fold each layer's mean int8 output error on calibration data back into its bias.")
+@click.option("--equalize", is_flag=True,
+              help="Cross-layer equalization of convolution chains (depthwise-separable nets) before calibrating.")
+@click.option("--holdout", type=click.IntRange(min=0), metavar="N",
+              help="Calibration samples kept apart for `tinygen verify` (default: 16 when the file has 128 or "
+                   "more, else none; 0: calibrate on all).")
 @click.option("--name", metavar="PREFIX", help="C prefix of the generated API (default: from the file name).")
 @click.option("--debug", is_flag=True, help="Verify the IR after every pass.")
 @click.option("--force", is_flag=True, help="Replace OUT even if tinygen did not write it.")
@@ -64,9 +82,9 @@ def memory_lines(summary: dict) -> list[str]:
               help="The board's flash in KiB (as --ram).")
 @click.pass_obj
 def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_method: str,
-            name: str | None, debug: bool, force: bool, ram_budget: int | None, patches: int | None,
-            patch_layers: int | None, no_in_place: bool, board: str | None, ram_kib: int | None,
-            flash_kib: int | None) -> None:
+            bias_correction: bool, equalize: bool, holdout: int | None, name: str | None, debug: bool,
+            force: bool, ram_budget: int | None, patches: int | None, patch_layers: int | None, no_in_place: bool,
+            board: str | None, ram_kib: int | None, flash_kib: int | None) -> None:
     """Compile MODEL.onnx into a C project in OUT.
 
     \b
@@ -84,7 +102,8 @@ def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_m
     start = time.perf_counter()
     result = compile_model(model, out_dir, calib=calib, calib_method=calib_method, name=name, debug=debug,
                            log=obj.debug if obj.verbose else None, warn=echo_err, force=force,
-                           ram_budget=ram_budget, patches=patches, patch_layers=patch_layers, in_place=not no_in_place)
+                           ram_budget=ram_budget, bias_correction=bias_correction, equalization=equalize,
+                           holdout=holdout, patches=patches, patch_layers=patch_layers, in_place=not no_in_place)
     elapsed = time.perf_counter() - start
     s = result.summary
     obj.info(f"compiled {model} -> {out_dir} (prefix '{result.model.name}') in {elapsed:.2f} s")
@@ -100,6 +119,8 @@ def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_m
     obj.info(f"  arena         {s['arena_bytes']:,} B (lower bound for this schedule "
              f"{s['arena_lower_bound_bytes']:,} B)")
     for line in memory_lines(s):
+        obj.info(line)
+    for line in calibration_lines(result.model.manifest.get("calibration") or {}):
         obj.info(line)
     report = build_report(out_dir, board=target, accuracy=False)  # the short form of `tinygen report`
     for line in short_lines(report):

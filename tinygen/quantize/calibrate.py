@@ -2,19 +2,28 @@
 
 The float model runs in onnxruntime with every tensor tinygen keeps exposed as an output; the
 IR's tensors carry their ONNX names, so each one finds its observed values (channels-last or
-not does not matter for a per-tensor range).
+not does not matter for a per-tensor range). Calibration streams: each sample's activations
+update running statistics and are dropped (calibrate_stats.py), so memory does not grow with the
+number of samples; the histogram calibrators take a second pass over the data once the range of
+every tensor is known.
 
-Calibrators:
+Calibrators (calibrate_stats.py):
   minmax            the smallest and largest value seen (default);
   percentile:<p>    the (100 - p)-th and p-th percentiles, clipping rare outliers
-                    (e.g. percentile:99.99).
+                    (e.g. percentile:99.99);
+  mse               the clipping range with the least expected squared quantization error;
+  entropy           the |x| threshold minimizing the KL divergence (TensorRT's method).
+The histogram calibrators clip inputs and intermediate tensors only: the model's outputs keep the
+whole range seen (the minmax range).
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -23,9 +32,10 @@ from .. import progress
 from ..errors import DataError, TinygenError
 from ..frontend.loader import LoadedModel
 from ..ir import Graph
+from .calibrate_stats import TensorStats, entropy_range, mse_range, percentile_range
 
 RANDOM_SAMPLES = 16
-PERCENTILE_SAMPLE_CAP = 1 << 20  # values kept per tensor for percentile calibration
+METHODS = "'minmax', 'percentile:<p>' (e.g. percentile:99.99), 'mse' or 'entropy'"
 
 
 @dataclass(frozen=True)
@@ -35,8 +45,8 @@ class Calibrator:
 
     @classmethod
     def parse(cls, text: str) -> Calibrator:
-        if text == "minmax":
-            return cls("minmax")
+        if text in ("minmax", "mse", "entropy"):
+            return cls(text)
         if text.startswith("percentile:"):
             try:
                 p = float(text.split(":", 1)[1])
@@ -46,23 +56,62 @@ class Calibrator:
                 raise DataError(f"calibration method '{text}': the percentile must be in (50, 100], "
                                 "e.g. percentile:99.99")
             return cls("percentile", p)
-        raise DataError(f"unknown calibration method '{text}'; use 'minmax' or 'percentile:<p>'")
+        raise DataError(f"unknown calibration method '{text}'; use {METHODS}")
+
+    @property
+    def uses_histogram(self) -> bool:
+        return self.method != "minmax"
+
+    def range_of(self, stats: TensorStats) -> tuple[float, float]:
+        if self.method == "minmax" or stats.histogram is None:
+            return stats.low, stats.high
+        if self.method == "percentile":
+            assert self.percentile is not None
+            return percentile_range(stats.histogram, stats.bound, stats.low, stats.high, self.percentile)
+        if self.method == "mse":
+            return mse_range(stats.histogram, stats.bound, stats.low, stats.high)
+        return entropy_range(stats.histogram, stats.bound, stats.low, stats.high)
 
 
-def load_calibration_data(spec: str, loaded: LoadedModel,
-                          warn: Callable[[str], None] | None = None) -> dict[str, np.ndarray]:
-    """Calibration inputs keyed by model input name, each (N, *input_shape[1:]) float32, in the
-    model's own layout. `spec` is a .npy/.npz path or 'random'."""
+@dataclass
+class CalibrationData:
+    """The calibration inputs as read, keyed by model input name, each (N, *input_shape[1:]) float32
+    in the model's own layout; and what was noticed reading them (for the sanity warnings)."""
+
+    arrays: dict[str, np.ndarray]
+    source: str  # the file name, or "random"
+    dtypes: dict[str, str] = field(default_factory=dict)  # each array's dtype in the file
+    no_batch_axis: list[str] = field(default_factory=list)  # inputs read as one sample without batch axis
+
+    @property
+    def count(self) -> int:
+        return int(next(iter(self.arrays.values())).shape[0])
+
+    def split(self, indices: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """(the samples at `indices`, the others)."""
+        keep = np.ones(self.count, bool)
+        keep[indices] = False
+        return ({k: v[indices] for k, v in self.arrays.items()}, {k: v[keep] for k, v in self.arrays.items()})
+
+
+def read_calibration(spec: str, loaded: LoadedModel, warn: Callable[[str], None] | None = None) -> CalibrationData:
+    """Calibration inputs from a .npy/.npz path, or 'random' (fixed seed, with a warning)."""
     inputs = {name: loaded.values[name].shape for name in loaded.input_names}
     if spec == "random":
         (warn or _stderr)(
             "WARNING: calibrating on random data (--calib random). The int8 model's accuracy is "
             "meaningless; use it only to try the toolchain. Pass --calib FILE with real inputs.")
         rng = np.random.default_rng(0)
-        return {name: rng.standard_normal((RANDOM_SAMPLES, *shape[1:])).astype(np.float32)
-                for name, shape in inputs.items()}
+        return CalibrationData({name: rng.standard_normal((RANDOM_SAMPLES, *shape[1:])).astype(np.float32)
+                                for name, shape in inputs.items()}, "random",
+                               {name: "float32" for name in inputs})
     arrays = _read_arrays(spec, list(inputs))
-    return {name: validate_batch(spec, name, arrays[name], inputs[name]) for name in inputs}
+    dtypes = {name: str(arrays[name].dtype) for name in inputs}
+    # validate_batch reads an array shaped like one sample as a batch of one
+    no_batch = [name for name in inputs if tuple(arrays[name].shape) == tuple(inputs[name][1:])
+                and tuple(arrays[name].shape) != tuple(inputs[name])]
+    return CalibrationData({name: validate_batch(spec, name, arrays[name], inputs[name]) for name in inputs},
+                           Path(spec).name, dtypes, no_batch)
 
 
 def _read_arrays(path: str, input_names: list[str]) -> dict[str, np.ndarray]:
@@ -122,60 +171,105 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def observe(loaded: LoadedModel, names: list[str], data: dict[str, np.ndarray],
-            on_sample: Callable[[Callable[[np.ndarray], None] | None], None] | None = None,
-            ) -> dict[str, list[np.ndarray]]:
-    """Run the float model on every sample, returning each named tensor's values per sample."""
-    import onnxruntime as ort
+class FloatRunner:
+    """The float model in onnxruntime with chosen intermediate tensors exposed as outputs."""
 
-    model = onnx.ModelProto()
-    model.CopyFrom(loaded.model)
-    existing = {o.name for o in model.graph.output}
-    value_infos = {v.name: v for v in model.graph.value_info}
-    for name in names:
-        if name not in existing and name in value_infos:
-            model.graph.output.append(value_infos[name])
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1  # one thread: reductions in a fixed order, reproducible ranges
-    options.log_severity_level = 3
-    try:
-        session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    except Exception as exc:
-        raise TinygenError(f"{loaded.path}: onnxruntime cannot run the float model: {exc}") from None
-    available = [o.name for o in session.get_outputs()]
-    wanted = [n for n in names if n in available]
-    count = next(iter(data.values())).shape[0]
-    observed: dict[str, list[np.ndarray]] = {n: [] for n in wanted}
-    if not wanted:  # nothing to observe (session.run would return every output for an empty list)
-        return observed
-    with progress.task("running the float model", count) as advance:
-        for i in range(count):
-            feed = {name: batch[i:i + 1] for name, batch in data.items()}
-            results = session.run(wanted, feed)
-            for name, value in zip(wanted, results, strict=True):
-                observed[name].append(np.asarray(value, dtype=np.float32))
-            advance(1)
+    def __init__(self, loaded: LoadedModel, names: list[str]):
+        import onnxruntime as ort
+
+        model = onnx.ModelProto()
+        model.CopyFrom(loaded.model)
+        existing = {o.name for o in model.graph.output}
+        value_infos = {v.name: v for v in model.graph.value_info}
+        for name in names:
+            if name not in existing and name in value_infos:
+                model.graph.output.append(value_infos[name])
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1  # one thread: reductions in a fixed order, reproducible ranges
+        options.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(model.SerializeToString(), options,
+                                                providers=["CPUExecutionProvider"])
+        except Exception as exc:
+            raise TinygenError(f"{loaded.path}: onnxruntime cannot run the float model: {exc}") from None
+        self.path = loaded.path
+        available = [o.name for o in self.session.get_outputs()]
+        self.wanted = [n for n in names if n in available]
+
+    def stream(self, data: dict[str, np.ndarray], label: str) -> Iterator[dict[str, np.ndarray]]:
+        """Each sample's exposed tensors, one sample at a time (nothing is kept)."""
+        if not self.wanted:  # nothing to observe (session.run would return every output for an empty list)
+            return
+        count = next(iter(data.values())).shape[0]
+        with progress.task(label, count) as advance:
+            for i in range(count):
+                feed = {name: batch[i:i + 1] for name, batch in data.items()}
+                try:
+                    results = self.session.run(self.wanted, feed)
+                except Exception as exc:
+                    raise TinygenError(f"{self.path}: onnxruntime failed running the float model on "
+                                       f"sample {i}: {exc}") from None
+                yield {name: np.asarray(value, dtype=np.float32)
+                       for name, value in zip(self.wanted, results, strict=True)}
+                advance(1)
+
+
+def observe(loaded: LoadedModel, names: list[str], data: dict[str, np.ndarray]) -> dict[str, list[np.ndarray]]:
+    """Run the float model on every sample, returning each named tensor's values per sample (for a
+    few samples: per-layer comparisons; calibration streams instead)."""
+    runner = FloatRunner(loaded, names)
+    observed: dict[str, list[np.ndarray]] = {n: [] for n in runner.wanted}
+    for values in runner.stream(data, "running the float model"):
+        for name, value in values.items():
+            observed[name].append(value)
     return observed
 
 
-def calibrate(loaded: LoadedModel, graph: Graph, data: dict[str, np.ndarray],
-              calibrator: Calibrator) -> dict[str, tuple[float, float]]:
-    """The observed float range of every IR activation that has an ONNX counterpart."""
+@dataclass
+class Calibration:
+    """The outcome: a range per tensor, and the statistics behind the sanity checks."""
+
+    ranges: dict[str, tuple[float, float]]
+    stats: dict[str, TensorStats]
+
+    def record(self, names: list[str]) -> dict[str, Any]:
+        """Statistics of the named tensors for the manifest (the inputs, per channel when few)."""
+        out = {}
+        for name in names:
+            stats = self.stats[name]
+            channels = stats.channel_summary()
+            out[name] = {**stats.summary(), "range": list(self.ranges.get(name, (stats.low, stats.high))),
+                         "channels": channels if len(channels) <= 64 else []}
+        return out
+
+
+def calibrate(loaded: LoadedModel, graph: Graph, data: dict[str, np.ndarray], calibrator: Calibrator,
+              divisors: dict[str, np.ndarray] | None = None, watch: tuple[str, ...] = ()) -> Calibration:
+    """The float range of every IR activation that has an ONNX counterpart, by `calibrator`.
+    divisors: per-channel factors a tensor's values are divided by (cross-layer equalization
+    rescaled those channels in the IR). watch: further ONNX tensors whose per-channel statistics the
+    sanity checks want."""
+    divisors = divisors or {}
     names = [t.name for t in graph.activations() if t.name in loaded.values]
-    observed = observe(loaded, names, data)
-    ranges = {name: _range(data[name].ravel(), calibrator) for name in graph.inputs if name in data}
-    for name, values in observed.items():
-        ranges[name] = _range(np.concatenate([v.ravel() for v in values]), calibrator)
-    return ranges
-
-
-def _range(values: np.ndarray, calibrator: Calibrator) -> tuple[float, float]:
-    if calibrator.method == "minmax":
-        return float(values.min()), float(values.max())
-    if values.size > PERCENTILE_SAMPLE_CAP:
-        rng = np.random.default_rng(0)
-        values = rng.choice(values, PERCENTILE_SAMPLE_CAP, replace=False)
-    p = calibrator.percentile
-    assert p is not None
-    low, high = np.percentile(values, [100.0 - p, p])
-    return float(low), float(high)
+    runner = FloatRunner(loaded, names + [n for n in watch if n not in names])
+    inputs = [name for name in graph.inputs if name in data]
+    stats = {name: TensorStats(channel_divisor=divisors.get(name)) for name in inputs + runner.wanted}
+    for name in inputs:
+        stats[name].update(data[name], channels=True)
+    for values in runner.stream(data, "running the float model"):
+        for name, value in values.items():
+            stats[name].update(value, channels=name in watch)
+    if calibrator.uses_histogram:
+        for entry in stats.values():
+            entry.start_histogram()
+        for name in inputs:
+            stats[name].add_to_histogram(data[name])
+        for values in runner.stream(data, "histograms of the float model's tensors"):
+            for name, value in values.items():
+                stats[name].add_to_histogram(value)
+    # The model's outputs keep their whole observed range whatever the calibrator: clipping logits
+    # would tie the largest scores, and the decision is made on exactly those outliers.
+    ranges = {name: calibrator.range_of(stats[name]) for name in inputs}
+    ranges.update({name: (stats[name].low, stats[name].high) if name in graph.outputs
+                   else calibrator.range_of(stats[name]) for name in runner.wanted if name in names})
+    return Calibration(ranges, stats)

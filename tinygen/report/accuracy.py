@@ -106,11 +106,17 @@ def layer_sqnr(model: CompiledModel, input_path: Path | None = None) -> dict[str
         note = f"n/a: {exc.message}"
         return {"reference": None, "samples": 0, "layers": [{"sqnr_db": None, "note": note} for _ in graph.nodes]}
     quantized_model = any(node.op_type == "DequantizeLinear" for node in loaded.graph.node)
+    # --equalize rescaled the channels of some tensors (quantize/calibrate_corrections.py): compare like with like
+    equalized = (model.manifest.get("calibration") or {}).get("equalized") or {}
     layers: list[dict[str, Any]] = []
     for index, node in enumerate(graph.nodes):
         tensor = graph.tensors[node.outputs[0]]
         name = names[index]
         theirs = source_values(np.concatenate(observed[name]), loaded, name) if name in observed else None
+        if theirs is not None and name in equalized and theirs.ndim >= 2:
+            shape = [1] * theirs.ndim
+            shape[1] = -1
+            theirs = theirs / np.asarray(equalized[name], np.float32).reshape(shape)
         if theirs is None or tensor.quant is None or not tensor.quant.is_per_tensor:
             layers.append({"sqnr_db": None, "note": "n/a: no tensor of this name in the source model"})
             continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .calibration import calibration_summary
 from .targets import kib
 
 BAR_WIDTH = 40
@@ -132,8 +133,9 @@ def memory_summary(report: dict[str, Any]) -> list[str]:
 
 
 def report_lines(report: dict[str, Any]) -> list[str]:
-    lines = [summary_line(report), ""]
-    lines += layer_table(report)
+    lines = [summary_line(report)]
+    lines += [f"calibration: {text}" for text in calibration_summary(report.get("calibration") or {})]
+    lines += ["", *layer_table(report)]
     accuracy = report.get("accuracy")
     if accuracy and accuracy.get("reference"):
         lines.append(f"  SQNR: each layer's int8 output vs {accuracy['reference']}, on {accuracy['samples']} "
