@@ -23,6 +23,7 @@ from .. import progress
 from ..errors import DataError, TinygenError
 from ..frontend.loader import LoadedModel
 from ..ir import Graph
+from ..ops import op_of
 
 RANDOM_SAMPLES = 16
 PERCENTILE_SAMPLE_CAP = 1 << 20  # values kept per tensor for percentile calibration
@@ -166,6 +167,11 @@ def calibrate(loaded: LoadedModel, graph: Graph, data: dict[str, np.ndarray],
     ranges = {name: _range(data[name].ravel(), calibrator) for name in graph.inputs if name in data}
     for name, values in observed.items():
         ranges[name] = _range(np.concatenate([v.ravel() for v in values]), calibrator)
+    for node in graph.nodes:  # ops with internal state (LSTM, GRU) run their own float recurrence on their input
+        if op_of(node).has_state:
+            source = node.inputs[0]
+            samples = observed.get(source) or [data[source][i:i + 1] for i in range(len(data.get(source, [])))]
+            ranges.update(op_of(node).observe_ranges(node, graph, samples))
     return ranges
 
 

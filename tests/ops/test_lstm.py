@@ -1,0 +1,95 @@
+"""LSTM: ONNX LSTM nodes as the exporters write them (a Transpose to time-major before, Transposes back to
+batch-first after), forward / reverse / bidirectional, each output alone and together, constant and folded
+zero initial states, clip and a full-length sequence_lens. Each compiled and compared golden == host C bit
+for bit, and against onnxruntime's float run of the same file (SQNR printed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper
+
+from .harness import Case, make_model, node, standard_tests
+
+STEPS, FEATURES, HIDDEN = 9, 5, 8
+OUTPUTS = {"LSTM": ["Y", "Y_h", "Y_c"], "GRU": ["Y", "Y_h"]}
+GATES = {"LSTM": 4, "GRU": 3}
+
+
+def recurrent_model(op: str, direction: str = "forward", outputs: tuple[str, ...] = ("Y",), hidden: int = HIDDEN,
+                    features: int = FEATURES, steps: int = STEPS, seed: int = 0, initial: str = "none",
+                    weight_scale: float = 1.0, lens: bool = False, **attrs: Any) -> onnx.ModelProto:
+    """x [1, T, I] -> Transpose -> `op` -> each requested output back to batch-first: Y [T, D, 1, H] through
+    Transpose(2, 0, 1, 3) and Reshape to [1, T, D * H] (PyTorch's bidirectional form), Y_h / Y_c [D, 1, H]
+    through Transpose(1, 0, 2) to [1, D, H]. `initial`: "none", "constant" (random values in (-1, 1)) or
+    "folded" (zeros made by Shape -> Gather -> Concat -> ConstantOfShape, as the legacy exporter writes them)."""
+    rng = np.random.default_rng(seed)
+    d = 2 if direction == "bidirectional" else 1
+    g = GATES[op]
+    inits: dict[str, np.ndarray] = {
+        "W": (rng.standard_normal((d, g * hidden, features)) * weight_scale / np.sqrt(features)).astype(np.float32),
+        "R": (rng.standard_normal((d, g * hidden, hidden)) * weight_scale / np.sqrt(hidden)).astype(np.float32),
+        "B": (rng.standard_normal((d, 2 * g * hidden)) * 0.5).astype(np.float32),
+    }
+    nodes = [node("Transpose", ["x"], "xt", perm=[1, 0, 2])]
+    inputs = ["xt", "W", "R", "B", "", "", ""]
+    if lens:
+        inits["lens"] = np.full(1, steps, np.int32)
+        inputs[4] = "lens"
+    states = ["initial_h", "initial_c"][: len(OUTPUTS[op]) - 1]
+    for k, state in enumerate(states):
+        if initial == "constant":
+            inits[state] = rng.uniform(-0.9, 0.9, (d, 1, hidden)).astype(np.float32)
+        elif initial == "folded":
+            inits[f"{state}_head"] = np.array([d], np.int64)
+            inits[f"{state}_tail"] = np.array([hidden], np.int64)
+            inits["zero_index"] = np.array(0, np.int64)
+            nodes += [node("Shape", ["x"], f"{state}_shape"),
+                      node("Gather", [f"{state}_shape", "zero_index"], f"{state}_batch", axis=0),
+                      node("Unsqueeze", [f"{state}_batch", "axes0"], f"{state}_batch1"),
+                      node("Concat", [f"{state}_head", f"{state}_batch1", f"{state}_tail"], f"{state}_dims", axis=0),
+                      helper.make_node("ConstantOfShape", [f"{state}_dims"], [state], name=f"zeros_{state}",
+                                       value=helper.make_tensor("v", TensorProto.FLOAT, [1], [0.0]))]
+            inits["axes0"] = np.array([0], np.int64)
+        if initial != "none":
+            inputs[5 + k] = state
+    while inputs[-1] == "":
+        inputs.pop()
+    wanted = [name if name in outputs else "" for name in OUTPUTS[op]]
+    while wanted[-1] == "":
+        wanted.pop()
+    nodes.append(helper.make_node(op, inputs, wanted, name=op.lower(), hidden_size=hidden, direction=direction,
+                                  **attrs))
+    finals = []
+    for name in outputs:
+        if name == "Y":
+            inits["y_shape"] = np.array([1, steps, d * hidden], np.int64)
+            nodes += [node("Transpose", ["Y"], "Y_batch", perm=[2, 0, 1, 3]),
+                      node("Reshape", ["Y_batch", "y_shape"], "y")]
+            finals.append("y")
+        else:
+            nodes.append(node("Transpose", [name], name.lower(), perm=[1, 0, 2]))
+            finals.append(name.lower())
+    return make_model(nodes, {"x": [1, steps, features]}, finals, inits, opset=14)
+
+
+def lstm_case(case_id: str, **kwargs: Any) -> Case:
+    return Case(case_id, lambda: recurrent_model("LSTM", **kwargs), ops=None)
+
+
+CASES = [
+    lstm_case("lstm_forward_all_outputs", outputs=("Y", "Y_h", "Y_c")),
+    lstm_case("lstm_reverse_y_h", direction="reverse", outputs=("Y_h",), seed=1),
+    lstm_case("lstm_bidirectional_y", direction="bidirectional", outputs=("Y",), seed=2),
+    lstm_case("lstm_bidirectional_states", direction="bidirectional", outputs=("Y_h", "Y_c"), seed=3,
+              initial="constant"),
+    lstm_case("lstm_y_c_only", outputs=("Y_c",), seed=4),
+    lstm_case("lstm_folded_zero_states_lens", outputs=("Y", "Y_h"), seed=5, initial="folded", lens=True),
+    # Large weights saturate the gates; clip=1.5 bounds every pre-activation (a third of its range clipped).
+    lstm_case("lstm_clip", outputs=("Y",), seed=6, weight_scale=3.0, clip=1.5),
+    lstm_case("lstm_wide_long", outputs=("Y_h",), seed=7, hidden=40, features=12, steps=50),
+]
+
+test_golden_equals_host_c, test_close_to_onnxruntime = standard_tests(CASES)
