@@ -84,6 +84,10 @@ class Op:
     def macs(self, node: Node, graph: Graph) -> int:
         return 0
 
+    def parameter_inputs(self, node: Node) -> list[str]:
+        """The constant inputs counted as the layer's parameters (weights and bias)."""
+        return node.inputs[1:3] if self.has_weights else []
+
     def observe_ranges(self, node: Node, graph: Graph, samples: list[np.ndarray]) -> dict[str, tuple[float, float]]:
         """Calibration hook for ops with state ONNX does not expose (a recurrence's state at every step): given
         the float samples of input 0 (model layout, each batch 1) and the float IR, return the ranges of its

@@ -104,6 +104,9 @@ class LstmOp(Op):
     kernels = (Kernel("tg_lstm_s8", "tg_lstm_params", scratch=_scratch),)
     has_state = True
 
+    def parameter_inputs(self, node: Node) -> list[str]:
+        return node.inputs[1:5]  # W, R and their biases (not the initial states)
+
     def observe_ranges(self, node: Node, graph: Graph, samples: list[np.ndarray]) -> dict[str, tuple[float, float]]:
         w, r, wb, rb, h0, c0 = float_constants(graph, node)
         steps, inputs, _, _ = _sizes(node)
