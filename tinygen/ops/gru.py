@@ -127,7 +127,7 @@ class GruOp(Op):
         for name, array in zip(node.inputs[1:], [gx.weights, gh.weights, gx.bias, gh.bias, init_h, init_state],
                                strict=True):
             tensor = graph.tensors[name]
-            tensor.data, tensor.dtype, tensor.quant = array, str(array.dtype), None
+            tensor.data, tensor.dtype, tensor.quant, tensor.shape = array, str(array.dtype), None, tuple(array.shape)
         hidden_m, hidden_s = output_multiplier(STATE_FRACTION_BITS, h_scale)
         node.params = {"input_offset": -in_zp, "hidden_zero_point": h_zp, "clip": clip_q312(node.attrs["clip"]),
                        "multiplier_x": gx.multiplier, "shift_x": gx.shift,

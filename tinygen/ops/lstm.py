@@ -144,7 +144,7 @@ class LstmOp(Op):
         for name, array in zip(node.inputs[1:], [gx.weights, gh.weights, gx.bias, gh.bias, init_h, init_c],
                                strict=True):
             tensor = graph.tensors[name]
-            tensor.data, tensor.dtype, tensor.quant = array, str(array.dtype), None
+            tensor.data, tensor.dtype, tensor.quant, tensor.shape = array, str(array.dtype), None, tuple(array.shape)
         hidden_m, hidden_s = output_multiplier(2 * STATE_FRACTION_BITS, h_scale)
         cell_m = cell_s = cell_zp = 0
         if "y_c" in node.attrs["roles"]:
