@@ -5,11 +5,16 @@ for bit, and against onnxruntime's float run of the same file (SQNR printed)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import onnx
+import pytest
 from onnx import TensorProto, helper
+
+import tinygen
+from tinygen.errors import UnsupportedModelError
 
 from .harness import Case, make_model, node, standard_tests
 
@@ -93,3 +98,50 @@ CASES = [
 ]
 
 test_golden_equals_host_c, test_close_to_onnxruntime = standard_tests(CASES)
+
+
+# --- what is refused, and how -----------------------------------------------------------------------
+
+def _with_attribute(op: str, **changes: Any) -> onnx.ModelProto:
+    """The forward Y_h model of `op` with attributes added to the recurrent node."""
+    model = recurrent_model(op, outputs=("Y_h",))
+    recurrent = next(n for n in model.graph.node if n.op_type == op)
+    for key, value in changes.items():
+        recurrent.attribute.append(helper.make_attribute(key, value))
+    return model
+
+
+REFUSED = [
+    ("LSTM", {"activations": ["Sigmoid", "Relu", "Tanh"]}, "activations \\['Sigmoid', 'Relu', 'Tanh'\\]; "
+                                                           "tinygen's integer LSTM computes the default"),
+    ("GRU", {"activations": ["HardSigmoid", "Tanh"]}, "activations \\['HardSigmoid', 'Tanh'\\]"),
+    ("LSTM", {"input_forget": 1}, "input_forget=1"),
+    ("GRU", {"activation_alpha": [0.5]}, "activation_alpha / activation_beta are set"),
+]
+
+
+@pytest.mark.parametrize("op,changes,message", REFUSED, ids=[f"{op}-{next(iter(c))}" for op, c, _ in REFUSED])
+def test_unsupported_forms_are_refused_by_name(op: str, changes: dict[str, Any], message: str,
+                                               tmp_path: Path) -> None:
+    onnx.save(_with_attribute(op, **changes), tmp_path / "m.onnx")
+    with pytest.raises(UnsupportedModelError, match=f"node '{op.lower()}' \\({op}\\): {message}"):
+        tinygen.compile(tmp_path / "m.onnx", None, calib="random", warn=lambda _: None)
+
+
+def test_run_time_initial_state_is_refused(tmp_path: Path) -> None:
+    """An initial state computed from the input cannot be folded: refused, naming the input."""
+    model = recurrent_model("LSTM", outputs=("Y_h",), features=HIDDEN)
+    graph = model.graph
+    recurrent = next(n for n in graph.node if n.op_type == "LSTM")
+    graph.initializer.extend([onnx.numpy_helper.from_array(np.array([1, 1, HIDDEN], np.int64), "h_shape"),
+                              onnx.numpy_helper.from_array(np.array([0], np.int64), "first"),
+                              onnx.numpy_helper.from_array(np.array([1], np.int64), "one")])
+    index = list(graph.node).index(recurrent)
+    graph.node.insert(index, node("Reshape", ["x_first", "h_shape"], "h_run"))
+    graph.node.insert(index, node("Slice", ["xt", "first", "one"], "x_first"))
+    while len(recurrent.input) < 6:
+        recurrent.input.append("")
+    recurrent.input[5] = "h_run"
+    onnx.save(model, tmp_path / "m.onnx")
+    with pytest.raises(UnsupportedModelError, match="the initial_h is computed at run time"):
+        tinygen.compile(tmp_path / "m.onnx", None, calib="random", warn=lambda _: None)
