@@ -123,10 +123,19 @@ def add_constants(ctx: ImportContext, spec: RecurrentSpec) -> list[str]:
 
 
 def declare_outputs(ctx: ImportContext, roles: list[str]) -> tuple[list[str], list[str]]:
-    """The node's present outputs as IR tensors and their roles (an output named "" is absent)."""
+    """The node's outputs as IR tensors and their roles: those the model reads (the legacy exporter names Y_h and
+    Y_c and leaves them unread; computing them would cost arena). An output named "" is absent."""
     assert ctx.node is not None
+    graph = ctx.loaded.graph
+    read = {name for n in graph.node for name in n.input} | {o.name for o in graph.output}
+    names = [name if name in read else "" for name in ctx.node.output]
+    if not any(names):  # a dead node (removed later): keep its outputs declared
+        names = list(ctx.node.output)
+    for name in ctx.node.output:
+        if name and name not in names:
+            ctx.placeholder(name)  # defined for the importer, read by nothing
     outputs, present = [], []
-    for role, name in zip(roles, ctx.node.output, strict=False):
+    for role, name in zip(roles, names, strict=False):
         if name:
             outputs.append(ctx.output_value(name).runtime)
             present.append(role)
