@@ -48,19 +48,38 @@ TG_INLINE int32_t tg_rnn_cell_to_gate(int32_t c, int32_t bits)
 }
 
 /* One matrix's share of `rows` gate pre-activations (gate_part): clamp16(scale(bias + W v)) stored in out,
- * or with `add` added to out with saturation. v holds the input minus its zero point (|v| <= 255). */
+ * or with `add` added to out with saturation. v holds the input minus its zero point (|v| <= 255). Four rows
+ * at a time share each load of v (the sums are exact int32 sums, so the order of the additions does not
+ * change them). */
 static void tg_rnn_gates(int16_t *out, const int8_t *weights, const int32_t *bias, const int32_t *multiplier,
                          const int8_t *shift, const int16_t *v, int32_t rows, int32_t depth, int32_t add)
 {
-    int32_t row, k;
-    for (row = 0; row < rows; ++row) {
+    int32_t row = 0, k, r;
+    int32_t acc[4];
+    while (row < rows) {
+        const int32_t block = rows - row >= 4 ? 4 : 1;
         const int8_t *w = weights + row * depth;
-        int32_t acc = bias[row], part;
-        for (k = 0; k < depth; ++k) {
-            acc += (int32_t)w[k] * v[k];
+        if (block == 4) {
+            int32_t a0 = bias[row], a1 = bias[row + 1], a2 = bias[row + 2], a3 = bias[row + 3];
+            for (k = 0; k < depth; ++k) {
+                const int32_t x = v[k];
+                a0 += (int32_t)w[k] * x;
+                a1 += (int32_t)w[depth + k] * x;
+                a2 += (int32_t)w[2 * depth + k] * x;
+                a3 += (int32_t)w[3 * depth + k] * x;
+            }
+            acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+        } else {
+            int32_t a0 = bias[row];
+            for (k = 0; k < depth; ++k) {
+                a0 += (int32_t)w[k] * v[k];
+            }
+            acc[0] = a0;
         }
-        part = tg_rnn_clamp16(tg_rnn_scale(acc, multiplier[row], shift[row]));
-        out[row] = (int16_t)(add ? tg_rnn_clamp16((int64_t)out[row] + part) : part);
+        for (r = 0; r < block; ++r, ++row) {
+            const int32_t part = tg_rnn_clamp16(tg_rnn_scale(acc[r], multiplier[row], shift[row]));
+            out[row] = (int16_t)(add ? tg_rnn_clamp16((int64_t)out[row] + part) : part);
+        }
     }
 }
 
