@@ -84,6 +84,10 @@ class Op:
     def macs(self, node: Node, graph: Graph) -> int:
         return 0
 
+    def macs_note(self, node: Node, graph: Graph) -> str:
+        """How the layer's MACs arise when the total alone hides it (a recurrence: per step x steps); "" if not."""
+        return ""
+
     def parameter_inputs(self, node: Node) -> list[str]:
         """The constant inputs counted as the layer's parameters (weights and bias)."""
         return node.inputs[1:3] if self.has_weights else []

@@ -178,6 +178,11 @@ class GruOp(Op):
         steps, size, hidden, directions = _sizes(node)
         return GATES * hidden * (size + hidden) * steps * directions
 
+    def macs_note(self, node: Node, graph: Graph) -> str:
+        steps, size, hidden, directions = _sizes(node)
+        per_step = GATES * hidden * (size + hidden)
+        return f"{per_step:,} MACs per step x {steps} steps" + (" x 2 directions" if directions == 2 else "")
+
     def emit(self, node: Node, graph: Graph, ctx: EmitContext) -> CLayer:
         p = node.params
         steps, size, hidden, directions = _sizes(node)

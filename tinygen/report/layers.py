@@ -65,6 +65,7 @@ def layer_rows(graph: Graph, manifest: dict[str, Any], plan: MemoryPlan | None =
                        if n and graph.tensors[n].data is None],
             "output": tensor_entry(graph.tensors[node.outputs[0]]),
             "macs": placed["macs"],
+            "macs_note": op.macs_note(node, graph),
             "params": placed["params"],
             "weights_bytes": placed["weights_bytes"],
             "constants_bytes": placed["constants_bytes"],

@@ -45,7 +45,7 @@ def summary_line(report: dict[str, Any]) -> str:
 
 def notes_text(row: dict[str, Any]) -> str:
     """In place (over which input, how far below), the kernel variant when not the fastest, the band."""
-    notes = []
+    notes = [row["macs_note"]] if row.get("macs_note") else []
     for entry in row.get("in_place") or []:
         where = "same place" if entry["delta"] == 0 else f"{entry['delta']:,} B below"
         notes.append(f"{'stage output over its input' if entry.get('stage') else 'in place'} ({where})")
