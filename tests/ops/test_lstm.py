@@ -16,7 +16,7 @@ from onnx import TensorProto, helper
 import tinygen
 from tinygen.errors import UnsupportedModelError
 
-from .harness import Case, make_model, node, standard_tests
+from .harness import Case, CaseRunner, make_model, node, standard_tests
 
 STEPS, FEATURES, HIDDEN = 9, 5, 8
 OUTPUTS = {"LSTM": ["Y", "Y_h", "Y_c"], "GRU": ["Y", "Y_h"]}
@@ -25,11 +25,13 @@ GATES = {"LSTM": 4, "GRU": 3}
 
 def recurrent_model(op: str, direction: str = "forward", outputs: tuple[str, ...] = ("Y",), hidden: int = HIDDEN,
                     features: int = FEATURES, steps: int = STEPS, seed: int = 0, initial: str = "none",
-                    weight_scale: float = 1.0, lens: bool = False, **attrs: Any) -> onnx.ModelProto:
+                    weight_scale: float = 1.0, lens: bool = False, name_all: bool = False,
+                    **attrs: Any) -> onnx.ModelProto:
     """x [1, T, I] -> Transpose -> `op` -> each requested output back to batch-first: Y [T, D, 1, H] through
     Transpose(2, 0, 1, 3) and Reshape to [1, T, D * H] (PyTorch's bidirectional form), Y_h / Y_c [D, 1, H]
     through Transpose(1, 0, 2) to [1, D, H]. `initial`: "none", "constant" (random values in (-1, 1)) or
-    "folded" (zeros made by Shape -> Gather -> Concat -> ConstantOfShape, as the legacy exporter writes them)."""
+    "folded" (zeros made by Shape -> Gather -> Concat -> ConstantOfShape, as the legacy exporter writes them).
+    `name_all`: every output of the node is named, the unrequested ones read by nothing (the legacy exporter)."""
     rng = np.random.default_rng(seed)
     d = 2 if direction == "bidirectional" else 1
     g = GATES[op]
@@ -62,7 +64,7 @@ def recurrent_model(op: str, direction: str = "forward", outputs: tuple[str, ...
             inputs[5 + k] = state
     while inputs[-1] == "":
         inputs.pop()
-    wanted = [name if name in outputs else "" for name in OUTPUTS[op]]
+    wanted = [name if name in outputs or name_all else "" for name in OUTPUTS[op]]
     while wanted[-1] == "":
         wanted.pop()
     nodes.append(helper.make_node(op, inputs, wanted, name=op.lower(), hidden_size=hidden, direction=direction,
@@ -94,10 +96,18 @@ CASES = [
     lstm_case("lstm_folded_zero_states_lens", outputs=("Y", "Y_h"), seed=5, initial="folded", lens=True),
     # Large weights saturate the gates; clip=1.5 bounds every pre-activation (a third of its range clipped).
     lstm_case("lstm_clip", outputs=("Y",), seed=6, weight_scale=3.0, clip=1.5),
+    lstm_case("lstm_unread_outputs", outputs=("Y_h",), seed=8, name_all=True),
     lstm_case("lstm_wide_long", outputs=("Y_h",), seed=7, hidden=40, features=12, steps=50),
 ]
 
 test_golden_equals_host_c, test_close_to_onnxruntime = standard_tests(CASES)
+
+
+def test_unread_outputs_are_not_computed(run_case: CaseRunner) -> None:
+    """Y and Y_c are named but read by nothing: the layer computes Y_h alone (no arena for the others)."""
+    result = run_case(next(case for case in CASES if case.id == "lstm_unread_outputs"))
+    layer = next(n for n in result.model.graph.nodes if n.op == "lstm")
+    assert layer.attrs["roles"] == ["y_h"] and len(layer.outputs) == 1
 
 
 # --- what is refused, and how -----------------------------------------------------------------------
