@@ -197,7 +197,7 @@ def weight_tensors(graph: Graph) -> list[list[str]]:
     seen: set[str] = set()
     result = []
     for node in graph.nodes:
-        names = [n for n in node.inputs[1:3] if op_of(node).has_weights and n and n not in seen
+        names = [n for n in op_of(node).parameter_inputs(node) if n and n not in seen
                  and graph.tensors[n].data is not None]
         seen.update(names)
         result.append(names)

@@ -64,6 +64,8 @@ class Op:
     # With output_quant "input": can the kernel itself requantize when a quantized model gives
     # the output other parameters? (Otherwise a requantization is inserted after it.)
     rescales_output: ClassVar[bool] = False
+    # Keeps state across a sequence that ONNX does not expose (LSTM, GRU): calibration calls observe_ranges.
+    has_state: ClassVar[bool] = False
 
     def fixed_output_quant(self, node: Node, graph: Graph) -> tuple[float, int]:
         raise NotImplementedError
@@ -91,6 +93,20 @@ class Op:
     def moved_bytes(self, node: Node, graph: Graph) -> int:
         """Bytes a data-movement layer copies at run time (the report's data-movement cost)."""
         return 0
+
+    def macs_note(self, node: Node, graph: Graph) -> str:
+        """How the layer's MACs arise when the total alone hides it (a recurrence: per step x steps); "" if not."""
+        return ""
+
+    def parameter_inputs(self, node: Node) -> list[str]:
+        """The constant inputs counted as the layer's parameters (weights and bias)."""
+        return node.inputs[1:3] if self.has_weights else []
+
+    def observe_ranges(self, node: Node, graph: Graph, samples: list[np.ndarray]) -> dict[str, tuple[float, float]]:
+        """Calibration hook for ops with state ONNX does not expose (a recurrence's state at every step): given
+        the float samples of input 0 (model layout, each batch 1) and the float IR, return the ranges of its
+        outputs that differ from what onnxruntime shows, and keep internal ranges in node.attrs."""
+        return {}
 
     # --- kernels: read from the table ---------------------------------------------------------------
     def candidates(self, node: Node, graph: Graph) -> list[Kernel]:

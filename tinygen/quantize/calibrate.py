@@ -32,6 +32,7 @@ from .. import progress
 from ..errors import DataError, TinygenError
 from ..frontend.loader import LoadedModel
 from ..ir import Graph
+from ..ops import op_of
 from .calibrate_stats import TensorStats, entropy_range, mse_range, percentile_range
 
 RANDOM_SAMPLES = 16
@@ -251,7 +252,11 @@ def calibrate(loaded: LoadedModel, graph: Graph, data: dict[str, np.ndarray], ca
     sanity checks want."""
     divisors = divisors or {}
     names = [t.name for t in graph.activations() if t.name in loaded.values]
-    runner = FloatRunner(loaded, names + [n for n in watch if n not in names])
+    # Ops with internal state (LSTM, GRU) run their own float recurrence on their input: theirs is
+    # the one tensor kept whole (a sequence per sample, small), the rest is streamed.
+    stateful = [node for node in graph.nodes if op_of(node).has_state]
+    kept: dict[str, list[np.ndarray]] = {node.inputs[0]: [] for node in stateful}
+    runner = FloatRunner(loaded, names + [n for n in [*watch, *kept] if n not in names])
     inputs = [name for name in graph.inputs if name in data]
     stats = {name: TensorStats(channel_divisor=divisors.get(name)) for name in inputs + runner.wanted}
     for name in inputs:
@@ -259,6 +264,8 @@ def calibrate(loaded: LoadedModel, graph: Graph, data: dict[str, np.ndarray], ca
     for values in runner.stream(data, "running the float model"):
         for name, value in values.items():
             stats[name].update(value, channels=name in watch)
+            if name in kept:
+                kept[name].append(value)
     if calibrator.uses_histogram:
         for entry in stats.values():
             entry.start_histogram()
@@ -272,4 +279,8 @@ def calibrate(loaded: LoadedModel, graph: Graph, data: dict[str, np.ndarray], ca
     ranges = {name: calibrator.range_of(stats[name]) for name in inputs}
     ranges.update({name: (stats[name].low, stats[name].high) if name in graph.outputs
                    else calibrator.range_of(stats[name]) for name in runner.wanted if name in names})
+    for node in stateful:
+        source = node.inputs[0]
+        samples = kept[source] or [data[source][i:i + 1] for i in range(len(data.get(source, [])))]
+        ranges.update(op_of(node).observe_ranges(node, graph, samples))
     return Calibration(ranges, stats)

@@ -66,6 +66,7 @@ def layer_rows(graph: Graph, manifest: dict[str, Any], plan: MemoryPlan | None =
             "output": tensor_entry(graph.tensors[node.outputs[0]]),
             "macs": placed["macs"],
             "moved_bytes": placed.get("moved_bytes", 0),
+            "macs_note": op.macs_note(node, graph),
             "params": placed["params"],
             "weights_bytes": placed["weights_bytes"],
             "constants_bytes": placed["constants_bytes"],

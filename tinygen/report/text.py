@@ -56,7 +56,7 @@ def summary_line(report: dict[str, Any]) -> str:
 
 def notes_text(row: dict[str, Any]) -> str:
     """In place (over which input, how far below), the kernel variant when not the fastest, the band."""
-    notes = []
+    notes = [row["macs_note"]] if row.get("macs_note") else []
     if row.get("moved_bytes"):
         notes.append(f"copies {row['moved_bytes']:,} B")
     for entry in row.get("in_place") or []:

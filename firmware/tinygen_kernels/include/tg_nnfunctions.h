@@ -19,6 +19,7 @@
 #include "tg_concat.h"
 #include "tg_pad.h"
 #include "tg_prelu.h"
+#include "tg_recurrent.h"
 #include "tg_transpose.h"
 #include "tg_copy.h"
 #include "tg_resize.h"

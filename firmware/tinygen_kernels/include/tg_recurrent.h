@@ -1,0 +1,121 @@
+/* tinygen kernel library: recurrent layers (ONNX LSTM and GRU) over a whole sequence, in TFLite's integer
+ * LSTM arithmetic ("8x8_16"). The loop over time steps runs here; the state lives in the kernel's scratch
+ * (planned in the model's arena). Mirrored by tinygen/ops/recurrent.py, lstm.py and gru.py.
+ *
+ * Number formats and why:
+ *   x, h          int8, per-tensor affine (real = s * (q - zp)); the hidden state takes the output Y's
+ *                 parameters, so h_t is written to Y as it is.
+ *   weights       int8 symmetric, one scale per gate row (per output unit and gate): rows of a gate
+ *                 matrix W [D * G * H, I] and R [D * G * H, H], directions one after the other, gates in
+ *                 ONNX's order (LSTM i, o, f, c; GRU z, r, h), row-major.
+ *   accumulators  int32: bias + sum w * (q - zp). |w| <= 127, |q - zp| <= 255 and depth <= 8192 bound the
+ *                 products by 2^28; the compiler keeps |bias| below 2^31 - 127 * 255 * depth (it raises a
+ *                 row's weight scale where a bias would need more), so the sum never overflows.
+ *   pre-activations  int16 Q3.12 (|x| < 8, step 2^-12): each matrix's accumulator is scaled by its row's
+ *                 multiplier (s_in * s_w * 2^12) with one rounding in 64 bits (tg_rnn_scale, exact for
+ *                 any int32 accumulator and multiplier) and clamped to int16 separately, then the two are
+ *                 added with saturation (TFLite clamps the same way); then clipped to +-clip (ONNX's clip,
+ *                 in Q3.12, 32767 when absent). sigmoid(8) = 1 - 3.4e-4, so the clamp costs < 12 Q0.15 steps.
+ *   activations   int16 Q0.15 (sigmoid in [0, 32767], tanh in [-32768, 32767]): a 513-entry table over
+ *                 the Q3.12 range (one entry every 1/32, rounded to Q0.15) with linear interpolation in
+ *                 7 bits; the interpolation error is below 3 Q0.15 steps for tanh, 1 for sigmoid.
+ *   LSTM cell     int16 with `cell_bits` integer bits (Q cell_bits . 15 - cell_bits, a power-of-two scale
+ *                 as TFLite's): the compiler picks the smallest power of two covering the largest |c| of
+ *                 the float model on the calibration data (|c_0| + steps without it: |c_t| <= |c_{t-1}| + 1).
+ *                 f * c (Q0.15 x cell) and i * g (Q0.30) are both < 2^30 in magnitude, rounded to the
+ *                 cell's format and added with saturation.
+ *   GRU state     int16 Q0.15 kept beside int8 h: h_t = n + z (h_{t-1} - n) is computed on the Q0.15 state
+ *                 (|z (h - n)| < 2^15 * 2^16 = 2^31), and the int8 copy feeds R and the outputs.
+ *   outputs       int8: h_t = zp + round(o * tanh(c) * 2^-30 / s_h) (LSTM; o * tanh(c) < 2^30), or
+ *                 zp + round(state * 2^-15 / s_h) (GRU); the final cell is requantized to Y_c's
+ *                 parameters by cell_multiplier.
+ * Rounding: every rounding shift rounds ties toward +infinity, (x + 2^(n-1)) >> n.
+ */
+#ifndef TG_RECURRENT_H
+#define TG_RECURRENT_H
+
+#include "tg_types.h"
+
+/* ONNX LSTM, batch 1. Input [steps, input_size] (ONNX X [T, 1, I] or [1, T, I]: the same bytes);
+ * outputs Y [steps, directions, hidden_size] (at the y_*_stride positions), Y_h and Y_c [directions,
+ * hidden_size] (any may be NULL). */
+typedef struct {
+    int32_t steps;               /* >= 1 */
+    int32_t input_size;          /* I, in [1, 8192] */
+    int32_t hidden_size;         /* H, in [1, 8192] */
+    int32_t directions;          /* 1, or 2 (bidirectional: forward, then reverse) */
+    int32_t reverse;             /* 1: the single direction runs from the last step to the first */
+    int32_t input_offset;        /* -zp_x, in [-127, 128] */
+    int32_t hidden_zero_point;   /* zp_h, in [-128, 127] */
+    int32_t cell_bits;           /* integer bits of the cell state, in [0, 15] */
+    int32_t clip;                /* bound on the Q3.12 pre-activations, in [1, 32767] */
+    const int8_t *weights_x;     /* W: [directions * 4 * H, I], gates i, o, f, c */
+    const int8_t *weights_h;     /* R: [directions * 4 * H, H] */
+    const int32_t *bias_x;       /* W's bias, scale s_x * s_w[row]: [directions * 4 * H] */
+    const int32_t *bias_h;       /* R's bias, scale s_h * s_r[row] */
+    const int32_t *multiplier_x; /* per row: s_x * s_w * 2^12 as multiplier * 2^(shift - 31), multiplier in [0, 2^31) */
+    const int8_t *shift_x;       /* per row, in [-31, 30] */
+    const int32_t *multiplier_h; /* per row: s_h * s_r * 2^12 */
+    const int8_t *shift_h;
+    int32_t hidden_multiplier; /* 2^-30 / s_h: o * tanh(c) (Q0.30) to int8 steps */
+    int32_t hidden_shift;      /* in [-31, 30] */
+    int32_t cell_multiplier;   /* 2^-(15 - cell_bits) / s_Y_c (0 when Y_c is not computed) */
+    int32_t cell_shift;
+    int32_t cell_zero_point;      /* zp of Y_c */
+    const int8_t *initial_h;      /* [directions, H], int8 with h's parameters */
+    const int16_t *initial_c;     /* [directions, H], in the cell's format */
+    const int16_t *sigmoid_table; /* 513 entries: sigmoid((i * 128 - 32768) / 4096) in Q0.15 */
+    const int16_t *tanh_table;    /* 513 entries: tanh((i * 128 - 32768) / 4096) in Q0.15 */
+    int32_t y_step_stride;        /* elements between Y's steps, directions and units: Y is stored as the */
+    int32_t y_direction_stride;   /* compiler lays it out ([T, D, 1, H] as a feature map: [T, 1, H, D]) */
+    int32_t y_unit_stride;
+} tg_lstm_params;
+
+/* Scratch: int16 input [I], hidden [H], gates [4 H] and cell [H] vectors. */
+int32_t tg_lstm_s8_get_buffer_size(const tg_lstm_params *params);
+
+/* No in-place use: Y must not overlap the input (every step reads the whole input row of its step, and the
+ * reverse direction reads rows the forward one has passed). */
+void tg_lstm_s8(const tg_context *ctx, const tg_lstm_params *params, const int8_t *input, int8_t *y,
+                int8_t *y_h, int8_t *y_c);
+
+/* ONNX GRU, batch 1: as tg_lstm_params with 3 gates (z, r, h) and no cell. linear_before_reset 0 applies the
+ * reset gate to h before R (n = tanh(W x + Wb + R (r * h) + Rb)), 1 after it (n = tanh(W x + Wb + r * (R h
+ * + Rb))); r * (h - zp_h) is rounded to int16 (|.| <= 255) before R, r * (R h + Rb) in Q3.12. */
+typedef struct {
+    int32_t steps;
+    int32_t input_size;
+    int32_t hidden_size;
+    int32_t directions;
+    int32_t reverse;
+    int32_t input_offset;
+    int32_t hidden_zero_point;
+    int32_t linear_before_reset; /* 0 or 1 */
+    int32_t clip;
+    const int8_t *weights_x; /* [directions * 3 * H, I], gates z, r, h */
+    const int8_t *weights_h; /* [directions * 3 * H, H] */
+    const int32_t *bias_x;
+    const int32_t *bias_h;
+    const int32_t *multiplier_x;
+    const int8_t *shift_x;
+    const int32_t *multiplier_h;
+    const int8_t *shift_h;
+    int32_t hidden_multiplier; /* 2^-15 / s_h: the Q0.15 state to int8 steps */
+    int32_t hidden_shift;
+    const int8_t *initial_h;      /* [directions, H], int8 */
+    const int16_t *initial_state; /* [directions, H], Q0.15 (|h_0| < 1) */
+    const int16_t *sigmoid_table;
+    const int16_t *tanh_table;
+    int32_t y_step_stride;      /* elements between Y's steps, directions and units: Y is stored as the */
+    int32_t y_direction_stride; /* compiler lays it out ([T, D, 1, H] as a feature map: [T, 1, H, D]) */
+    int32_t y_unit_stride;
+} tg_gru_params;
+
+/* Scratch: int16 input [I], hidden [H], gates [3 H], the reset hidden part [H] and the Q0.15 state [H]. */
+int32_t tg_gru_s8_get_buffer_size(const tg_gru_params *params);
+
+/* Outputs Y [steps, directions, H] and Y_h [directions, H], either may be NULL; no in-place use. */
+void tg_gru_s8(const tg_context *ctx, const tg_gru_params *params, const int8_t *input, int8_t *y,
+               int8_t *y_h);
+
+#endif /* TG_RECURRENT_H */

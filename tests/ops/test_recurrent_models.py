@@ -1,0 +1,60 @@
+"""The exported recurrent models of tests/fixtures/sequence_models (PyTorch's legacy and torch.export exporters,
+onnxruntime's QDQ versions, tf2onnx's Keras LSTM): each compiles from its float or QDQ file with its calibration
+inputs, the golden reference equals the host C (ASan/UBSan) on all of them byte for byte, and the int8 output's
+SQNR against onnxruntime's float output (`<net>_expected.npy`) stays at what was measured (printed beside the
+baseline: onnxruntime's own int8 of README_torch.md, whose LSTM/GRU stays float; for the Keras LSTM, tflite-micro's
+integer LSTM of README_keras.md). The models read the last step
+through Gather / Slice (the data-movement ops); without them the test is skipped, saying so."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinygen
+from tinygen.ops import ONNX_IMPORTERS
+
+from ..conftest import assert_identical
+from .harness import sqnr_db
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "sequence_models"
+# file -> (calibration / expected prefix, SQNR floor in dB: measured less 0.5, onnxruntime's int8 baseline)
+MODELS = {
+    "har_lstm_legacy": ("har_lstm", 41.9, 43.3),
+    "har_lstm_dynamo_qdq": ("har_lstm", 41.1, 43.3),
+    "har_gru_dynamo": ("har_gru", 40.3, 42.7),
+    "har_gru_legacy_qdq": ("har_gru", 39.4, 42.7),
+    "bilstm_dynamo": ("bilstm", 40.1, 40.8),
+    "bilstm_legacy_qdq": ("bilstm", 38.6, 40.8),
+    "gru_hn_legacy": ("gru_hn", 39.1, 41.3),
+    "gru_hn_dynamo_qdq": ("gru_hn", 38.3, 41.3),
+    "keras_lstm_tf2onnx": ("keras_lstm", 36.5, 37.3),  # baseline: tflite-micro's integer LSTM (README_keras.md)
+}
+SLOW = {"har_lstm_dynamo": ("har_lstm", 41.9, 43.3), "har_lstm_legacy_qdq": ("har_lstm", 41.1, 43.3),
+        "har_gru_legacy": ("har_gru", 40.3, 42.7), "har_gru_dynamo_qdq": ("har_gru", 39.4, 42.7),
+        "bilstm_legacy": ("bilstm", 40.1, 40.8), "bilstm_dynamo_qdq": ("bilstm", 38.6, 40.8),
+        "gru_hn_dynamo": ("gru_hn", 39.1, 41.3), "gru_hn_legacy_qdq": ("gru_hn", 38.3, 41.3),
+        "keras_lstm_tf2onnx_batch1": ("keras_lstm", 36.5, 37.3)}
+CASES = [pytest.param(name, *spec, id=name) for name, spec in MODELS.items()] + [
+    pytest.param(name, *spec, id=name, marks=pytest.mark.slow) for name, spec in SLOW.items()]
+
+
+@pytest.mark.parametrize("name,prefix,floor,baseline", CASES)
+def test_exported_recurrent_model(name: str, prefix: str, floor: float, baseline: float,
+                                  tmp_path: Path) -> None:
+    if ("", "Gather") not in ONNX_IMPORTERS or ("", "Slice") not in ONNX_IMPORTERS:
+        pytest.skip("the last-step Gather / Slice needs the data-movement ops")
+    calib = FIXTURES / f"{prefix}_calib.npy"
+    model = tinygen.compile(FIXTURES / f"{name}.onnx", tmp_path / "out", calib=str(calib), warn=lambda _: None)
+    x = np.load(calib)
+    quantized = model.quantize(model.inputs[0], x)
+    golden = model.golden(quantized, int8=True)
+    host = model.run(quantized, int8=True, sanitize=True)
+    assert isinstance(golden, np.ndarray) and isinstance(host, np.ndarray)
+    assert_identical(golden, host, f"{name}: golden vs host C")
+    expected = np.load(FIXTURES / f"{prefix}_expected.npy")
+    sqnr = sqnr_db(expected, model.dequantize(model.outputs[0], host).reshape(expected.shape))
+    print(f"{name}: SQNR {sqnr:.1f} dB against onnxruntime float; the int8 baseline {baseline} dB")
+    assert sqnr >= floor, f"{name}: SQNR {sqnr:.1f} dB < {floor} dB"
