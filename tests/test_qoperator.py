@@ -73,6 +73,7 @@ class Case:
     exact: bool = False  # onnxruntime defines the same arithmetic: bit-exact
     same_as_qdq: bool = True
     per_channel: bool = True
+    uint8: bool = False  # uint8 activations (quantize_static's default for QOperator) instead of int8
 
     def __str__(self) -> str:
         return self.id
@@ -148,6 +149,8 @@ CASES = [
     Case("conv_per_channel", conv, {"QLinearConv"}),
     Case("conv_per_tensor", conv, {"QLinearConv"}, per_channel=False),
     Case("conv_relu_maxpool", conv_relu_maxpool, {"QLinearConv", "MaxPool"}, same_as_qdq=False),
+    Case("conv_relu_maxpool_uint8", conv_relu_maxpool, {"QLinearConv", "MaxPool"}, same_as_qdq=False, uint8=True),
+    Case("qlinearadd_uint8", binary("Add", [1, 4, 6, 6]), {"QLinearAdd"}, uint8=True),
     Case("depthwise", depthwise, {"QLinearConv"}),
     Case("qgemm", gemm, {"QGemm"}),
     Case("qlinearmatmul", matmul, {"QLinearMatMul"}),
@@ -167,7 +170,7 @@ CASES = [
 
 
 def quantize(source: Path, target: Path, calib: dict[str, np.ndarray], quant_format: str,
-             per_channel: bool = True) -> None:
+             per_channel: bool = True, uint8: bool = False) -> None:
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
     class Reader(CalibrationDataReader):
@@ -179,7 +182,8 @@ def quantize(source: Path, target: Path, calib: dict[str, np.ndarray], quant_for
             return next(self.rows, None)
 
     quantize_static(str(source), str(target), Reader(), quant_format=getattr(QuantFormat, quant_format),
-                    per_channel=per_channel, activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)
+                    per_channel=per_channel, activation_type=QuantType.QUInt8 if uint8 else QuantType.QInt8,
+                    weight_type=QuantType.QInt8)
 
 
 def onnxruntime_int8(path: Path, model: tinygen.model.CompiledModel, x_int8: dict[str, np.ndarray]) -> np.ndarray:
@@ -206,9 +210,9 @@ class Compiled:
 
 
 def compile_pair(float_file: Path, calib: dict[str, np.ndarray], folder: Path, per_channel: bool = True,
-                 seed: int = 0) -> Compiled:
+                 uint8: bool = False, seed: int = 0) -> Compiled:
     for fmt in ("QOperator", "QDQ"):
-        quantize(float_file, folder / f"{fmt}.onnx", calib, fmt, per_channel)
+        quantize(float_file, folder / f"{fmt}.onnx", calib, fmt, per_channel, uint8)
     qop = tinygen.compile(folder / "QOperator.onnx", folder / "out_qoperator")
     qdq = tinygen.compile(folder / "QDQ.onnx", folder / "out_qdq")
     assert qop.manifest["calibration"]["samples"] == 0
@@ -230,7 +234,7 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Case], Compi
             calib = {value.name: (rng.standard_normal(
                 (CALIB, *[d.dim_value for d in value.type.tensor_type.shape.dim][1:])) * (1 + 2 * index)).astype(
                 np.float32) for index, value in enumerate(model.graph.input)}
-            cache[case.id] = compile_pair(folder / "float.onnx", calib, folder, case.per_channel)
+            cache[case.id] = compile_pair(folder / "float.onnx", calib, folder, case.per_channel, case.uint8)
         return cache[case.id]
     return get
 
