@@ -161,15 +161,6 @@ def test_onnxruntime_quantize_static_models(name: str, tmp_path: Path) -> None:
         assert top1["tinygen"] >= top1["onnxruntime"] - 1
 
 
-def test_qoperator_format_is_refused_by_name(tmp_path: Path) -> None:
-    quantize_with_onnxruntime("kws_dscnn", tmp_path / "qop.onnx", "QOperator")
-    with pytest.raises(tinygen.errors.UnsupportedModelError) as info:
-        tinygen.compile(tmp_path / "qop.onnx", tmp_path / "out")
-    message = str(info.value)
-    assert "QOperator format (QLinearConv)" in message and "QDQ" in message
-    assert not (tmp_path / "out").exists()
-
-
 def test_dynamic_quantization_is_refused_by_name(tmp_path: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 

@@ -320,8 +320,9 @@ def avg_pool_graph(seed: int, overhang: bool = False) -> Graph:
         x = b.input((1, height, width, channels), zp=in_zp)
         rescale = bool(rng.random() < 0.7)
         output_offset = b.zero_point()
-        # average - input_zero_point lies in [-255, 255].
-        multiplier, shift = b.requant(255, typical=128) if rescale else (np.zeros(1), np.zeros(1))
+        # The kernel rescales the window's sum - count * input_zero_point: |.| <= 255 taps.
+        taps = int(np.prod(window.kernel))
+        multiplier, shift = b.requant(255 * taps, typical=128 * taps) if rescale else (np.zeros(1), np.zeros(1))
         params = {"input_zero_point": in_zp, "output_offset": output_offset, "rescale": rescale,
                   "multiplier": int(multiplier[0]), "shift": int(shift[0]),
                   "count_include_pad": bool(rng.random() < (0.8 if overhang else 0.5))}

@@ -9,6 +9,9 @@ from pathlib import Path
 from tinygen.ops import ONNX_IMPORTERS
 
 TESTED_ELSEWHERE = {"QuantizeLinear": "tests/test_qdq_ops.py", "DequantizeLinear": "tests/test_qdq_ops.py"}
+# onnxruntime's QOperator forms, expanded into QDQ at load time (tinygen/ops/qoperator.py).
+TESTED_ELSEWHERE.update({op: "tests/test_qoperator.py" for (_, op), importer in ONNX_IMPORTERS.items()
+                         if importer.expands})
 
 
 def test_every_supported_operator_has_op_tests() -> None:

@@ -13,6 +13,7 @@ The importer (importer.py) then turns the result into tinygen's IR.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +30,10 @@ MAX_OPSET = 22
 NEVER_FOLD = {"QuantizeLinear", "DequantizeLinear", "RandomNormal", "RandomUniform",
               "RandomNormalLike", "RandomUniformLike", "Multinomial", "Bernoulli"}
 MAX_FOLDED_ELEMENTS = 1 << 24
+# Rewrites of the read model into forms the importer knows, applied in order after the opset upgrade:
+# (path, model) -> model. The frontend registers them (expand.py: onnxruntime's QOperator nodes into
+# QDQ), as this layer lies below the ops that declare them.
+REWRITES: list[Callable[[str, onnx.ModelProto], onnx.ModelProto]] = []
 
 
 @dataclass
@@ -71,6 +76,8 @@ def load_model(path: str | os.PathLike[str]) -> LoadedModel:
     if opset > MAX_OPSET:
         raise ModelError(path, f"opset {opset} is newer than tinygen supports (up to {MAX_OPSET})",
                          hint=f"Export with opset_version={MAX_OPSET} or lower.")
+    for rewrite in REWRITES:
+        model = rewrite(path, model)
     _drop_initializer_inputs(model)
     _pin_batch_dimension(path, model)
     constants = {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}

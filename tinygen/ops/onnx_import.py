@@ -47,6 +47,9 @@ class OnnxImporter:
     # NCHW / NCL feature maps, run channels-last), "transparent" (its inputs and outputs share a
     # layout, which a rank-3 layout decision flows through) or "" (indifferent).
     layout: str = ""
+    # An expansion, not an import: the function rewrites the node into standard ONNX nodes before the
+    # model is shape-inferred (frontend/expand.py; onnxruntime's QOperator forms, ops/qoperator.py).
+    expands: bool = False
 
     def __call__(self, ctx: ImportContext, node: Any) -> None:
         self.function(ctx, *ctx.input_values(node, self), **ctx.attribute_values(node, self))
@@ -59,7 +62,7 @@ LAYOUT_KINDS = ("", "spatial", "transparent")
 
 
 def onnx_op(*op_types: str, constraints: str = "", domain: str = "", refuses: bool = False,
-            layout: str = "") -> Callable[[Callable[..., None]], Callable[..., None]]:
+            layout: str = "", expands: bool = False) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Register an import function for one or more ONNX op types (see the module docstring)."""
 
     if layout not in LAYOUT_KINDS:
@@ -77,7 +80,7 @@ def onnx_op(*op_types: str, constraints: str = "", domain: str = "", refuses: bo
                 raise ValueError(f"ONNX op {op_type!r} registered twice")
             ONNX_IMPORTERS[(domain, op_type)] = OnnxImporter(
                 op_type, function, inputs, required, attributes, constraints, domain,
-                [t for t in op_types if t != op_type], refuses, layout)
+                [t for t in op_types if t != op_type], refuses, layout, expands)
         return function
 
     return decorate
@@ -87,6 +90,26 @@ def onnx_layout_kind(op_type: str, domain: str = "") -> str:
     """"spatial", "transparent" or "" for an ONNX op type (its importer's declaration)."""
     importer = ONNX_IMPORTERS.get((domain, op_type))
     return importer.layout if importer is not None else ""
+
+
+def node_attributes(node: onnx.NodeProto, importer: OnnxImporter) -> dict[str, Any]:
+    """The node's attributes as the keyword arguments of its import (or expansion) function."""
+    values = {}
+    for attribute in node.attribute:
+        # An attribute that shares its name with an input (ReduceMean's `axes` before opset
+        # 18) is declared as `<name>_attr`.
+        key = attribute.name if attribute.name not in importer.inputs else f"{attribute.name}_attr"
+        if key not in importer.attributes:
+            raise Unsupported(f"attribute '{attribute.name}' is not supported")
+        value = helper.get_attribute_value(attribute)
+        if isinstance(value, bytes):
+            value = value.decode()
+        elif isinstance(value, onnx.TensorProto):
+            value = numpy_helper.to_array(value)
+        elif isinstance(value, list) and value and isinstance(value[0], bytes):
+            value = [v.decode() for v in value]
+        values[key] = value
+    return values
 
 
 @dataclass
@@ -165,22 +188,7 @@ class ImportContext:
         return present
 
     def attribute_values(self, node: onnx.NodeProto, importer: OnnxImporter) -> dict[str, Any]:
-        values = {}
-        for attribute in node.attribute:
-            # An attribute that shares its name with an input (ReduceMean's `axes` before opset
-            # 18) is declared as `<name>_attr`.
-            key = attribute.name if attribute.name not in importer.inputs else f"{attribute.name}_attr"
-            if key not in importer.attributes:
-                raise Unsupported(f"attribute '{attribute.name}' is not supported")
-            value = helper.get_attribute_value(attribute)
-            if isinstance(value, bytes):
-                value = value.decode()
-            elif isinstance(value, onnx.TensorProto):
-                value = numpy_helper.to_array(value)
-            elif isinstance(value, list) and value and isinstance(value[0], bytes):
-                value = [v.decode() for v in value]
-            values[key] = value
-        return values
+        return node_attributes(node, importer)
 
     @property
     def output_name(self) -> str:

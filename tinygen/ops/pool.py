@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import arith
 from ..cformat import c_init
+from ..errors import TinygenError
 from ..ir import Graph, Layout, Node
 from .base import Kernel, Op, Unsupported, onnx_op, register
 from .common import Window, input_quant, output_quant, spatial_window
@@ -187,6 +188,11 @@ class AvgPoolOp(_PoolBase):
         rescale = not (np.float32(in_scale) == np.float32(out_scale) and in_zp == out_zp)
         multiplier, shift = arith.quantize_multiplier(np.float64(in_scale) / np.float64(out_scale)) \
             if rescale else (0, 0)
+        kernel = node.attrs["kernel"]
+        if rescale and 255 * int(np.prod(kernel)) * np.float64(in_scale) / np.float64(out_scale) >= 2 ** 31:
+            # The kernel rescales the window's sum (|sum| <= 255 taps) before dividing: it must fit int32.
+            raise TinygenError(f"node '{node.name}': average pooling a {kernel} window into a "
+                               f"{in_scale / out_scale:.3g}x finer output scale overflows int32")
         node.params = {"input_zero_point": in_zp, "output_offset": out_zp, "rescale": rescale,
                        "multiplier": multiplier, "shift": shift,
                        "count_include_pad": bool(node.attrs.get("count_include_pad", False))}
@@ -202,12 +208,13 @@ class AvgPoolOp(_PoolBase):
             count = mask.sum(axis=(2, 3)).astype(np.int64)
         count = np.maximum(count, 1)[None, :, :, None]
         # Round half away from zero, as TFLite: (acc +- count/2) / count with C truncation.
-        half = count // 2
-        numerator = np.where(total > 0, total + half, total - half)
-        average = np.sign(numerator) * (np.abs(numerator) // count)
         if p["rescale"]:
-            average = arith.multiply_by_quantized_multiplier(
-                average - p["input_zero_point"], p["multiplier"], p["shift"]) + p["output_offset"]
+            # Rescale the sum, then divide: one rounding to the output step (see tg_avg_pool_s8.c).
+            scaled = arith.multiply_by_quantized_multiplier(total - count * p["input_zero_point"],
+                                                            p["multiplier"], p["shift"])
+            average = _divide_rounding_away(scaled, count) + p["output_offset"]
+        else:
+            average = _divide_rounding_away(total, count)
         out = np.clip(average, -128, 127).astype(np.int8)
         return [out.reshape(graph.tensors[node.outputs[0]].shape)]
 
@@ -223,3 +230,10 @@ class AvgPoolOp(_PoolBase):
         ]
         return ctx.call(fields,
                       [ctx.pointer(node.inputs[0]), ctx.pointer(node.outputs[0])])
+
+
+def _divide_rounding_away(total: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """total / count rounded half away from zero, as the C kernels' (x +- count/2) / count with truncation."""
+    half = count // 2
+    numerator = np.where(total > 0, total + half, total - half)
+    return np.sign(numerator) * (np.abs(numerator) // count)

@@ -11,8 +11,9 @@ models converted from TFLite reproduce TFLite's bytes. Q and DQ therefore emit n
     requantization (a lookup table computed with TFLite's fixed-point arithmetic).
 uint8 tensors become int8 by moving the zero point down by 128 (the same real values).
 
-onnxruntime's QOperator form (QLinearConv, QLinearMatMul, ...) and dynamic quantization are
-refused with a message naming the form and what to do instead.
+onnxruntime's QOperator form (QLinearConv, QLinearMatMul, ...) reaches this import already expanded
+into QDQ (ops/qoperator.py, frontend/expand.py); its forms without an expansion and dynamic
+quantization are refused with a message naming the form and what to do instead.
 """
 
 from __future__ import annotations
@@ -126,11 +127,9 @@ def _onnx_dtype(ctx: ImportContext, x: Value) -> np.dtype:
     return np.dtype(x.dtype)
 
 
-QOPERATOR_FORMS = ["QLinearConv", "QLinearMatMul", "QLinearAdd", "QLinearMul", "QLinearAveragePool",
-                   "QLinearGlobalAveragePool", "QLinearConcat", "QGemm", "QLinearSigmoid", "QLinearSoftmax",
-                   "QLinearLeakyRelu", "QLinearReduceMean", "QLinearWhere", "QLinearConvTranspose",
-                   "ConvInteger", "MatMulInteger", "MatMulIntegerToFloat", "DynamicQuantizeLinear",
-                   "DynamicQuantizeMatMul"]
+# The QOperator forms tinygen does not expand (ops/qoperator.py expands the others), and dynamic quantization.
+QOPERATOR_FORMS = ["QLinearReduceMean", "QLinearWhere", "QLinearConvTranspose", "ConvInteger", "MatMulInteger",
+                   "MatMulIntegerToFloat", "DynamicQuantizeLinear", "DynamicQuantizeMatMul"]
 
 
 def _refuse_qoperator(ctx: ImportContext) -> None:
@@ -145,8 +144,8 @@ def _refuse_qoperator(ctx: ImportContext) -> None:
 
 
 # Their layout kinds as their QDQ twins' (frontend/layout.py), so a refused model is laid out as compile would.
-_SPATIAL_FORMS = {"QLinearConv", "QLinearAveragePool", "QLinearGlobalAveragePool", "ConvInteger"}
-_TRANSPARENT_FORMS = {"QLinearAdd", "QLinearMul", "QLinearConcat", "QLinearSigmoid"}
+_SPATIAL_FORMS = {"QLinearConvTranspose", "ConvInteger"}
+_TRANSPARENT_FORMS = {"QLinearWhere"}
 for _domain in ("", "com.microsoft"):
     for _layout, _forms in (("spatial", _SPATIAL_FORMS), ("transparent", _TRANSPARENT_FORMS),
                             ("", set(QOPERATOR_FORMS) - _SPATIAL_FORMS - _TRANSPARENT_FORMS)):

@@ -44,9 +44,12 @@ static int8_t tg_pool_average(const tg_pool_params *p, int32_t sum, int32_t coun
     if (count < 1) {
         count = 1;
     }
-    average = sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
     if (p->rescale) {
-        average = tg_requantize(average - p->input_zero_point, p->multiplier, p->shift) + p->output_offset;
+        /* As tg_avg_pool_s8: rescale the sum, then divide (one rounding to the output step). */
+        const int32_t scaled = tg_requantize(sum - count * p->input_zero_point, p->multiplier, p->shift);
+        average = (scaled > 0 ? (scaled + count / 2) / count : (scaled - count / 2) / count) + p->output_offset;
+    } else {
+        average = sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
     }
     return (int8_t)TG_CLAMP(average, -128, 127);
 }

@@ -55,10 +55,17 @@ void tg_avg_pool_s8(const tg_context *ctx, const tg_pool_params *p, const int8_t
                     count = 1;
                 }
                 /* Round half away from zero (C division truncates toward zero). */
-                average = sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
                 if (p->rescale) {
-                    average = tg_requantize(average - p->input_zero_point, p->multiplier, p->shift) +
+                    /* Rescale the sum first, then divide: one rounding to the output step. Rounding the
+                     * average to an input step first would cost up to s_in / (2 s_out) output steps.
+                     * |sum - count zp| <= 255 count, and 255 count s_in / s_out < 2^31 (checked when
+                     * the layer is quantized), so the rescaled sum fits. */
+                    const int32_t scaled =
+                        tg_requantize(sum - count * p->input_zero_point, p->multiplier, p->shift);
+                    average = (scaled > 0 ? (scaled + count / 2) / count : (scaled - count / 2) / count) +
                               p->output_offset;
+                } else {
+                    average = sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
                 }
                 *output++ = (int8_t)TG_CLAMP(average, -128, 127);
             }
