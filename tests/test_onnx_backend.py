@@ -421,6 +421,59 @@ SKIPS: list[tuple[str, str]] = [
            'node/test_maxpool_with_argmax_2d_precomputed_pads',
            'node/test_maxpool_with_argmax_2d_precomputed_strides',
            ),
+    # Found when the ops of issues 11 and 12 landed (each case now reaches tinygen instead of "not listed"):
+    *_each('axis 0 is data, not a batch: tinygen reads axis 0 of every model input as the batch, and the case '
+           'cannot be cut to batch 1',
+           'node/test_expand_dim_unchanged', 'node/test_expand_dim_changed', 'node/test_gather_0',
+           'node/test_gather_negative_indices', 'node/test_gathernd_example_float32', 'node/test_gru_bidirectional',
+           'node/test_gru_reverse', 'node/test_lstm_reverse', 'node/test_lstm_bidirectional',
+           'node/test_slice_neg_steps', 'node/test_split_variable_parts_1d_opset13',
+           'node/test_split_variable_parts_default_axis_opset13', 'node/test_split_equal_parts_1d_opset18',
+           'node/test_split_equal_parts_default_axis_opset18', 'node/test_split_equal_parts_1d_opset13',
+           'node/test_split_equal_parts_default_axis_opset13', 'node/test_split_variable_parts_1d_opset18',
+           'node/test_split_variable_parts_default_axis_opset18', 'node/test_split_1d_uneven_split_opset18',
+           'node/test_tile', 'node/test_tile_precomputed', 'node/test_where_example'),
+    *_each('recurrence over a batch of 3 with per-sample initial states: not batch 1 (issue 14 decides fixed '
+           'batches)',
+           'node/test_gru_with_initial_bias', 'node/test_lstm_defaults', 'node/test_gru_defaults',
+           'node/test_gru_seq_length', 'node/test_lstm_with_initial_bias'),
+    *_each('layout=1 (batch-major) recurrence: onnxruntime cannot run it as float, so it cannot be calibrated',
+           'node/test_gru_batchwise', 'node/test_lstm_batchwise'),
+    *_each('not supported, refused by name: LSTM peepholes',
+           'node/test_lstm_with_peepholes'),
+    *_each('not supported, refused by name: 3-D transposed convolution',
+           'node/test_convtranspose_3d'),
+    *_each('output_shape larger than the transposed convolution produces: refused (onnxruntime pads, ONNX shape '
+           'inference disagrees)',
+           'node/test_convtranspose_output_shape'),
+    *_each('not supported, refused by name: cubic resize, tf_crop_and_resize, antialias, '
+           'keep_aspect_ratio_policy',
+           'node/test_resize_upsample_scales_cubic_align_corners',
+           'node/test_resize_downsample_scales_cubic_align_corners', 'node/test_resize_downsample_sizes_cubic',
+           'node/test_resize_downsample_scales_cubic_A_n0p5_exclude_outside', 'node/test_resize_tf_crop_and_resize',
+           'node/test_resize_downsample_scales_linear_antialias',
+           'node/test_resize_downsample_scales_cubic_antialias', 'node/test_resize_tf_crop_and_resize_axes_2_3',
+           'node/test_resize_upsample_sizes_nearest_not_larger',
+           'node/test_resize_downsample_sizes_nearest_not_larger',
+           'node/test_resize_downsample_sizes_nearest_not_smaller', 'node/test_resize_upsample_scales_cubic',
+           'node/test_resize_downsample_scales_cubic', 'node/test_resize_upsample_sizes_cubic',
+           'node/test_resize_upsample_scales_cubic_asymmetric', 'node/test_resize_downsample_sizes_cubic_antialias',
+           'node/test_resize_tf_crop_and_resize_axes_3_2',
+           'node/test_resize_upsample_scales_cubic_A_n0p5_exclude_outside',
+           'node/test_resize_tf_crop_and_resize_extrapolation_value',
+           'node/test_resize_downsample_sizes_linear_antialias', 'node/test_resize_upsample_sizes_nearest_not_smaller'),
+    *_each('open: linear align_corners downsampling to a 1 x 2 output gives 11.9 dB (ideal 53.7); to be '
+           'investigated',
+           'node/test_resize_downsample_scales_linear_align_corners'),
+    *_each('integer data tensors (int32/int64 values, not activations): tinygen compiles float or quantized '
+           'models',
+           'node/test_gathernd_example_int32', 'node/test_gathernd_example_int32_batch_dim1',
+           'node/test_where_long_example'),
+    *_each('empty outputs (an out-of-range slice, zero-size split parts) are refused with a clear error',
+           'node/test_slice_start_out_of_bounds', 'node/test_split_zero_size_splits_opset18',
+           'node/test_split_zero_size_splits_opset13'),
+    *_each('IR-3 file whose shapes ONNX shape inference rejects after the opset upgrade: issue 14',
+           'pytorch-converted/test_AvgPool1d', 'pytorch-converted/test_AvgPool1d_stride'),
 ]
 
 
@@ -478,7 +531,10 @@ def at_supported_opset(model: onnx.ModelProto) -> onnx.ModelProto:
 PARAMETER_INPUTS = {"Conv": (1, 2), "Gemm": (1, 2), "BatchNormalization": (1, 2, 3, 4), "Clip": (1, 2),
                     "PRelu": (1,), "Pad": (1, 2, 3), "Reshape": (1,), "Squeeze": (1,), "Unsqueeze": (1,),
                     "ReduceMean": (1,), "ReduceMax": (1,), "Dropout": (1, 2), "QuantizeLinear": (1, 2),
-                    "DequantizeLinear": (1, 2)}
+                    "DequantizeLinear": (1, 2), "ConvTranspose": (1, 2), "Resize": (1, 2, 3), "Upsample": (1,),
+                    "Slice": (1, 2, 3, 4), "Split": (1,), "Tile": (1,), "Expand": (1,), "Gather": (1,),
+                    "GatherND": (1,), "Where": (0,), "ReduceMin": (1,), "ReduceSum": (1,),
+                    "LSTM": (1, 2, 3, 4, 5, 6, 7), "GRU": (1, 2, 3, 4, 5), "LayerNormalization": (1, 2)}
 
 
 def with_parameters_as_constants(model: onnx.ModelProto, inputs: list[np.ndarray]
