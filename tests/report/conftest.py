@@ -66,13 +66,12 @@ def big_weights_model(path: Path) -> Path:
 
 
 def unsupported_model(path: Path) -> Path:
-    """A conv, then three nodes tinygen cannot compile (LRN, Sin, ConvTranspose) around a Relu."""
+    """A conv, then three nodes tinygen cannot compile (LRN, Sin, Hardmax) around a Relu."""
     rng = np.random.default_rng(3)
-    inits = {"W": rng.standard_normal((8, 3, 3, 3)).astype(np.float32),
-             "WT": rng.standard_normal((8, 4, 2, 2)).astype(np.float32)}
+    inits = {"W": rng.standard_normal((8, 3, 3, 3)).astype(np.float32)}
     nodes = [helper.make_node("Conv", ["x", "W"], ["c"], name="conv", pads=[1, 1, 1, 1]),
              helper.make_node("LRN", ["c"], ["n"], name="norm", size=3),
              helper.make_node("Sin", ["n"], ["s"], name="sine"),
              helper.make_node("Relu", ["s"], ["r"], name="relu"),
-             helper.make_node("ConvTranspose", ["r", "WT"], ["y"], name="upsample", strides=[2, 2])]
-    return save(model_of(nodes, [1, 3, 8, 8], [1, 4, 16, 16], inits), path)
+             helper.make_node("Hardmax", ["r"], ["y"], name="hardmax", axis=1)]
+    return save(model_of(nodes, [1, 3, 8, 8], [1, 8, 8, 8], inits), path)

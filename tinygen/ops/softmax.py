@@ -1,8 +1,10 @@
-"""Softmax over the innermost axis, with TFLite's int8 fixed-point algorithm (gemmlowp).
+"""Softmax over any axis, with TFLite's int8 fixed-point algorithm (gemmlowp).
 
-For each row: the difference of every input to the row maximum is scaled by
-beta * s_in into Q5.26 (input_multiplier, input_left_shift); exp() of those non-positive values
-is evaluated in fixed point (exp_on_negative_values: a Taylor polynomial around -1/8 on
+A softmax over stored axis a of a tensor is one over rows of `depth` values `inner` elements apart
+(outer x inner rows: the axes before and after a), so a feature map's channel axis (innermost in
+storage) and its H or W axis run the same kernel. For each row: the difference of every input to the
+row maximum is scaled by beta * s_in into Q5.26 (input_multiplier, input_left_shift); exp() of those
+non-positive values is evaluated in fixed point (exp_on_negative_values: a Taylor polynomial around -1/8 on
 [-1/4, 0) times a barrel of exp(-2^k) constants), summed in Q12.19, inverted with Newton-Raphson
 (one_over_one_plus_x_for_x_in_0_1) and each output is exp * (1 / sum) rounded to 1/256 steps.
 Differences below diff_min give exp = 0. The output is always scale 1/256, zero point -128
@@ -39,19 +41,36 @@ srdhm = arith.saturating_rounding_doubling_high_mul
 rdbpot = arith.rounding_divide_by_pot
 
 
-@onnx_op("Softmax", layout="transparent", constraints="over the last axis (the channel axis of a feature map)")
+@onnx_op("Softmax", layout="transparent", constraints="over any axis (opset < 13: over the axes from `axis` on, "
+                                                     "as ONNX coerces them to 2-D)")
 def Softmax(ctx: ImportContext, input: Value, *, axis: int = -1) -> None:
     if input.const is not None:
         raise Unsupported("the input is a constant that was not folded")
+    if not -input.rank <= axis < input.rank:
+        raise Unsupported(f"axis {axis} is out of range for the input {list(input.shape)}")
     axis = axis % input.rank
-    innermost = 1 if input.layout is Layout.CHANNELS_LAST else input.rank - 1
-    if axis != innermost:
-        raise Unsupported(f"softmax over axis {axis}; only the innermost axis ({innermost}) is supported")
     if input.shape[axis] > MAX_DEPTH:
-        raise Unsupported(f"softmax over {input.shape[axis]} values; TFLite's int8 algorithm sums the "
-                          f"exponentials in Q12.19, which overflows beyond {MAX_DEPTH}")
+        raise Unsupported(f"softmax over {input.shape[axis]} values (axis {axis} of {list(input.shape)}); "
+                          f"TFLite's int8 algorithm sums the exponentials in Q12.19, which overflows beyond "
+                          f"{MAX_DEPTH}")
     out = ctx.output_value(ctx.output_name)
-    ctx.emit("softmax", [input.runtime], [out.runtime], beta=1.0)
+    ctx.emit("softmax", [input.runtime], [out.runtime], beta=1.0, axis=_physical_axis(axis, input))
+
+
+def _physical_axis(axis: int, value: Value) -> int:
+    """The position of ONNX axis `axis` in the stored tensor (feature maps are stored channels-last)."""
+    if value.layout is Layout.CHANNELS_LAST:  # [N, C, H, W] stored [N, H, W, C]; [N, C, L] stored [N, 1, L, C]
+        return {4: [0, 3, 1, 2], 3: [0, 3, 2]}[value.rank][axis]
+    return axis
+
+
+def softmax_view(shape: tuple[int, ...], axis: int | None) -> tuple[int, int, int]:
+    """(outer, depth, inner) of a softmax over stored axis `axis` (None: the last) of a tensor of `shape`."""
+    dims = list(shape)
+    axis = len(dims) - 1 if axis is None else axis
+    outer = int(np.prod(dims[:axis], dtype=np.int64))
+    inner = int(np.prod(dims[axis + 1:], dtype=np.int64))
+    return outer, dims[axis], inner
 
 
 def softmax_parameters(input_scale: float, beta: float = 1.0) -> tuple[int, int, int]:
@@ -138,7 +157,7 @@ def softmax_rows(x: np.ndarray, multiplier: int, left_shift: int, diff_min: int)
 @register
 class SoftmaxOp(Op):
     name = "softmax"
-    summary = "softmax over the innermost axis, TFLite int8 fixed-point arithmetic"
+    summary = "softmax over any axis, TFLite int8 fixed-point arithmetic"
     # Row by row: the max and the sum read the row, then each output replaces the input it was just
     # computed from, in order (tg_softmax.h).
     kernels = (Kernel("tg_softmax_s8", "tg_softmax_params", in_place=replaces_input),)
@@ -162,8 +181,10 @@ class SoftmaxOp(Op):
     def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
         p = node.params
         shape = graph.tensors[node.outputs[0]].shape
-        rows = inputs[0].reshape(-1, shape[-1])
+        outer, depth, inner = softmax_view(shape, node.attrs.get("axis"))
+        rows = inputs[0].reshape(outer, depth, inner).transpose(0, 2, 1).reshape(-1, depth)
         out = softmax_rows(rows, p["input_multiplier"], p["input_left_shift"], p["diff_min"])
+        out = out.reshape(outer, inner, depth).transpose(0, 2, 1)
         if p["rescale"]:
             out = arith.requantize(out.astype(np.int64) - OUTPUT_ZERO_POINT, p["output_multiplier"],
                                    p["output_shift"], p["output_offset"], -128, 127)
@@ -171,9 +192,8 @@ class SoftmaxOp(Op):
 
     def emit(self, node: Node, graph: Graph, ctx: EmitContext) -> CLayer:
         p = node.params
-        shape = graph.tensors[node.outputs[0]].shape
-        depth = shape[-1]
-        fields = [("rows", str(int(np.prod(shape)) // depth)), ("depth", str(depth)),
+        outer, depth, inner = softmax_view(graph.tensors[node.outputs[0]].shape, node.attrs.get("axis"))
+        fields = [("rows", str(outer * inner)), ("depth", str(depth)), ("inner", str(inner)),
                   ("input_multiplier", str(p["input_multiplier"])),
                   ("input_left_shift", str(p["input_left_shift"])), ("diff_min", str(p["diff_min"])),
                   ("rescale", "1" if p["rescale"] else "0"),

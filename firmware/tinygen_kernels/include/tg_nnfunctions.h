@@ -21,5 +21,6 @@
 #include "tg_prelu.h"
 #include "tg_transpose.h"
 #include "tg_resize.h"
+#include "tg_reduce.h"
 
 #endif /* TG_NNFUNCTIONS_H */

@@ -109,17 +109,19 @@ TG_SMALL static int32_t count_leading_zeros(uint32_t x)
 
 TG_SMALL void tg_softmax_s8(const tg_context *ctx, const tg_softmax_params *p, const int8_t *input, int8_t *output)
 {
+    const int32_t step = p->inner;
     int32_t r, c;
     (void)ctx;
     for (r = 0; r < p->rows; ++r) {
-        const int8_t *in = input + r * p->depth;
-        int8_t *out = output + r * p->depth;
+        const int32_t start = (r / step) * p->depth * step + r % step; /* tg_softmax.h: the row's first value */
+        const int8_t *in = input + start;
+        int8_t *out = output + start;
         int32_t max = -128, sum = 0, headroom, bits_over_unit, scale;
         for (c = 0; c < p->depth; ++c) {
-            max = in[c] > max ? in[c] : max;
+            max = in[c * step] > max ? in[c * step] : max;
         }
         for (c = 0; c < p->depth; ++c) {
-            const int32_t diff = in[c] - max;
+            const int32_t diff = in[c * step] - max;
             if (diff >= p->diff_min) {
                 const int32_t rescaled = srdhm(scale_difference(diff, p->input_left_shift), p->input_multiplier);
                 sum += tg_divide_by_power_of_two(exp_on_negative_values(rescaled), ACCUMULATION_INTEGER_BITS);
@@ -129,7 +131,7 @@ TG_SMALL void tg_softmax_s8(const tg_context *ctx, const tg_softmax_params *p, c
         bits_over_unit = ACCUMULATION_INTEGER_BITS - headroom;
         scale = one_over_one_plus_x((int32_t)(((uint32_t)sum << headroom) - 0x80000000u));
         for (c = 0; c < p->depth; ++c) {
-            const int32_t diff = in[c] - max;
+            const int32_t diff = in[c * step] - max;
             int32_t value = -128;
             if (diff >= p->diff_min) {
                 const int32_t rescaled = srdhm(scale_difference(diff, p->input_left_shift), p->input_multiplier);
@@ -141,7 +143,7 @@ TG_SMALL void tg_softmax_s8(const tg_context *ctx, const tg_softmax_params *p, c
                 value = tg_requantize(value + 128, p->output_multiplier, p->output_shift) + p->output_offset;
                 value = TG_CLAMP(value, -128, 127);
             }
-            out[c] = (int8_t)value;
+            out[c * step] = (int8_t)value;
         }
     }
 }
