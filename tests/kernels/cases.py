@@ -360,6 +360,11 @@ def softmax_graph(seed: int) -> Graph:
         params = {"input_multiplier": multiplier, "input_left_shift": left_shift, "diff_min": diff_min,
                   "rescale": rescale, "output_multiplier": int(output_multiplier[0]),
                   "output_shift": int(output_shift[0]), "output_offset": b.zero_point()}
+        if axis_rng.random() < 0.4:  # LogSoftmax: TFLite's LOG_SOFTMAX after the same sum of exponentials
+            from tinygen.ops.softmax import log_softmax_parameters
+
+            attrs["log"] = True
+            params["reverse_multiplier"], params["reverse_shift"] = log_softmax_parameters(multiplier, left_shift)
         b.layer("softmax", [x], shape, attrs, params)
     return b.finish()
 

@@ -136,6 +136,7 @@ def test_cases_cover_the_extremes() -> None:
                 note("softmax depth >= 512", graph.tensors[node.inputs[0]].shape[-1] >= 512)
                 last = len(graph.tensors[node.inputs[0]].shape) - 1
                 note("softmax inner axis", a.get("axis", last) != last)
+                note("softmax log", bool(a.get("log")))
 
     absent: list[str] = []
 
@@ -174,6 +175,7 @@ def test_cases_cover_the_extremes() -> None:
     covers("softmax depth >= 512", True, False)
     covers("softmax rescale", True, False)
     covers("softmax inner axis", True, False)
+    covers("softmax log", True, False)
     covers("concat requant", 0, 1)
     covers("concat shift", -31, 30)
     covers("prelu shift", -31, 30)
