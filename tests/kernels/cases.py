@@ -338,12 +338,18 @@ def softmax_graph(seed: int) -> Graph:
     0..31, diff_min from the left shift as TFLite's CalculateInputRadius derives it."""
     b = GraphBuilder(f"softmax_{seed}", seed)
     rng = b.rng
+    axis_rng = np.random.default_rng(seed + 100)  # its own draws: the other layers' stay as they were
     for _ in b.layers(LAYERS + 2):
         # Depths past 512 reach sums of exponentials >= 512 (a division by 2^32 or more).
         depth = int(rng.choice([1, 2, *rng.integers(3, 12, 2), int(rng.integers(12, 100)),
                                 int(rng.integers(512, 1500))]))
         rows = int(rng.integers(1, 4))
-        shape = (1, depth) if rows == 1 else (1, rows, depth)
+        shape: tuple[int, ...] = (1, depth) if rows == 1 else (1, rows, depth)
+        attrs: dict[str, object] = {"beta": 1.0}
+        if depth <= 12 and axis_rng.random() < 0.6:  # over a middle axis: rows of values `inner` apart
+            axis = int(axis_rng.integers(1, 3))
+            shape = tuple(1 if a == 0 else depth if a == axis else int(axis_rng.integers(2, 5)) for a in range(4))
+            attrs["axis"] = axis
         x = b.input(shape)
         multiplier = int(rng.choice([2**30, 2**31 - 1, int(rng.integers(2**30, 2**31))]))
         # Input scales of 2^-6 .. 1 give left shifts 20 .. 26, where the output varies most;
@@ -355,7 +361,12 @@ def softmax_graph(seed: int) -> Graph:
         params = {"input_multiplier": multiplier, "input_left_shift": left_shift, "diff_min": diff_min,
                   "rescale": rescale, "output_multiplier": int(output_multiplier[0]),
                   "output_shift": int(output_shift[0]), "output_offset": b.zero_point()}
-        b.layer("softmax", [x], shape, {"beta": 1.0}, params)
+        if axis_rng.random() < 0.4:  # LogSoftmax: TFLite's LOG_SOFTMAX after the same sum of exponentials
+            from tinygen.ops.softmax import log_softmax_parameters
+
+            attrs["log"] = True
+            params["reverse_multiplier"], params["reverse_shift"] = log_softmax_parameters(multiplier, left_shift)
+        b.layer("softmax", [x], shape, attrs, params)
     return b.finish()
 
 
@@ -387,6 +398,32 @@ def resize_graph(seed: int) -> Graph:
                           f"w{prefix}": [int(v) for v in weight]})
         x = b.input((1, height, width, channels))
         b.layer("resize", [x], (1, out_h, out_w, channels), attrs, {})
+    return b.finish()
+
+
+def reduce_graph(seed: int) -> Graph:
+    """Mean, sum, max and min over random sets of axes of 4-D storage views (a single axis, several, all),
+    requantized (mean, sum; max and min now and then) with random parameters."""
+    b = GraphBuilder(f"reduce_{seed}", seed)
+    rng = b.rng
+    for _ in b.layers(LAYERS + 4):
+        view = [1, *(int(d) for d in rng.integers(1, 6, 3))]
+        flags = [False, *(bool(f) for f in rng.random(3) < 0.5)]
+        if not any(flags):
+            flags[int(rng.integers(1, 4))] = True
+        kind = str(rng.choice(["mean", "sum", "max", "min"]))
+        count = int(np.prod([d for d, f in zip(view, flags, strict=True) if f]))
+        in_zp = b.zero_point()
+        rescale = kind in ("mean", "sum") or bool(rng.random() < 0.5)
+        # mean / sum requantize |sum| <= 255 * count; max / min requantize |q - zp| <= 255.
+        bound = 255 * count if kind in ("mean", "sum") else 255
+        multiplier, shift = b.requant(bound, typical=128 * (np.sqrt(count) if kind in ("mean", "sum") else 1))
+        params = {"input_offset": -in_zp, "output_offset": b.zero_point(), "rescale": rescale,
+                  "multiplier": int(multiplier[0]) if rescale else 0, "shift": int(shift[0]) if rescale else 0}
+        x = b.input(tuple(view), zp=in_zp)
+        out = tuple(1 if f else d for d, f in zip(view, flags, strict=True))
+        op = "reduce" if kind in ("mean", "sum") else "reduce_minmax"
+        b.layer(op, [x], out, {"kind": kind, "view": view, "reduce": flags}, params)
     return b.finish()
 
 
@@ -556,6 +593,7 @@ GRAPHS: dict[str, Callable[[int], Graph]] = {
     "softmax": softmax_graph,
     "lut": lut_graph,
     "resize": resize_graph,
+    "reduce": reduce_graph,
     "concat": concat_graph,
     "pad": pad_graph,
     "prelu": prelu_graph,

@@ -137,6 +137,9 @@ def test_cases_cover_the_extremes() -> None:
             if node.op == "softmax":
                 note("softmax left shift", p["input_left_shift"])
                 note("softmax depth >= 512", graph.tensors[node.inputs[0]].shape[-1] >= 512)
+                last = len(graph.tensors[node.inputs[0]].shape) - 1
+                note("softmax inner axis", a.get("axis", last) != last)
+                note("softmax log", bool(a.get("log")))
 
     absent: list[str] = []
 
@@ -174,6 +177,8 @@ def test_cases_cover_the_extremes() -> None:
     covers("softmax left shift", 0, 31)
     covers("softmax depth >= 512", True, False)
     covers("softmax rescale", True, False)
+    covers("softmax inner axis", True, False)
+    covers("softmax log", True, False)
     covers("concat requant", 0, 1)
     covers("copy stride sign", -1, 0, 1)
     covers("copy rank", 1, 6)

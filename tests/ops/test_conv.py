@@ -25,6 +25,22 @@ def conv_case(case_id: str, in_shape: list[int], out_channels: int, kernel: list
     return Case(case_id, build, steps=steps, ops=[op])
 
 
+
+def causal_tcn_block() -> Case:
+    """A temporal block as TCNs write it with a left pad (F.pad(x, ((k-1)d, 0))) before each dilated Conv1d:
+    the Pad folds into the conv's own (asymmetric) padding, and the residual Add joins the second conv."""
+    def build():
+        rng = np.random.default_rng(41)
+        inits = {"W1": weights(rng, 4, 4, 3), "W2": weights(rng, 4, 4, 3),
+                 "p1": np.array([0, 0, 4, 0, 0, 0], np.int64), "p2": np.array([0, 0, 8, 0, 0, 0], np.int64)}
+        return make_model([node("Pad", ["x", "p1"], "a"), node("Conv", ["a", "W1"], "c1", dilations=[2]),
+                           node("Relu", ["c1"], "r1"), node("Pad", ["r1", "p2"], "b"),
+                           node("Conv", ["b", "W2"], "c2", dilations=[4]), node("Add", ["c2", "x"], "s"),
+                           node("Relu", ["s"], "y")], {"x": [1, 4, 24]}, ["y"], inits)
+
+    return Case("tcn_causal_block", build, steps=4.0, ops=["conv2d", "conv2d", "add"])
+
+
 CASES = [
     conv_case("conv_1x1", [1, 8, 6, 6], 12, [1, 1]),
     conv_case("conv_3x3_pad1", [1, 3, 8, 8], 8, [3, 3], pads=[1, 1, 1, 1]),
@@ -53,6 +69,8 @@ CASES = [
     conv_case("conv1d_same_upper", [1, 3, 16], 4, [4], strides=[2], auto_pad="SAME_UPPER"),
     conv_case("conv1d_depthwise", [1, 6, 16], 6, [3], group=6, pads=[1, 1]),
     conv_case("conv1d_grouped", [1, 6, 16], 4, [3], group=2),
+    causal_tcn_block(),
 ]
 
 test_golden_equals_host_c, test_close_to_onnxruntime = standard_tests(CASES)
+

@@ -1,5 +1,5 @@
 """Pooling: MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, and ReduceMean / ReduceMax
-over the spatial axes (the global forms).
+over the spatial axes (the global forms; ops/reduce.py imports those).
 
 Max pooling moves values without arithmetic, so input and output share quantization. Average
 pooling follows TFLite's AVERAGE_POOL_2D: the sum of the raw int8 values of the window divided
@@ -18,7 +18,7 @@ import numpy as np
 from .. import arith
 from ..cformat import c_init
 from ..errors import TinygenError
-from ..ir import Graph, Layout, Node
+from ..ir import Graph, Node
 from .base import Kernel, Op, Unsupported, onnx_op, register
 from .common import Window, input_quant, output_quant, spatial_window
 from .conv import window_attrs, window_of
@@ -78,37 +78,9 @@ def GlobalMaxPool(ctx: ImportContext, X: Value) -> None:
     _pool(ctx, "max_pool", X, _global_window(X))
 
 
-def _spatial_reduce(ctx: ImportContext, op: str, data: Value, axes: Value | None, axes_attr: list[int] | None,
-                    noop_with_empty_axes: int) -> None:
-    if axes is not None and axes.const is None:
-        raise Unsupported("the axes are computed at run time")
-    chosen = list(np.asarray(axes.const).reshape(-1)) if axes is not None else axes_attr
-    if not chosen:
-        if noop_with_empty_axes:
-            raise Unsupported("an empty reduction (noop_with_empty_axes) is not supported")
-        raise Unsupported("reducing over all axes is not supported; reduce over H and W")
-    normalized = sorted(int(a) % data.rank for a in chosen)
-    spatial = list(range(2, data.rank))
-    if data.rank not in (3, 4) or normalized != spatial:
-        raise Unsupported(f"reduction over axes {normalized} of a rank-{data.rank} tensor; only the "
-                          f"spatial axes {spatial} (global pooling) are supported")
-    if data.layout is not Layout.CHANNELS_LAST:
-        raise Unsupported("reduction over the last axis of a rank-3 tensor that is not a 1-D feature map "
-                          "(no Conv or pooling produces it) is not supported")
+def global_pool(ctx: ImportContext, op: str, data: Value) -> None:
+    """ReduceMean / ReduceMax over exactly the spatial axes of a feature map (ops/reduce.py): a global pool."""
     _pool(ctx, op, data, _global_window(data), **({"count_include_pad": False} if op == "avg_pool" else {}))
-
-
-@onnx_op("ReduceMean", constraints="over the spatial axes (H, W) only: a global average pool; "
-                                   "axes as attribute (opset < 18) or constant input")
-def ReduceMean(ctx: ImportContext, data: Value, axes: Value | None = None, *, keepdims: int = 1,
-               noop_with_empty_axes: int = 0, axes_attr: list[int] | None = None) -> None:
-    _spatial_reduce(ctx, "avg_pool", data, axes, axes_attr, noop_with_empty_axes)
-
-
-@onnx_op("ReduceMax", constraints="over the spatial axes (H, W) only: a global max pool")
-def ReduceMax(ctx: ImportContext, data: Value, axes: Value | None = None, *, keepdims: int = 1,
-              noop_with_empty_axes: int = 0, axes_attr: list[int] | None = None) -> None:
-    _spatial_reduce(ctx, "max_pool", data, axes, axes_attr, noop_with_empty_axes)
 
 
 def _input_window_view(node: Node, graph: Graph, x: np.ndarray, fill: int) -> tuple[np.ndarray, np.ndarray]:

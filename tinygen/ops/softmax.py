@@ -1,8 +1,10 @@
-"""Softmax over the innermost axis, with TFLite's int8 fixed-point algorithm (gemmlowp).
+"""Softmax over any axis, with TFLite's int8 fixed-point algorithm (gemmlowp).
 
-For each row: the difference of every input to the row maximum is scaled by
-beta * s_in into Q5.26 (input_multiplier, input_left_shift); exp() of those non-positive values
-is evaluated in fixed point (exp_on_negative_values: a Taylor polynomial around -1/8 on
+A softmax over stored axis a of a tensor is one over rows of `depth` values `inner` elements apart
+(outer x inner rows: the axes before and after a), so a feature map's channel axis (innermost in
+storage) and its H or W axis run the same kernel. For each row: the difference of every input to the
+row maximum is scaled by beta * s_in into Q5.26 (input_multiplier, input_left_shift); exp() of those
+non-positive values is evaluated in fixed point (exp_on_negative_values: a Taylor polynomial around -1/8 on
 [-1/4, 0) times a barrel of exp(-2^k) constants), summed in Q12.19, inverted with Newton-Raphson
 (one_over_one_plus_x_for_x_in_0_1) and each output is exp * (1 / sum) rounded to 1/256 steps.
 Differences below diff_min give exp = 0. The output is always scale 1/256, zero point -128
@@ -39,19 +41,42 @@ srdhm = arith.saturating_rounding_doubling_high_mul
 rdbpot = arith.rounding_divide_by_pot
 
 
-@onnx_op("Softmax", layout="transparent", constraints="over the last axis (the channel axis of a feature map)")
+@onnx_op("Softmax", layout="transparent", constraints="over any axis (opset < 13: over the axes from `axis` on, "
+                                                     "as ONNX coerces them to 2-D)")
 def Softmax(ctx: ImportContext, input: Value, *, axis: int = -1) -> None:
     if input.const is not None:
         raise Unsupported("the input is a constant that was not folded")
+    if not -input.rank <= axis < input.rank:
+        raise Unsupported(f"axis {axis} is out of range for the input {list(input.shape)}")
     axis = axis % input.rank
-    innermost = 1 if input.layout is Layout.CHANNELS_LAST else input.rank - 1
-    if axis != innermost:
-        raise Unsupported(f"softmax over axis {axis}; only the innermost axis ({innermost}) is supported")
     if input.shape[axis] > MAX_DEPTH:
-        raise Unsupported(f"softmax over {input.shape[axis]} values; TFLite's int8 algorithm sums the "
-                          f"exponentials in Q12.19, which overflows beyond {MAX_DEPTH}")
+        raise Unsupported(f"softmax over {input.shape[axis]} values (axis {axis} of {list(input.shape)}); "
+                          f"TFLite's int8 algorithm sums the exponentials in Q12.19, which overflows beyond "
+                          f"{MAX_DEPTH}")
     out = ctx.output_value(ctx.output_name)
-    ctx.emit("softmax", [input.runtime], [out.runtime], beta=1.0)
+    ctx.emit("softmax", [input.runtime], [out.runtime], beta=1.0, axis=_physical_axis(axis, input))
+
+
+@onnx_op("LogSoftmax", layout="transparent", constraints="as Softmax; TFLite's int8 LOG_SOFTMAX arithmetic")
+def LogSoftmax(ctx: ImportContext, input: Value, *, axis: int = -1) -> None:
+    Softmax(ctx, input, axis=axis)
+    ctx.graph.nodes[-1].attrs["log"] = True
+
+
+def _physical_axis(axis: int, value: Value) -> int:
+    """The position of ONNX axis `axis` in the stored tensor (feature maps are stored channels-last)."""
+    if value.layout is Layout.CHANNELS_LAST:  # [N, C, H, W] stored [N, H, W, C]; [N, C, L] stored [N, 1, L, C]
+        return {4: [0, 3, 1, 2], 3: [0, 3, 2]}[value.rank][axis]
+    return axis
+
+
+def softmax_view(shape: tuple[int, ...], axis: int | None) -> tuple[int, int, int]:
+    """(outer, depth, inner) of a softmax over stored axis `axis` (None: the last) of a tensor of `shape`."""
+    dims = list(shape)
+    axis = len(dims) - 1 if axis is None else axis
+    outer = int(np.prod(dims[:axis], dtype=np.int64))
+    inner = int(np.prod(dims[axis + 1:], dtype=np.int64))
+    return outer, dims[axis], inner
 
 
 def softmax_parameters(input_scale: float, beta: float = 1.0) -> tuple[int, int, int]:
@@ -135,10 +160,95 @@ def softmax_rows(x: np.ndarray, multiplier: int, left_shift: int, diff_min: int)
     return np.where(used, out, -128).astype(np.int8)
 
 
+# --- LogSoftmax: TFLite's int8 LOG_SOFTMAX (reference_integer_ops::LogSoftmax) -----------------------
+LOG_OUTPUT_SCALE, LOG_OUTPUT_ZERO_POINT = 16.0 / 256.0, 127  # [-16, 0] onto [-128, 127]
+OUTPUT_INTEGER_BITS = 4  # the output in Q4.27 before its rounding to 1/16 steps
+LOG_BITS = 5  # log(sum) in Q5.26 (an accumulator of 6 integer bits inside, for headroom)
+LOG_CONSTANTS = {"log_2": 1488522236, "sqrt_sqrt_half": 1805811301, "sqrt_half": 1518500250,
+                 "alpha_n": 117049297, "alpha_d": 127690142, "alpha_i": 1057819769, "alpha_f": 638450708}
+
+
+def _pot(x: np.ndarray, exponent: np.ndarray | int) -> np.ndarray:
+    """gemmlowp SaturatingRoundingMultiplyByPOT with a run-time exponent of either sign."""
+    x = np.asarray(x, np.int64)
+    exponent = np.broadcast_to(np.asarray(exponent, np.int64), x.shape)
+    left = np.minimum(np.maximum(exponent, 0), 31)
+    threshold = (np.int64(1) << (31 - left)) - 1
+    shifted = np.where(x > threshold, arith.INT32_MAX, np.where(x < -threshold, arith.INT32_MIN, x << left))
+    return np.where(exponent > 0, shifted, rdbpot(x, np.maximum(-exponent, 0)))
+
+
+def _clz(x: np.ndarray) -> np.ndarray:
+    """Leading zeros of x as a uint32 (32 for 0)."""
+    x = np.asarray(x, np.int64) & 0xFFFFFFFF
+    _, exponent = np.frexp(np.maximum(x, 1).astype(np.float64))
+    return np.where(x == 0, 32, 32 - exponent.astype(np.int64))
+
+
+def _saturate(x: np.ndarray) -> np.ndarray:
+    return np.clip(x, arith.INT32_MIN, arith.INT32_MAX)
+
+
+def log_x_ge_1(z: np.ndarray, input_integer_bits: int) -> np.ndarray:
+    """TFLite log_x_for_x_greater_than_or_equal_to_1<5>: log of a Q(input_integer_bits) value, Q5.26 result.
+    The mantissa's log comes from a rational approximation around sqrt(sqrt(1/2)); the exponent adds
+    multiples of log 2 (with 6 integer bits of accumulator headroom)."""
+    c = LOG_CONSTANTS
+    accum_bits = LOG_BITS + 1
+    quarter = rdbpot(np.int64(1 << 29), accum_bits)  # 1/4 in Q6.25
+    z = np.asarray(z, np.int64)
+    a_headroom_plus_1 = _clz(z)
+    r_a = _pot(srdhm(_pot(z, a_headroom_plus_1 - 1), c["sqrt_half"]), 1)
+    a_pow_2 = _saturate(_pot(input_integer_bits - a_headroom_plus_1, 31 - accum_bits) + quarter)
+    z_b = srdhm(z, c["sqrt_half"])
+    b_headroom = _clz(z_b) - 1
+    r_b = _pot(z, b_headroom)
+    b_pow_2 = _saturate(_pot(input_integer_bits - b_headroom, 31 - accum_bits) - quarter)
+    r = np.minimum(r_a, r_b)
+    pow_2 = np.maximum(a_pow_2, b_pow_2)
+    total = r + c["sqrt_sqrt_half"]
+    p = np.where(total >= 0, (total + 1) // 2, -((-(total - 1)) // 2))  # RoundingHalfSum: (sum +- 1) / 2, truncated
+    q = 2 * (r - c["sqrt_sqrt_half"])
+    square = srdhm(q, q)
+    num = srdhm(q, r) + srdhm(srdhm(q, square), c["alpha_n"])
+    denominator_minus_one = srdhm(p, c["alpha_i"] + q + srdhm(c["alpha_d"], square)) + srdhm(c["alpha_f"], q)
+    reciprocal = one_over_one_plus_x(denominator_minus_one)
+    result = srdhm(pow_2, c["log_2"]) + srdhm(rdbpot(num, accum_bits), reciprocal)
+    return _pot(result, accum_bits - LOG_BITS)
+
+
+def log_softmax_parameters(multiplier: int, left_shift: int) -> tuple[int, int]:
+    """TFLite PreprocessLogSoftmaxScalingExp: the reverse scaling 2^(31 - left_shift) / multiplier as
+    (multiplier, shift <= 0), which maps a Q5.26 value back to input steps."""
+    real = float(1 << (31 - left_shift)) / float(multiplier)
+    reverse, shift = arith.quantize_multiplier(real)
+    if shift > 0:  # left_shift 0 (an input scale near 2^-26): TFLite refuses it; the nearest value <= 1 here
+        return arith.INT32_MAX, 0
+    return reverse, shift
+
+
+def log_softmax_rows(x: np.ndarray, multiplier: int, left_shift: int, diff_min: int, reverse_multiplier: int,
+                     reverse_shift: int) -> np.ndarray:
+    """TFLite reference_integer_ops::LogSoftmax for int8 -> int8 on rows [outer, depth]."""
+    x = x.astype(np.int64)
+    diff = x - x.max(axis=1, keepdims=True)
+    used = diff >= diff_min
+    rescaled = srdhm(diff * (1 << left_shift), multiplier)
+    exps = rdbpot(exp_on_negative_values(rescaled), ACCUMULATION_INTEGER_BITS)
+    sum_of_exps = np.where(used, exps, 0).sum(axis=1, keepdims=True)
+    log_sum = log_x_ge_1(sum_of_exps, ACCUMULATION_INTEGER_BITS)  # Q5.26
+    shifted = arith._wrap_int32(log_sum + arith.INT32_MIN)
+    adjusted_diff_min = np.maximum(diff_min - 1,
+                                   arith.multiply_by_quantized_multiplier(shifted, reverse_multiplier, reverse_shift))
+    # In int64: the guard keeps it above -2^31, and int64 stays defined where a rounding would not.
+    value = rdbpot(rescaled - log_sum, 31 - LOG_BITS - OUTPUT_INTEGER_BITS) + LOG_OUTPUT_ZERO_POINT
+    return np.where(diff > adjusted_diff_min, np.clip(value, -128, 127), -128).astype(np.int8)
+
+
 @register
 class SoftmaxOp(Op):
     name = "softmax"
-    summary = "softmax over the innermost axis, TFLite int8 fixed-point arithmetic"
+    summary = "softmax or log-softmax over any axis, TFLite int8 SOFTMAX / LOG_SOFTMAX fixed-point arithmetic"
     # Row by row: the max and the sum read the row, then each output replaces the input it was just
     # computed from, in order (tg_softmax.h).
     kernels = (Kernel("tg_softmax_s8", "tg_softmax_params", in_place=replaces_input),)
@@ -147,14 +257,20 @@ class SoftmaxOp(Op):
         in_scale, _ = input_quant(graph, node)
         out_scale, out_zp = output_quant(graph, node)
         multiplier, left_shift, diff_min = softmax_parameters(in_scale, node.attrs.get("beta", 1.0))
-        rescale = not (np.float32(out_scale) == np.float32(OUTPUT_SCALE) and out_zp == OUTPUT_ZERO_POINT)
-        out_multiplier, out_shift = (arith.quantize_multiplier(OUTPUT_SCALE / float(out_scale))
+        own_scale, own_zp = self.fixed_output_quant(node, graph)
+        rescale = not (np.float32(out_scale) == np.float32(own_scale) and out_zp == own_zp)
+        out_multiplier, out_shift = (arith.quantize_multiplier(own_scale / float(out_scale))
                                      if rescale else (0, 0))
+        reverse_multiplier, reverse_shift = (log_softmax_parameters(multiplier, left_shift)
+                                             if node.attrs.get("log") else (0, 0))
         node.params = {"input_multiplier": multiplier, "input_left_shift": left_shift, "diff_min": diff_min,
                        "rescale": rescale, "output_multiplier": out_multiplier, "output_shift": out_shift,
-                       "output_offset": out_zp}
+                       "output_offset": out_zp, "reverse_multiplier": reverse_multiplier,
+                       "reverse_shift": reverse_shift}
 
     def fixed_output_quant(self, node: Node, graph: Graph) -> tuple[float, int]:
+        if node.attrs.get("log"):
+            return LOG_OUTPUT_SCALE, LOG_OUTPUT_ZERO_POINT
         return OUTPUT_SCALE, OUTPUT_ZERO_POINT
 
     output_quant = "fixed"
@@ -162,22 +278,30 @@ class SoftmaxOp(Op):
     def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
         p = node.params
         shape = graph.tensors[node.outputs[0]].shape
-        rows = inputs[0].reshape(-1, shape[-1])
-        out = softmax_rows(rows, p["input_multiplier"], p["input_left_shift"], p["diff_min"])
+        outer, depth, inner = softmax_view(shape, node.attrs.get("axis"))
+        rows = inputs[0].reshape(outer, depth, inner).transpose(0, 2, 1).reshape(-1, depth)
+        if node.attrs.get("log"):
+            out = log_softmax_rows(rows, p["input_multiplier"], p["input_left_shift"], p["diff_min"],
+                                   p["reverse_multiplier"], p["reverse_shift"])
+        else:
+            out = softmax_rows(rows, p["input_multiplier"], p["input_left_shift"], p["diff_min"])
+        out = out.reshape(outer, inner, depth).transpose(0, 2, 1)
         if p["rescale"]:
-            out = arith.requantize(out.astype(np.int64) - OUTPUT_ZERO_POINT, p["output_multiplier"],
+            _, own_zp = self.fixed_output_quant(node, graph)
+            out = arith.requantize(out.astype(np.int64) - own_zp, p["output_multiplier"],
                                    p["output_shift"], p["output_offset"], -128, 127)
         return [out.reshape(shape)]
 
     def emit(self, node: Node, graph: Graph, ctx: EmitContext) -> CLayer:
         p = node.params
-        shape = graph.tensors[node.outputs[0]].shape
-        depth = shape[-1]
-        fields = [("rows", str(int(np.prod(shape)) // depth)), ("depth", str(depth)),
+        outer, depth, inner = softmax_view(graph.tensors[node.outputs[0]].shape, node.attrs.get("axis"))
+        fields = [("rows", str(outer * inner)), ("depth", str(depth)), ("inner", str(inner)),
                   ("input_multiplier", str(p["input_multiplier"])),
                   ("input_left_shift", str(p["input_left_shift"])), ("diff_min", str(p["diff_min"])),
                   ("rescale", "1" if p["rescale"] else "0"),
                   ("output_multiplier", str(p["output_multiplier"])), ("output_shift", str(p["output_shift"])),
-                  ("output_offset", str(p["output_offset"]))]
+                  ("output_offset", str(p["output_offset"])), ("log", "1" if node.attrs.get("log") else "0"),
+                  ("reverse_multiplier", str(p.get("reverse_multiplier", 0))),
+                  ("reverse_shift", str(p.get("reverse_shift", 0)))]
         return ctx.call(fields,
                       [ctx.pointer(node.inputs[0]), ctx.pointer(node.outputs[0])])

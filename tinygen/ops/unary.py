@@ -1,5 +1,5 @@
 """Elementwise functions of one int8 input (Relu, Clip, Sigmoid, Tanh, HardSigmoid, HardSwish,
-LeakyRelu, Elu, Gelu, Softplus, Neg) as a 256-entry lookup table.
+LeakyRelu, Elu, Gelu, Softplus, Neg, Abs) as a 256-entry lookup table.
 
 With int8 input and output, any such function is exactly a table: entry q holds
 quantize_out(f(dequantize_in(q))), evaluated in float64 at compile time. The C kernel and the
@@ -75,6 +75,7 @@ FUNCTIONS: dict[str, Callable[..., np.ndarray]] = {
     "gelu": _gelu,
     "softplus": lambda x: np.logaddexp(0.0, x),
     "neg": np.negative,
+    "abs": np.abs,
     "erf": np.vectorize(math.erf),
 }
 
@@ -149,6 +150,11 @@ def Softplus(ctx: ImportContext, X: Value) -> None:
 @onnx_op("Neg", constraints="")
 def Neg(ctx: ImportContext, X: Value) -> None:
     _emit(ctx, X, "neg")
+
+
+@onnx_op("Abs", layout="transparent", constraints="")
+def Abs(ctx: ImportContext, X: Value) -> None:
+    _emit(ctx, X, "abs")
 
 
 @onnx_op("Erf", constraints="")

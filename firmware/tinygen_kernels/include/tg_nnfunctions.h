@@ -23,6 +23,7 @@
 #include "tg_transpose.h"
 #include "tg_copy.h"
 #include "tg_resize.h"
+#include "tg_reduce.h"
 #include "tg_where.h"
 
 #endif /* TG_NNFUNCTIONS_H */
