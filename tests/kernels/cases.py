@@ -422,6 +422,42 @@ def transpose_graph(seed: int) -> Graph:
     return b.finish()
 
 
+def batch_matmul_graph(seed: int) -> Graph:
+    """Products of two int8 tensors: broadcast batch axes, operands read through any permutation of a
+    4-D view (a folded Transpose) and the output written through one, depths up to the hundreds."""
+    b = GraphBuilder(f"batch_matmul_{seed}", seed)
+    rng = b.rng
+    for _ in b.layers(LAYERS + 2):
+        batch = [int(d) for d in rng.integers(1, 4, 2)]
+        rows, cols = int(rng.integers(1, 7)), int(rng.integers(1, 7))
+        depth = int(rng.choice([1, int(rng.integers(2, 24)), int(rng.integers(100, 400))]))
+
+        def operand(batch: list[int], last_two: tuple[int, int]) -> tuple[str, list[int], list[int], list[int]]:
+            logical = [d if rng.random() < 0.7 else 1 for d in batch] + list(last_two)
+            perm = [int(p) for p in rng.permutation(4)] if rng.random() < 0.6 else [0, 1, 2, 3]
+            view = [0, 0, 0, 0]
+            for j, p in enumerate(perm):
+                view[p] = logical[j]
+            return b.input((1, view[0] * view[1], view[2], view[3])), view, perm, logical
+
+        lhs, lhs_view, lhs_perm, a = operand(batch, (rows, depth))
+        rhs, rhs_view, rhs_perm, c = operand(batch, (depth, cols))
+        out = [max(a[0], c[0]), max(a[1], c[1]), rows, cols]
+        out_perm = [int(p) for p in rng.permutation(4)] if rng.random() < 0.4 else [0, 1, 2, 3]
+        stored = [out[p] for p in out_perm]
+        zp1, zp2 = (b.graph.tensors[x].quant.zero_point_value for x in (lhs, rhs))  # type: ignore[union-attr]
+        multiplier, shift = b.requant(depth * 255 * 255, typical=np.sqrt(depth) * (abs(zp1) + 74) * (abs(zp2) + 74))
+        output_offset = b.zero_point()
+        act_min, act_max = activation_range(rng, output_offset)
+        params = {"lhs_offset": -zp1, "rhs_offset": -zp2, "output_offset": output_offset,
+                  "output_multiplier": int(multiplier[0]), "output_shift": int(shift[0]),
+                  "act_min": act_min, "act_max": act_max}
+        b.layer("batch_matmul", [lhs, rhs], (1, stored[0] * stored[1], stored[2], stored[3]),
+                {"activation": None, "lhs_view": lhs_view, "lhs_perm": lhs_perm, "rhs_view": rhs_view,
+                 "rhs_perm": rhs_perm, "out_perm": out_perm}, params)
+    return b.finish()
+
+
 GRAPHS: dict[str, Callable[[int], Graph]] = {
     "conv2d": conv2d_graph,
     "conv2d_deep": conv2d_deep_graph,
@@ -438,4 +474,5 @@ GRAPHS: dict[str, Callable[[int], Graph]] = {
     "pad": pad_graph,
     "prelu": prelu_graph,
     "transpose": transpose_graph,
+    "batch_matmul": batch_matmul_graph,
 }

@@ -45,7 +45,10 @@ class OnnxImporter:
     refuses: bool = False  # registered only to explain why the op is not supported
     # How the op treats the layout of its feature maps (frontend/layout.py): "spatial" (it works on
     # NCHW / NCL feature maps, run channels-last), "transparent" (its inputs and outputs share a
-    # layout, which a rank-3 layout decision flows through) or "" (indifferent).
+    # layout, which a layout decision flows through), "sequence" (it works on the last ONNX axes, as
+    # a matrix product or a layer norm does: its rank-3/4 operands are best stored in ONNX's order),
+    # "reorder" (it only moves values -- Reshape, Transpose --: a "sequence" preference flows
+    # through it to tensors nothing else decides) or "" (indifferent).
     layout: str = ""
 
     def __call__(self, ctx: ImportContext, node: Any) -> None:
@@ -55,7 +58,7 @@ class OnnxImporter:
 ONNX_IMPORTERS: dict[tuple[str, str], OnnxImporter] = {}
 
 
-LAYOUT_KINDS = ("", "spatial", "transparent")
+LAYOUT_KINDS = ("", "spatial", "transparent", "sequence", "reorder")
 
 
 def onnx_op(*op_types: str, constraints: str = "", domain: str = "", refuses: bool = False,

@@ -71,19 +71,19 @@ def reshape_value(ctx: ImportContext, X: Value, out_name: str) -> None:
     ctx.emit("reshape", [source], [out.runtime])
 
 
-@onnx_op("Reshape", constraints="static target shape (computed shapes are folded at compile time)")
+@onnx_op("Reshape", layout="reorder", constraints="static target shape (computed shapes are folded at compile time)")
 def Reshape(ctx: ImportContext, data: Value, shape: Value, *, allowzero: int = 0) -> None:
     if shape.const is None:
         raise Unsupported("the target shape is computed at run time")
     reshape_value(ctx, data, ctx.output_name)
 
 
-@onnx_op("Flatten", constraints="any axis")
+@onnx_op("Flatten", layout="reorder", constraints="any axis")
 def Flatten(ctx: ImportContext, input: Value, *, axis: int = 1) -> None:
     reshape_value(ctx, input, ctx.output_name)
 
 
-@onnx_op("Squeeze", "Unsqueeze", constraints="constant axes")
+@onnx_op("Squeeze", "Unsqueeze", layout="reorder", constraints="constant axes")
 def Squeeze(ctx: ImportContext, data: Value, axes: Value | None = None) -> None:
     if axes is not None and axes.const is None:
         raise Unsupported("the axes are computed at run time")
@@ -107,7 +107,7 @@ def Dropout(ctx: ImportContext, data: Value, ratio: Value | None = None, trainin
     ctx.alias(node.output[0], data)
 
 
-@onnx_op("Transpose", constraints="rank <= 4")
+@onnx_op("Transpose", layout="reorder", constraints="rank <= 4")
 def Transpose(ctx: ImportContext, data: Value, *, perm: list[int] | None = None) -> None:
     node = ctx.node
     assert node is not None

@@ -20,5 +20,6 @@
 #include "tg_pad.h"
 #include "tg_prelu.h"
 #include "tg_transpose.h"
+#include "tg_batch_matmul.h"
 
 #endif /* TG_NNFUNCTIONS_H */
