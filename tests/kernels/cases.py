@@ -458,6 +458,33 @@ def batch_matmul_graph(seed: int) -> Graph:
     return b.finish()
 
 
+def layer_norm_graph(seed: int) -> Graph:
+    """Layer norms: depths from 1 to 16384 (the kernel's limit), eps terms from 0 to 2^58, per-channel
+    multipliers of either sign (zero too) with shifts from -31 to -2, biases up to +-2^29."""
+    b = GraphBuilder(f"layer_norm_{seed}", seed)
+    rng = b.rng
+    for index in b.layers(LAYERS + 2):
+        depth = int(rng.choice([1, int(rng.integers(2, 40)), int(rng.integers(100, 600))]))
+        if index == 0 and seed == 1:
+            depth = 1 << 14
+        rows = int(rng.integers(1, 4))
+        shape = (1, depth) if rows == 1 else (1, rows, depth)
+        eps_term = int(rng.choice([0, int(rng.integers(0, 1 << 20)), int(2.0 ** rng.uniform(20, 58)), 1 << 58]))
+        # Shifts around -31 + 15 - log2(sqrt(D)) .. spread U's ~2^31 / sqrt(D) over the int8 range; the ends too.
+        centre = -16 - int(np.log2(depth) / 2)
+        shift = np.clip(rng.integers(centre - 3, centre + 4, depth), -31, -2)
+        if b.extreme:
+            shift = rng.choice([-31, -2, -3, -30], depth)
+        multiplier = rng.integers(1 << 30, 1 << 31, depth) * rng.choice([-1, 1], depth)
+        multiplier = np.where(rng.random(depth) < 0.1, 0, multiplier)
+        bias = rng.integers(-(1 << 16), 1 << 16, depth)
+        bias = np.where(rng.random(depth) < 0.1, rng.choice([-(1 << 29), 1 << 29], depth), bias)
+        params = {"eps_term": eps_term, "multiplier": multiplier.astype(np.int32), "shift": shift.astype(np.int32),
+                  "bias": bias.astype(np.int32), "output_offset": b.zero_point()}
+        b.layer("layer_norm", [b.input(shape)], shape, {"epsilon": 0.0, "gamma": [], "beta": []}, params)
+    return b.finish()
+
+
 GRAPHS: dict[str, Callable[[int], Graph]] = {
     "conv2d": conv2d_graph,
     "conv2d_deep": conv2d_deep_graph,
@@ -475,4 +502,5 @@ GRAPHS: dict[str, Callable[[int], Graph]] = {
     "prelu": prelu_graph,
     "transpose": transpose_graph,
     "batch_matmul": batch_matmul_graph,
+    "layer_norm": layer_norm_graph,
 }

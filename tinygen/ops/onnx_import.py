@@ -86,6 +86,19 @@ def onnx_op(*op_types: str, constraints: str = "", domain: str = "", refuses: bo
     return decorate
 
 
+# Rewrites of the ONNX node list before import, registered by op modules (@onnx_rewrite): a pattern of
+# several ONNX nodes that one IR op computes (a decomposed LayerNormalization). Each takes the nodes, the
+# constants (it may add its own) and the values that must stay visible (graph outputs), and returns the
+# new node list; the importer applies them to its own copy, never to the user's model.
+OnnxRewrite = Callable[[list[onnx.NodeProto], dict[str, np.ndarray], set[str]], list[onnx.NodeProto]]
+ONNX_REWRITES: list[OnnxRewrite] = []
+
+
+def onnx_rewrite(function: OnnxRewrite) -> OnnxRewrite:
+    ONNX_REWRITES.append(function)
+    return function
+
+
 def onnx_layout_kind(op_type: str, domain: str = "") -> str:
     """"spatial", "transparent" or "" for an ONNX op type (its importer's declaration)."""
     importer = ONNX_IMPORTERS.get((domain, op_type))

@@ -21,5 +21,6 @@
 #include "tg_prelu.h"
 #include "tg_transpose.h"
 #include "tg_batch_matmul.h"
+#include "tg_layer_norm.h"
 
 #endif /* TG_NNFUNCTIONS_H */
