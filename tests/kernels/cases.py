@@ -427,21 +427,25 @@ def batch_matmul_graph(seed: int) -> Graph:
     4-D view (a folded Transpose) and the output written through one, depths up to the hundreds."""
     b = GraphBuilder(f"batch_matmul_{seed}", seed)
     rng = b.rng
-    for _ in b.layers(LAYERS + 2):
+    for index in b.layers(LAYERS + 2):
         batch = [int(d) for d in rng.integers(1, 4, 2)]
         rows, cols = int(rng.integers(1, 7)), int(rng.integers(1, 7))
+        # The first layer reads both operands along contiguous memory (the kernel's Q K^T loop).
+        forced = {"lhs": [0, 1, 2, 3], "rhs": [0, 1, 3, 2]} if index == 0 else {}
         depth = int(rng.choice([1, int(rng.integers(2, 24)), int(rng.integers(100, 400))]))
 
-        def operand(batch: list[int], last_two: tuple[int, int]) -> tuple[str, list[int], list[int], list[int]]:
+        def operand(batch: list[int], last_two: tuple[int, int],
+                    forced: list[int] | None) -> tuple[str, list[int], list[int], list[int]]:
             logical = [d if rng.random() < 0.7 else 1 for d in batch] + list(last_two)
             perm = [int(p) for p in rng.permutation(4)] if rng.random() < 0.6 else [0, 1, 2, 3]
+            perm = forced or perm
             view = [0, 0, 0, 0]
             for j, p in enumerate(perm):
                 view[p] = logical[j]
             return b.input((1, view[0] * view[1], view[2], view[3])), view, perm, logical
 
-        lhs, lhs_view, lhs_perm, a = operand(batch, (rows, depth))
-        rhs, rhs_view, rhs_perm, c = operand(batch, (depth, cols))
+        lhs, lhs_view, lhs_perm, a = operand(batch, (rows, depth), forced.get("lhs"))
+        rhs, rhs_view, rhs_perm, c = operand(batch, (depth, cols), forced.get("rhs"))
         out = [max(a[0], c[0]), max(a[1], c[1]), rows, cols]
         out_perm = [int(p) for p in rng.permutation(4)] if rng.random() < 0.4 else [0, 1, 2, 3]
         stored = [out[p] for p in out_perm]

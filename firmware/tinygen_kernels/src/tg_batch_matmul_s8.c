@@ -26,10 +26,16 @@ void tg_batch_matmul_s8(const tg_context *ctx, const tg_batch_matmul_params *p, 
                 for (n = 0; n < d.c; ++n) {
                     const int8_t *a = a_row, *b = b_batch + n * sb.c;
                     int32_t acc = 0, out;
-                    for (k = 0; k < depth; ++k) {
-                        acc += (*a + lhs_offset) * (*b + rhs_offset);
-                        a += sa.c;
-                        b += sb.w;
+                    if (sa.c == 1 && sb.w == 1) { /* both read along contiguous memory (Q K^T with K as stored) */
+                        for (k = 0; k < depth; ++k) {
+                            acc += (a[k] + lhs_offset) * (b[k] + rhs_offset);
+                        }
+                    } else {
+                        for (k = 0; k < depth; ++k) {
+                            acc += (*a + lhs_offset) * (*b + rhs_offset);
+                            a += sa.c;
+                            b += sb.w;
+                        }
                     }
                     out = tg_requantize(acc, multiplier, shift) + output_offset;
                     o_batch[m * so.w + n * so.c] = (int8_t)TG_CLAMP(out, act_min, act_max);
