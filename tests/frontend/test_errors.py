@@ -44,7 +44,6 @@ UNSUPPORTED = {
     # node name: (op, words of the reason)
     "sine_wave": ("Sin", "operator Sin is not supported"),
     "mirror_pad": ("Pad", "mode 'reflect' is not supported"),
-    "two_runtime_matmul": ("MatMul", "both operands are computed at run time"),
     "hardmax_over_height": ("Hardmax", "operator Hardmax is not supported"),
     "runtime_division": ("Div", "division by a run-time tensor"),
     "custom_op": ("FancyOp", "operator FancyOp (domain 'com.example') is not supported"),

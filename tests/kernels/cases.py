@@ -579,6 +579,73 @@ def where_graph(seed: int) -> Graph:
     return b.finish()
 
 
+def batch_matmul_graph(seed: int) -> Graph:
+    """Products of two int8 tensors: broadcast batch axes, operands read through any permutation of a
+    4-D view (a folded Transpose) and the output written through one, depths up to the hundreds."""
+    b = GraphBuilder(f"batch_matmul_{seed}", seed)
+    rng = b.rng
+    for index in b.layers(LAYERS + 2):
+        batch = [int(d) for d in rng.integers(1, 4, 2)]
+        rows, cols = int(rng.integers(1, 7)), int(rng.integers(1, 7))
+        # The first layer reads both operands along contiguous memory (the kernel's Q K^T loop).
+        forced = {"lhs": [0, 1, 2, 3], "rhs": [0, 1, 3, 2]} if index == 0 else {}
+        depth = int(rng.choice([1, int(rng.integers(2, 24)), int(rng.integers(100, 400))]))
+
+        def operand(batch: list[int], last_two: tuple[int, int],
+                    forced: list[int] | None) -> tuple[str, list[int], list[int], list[int]]:
+            logical = [d if rng.random() < 0.7 else 1 for d in batch] + list(last_two)
+            perm = [int(p) for p in rng.permutation(4)] if rng.random() < 0.6 else [0, 1, 2, 3]
+            perm = forced or perm
+            view = [0, 0, 0, 0]
+            for j, p in enumerate(perm):
+                view[p] = logical[j]
+            return b.input((1, view[0] * view[1], view[2], view[3])), view, perm, logical
+
+        lhs, lhs_view, lhs_perm, a = operand(batch, (rows, depth), forced.get("lhs"))
+        rhs, rhs_view, rhs_perm, c = operand(batch, (depth, cols), forced.get("rhs"))
+        out = [max(a[0], c[0]), max(a[1], c[1]), rows, cols]
+        out_perm = [int(p) for p in rng.permutation(4)] if rng.random() < 0.4 else [0, 1, 2, 3]
+        stored = [out[p] for p in out_perm]
+        zp1, zp2 = (b.graph.tensors[x].quant.zero_point_value for x in (lhs, rhs))  # type: ignore[union-attr]
+        multiplier, shift = b.requant(depth * 255 * 255, typical=np.sqrt(depth) * (abs(zp1) + 74) * (abs(zp2) + 74))
+        output_offset = b.zero_point()
+        act_min, act_max = activation_range(rng, output_offset)
+        params = {"lhs_offset": -zp1, "rhs_offset": -zp2, "output_offset": output_offset,
+                  "output_multiplier": int(multiplier[0]), "output_shift": int(shift[0]),
+                  "act_min": act_min, "act_max": act_max}
+        b.layer("batch_matmul", [lhs, rhs], (1, stored[0] * stored[1], stored[2], stored[3]),
+                {"activation": None, "lhs_view": lhs_view, "lhs_perm": lhs_perm, "rhs_view": rhs_view,
+                 "rhs_perm": rhs_perm, "out_perm": out_perm}, params)
+    return b.finish()
+
+
+def layer_norm_graph(seed: int) -> Graph:
+    """Layer norms: depths from 1 to 16384 (the kernel's limit), eps terms from 0 to 2^58, per-channel
+    multipliers of either sign (zero too) with shifts from -31 to -2, biases up to +-2^29."""
+    b = GraphBuilder(f"layer_norm_{seed}", seed)
+    rng = b.rng
+    for index in b.layers(LAYERS + 2):
+        depth = int(rng.choice([1, int(rng.integers(2, 40)), int(rng.integers(100, 600))]))
+        if index == 0 and seed == 1:
+            depth = 1 << 14
+        rows = int(rng.integers(1, 4))
+        shape = (1, depth) if rows == 1 else (1, rows, depth)
+        eps_term = int(rng.choice([0, int(rng.integers(0, 1 << 20)), int(2.0 ** rng.uniform(20, 58)), 1 << 58]))
+        # Shifts around -31 + 15 - log2(sqrt(D)) .. spread U's ~2^31 / sqrt(D) over the int8 range; the ends too.
+        centre = -16 - int(np.log2(depth) / 2)
+        shift = np.clip(rng.integers(centre - 3, centre + 4, depth), -31, -2)
+        if b.extreme:
+            shift = rng.choice([-31, -2, -3, -30], depth)
+        multiplier = rng.integers(1 << 30, 1 << 31, depth) * rng.choice([-1, 1], depth)
+        multiplier = np.where(rng.random(depth) < 0.1, 0, multiplier)
+        bias = rng.integers(-(1 << 16), 1 << 16, depth)
+        bias = np.where(rng.random(depth) < 0.1, rng.choice([-(1 << 29), 1 << 29], depth), bias)
+        params = {"eps_term": eps_term, "multiplier": multiplier.astype(np.int32), "shift": shift.astype(np.int32),
+                  "bias": bias.astype(np.int32), "output_offset": b.zero_point()}
+        b.layer("layer_norm", [b.input(shape)], shape, {"epsilon": 0.0, "gamma": [], "beta": []}, params)
+    return b.finish()
+
+
 GRAPHS: dict[str, Callable[[int], Graph]] = {
     "conv2d": conv2d_graph,
     "conv2d_deep": conv2d_deep_graph,
@@ -601,4 +668,6 @@ GRAPHS: dict[str, Callable[[int], Graph]] = {
     "copy": copy_graph,
     "gather": gather_graph,
     "where": where_graph,
+    "batch_matmul": batch_matmul_graph,
+    "layer_norm": layer_norm_graph,
 }

@@ -7,15 +7,17 @@ raised together at the end, so a user sees every node tinygen cannot compile in 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
 import numpy as np
+import onnx
 
 from ..errors import ProblemCollector
 from ..ir import Graph
 from ..ops import ONNX_IMPORTERS, Unsupported
-from ..ops.onnx_import import ImportContext
+from ..ops.onnx_import import ONNX_REWRITES, ImportContext
 from .layout import assign_layouts
 from .loader import LoadedModel
 
@@ -34,6 +36,7 @@ def import_model(loaded: LoadedModel, problems: ProblemCollector | None = None) 
     (`tinygen inspect`: unsupported nodes are missing, their outputs are placeholders)."""
     collect_only = problems is not None
     problems = problems if problems is not None else ProblemCollector(loaded.path)
+    loaded = _rewritten(loaded)  # patterns one IR op computes (a decomposed LayerNorm), on a copy
     graph = Graph(model_name(loaded.path), source=loaded.path)
     ctx = ImportContext(loaded, graph, assign_layouts(loaded))
 
@@ -90,6 +93,22 @@ def import_model(loaded: LoadedModel, problems: ProblemCollector | None = None) 
     _keep_onnx_output_names(graph, loaded, ctx)
     graph.remove_unused_tensors()
     return graph
+
+
+def _rewritten(loaded: LoadedModel) -> LoadedModel:
+    """The op modules' ONNX rewrites (ops/onnx_import.py ONNX_REWRITES) applied to a copy of the node
+    list; the loaded model itself stays as the user's file has it (calibration runs it)."""
+    nodes = list(loaded.graph.node)
+    constants = dict(loaded.constants)
+    for rewrite in ONNX_REWRITES:
+        nodes = rewrite(nodes, constants, set(loaded.output_names))
+    if nodes == list(loaded.graph.node):
+        return loaded
+    model = onnx.ModelProto()
+    model.CopyFrom(loaded.model)
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    return dataclasses.replace(loaded, model=model, constants=constants)
 
 
 def _keep_onnx_output_names(graph: Graph, loaded: LoadedModel, ctx: ImportContext) -> None:

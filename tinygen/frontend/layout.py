@@ -1,10 +1,19 @@
 """Decide the storage layout of every activation in the model.
 
 Kernels work channels-last (NHWC), as TFLM and CMSIS-NN do, so ONNX feature maps are stored
-transposed. Rank-4 tensors are always feature maps [N, C, H, W]. A rank-3 tensor is a 1-D
-feature map [N, C, L] only when it is connected to a spatial op (Conv1D, pooling, BatchNorm)
-through ops that do not care about layout; otherwise (e.g. [batch, tokens, features] feeding a
-MatMul) it keeps ONNX's order. Everything else is stored as ONNX orders it.
+transposed. Tensors of rank 3 and 4 form groups joined by layout-transparent ops (elementwise
+ops, Softmax, ...); each group is decided as a whole:
+  * a group touching a spatial op (Conv, pooling, BatchNorm) holds feature maps, [N, C, H, W] or
+    the 1-D [N, C, L], stored channels-last;
+  * otherwise a group touching a "sequence" op (a MatMul, a LayerNormalization: they work on the
+    last ONNX axes) keeps ONNX's order -- [batch, tokens, features], and attention's rank-4
+    [batch, heads, tokens, features] --, and so does a rank-4 group that reaches such a group only
+    through Reshape / Transpose (attention's [batch, tokens, heads, features] between the
+    projection and the head transpose), so those reshapes stay free;
+  * any other rank-3 group keeps ONNX's order, any other rank-4 group is a feature map (except
+    NHWC data in ONNX itself, below).
+Everything else is stored as ONNX orders it. Whatever the decision, the import functions insert
+the transposes a consumer needs, so it decides speed, never correctness.
 """
 
 from __future__ import annotations
@@ -25,11 +34,11 @@ def _kind(node: onnx.NodeProto) -> str:
 
 def assign_layouts(loaded: LoadedModel) -> dict[str, Layout]:
     rank = {name: len(info.shape) for name, info in loaded.values.items()}
-    one_d_feature_maps = _rank3_feature_maps(loaded, rank)
+    feature_maps = _feature_map_groups(loaded, rank)
     nhwc = _nhwc_values(loaded, rank)
     layouts = {}
     for name, r in rank.items():
-        if (r == 4 and name not in nhwc) or (r == 3 and name in one_d_feature_maps):
+        if r in (3, 4) and name in feature_maps and name not in nhwc:
             layouts[name] = Layout.CHANNELS_LAST
         else:
             layouts[name] = Layout.PLAIN
@@ -73,8 +82,9 @@ def _perm(node: onnx.NodeProto) -> list[int] | None:
     return None
 
 
-def _rank3_feature_maps(loaded: LoadedModel, rank: dict[str, int]) -> set[str]:
-    # Union-find over rank-3 values joined by layout-transparent ops.
+def _feature_map_groups(loaded: LoadedModel, rank: dict[str, int]) -> set[str]:
+    """The rank-3 and rank-4 values stored channels-last (the module docstring's rule)."""
+    # Union-find over values of equal rank joined by layout-transparent ops.
     parent: dict[str, str] = {}
 
     def find(name: str) -> str:
@@ -83,16 +93,36 @@ def _rank3_feature_maps(loaded: LoadedModel, rank: dict[str, int]) -> set[str]:
             name = parent[name]
         return name
 
-    def union(a: str, b: str) -> None:
-        parent[find(a)] = find(b)
-
-    seeds: set[str] = set()
+    spatial: set[str] = set()
+    sequence: set[str] = set()
+    reorders: list[list[str]] = []
     for node in loaded.graph.node:
-        rank3 = [name for name in [*node.input, *node.output] if rank.get(name) == 3]
-        if _kind(node) == "spatial":
-            seeds.update(rank3)
-        elif _kind(node) == "transparent":
-            for a, b in itertools.pairwise(rank3):
-                union(a, b)
-    roots = {find(name) for name in seeds}
-    return {name for name in rank if rank[name] == 3 and find(name) in roots}
+        values = [name for name in [*node.input, *node.output] if rank.get(name) in (3, 4)]
+        kind = _kind(node)
+        if kind == "spatial":
+            spatial.update(values)
+        elif kind == "sequence":
+            sequence.update(values)
+        elif kind == "reorder":
+            reorders.append([name for name in [*node.input, *node.output] if name in rank])
+        elif kind == "transparent":
+            for r in (3, 4):
+                same = [name for name in values if rank[name] == r]
+                for a, b in itertools.pairwise(same):
+                    parent[find(a)] = find(b)
+    spatial_groups = {find(name) for name in spatial}
+    plain_groups = {find(name) for name in sequence} - spatial_groups
+    # The sequence preference flows through Reshape / Transpose into groups nothing else decides.
+    changed = True
+    while changed:
+        changed = False
+        for names in reorders:
+            if any(find(name) in plain_groups for name in names):
+                for name in names:
+                    group = find(name)
+                    if rank[name] == 4 and group not in spatial_groups and group not in plain_groups:
+                        plain_groups.add(group)
+                        changed = True
+    return {name for name in rank
+            if (rank[name] == 3 and find(name) in spatial_groups)
+            or (rank[name] == 4 and find(name) not in plain_groups)}

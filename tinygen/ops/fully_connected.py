@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..arith import requantize
-from ..ir import Graph, Layout, Node
+from ..ir import Graph, Node
+from . import batch_matmul
 from .base import Kernel, Op, Unsupported, onnx_op, register
 from .common import (
     accumulator_bits,
@@ -35,9 +36,6 @@ if TYPE_CHECKING:
 def _matrix_input(A: Value) -> None:
     if A.const is not None:
         raise Unsupported("the data input is a constant; nothing to compute at run time")
-    if A.layout is not Layout.PLAIN:
-        raise Unsupported("a matrix product over a feature map's spatial axis is not supported",
-                          hint="flatten or pool the feature map first")
 
 
 def _bias(ctx: ImportContext, C: Value | None, beta: float, out_features: int) -> str:
@@ -70,13 +68,13 @@ def Gemm(ctx: ImportContext, A: Value, B: Value, C: Value | None = None, *, alph
     _emit(ctx, A, weights, _bias(ctx, C, beta, out_features))
 
 
-@onnx_op("MatMul", constraints="data times a constant 2-D matrix (the data may have leading batch axes)")
+@onnx_op("MatMul", layout="sequence",
+         constraints="data times a constant 2-D matrix (a fully connected layer), or any two tensors of rank "
+                     "<= 4 with broadcast batch axes (ops/batch_matmul.py)")
 def MatMul(ctx: ImportContext, A: Value, B: Value) -> None:
-    _matrix_input(A)
-    if B.const is None:
-        raise Unsupported("both operands are computed at run time; tinygen needs a constant matrix")
-    if B.rank != 2:
-        raise Unsupported(f"the constant operand has rank {B.rank}; only a 2-D matrix is supported")
+    if A.const is not None or B.const is None or B.rank != 2 or A.rank < 2:
+        batch_matmul.import_matmul(ctx, A, B)  # both at run time (attention), or constants of other shapes
+        return
     weights = ctx.constant_from(B, "weights", lambda array: array.T)  # [K, N] -> [N, K]
     _emit(ctx, A, weights, ctx.constant("bias", np.zeros(B.shape[1], np.float32)))
 
@@ -85,8 +83,10 @@ def _emit(ctx: ImportContext, A: Value, weights: str, bias: str) -> None:
     depth = ctx.graph.tensors[weights].shape[1]
     if A.shape[-1] != depth:
         raise Unsupported(f"data has {A.shape[-1]} features, weights expect {depth}")
-    out = ctx.output_value(ctx.output_name)
-    ctx.emit("fully_connected", [A.runtime, weights, bias], [out.runtime], activation=None)
+    # The product runs over the last ONNX axis: a feature map (a tensor also used by a Conv or a pool) is
+    # brought into ONNX's order first, and back to channels-last after when the output is one.
+    batch_matmul.emit_in_onnx_order(ctx, "fully_connected", [batch_matmul.in_onnx_order(ctx, A), weights, bias],
+                                    activation=None)
 
 
 SMALL_LAYER_MACS = 1024  # below this a layer takes the plain kernel: a variant's code would cost more flash than

@@ -45,7 +45,10 @@ class OnnxImporter:
     refuses: bool = False  # registered only to explain why the op is not supported
     # How the op treats the layout of its feature maps (frontend/layout.py): "spatial" (it works on
     # NCHW / NCL feature maps, run channels-last), "transparent" (its inputs and outputs share a
-    # layout, which a rank-3 layout decision flows through) or "" (indifferent).
+    # layout, which a layout decision flows through), "sequence" (it works on the last ONNX axes, as
+    # a matrix product or a layer norm does: its rank-3/4 operands are best stored in ONNX's order),
+    # "reorder" (it only moves values -- Reshape, Transpose --: a "sequence" preference flows
+    # through it to tensors nothing else decides) or "" (indifferent).
     layout: str = ""
     # An expansion, not an import: the function rewrites the node into standard ONNX nodes before the
     # model is shape-inferred (frontend/expand.py; onnxruntime's QOperator forms, ops/qoperator.py).
@@ -58,7 +61,7 @@ class OnnxImporter:
 ONNX_IMPORTERS: dict[tuple[str, str], OnnxImporter] = {}
 
 
-LAYOUT_KINDS = ("", "spatial", "transparent")
+LAYOUT_KINDS = ("", "spatial", "transparent", "sequence", "reorder")
 
 
 def onnx_op(*op_types: str, constraints: str = "", domain: str = "", refuses: bool = False,
@@ -84,6 +87,19 @@ def onnx_op(*op_types: str, constraints: str = "", domain: str = "", refuses: bo
         return function
 
     return decorate
+
+
+# Rewrites of the ONNX node list before import, registered by op modules (@onnx_rewrite): a pattern of
+# several ONNX nodes that one IR op computes (a decomposed LayerNormalization). Each takes the nodes, the
+# constants (it may add its own) and the values that must stay visible (graph outputs), and returns the
+# new node list; the importer applies them to its own copy, never to the user's model.
+OnnxRewrite = Callable[[list[onnx.NodeProto], dict[str, np.ndarray], set[str]], list[onnx.NodeProto]]
+ONNX_REWRITES: list[OnnxRewrite] = []
+
+
+def onnx_rewrite(function: OnnxRewrite) -> OnnxRewrite:
+    ONNX_REWRITES.append(function)
+    return function
 
 
 def onnx_layout_kind(op_type: str, domain: str = "") -> str:

@@ -72,19 +72,19 @@ def reshape_value(ctx: ImportContext, X: Value, out_name: str) -> None:
     ctx.emit("reshape", [source], [out.runtime])
 
 
-@onnx_op("Reshape", constraints="static target shape (computed shapes are folded at compile time)")
+@onnx_op("Reshape", layout="reorder", constraints="static target shape (computed shapes are folded at compile time)")
 def Reshape(ctx: ImportContext, data: Value, shape: Value, *, allowzero: int = 0) -> None:
     if shape.const is None:
         raise Unsupported("the target shape is computed at run time")
     reshape_value(ctx, data, ctx.output_name)
 
 
-@onnx_op("Flatten", constraints="any axis")
+@onnx_op("Flatten", layout="reorder", constraints="any axis")
 def Flatten(ctx: ImportContext, input: Value, *, axis: int = 1) -> None:
     reshape_value(ctx, input, ctx.output_name)
 
 
-@onnx_op("Squeeze", "Unsqueeze", constraints="constant axes")
+@onnx_op("Squeeze", "Unsqueeze", layout="reorder", constraints="constant axes")
 def Squeeze(ctx: ImportContext, data: Value, axes: Value | None = None) -> None:
     if axes is not None and axes.const is None:
         raise Unsupported("the axes are computed at run time")
@@ -108,7 +108,8 @@ def Dropout(ctx: ImportContext, data: Value, ratio: Value | None = None, trainin
     ctx.alias(node.output[0], data)
 
 
-@onnx_op("Transpose", constraints="any permutation (one strided copy; nothing when the stored bytes already agree)")
+@onnx_op("Transpose", layout="reorder",
+         constraints="any permutation (one strided copy; nothing when the stored bytes already agree)")
 def Transpose(ctx: ImportContext, data: Value, *, perm: list[int] | None = None) -> None:
     perm = list(perm) if perm is not None else list(reversed(range(data.rank)))
     if sorted(perm) != list(range(data.rank)):

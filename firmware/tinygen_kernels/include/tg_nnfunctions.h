@@ -25,5 +25,7 @@
 #include "tg_resize.h"
 #include "tg_reduce.h"
 #include "tg_where.h"
+#include "tg_batch_matmul.h"
+#include "tg_layer_norm.h"
 
 #endif /* TG_NNFUNCTIONS_H */
