@@ -484,6 +484,9 @@ SKIPS: list[tuple[str, str]] = [
     *_each('bool data, or an empty reduction set with a dynamic dimension: not a float or quantized activation',
            'node/test_reduce_min_bool_inputs', 'node/test_reduce_min_empty_set', 'node/test_reduce_sum_empty_set',
            'node/test_reduce_sum_empty_set_non_reduced_axis_zero'),
+    (r'node/test_layer_normalization_.*', 'the suite\'s LayerNormalization cases also output Mean and InvStdDev '
+     '(training outputs, refused by name); their _expanded forms use Cast, Sqrt and Reciprocal of run-time tensors. '
+     'LayerNormalization itself: tests/ops/test_layernorm.py'),
     *_each('IR-3 file whose shapes ONNX shape inference rejects after the opset upgrade: issue 14',
            'pytorch-converted/test_AvgPool1d', 'pytorch-converted/test_AvgPool1d_stride'),
 ]
