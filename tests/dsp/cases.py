@@ -263,24 +263,29 @@ def add_case(seed: int) -> Case:
 
 def avg_pool_case(seed: int) -> Case:
     """tg_avg_pool_fast_s8: global pools (KWS, IC, VWW), padded windows with count_include_pad either
-    way, channel counts not a multiple of 4, a window of more than 256 taps, rescaling."""
+    way, channel counts not a multiple of 4, a window of more than 256 taps, rescaling, TFLM's integer mean
+    (a float model's pool, TFLite MEAN)."""
     b = GraphBuilder(f"dsp_pool_{seed}", seed)
     case = Case(b.graph)
-    # (kernel, stride, pads, in H, in W, C, count_include_pad, rescale)
+    # (kernel, stride, pads, in H, in W, C, count_include_pad, rescale, mean)
     layers = [
-        ((25, 5), (25, 5), (0, 0, 0, 0), 25, 5, 64, False, False),
-        ((3, 3), (2, 2), (1, 1, 1, 1), 7, 6, 5, True, True),
-        ((3, 3), (2, 2), (1, 0, 1, 2), 6, 7, 6, False, True),
-        ((17, 17), (1, 1), (0, 0, 0, 0), 18, 17, 3, False, False),   # 289 taps
-        ((2, 2), (1, 1), (0, 0, 0, 0), 3, 3, 1, False, False),
+        ((25, 5), (25, 5), (0, 0, 0, 0), 25, 5, 64, False, False, False),
+        ((3, 3), (2, 2), (1, 1, 1, 1), 7, 6, 5, True, True, False),
+        ((3, 3), (2, 2), (1, 0, 1, 2), 6, 7, 6, False, True, False),
+        ((17, 17), (1, 1), (0, 0, 0, 0), 18, 17, 3, False, False, False),   # 289 taps
+        ((2, 2), (1, 1), (0, 0, 0, 0), 3, 3, 1, False, False, False),
+        ((25, 5), (25, 5), (0, 0, 0, 0), 25, 5, 64, False, False, True),
+        ((3, 3), (2, 2), (1, 1, 1, 1), 7, 6, 5, True, False, True),
+        ((3, 3), (2, 2), (1, 0, 1, 2), 6, 7, 6, False, False, True),
+        ((17, 17), (1, 1), (0, 0, 0, 0), 18, 17, 3, False, False, True),
     ]
-    for kernel, stride, pads, height, width, channels, include_pad, rescale in layers:
+    for kernel, stride, pads, height, width, channels, include_pad, rescale, mean in layers:
         window = Window(kernel, stride, (1, 1), pads)
         out_h, out_w = window.output_size(height, width)
         in_zp = b.zero_point()
         x = b.input((1, height, width, channels), zp=in_zp)
-        multiplier, shift = b.requant(255, typical=128) if rescale else (np.zeros(1), np.zeros(1))
-        params = {"input_zero_point": in_zp, "output_offset": b.zero_point(), "rescale": rescale,
+        multiplier, shift = b.requant(255, typical=128) if rescale or mean else (np.zeros(1), np.zeros(1))
+        params = {"input_zero_point": in_zp, "output_offset": b.zero_point(), "rescale": rescale, "mean": mean,
                   "multiplier": int(multiplier[0]), "shift": int(shift[0]), "count_include_pad": include_pad}
         y = b.layer("avg_pool", [x], (1, out_h, out_w, channels), {**_attrs(window), "count_include_pad": include_pad},
                     params)

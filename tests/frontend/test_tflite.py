@@ -284,6 +284,37 @@ def test_pools_match_tflite_micro(op: str, padding: int, tmp_path: Path) -> None
     _compile_and_compare(model, x, tmp_path, op.lower())
 
 
+@pytest.mark.parametrize("keep_dims", [0, 1])
+@pytest.mark.parametrize("axes", [[1, 2], [2, 1], [-3, -2]])
+def test_mean_over_h_w_matches_tflite_micro(keep_dims: int, axes: list[int], tmp_path: Path) -> None:
+    """MEAN over H, W (Keras GlobalAveragePooling2D): TFLM's integer mean, with random input and output
+    parameters (and once the output's equal to the input's), counts that are and are not powers of two."""
+    rng = np.random.default_rng(17 + keep_dims + 3 * axes[0])
+    for trial, (height, width) in enumerate([(6, 6), (4, 8), (3, 5), (1, 1)]):
+        scale, zp = _qparams(rng)
+        out_scale, out_zp = (scale, zp) if trial == 0 else _qparams(rng)
+        channels = 7
+        out_shape = (1, 1, 1, channels) if keep_dims else (1, channels)
+        model = build([T("x", (1, height, width, channels), "int8", scale, zp),
+                       T("axes", (len(axes),), "int32", data=np.asarray(axes, np.int32)),
+                       T("y", out_shape, "int8", out_scale, out_zp)],
+                      [Op("MEAN", [0, 1], [2], "ReducerOptions", {"KeepDims": bool(keep_dims)})], [0], [2])
+        x = rng.integers(-128, 128, size=(8, height, width, channels), dtype=np.int8)
+        x[0] = 127  # the extremes: the sum's bounds
+        x[1] = -128
+        _compile_and_compare(model, x, tmp_path, f"mean{keep_dims}_{trial}")
+
+
+def test_mean_over_other_axes_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "m.tflite"
+    path.write_bytes(build([T("x", (1, 2, 2, 8), "int8", [0.1], [0]),
+                            T("axes", (1,), "int32", data=np.asarray([3], np.int32)),
+                            T("y", (1, 2, 2, 1), "int8", [0.1], [0])],
+                           [Op("MEAN", [0, 1], [2], "ReducerOptions", {"KeepDims": True})], [0], [2]))
+    with pytest.raises(UnsupportedModelError, match=re.escape("MEAN over axes [3]") + ".*only H and W"):
+        tinygen.compile(path, tmp_path / "out")
+
+
 def test_fully_connected_reshape_concat_pad_match_tflite_micro(tmp_path: Path) -> None:
     """PAD -> CONCATENATION (with itself) -> RESHAPE -> FULLY_CONNECTED (per-channel weights)."""
     rng = np.random.default_rng(13)
@@ -370,7 +401,6 @@ def test_several_subgraphs_are_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("op,message", [
     ("GATHER", "operator GATHER is not supported yet"),
-    ("MEAN", "MEAN"),
 ])
 def test_unsupported_operators_are_named(op: str, message: str, tmp_path: Path) -> None:
     path = tmp_path / "m.tflite"

@@ -310,7 +310,8 @@ def max_pool_graph(seed: int) -> Graph:
 
 
 def avg_pool_graph(seed: int, overhang: bool = False) -> Graph:
-    """Average pooling: count_include_pad either way, optionally requantized afterwards."""
+    """Average pooling: count_include_pad either way, optionally requantized afterwards, or TFLM's
+    integer mean (a float model's pool, TFLite MEAN: one requantization of the sum)."""
     b = GraphBuilder(f"avg_pool_{seed}{'_overhang' if overhang else ''}", seed)
     rng = b.rng
     for _ in b.layers(LAYERS + 2):
@@ -318,12 +319,15 @@ def avg_pool_graph(seed: int, overhang: bool = False) -> Graph:
         channels = int(rng.integers(1, 6))
         in_zp = b.zero_point()
         x = b.input((1, height, width, channels), zp=in_zp)
-        rescale = bool(rng.random() < 0.7)
+        mean = bool(rng.random() < 0.4)
+        rescale = not mean and bool(rng.random() < 0.7)
         output_offset = b.zero_point()
-        # The kernel rescales the window's sum - count * input_zero_point: |.| <= 255 taps.
+        # rescale: the kernel rescales the window's sum - count * input_zero_point, |.| <= 255 taps;
+        # mean: the average - input_zero_point lies in [-255, 255] (the multiplier is s_in / s_out too).
         taps = int(np.prod(window.kernel))
-        multiplier, shift = b.requant(255 * taps, typical=128 * taps) if rescale else (np.zeros(1), np.zeros(1))
-        params = {"input_zero_point": in_zp, "output_offset": output_offset, "rescale": rescale,
+        multiplier, shift = (b.requant(255 * taps, typical=128 * taps) if rescale else
+                             b.requant(255, typical=128) if mean else (np.zeros(1), np.zeros(1)))
+        params = {"input_zero_point": in_zp, "output_offset": output_offset, "rescale": rescale, "mean": mean,
                   "multiplier": int(multiplier[0]), "shift": int(shift[0]),
                   "count_include_pad": bool(rng.random() < (0.8 if overhang else 0.5))}
         global_flat = window.kernel == (height, width) and rng.random() < 0.5

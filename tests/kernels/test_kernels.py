@@ -122,7 +122,7 @@ def test_cases_cover_the_extremes() -> None:
             if "kernel" in a:
                 note(f"{node.op} 1x1 unpadded", list(a["kernel"]) == [1, 1] and not any(a["pads"]))
             note(f"{node.op} depth_multiplier", a.get("depth_multiplier", 1))
-            for key in ("count_include_pad", "rescale", "subtract"):
+            for key in ("count_include_pad", "rescale", "mean", "subtract"):
                 if key in p:
                     note(f"{node.op} {key}", bool(p[key]))
             if node.op == "concat":

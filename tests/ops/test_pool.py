@@ -2,10 +2,10 @@
 GlobalAveragePool / GlobalMaxPool, and ReduceMean / ReduceMax over H, W (axes as an opset-13
 attribute and as an opset-18 input; keepdims 0 and 1); 1-D pools of [N, C, L].
 
-Max pooling moves values (0.5 step); average pooling keeps the input's scale and rounds once
-more: 0.5 (input) + 0.5 (the average's rounding) = 1 step. Averaging K values divides the
-signal's variance by K but keeps the input's scale (TFLite's rule), so its SQNR floor is the
-default minus 10 log10(K) dB."""
+Max pooling moves values (0.5 step); average pooling of these float models gets its own calibrated
+output parameters and requantizes the sum once (TFLM's integer mean): 0.5 (input) + 0.5 (the output's
+rounding) = 1 step. The floors are kept from when the pool kept the input's scale (the default minus
+10 log10(K) dB for K values averaged); global_pool in tests/test_user_models_data.py checks the gain."""
 
 from __future__ import annotations
 

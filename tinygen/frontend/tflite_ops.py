@@ -818,8 +818,19 @@ def leaky_relu(ctx: TfliteImport, op: TfliteOperator) -> None:
              args={"table": [int(t) for t in table]})
 
 
-@tflite_op("MEAN", constraints="not supported yet: TFLM's int8 mean has its own integer recipe", refuses=True)
+@tflite_op("MEAN", constraints="int8, over H and W of an NHWC tensor (axes [1, 2] in any order; keep_dims either "
+                              "way): TFLM's integer mean, an average pool")
 def mean(ctx: TfliteImport, op: TfliteOperator) -> None:
-    raise Unsupported("operator MEAN is not supported yet: TFLM's int8 mean (a sum of q - zp, one "
-                      "requantization, a rounded division by the count) is not tinygen's average pool, which "
-                      "rounds the raw sum; the two are not shown equal", hint="use AVERAGE_POOL_2D over H and W")
+    x = _int8(ctx, op.inputs[0])
+    _int8(ctx, op.outputs[0], "output")
+    axes = _constant_ints(ctx, op.inputs[1], "axes")
+    normalized = sorted({a % len(x.shape) for a in axes}) if all(-len(x.shape) <= a < len(x.shape) for a in axes) \
+        else None
+    if len(x.shape) != 4 or normalized != [1, 2]:
+        raise Unsupported(f"MEAN over axes {axes} of a rank-{len(x.shape)} tensor {list(x.shape)}: only H and W "
+                          "(axes [1, 2] of an NHWC tensor) are supported",
+                          hint="average over H and W (Keras GlobalAveragePooling2D)")
+    height, width = x.shape[1], x.shape[2]
+    # The pool's "mean" arithmetic is TFLM's MEAN (ops/pool.py); it requantizes to the output's parameters.
+    ctx.emit("avg_pool", [ctx.runtime(op.inputs[0])], [ctx.output(op.outputs[0])], kernel=[height, width],
+             stride=[1, 1], dilation=[1, 1], pads=[0, 0, 0, 0], ceil_mode=False, count_include_pad=False, mean=True)

@@ -59,10 +59,12 @@ class Op:
     patchable: ClassVar[bool] = False
     # How the output's quantization is chosen: "calibrated" from observed ranges, "input" to
     # reuse the (first) input's parameters (the op moves values without changing them), or
-    # "fixed" (fixed_output_quant returns them).
+    # "fixed" (fixed_output_quant returns them), or "input_or_calibrated": calibrated in a float
+    # model (the node gets attrs["output_calibrated"] = True), the input's otherwise (average pool).
     output_quant: ClassVar[str] = "calibrated"
-    # With output_quant "input": can the kernel itself requantize when a quantized model gives
-    # the output other parameters? (Otherwise a requantization is inserted after it.)
+    # With output_quant "input" (or "input_or_calibrated" taking the input's): can the kernel itself
+    # requantize when a quantized model gives the output other parameters? (Otherwise a requantization
+    # is inserted after it.)
     rescales_output: ClassVar[bool] = False
     # Keeps state across a sequence that ONNX does not expose (LSTM, GRU): calibration calls observe_ranges.
     has_state: ClassVar[bool] = False

@@ -1,12 +1,21 @@
 """Pooling: MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, and ReduceMean / ReduceMax
 over the spatial axes (the global forms; ops/reduce.py imports those).
 
-Max pooling moves values without arithmetic, so input and output share quantization. Average
-pooling follows TFLite's AVERAGE_POOL_2D: the sum of the raw int8 values of the window divided
-by the number of values counted, rounded half away from zero; with ONNX count_include_pad=1 the
-padded positions count as the input zero point (real 0). Output quantization equals the input's
-for float models (as TFLite requires); when a quantized model gives the output other
-parameters, the average is requantized afterwards.
+Max pooling moves values without arithmetic, so input and output share quantization.
+
+Average pooling has two arithmetics (node.params "mean"):
+- "average", for models that arrive quantized (QDQ, AVERAGE_POOL_2D of a .tflite): TFLite's
+  AVERAGE_POOL_2D, the sum of the raw int8 values of the window divided by the number of values
+  counted, rounded half away from zero; with ONNX count_include_pad=1 the padded positions count
+  as the input zero point (real 0). When the model gives the output other parameters than the
+  input's, the average is requantized afterwards (a second rounding).
+- "mean", for float models (the output gets its own calibrated parameters: the mean's range is
+  finer than its input's) and TFLite MEAN over H, W: TFLM's integer mean, one requantization of
+  the sum. acc = sum(q - zp_in) (padded taps of count_include_pad add 0), n = the count;
+  (M, shift) = QuantizeMultiplier(s_in / s_out); sh = min(floor(log2 n), 32, 31 + shift);
+  out = zp_out + MultiplyByQuantizedMultiplier(acc, (M << sh) // n, shift - sh): the division by n
+  is folded into the multiplier (truncated, keeping >= 30 significant bits), then one double
+  rounding (mean_multiplier below).
 """
 
 from __future__ import annotations
@@ -118,6 +127,16 @@ def _padded_counts(node: Node, graph: Graph) -> np.ndarray:
     return (in_y[:, None] * in_x[None, :]).astype(np.int64)
 
 
+def mean_multiplier(multiplier: int, shift: int, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """TFLM's MEAN: the requantization (multiplier, shift) of s_in / s_out divided by count (>= 1), as
+    (M << sh) // count with sh = min(floor(log2 count), 32, 31 + shift); M << sh < 2^63, and the
+    quotient < 2^31 since 2^sh <= count."""
+    count = np.asarray(count, dtype=np.int64)
+    log2 = np.floor(np.log2(count)).astype(np.int64)  # exact: counts are far below 2^52
+    sh = np.minimum(np.minimum(log2, 32), 31 + shift)
+    return (np.int64(multiplier) << sh) // count, shift - sh
+
+
 class _PoolBase(Op):
     def pool_fields(self, node: Node, graph: Graph, ctx: EmitContext) -> list[tuple[str, str]]:
         window = window_of(node)
@@ -151,21 +170,25 @@ class AvgPoolOp(_PoolBase):
     name = "avg_pool"
     summary = "average pooling, TFLite rounding; ONNX count_include_pad semantics"
     kernels = (Kernel("tg_avg_pool_fast_s8", "tg_pool_params"),)  # falls back to tg_avg_pool_s8
-    output_quant = "input"
+    # A float model's pool gets a calibrated output (attrs "output_calibrated") and the "mean"
+    # arithmetic; a quantized model's keeps its parameters and "average" (module docstring).
+    output_quant = "input_or_calibrated"
     rescales_output = True
 
     def quantize(self, node: Node, graph: Graph) -> None:
         in_scale, in_zp = input_quant(graph, node)
         out_scale, out_zp = output_quant(graph, node)
-        rescale = not (np.float32(in_scale) == np.float32(out_scale) and in_zp == out_zp)
+        # attrs "mean": set by the TFLite MEAN mapping; "output_calibrated": by quantize_graph.
+        mean = bool(node.attrs.get("mean", False) or node.attrs.get("output_calibrated", False))
+        rescale = not mean and not (np.float32(in_scale) == np.float32(out_scale) and in_zp == out_zp)
         multiplier, shift = arith.quantize_multiplier(np.float64(in_scale) / np.float64(out_scale)) \
-            if rescale else (0, 0)
+            if rescale or mean else (0, 0)
         kernel = node.attrs["kernel"]
         if rescale and 255 * int(np.prod(kernel)) * np.float64(in_scale) / np.float64(out_scale) >= 2 ** 31:
             # The kernel rescales the window's sum (|sum| <= 255 taps) before dividing: it must fit int32.
             raise TinygenError(f"node '{node.name}': average pooling a {kernel} window into a "
                                f"{in_scale / out_scale:.3g}x finer output scale overflows int32")
-        node.params = {"input_zero_point": in_zp, "output_offset": out_zp, "rescale": rescale,
+        node.params = {"input_zero_point": in_zp, "output_offset": out_zp, "rescale": rescale, "mean": mean,
                        "multiplier": multiplier, "shift": shift,
                        "count_include_pad": bool(node.attrs.get("count_include_pad", False))}
 
@@ -173,6 +196,14 @@ class AvgPoolOp(_PoolBase):
         p = node.params
         values, mask = _input_window_view(node, graph, inputs[0], 0)
         total = values.astype(np.int64).sum(axis=(3, 4))  # [1, OH, OW, C]
+        if p["mean"]:  # TFLM's integer mean: one requantization of sum(q - zp_in)
+            inside = mask.sum(axis=(2, 3)).astype(np.int64)
+            count = _padded_counts(node, graph) if p["count_include_pad"] else inside
+            multiplier, shift = mean_multiplier(p["multiplier"], p["shift"], np.maximum(count, 1))
+            acc = total - (inside * p["input_zero_point"])[None, :, :, None]
+            out = arith.multiply_by_quantized_multiplier(acc, multiplier[None, :, :, None], shift[None, :, :, None])
+            out = np.clip(out + p["output_offset"], -128, 127).astype(np.int8)
+            return [out.reshape(graph.tensors[node.outputs[0]].shape)]
         if p["count_include_pad"]:
             count = _padded_counts(node, graph)
             total = total + (count - mask.sum(axis=(2, 3)))[None, :, :, None] * p["input_zero_point"]
@@ -200,6 +231,8 @@ class AvgPoolOp(_PoolBase):
             ("multiplier", str(p["multiplier"])), ("shift", str(p["shift"])),
             ("output_offset", str(p["output_offset"])),
         ]
+        if p["mean"]:  # left out (zero) otherwise: quantized models' code stays as it was
+            fields.append(("mean", "1"))
         return ctx.call(fields,
                       [ctx.pointer(node.inputs[0]), ctx.pointer(node.outputs[0])])
 

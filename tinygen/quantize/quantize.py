@@ -3,7 +3,9 @@ and derive its kernel's integer parameters (tinygen/ops/*.py `Op.quantize`).
 
 Activations get asymmetric per-tensor int8 parameters from their calibrated range, unless their
 op dictates them: data-movement ops (reshape, max pool, pad, ...) reuse their input's so they
-need no arithmetic, and ops like softmax have fixed output parameters (TFLite's rules).
+need no arithmetic, and ops like softmax have fixed output parameters (TFLite's rules). An
+average pool ("input_or_calibrated") takes its input's in a model that arrives quantized, and its own
+calibrated ones in a float model (the mean's range is finer than its input's; docs/DESIGN.md).
 Tensors that arrive quantized (QDQ models) keep the parameters the model gives them; where a
 data-movement op's output was given parameters other than its input's, a requantization is
 inserted after it.
@@ -20,19 +22,28 @@ def tensors_needing_ranges(graph: Graph) -> list[str]:
     """Activations whose parameters must come from calibration (none in a fully quantized model)."""
     needed = [name for name in graph.inputs if graph.tensors[name].quant is None]
     for node in graph.nodes:
-        if op_of(node).output_quant == "calibrated":
+        if op_of(node).output_quant == "calibrated" or _calibrates(node, graph):
             needed += [name for name in node.outputs if graph.tensors[name].quant is None]
     return needed
 
 
+def _calibrates(node: Node, graph: Graph) -> bool:
+    """An "input_or_calibrated" op whose input is float (no parameters yet): a float model's."""
+    return op_of(node).output_quant == "input_or_calibrated" and graph.tensors[node.inputs[0]].quant is None
+
+
 def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]]) -> None:
+    calibrated = {id(node) for node in graph.nodes if _calibrates(node, graph)}  # before any is assigned
     for name in graph.inputs:
         _assign(graph, name, ranges)
     for node in list(graph.nodes):
         op = op_of(node)
         for index, name in enumerate(node.outputs):
             tensor = graph.tensors[name]
-            if op.output_quant == "input":
+            if id(node) in calibrated and tensor.quant is None and name in ranges:
+                _assign(graph, name, ranges)
+                node.attrs["output_calibrated"] = True  # the op's quantize picks its arithmetic by it
+            elif op.output_quant in ("input", "input_or_calibrated"):
                 source = graph.tensors[node.inputs[0]].quant
                 if tensor.quant is None:
                     tensor.quant = source

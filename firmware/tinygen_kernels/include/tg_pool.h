@@ -17,13 +17,18 @@ typedef struct {
     int32_t rescale;           /* 1: requantize to different output parameters (the sum, before dividing); 0: keep them */
     int32_t multiplier;        /* s_in / s_out when rescale: 0 or in [2^30, 2^31) */
     int32_t shift;             /* in [-31, 30] */
-    int32_t output_offset;     /* output zero point, in [-128, 127], used when rescale */
+    int32_t output_offset;     /* output zero point, in [-128, 127], used when rescale or mean */
+    /* 1: TFLM's integer MEAN instead (float models' pools, TFLite MEAN): zp_out + requantize(sum(q - zp_in),
+     * multiplier * 2^sh / n, shift - sh), sh = min(floor(log2 n), 32, 31 + shift), multiplier/shift = s_in / s_out,
+     * n = the taps counted; rescale is then 0. Last, so initializers that leave it out mean 0. */
+    int32_t mean;
 } tg_pool_params;
 
 /* Max over the taps inside the input (padding never wins). Output quantization = input's. */
 void tg_max_pool_s8(const tg_context *ctx, const tg_pool_params *params, const int8_t *input, int8_t *output);
 
-/* TFLite AVERAGE_POOL_2D: round_half_away(sum of raw values / count). */
+/* TFLite AVERAGE_POOL_2D: round_half_away(sum of raw values / count), then the optional rescale;
+ * or with mean, TFLM's MEAN (one requantization of the sum). */
 void tg_avg_pool_s8(const tg_context *ctx, const tg_pool_params *params, const int8_t *input, int8_t *output);
 
 /* Cortex-M DSP variant of tg_avg_pool_s8, bit-exact with it (its fallback without the DSP extension). */

@@ -4,9 +4,10 @@
  * DSP: 4 channels at a time; SXTAB16 adds the sign-extended bytes of a word to two int16 lanes, so a
  * window is summed with one load and two SXTAB16 per 4 channels and tap (|sum| <= 128 * 256 fits an
  * int16 lane; after every 256 taps the lanes are added to int32 sums), then each channel's sum is
- * divided as in the plain kernel. */
-#include "tg_pool.h"
+ * finished as in the plain kernel (internal/tg_pool_average.h). */
 #include "internal/tg_dsp.h"
+#include "internal/tg_pool_average.h"
+#include "tg_pool.h"
 
 #if defined(__ARM_FEATURE_DSP)
 /* Taps of one axis inside the input, and inside the padded input (as tg_avg_pool_s8 counts them). */
@@ -32,26 +33,6 @@ static void tg_pool_flush(int32_t sums[4], uint32_t *even, uint32_t *odd)
     sums[3] += (int16_t)(*odd >> 16);
     *even = 0;
     *odd = 0;
-}
-
-static int8_t tg_pool_average(const tg_pool_params *p, int32_t sum, int32_t count, int32_t count_padded)
-{
-    int32_t average;
-    if (p->count_include_pad) {
-        sum += (count_padded - count) * p->input_zero_point;
-        count = count_padded;
-    }
-    if (count < 1) {
-        count = 1;
-    }
-    if (p->rescale) {
-        /* As tg_avg_pool_s8: rescale the sum, then divide (one rounding to the output step). */
-        const int32_t scaled = tg_requantize(sum - count * p->input_zero_point, p->multiplier, p->shift);
-        average = (scaled > 0 ? (scaled + count / 2) / count : (scaled - count / 2) / count) + p->output_offset;
-    } else {
-        average = sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
-    }
-    return (int8_t)TG_CLAMP(average, -128, 127);
 }
 #endif
 

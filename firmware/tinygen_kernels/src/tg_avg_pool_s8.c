@@ -1,7 +1,8 @@
-/* tg_avg_pool_s8: average pooling, plain C99, TFLite rounding.
+/* tg_avg_pool_s8: average pooling, plain C99: TFLite AVERAGE_POOL_2D's rounding, or TFLM MEAN's
+ * requantized sum (params->mean; internal/tg_pool_average.h).
  * The sum of at most 65,536 int8 values fits int32 easily. */
+#include "internal/tg_pool_average.h"
 #include "tg_pool.h"
-#include "tg_requant.h"
 
 /* Taps of one axis that fall inside the input, and inside the padded input. */
 static void count_taps(int32_t start, int32_t kernel, int32_t dilation, int32_t size, int32_t pad_begin,
@@ -29,11 +30,11 @@ void tg_avg_pool_s8(const tg_context *ctx, const tg_pool_params *p, const int8_t
                    &rows_padded);
         for (ox = 0; ox < p->output.w; ++ox) {
             const int32_t base_x = ox * p->stride.w - p->padding.left;
-            int32_t cols, cols_padded, count;
+            int32_t cols, cols_padded;
             count_taps(base_x, p->kernel.w, p->dilation.w, in_w, p->padding.left, p->padding.right, &cols,
                        &cols_padded);
             for (c = 0; c < channels; ++c) {
-                int32_t sum = 0, average;
+                int32_t sum = 0;
                 for (ky = 0; ky < p->kernel.h; ++ky) {
                     const int32_t y = base_y + ky * p->dilation.h;
                     if (y < 0 || y >= in_h) {
@@ -46,28 +47,7 @@ void tg_avg_pool_s8(const tg_context *ctx, const tg_pool_params *p, const int8_t
                         }
                     }
                 }
-                count = rows * cols;
-                if (p->count_include_pad) {
-                    sum += (rows_padded * cols_padded - count) * p->input_zero_point;
-                    count = rows_padded * cols_padded;
-                }
-                if (count < 1) {
-                    count = 1;
-                }
-                /* Round half away from zero (C division truncates toward zero). */
-                if (p->rescale) {
-                    /* Rescale the sum first, then divide: one rounding to the output step. Rounding the
-                     * average to an input step first would cost up to s_in / (2 s_out) output steps.
-                     * |sum - count zp| <= 255 count, and 255 count s_in / s_out < 2^31 (checked when
-                     * the layer is quantized), so the rescaled sum fits. */
-                    const int32_t scaled =
-                        tg_requantize(sum - count * p->input_zero_point, p->multiplier, p->shift);
-                    average = (scaled > 0 ? (scaled + count / 2) / count : (scaled - count / 2) / count) +
-                              p->output_offset;
-                } else {
-                    average = sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
-                }
-                *output++ = (int8_t)TG_CLAMP(average, -128, 127);
+                *output++ = tg_pool_average(p, sum, rows * cols, rows_padded * cols_padded);
             }
         }
     }
