@@ -157,6 +157,8 @@ def depthwise_case(seed: int) -> Case:
         ((3, 3), (2, 2), (1, 1), (0, 0, 1, 1), 9, 8, 12, 1, True, False),   # VWW's strided layers
         ((3, 3), (1, 1), (1, 1), (0, 0, 0, 0), 3, 3, 4, 1, True, False),    # one output pixel
         ((3, 3), (2, 1), (1, 1), (2, 0, 1, 2), 7, 4, 16, 1, True, False),   # uneven strides, big pads
+        ((3, 3), (1, 2), (1, 1), (1, 1, 1, 1), 4, 9, 8, 1, True, False),    # stride-2 pairs, odd row: a single
+        ((3, 3), (3, 3), (1, 1), (1, 1, 1, 1), 7, 8, 4, 1, True, False),    # stride 3: singles only
         ((3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 4, 4, 6, 1, True, False),    # C % 4 != 0: plain
         ((3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 4, 5, 8, 1, False, True),    # extremes, narrow clamp: plain
         ((5, 5), (1, 1), (1, 1), (2, 2, 2, 2), 6, 6, 8, 1, True, False),    # general: 5x5

@@ -79,7 +79,8 @@ MAX_RING_SLOTS = 16  # TG_DEPTHWISE_MAX_SLOTS: taller rings re-widen rows instea
 
 
 def depthwise_dsp_order(node: Node, graph: Graph) -> Order | None:
-    """tg_depthwise_conv_3x3_s8 / tg_depthwise_conv_fast_s8 (tg_depthwise_rows.h): per group of 4
+    """tg_depthwise_conv_3x3_s8 (its 3 rolling row buffers hold the same rows as a 3-slot ring) /
+    tg_depthwise_conv_fast_s8 (tg_depthwise_rows.h): per group of 4
     channels, per output row, the input rows not in the ring of row slots are widened (read), then
     the row's outputs of the group are written. None when the ring does not remember rows (over
     MAX_RING_SLOTS slots): then rows are read again after writes."""

@@ -1,5 +1,6 @@
-/* tg_depthwise_rows_s8: the input rows of the DSP depthwise variants (tg_depthwise_conv_3x3_s8,
- * tg_depthwise_conv_fast_s8), and the shared per-channel-group setup.
+/* tg_depthwise_rows_s8: the input rows of tg_depthwise_conv_fast_s8, the general DSP depthwise variant,
+ * and its per-channel-group setup (tg_depthwise_conv_3x3_s8 rolls its 3 rows itself, in the same
+ * order: every row widened once per channel group, before the first output row that reads it).
  *
  * A depthwise variant works on 4 output channels at a time. The input rows it needs are widened to
  * int16 (+ input offset) into a ring of (KH - 1) * dilation_h + 1 row slots in the scratch buffer, each
