@@ -4,9 +4,26 @@
     model = tinygen.compile("model.onnx", "out/", calib="calib.npz")
     y = model.run(x)            # host simulator, float in / float out, model's layout
     y8 = model.golden(x)        # numpy golden reference
+
+`compile` and `load` are imported on first use, so importing a submodule (the command line starts
+with tinygen.__main__) does not pull in numpy and onnx before its Ctrl-C handler is in place.
 """
 
-from .api import compile, load
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from .version import __version__
 
+if TYPE_CHECKING:
+    from .api import compile, load
+
 __all__ = ["__version__", "compile", "load"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("compile", "load"):
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'tinygen' has no attribute {name!r}")

@@ -31,12 +31,32 @@ class Context:
             echo_err(f"  {message}")
 
 
+def input_shape_option(texts: tuple[str, ...]) -> dict[str, tuple[int, ...]] | None:
+    """The --input-shape NAME=D0,D1,... options as {NAME: dims} (a usage error if malformed)."""
+    from ..frontend.shapes import parse_input_shapes
+
+    try:
+        return parse_input_shapes(texts) or None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--input-shape") from None
+
+
 def save_outputs(path: Path, output_names: list[str], outputs: Any) -> None:
-    """Write outputs as .npy (one output) or .npz keyed by output name."""
-    if isinstance(outputs, dict) or path.suffix == ".npz":
-        arrays = outputs if isinstance(outputs, dict) else {output_names[0]: outputs}
+    """Write outputs as .npy (one output) or .npz keyed by output name; a file-system failure is a
+    TinygenError with the path and the reason (nothing half-written is left behind)."""
+    from ..errors import TinygenError, os_error_text
+
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise TinygenError(f"cannot write {path}: the folder {parent} does not exist"
+                           if not parent.exists() else f"cannot write {path}: {parent} is not a folder")
+    try:
         with open(path, "wb") as handle:
-            np.savez(handle, **arrays)
-    else:
-        with open(path, "wb") as handle:
-            np.save(handle, outputs)
+            if isinstance(outputs, dict) or path.suffix == ".npz":
+                arrays = outputs if isinstance(outputs, dict) else {output_names[0]: outputs}
+                np.savez(handle, **arrays)
+            else:
+                np.save(handle, outputs)
+    except OSError as exc:
+        path.unlink(missing_ok=True) if path.is_file() else None
+        raise TinygenError(f"cannot write {path}: {os_error_text(exc, path)}") from None

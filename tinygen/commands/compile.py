@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import TinygenError
-from .common import Context, echo_err
+from .common import Context, echo_err, input_shape_option
 
 
 def memory_lines(summary: dict) -> list[str]:
@@ -54,13 +54,16 @@ def memory_lines(summary: dict) -> list[str]:
 @click.option("--no-in-place", "no_in_place", is_flag=True,
               help="Give every tensor bytes of its own: no output over its input, no residual Add fused into its "
                    "convolution (the plain plan, to compare).")
+@click.option("--input-shape", "input_shape", multiple=True, metavar="NAME=D0,D1,...",
+              help="Pin the dimensions of input NAME (repeatable), e.g. image=1,3,96,96: for dynamic dimensions, "
+                   "or a fixed batch given as 1.")
 @click.option("--board", metavar="ENV",
               help="Check that the model fits this board's RAM and flash (`tinygen boards`): exit 2 with what "
                    "would help if not (OUT is still written, for `tinygen report`).")
 @click.pass_obj
 def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_method: str,
             name: str | None, debug: bool, force: bool, ram_budget: int | None, patches: int | None,
-            patch_layers: int | None, no_in_place: bool, board: str | None) -> None:
+            patch_layers: int | None, no_in_place: bool, input_shape: tuple[str, ...], board: str | None) -> None:
     """Compile MODEL.onnx into a C project in OUT.
 
     \b
@@ -75,11 +78,13 @@ def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_m
 
     if board is not None:
         env_named(board)  # an unknown board is refused before compiling
+    input_shapes = input_shape_option(input_shape)
 
     start = time.perf_counter()
     result = compile_model(model, out_dir, calib=calib, calib_method=calib_method, name=name, debug=debug,
                            log=obj.debug if obj.verbose else None, warn=echo_err, force=force,
-                           ram_budget=ram_budget, patches=patches, patch_layers=patch_layers, in_place=not no_in_place)
+                           ram_budget=ram_budget, patches=patches, patch_layers=patch_layers, in_place=not no_in_place,
+                           input_shapes=input_shapes)
     elapsed = time.perf_counter() - start
     s = result.summary
     obj.info(f"compiled {model} -> {out_dir} (prefix '{result.model.name}') in {elapsed:.2f} s")
@@ -92,6 +97,8 @@ def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_m
              f"{s['arena_lower_bound_bytes']:,} B)")
     for line in memory_lines(s):
         obj.info(line)
+    for note in s.get("notes", []):
+        obj.info(f"  note          {note}")
     report = build_report(out_dir, board=board, accuracy=False)  # the short form of `tinygen report`
     for line in short_lines(report):
         obj.info(line)

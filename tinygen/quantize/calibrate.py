@@ -118,6 +118,11 @@ def validate_batch(path: str, name: str, array: np.ndarray, shape: tuple[int, ..
     return np.ascontiguousarray(array)
 
 
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr)
 
@@ -141,7 +146,9 @@ def observe(loaded: LoadedModel, names: list[str], data: dict[str, np.ndarray],
     try:
         session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
     except Exception as exc:
-        raise TinygenError(f"{loaded.path}: onnxruntime cannot run the float model: {exc}") from None
+        raise TinygenError(f"{loaded.path}: onnxruntime cannot load the float model: {_first_line(exc)}",
+                           hint="tinygen calibrates by running the float model in onnxruntime; re-export the "
+                                "model in a form onnxruntime accepts.") from None
     available = [o.name for o in session.get_outputs()]
     wanted = [n for n in names if n in available]
     count = next(iter(data.values())).shape[0]
@@ -151,7 +158,13 @@ def observe(loaded: LoadedModel, names: list[str], data: dict[str, np.ndarray],
     with progress.task("running the float model", count) as advance:
         for i in range(count):
             feed = {name: batch[i:i + 1] for name, batch in data.items()}
-            results = session.run(wanted, feed)
+            try:
+                results = session.run(wanted, feed)
+            except Exception as exc:  # valid ONNX that onnxruntime cannot execute (a kernel it lacks)
+                raise TinygenError(f"{loaded.path}: onnxruntime fails running the float model on sample {i}: "
+                                   f"{_first_line(exc)}",
+                                   hint="tinygen calibrates by running the float model in onnxruntime; "
+                                        "re-export the model in a form onnxruntime runs.") from None
             for name, value in zip(wanted, results, strict=True):
                 observed[name].append(np.asarray(value, dtype=np.float32))
             advance(1)
