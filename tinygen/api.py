@@ -36,6 +36,7 @@ from .platformio.project import project_files
 from .quantize.calibrate import Calibrator, calibrate, load_calibration_data
 from .quantize.quantize import quantize_graph, tensors_needing_ranges
 from .serialize import deterministic_npz, graph_to_files
+from .stack import measure_files
 from .version import __version__
 
 VERIFY_SAMPLES = 16  # calibration inputs kept in the output folder for `tinygen verify`
@@ -178,6 +179,10 @@ def write_compiled(graph: Graph, out_dir: str | Path | None, prefix: str, *,
     step("codegen")
     files = dict(rendered.files)
     summary = summarize(graph, plan, rendered, loaded)
+    # The worst-case call stack beside the arena: measured on a Cortex-M4 build of these sources (stack.py).
+    stack = measure_files(files, prefix, rendered.kernel_functions)
+    summary["stack"] = stack.to_json() if stack else None
+    step("stack")
     files.update(metadata_files(graph, plan, rendered, loaded, prefix, model_file, samples or {}, summary,
                                 calibration or {}, in_place))
     # platformio.ini, src/, test/

@@ -75,6 +75,7 @@ def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_m
     from ..platformio.envs import env_named
     from ..report import build_report
     from ..report.text import short_lines
+    from ..stack import stack_line
 
     if board is not None:
         env_named(board)  # an unknown board is refused before compiling
@@ -95,6 +96,8 @@ def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_m
     obj.info(f"  weights       {s['weights_bytes']:,} B (all constants {s['constants_bytes']:,} B)")
     obj.info(f"  arena         {s['arena_bytes']:,} B (lower bound for this schedule "
              f"{s['arena_lower_bound_bytes']:,} B)")
+    stack = stack_line(s.get("stack"))
+    obj.info(f"  stack         {stack}" if stack else "  stack         not measured (no arm-none-eabi-gcc on PATH)")
     for line in memory_lines(s):
         obj.info(line)
     for note in s.get("notes", []):

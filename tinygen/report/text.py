@@ -40,7 +40,9 @@ def summary_line(report: dict[str, Any]) -> str:
     return (f"{report['name']} ({report['model_file']}): {len(report['layers'])} layers, {report['macs']:,} MACs, "
             f"{report['params']:,} parameters, constants {report['constants_bytes']:,} B (weights "
             f"{report['weights_bytes']:,} B), arena {report['arena_bytes']:,} B (lower bound "
-            f"{report['arena_lower_bound_bytes']:,} B, {report['planner']})")
+            f"{report['arena_lower_bound_bytes']:,} B, {report['planner']})"
+            + (f", stack {report['stack']['model_bytes']:,} B worst case on {report['stack']['cpu']}"
+               if report.get("stack") else ""))
 
 
 def notes_text(row: dict[str, Any]) -> str:
