@@ -56,7 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     except TinygenError as exc:
         echo_err(f"error: {exc}")
         return exc.exit_code
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:  # click turns Ctrl-C inside a command into Abort
+        if isinstance(exc.__context__, KeyboardInterrupt):
+            echo_err("interrupted")
+            return 130
         echo_err("aborted")
         return EXIT_BAD_INPUT
     except click.ClickException as exc:

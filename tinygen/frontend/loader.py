@@ -56,16 +56,33 @@ def load_model(path: str | os.PathLike[str], input_shapes: dict[str, tuple[int, 
     if opset > MAX_OPSET:
         raise ModelError(path, f"opset {opset} is newer than tinygen supports (up to {MAX_OPSET})",
                          hint=f"Export with opset_version={MAX_OPSET} or lower.")
+    output_ranks = {v.name: len(v.type.tensor_type.shape.dim) for v in model.graph.output
+                    if v.type.tensor_type.HasField("shape")}
     notes = apply_input_shapes(path, model, input_shapes)
     _drop_unbounded_clip_bounds(path, model)
     if external or upgraded_from or notes or input_shapes:
-        source = model.SerializeToString()
+        source = _runnable_source(model, output_ranks)
     constants = {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
     model = _infer_and_fold(path, model, constants)
     values = _static_values(path, model, constants)
     loaded = LoadedModel(path, model, opset, constants, values, upgraded_from, notes, source, sha256)
     check_loaded(loaded)
     return loaded
+
+
+def _runnable_source(model: onnx.ModelProto, output_ranks: dict[str, int]) -> bytes:
+    """The changed model as one file onnxruntime runs: its outputs keep their rank with symbolic
+    dimensions (the checker wants a shape; the old sizes may name the exported batch)."""
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    for value in copy.graph.output:
+        rank = output_ranks.get(value.name)
+        if rank is not None and value.type.HasField("tensor_type"):
+            shape = value.type.tensor_type.shape
+            shape.SetInParent()
+            for k in range(rank):
+                shape.dim.add().dim_param = f"{value.name}_dim{k}"
+    return copy.SerializeToString()
 
 
 def _read(path: str) -> tuple[onnx.ModelProto, bytes, bool]:

@@ -304,11 +304,11 @@ def check_loaded(loaded: LoadedModel) -> None:
     problems: list[Problem] = []
     producer = {out: node for node in loaded.graph.node for out in node.output}
     for name, info in loaded.values.items():
-        count = math.prod(info.shape[1:]) if info.shape else 1
+        count = math.prod(info.shape)  # the batch is 1 by now
         if count > MAX_VALUE_ELEMENTS:
             node = producer.get(name)
             where = f"value '{name}'" if node is not None else f"input '{name}'"
-            problems.append(Problem(f"{where} has shape {list(info.shape)}: {count:,} elements per sample; a "
+            problems.append(Problem(f"{where} has shape {list(info.shape)}: {count:,} elements; a "
                                     f"microcontroller model holds at most {MAX_VALUE_ELEMENTS:,} per tensor",
                                     _node_label(node) if node is not None else None,
                                     node.op_type if node is not None else None))
