@@ -49,7 +49,8 @@ def conv_model(batch: object = 1, *, weights: np.ndarray | None = None, bias: np
              helper.make_node("Relu", ["c"], ["r"], name="relu"),
              helper.make_node("Reshape", ["r", "target"], ["f"], name="flatten"),
              helper.make_node("Gemm", ["f", "fc"], ["y"], name="fc", transB=1), *(extra_nodes or [])]
-    graph = helper.make_graph(nodes, "robust", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, 3, 8, 8])],
+    graph = helper.make_graph(nodes, "robust",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, 3, 8, 8])],
                               [helper.make_tensor_value_info(output, TensorProto.FLOAT, ["n", "k"])], inits)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
 
