@@ -305,6 +305,13 @@ def check_loaded(loaded: LoadedModel) -> None:
     producer = {out: node for node in loaded.graph.node for out in node.output}
     for name, info in loaded.values.items():
         count = math.prod(info.shape)  # the batch is 1 by now
+        if count == 0:
+            node = producer.get(name)
+            problems.append(Problem(f"value '{name}' has the empty shape {list(info.shape)}: nothing to compute "
+                                    "(a window larger than its padded input, a zero-sized input?)",
+                                    _node_label(node) if node is not None else None,
+                                    node.op_type if node is not None else None))
+            continue
         if count > MAX_VALUE_ELEMENTS:
             node = producer.get(name)
             where = f"value '{name}'" if node is not None else f"input '{name}'"
