@@ -77,8 +77,8 @@ def draw_requant(rng: np.random.Generator, acc_bound: int, count: int = 1, typic
     spread over int8 (the output scale derived from the accumulator range); with `extreme`, the next
     extreme combinations of the cycle. (Uniform draws over multiplier x shift, 15 % of the layers
     before, saturated nearly always and are gone: the cycle covers the extremes.) Extreme layers are
-    named so (GraphBuilder.layer) and exempt from the spread check: saturating is their point. Pairs that would overflow int32 (requant_defined) are drawn
-    again."""
+    named so (GraphBuilder.layer) and exempt from the spread check: saturating is their point. Pairs
+    that would overflow int32 (requant_defined) are drawn again."""
     multipliers, shifts = [], []
     typical = float(acc_bound if typical is None else typical)
     extremes = extremes or ExtremeCycle()
