@@ -23,6 +23,7 @@ from .frontend.importer import import_model
 from .frontend.loader import LoadedModel, load_model
 from .frontend.tflite import TfliteModel, load_tflite
 from .frontend.tflite_import import import_tflite
+from .frontend.validate import check_ranges
 from .ir import Graph, verify
 from .model import CompiledModel
 from .outdir import MARKER, write_tree
@@ -38,6 +39,7 @@ from .quantize.calibrate_corrections import BIAS_SAMPLES, correct_biases, equali
 from .quantize.calibrate_sanity import batchnorm_hints, data_warnings, range_warnings
 from .quantize.quantize import quantize_graph, tensors_needing_ranges
 from .serialize import deterministic_npz, graph_to_files
+from .stack import measure_files
 from .version import __version__
 
 VERIFY_SAMPLES = 16  # inputs kept in the output folder for `tinygen verify`
@@ -55,16 +57,18 @@ def compile(model_path: str | Path, out_dir: str | Path | None = None, *, calib:
             calib_method: str = "minmax", name: str | None = None, debug: bool = False,
             log: Callable[[str], None] | None = None, warn: Callable[[str], None] | None = None,
             force: bool = False, ram_budget: int | None = None, bias_correction: bool = False,
-            equalization: bool = False, holdout: int | None = None, **options: Any) -> CompiledModel:
+            equalization: bool = False, holdout: int | None = None,
+            input_shapes: dict[str, tuple[int, ...]] | None = None, **options: Any) -> CompiledModel:
     """Compile an ONNX model into a C project in `out_dir` (a temporary folder if None); `options` as
     write_compiled takes them (in_place, variants, patches, patch_layers). calib_method: 'minmax',
     'percentile:<p>', 'mse' or 'entropy'; bias_correction / equalization: the optional corrections
     (quantize/calibrate_corrections.py); holdout: calibration samples kept apart for `verify` (default:
-    16 when there are at least 128)."""
+    16 when there are at least 128). `input_shapes` pins dynamic input dimensions ({"image": (1, 3, 96,
+    96)}, as `--input-shape image=1,3,96,96`)."""
     return compile_model(model_path, out_dir, calib=calib, calib_method=calib_method, name=name,
                          debug=debug, log=log, warn=warn, force=force, ram_budget=ram_budget,
                          bias_correction=bias_correction, equalization=equalization, holdout=holdout,
-                         **options).model
+                         input_shapes=input_shapes, **options).model
 
 
 def load(out_dir: str | Path) -> CompiledModel:
@@ -76,7 +80,8 @@ def compile_model(model_path: str | Path, out_dir: str | Path | None = None, *, 
                   calib_method: str = "minmax", name: str | None = None, debug: bool = False,
                   log: Callable[[str], None] | None = None, warn: Callable[[str], None] | None = None,
                   force: bool = False, ram_budget: int | None = None, bias_correction: bool = False,
-                  equalization: bool = False, holdout: int | None = None, **options: Any) -> CompileResult:
+                  equalization: bool = False, holdout: int | None = None,
+                  input_shapes: dict[str, tuple[int, ...]] | None = None, **options: Any) -> CompileResult:
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -97,12 +102,14 @@ def compile_model(model_path: str | Path, out_dir: str | Path | None = None, *, 
     if model_format(path) == "tflite":  # by content (the TFL3 identifier); other formats are refused
         loaded = load_tflite(path)  # the flatbuffer, through the TFLite schema
         step("load")
+        if input_shapes:
+            raise DataError(f"{path}: a .tflite model has static shapes; --input-shape is not used")
         if calib is not None:
             raise DataError(f"{path}: a .tflite model is already quantized; --calib is not used",
                             hint="Drop --calib; `tinygen verify OUT --input FILE` checks your own inputs.")
         graph = import_tflite(loaded)  # TFLite -> IR with the file's int8 parameters, NHWC as stored
     else:
-        loaded = load_model(path)  # read, check, upgrade the opset, pin the batch, fold constants
+        loaded = load_model(path, input_shapes)  # read, validate, upgrade the opset, pin the batch, fold
         step("load")
         graph = import_model(loaded)  # ONNX -> float IR, channels-last (QDQ parameters kept)
         given = read_calibration(calib, loaded, warn) if calib is not None else None
@@ -124,6 +131,7 @@ def compile_model(model_path: str | Path, out_dir: str | Path | None = None, *, 
         assert isinstance(loaded, LoadedModel) and given is not None  # a .tflite model is fully quantized
         held, data = hold_out(given, holdout)
         record, ranges = calibrate_graph(loaded, graph, given, data, calibrator, equalization, warn)
+        check_ranges(path, ranges)  # NaN or inf in the float model's activations: a clear error
         record.update({"held_out": 0 if held is None else int(next(iter(held.values())).shape[0])})
         step("calibrate")
     else:
@@ -249,6 +257,10 @@ def write_compiled(graph: Graph, out_dir: str | Path | None, prefix: str, *,
     step("codegen")
     files = dict(rendered.files)
     summary = summarize(graph, plan, rendered, loaded)
+    # The worst-case call stack beside the arena: measured on a Cortex-M4 build of these sources (stack.py).
+    stack = measure_files(files, prefix, rendered.kernel_functions)
+    summary["stack"] = stack.to_json() if stack else None
+    step("stack")
     files.update(metadata_files(graph, plan, rendered, loaded, prefix, model_file, samples or {}, summary,
                                 calibration or {}, in_place))
     # platformio.ini, src/, test/
@@ -286,6 +298,8 @@ def summarize(graph: Graph, plan: MemoryPlan, rendered: RenderedModel,
                      for c in variant_choices(graph) if c.kernel != c.fastest],
         "patches": patch_plans(graph),
         "opset": loaded.opset if loaded else None,
+        # What the loader changed to compile the model (a fixed batch compiled as batch 1, ...).
+        "notes": list(loaded.notes) if loaded else [],
         "upgraded_from_opset": loaded.upgraded_from if loaded else None,
     }
 
@@ -293,13 +307,17 @@ def summarize(graph: Graph, plan: MemoryPlan, rendered: RenderedModel,
 def metadata_files(graph: Graph, plan: MemoryPlan, rendered: RenderedModel, loaded: LoadedModel | TfliteModel | None,
                    prefix: str, model_file: str, samples: dict[str, np.ndarray], summary: dict[str, Any],
                    calibration: dict[str, Any], in_place: bool = True) -> dict[str, bytes]:
-    model_bytes = Path(loaded.path).read_bytes() if loaded else b""
+    if isinstance(loaded, LoadedModel):  # self-contained (external data embedded), see frontend/loaded.py
+        model_bytes, sha256 = loaded.source, loaded.sha256
+    else:
+        model_bytes = Path(loaded.path).read_bytes() if loaded else b""
+        sha256 = hashlib.sha256(model_bytes).hexdigest()
     graph_json, arrays = graph_to_files(graph)
     manifest = {
         "tinygen_version": __version__,
         "name": prefix,
         "model_file": model_file,
-        "model_sha256": hashlib.sha256(model_bytes).hexdigest() if loaded else None,
+        "model_sha256": sha256 if loaded else None,
         "inputs": rendered.inputs,
         "outputs": rendered.outputs,
         **summary,

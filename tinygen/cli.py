@@ -19,7 +19,7 @@ import click
 
 from . import progress
 from .commands.common import Context, echo_err
-from .errors import EXIT_BAD_INPUT, EXIT_OK, TinygenError
+from .errors import EXIT_BAD_INPUT, EXIT_OK, TinygenError, os_error_text
 from .version import __version__
 
 EXIT_INTERNAL = 3
@@ -89,7 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     except TinygenError as exc:
         echo_err(f"error: {exc}")
         return exc.exit_code
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:  # click turns Ctrl-C inside a command into Abort
+        if isinstance(exc.__context__, KeyboardInterrupt):
+            echo_err("interrupted")
+            return 130
         echo_err("aborted")
         return EXIT_BAD_INPUT
     except click.ClickException as exc:
@@ -98,7 +101,14 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     except KeyboardInterrupt:
+        echo_err("interrupted")
         return 130
+    except OSError as exc:  # the file system or the machine, not the model: the path and the reason
+        echo_err(f"error: {os_error_text(exc)}")
+        return EXIT_BAD_INPUT
+    except MemoryError:
+        echo_err("error: this machine ran out of memory; the model or the data is too large")
+        return EXIT_BAD_INPUT
     except Exception as exc:  # a bug: say so plainly
         if os.environ.get("TINYGEN_DEBUG"):
             traceback.print_exc()

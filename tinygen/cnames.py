@@ -17,6 +17,24 @@ C_KEYWORDS = {
     "true", "false", "main",
 }
 MAX_PREFIX_LENGTH = 40
+# The prefix also names files: lib/<prefix>/<prefix>.h, lib/<prefix>/library.json. A header named like
+# a system header (lib/string/string.h) shadows <string.h> for every file built with -Ilib/string, and
+# a library folder named like tinygen's own (lib/tinygen_kernels) overwrites it. Such prefixes get
+# "_model" appended. The C99/C11 standard headers, the POSIX and newlib headers the kernels' toolchains
+# pull in, the CMSIS and Arduino headers of the board frameworks.
+RESERVED_FILE_NAMES = {
+    "assert", "complex", "ctype", "errno", "fenv", "float", "inttypes", "iso646", "limits", "locale", "math",
+    "setjmp", "signal", "stdalign", "stdarg", "stdatomic", "stdbool", "stddef", "stdint", "stdio", "stdlib",
+    "stdnoreturn", "string", "tgmath", "threads", "time", "uchar", "wchar", "wctype",
+    "alloca", "dirent", "fcntl", "features", "getopt", "malloc", "memory", "newlib", "pthread", "reent", "sched",
+    "strings", "syscalls", "unistd", "utime", "endian", "ieeefp", "stdio_ext", "sys", "machine",
+    "arduino", "wprogram", "cmsis_compiler", "cmsis_gcc", "cmsis_version", "arm_math", "arm_nnfunctions",
+    "unity", "unity_config", "main",
+}
+
+
+def _reserved(prefix: str) -> bool:
+    return prefix in RESERVED_FILE_NAMES or prefix.startswith(("tinygen", "core_cm", "system_", "stm32"))
 
 
 def c_identifier(text: str) -> str:
@@ -34,11 +52,14 @@ def c_identifier(text: str) -> str:
 def model_prefix(text: str) -> str:
     """The lower-case prefix of every generated symbol (e.g. `kws` -> kws_run, KWS_ARENA_SIZE).
 
-    A leading `tg_` is refused: that namespace belongs to the kernel library.
+    A leading `tg_` is refused: that namespace belongs to the kernel library. A prefix that would
+    name a file like a system header or one of tinygen's libraries gets `_model` appended.
     """
     prefix = c_identifier(text).lower()[:MAX_PREFIX_LENGTH].rstrip("_")
     if prefix.startswith("tg_") or prefix == "tg":
         prefix = "model_" + prefix
+    if _reserved(prefix) or _reserved(prefix.rstrip("_")):
+        prefix = prefix.rstrip("_") + "_model"
     return prefix
 
 

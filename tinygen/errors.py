@@ -82,6 +82,15 @@ class BuildError(TinygenError):
     """A compiler or tool failed while building generated code."""
 
 
+def os_error_text(exc: OSError, path: object = None) -> str:
+    """'PATH: reason' for a file-system error, in words (no errno numbers, no Python repr)."""
+    where = path if path is not None else exc.filename
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename2 is not None:
+        where = f"{exc.filename} -> {exc.filename2}"
+    return f"{where}: {reason[0].lower() + reason[1:]}" if where is not None else reason
+
+
 class ProblemCollector:
     """Gathers problems while a pass walks the graph, then raises them all at once."""
 

@@ -72,22 +72,21 @@ class ExtremeCycle:
 def draw_requant(rng: np.random.Generator, acc_bound: int, count: int = 1, typical: float | None = None,
                  offset_bound: int = 128, extremes: ExtremeCycle | None = None,
                  extreme: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """`count` (multiplier, shift) pairs for accumulators |acc| <= acc_bound, each one of:
-    informative (70 %: maps the typical accumulator magnitude, acc_bound unless given, to
-    2^3 .. 2^7, so outputs spread over int8), uniform over multiplier [0, 2^31) x shift
-    [-31, 30] (15 %), or the next extreme combination (15 %, or all with `extreme`); pairs that
-    would overflow int32 (requant_defined) are drawn again."""
+    """`count` (multiplier, shift) pairs for accumulators |acc| <= acc_bound: informative ones, which
+    map the typical accumulator magnitude (acc_bound unless given) to 2^3 .. 2^7, so the outputs
+    spread over int8 (the output scale derived from the accumulator range); with `extreme`, the next
+    extreme combinations of the cycle. (Uniform draws over multiplier x shift, 15 % of the layers
+    before, saturated nearly always and are gone: the cycle covers the extremes.) Extreme layers are
+    named so (GraphBuilder.layer) and exempt from the spread check: saturating is their point. Pairs
+    that would overflow int32 (requant_defined) are drawn again."""
     multipliers, shifts = [], []
     typical = float(acc_bound if typical is None else typical)
     extremes = extremes or ExtremeCycle()
     while len(multipliers) < count:
-        kind = 1.0 if extreme else rng.random()
-        if kind < 0.7:
+        if not extreme:
             target = 2.0 ** rng.uniform(3, 7) / max(typical, 1.0)
             shift = int(np.clip(np.frexp(target)[1], -31, 30))
             multiplier = int(rng.integers(2**30, 2**31))
-        elif kind < 0.85:
-            multiplier, shift = int(rng.integers(0, 2**31)), int(rng.integers(-31, 31))
         else:
             multiplier, shift = extremes.next()
         if requant_defined(acc_bound, multiplier, shift, offset_bound):
@@ -98,14 +97,19 @@ def draw_requant(rng: np.random.Generator, acc_bound: int, count: int = 1, typic
 
 def activation_range(rng: np.random.Generator, output_offset: int) -> tuple[int, int]:
     """A fused-activation clamp: usually the full int8 range, sometimes what a fused ReLU or
-    ReLU6 gives (from the output zero point up), now and then any range or a single value."""
+    ReLU6 gives (from the output zero point up), now and then any range or a single value. The
+    clamps keep at least 32 values (a narrower one would make the output degenerate), except the
+    single-value clamp (2 %), an edge case of its own."""
     kind = rng.random()
-    if kind < 0.6:
+    if kind < 0.6 or (kind < 0.85 and output_offset > 127 - 32):
         return -128, 127
     if kind < 0.85:
-        return output_offset, int(rng.choice([127, min(127, output_offset + int(rng.integers(0, 128)))]))
-    low, high = sorted(int(v) for v in rng.integers(-128, 128, 2))
-    return (low, high) if kind < 0.95 else (low, low)
+        return output_offset, int(rng.choice([127, min(127, output_offset + int(rng.integers(32, 128)))]))
+    if kind < 0.98:
+        low = int(rng.integers(-128, 127 - 32))
+        return low, int(rng.integers(low + 32, 128))
+    low = int(rng.integers(-128, 128))
+    return low, low
 
 
 def int8_weights(rng: np.random.Generator, shape: Sequence[int]) -> np.ndarray:
@@ -158,6 +162,9 @@ def accumulator_bound(low: np.ndarray, high: np.ndarray, bias: np.ndarray) -> np
 
 
 # --- graphs ------------------------------------------------------------------------------------
+
+EXTREME_PREFIX = "extreme_"
+
 
 class GraphBuilder:
     """Builds a Graph of independent layers; every layer output is a graph output."""
@@ -216,7 +223,10 @@ class GraphBuilder:
         out = self._name("y")
         self.graph.add_tensor(Tensor(out, tuple(out_shape), "int8", quant=quant or self.quant(zp), layout=layout,
                                      onnx_shape=tuple(onnx_shape) if onnx_shape else None))
-        self.graph.nodes.append(Node(f"{op}_{out}", op, inputs, [out], attrs, params))
+        # An extreme layer (saturating parameters on purpose) says so in its name: the spread check of
+        # tests/kernels/test_kernels.py skips it.
+        name = f"{EXTREME_PREFIX if self.extreme else ''}{op}_{out}"
+        self.graph.nodes.append(Node(name, op, inputs, [out], attrs, params))
         self.graph.outputs.append(out)
         return out
 

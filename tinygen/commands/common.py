@@ -32,6 +32,16 @@ class Context:
             echo_err(f"  {message}")
 
 
+def input_shape_option(texts: tuple[str, ...]) -> dict[str, tuple[int, ...]] | None:
+    """The --input-shape NAME=D0,D1,... options as {NAME: dims} (a usage error if malformed)."""
+    from ..frontend.shapes import parse_input_shapes
+
+    try:
+        return parse_input_shapes(texts) or None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--input-shape") from None
+
+
 OUTPUT_SUFFIXES = (".npy", ".npz", ".csv")
 
 
@@ -48,17 +58,29 @@ def check_output_file(path: Path, outputs: int) -> None:
 def save_outputs(path: Path, output_names: list[str], outputs: Any) -> None:
     """Write outputs by the file's suffix (check_output_file): .npy (one output), .npz keyed by
     output name, or .csv (one row per sample: every output's values flattened, a header naming
-    each column)."""
+    each column). A file-system failure is a TinygenError with the path and the reason (nothing
+    half-written is left behind)."""
+    from ..errors import TinygenError, os_error_text
+
     arrays = outputs if isinstance(outputs, dict) else {output_names[0]: outputs}
     check_output_file(path, len(arrays))
-    with open(path, "wb") as handle:
-        if path.suffix == ".npz":
-            np.savez(handle, **arrays)
-        elif path.suffix == ".npy":
-            np.save(handle, next(iter(arrays.values())))
-        else:
-            rows = [a.reshape(a.shape[0], -1) for a in arrays.values()]
-            header = ",".join(f"{name}[{i}]" for name, a in zip(arrays, rows, strict=True) for i in range(a.shape[1]))
-            integer = all(np.issubdtype(a.dtype, np.integer) for a in rows)
-            np.savetxt(handle, np.concatenate(rows, axis=1), delimiter=",", header=header, comments="",
-                       fmt="%d" if integer else "%.9g")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise TinygenError(f"cannot write {path}: the folder {parent} does not exist"
+                           if not parent.exists() else f"cannot write {path}: {parent} is not a folder")
+    try:
+        with open(path, "wb") as handle:
+            if path.suffix == ".npz":
+                np.savez(handle, **arrays)
+            elif path.suffix == ".npy":
+                np.save(handle, next(iter(arrays.values())))
+            else:
+                rows = [a.reshape(a.shape[0], -1) for a in arrays.values()]
+                header = ",".join(f"{name}[{i}]" for name, a in zip(arrays, rows, strict=True)
+                                  for i in range(a.shape[1]))
+                integer = all(np.issubdtype(a.dtype, np.integer) for a in rows)
+                np.savetxt(handle, np.concatenate(rows, axis=1), delimiter=",", header=header, comments="",
+                           fmt="%d" if integer else "%.9g")
+    except OSError as exc:
+        path.unlink(missing_ok=True) if path.is_file() else None
+        raise TinygenError(f"cannot write {path}: {os_error_text(exc, path)}") from None

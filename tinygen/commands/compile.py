@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import TinygenError
-from .common import Context, echo_err
+from .common import Context, echo_err, input_shape_option
 
 
 def memory_lines(summary: dict) -> list[str]:
@@ -72,6 +72,9 @@ def calibration_lines(record: dict) -> list[str]:
 @click.option("--no-in-place", "no_in_place", is_flag=True,
               help="Give every tensor bytes of its own: no output over its input, no residual Add fused into its "
                    "convolution (the plain plan, to compare).")
+@click.option("--input-shape", "input_shape", multiple=True, metavar="NAME=D0,D1,...",
+              help="Pin the dimensions of input NAME (repeatable), e.g. image=1,3,96,96: for dynamic dimensions, "
+                   "or a fixed batch given as 1.")
 @click.option("--board", metavar="ENV|FILE",
               help="Check that the model fits this board's RAM and flash (`tinygen boards`, or a JSON board file "
                    "with name, ram_kib, flash_kib): exit 2 with what would help if not (OUT is still written, for "
@@ -84,7 +87,7 @@ def calibration_lines(record: dict) -> list[str]:
 def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_method: str,
             bias_correction: bool, equalize: bool, holdout: int | None, name: str | None, debug: bool,
             force: bool, ram_budget: int | None, patches: int | None, patch_layers: int | None, no_in_place: bool,
-            board: str | None, ram_kib: int | None, flash_kib: int | None) -> None:
+            input_shape: tuple[str, ...], board: str | None, ram_kib: int | None, flash_kib: int | None) -> None:
     """Compile MODEL.onnx into a C project in OUT.
 
     \b
@@ -96,14 +99,17 @@ def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_m
     from ..platformio.envs import fit_target
     from ..report import build_report
     from ..report.text import constants_note, short_lines
+    from ..stack import stack_line
 
     target = fit_target(board, ram_kib, flash_kib)  # an unknown board is refused before compiling
+    input_shapes = input_shape_option(input_shape)
 
     start = time.perf_counter()
     result = compile_model(model, out_dir, calib=calib, calib_method=calib_method, name=name, debug=debug,
                            log=obj.debug if obj.verbose else None, warn=echo_err, force=force,
                            ram_budget=ram_budget, bias_correction=bias_correction, equalization=equalize,
-                           holdout=holdout, patches=patches, patch_layers=patch_layers, in_place=not no_in_place)
+                           holdout=holdout, patches=patches, patch_layers=patch_layers, in_place=not no_in_place,
+                           input_shapes=input_shapes)
     elapsed = time.perf_counter() - start
     s = result.summary
     obj.info(f"compiled {model} -> {out_dir} (prefix '{result.model.name}') in {elapsed:.2f} s")
@@ -118,10 +124,14 @@ def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_m
              f"{constants_note(s['weights_bytes'], s['constants_bytes'])})")
     obj.info(f"  arena         {s['arena_bytes']:,} B (lower bound for this schedule "
              f"{s['arena_lower_bound_bytes']:,} B)")
+    stack = stack_line(s.get("stack"))
+    obj.info(f"  stack         {stack}" if stack else "  stack         not measured (no arm-none-eabi-gcc on PATH)")
     for line in memory_lines(s):
         obj.info(line)
     for line in calibration_lines(result.model.manifest.get("calibration") or {}):
         obj.info(line)
+    for note in s.get("notes", []):
+        obj.info(f"  note          {note}")
     report = build_report(out_dir, board=target, accuracy=False)  # the short form of `tinygen report`
     for line in short_lines(report):
         obj.info(line)

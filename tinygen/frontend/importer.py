@@ -24,6 +24,22 @@ from .loader import LoadedModel
 ACCEPTED_INPUT_DTYPES = (np.float32, np.int8, np.uint8)
 MAX_INPUT_RANK = 6  # the data-movement kernels' axes (ops/copy.py); other ops check their own ranks
 
+# Where an export change avoids an unsupported operator, the message says which (only when the op's own
+# import function gave no hint).
+EXPORT_HINTS = {
+    "Einsum": "write the product with torch.matmul / nn.Linear instead of einsum",
+    "Loop": "control flow: export by tracing (torch.onnx.export of the eval-mode model) with a fixed length",
+    "Scan": "control flow: export by tracing with a fixed sequence length",
+    "If": "control flow: export by tracing, so the branch taken at export is the graph",
+    "NonZero": "a data-dependent shape: move it to post-processing outside the model",
+    "TopK": "move the top-k selection to post-processing outside the model",
+    "NonMaxSuppression": "move non-maximum suppression to post-processing outside the model",
+    "RandomNormalLike": "export the model in eval mode (model.eval())",
+    "RandomUniformLike": "export the model in eval mode (model.eval())",
+    "Bernoulli": "export the model in eval mode (model.eval())",
+    "GridSample": "replace grid_sample with interpolate (Resize) where the grid is a plain scaling",
+}
+
 
 def model_name(path: str) -> str:
     stem = Path(path).stem
@@ -73,7 +89,8 @@ def import_model(loaded: LoadedModel, problems: ProblemCollector | None = None) 
             if unset:
                 raise AssertionError(f"import of {node.op_type} did not define {unset}")
         except Unsupported as exc:
-            problems.add(exc.reason, name, node.op_type, exc.hint)
+            hint = exc.hint or EXPORT_HINTS.get(node.op_type)
+            problems.add(exc.reason + _shapes_as_exported(loaded, node), name, node.op_type, hint)
             for out in node.output:
                 if out and out not in ctx.values:
                     ctx.placeholder(out)
@@ -109,6 +126,20 @@ def _rewritten(loaded: LoadedModel) -> LoadedModel:
     del model.graph.node[:]
     model.graph.node.extend(nodes)
     return dataclasses.replace(loaded, model=model, constants=constants)
+
+
+def _shapes_as_exported(loaded: LoadedModel, node: onnx.NodeProto) -> str:
+    """The node's run-time input and output shapes in the model's own layout (as exported, batch 1),
+    so a message never shows tinygen's channels-last view."""
+
+    def shapes(names: list[str]) -> str:
+        known = [str(list(loaded.values[n].shape)) for n in names if n and n in loaded.values]
+        return ", ".join(known) if known else ""
+
+    ins, outs = shapes(list(node.input)), shapes(list(node.output))
+    if not ins and not outs:
+        return ""
+    return f" (input {ins or '-'} -> output {outs or '-'}, as exported)"
 
 
 def _keep_onnx_output_names(graph: Graph, loaded: LoadedModel, ctx: ImportContext) -> None:

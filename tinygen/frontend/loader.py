@@ -1,27 +1,37 @@
 """Load an ONNX file into a clean, static-shaped, constant-folded ONNX model.
 
 Steps, each turning a class of exporter quirks into a clear error or a normal form:
-  1. read and `onnx.checker` it;
-  2. upgrade old opsets with onnx's version converter;
-  3. pin a symbolic batch dimension to 1 (anything else dynamic is an error);
+  1. read it (external weight data embedded), run the validation stage (validate.py: every problem
+     of the file at once) and `onnx.checker`;
+  2. upgrade old opsets with onnx's version converter (IR-3 files listing their initializers among
+     the graph inputs first lose them from the inputs);
+  3. give every input a static shape of batch 1 (shapes.py: --input-shape, a symbolic batch, a fixed
+     batch N > 1 compiled per sample; anything else dynamic is an error);
   4. alternate ONNX shape inference and constant folding until nothing changes, so shape
      arithmetic (Shape -> Gather -> Concat -> Reshape, ConstantOfShape, ...) becomes constants;
-  5. require every remaining value to have a static shape.
+  5. require every remaining value to have a static shape, and run the validation stage's checks on
+     the shapes (sizes a microcontroller can hold, weights fitting their inputs).
 The importer (importer.py) then turns the result into tinygen's IR.
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
 import onnx
-from onnx import helper, numpy_helper, shape_inference
+from onnx import external_data_helper, helper, numpy_helper, shape_inference
 from onnx.reference import ReferenceEvaluator
 
-from ..errors import ModelError, Problem
+from ..errors import ModelError
+from .loaded import LoadedModel, ValueInfo
+from .shapes import apply_input_shapes
+from .validate import MAX_MAGNITUDE, check_loaded, check_proto
+
+__all__ = ["LoadedModel", "ValueInfo", "load_model"]
 
 MIN_OPSET = 13  # older models are upgraded to this opset before import
 MAX_OPSET = 22
@@ -36,74 +46,86 @@ MAX_FOLDED_ELEMENTS = 1 << 24
 REWRITES: list[Callable[[str, onnx.ModelProto], onnx.ModelProto]] = []
 
 
-@dataclass
-class ValueInfo:
-    shape: tuple[int, ...]
-    dtype: np.dtype
-
-
-@dataclass
-class LoadedModel:
-    path: str
-    model: onnx.ModelProto
-    opset: int
-    constants: dict[str, np.ndarray]  # initializers and folded values, by name
-    values: dict[str, ValueInfo]  # static shape and dtype of every non-constant value
-    upgraded_from: int | None = None
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def graph(self) -> onnx.GraphProto:
-        return self.model.graph
-
-    @property
-    def input_names(self) -> list[str]:
-        return [v.name for v in self.graph.input if v.name not in self.constants]
-
-    @property
-    def output_names(self) -> list[str]:
-        return [v.name for v in self.graph.output]
-
-
-def load_model(path: str | os.PathLike[str]) -> LoadedModel:
+def load_model(path: str | os.PathLike[str], input_shapes: dict[str, tuple[int, ...]] | None = None
+               ) -> LoadedModel:
+    """`input_shapes`: dimensions for named inputs (`--input-shape NAME=1,3,96,96`), see shapes.py."""
     path = os.fspath(path)
-    model = _read(path)
+    model, source, external = _read(path)
+    sha256 = hashlib.sha256(source).hexdigest()
     opset = _default_opset(model)
     upgraded_from = None
+    _drop_initializer_inputs(model)
     if opset < MIN_OPSET:
         model = _upgrade(path, model, opset)
         upgraded_from, opset = opset, MIN_OPSET
     if opset > MAX_OPSET:
         raise ModelError(path, f"opset {opset} is newer than tinygen supports (up to {MAX_OPSET})",
                          hint=f"Export with opset_version={MAX_OPSET} or lower.")
-    for rewrite in REWRITES:
+    for rewrite in REWRITES:  # e.g. QOperator nodes expanded to DequantizeLinear -> op -> QuantizeLinear
         model = rewrite(path, model)
-    _drop_initializer_inputs(model)
-    _pin_batch_dimension(path, model)
+    output_ranks = {v.name: len(v.type.tensor_type.shape.dim) for v in model.graph.output
+                    if v.type.tensor_type.HasField("shape")}
+    notes = apply_input_shapes(path, model, input_shapes)
+    _drop_unbounded_clip_bounds(path, model)
+    if external or upgraded_from or notes or input_shapes:
+        source = _runnable_source(model, output_ranks)
     constants = {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
     model = _infer_and_fold(path, model, constants)
     values = _static_values(path, model, constants)
-    return LoadedModel(path, model, opset, constants, values, upgraded_from)
+    loaded = LoadedModel(path, model, opset, constants, values, upgraded_from, notes, source, sha256)
+    check_loaded(loaded)
+    return loaded
 
 
-def _read(path: str) -> onnx.ModelProto:
+def _runnable_source(model: onnx.ModelProto, output_ranks: dict[str, int]) -> bytes:
+    """The changed model as one file onnxruntime runs: its outputs keep their rank with symbolic
+    dimensions (the checker wants a shape; the old sizes may name the exported batch)."""
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    for value in copy.graph.output:
+        rank = output_ranks.get(value.name)
+        if rank is not None and value.type.HasField("tensor_type"):
+            shape = value.type.tensor_type.shape
+            shape.SetInParent()
+            for k in range(rank):
+                shape.dim.add().dim_param = f"{value.name}_dim{k}"
+    return copy.SerializeToString()
+
+
+def _read(path: str) -> tuple[onnx.ModelProto, bytes, bool]:
+    """(the model with any external data loaded, the file's bytes, whether it had external data)."""
     if not os.path.exists(path):
         raise ModelError(path, "no such file")
     if os.path.isdir(path):
         raise ModelError(path, "is a directory, not an ONNX file")
     try:
-        model = onnx.load(path)
+        with open(path, "rb") as handle:
+            source = handle.read()
+    except OSError as exc:
+        raise ModelError(path, f"cannot be read: {exc.strerror or exc}") from None
+    try:
+        model = onnx.load_from_string(source)
     except Exception as exc:  # protobuf raises several unrelated types for garbage input
         raise ModelError(path, f"not a readable ONNX model ({type(exc).__name__}: {exc})".strip(),
                          hint="Check that the file is a complete .onnx export.") from None
     if len(model.graph.node) == 0:
         raise ModelError(path, "the file holds no graph nodes (is it an ONNX model?)")
+    external = [t.name for t in external_data_helper._get_all_tensors(model)
+                if external_data_helper.uses_external_data(t)]
+    if external:  # weights in a side file: embed them, so OUT keeps one self-contained model
+        try:
+            external_data_helper.load_external_data_for_model(model, os.path.dirname(os.path.abspath(path)))
+        except Exception as exc:
+            raise ModelError(path, f"cannot read the external data of tensor '{external[0]}': {_first_line(exc)}",
+                             hint="Keep the .data file next to the model, or export with external_data=False."
+                             ) from None
+    check_proto(path, model)  # every problem of the file at once, before any library reads the values
     try:
         onnx.checker.check_model(model)
     except Exception as exc:
         raise ModelError(path, f"the ONNX checker rejects the model: {_first_line(exc)}",
                          hint="Re-export the model, or repair it with onnx.checker's message.") from None
-    return model
+    return model, source, bool(external)
 
 
 def _first_line(exc: Exception) -> str:
@@ -131,40 +153,38 @@ def _upgrade(path: str, model: onnx.ModelProto, opset: int) -> onnx.ModelProto:
 
 
 def _drop_initializer_inputs(model: onnx.ModelProto) -> None:
-    """Old exporters list initializers among the graph inputs; they are constants, not inputs."""
+    """Old exporters list initializers among the graph inputs; they are constants, not inputs.
+
+    IR version 3 requires that listing, and onnx's version converter checks it (an initializer it adds
+    is 'in initializer but not in graph input'): without them the file is IR version 4 or later.
+    """
     initializers = {init.name for init in model.graph.initializer}
     keep = [value for value in model.graph.input if value.name not in initializers]
-    del model.graph.input[:]
-    model.graph.input.extend(keep)
+    if len(keep) != len(model.graph.input):
+        del model.graph.input[:]
+        model.graph.input.extend(keep)
+    model.ir_version = max(model.ir_version, 7)
 
 
-def _pin_batch_dimension(path: str, model: onnx.ModelProto) -> None:
-    problems = []
-    for value in model.graph.input:
-        if not value.type.HasField("tensor_type"):
-            problems.append(Problem(f"input '{value.name}' is not a tensor"))
+def _drop_unbounded_clip_bounds(path: str, model: onnx.ModelProto) -> None:
+    """A Clip bound of +inf (max) or -inf (min), or beyond ±1e30 (exporters write ±FLT_MAX), means no
+    bound; the validation stage let them through for this. Other non-finite bounds are errors."""
+    initializers = {init.name: init for init in model.graph.initializer}
+    for node in model.graph.node:
+        if node.op_type != "Clip":
             continue
-        dims = value.type.tensor_type.shape.dim
-        if not value.type.tensor_type.HasField("shape"):
-            problems.append(Problem(f"input '{value.name}' has no shape"))
-            continue
-        for index, dim in enumerate(dims):
-            if dim.HasField("dim_value") and dim.dim_value > 0:
+        for position, sign in ((1, -1.0), (2, 1.0)):
+            if position >= len(node.input) or node.input[position] not in initializers:
                 continue
-            if index == 0:
-                dim.Clear()
-                dim.dim_value = 1  # a symbolic batch: tinygen compiles batch 1
-                continue
-            label = dim.dim_param or "?"
-            problems.append(Problem(f"input '{value.name}' has a dynamic dimension {index} ('{label}')"))
-    if problems:
-        raise ModelError(path, "dynamic shapes are not supported:", problems,
-                         hint="Export with fixed input shapes (only the batch dimension may be symbolic).")
-    # Outputs and value_info may still carry the symbolic batch; shape inference recomputes them.
-    del model.graph.value_info[:]
-    for value in model.graph.output:
-        if value.type.HasField("tensor_type"):
-            value.type.tensor_type.ClearField("shape")
+            value = numpy_helper.to_array(initializers[node.input[position]]).astype(np.float64)
+            if value.size != 1 or np.isnan(value).any():
+                continue  # the importer reports non-scalar bounds; NaN was refused by the validation stage
+            bound = float(value.ravel()[0])
+            if bound * sign > MAX_MAGNITUDE:
+                node.input[position] = ""
+            elif abs(bound) > MAX_MAGNITUDE:
+                raise ModelError(path, f"node '{node.name or 'Clip'}' (Clip): its {('min', 'max')[position - 1]} "
+                                 f"bound is {bound:g}, which leaves no finite value")
 
 
 def _infer_and_fold(path: str, model: onnx.ModelProto,
@@ -261,11 +281,30 @@ def _try_fold(node: onnx.NodeProto, constants: dict[str, np.ndarray], shapes: di
         return None
     if any(constants[name].size > MAX_FOLDED_ELEMENTS for name in inputs):
         return None
+    if _folded_size(node, constants, shapes) > MAX_FOLDED_ELEMENTS:
+        return None  # left to the validation stage, which refuses tensors this large
     try:
         outputs = ReferenceEvaluator(node).run(None, {name: constants[name] for name in inputs})
     except Exception:
         return None  # leave it to the importer, which reports what it cannot handle
     return [np.asarray(out) for out in outputs]
+
+
+def _folded_size(node: onnx.NodeProto, constants: dict[str, np.ndarray],
+                 shapes: dict[str, tuple[int, ...]]) -> int:
+    """The element count a fold would create, where known before creating it."""
+    sizes = [math.prod(shapes[out]) for out in node.output if out in shapes]
+    if node.op_type in ("ConstantOfShape", "Expand") and node.input[-1] in constants:
+        dims = constants[node.input[-1]].astype(np.float64).ravel()
+        sizes.append(int(min(float(np.prod(np.maximum(dims, 0))), 2.0**62)) if dims.size else 1)
+    if node.op_type == "Tile" and len(node.input) > 1 and node.input[1] in constants:
+        repeats = np.maximum(constants[node.input[1]].astype(np.float64), 0)
+        sizes.append(int(min(constants[node.input[0]].size * float(np.prod(repeats)), 2.0**62)))
+    if node.op_type == "Range" and all(name in constants for name in node.input[:3]):
+        start, limit, delta = (float(np.asarray(constants[name]).ravel()[0]) for name in node.input[:3])
+        sizes.append(int(min(abs((limit - start) / delta), 1 << 62)) if delta and math.isfinite(start + limit)
+                     else 1 << 62)
+    return max(sizes, default=0)
 
 
 def _sync_initializers(model: onnx.ModelProto, constants: dict[str, np.ndarray]) -> None:

@@ -168,6 +168,11 @@ def validate_batch(path: str, name: str, array: np.ndarray, shape: tuple[int, ..
     return np.ascontiguousarray(array)
 
 
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr)
 
@@ -192,7 +197,9 @@ class FloatRunner:
             self.session = ort.InferenceSession(model.SerializeToString(), options,
                                                 providers=["CPUExecutionProvider"])
         except Exception as exc:
-            raise TinygenError(f"{loaded.path}: onnxruntime cannot run the float model: {exc}") from None
+            raise TinygenError(f"{loaded.path}: onnxruntime cannot load the float model: {_first_line(exc)}",
+                               hint="tinygen calibrates by running the float model in onnxruntime; re-export the "
+                                    "model in a form onnxruntime accepts.") from None
         self.path = loaded.path
         available = [o.name for o in self.session.get_outputs()]
         self.wanted = [n for n in names if n in available]
@@ -208,8 +215,11 @@ class FloatRunner:
                 try:
                     results = self.session.run(self.wanted, feed)
                 except Exception as exc:
-                    raise TinygenError(f"{self.path}: onnxruntime failed running the float model on "
-                                       f"sample {i}: {exc}") from None
+                    # valid ONNX that onnxruntime cannot execute (a kernel it lacks)
+                    raise TinygenError(f"{self.path}: onnxruntime fails running the float model on sample {i}: "
+                                       f"{_first_line(exc)}",
+                                       hint="tinygen calibrates by running the float model in onnxruntime; "
+                                            "re-export the model in a form onnxruntime runs.") from None
                 yield {name: np.asarray(value, dtype=np.float32)
                        for name, value in zip(self.wanted, results, strict=True)}
                 advance(1)

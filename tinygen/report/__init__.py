@@ -57,6 +57,7 @@ def build_report(out_dir: str | Path, *, input_path: Path | None = None, board: 
         "constants_bytes": manifest["constants_bytes"],
         "arena_bytes": manifest["arena_bytes"],
         "arena_lower_bound_bytes": manifest["arena_lower_bound_bytes"],
+        "stack": manifest.get("stack"),  # worst-case call stack on Cortex-M4 (tinygen/stack.py)
         "planner": manifest["planner"],
         "in_place": manifest.get("in_place", []),
         "variants": manifest.get("variants", []),
@@ -71,7 +72,7 @@ def build_report(out_dir: str | Path, *, input_path: Path | None = None, board: 
         "arena_svg": picture,
     }
     if board is not None:
-        fp = footprint(model.out_dir, manifest, board)
+        fp = footprint(model.out_dir, manifest, board, measure_stack=True)
         report["board"] = {**fp.to_json(), "verdict": fit_line(fp),
                            "advice": [] if fp.fits else fit_advice(fp, manifest, layers)}
     return report

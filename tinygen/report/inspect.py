@@ -24,13 +24,14 @@ from ..ops import op_of
 from ..passes import run_pipeline
 
 
-def inspect_model(path: str | Path) -> tuple[dict[str, Any], list[Problem]]:
+def inspect_model(path: str | Path, input_shapes: dict[str, tuple[int, ...]] | None = None
+                  ) -> tuple[dict[str, Any], list[Problem]]:
     """(the figures, JSON-ready; the problems compile would refuse the model with, if any)."""
     if model_format(path) == "tflite":
         from .inspect_tflite import inspect_tflite
 
         return inspect_tflite(path)
-    loaded = load_model(str(path))
+    loaded = load_model(str(path), input_shapes)
     problems = ProblemCollector(loaded.path)
     graph = import_model(loaded, problems)
     supported = not problems.problems
@@ -84,6 +85,7 @@ def inspect_model(path: str | Path) -> tuple[dict[str, Any], list[Problem]]:
         "params": int(sum(row["params"] for row in nodes)),
         "figures": "after the compiler's passes" if supported else "of the nodes that import, before the passes",
         "problems": [str(problem) for problem in problems.problems],
+        "notes": list(loaded.notes),
     }
     return result, problems.problems
 
@@ -111,6 +113,7 @@ def inspect_lines(result: dict[str, Any]) -> list[str]:
               f"  layers:     {result['layers']} ({result['figures']})",
               f"  parameters: {result['params']:,}",
               f"  MACs:       {result['macs']:,}"]
+    lines += [f"  note:       {note}" for note in result.get("notes", [])]
     if result["supported"]:
         lines.append("  every node is supported: `tinygen compile` can compile it")
     return lines

@@ -6,8 +6,11 @@ kernels it calls. Where OUT holds a PlatformIO build of the env (`tinygen build/
 --target`), these are *measured* from the link map (tinygen/platformio/size.py; the harness and
 the C library are shown beside them). Otherwise they are *estimated*: the constants exactly (the
 code generator's own arrays) plus code sizes per layer and per kernel source taken from builds
-of the MLPerf Tiny models for Cortex-M4 (rounded up), and the arena exactly. Board RAM and flash
-sizes come from tinygen/platformio/envs.py.
+of the MLPerf Tiny models for Cortex-M4 (rounded up), and the arena exactly. RAM needs, beside it, the
+worst-case call stack (tinygen/stack.py): measured for the env's own CPU flags when a board is checked,
+else the Cortex-M4 figure stored at compile time; a board fits when static RAM plus stack fit its RAM.
+Board RAM and flash sizes come from
+tinygen/platformio/envs.py.
 """
 
 from __future__ import annotations
@@ -30,22 +33,24 @@ BUILD_FOLDERS = (".pio/build", ".pio/batch")  # where tinygen's PlatformIO build
 @dataclass
 class Footprint:
     env: Env
-    ram: int  # the model's RAM: static arena + other static data
+    ram: int  # the model's static RAM: arena + other static data (the stack comes on top)
     flash: int  # the model's flash: constants + layer code + kernels
     measured: bool
     parts: dict[str, int] = field(default_factory=dict)  # flash by part
     firmware: SizeReport | None = None  # the whole build, when measured
+    stack: int = 0  # worst-case call stack, needed on top of ram
+    stack_cpu: str | None = None  # the CPU it was measured for
 
     @property
     def fits(self) -> bool:
-        return self.ram <= self.env.ram and self.flash <= self.env.flash
+        return self.ram + self.stack <= self.env.ram and self.flash <= self.env.flash
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "env": self.env.name, "title": self.env.title, "kind": self.env.kind,
             "board_ram_bytes": self.env.ram, "board_flash_bytes": self.env.flash,
             "ram_bytes": self.ram, "flash_bytes": self.flash, "flash_parts": self.parts,
-            "measured": self.measured, "fits": self.fits,
+            "measured": self.measured, "fits": self.fits, "stack_bytes": self.stack, "stack_cpu": self.stack_cpu,
         }
         if self.firmware is not None:
             data["firmware"] = {"flash": self.firmware.flash, "ram": self.firmware.ram,
@@ -72,9 +77,19 @@ def measured(out_dir: Path, manifest: dict[str, Any], env: Env) -> Footprint | N
     return None
 
 
-def footprint(out_dir: Path | None, manifest: dict[str, Any], env: Env) -> Footprint:
-    """Measured where OUT has a build of the env, else estimated."""
-    return (measured(out_dir, manifest, env) if out_dir is not None else None) or estimate(manifest, env)
+def footprint(out_dir: Path | None, manifest: dict[str, Any], env: Env, measure_stack: bool = False) -> Footprint:
+    """Measured where OUT has a build of the env, else estimated; plus the worst-case stack (for the
+    env's own CPU with measure_stack, else the compile-time Cortex-M4 figure)."""
+    fp = (measured(out_dir, manifest, env) if out_dir is not None else None) or estimate(manifest, env)
+    stack = manifest.get("stack") or None
+    if measure_stack and out_dir is not None and env.cpu is not None:
+        from ..stack import measure
+
+        report = measure(out_dir, manifest["name"], manifest.get("kernel_functions", []), env)
+        stack = report.to_json() if report else stack
+    if stack:
+        fp.stack, fp.stack_cpu = int(stack["model_bytes"]), stack["cpu"]
+    return fp
 
 
 def footprints(out_dir: Path | None, manifest: dict[str, Any]) -> list[Footprint]:
@@ -91,19 +106,20 @@ def fit_line(fp: Footprint) -> str:
     """'fits nucleo_f446re: RAM 15.6 of 128 KiB, flash 35.2 of 512 KiB (estimated)'."""
     verdict = "fits" if fp.fits else "does not fit"
     how = "measured from the build in OUT" if fp.measured else "estimated"
+    stack = f"; plus {fp.stack:,} B of worst-case stack ({fp.stack_cpu})" if fp.stack else ""
     return (f"{verdict} {fp.env.name}: RAM {kib(fp.ram)} of {kib(fp.env.ram)} KiB, "
-            f"flash {kib(fp.flash)} of {kib(fp.env.flash)} KiB ({how})")
+            f"flash {kib(fp.flash)} of {kib(fp.env.flash)} KiB ({how}){stack}")
 
 
 def fit_advice(fp: Footprint, manifest: dict[str, Any], layers: list[dict[str, Any]] | None = None) -> list[str]:
     """Why a model does not fit `fp.env`, and what would help."""
     lines = []
     others = [env.name for env in ENVS.values() if env.kind == "board" and env.name != fp.env.name
-              and fp.ram <= env.ram and fp.flash <= env.flash]
-    if fp.ram > fp.env.ram:
+              and fp.ram + fp.stack <= env.ram and fp.flash <= env.flash]
+    if fp.ram + fp.stack > fp.env.ram:
         arena, bound = manifest["arena_bytes"], manifest["arena_lower_bound_bytes"]
         lines.append(f"RAM: the model needs {fp.ram:,} B (activation arena {arena:,} B), the board has "
-                     f"{fp.env.ram:,} B.")
+                     f"{fp.env.ram:,} B" + (f"; the call stack needs {fp.stack:,} B more." if fp.stack else "."))
         if arena > bound:
             lines.append(f"  - the arena is {arena - bound:,} B above the live-set lower bound ({bound:,} B): "
                          "`tinygen compile --ram-budget BYTES` makes the planner search harder for a "

@@ -51,6 +51,8 @@ def summary_line(report: dict[str, Any]) -> str:
             f"{report['weights_bytes']:,} B), arena {report['arena_bytes']:,} B (lower bound "
             f"{report['arena_lower_bound_bytes']:,} B, {report['planner']})"
             + (f", data movement {report['moved_bytes']:,} B copied" if report.get("moved_bytes") else "")
+            + (f", stack {report['stack']['model_bytes']:,} B worst case on {report['stack']['cpu']}"
+               if report.get("stack") else "")
             + constants_note(report["weights_bytes"], report["constants_bytes"]))
 
 

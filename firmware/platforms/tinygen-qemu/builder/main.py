@@ -51,7 +51,9 @@ env.Replace(
 env.Append(
     ASFLAGS=cpu_flags,
     ASPPFLAGS=["-x", "assembler-with-cpp"],
-    CCFLAGS=cpu_flags + ["-O2", "-ffunction-sections", "-fdata-sections", "-Wall"],
+    # -fstack-usage: each object's .su file (every function's frame) beside it in the build folder;
+    # tinygen/stack.py computes the worst case from the same flags.
+    CCFLAGS=cpu_flags + ["-O2", "-ffunction-sections", "-fdata-sections", "-Wall", "-fstack-usage"],
     CPPDEFINES=[("TG_INSTRUCTIONS_PER_TICK", board.get("build.tinygen.instructions_per_tick")),
                 "TG_PLATFORM_QEMU"],
     LINKFLAGS=cpu_flags + ["-O2", "--specs=rdimon.specs", "-nostartfiles", "-Wl,--gc-sections",
