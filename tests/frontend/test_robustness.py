@@ -181,8 +181,9 @@ def test_cause03_full_disk_and_missing_folder_for_run_output(tinygen_cli, tmp_pa
     assert_clean(tinygen_cli("run", out, "--input", tmp_path / "x.npy", "--output", tmp_path / "nodir" / "y.npy"),
                  "does not exist")
     if Path("/dev/full").exists():  # a real full device: every write fails with ENOSPC
-        assert_clean(tinygen_cli("run", out, "--input", tmp_path / "x.npy", "--output", "/dev/full"),
-                     "/dev/full", "space")
+        full = tmp_path / "y.npy"  # named .npy so the format check passes; the write then hits the device
+        full.symlink_to("/dev/full")
+        assert_clean(tinygen_cli("run", out, "--input", tmp_path / "x.npy", "--output", full), "y.npy", "space")
 
 
 def test_cause03_unusable_cache_folder(tinygen_cli, tmp_path: Path, monkeypatch) -> None:
