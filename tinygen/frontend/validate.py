@@ -294,7 +294,9 @@ def _operand_problems(node: onnx.NodeProto, arrays: dict[int, np.ndarray]) -> It
             yield f"the scale has rank {scale.ndim}; it must be a scalar or a vector (per axis)"
         elif np.any(~(scale > 0)) or np.any(scale > MAX_MAGNITUDE):
             yield "the scale must be positive and finite"
-        if 2 in arrays and arrays[2].shape != arrays[1].shape:
+        # one value each is one per-tensor pair whatever the ranks ([] and [1]: onnxruntime's quantizer
+        # writes both); otherwise the two must match element for element
+        if 2 in arrays and arrays[2].shape != arrays[1].shape and not (arrays[2].size == arrays[1].size == 1):
             yield f"the zero point has shape {list(arrays[2].shape)}, the scale {list(arrays[1].shape)}"
 
 
