@@ -34,7 +34,8 @@ def ir_dtypes(op: Any) -> str:
     if not op.kernels and not op.is_alias:
         return "float only: no int8 kernel (removed before quantization)"
     outputs = {"calibrated": "calibrated output scale", "input": "the input's scale",
-               "fixed": "a fixed output scale"}[op.output_quant]
+               "fixed": "a fixed output scale",
+               "input_or_calibrated": "the input's scale, or a calibrated one in a float model"}[op.output_quant]
     text = f"int8 activations, per tensor ({outputs})"
     if op.weight_channel_axis is not None:
         text += "; int8 weights per output channel, int32 bias"

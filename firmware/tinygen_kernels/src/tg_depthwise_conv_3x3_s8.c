@@ -21,14 +21,6 @@
 #include "tg_conv.h"
 #include "internal/tg_dsp.h"
 
-/* The widening and the row loops stay out of line: inlined into the driver, they would leave its loop
- * variables in the stack (the row loops clobber 12 registers), costing more than the calls. */
-#if defined(__GNUC__)
-#define TG_DW_NOINLINE __attribute__((noinline))
-#else
-#define TG_DW_NOINLINE
-#endif
-
 /* The 3 widened row buffers. */
 TG_INLINE int32_t tg_dw3x3_slots_bytes(const tg_conv_params *params)
 {
@@ -285,6 +277,14 @@ TG_COLD static int32_t tg_dw3x3_applies(const tg_context *ctx, const tg_conv_par
 #endif
 
 #if defined(__ARM_FEATURE_DSP)
+/* The widening and the row loops stay out of line: inlined into the driver, they would leave its loop
+ * variables in the stack (the row loops clobber 12 registers), costing more than the calls. */
+#if defined(__GNUC__)
+#define TG_DW_NOINLINE __attribute__((noinline))
+#else
+#define TG_DW_NOINLINE
+#endif
+
 /* The frame of channel group c0: requantization, doubled bias, the 9 taps' weights widened and doubled
  * (the accumulators hold 2 acc). */
 TG_COLD static void tg_dw3x3_group(tg_dw3x3_frame *frame, const tg_conv_params *p, int32_t c0)
