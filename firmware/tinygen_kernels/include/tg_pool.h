@@ -14,7 +14,7 @@ typedef struct {
     /* average pooling only (max pooling keeps the input's quantization and ignores these): */
     int32_t count_include_pad; /* 1: padded taps count, as the input zero point (ONNX semantics); 0: not */
     int32_t input_zero_point;  /* in [-128, 127] */
-    int32_t rescale;           /* 1: requantize to different output parameters (the sum, before dividing); 0: keep them */
+    int32_t rescale;           /* 1: requantize the sum (before dividing) to other output parameters; 0: keep */
     int32_t multiplier;        /* s_in / s_out when rescale: 0 or in [2^30, 2^31) */
     int32_t shift;             /* in [-31, 30] */
     int32_t output_offset;     /* output zero point, in [-128, 127], used when rescale or mean */
