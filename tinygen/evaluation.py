@@ -30,6 +30,7 @@ import numpy as np
 from .errors import DataError
 from .model import CompiledModel
 from .quantize.calibrate import validate_batch
+from .serialize import load_array_file
 from .verify import onnxruntime_outputs, sqnr_db, tflite_micro_outputs
 
 Z95 = 1.959963984540054  # the two-sided 95 % normal quantile
@@ -45,15 +46,15 @@ def read_dataset(path: str | Path, input_names: list[str], labels: str | Path | 
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
-    y: np.ndarray | None = None
+    y: Any = None  # the labels as read (serialize.load_array_file)
     if path.is_dir():
         if (path / "x.npy").exists():
-            x: Any = _load(path / "x.npy")
-            y = _load(path / "y.npy") if (path / "y.npy").exists() else None
+            x: Any = load_array_file(path / "x.npy")
+            y = load_array_file(path / "y.npy") if (path / "y.npy").exists() else None
         else:
             x, y = _read_sample_folder(path)
     else:
-        data = _load(path)
+        data = load_array_file(path)
         if isinstance(data, dict):
             y = data.get("y")
             named = {k: v for k, v in data.items() if k in input_names}
@@ -66,7 +67,7 @@ def read_dataset(path: str | Path, input_names: list[str], labels: str | Path | 
         else:
             x = data
     if labels is not None:
-        loaded = _load(Path(labels))
+        loaded = load_array_file(Path(labels))
         y = loaded.get("y") if isinstance(loaded, dict) else loaded
         if y is None:
             raise DataError(f"{labels}: no array 'y'")
@@ -81,19 +82,6 @@ def read_dataset(path: str | Path, input_names: list[str], labels: str | Path | 
     return arrays, y
 
 
-def _load(path: Path) -> Any:
-    try:
-        data = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except Exception as exc:
-        raise DataError(f"{path}: not a readable .npy/.npz file ({exc})") from None
-    if isinstance(data, np.ndarray):
-        return data
-    with data:
-        return {key: data[key] for key in data.files}
-
-
 def _read_sample_folder(folder: Path) -> tuple[np.ndarray, np.ndarray | None]:
     files = sorted(p for p in folder.glob("*.npy") if p.name not in LABEL_FILES)
     if not files:
@@ -101,7 +89,7 @@ def _read_sample_folder(folder: Path) -> tuple[np.ndarray, np.ndarray | None]:
     label_file = next((folder / name for name in LABEL_FILES if (folder / name).exists()), None)
     y: np.ndarray | None = None
     if label_file is not None and label_file.suffix == ".npy":
-        y = np.asarray(_load(label_file))
+        y = np.asarray(load_array_file(label_file))
     elif label_file is not None:
         lines = [line.strip() for line in label_file.read_text().splitlines() if line.strip()]
         if all("," in line for line in lines):
@@ -117,7 +105,7 @@ def _read_sample_folder(folder: Path) -> tuple[np.ndarray, np.ndarray | None]:
             if len(lines) != len(files):
                 raise DataError(f"{label_file}: {len(lines)} labels for {len(files)} sample files")
             y = _labels_array(lines, label_file)
-    x = np.stack([np.asarray(_load(p)) for p in files])
+    x = np.stack([np.asarray(load_array_file(p)) for p in files])
     return x, y
 
 
