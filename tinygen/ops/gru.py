@@ -20,12 +20,13 @@ import numpy as np
 
 from .. import arith
 from ..ir import Graph, Node
-from .base import Kernel, Op, Unsupported, onnx_op, register
+from .base import Kernel, Unsupported, onnx_op, register
 from .common import input_quant, int8_shifts
 from .recurrent import (
     SIGMOID_TABLE,
     STATE_FRACTION_BITS,
     TANH_TABLE,
+    RecurrentOp,
     add_constants,
     check_final_states,
     clamp16,
@@ -43,6 +44,7 @@ from .recurrent import (
     read_recurrent,
     round_shift,
     scale_rounded,
+    sizes,
     stack,
     to_storage,
     y_strides,
@@ -79,30 +81,25 @@ def GRU(ctx: ImportContext, X: Value, W: Value, R: Value, B: Value | None = None
              linear_before_reset=int(bool(linear_before_reset)))
 
 
-def _sizes(node: Node) -> tuple[int, int, int, int]:
-    a = node.attrs
-    return a["steps"], a["input_size"], a["hidden"], a["directions"]
-
-
 def _scratch(node: Node, graph: Graph) -> int:
     """tg_gru_s8_get_buffer_size: int16 input [I], hidden [H], gates [3H], reset part [H], state [H]."""
-    _, inputs, hidden, _ = _sizes(node)
+    _, inputs, hidden, _ = sizes(node)
     return 2 * (inputs + 6 * hidden)
 
 
 @register
-class GruOp(Op):
+class GruOp(RecurrentOp):
     name = "gru"
     summary = "GRU over a whole sequence (int16 Q3.12 gates, Q0.15 state)"
     kernels = (Kernel("tg_gru_s8", "tg_gru_params", scratch=_scratch),)
-    has_state = True
+    gates = GATES
 
     def parameter_inputs(self, node: Node) -> list[str]:
         return node.inputs[1:5]  # W, R and their biases (not the initial states)
 
     def observe_ranges(self, node: Node, graph: Graph, samples: list[np.ndarray]) -> dict[str, tuple[float, float]]:
         w, r, wb, rb, h0, _ = float_constants(graph, node)
-        steps, inputs, _, _ = _sizes(node)
+        steps, inputs, _, _ = sizes(node)
         hs = []
         for sample in samples:
             x = sample.reshape(steps, inputs).astype(np.float64)
@@ -113,7 +110,7 @@ class GruOp(Op):
         return {name: node.attrs["hidden_range"] for name in node.outputs}
 
     def quantize(self, node: Node, graph: Graph) -> None:
-        _, _, _, directions = _sizes(node)
+        _, _, _, directions = sizes(node)
         check_final_states(graph, node)
         in_scale, in_zp = input_quant(graph, node)
         hq = hidden_quant(graph, node)
@@ -136,7 +133,7 @@ class GruOp(Op):
 
     def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
         p = node.params
-        steps, size, hidden, directions = _sizes(node)
+        steps, size, hidden, directions = sizes(node)
         wx, wh, bx, bh, init_h, init_state = (graph.tensors[name].data for name in node.inputs[1:])
         assert wx is not None and wh is not None and bx is not None and bh is not None
         assert init_h is not None and init_state is not None
@@ -173,19 +170,9 @@ class GruOp(Op):
         return [to_storage(results[role].astype(np.int8), graph.tensors[name])
                 for name, role in zip(node.outputs, node.attrs["roles"], strict=True)]
 
-    def macs(self, node: Node, graph: Graph) -> int:
-        """Per step GATES * H * (I + H) multiply-accumulates, times steps and directions."""
-        steps, size, hidden, directions = _sizes(node)
-        return GATES * hidden * (size + hidden) * steps * directions
-
-    def macs_note(self, node: Node, graph: Graph) -> str:
-        steps, size, hidden, directions = _sizes(node)
-        per_step = GATES * hidden * (size + hidden)
-        return f"{per_step:,} MACs per step x {steps} steps" + (" x 2 directions" if directions == 2 else "")
-
     def emit(self, node: Node, graph: Graph, ctx: EmitContext) -> CLayer:
         p = node.params
-        steps, size, hidden, directions = _sizes(node)
+        steps, size, hidden, directions = sizes(node)
         fields = [
             ("steps", str(steps)), ("input_size", str(size)), ("hidden_size", str(hidden)),
             ("directions", str(directions)), ("reverse", "1" if node.attrs["reverse"] else "0"),

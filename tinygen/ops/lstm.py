@@ -20,12 +20,13 @@ import numpy as np
 
 from .. import arith
 from ..ir import Graph, Node
-from .base import Kernel, Op, Unsupported, onnx_op, register
+from .base import Kernel, Unsupported, onnx_op, register
 from .common import input_quant, int8_shifts, output_quant
 from .recurrent import (
     SIGMOID_TABLE,
     STATE_FRACTION_BITS,
     TANH_TABLE,
+    RecurrentOp,
     add_constants,
     cell_to_gate,
     check_final_states,
@@ -44,6 +45,7 @@ from .recurrent import (
     read_recurrent,
     round_shift,
     scale_rounded,
+    sizes,
     stack,
     to_storage,
     y_strides,
@@ -81,14 +83,9 @@ def LSTM(ctx: ImportContext, X: Value, W: Value, R: Value, B: Value | None = Non
              hidden=spec.hidden, directions=spec.directions, reverse=spec.reverse, clip=spec.clip, roles=roles)
 
 
-def _sizes(node: Node) -> tuple[int, int, int, int]:
-    a = node.attrs
-    return a["steps"], a["input_size"], a["hidden"], a["directions"]
-
-
 def _scratch(node: Node, graph: Graph) -> int:
     """tg_lstm_s8_get_buffer_size: int16 input [I], hidden [H], gates [4H] and cell [H] vectors."""
-    _, inputs, hidden, _ = _sizes(node)
+    _, inputs, hidden, _ = sizes(node)
     return 2 * (inputs + 6 * hidden)
 
 
@@ -98,18 +95,18 @@ def cell_bits(absmax: float) -> int:
 
 
 @register
-class LstmOp(Op):
+class LstmOp(RecurrentOp):
     name = "lstm"
     summary = "LSTM over a whole sequence (TFLite integer LSTM: int16 Q3.12 gates, int16 cell state)"
     kernels = (Kernel("tg_lstm_s8", "tg_lstm_params", scratch=_scratch),)
-    has_state = True
+    gates = GATES
 
     def parameter_inputs(self, node: Node) -> list[str]:
         return node.inputs[1:5]  # W, R and their biases (not the initial states)
 
     def observe_ranges(self, node: Node, graph: Graph, samples: list[np.ndarray]) -> dict[str, tuple[float, float]]:
         w, r, wb, rb, h0, c0 = float_constants(graph, node)
-        steps, inputs, _, _ = _sizes(node)
+        steps, inputs, _, _ = sizes(node)
         hs, cs, finals = [], [], []
         for sample in samples:
             x = sample.reshape(steps, inputs).astype(np.float64)
@@ -127,7 +124,7 @@ class LstmOp(Op):
         return ranges
 
     def quantize(self, node: Node, graph: Graph) -> None:
-        steps, _, _, directions = _sizes(node)
+        steps, _, _, directions = sizes(node)
         check_final_states(graph, node)
         in_scale, in_zp = input_quant(graph, node)
         hq = hidden_quant(graph, node)
@@ -159,7 +156,7 @@ class LstmOp(Op):
 
     def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
         p = node.params
-        steps, size, hidden, directions = _sizes(node)
+        steps, size, hidden, directions = sizes(node)
         wx, wh, bx, bh, init_h, init_c = (graph.tensors[name].data for name in node.inputs[1:])
         assert wx is not None and wh is not None and bx is not None and bh is not None
         assert init_h is not None and init_c is not None
@@ -193,19 +190,9 @@ class LstmOp(Op):
         return [to_storage(results[role].astype(np.int8), graph.tensors[name])
                 for name, role in zip(node.outputs, node.attrs["roles"], strict=True)]
 
-    def macs(self, node: Node, graph: Graph) -> int:
-        """Per step GATES * H * (I + H) multiply-accumulates, times steps and directions."""
-        steps, size, hidden, directions = _sizes(node)
-        return GATES * hidden * (size + hidden) * steps * directions
-
-    def macs_note(self, node: Node, graph: Graph) -> str:
-        steps, size, hidden, directions = _sizes(node)
-        per_step = GATES * hidden * (size + hidden)
-        return f"{per_step:,} MACs per step x {steps} steps" + (" x 2 directions" if directions == 2 else "")
-
     def emit(self, node: Node, graph: Graph, ctx: EmitContext) -> CLayer:
         p = node.params
-        steps, size, hidden, directions = _sizes(node)
+        steps, size, hidden, directions = sizes(node)
         fields = [
             ("steps", str(steps)), ("input_size", str(size)), ("hidden_size", str(hidden)),
             ("directions", str(directions)), ("reverse", "1" if node.attrs["reverse"] else "0"),

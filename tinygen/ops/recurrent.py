@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import arith
 from ..ir import Graph, Layout, Node, QuantParams, Tensor
+from .base import Op
 from .onnx_import import ImportContext, Unsupported, Value
 
 GATE_FRACTION_BITS = 12  # gate pre-activations: int16 Q3.12, |x| < 8
@@ -140,6 +141,30 @@ def declare_outputs(ctx: ImportContext, roles: list[str]) -> tuple[list[str], li
             outputs.append(ctx.output_value(name).runtime)
             present.append(role)
     return outputs, present
+
+
+def sizes(node: Node) -> tuple[int, int, int, int]:
+    """(steps, input size, hidden size, directions) of a recurrent layer."""
+    a = node.attrs
+    return a["steps"], a["input_size"], a["hidden"], a["directions"]
+
+
+class RecurrentOp(Op):
+    """What the LSTM and GRU ops share: internal state and MACs counted per step (`gates` matrices of
+    H rows over the input and the hidden state)."""
+
+    gates: int
+    has_state = True
+
+    def macs(self, node: Node, graph: Graph) -> int:
+        """Per step gates * H * (I + H) multiply-accumulates, times steps and directions."""
+        steps, size, hidden, directions = sizes(node)
+        return self.gates * hidden * (size + hidden) * steps * directions
+
+    def macs_note(self, node: Node, graph: Graph) -> str:
+        steps, size, hidden, directions = sizes(node)
+        per_step = self.gates * hidden * (size + hidden)
+        return f"{per_step:,} MACs per step x {steps} steps" + (" x 2 directions" if directions == 2 else "")
 
 
 def to_storage(values: np.ndarray, tensor: Tensor) -> np.ndarray:
