@@ -19,6 +19,13 @@ from .conftest import ACCEPTANCE, FLOAT_SWEEP, compile_case
 
 CASES = {case[0]: case for case in ACCEPTANCE + FLOAT_SWEEP}
 ACCEPTANCE_IDS = [case[0] for case in ACCEPTANCE]
+# Building and unit-testing a model for the host and the four emulated cores takes ~20 s a model: `make test`
+# does it for the two smallest QDQ models (KWS: conv, depthwise, pooling, FC, softmax; AD: wide FC layers), and
+# the batch tests below still run every model on qemu_m4; `make bench` builds them all.
+FULL_BUILD_IN_MAKE_TEST = {"kws_dscnn_qdq", "ad_autoencoder_qdq"}
+FULL_BUILD_CASES = [pytest.param(case_id, id=case_id,
+                                 marks=() if case_id in FULL_BUILD_IN_MAKE_TEST else pytest.mark.slow)
+                    for case_id in ACCEPTANCE_IDS]
 SWEEP_IDS = [case[0] for case in FLOAT_SWEEP]
 
 
@@ -65,7 +72,7 @@ def run_on_target(tinygen_cli, model, x: np.ndarray, target: str, tmp_path: Path
     return np.load(tmp_path / f"y_{target}.npy")
 
 
-@pytest.mark.parametrize("case_id", ACCEPTANCE_IDS)
+@pytest.mark.parametrize("case_id", FULL_BUILD_CASES)
 def test_build_and_unit_tests_on_host_and_emulated_cores(compiled, tinygen_cli, case_id: str) -> None:
     build_and_test(tinygen_cli, compiled(case_id).out_dir)
 
