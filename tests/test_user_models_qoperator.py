@@ -20,8 +20,7 @@ from .conftest import assert_identical
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "user_models"
 # Known gaps, each with what was measured (an xfail that starts passing fails: strict).
-OPEN = {"global_pool_dynamo_qop": "36.3 dB against onnxruntime's 41.6 dB: the expanded QLinearGlobalAveragePool "
-                                  "loses precision somewhere between the file's parameters; not yet investigated"}
+OPEN: dict[str, str] = {}
 FILES = [pytest.param(path.stem, marks=pytest.mark.xfail(reason=OPEN[path.stem], strict=True))
          if path.stem in OPEN else path.stem for path in sorted(FIXTURES.glob("*_qop.onnx"))]
 

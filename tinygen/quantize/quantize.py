@@ -45,7 +45,9 @@ def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]]) -> None
                 node.attrs["output_calibrated"] = True  # the op's quantize picks its arithmetic by it
             elif op.output_quant in ("input", "input_or_calibrated"):
                 source = graph.tensors[node.inputs[0]].quant
-                if tensor.quant is None:
+                if tensor.quant is None and op.rescales_output:
+                    tensor.quant = _quantized_downstream(graph, name) or source
+                elif tensor.quant is None:
                     tensor.quant = source
                 elif not tensor.quant.same_as(source) and not op.rescales_output:
                     assert source is not None
@@ -58,6 +60,25 @@ def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]]) -> None
             tensor.dtype = "int8"
     for node in graph.nodes:
         op_of(node).quantize(node, graph)
+
+
+def _quantized_downstream(graph: Graph, name: str) -> QuantParams | None:
+    """The parameters the model gives `name`'s value further on, through ops that only move int8 values in
+    their input's parameters (reshape, copy, gather, max pool), each the one reader of the one before.
+    A quantized model may average in float and quantize only after squeezing the result (ReduceMean,
+    Gather, Gather, QuantizeLinear): an op that can rescale its output writes it in those parameters
+    at once, instead of in its input's coarser ones and a requantization later (two roundings)."""
+    while True:
+        readers = graph.consumers(name)
+        if len(readers) != 1 or graph.is_graph_output(name):
+            return None
+        reader = readers[0]
+        reader_op = op_of(reader)
+        if reader_op.output_quant != "input" or reader_op.rescales_output or len(reader.outputs) != 1:
+            return None
+        name = reader.outputs[0]
+        if graph.tensors[name].quant is not None:
+            return graph.tensors[name].quant
 
 
 def _concat_reader(graph: Graph, name: str) -> str | None:
