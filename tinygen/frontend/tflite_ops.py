@@ -818,22 +818,40 @@ def leaky_relu(ctx: TfliteImport, op: TfliteOperator) -> None:
              args={"table": [int(t) for t in table]})
 
 
-@tflite_op("MEAN", constraints="int8, over H and W of an NHWC tensor (axes [1, 2] in any order; keep_dims either "
-                              "way): TFLM's integer mean, an average pool")
-def mean(ctx: TfliteImport, op: TfliteOperator) -> None:
+REDUCERS = {"MEAN": "mean", "SUM": "sum", "REDUCE_MAX": "max", "REDUCE_MIN": "min"}
+
+
+@tflite_op(*REDUCERS,
+           constraints="int8, any constant axes of a rank <= 4 tensor, keep_dims either way: TFLM's integer MEAN "
+                       "and SUM (one requantization of the sum), REDUCE_MAX / REDUCE_MIN with the input's "
+                       "parameters; MEAN over H and W of an NHWC tensor is an average pool")
+def reduce(ctx: TfliteImport, op: TfliteOperator) -> None:
+    """TFLM's int8 reductions on the tensor as the file stores it (tinygen keeps TFLite's order, so the kept
+    axes stay in order and keep_dims changes no byte). MEAN and SUM requantize sum(q - zp_in) once (TFLM's
+    QuantizedMeanOrSumExtraArgs: MEAN folds 1 / count into the multiplier by truncation, the reduce op's
+    tflm_mean); MEAN over exactly H and W is the average pool in its "mean" arithmetic, the same numbers, on
+    the pooling kernels (section "Average pool arithmetic" of docs/DESIGN.md)."""
     x = _int8(ctx, op.inputs[0])
-    _int8(ctx, op.outputs[0], "output")
+    out = _int8(ctx, op.outputs[0], "output")
     axes = _constant_ints(ctx, op.inputs[1], "axes")
-    normalized = sorted({a % len(x.shape) for a in axes}) if all(-len(x.shape) <= a < len(x.shape) for a in axes) \
-        else None
-    if len(x.shape) != 4 or normalized != [1, 2]:
-        raise Unsupported(f"MEAN over axes {axes} of a rank-{len(x.shape)} tensor {list(x.shape)}: only H and W "
-                          "(axes [1, 2] of an NHWC tensor) are supported",
-                          hint="average over H and W (Keras GlobalAveragePooling2D)")
-    height, width = x.shape[1], x.shape[2]
-    # The pool's "mean" arithmetic is TFLM's MEAN (ops/pool.py); it requantizes to the output's parameters.
-    ctx.emit("avg_pool", [ctx.runtime(op.inputs[0])], [ctx.output(op.outputs[0])], kernel=[height, width],
-             stride=[1, 1], dilation=[1, 1], pads=[0, 0, 0, 0], ceil_mode=False, count_include_pad=False, mean=True)
+    rank, kind = len(x.shape), REDUCERS[op.op]
+    if not axes or not all(-rank <= a < rank for a in axes):
+        raise Unsupported(f"{op.op} over axes {axes} of a rank-{rank} tensor {list(x.shape)}")
+    reduced = sorted({a % rank for a in axes})
+    if kind == "mean" and rank == 4 and reduced == [1, 2]:
+        height, width = x.shape[1], x.shape[2]
+        ctx.emit("avg_pool", [ctx.runtime(op.inputs[0])], [ctx.output(op.outputs[0])], kernel=[height, width],
+                 stride=[1, 1], dilation=[1, 1], pads=[0, 0, 0, 0], ceil_mode=False, count_include_pad=False,
+                 mean=True)
+        return
+    if rank > 4:
+        raise Unsupported(f"{op.op} of a rank-{rank} tensor {list(x.shape)}; tinygen reduces tensors of rank <= 4")
+    if kind in ("max", "min"):
+        _same_quant(op, x, out)  # TFLM compares and copies raw values
+    view = [1] * (4 - rank) + list(x.shape)
+    flags = [False] * (4 - rank) + [axis in reduced for axis in range(rank)]
+    ctx.emit("reduce_minmax" if kind in ("max", "min") else "reduce", [ctx.runtime(op.inputs[0])],
+             [ctx.output(op.outputs[0])], kind=kind, view=view, reduce=flags, tflm_mean=kind == "mean")
 
 
 # UNIDIRECTIONAL_SEQUENCE_LSTM's inputs (TFLite's lstm_shared.h): the input, per gate (input, forget, cell,
