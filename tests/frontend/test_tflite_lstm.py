@@ -157,3 +157,32 @@ def test_lstm_variants_are_refused(variant: dict, message: str, tmp_path: Path) 
     path.write_bytes(lstm_model(np.random.default_rng(5), 3, 2, 3, **variant))
     with pytest.raises(UnsupportedModelError, match=message):
         tinygen.compile(path, tmp_path / "out")
+
+
+def test_cli_inspect_compile_run_verify_report_on_an_lstm_tflite(tmp_path: Path, tinygen_cli) -> None:
+    """The commands on the HAR-size Keras LSTM .tflite: inspect names the TFLite operator and the layer, `run
+    --int8` on the saved inputs gives tflite-micro's saved outputs, verify compares with tflite-micro (from a
+    fresh LSTM state per sample) and finds every byte equal, report runs, and `tinygen ops` lists the operator
+    beside the ONNX ones."""
+    path = FILES["keras_lstm_int8"]
+    inspected = tinygen_cli("inspect", path)
+    assert inspected.code == 0, inspected.err
+    assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in inspected.out and "lstm" in inspected.out, inspected.out
+    out = tmp_path / "out"
+    compiled = tinygen_cli("-q", "compile", path, "-o", out)
+    assert compiled.code == 0, compiled.err
+    with np.load(path.with_name("keras_lstm_int8_io.npz")) as io:
+        x, y = io["x_int8"].reshape(-1, 50, 6), io["y_int8"]
+    np.save(tmp_path / "x.npy", x)
+    ran = tinygen_cli("-q", "run", out, "--input", tmp_path / "x.npy", "--output", tmp_path / "y.npy", "--int8")
+    assert ran.code == 0, ran.err
+    assert_identical(y.reshape(len(x), -1), np.load(tmp_path / "y.npy").reshape(len(x), -1), "tinygen run --int8")
+    verified = tinygen_cli("verify", out)
+    assert verified.code == 0, verified.out + verified.err
+    assert "tflite-micro" in verified.out and "100.0% exact" in verified.out, verified.out
+    reported = tinygen_cli("report", out)
+    assert reported.code == 0, reported.err
+    assert "lstm" in reported.out, reported.out
+    listed = tinygen_cli("ops")
+    assert listed.code == 0
+    assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in listed.out and "REDUCE_MAX" in listed.out and "LSTM" in listed.out
