@@ -186,3 +186,20 @@ def test_cli_inspect_compile_run_verify_report_on_an_lstm_tflite(tmp_path: Path,
     listed = tinygen_cli("ops")
     assert listed.code == 0
     assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in listed.out and "REDUCE_MAX" in listed.out and "LSTM" in listed.out
+
+
+@pytest.mark.slow
+def test_keras_lstm_on_qemu_m4_equals_tflite_micro(pio_core: Path, tmp_path: Path, tinygen_cli) -> None:
+    """The LSTM kernel on the emulated Cortex-M4 gives tflite-micro's bytes (the saved outputs of the Keras
+    LSTM .tflite) and the host's."""
+    path = FILES["keras_lstm_int8"]
+    compiled = tinygen.compile(path, tmp_path / "out")
+    with np.load(path.with_name("keras_lstm_int8_io.npz")) as io:
+        x, y = io["x_int8"].reshape(-1, 50, 6), io["y_int8"].reshape(-1, 6)
+    np.save(tmp_path / "x.npy", x)
+    result = tinygen_cli("run", compiled.out_dir, "--target", "qemu_m4", "--int8", "--input", tmp_path / "x.npy",
+                         "--output", tmp_path / "y.npy")
+    assert result.code == 0, result.out + result.err
+    on_m4 = np.load(tmp_path / "y.npy").reshape(y.shape)
+    assert_identical(y, on_m4, "Keras LSTM: qemu_m4 vs tflite-micro")
+    assert_identical(compiled.run(x, int8=True).reshape(y.shape), on_m4, "Keras LSTM: qemu_m4 vs host C")
