@@ -212,6 +212,7 @@ def tflite_micro_outputs(model: CompiledModel, inputs: dict[str, np.ndarray]) ->
         feeds.append(model.quantize(io, x) if dtype == np.int8 else x.astype(dtype))
     results: list[list[np.ndarray]] = [[] for _ in model.outputs]
     for i in range(feeds[0].shape[0]):
+        interpreter.reset()  # each sample from TFLM's initial state: an LSTM's state variables carry over otherwise
         for index, x in enumerate(feeds):
             interpreter.set_input(x[i:i + 1], index)
         interpreter.invoke()

@@ -305,14 +305,31 @@ def test_mean_over_h_w_matches_tflite_micro(keep_dims: int, axes: list[int], tmp
         _compile_and_compare(model, x, tmp_path, f"mean{keep_dims}_{trial}")
 
 
-def test_mean_over_other_axes_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "m.tflite"
-    path.write_bytes(build([T("x", (1, 2, 2, 8), "int8", [0.1], [0]),
-                            T("axes", (1,), "int32", data=np.asarray([3], np.int32)),
-                            T("y", (1, 2, 2, 1), "int8", [0.1], [0])],
-                           [Op("MEAN", [0, 1], [2], "ReducerOptions", {"KeepDims": True})], [0], [2]))
-    with pytest.raises(UnsupportedModelError, match=re.escape("MEAN over axes [3]") + ".*only H and W"):
-        tinygen.compile(path, tmp_path / "out")
+# (operator, input shape, axes, keep_dims): MEAN over the channels (mean_keepdims_channels.tflite's second
+# MEAN), over everything, over one spatial axis, over a 3-D sequence's steps; SUM, REDUCE_MAX, REDUCE_MIN
+REDUCTIONS = [("MEAN", (1, 6, 6, 8), [-1], True), ("MEAN", (1, 4, 5, 3), [1, 2, 3], False),
+              ("MEAN", (1, 5, 7, 4), [2], True), ("MEAN", (1, 9, 6), [1], False), ("MEAN", (1, 2, 35), [1, 2], True),
+              ("SUM", (1, 4, 4, 6), [3], True), ("SUM", (1, 7, 5), [1], False),
+              ("REDUCE_MAX", (1, 4, 6, 5), [1, 3], False), ("REDUCE_MIN", (1, 3, 8), [-1], True)]
+
+
+@pytest.mark.parametrize("case", range(len(REDUCTIONS)), ids=[f"{r[0]}{r[2]}" for r in REDUCTIONS])
+def test_reductions_over_any_axes_match_tflite_micro(case: int, tmp_path: Path) -> None:
+    """TFLM's int8 MEAN / SUM (the sum of q - zp_in requantized once; MEAN's 1 / count folded into the
+    multiplier by truncation) and REDUCE_MAX / REDUCE_MIN (raw values, the input's parameters) over any axes,
+    random input and output parameters, counts that are and are not powers of two (2 * 35 = 70 values)."""
+    op, shape, axes, keep_dims = REDUCTIONS[case]
+    rng = np.random.default_rng(41 + case)
+    scale, zp = _qparams(rng)
+    out_scale, out_zp = (scale, zp) if op.startswith("REDUCE") else _qparams(rng)
+    reduced = {a % len(shape) for a in axes}
+    out_shape = tuple(1 if k in reduced else d for k, d in enumerate(shape) if keep_dims or k not in reduced)
+    model = build([T("x", shape, "int8", scale, zp), T("axes", (len(axes),), "int32", data=np.asarray(axes, np.int32)),
+                   T("y", out_shape, "int8", out_scale, out_zp)],
+                  [Op(op, [0, 1], [2], "ReducerOptions", {"KeepDims": keep_dims})], [0], [2])
+    x = rng.integers(-128, 128, size=(8, *shape[1:]), dtype=np.int8)
+    x[0], x[1] = 127, -128  # the extremes: the sum's bounds
+    _compile_and_compare(model, x, tmp_path, f"{op.lower()}{case}")
 
 
 def test_fully_connected_reshape_concat_pad_match_tflite_micro(tmp_path: Path) -> None:

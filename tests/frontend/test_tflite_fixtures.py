@@ -21,10 +21,6 @@ FILES = sorted(path.stem for path in FIXTURES.glob("*.tflite"))
 
 # file -> (text the refusal must contain, why)
 NOT_YET: dict[str, tuple[str, str]] = {
-    "mean_keepdims_channels": ("MEAN over axes [-1]", "its second MEAN averages the channel axis; only H and W "
-                               "(an average pool) are supported"),
-    "lstm": ("UNIDIRECTIONAL_SEQUENCE_LSTM", "integer LSTM (issue 12)"),
-    "lstm_sequences": ("UNIDIRECTIONAL_SEQUENCE_LSTM", "integer LSTM (issue 12)"),
 }
 INT16 = "16x8 quantized models are not supported yet"  # the _16x8 files, until issue 16
 

@@ -28,6 +28,7 @@ class T:
     zero_point: list[int] | None = None
     axis: int = 0
     data: np.ndarray | None = None
+    variable: bool = False  # a state the interpreter keeps between invocations (an LSTM's)
 
 
 @dataclass
@@ -73,6 +74,8 @@ def build(tensors: list[T], ops: list[Op], inputs: list[int], outputs: list[int]
         fields = {"Shape": shape, "Type": TYPES[t.type], "Buffer": buffer_of.get(i, 0), "Name": name}
         if quant is not None:
             fields["Quantization"] = quant
+        if t.variable:
+            fields["IsVariable"] = True
         tensor_offsets.append(_table(b, "Tensor", fields))
     names = sorted({op.op for op in ops})
     op_offsets = []
@@ -103,12 +106,14 @@ def build(tensors: list[T], ops: list[Op], inputs: list[int], outputs: list[int]
 
 
 def tflite_micro(model: bytes, x: np.ndarray) -> np.ndarray:
-    """Run a batch through the tflite-micro interpreter (one input, one output)."""
+    """Run a batch through the tflite-micro interpreter (one input, one output), each sample from a fresh
+    state (reset() sets variable tensors to their zero point: an LSTM's state otherwise carries over)."""
     from tflite_micro.python.tflite_micro import runtime
 
-    interpreter = runtime.Interpreter.from_bytes(model)
+    interpreter = runtime.Interpreter.from_bytes(model, arena_size=max(1 << 20, 10 * len(model)))
     outputs = []
     for sample in x:
+        interpreter.reset()
         interpreter.set_input(sample[None], 0)
         interpreter.invoke()
         outputs.append(np.array(interpreter.get_output(0)))

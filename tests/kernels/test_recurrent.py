@@ -107,11 +107,12 @@ def test_cases_cover_the_extremes() -> None:
     for op, seed in CASES:
         graph = recurrent_graph(op, seed)
         for node in graph.nodes:
-            bits.add(node.params.get("cell_bits"))
+            if "cell_scale" in node.params:  # LSTM: the cell state's integer bits
+                bits.add(int(np.log2(node.params["cell_scale"])) + 15)
             lbr.add(node.attrs.get("linear_before_reset"))
             directions.add((node.attrs["directions"], node.attrs["reverse"]))
             strides.add(graph.tensors[node.outputs[0]].layout)
-            clipped |= node.params["clip"] < 32767
+            clipped |= node.params.get("gate_clip", node.params.get("clip", 32767)) < 32767
             bias = graph.tensors[node.inputs[3]].data
             assert bias is not None
             huge_bias |= int(np.abs(bias).max()) > 2**30

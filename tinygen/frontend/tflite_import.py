@@ -55,9 +55,9 @@ def import_tflite(model: TfliteModel, problems: ProblemCollector | None = None) 
 
 # Operators of the TFLite builtin set whose IR does not exist yet: named in the message, so the
 # user sees "not supported yet" rather than "unknown".
-NOT_YET = {"UNIDIRECTIONAL_SEQUENCE_LSTM", "LSTM", "BIDIRECTIONAL_SEQUENCE_LSTM", "GATHER",
+NOT_YET = {"LSTM", "BIDIRECTIONAL_SEQUENCE_LSTM", "GATHER",
            "PACK", "UNPACK", "BATCH_MATMUL", "DIV", "EXP", "SQUARED_DIFFERENCE", "RSQRT",
-           "ARG_MAX", "ARG_MIN", "SUM", "REDUCE_MAX", "DEPTH_TO_SPACE", "SPACE_TO_DEPTH", "L2_NORMALIZATION",
+           "ARG_MAX", "ARG_MIN", "DEPTH_TO_SPACE", "SPACE_TO_DEPTH", "L2_NORMALIZATION",
            "SVDF", "UNIDIRECTIONAL_SEQUENCE_RNN", "CONV_3D", "GELU", "ELU", "MIRROR_PAD", "BATCH_TO_SPACE_ND",
            "SPACE_TO_BATCH_ND", "CAST", "TILE", "BROADCAST_TO", "LOG_SOFTMAX"}
 

@@ -818,19 +818,146 @@ def leaky_relu(ctx: TfliteImport, op: TfliteOperator) -> None:
              args={"table": [int(t) for t in table]})
 
 
-@tflite_op("MEAN", constraints="int8, over H and W of an NHWC tensor (axes [1, 2] in any order; keep_dims either "
-                              "way): TFLM's integer mean, an average pool")
-def mean(ctx: TfliteImport, op: TfliteOperator) -> None:
+REDUCERS = {"MEAN": "mean", "SUM": "sum", "REDUCE_MAX": "max", "REDUCE_MIN": "min"}
+
+
+@tflite_op(*REDUCERS,
+           constraints="int8, any constant axes of a rank <= 4 tensor, keep_dims either way: TFLM's integer MEAN "
+                       "and SUM (one requantization of the sum), REDUCE_MAX / REDUCE_MIN with the input's "
+                       "parameters; MEAN over H and W of an NHWC tensor is an average pool")
+def reduce(ctx: TfliteImport, op: TfliteOperator) -> None:
+    """TFLM's int8 reductions on the tensor as the file stores it (tinygen keeps TFLite's order, so the kept
+    axes stay in order and keep_dims changes no byte). MEAN and SUM requantize sum(q - zp_in) once (TFLM's
+    QuantizedMeanOrSumExtraArgs: MEAN folds 1 / count into the multiplier by truncation, the reduce op's
+    tflm_mean); MEAN over exactly H and W is the average pool in its "mean" arithmetic, the same numbers, on
+    the pooling kernels (section "Average pool arithmetic" of docs/DESIGN.md)."""
     x = _int8(ctx, op.inputs[0])
-    _int8(ctx, op.outputs[0], "output")
+    out = _int8(ctx, op.outputs[0], "output")
     axes = _constant_ints(ctx, op.inputs[1], "axes")
-    normalized = sorted({a % len(x.shape) for a in axes}) if all(-len(x.shape) <= a < len(x.shape) for a in axes) \
-        else None
-    if len(x.shape) != 4 or normalized != [1, 2]:
-        raise Unsupported(f"MEAN over axes {axes} of a rank-{len(x.shape)} tensor {list(x.shape)}: only H and W "
-                          "(axes [1, 2] of an NHWC tensor) are supported",
-                          hint="average over H and W (Keras GlobalAveragePooling2D)")
-    height, width = x.shape[1], x.shape[2]
-    # The pool's "mean" arithmetic is TFLM's MEAN (ops/pool.py); it requantizes to the output's parameters.
-    ctx.emit("avg_pool", [ctx.runtime(op.inputs[0])], [ctx.output(op.outputs[0])], kernel=[height, width],
-             stride=[1, 1], dilation=[1, 1], pads=[0, 0, 0, 0], ceil_mode=False, count_include_pad=False, mean=True)
+    rank, kind = len(x.shape), REDUCERS[op.op]
+    if not axes or not all(-rank <= a < rank for a in axes):
+        raise Unsupported(f"{op.op} over axes {axes} of a rank-{rank} tensor {list(x.shape)}")
+    reduced = sorted({a % rank for a in axes})
+    if kind == "mean" and rank == 4 and reduced == [1, 2]:
+        height, width = x.shape[1], x.shape[2]
+        ctx.emit("avg_pool", [ctx.runtime(op.inputs[0])], [ctx.output(op.outputs[0])], kernel=[height, width],
+                 stride=[1, 1], dilation=[1, 1], pads=[0, 0, 0, 0], ceil_mode=False, count_include_pad=False,
+                 mean=True)
+        return
+    if rank > 4:
+        raise Unsupported(f"{op.op} of a rank-{rank} tensor {list(x.shape)}; tinygen reduces tensors of rank <= 4")
+    if kind in ("max", "min"):
+        _same_quant(op, x, out)  # TFLM compares and copies raw values
+    view = [1] * (4 - rank) + list(x.shape)
+    flags = [False] * (4 - rank) + [axis in reduced for axis in range(rank)]
+    ctx.emit("reduce_minmax" if kind in ("max", "min") else "reduce", [ctx.runtime(op.inputs[0])],
+             [ctx.output(op.outputs[0])], kind=kind, view=view, reduce=flags, tflm_mean=kind == "mean")
+
+
+# UNIDIRECTIONAL_SEQUENCE_LSTM's inputs (TFLite's lstm_shared.h): the input, per gate (input, forget, cell,
+# output) its input and recurrent weights, peepholes, biases, the projection, the two state variables and the
+# layer-norm coefficients.
+LSTM_INPUT_WEIGHTS = {"i": 1, "f": 2, "c": 3, "o": 4}
+LSTM_RECURRENT_WEIGHTS = {"i": 5, "f": 6, "c": 7, "o": 8}
+LSTM_BIASES = {"i": 12, "f": 13, "c": 14, "o": 15}
+LSTM_PEEPHOLES, LSTM_PROJECTION, LSTM_LAYER_NORM = (9, 10, 11), (16, 17), (20, 21, 22, 23)
+LSTM_HIDDEN_STATE, LSTM_CELL_STATE = 18, 19
+ONNX_GATE_ORDER = "iofc"  # the IR lstm op's (ONNX's) order of the gate rows
+TANH = 4
+
+
+def _lstm_matrix(ctx: TfliteImport, op: TfliteOperator, indices: dict[str, int], rows: int,
+                 depth: int) -> tuple[np.ndarray, np.ndarray]:
+    """The four gates' int8 weights stacked in ONNX's gate order [1, 4H, depth], and a scale per row."""
+    blocks, scales = [], []
+    for gate in ONNX_GATE_ORDER:
+        t = ctx.tensor(op.inputs[indices[gate]])
+        if t.data is None or t.type_name != "int8" or t.quant is None:
+            what = t.type_name if t.data is not None else "computed at run time"
+            raise Unsupported(f"the LSTM weights '{t.name}' are {what}; tinygen takes constant int8 weights",
+                              hint="convert with full-integer int8 quantization")
+        if t.shape != (rows, depth):
+            raise Unsupported(f"the LSTM weights '{t.name}' have shape {list(t.shape)}, expected {[rows, depth]}")
+        if t.quant.scale.size != 1 or np.any(t.quant.zero_point != 0):
+            raise Unsupported(f"the LSTM weights '{t.name}' are quantized per channel or asymmetrically; TFLite's "
+                              "integer LSTM takes one symmetric scale per gate matrix")
+        blocks.append(t.data)
+        scales.append(np.full(rows, t.quant.scale[0], np.float32))
+    return np.concatenate(blocks)[None], np.concatenate(scales)
+
+
+@tflite_op("UNIDIRECTIONAL_SEQUENCE_LSTM",
+           constraints="int8 input and output, int8 weights (one scale per gate matrix), int32 biases, int16 cell "
+                       "state (TFLite's integer LSTM, bit-exact with TFLM); batch 1, time-major or not; tanh; "
+                       "cell clip; no peepholes, CIFG, projection or layer norm")
+def unidirectional_sequence_lstm(ctx: TfliteImport, op: TfliteOperator) -> None:
+    """TFLM's integer LSTM (its lstm_eval for int8 activations and an int16 cell) as the IR lstm op, whose
+    arithmetic is TFLM's (ops/lstm.py): the gate matrices in ONNX's order, no recurrent bias, the state
+    variables' initial values (zeros, as TFLM's reset leaves them), the cell scale and clip as attributes."""
+    inputs = list(op.inputs) + [-1] * (24 - len(op.inputs))
+    if len(op.inputs) != 24:
+        raise Unsupported(f"{len(op.inputs)} inputs; TFLite's UNIDIRECTIONAL_SEQUENCE_LSTM has 24")
+    for indices, what in [(LSTM_PEEPHOLES, "peephole connections"), (LSTM_PROJECTION, "a projection layer"),
+                          (LSTM_LAYER_NORM, "layer normalization")]:
+        if any(inputs[i] >= 0 for i in indices):
+            raise Unsupported(f"an LSTM with {what} is not supported (TFLM's integer LSTM has none)")
+    if inputs[LSTM_INPUT_WEIGHTS["i"]] < 0 or inputs[LSTM_RECURRENT_WEIGHTS["i"]] < 0:
+        raise Unsupported("a coupled input-forget gate (CIFG LSTM) is not supported")
+    x = _int8(ctx, inputs[0])
+    out = _int8(ctx, op.outputs[0], "output")
+    o = op.options
+    if int(o.FusedActivationFunction()) != TANH:
+        code = int(o.FusedActivationFunction())
+        raise Unsupported(f"cell activation {ACTIVATION_NAMES.get(code, code)}; TFLM's integer LSTM computes tanh")
+    if len(x.shape) != 3:
+        raise Unsupported(f"input of shape {list(x.shape)}; an LSTM takes [batch, steps, features]")
+    time_major = bool(o.TimeMajor())
+    steps, batch = (x.shape[0], x.shape[1]) if time_major else (x.shape[1], x.shape[0])
+    if batch != 1:
+        raise Unsupported(f"batch {batch}; tinygen runs batch 1")
+    size = x.shape[2]
+    hidden_state, cell_state = ctx.tensor(inputs[LSTM_HIDDEN_STATE]), ctx.tensor(inputs[LSTM_CELL_STATE])
+    if hidden_state.type_name != "int8" or hidden_state.quant is None:
+        raise Unsupported(f"the hidden state '{hidden_state.name}' is {hidden_state.type_name}; the integer LSTM "
+                          "keeps it int8")
+    if cell_state.type_name != "int16" or cell_state.quant is None or cell_state.quant.scale.size != 1:
+        raise Unsupported(f"the cell state '{cell_state.name}' is {cell_state.type_name}; TFLite's integer LSTM "
+                          "keeps it int16 with one scale", hint="convert with full-integer int8 quantization")
+    hidden = int(np.prod(hidden_state.shape))
+    if out.shape != ((steps, 1, hidden) if time_major else (1, steps, hidden)):
+        raise Unsupported(f"output of shape {list(out.shape)} for {steps} steps of {hidden} units")
+    if not _quant(hidden_state).same_as(_quant(out)):
+        raise Unsupported(f"the output '{out.name}' is quantized unlike the hidden state '{hidden_state.name}'; "
+                          "TFLM copies the hidden state to the output as it is")
+    weights_x, scales_x = _lstm_matrix(ctx, op, LSTM_INPUT_WEIGHTS, hidden, size)
+    weights_h, scales_h = _lstm_matrix(ctx, op, LSTM_RECURRENT_WEIGHTS, hidden, hidden)
+    biases = []
+    for gate in ONNX_GATE_ORDER:
+        b = ctx.tensor(inputs[LSTM_BIASES[gate]])
+        if b.data is None or b.type_name != "int32" or b.data.size != hidden:
+            raise Unsupported(f"the LSTM bias '{b.name}' is not a constant int32 vector of {hidden} values")
+        biases.append(b.data.reshape(hidden).astype(np.int64))
+    bias = np.concatenate(biases)
+    # The int32 accumulators bias + sum w * (q - zp) of TFLM's fully connected layers must not overflow
+    # (the C kernel sums in int32): |q - zp| <= 255 and |w| <= 128.
+    for matrix, offset_bias, what in [(weights_x, bias, "input"), (weights_h, np.zeros_like(bias), "recurrent")]:
+        bound = np.abs(offset_bias) + 128 * 255 * matrix.shape[2]
+        if np.max(bound) >= 2**31:
+            raise Unsupported(f"the {what} gate accumulators could overflow int32 (bound {int(np.max(bound))})")
+    h_quant = _quant(hidden_state)
+    initial_h = (hidden_state.data.reshape(1, hidden).astype(np.int8) if hidden_state.data is not None
+                 else np.full((1, hidden), h_quant.zero_point_value, np.int8))
+    initial_c = (cell_state.data.reshape(1, hidden).astype(np.int16) if cell_state.data is not None
+                 else np.zeros((1, hidden), np.int16))
+    rows = 4 * hidden
+    constants = [
+        ctx.constant("weights_x", weights_x, QuantParams(scales_x, np.zeros(rows, np.int32), 1)),
+        ctx.constant("weights_h", weights_h, QuantParams(scales_h, np.zeros(rows, np.int32), 1)),
+        ctx.constant("bias_x", bias.astype(np.int32)[None]),
+        ctx.constant("bias_h", np.zeros((1, rows), np.int32)),
+        ctx.constant("initial_h", initial_h),
+        ctx.constant("initial_c", initial_c),
+    ]
+    ctx.emit("lstm", [ctx.runtime(inputs[0]), *constants], [ctx.output(op.outputs[0])], steps=steps,
+             input_size=size, hidden=hidden, directions=1, reverse=False, clip=None, roles=["y"],
+             cell_scale=float(cell_state.quant.scale[0]), cell_clip=float(o.CellClip()))

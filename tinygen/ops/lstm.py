@@ -1,14 +1,20 @@
 """LSTM: ONNX LSTM (forward, reverse, bidirectional; layout 0 or 1; constant initial states; Y, Y_h, Y_c in any
-combination; clip) in TFLite's integer LSTM arithmetic, the recurrence looping in C (tg_lstm_s8.c).
+combination; clip) and TFLite's UNIDIRECTIONAL_SEQUENCE_LSTM (frontend/tflite_ops.py), both in TensorFlow Lite
+Micro's integer LSTM arithmetic ("8x8_16", its lstm_eval), the recurrence looping in C (tg_lstm_s8.c).
 
-Per direction and step t, with ONNX's gate order i, o, f, c (ops/recurrent.py has the shared arithmetic):
-    pre[g]  = clamp16(scale(Wb_q + W x_t)) + clamp16(scale(Rb_q + R h_{t-1}))      int16 Q3.12, clipped to +-clip
-    i, o, f = sigmoid(pre_i, pre_o, pre_f), g = tanh(pre_c)                          int16 Q0.15 (tables)
-    c_t     = sat16(round(f c_{t-1} / 2^15) + round(i g / 2^(15 + cell_bits)))       int16 Q(cell_bits).(15 - cell_bits)
-    h_t     = clamp8(zp_h + round(o tanh(c_t) * 2^-30 / s_h))                         int8, Y's parameters
-The cell state's power-of-two scale covers the largest |c| calibration saw (the float recurrence run on the
-calibration data, observe_ranges); without calibration data it covers |c_0| + steps, which no sequence can
-exceed (|c_t| <= |c_{t-1}| + 1).
+Per direction and step t, with ONNX's gate order i, o, f, c (MBQM = TFLite's MultiplyByQuantizedMultiplier,
+its double rounding; sat16 = clamp to int16):
+    pre[g]  = sat16(sat16(MBQM(Wb_q + W (x_t - zp_x), s_x s_w / 2^-12))
+                    + sat16(MBQM(Rb_q + R (h_{t-1} - zp_h), s_h s_r / 2^-12)))       int16 Q3.12 (+-clip for ONNX)
+    i, o, f = sigmoid16(pre_i, pre_o, pre_f), g = tanh16(pre_c)                      int16 Q0.15, TFLM's int16
+                                                                                     Logistic / Tanh
+    c_t     = clip(sat16(sat16(MBQM(f c_{t-1}, 2^-15)) + sat16(MBQM(i g, 2^-30 / s_c))))   int16, scale s_c
+    h_t     = clamp8(zp_h + MBQM(tanh16(c_t rescaled) o, 2^-30 / s_h))                 int8, Y's parameters
+A .tflite file gives every scale (the weights per tensor, the cell state's power-of-two scale, the cell clip);
+an ONNX model's weights get a scale per gate row and the cell state the smallest power of two covering the
+largest |c| calibration saw (the float recurrence run on the calibration data, observe_ranges); without
+calibration data |c_0| + steps, which no sequence can exceed (|c_t| <= |c_{t-1}| + 1). ONNX's recurrent bias
+Rb is TFLM's recurrent fully connected bias (absent in TFLite).
 """
 
 from __future__ import annotations
@@ -19,16 +25,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import arith
-from ..ir import Graph, Node
+from ..ir import Graph, Node, Tensor
 from .base import Kernel, Unsupported, onnx_op, register
 from .common import input_quant, int8_shifts, output_quant
 from .recurrent import (
-    SIGMOID_TABLE,
+    GATE_FRACTION_BITS,
     STATE_FRACTION_BITS,
-    TANH_TABLE,
+    GateMatrix,
     RecurrentOp,
     add_constants,
-    cell_to_gate,
     check_final_states,
     clamp16,
     clip_q312,
@@ -36,15 +41,10 @@ from .recurrent import (
     directions_of,
     float_constants,
     float_lstm,
-    gate_part,
     hidden_quant,
-    lookup,
-    output_multiplier,
     quantize_gates,
     range_of,
     read_recurrent,
-    round_shift,
-    scale_rounded,
     sizes,
     stack,
     to_storage,
@@ -57,6 +57,30 @@ if TYPE_CHECKING:
 
 GATES = 4
 ROLES = ["y", "y_h", "y_c"]
+NO_CELL_CLIP = 32768  # tg_lstm_params.cell_clip: clamping an int16 to [-32768, 32768] changes nothing
+
+# TFLite's sigmoid_table_uint16 (tensorflow/lite/kernels/internal/common.h, also CMSIS-NN's arm_nntables.c):
+# sigmoid(i / 24) in unsigned Q0.16, i = 0..255, the table behind TFLM's int16 Logistic and Tanh. Its entries
+# are not a rounding of the formula that can be recomputed here (44 of them are one above round()), so they
+# are kept as TFLite publishes them; tests/ops/test_lstm.py checks the activations against tflite-micro.
+SIGMOID_TABLE_UINT16 = np.array([
+    32768, 33451, 34133, 34813, 35493, 36169, 36843, 37513, 38180, 38841, 39498, 40149, 40794, 41432, 42064, 42688,
+    43304, 43912, 44511, 45102, 45683, 46255, 46817, 47369, 47911, 48443, 48964, 49475, 49975, 50464, 50942, 51409,
+    51865, 52311, 52745, 53169, 53581, 53983, 54374, 54755, 55125, 55485, 55834, 56174, 56503, 56823, 57133, 57433,
+    57724, 58007, 58280, 58544, 58800, 59048, 59288, 59519, 59743, 59959, 60168, 60370, 60565, 60753, 60935, 61110,
+    61279, 61441, 61599, 61750, 61896, 62036, 62172, 62302, 62428, 62549, 62666, 62778, 62886, 62990, 63090, 63186,
+    63279, 63368, 63454, 63536, 63615, 63691, 63765, 63835, 63903, 63968, 64030, 64090, 64148, 64204, 64257, 64308,
+    64357, 64405, 64450, 64494, 64536, 64576, 64614, 64652, 64687, 64721, 64754, 64786, 64816, 64845, 64873, 64900,
+    64926, 64950, 64974, 64997, 65019, 65039, 65060, 65079, 65097, 65115, 65132, 65149, 65164, 65179, 65194, 65208,
+    65221, 65234, 65246, 65258, 65269, 65280, 65291, 65301, 65310, 65319, 65328, 65337, 65345, 65352, 65360, 65367,
+    65374, 65381, 65387, 65393, 65399, 65404, 65410, 65415, 65420, 65425, 65429, 65433, 65438, 65442, 65445, 65449,
+    65453, 65456, 65459, 65462, 65465, 65468, 65471, 65474, 65476, 65479, 65481, 65483, 65485, 65488, 65489, 65491,
+    65493, 65495, 65497, 65498, 65500, 65501, 65503, 65504, 65505, 65507, 65508, 65509, 65510, 65511, 65512, 65513,
+    65514, 65515, 65516, 65517, 65517, 65518, 65519, 65520, 65520, 65521, 65522, 65522, 65523, 65523, 65524, 65524,
+    65525, 65525, 65526, 65526, 65526, 65527, 65527, 65528, 65528, 65528, 65529, 65529, 65529, 65529, 65530, 65530,
+    65530, 65530, 65531, 65531, 65531, 65531, 65531, 65532, 65532, 65532, 65532, 65532, 65532, 65533, 65533, 65533,
+    65533, 65533, 65533, 65533, 65533, 65534, 65534, 65534, 65534, 65534, 65534, 65534, 65534, 65534, 65534, 65535],
+    dtype=np.uint16)
 
 
 @onnx_op("LSTM", constraints="batch 1; default activations; constant weights, bias and initial states; no "
@@ -90,14 +114,76 @@ def _scratch(node: Node, graph: Graph) -> int:
 
 
 def cell_bits(absmax: float) -> int:
-    """Integer bits of the cell state's Q format: the smallest power of two >= absmax, in [0, 15]."""
+    """Integer bits of an ONNX model's cell state (scale 2^(bits - 15)): the smallest power of two >= absmax,
+    in [0, 15]."""
     return min(15, max(0, math.ceil(math.log2(absmax)))) if absmax > 1.0 else 0
+
+
+def cell_scale_power(scale: float) -> int:
+    """log2 of the cell state's scale as TFLM's CheckedLog2 takes it (float32 log, rounded half away from
+    zero): the exponent its int16 Tanh uses, exact for the power-of-two scales the converter writes."""
+    value = np.float32(np.log(np.float32(scale))) * (np.float32(1.0) / np.float32(np.log(np.float32(2.0))))
+    return int(math.copysign(math.floor(abs(float(value)) + 0.5), float(value)))
+
+
+def tanh_input_rescale(power: int) -> tuple[int, int]:
+    """(multiplier, right shift) that take an int16 with scale 2^power to the input of TFLM's int16 Tanh
+    (Q3.12 times 3, its "3/4 of the range" scaling): TFLM's lstm_internal::Tanh gives a left shift
+    15 + power - 3 as the multiplier 3 << shift, a right shift as multiplier 3 and a rounding shift."""
+    shift = 15 + power - 3
+    return (3 << shift, 0) if shift >= 0 else (3, -shift)
+
+
+def sigmoid16(x: np.ndarray) -> np.ndarray:
+    """TFLM's int16 Logistic with input multiplier 0 and shift 0 (reference_integer_ops::Logistic): Q3.12 in,
+    Q0.15 out in [0, 32767]. |3x| / 2^9 picks an interval of the 256-entry table, its low 9 bits interpolate
+    (unsigned 32-bit, at most 2^25); negative inputs mirror (2^25 - r); +2^9 rounds the final >> 10."""
+    table = SIGMOID_TABLE_UINT16.astype(np.int64)
+    v = np.asarray(x, np.int64) * 3
+    a = np.abs(v)
+    index = np.minimum(a >> 9, 254)
+    r = (table[index] << 9) + (a & 0x1FF) * (table[index + 1] - table[index])
+    r = np.where(a >> 9 >= 255, 0x7FFF << 10, r)
+    r = np.where(v >= 0, r + (1 << 9), (1 << 25) - r + (1 << 9) - 1)
+    return r >> 10
+
+
+def tanh16(x: np.ndarray, multiplier: int, shift: int) -> np.ndarray:
+    """TFLM's int16 Tanh (reference_integer_ops::Tanh) after the input rescale (x * multiplier + round) >> shift:
+    Q0.15 out in [-32767, 32767]. |v| / 2^8 indexes the sigmoid table (tanh(x) = 2 sigmoid(2x) - 1), its low
+    8 bits interpolate; the result is mirrored around 2^23 and shifted down by 8 (arithmetic shift)."""
+    table = SIGMOID_TABLE_UINT16.astype(np.int64)
+    rounding = (1 << (shift - 1)) if shift > 0 else 0
+    v = (np.asarray(x, np.int64) * multiplier + rounding) >> shift
+    a = np.abs(v)
+    index = np.minimum(a >> 8, 254)
+    r = (table[index] << 8) + (a & 0xFF) * (table[index + 1] - table[index])
+    r = np.where(a >> 8 >= 255, 0xFFFF << 8, r)
+    r = np.where(v >= 0, r - (1 << 23) + (1 << 7), -r + (1 << 23) + (1 << 7) - 1)
+    return r >> 8
+
+
+def _mbqm16(x: np.ndarray, multiplier: int | np.ndarray, shift: int | np.ndarray) -> np.ndarray:
+    """sat16(MBQM(x)): TFLM's int16-output fully connected and Mul (no output offset)."""
+    return clamp16(arith.multiply_by_quantized_multiplier(x, multiplier, shift))
+
+
+def _gate_matrix(weights: Tensor, bias: Tensor, input_scale: float, depth: int) -> GateMatrix:
+    """A matrix that arrives quantized (a .tflite file): its int8 rows and int32 bias as they are, the
+    multiplier per row s_in * s_w / 2^-12 in double (TFLM's CreateGateParams through its fully connected
+    Prepare)."""
+    assert weights.data is not None and weights.quant is not None and bias.data is not None
+    rows = weights.data.reshape(-1, depth)
+    scales = np.broadcast_to(weights.quant.scale, (len(rows),)).astype(np.float64)
+    multiplier, shift = arith.quantize_multipliers(np.float64(input_scale) * scales
+                                                   / np.float64(2.0 ** -GATE_FRACTION_BITS))
+    return GateMatrix(rows.astype(np.int8), bias.data.reshape(-1).astype(np.int32), multiplier, shift)
 
 
 @register
 class LstmOp(RecurrentOp):
     name = "lstm"
-    summary = "LSTM over a whole sequence (TFLite integer LSTM: int16 Q3.12 gates, int16 cell state)"
+    summary = "LSTM over a whole sequence (TFLite Micro's integer LSTM: int16 Q3.12 gates, int16 cell state)"
     kernels = (Kernel("tg_lstm_s8", "tg_lstm_params", scratch=_scratch),)
     gates = GATES
 
@@ -124,34 +210,56 @@ class LstmOp(RecurrentOp):
         return ranges
 
     def quantize(self, node: Node, graph: Graph) -> None:
-        steps, _, _, directions = sizes(node)
+        """An ONNX model's float constants are quantized here; a .tflite file's arrive as int8 weights, int32
+        biases and int8 / int16 initial states with the file's parameters (attrs cell_scale, cell_clip)."""
+        steps, size, hidden, directions = sizes(node)
         check_final_states(graph, node)
         in_scale, in_zp = input_quant(graph, node)
         hq = hidden_quant(graph, node)
         h_scale, h_zp = hq.scale_value, hq.zero_point_value
-        w, r, wb, rb, h0, c0 = (graph.tensors[name].data for name in node.inputs[1:])
+        tensors = [graph.tensors[name] for name in node.inputs[1:]]
+        w, r, wb, rb, h0, c0 = (t.data for t in tensors)
         assert w is not None and r is not None and wb is not None and rb is not None
         assert h0 is not None and c0 is not None
-        absmax = node.attrs.get("cell_absmax", float(np.abs(c0).max()) + steps)
-        bits = cell_bits(absmax)
-        gx = stack([quantize_gates(w[d], wb[d], in_scale) for d in range(directions)])
-        gh = stack([quantize_gates(r[d], rb[d], h_scale) for d in range(directions)])
-        init_h = arith.quantize_float(h0.astype(np.float32), h_scale, h_zp)
-        init_c = clamp16(arith.round_half_away_array(c0 * 2.0 ** (STATE_FRACTION_BITS - bits))).astype(np.int16)
-        for name, array in zip(node.inputs[1:], [gx.weights, gh.weights, gx.bias, gh.bias, init_h, init_c],
-                               strict=True):
-            tensor = graph.tensors[name]
+        if tensors[0].dtype == "int8":  # quantized by the file
+            gx = _gate_matrix(tensors[0], tensors[2], in_scale, size)
+            gh = _gate_matrix(tensors[1], tensors[3], h_scale, hidden)
+            cell_scale = float(node.attrs["cell_scale"])
+            init_h, init_c = h0.astype(np.int8), c0.astype(np.int16)
+        else:
+            absmax = node.attrs.get("cell_absmax", float(np.abs(c0).max()) + steps)
+            cell_scale = 2.0 ** (cell_bits(absmax) - STATE_FRACTION_BITS)
+            gx = stack([quantize_gates(w[d], wb[d], in_scale) for d in range(directions)])
+            gh = stack([quantize_gates(r[d], rb[d], h_scale) for d in range(directions)])
+            init_h = arith.quantize_float(h0.astype(np.float32), h_scale, h_zp)
+            init_c = clamp16(arith.round_half_away_array(c0 / cell_scale)).astype(np.int16)
+        for tensor, array in zip(tensors, [gx.weights, gh.weights, gx.bias, gh.bias, init_h, init_c], strict=True):
             tensor.data, tensor.dtype, tensor.quant, tensor.shape = array, str(array.dtype), None, tuple(array.shape)
-        hidden_m, hidden_s = output_multiplier(2 * STATE_FRACTION_BITS, h_scale)
+        power = cell_scale_power(cell_scale)
+        if not -30 <= power <= 0:
+            raise Unsupported(f"{node.name}: the cell state's scale {cell_scale:g} (2^{power}) is outside "
+                              "[2^-30, 1]; TFLite's integer LSTM keeps the cell in int16 with a scale below 1")
+        # TFLM's CreateInterGateMulParams: every gate output has scale 2^-15; products rescaled in double.
+        gate = np.float64(2.0 ** -STATE_FRACTION_BITS)
+        forget_m, forget_s = arith.quantize_multiplier(gate * np.float64(cell_scale) / np.float64(cell_scale))
+        input_m, input_s = arith.quantize_multiplier(gate * gate / np.float64(cell_scale))
+        hidden_m, hidden_s = arith.quantize_multiplier(gate * gate / np.float64(h_scale))
+        tanh_m, tanh_s = tanh_input_rescale(power)
+        clip = node.attrs.get("cell_clip") or 0.0
+        cell_clip = NO_CELL_CLIP if clip <= 0 else int(
+            min(max(np.float64(np.float32(clip)) / np.float64(np.float32(cell_scale)), -32768.0), 32767.0))
         cell_m = cell_s = cell_zp = 0
         if "y_c" in node.attrs["roles"]:
             c_scale, cell_zp = output_quant(graph, node, node.attrs["roles"].index("y_c"))
-            cell_m, cell_s = output_multiplier(STATE_FRACTION_BITS - bits, c_scale)
-        node.params = {"input_offset": -in_zp, "hidden_zero_point": h_zp, "cell_bits": bits,
-                       "clip": clip_q312(node.attrs["clip"]),
+            cell_m, cell_s = arith.quantize_multiplier(np.float64(cell_scale) / np.float64(c_scale))
+        node.params = {"input_offset": -in_zp, "hidden_zero_point": h_zp, "gate_clip": clip_q312(node.attrs["clip"]),
+                       "cell_clip": cell_clip, "cell_scale": cell_scale,
                        "multiplier_x": gx.multiplier, "shift_x": gx.shift,
                        "multiplier_h": gh.multiplier, "shift_h": gh.shift,
+                       "forget_multiplier": forget_m, "forget_shift": forget_s,
+                       "input_multiplier": input_m, "input_shift": input_s,
                        "hidden_multiplier": hidden_m, "hidden_shift": hidden_s,
+                       "tanh_multiplier": tanh_m, "tanh_shift": tanh_s,
                        "cell_multiplier": cell_m, "cell_shift": cell_s, "cell_zero_point": cell_zp}
 
     def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
@@ -165,27 +273,29 @@ class LstmOp(RecurrentOp):
         y = np.zeros((steps, directions, hidden), np.int64)
         y_h = np.zeros((directions, hidden), np.int64)
         y_c = np.zeros((directions, hidden), np.int64)
-        bits = p["cell_bits"]
+        zp = p["hidden_zero_point"]
         for d, reverse in enumerate(directions_of(node)):
             part = slice(d * rows, (d + 1) * rows)
             h = init_h[d].astype(np.int64)
             c = init_c[d].astype(np.int64)
             for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
-                pre = clamp16(gate_part(wx[part], bx[part], xv[t], p["multiplier_x"][part], p["shift_x"][part])
-                              + gate_part(wh[part], bh[part], h - p["hidden_zero_point"], p["multiplier_h"][part],
-                                          p["shift_h"][part]))
-                pre = np.clip(pre, -p["clip"], p["clip"])
-                i, o, f = (lookup(SIGMOID_TABLE, pre[k * hidden:(k + 1) * hidden]) for k in range(3))
-                g = lookup(TANH_TABLE, pre[3 * hidden:])
-                c = clamp16(round_shift(f * c, STATE_FRACTION_BITS)
-                            + round_shift(i * g, STATE_FRACTION_BITS + bits))
-                t_c = lookup(TANH_TABLE, cell_to_gate(c, bits))
-                h = np.clip(p["hidden_zero_point"] + scale_rounded(o * t_c, p["hidden_multiplier"],
-                                                                   p["hidden_shift"]), -128, 127)
+                from_x = _mbqm16(wx[part].astype(np.int64) @ xv[t] + bx[part], p["multiplier_x"][part],
+                                 p["shift_x"][part])
+                from_h = _mbqm16(wh[part].astype(np.int64) @ (h - zp) + bh[part], p["multiplier_h"][part],
+                                 p["shift_h"][part])
+                pre = np.clip(clamp16(from_x + from_h), -p["gate_clip"], p["gate_clip"])
+                i, o, f = (sigmoid16(pre[k * hidden:(k + 1) * hidden]) for k in range(3))
+                g = tanh16(pre[3 * hidden:], 3, 0)
+                c = clamp16(_mbqm16(f * c, p["forget_multiplier"], p["forget_shift"])
+                            + _mbqm16(i * g, p["input_multiplier"], p["input_shift"]))
+                c = np.maximum(np.minimum(c, p["cell_clip"]), -p["cell_clip"])
+                t_c = tanh16(c, p["tanh_multiplier"], p["tanh_shift"])
+                h = np.clip(zp + arith.multiply_by_quantized_multiplier(t_c * o, p["hidden_multiplier"],
+                                                                        p["hidden_shift"]), -128, 127)
                 y[t, d] = h
             y_h[d] = h
-            y_c[d] = np.clip(p["cell_zero_point"] + scale_rounded(c, p["cell_multiplier"], p["cell_shift"]),
-                             -128, 127)
+            y_c[d] = np.clip(p["cell_zero_point"] + arith.multiply_by_quantized_multiplier(
+                c, p["cell_multiplier"], p["cell_shift"]), -128, 127)
         results = {"y": y, "y_h": y_h, "y_c": y_c}
         return [to_storage(results[role].astype(np.int8), graph.tensors[name])
                 for name, role in zip(node.outputs, node.attrs["roles"], strict=True)]
@@ -193,26 +303,32 @@ class LstmOp(RecurrentOp):
     def emit(self, node: Node, graph: Graph, ctx: EmitContext) -> CLayer:
         p = node.params
         steps, size, hidden, directions = sizes(node)
+        bias_h = graph.tensors[node.inputs[4]].data
+        assert bias_h is not None
         fields = [
             ("steps", str(steps)), ("input_size", str(size)), ("hidden_size", str(hidden)),
             ("directions", str(directions)), ("reverse", "1" if node.attrs["reverse"] else "0"),
             ("input_offset", str(p["input_offset"])), ("hidden_zero_point", str(p["hidden_zero_point"])),
-            ("cell_bits", str(p["cell_bits"])), ("clip", str(p["clip"])),
+            ("gate_clip", str(p["gate_clip"])), ("cell_clip", str(p["cell_clip"])),
             ("weights_x", ctx.pointer(node.inputs[1], "weights_x")),
             ("weights_h", ctx.pointer(node.inputs[2], "weights_h")),
             ("bias_x", ctx.pointer(node.inputs[3], "bias_x")),
-            ("bias_h", ctx.pointer(node.inputs[4], "bias_h")),
+            # TFLite has no recurrent bias: no array of zeros in flash
+            ("bias_h", ctx.pointer(node.inputs[4], "bias_h") if np.any(bias_h) else "NULL"),
             ("multiplier_x", ctx.array("multiplier_x", p["multiplier_x"], "input-to-gate multipliers (Q3.12 out)")),
             ("shift_x", ctx.array("shift_x", int8_shifts(p["shift_x"]), "input-to-gate shifts")),
             ("multiplier_h", ctx.array("multiplier_h", p["multiplier_h"], "recurrent-to-gate multipliers")),
             ("shift_h", ctx.array("shift_h", int8_shifts(p["shift_h"]), "recurrent-to-gate shifts")),
+            ("forget_multiplier", str(p["forget_multiplier"])), ("forget_shift", str(p["forget_shift"])),
+            ("input_multiplier", str(p["input_multiplier"])), ("input_shift", str(p["input_shift"])),
             ("hidden_multiplier", str(p["hidden_multiplier"])), ("hidden_shift", str(p["hidden_shift"])),
+            ("tanh_multiplier", str(p["tanh_multiplier"])), ("tanh_shift", str(p["tanh_shift"])),
             ("cell_multiplier", str(p["cell_multiplier"])), ("cell_shift", str(p["cell_shift"])),
             ("cell_zero_point", str(p["cell_zero_point"])),
             ("initial_h", ctx.pointer(node.inputs[5], "initial_h")),
             ("initial_c", ctx.pointer(node.inputs[6], "initial_c")),
-            ("sigmoid_table", ctx.array("sigmoid_table", SIGMOID_TABLE, "sigmoid, Q3.12 -> Q0.15, every 1/32")),
-            ("tanh_table", ctx.array("tanh_table", TANH_TABLE, "tanh, Q3.12 -> Q0.15, every 1/32")),
+            ("sigmoid_table", ctx.array("sigmoid_table", SIGMOID_TABLE_UINT16,
+                                        "TFLite's sigmoid(i / 24) in unsigned Q0.16")),
         ]
         outputs = dict(zip(node.attrs["roles"], node.outputs, strict=True))
         strides = y_strides(graph.tensors[outputs["y"]], steps, directions, hidden) if "y" in outputs else (0, 0, 0)
@@ -221,4 +337,3 @@ class LstmOp(RecurrentOp):
         args = [ctx.pointer(node.inputs[0])] + [ctx.pointer(outputs[role]) if role in outputs else "NULL"
                                                 for role in ROLES]
         return ctx.call(fields, args)
-

@@ -211,14 +211,6 @@ def clamp16(x: np.ndarray) -> np.ndarray:
     return np.clip(x, INT16_MIN, INT16_MAX)
 
 
-def cell_to_gate(c: np.ndarray, bits: int) -> np.ndarray:
-    """An int16 cell state with `bits` integer bits as Q3.12 (tanh's input): shifted left with saturation
-    (|c| >= 8 saturates, where tanh is 1 within 2^-22) or right with rounding; C: tg_rnn_cell_to_gate."""
-    if bits > 3:
-        return clamp16(np.asarray(c, np.int64) * (1 << (bits - 3)))
-    return round_shift(c, 3 - bits) if bits < 3 else np.asarray(c, np.int64)
-
-
 def _table(function: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
     points = (np.arange(513, dtype=np.float64) * (1 << TABLE_STEP_BITS) - 32768) / (1 << GATE_FRACTION_BITS)
     values = np.round(function(points) * (1 << STATE_FRACTION_BITS))

@@ -8,7 +8,10 @@ with those axes of size 1. Arithmetic, TFLite's REDUCE_MAX / REDUCE_MIN / SUM / 
   * max, min: the raw values are compared (output parameters = input's: values are only moved);
   * sum: acc = sum (q - zp_in) in int32 (|q - zp_in| <= 255, so up to 2^23 values), requantized once by
     s_in / s_out;
-  * mean: the same sum requantized by s_in / (count * s_out) -- TFLite's MEAN, one rounding.
+  * mean: the same sum requantized by s_in / (count * s_out) -- one rounding; a .tflite MEAN (attrs
+    tflm_mean) takes TFLM's multiplier for it instead, QuantizeMultiplier(s_in / s_out) with the division by
+    the count folded in by truncation (pool.mean_multiplier, TFLM's QuantizedMeanOrSumExtraArgs): the same
+    kernel, another multiplier.
 When the stored order of the kept axes differs from the order the output is stored in (keepdims=0 dropping
 an axis of a channels-last map, say), the input is transposed first.
 """
@@ -24,7 +27,7 @@ from ..cformat import c_init
 from ..ir import Graph, Layout, Node, broadcast_dims
 from .base import Kernel, Op, Unsupported, onnx_op, register
 from .common import input_quant, output_quant
-from .pool import global_pool
+from .pool import global_pool, mean_multiplier
 
 if TYPE_CHECKING:
     from .emit import CLayer, EmitContext
@@ -123,11 +126,14 @@ class _ReduceBase(Op):
         out_scale, out_zp = output_quant(graph, node)
         kind = node.attrs["kind"]
         real = np.float64(in_scale) / np.float64(out_scale)
-        if kind == "mean":
+        if kind == "mean" and not node.attrs.get("tflm_mean"):
             real /= self.count(node)
         # max / min compare raw values; only other output parameters (a QDQ model's) need a requantization.
         rescale = kind in ("mean", "sum") or not (np.float32(in_scale) == np.float32(out_scale) and in_zp == out_zp)
         multiplier, shift = arith.quantize_multiplier(float(real)) if rescale else (0, 0)
+        if kind == "mean" and node.attrs.get("tflm_mean"):
+            folded, moved = mean_multiplier(multiplier, shift, np.array(self.count(node)))
+            multiplier, shift = int(folded), int(moved)
         node.params = {"input_offset": -in_zp, "output_offset": out_zp, "rescale": rescale,
                        "multiplier": multiplier, "shift": shift}
 

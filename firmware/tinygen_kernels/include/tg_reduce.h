@@ -21,7 +21,7 @@ typedef struct {
     int32_t rescale;       /* mean, sum: 1 (the sum requantized once: s_in / s_out, divided by the count for
                               the mean, TFLite's MEAN); max, min: 1 when the output has other parameters
                               (max + input_offset requantized by s_in / s_out), else 0 (copied) */
-    int32_t multiplier;    /* 0 or in [2^30, 2^31) */
+    int32_t multiplier;    /* in [0, 2^31) (TFLite's MEAN: QuantizeMultiplier(s_in / s_out) << k / count) */
     int32_t shift;         /* in [-31, 30] */
 } tg_reduce_params;
 

@@ -1,8 +1,85 @@
-/* tg_lstm_s8: ONNX LSTM over a whole sequence in TFLite's integer LSTM arithmetic (formats and bounds:
- * tg_recurrent.h), plain C99. Mirrored by tinygen/ops/lstm.py LstmOp.reference. Per direction, per step:
- * the gates' pre-activations from x_t and h_{t-1} (two int8 matrix-vector products), sigmoid / tanh by
- * table, the int16 cell update, h_t to int8. The state lives in the scratch (the model's arena). */
-#include "internal/tg_rnn.h"
+/* tg_lstm_s8: an LSTM over a whole sequence in TensorFlow Lite Micro's integer LSTM arithmetic (formats and
+ * bounds: tg_lstm_params in tg_recurrent.h), plain C99. Mirrored by tinygen/ops/lstm.py LstmOp.reference. Per
+ * direction, per step: the gates' pre-activations from x_t and h_{t-1} (two int8 matrix-vector products to
+ * int16), TFLM's int16 sigmoid / tanh, the int16 cell update, h_t to int8. The state lives in the scratch (the
+ * model's arena). */
+#include <stddef.h>
+
+#include "tg_recurrent.h"
+#include "tg_requant.h"
+
+#define TG_LSTM_INT16_MIN (-32768)
+#define TG_LSTM_INT16_MAX 32767
+
+TG_INLINE int32_t tg_lstm_sat16(int32_t x)
+{
+    return TG_CLAMP(x, TG_LSTM_INT16_MIN, TG_LSTM_INT16_MAX);
+}
+
+/* TFLM's int16 Logistic of a Q3.12 value: Q0.15 in [0, 32767] (lstm.py sigmoid16). */
+TG_INLINE int32_t tg_lstm_sigmoid(const uint16_t *table, int32_t x)
+{
+    const int32_t v = x * 3;
+    const uint32_t a = (uint32_t)(v < 0 ? -v : v);
+    const uint32_t index = a >> 9;
+    uint32_t r = 0x7FFFu << 10; /* saturated */
+    if (index < 255u) {
+        r = ((uint32_t)table[index] << 9) + (a & 0x1FFu) * (uint32_t)(table[index + 1u] - table[index]);
+    }
+    r = v >= 0 ? r + (1u << 9) : (1u << 25) - r + (1u << 9) - 1u;
+    return (int32_t)(r >> 10);
+}
+
+/* TFLM's int16 Tanh of its rescaled input v (|v| < 2^29): Q0.15 in [-32767, 32767] (lstm.py tanh16). The
+ * interpolated value is below 2^24; the right shift of a negative result is arithmetic (GCC, Clang). */
+TG_INLINE int32_t tg_lstm_tanh(const uint16_t *table, int32_t v)
+{
+    const uint32_t a = (uint32_t)(v < 0 ? -v : v);
+    const uint32_t index = a >> 8;
+    int32_t r = 0xFFFF << 8; /* saturated */
+    if (index < 255u) {
+        r = (int32_t)(((uint32_t)table[index] << 8) + (a & 0xFFu) * (uint32_t)(table[index + 1u] - table[index]));
+    }
+    r = v >= 0 ? r - (1 << 23) + (1 << 7) : -r + (1 << 23) + (1 << 7) - 1;
+    return r >> 8;
+}
+
+/* One matrix's share of `rows` gate pre-activations: sat16(MBQM(bias + W v)) written to out, or with `add`
+ * added to out with saturation (TFLM's fully connected to int16, then AddElementWise). v holds the input
+ * minus its zero point; bias may be NULL. Four rows at a time share each load of v (exact int32 sums, so the
+ * order of the additions does not change them). */
+static void tg_lstm_gates(int16_t *out, const int8_t *weights, const int32_t *bias, const int32_t *multiplier,
+                          const int8_t *shift, const int16_t *v, int32_t rows, int32_t depth, int32_t add)
+{
+    int32_t row = 0, k, r;
+    int32_t acc[4];
+    while (row < rows) {
+        const int32_t block = rows - row >= 4 ? 4 : 1;
+        const int8_t *w = weights + row * depth;
+        for (r = 0; r < block; ++r) {
+            acc[r] = bias ? bias[row + r] : 0;
+        }
+        if (block == 4) {
+            int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+            for (k = 0; k < depth; ++k) {
+                const int32_t x = v[k];
+                a0 += (int32_t)w[k] * x;
+                a1 += (int32_t)w[depth + k] * x;
+                a2 += (int32_t)w[2 * depth + k] * x;
+                a3 += (int32_t)w[3 * depth + k] * x;
+            }
+            acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+        } else {
+            for (k = 0; k < depth; ++k) {
+                acc[0] += (int32_t)w[k] * v[k];
+            }
+        }
+        for (r = 0; r < block; ++r, ++row) {
+            const int32_t part = tg_lstm_sat16(tg_requantize(acc[r], multiplier[row], shift[row]));
+            out[row] = (int16_t)(add ? tg_lstm_sat16(out[row] + part) : part);
+        }
+    }
+}
 
 int32_t tg_lstm_s8_get_buffer_size(const tg_lstm_params *params)
 {
@@ -12,7 +89,9 @@ int32_t tg_lstm_s8_get_buffer_size(const tg_lstm_params *params)
 void tg_lstm_s8(const tg_context *ctx, const tg_lstm_params *p, const int8_t *input, int8_t *y, int8_t *y_h,
                 int8_t *y_c)
 {
-    const int32_t size = p->input_size, hidden = p->hidden_size, rows = 4 * hidden, bits = p->cell_bits;
+    const int32_t size = p->input_size, hidden = p->hidden_size, rows = 4 * hidden;
+    const int32_t gate_clip = p->gate_clip, cell_clip = p->cell_clip;
+    const uint16_t *table = p->sigmoid_table;
     int16_t *xv = (int16_t *)ctx->buf; /* x_t - zp_x [I] */
     int16_t *hv = xv + size;           /* h_{t-1} - zp_h [H] */
     int16_t *gates = hv + hidden;      /* pre-activations i, o, f, c [4 H], Q3.12 */
@@ -31,21 +110,25 @@ void tg_lstm_s8(const tg_context *ctx, const tg_lstm_params *p, const int8_t *in
             for (j = 0; j < size; ++j) {
                 xv[j] = (int16_t)(input[t * size + j] + p->input_offset);
             }
-            tg_rnn_gates(gates, wx, p->bias_x + first, p->multiplier_x + first, p->shift_x + first, xv, rows, size,
-                         0);
-            tg_rnn_gates(gates, wh, p->bias_h + first, p->multiplier_h + first, p->shift_h + first, hv, rows,
-                         hidden, 1);
+            tg_lstm_gates(gates, wx, p->bias_x + first, p->multiplier_x + first, p->shift_x + first, xv, rows, size,
+                          0);
+            tg_lstm_gates(gates, wh, p->bias_h ? p->bias_h + first : NULL, p->multiplier_h + first,
+                          p->shift_h + first, hv, rows, hidden, 1);
             for (j = 0; j < hidden; ++j) {
-                const int32_t i = tg_rnn_lookup(p->sigmoid_table, TG_CLAMP(gates[j], -p->clip, p->clip));
-                const int32_t o = tg_rnn_lookup(p->sigmoid_table, TG_CLAMP(gates[hidden + j], -p->clip, p->clip));
-                const int32_t f = tg_rnn_lookup(p->sigmoid_table, TG_CLAMP(gates[2 * hidden + j], -p->clip, p->clip));
-                const int32_t g = tg_rnn_lookup(p->tanh_table, TG_CLAMP(gates[3 * hidden + j], -p->clip, p->clip));
-                /* f * c and i * g are below 2^30 in magnitude; their rounded sum below 2^16 */
-                const int32_t c = tg_rnn_clamp16((int64_t)tg_rnn_round_shift(f * cell[j], 15) +
-                                                 tg_rnn_round_shift(i * g, 15 + bits));
-                const int32_t tanh_c = tg_rnn_lookup(p->tanh_table, tg_rnn_cell_to_gate(c, bits));
+                const int32_t i = tg_lstm_sigmoid(table, TG_CLAMP(gates[j], -gate_clip, gate_clip));
+                const int32_t o = tg_lstm_sigmoid(table, TG_CLAMP(gates[hidden + j], -gate_clip, gate_clip));
+                const int32_t f = tg_lstm_sigmoid(table, TG_CLAMP(gates[2 * hidden + j], -gate_clip, gate_clip));
+                const int32_t g = tg_lstm_tanh(table, 3 * TG_CLAMP(gates[3 * hidden + j], -gate_clip, gate_clip));
+                /* |f * c| and |i * g| are at most 2^30 */
+                const int32_t kept = tg_lstm_sat16(tg_requantize(f * cell[j], p->forget_multiplier, p->forget_shift));
+                const int32_t added = tg_lstm_sat16(tg_requantize(i * g, p->input_multiplier, p->input_shift));
+                const int32_t c = TG_CLAMP(tg_lstm_sat16(kept + added), -cell_clip, cell_clip);
+                const int32_t scaled = p->tanh_shift > 0
+                                           ? (c * p->tanh_multiplier + (1 << (p->tanh_shift - 1))) >> p->tanh_shift
+                                           : c * p->tanh_multiplier;
+                const int32_t tanh_c = tg_lstm_tanh(table, scaled);
                 const int64_t h =
-                    p->hidden_zero_point + tg_rnn_scale(o * tanh_c, p->hidden_multiplier, p->hidden_shift);
+                    (int64_t)p->hidden_zero_point + tg_requantize(tanh_c * o, p->hidden_multiplier, p->hidden_shift);
                 const int32_t h8 = (int32_t)TG_CLAMP(h, -128, 127);
                 cell[j] = (int16_t)c;
                 hv[j] = (int16_t)(h8 - p->hidden_zero_point); /* the gates of this step are computed: safe */
@@ -59,7 +142,8 @@ void tg_lstm_s8(const tg_context *ctx, const tg_lstm_params *p, const int8_t *in
                 y_h[d * hidden + j] = (int8_t)(hv[j] + p->hidden_zero_point);
             }
             if (y_c) {
-                const int64_t c = p->cell_zero_point + tg_rnn_scale(cell[j], p->cell_multiplier, p->cell_shift);
+                const int64_t c =
+                    (int64_t)p->cell_zero_point + tg_requantize(cell[j], p->cell_multiplier, p->cell_shift);
                 y_c[d * hidden + j] = (int8_t)TG_CLAMP(c, -128, 127);
             }
         }

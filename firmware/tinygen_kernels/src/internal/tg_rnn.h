@@ -38,15 +38,6 @@ TG_INLINE int32_t tg_rnn_lookup(const int16_t *table, int32_t x)
     return low + (((high - low) * fraction + 64) >> 7);
 }
 
-/* An int16 cell state with `bits` integer bits as Q3.12 (cell_to_gate). */
-TG_INLINE int32_t tg_rnn_cell_to_gate(int32_t c, int32_t bits)
-{
-    if (bits > 3) {
-        return tg_rnn_clamp16((int64_t)c * (1 << (bits - 3)));
-    }
-    return bits < 3 ? tg_rnn_round_shift(c, 3 - bits) : c;
-}
-
 /* One matrix's share of `rows` gate pre-activations (gate_part): clamp16(scale(bias + W v)) stored in out,
  * or with `add` added to out with saturation. v holds the input minus its zero point (|v| <= 255). Four rows
  * at a time share each load of v (the sums are exact int32 sums, so the order of the additions does not
