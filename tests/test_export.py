@@ -248,3 +248,35 @@ def test_own_arena_links_no_static_arena(kws, tmp_path: Path) -> None:
     print(f".bss with the static arena linked: {sizes['']} B; with TINYGEN_NO_STATIC_ARENA: "
           f"{sizes['-DTINYGEN_NO_STATIC_ARENA']} B (arena {arena} B)")
     assert sizes[""] - sizes["-DTINYGEN_NO_STATIC_ARENA"] >= arena
+
+
+def test_compile_as_writes_the_same_library_as_export(kws, tmp_path: Path, tinygen_cli) -> None:
+    """`compile --as FMT -o DIR` takes the export's path: DIR/<name>/ as `tinygen export` writes it (same
+    files, byte for byte), nothing of the user's touched, with or without --force."""
+    from tinygen.commands.common import EXPORT_FORMATS
+    from tinygen.export import FORMATS
+
+    assert tuple(EXPORT_FORMATS) == FORMATS
+    model, _, _ = kws
+    project = tmp_path / "fw"
+    project.mkdir()
+    (project / "main.c").write_text("user code\n")
+    source = model_file("kws_dscnn", "int8_qdq")
+    for fmt in FORMATS:
+        result = tinygen_cli("compile", source, "-o", project, "--name", "kws", "--as", fmt, "--force")
+        assert result.code == 0, result.err
+        assert f"exported      {fmt} library in {project / 'kws'}" in result.out
+        assert "--force does not apply with --as" in result.err
+        reference = export(model.out_dir, tmp_path / f"reference_{fmt}", fmt)
+        ours = {p.relative_to(project / "kws"): p.read_bytes() for p in (project / "kws").rglob("*") if p.is_file()}
+        theirs = {p.relative_to(reference): p.read_bytes() for p in reference.rglob("*") if p.is_file()}
+        assert ours.keys() == theirs.keys()
+        differing = [str(path) for path in ours if ours[path] != theirs[path]]
+        assert differing == [], differing  # same model, same bytes (the marker names the same source file)
+        assert sorted(p.name for p in project.iterdir()) == ["kws", "main.c"]
+        assert (project / "main.c").read_text() == "user code\n"
+    (project / "other").mkdir()
+    (project / "other" / "mine.c").write_text("mine\n")
+    refused = tinygen_cli("compile", source, "-o", project, "--name", "other", "--as", "cmake", "--force")
+    assert refused.code == 2 and "not a tinygen export; nothing was written" in refused.err
+    assert (project / "other" / "mine.c").read_text() == "mine\n"
