@@ -280,3 +280,41 @@ def test_compile_as_writes_the_same_library_as_export(kws, tmp_path: Path, tinyg
     refused = tinygen_cli("compile", source, "-o", project, "--name", "other", "--as", "cmake", "--force")
     assert refused.code == 2 and "not a tinygen export; nothing was written" in refused.err
     assert (project / "other" / "mine.c").read_text() == "mine\n"
+
+
+def test_run_float_with_arena_links_no_static_arena(kws, tmp_path: Path) -> None:
+    """<name>_run_float_with_arena on the firmware's own arena, built with TINYGEN_NO_STATIC_ARENA (host gcc,
+    -Wall -Werror): no static arena symbol is linked, and the float outputs equal those of <name>_run_float
+    through the host simulator, bit for bit."""
+    model, _, _ = kws
+    lib = export(model.out_dir, tmp_path / "vendor", "make")
+    x = samples("kws_dscnn")["x"][:1].astype(np.float32)
+    values = ", ".join(float(v).hex() for v in x.reshape(-1))
+    main = tmp_path / "main.c"
+    main.write_text(f"""#include <stdint.h>
+#include <stdio.h>
+#include "kws.h"
+
+static const float input[{x.size}] = {{{values}}};
+static float output[12];
+static union {{ int64_t align; int8_t bytes[KWS_ARENA_SIZE]; }} arena;
+
+int main(void)
+{{
+    if (kws_run_float_with_arena(arena.bytes, input, output) != 0) return 1;
+    for (int i = 0; i < 12; i++) printf("%a ", (double)output[i]);
+    printf("\\n");
+    return 0;
+}}
+""")
+    app = tmp_path / "app"
+    sources = [str(main), *sorted(str(p) for p in (lib / "src").glob("*.c"))]
+    subprocess.run(["gcc", "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-DTINYGEN_NO_STATIC_ARENA",
+                    f"-I{lib / 'include'}", f"-I{lib / 'src'}", *sources, "-lm", "-o", str(app)],
+                   check=True, capture_output=True)
+    symbols = subprocess.run(["nm", str(app)], capture_output=True, text=True, check=True).stdout
+    assert "static_arena" not in symbols
+    printed = subprocess.run([str(app)], capture_output=True, text=True, check=True).stdout.split()
+    ours = np.array([float.fromhex(v) for v in printed], np.float32)
+    expected = np.asarray(model.run_float_api(x), np.float32).reshape(-1)
+    assert_identical(expected, ours, "kws_run_float_with_arena (own arena) vs kws_run_float")
