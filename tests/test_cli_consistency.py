@@ -89,3 +89,39 @@ def test_fewer_constant_bytes_than_weights_is_explained(tinygen_cli, tmp_path: P
     assert "dead channels" in line and "fewer than the weights" in line
     report = tinygen_cli("report", out, "--no-sqnr")
     assert report.code == 0 and "dead channels" in report.out.splitlines()[0]
+
+
+def _compile_with_stderr_on_a_terminal(out: Path, *flags: str) -> tuple[str, str]:
+    """`tinygen compile` with stderr on a pseudo-terminal and stdout into a pipe: (stdout, stderr)."""
+    import os
+    import pty
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "tinygen", *flags, "compile",
+                                str(model_file("kws_dscnn", "int8_qdq")), "-o", str(out)],
+                               stdout=subprocess.PIPE, stderr=follower, cwd=REPO, env={**os.environ, "COLUMNS": "100"})
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 4096)
+        except OSError:  # the terminal closes when the process exits
+            break
+        if not data:
+            break
+        chunks.append(data)
+    stdout = process.communicate(timeout=300)[0].decode()
+    os.close(leader)
+    assert process.returncode == 0
+    return stdout, b"".join(chunks).decode(errors="replace")
+
+
+def test_planning_progress_goes_to_the_terminal_never_into_stdout(tmp_path: Path) -> None:
+    """Issue 17, silent waits: the planning steps show progress on stderr when it is a terminal, never
+    in the (piped) standard output, and -q silences them."""
+    stdout, stderr = _compile_with_stderr_on_a_terminal(tmp_path / "a")
+    assert "planning: placing 13 layers' buffers in the arena" in stderr
+    assert "planning: kernel variant search" in stderr
+    assert "planning:" not in stdout and "compiled" in stdout
+    quiet_out, quiet_err = _compile_with_stderr_on_a_terminal(tmp_path / "b", "-q")
+    assert "planning:" not in quiet_err and "planning:" not in quiet_out

@@ -248,3 +248,73 @@ def test_own_arena_links_no_static_arena(kws, tmp_path: Path) -> None:
     print(f".bss with the static arena linked: {sizes['']} B; with TINYGEN_NO_STATIC_ARENA: "
           f"{sizes['-DTINYGEN_NO_STATIC_ARENA']} B (arena {arena} B)")
     assert sizes[""] - sizes["-DTINYGEN_NO_STATIC_ARENA"] >= arena
+
+
+def test_compile_as_writes_the_same_library_as_export(kws, tmp_path: Path, tinygen_cli) -> None:
+    """`compile --as FMT -o DIR` takes the export's path: DIR/<name>/ as `tinygen export` writes it (same
+    files, byte for byte), nothing of the user's touched, with or without --force."""
+    from tinygen.commands.common import EXPORT_FORMATS
+    from tinygen.export import FORMATS
+
+    assert tuple(EXPORT_FORMATS) == FORMATS
+    model, _, _ = kws
+    project = tmp_path / "fw"
+    project.mkdir()
+    (project / "main.c").write_text("user code\n")
+    source = model_file("kws_dscnn", "int8_qdq")
+    for fmt in FORMATS:
+        result = tinygen_cli("compile", source, "-o", project, "--name", "kws", "--as", fmt, "--force")
+        assert result.code == 0, result.err
+        assert f"exported      {fmt} library in {project / 'kws'}" in result.out
+        assert "--force does not apply with --as" in result.err
+        reference = export(model.out_dir, tmp_path / f"reference_{fmt}", fmt)
+        ours = {p.relative_to(project / "kws"): p.read_bytes() for p in (project / "kws").rglob("*") if p.is_file()}
+        theirs = {p.relative_to(reference): p.read_bytes() for p in reference.rglob("*") if p.is_file()}
+        assert ours.keys() == theirs.keys()
+        differing = [str(path) for path in ours if ours[path] != theirs[path]]
+        assert differing == [], differing  # same model, same bytes (the marker names the same source file)
+        assert sorted(p.name for p in project.iterdir()) == ["kws", "main.c"]
+        assert (project / "main.c").read_text() == "user code\n"
+    (project / "other").mkdir()
+    (project / "other" / "mine.c").write_text("mine\n")
+    refused = tinygen_cli("compile", source, "-o", project, "--name", "other", "--as", "cmake", "--force")
+    assert refused.code == 2 and "not a tinygen export; nothing was written" in refused.err
+    assert (project / "other" / "mine.c").read_text() == "mine\n"
+
+
+def test_run_float_with_arena_links_no_static_arena(kws, tmp_path: Path) -> None:
+    """<name>_run_float_with_arena on the firmware's own arena, built with TINYGEN_NO_STATIC_ARENA (host gcc,
+    -Wall -Werror): no static arena symbol is linked, and the float outputs equal those of <name>_run_float
+    through the host simulator, bit for bit."""
+    model, _, _ = kws
+    lib = export(model.out_dir, tmp_path / "vendor", "make")
+    x = samples("kws_dscnn")["x"][:1].astype(np.float32)
+    values = ", ".join(float(v).hex() for v in x.reshape(-1))
+    main = tmp_path / "main.c"
+    main.write_text(f"""#include <stdint.h>
+#include <stdio.h>
+#include "kws.h"
+
+static const float input[{x.size}] = {{{values}}};
+static float output[12];
+static union {{ int64_t align; int8_t bytes[KWS_ARENA_SIZE]; }} arena;
+
+int main(void)
+{{
+    if (kws_run_float_with_arena(arena.bytes, input, output) != 0) return 1;
+    for (int i = 0; i < 12; i++) printf("%a ", (double)output[i]);
+    printf("\\n");
+    return 0;
+}}
+""")
+    app = tmp_path / "app"
+    sources = [str(main), *sorted(str(p) for p in (lib / "src").glob("*.c"))]
+    subprocess.run(["gcc", "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-DTINYGEN_NO_STATIC_ARENA",
+                    f"-I{lib / 'include'}", f"-I{lib / 'src'}", *sources, "-lm", "-o", str(app)],
+                   check=True, capture_output=True)
+    symbols = subprocess.run(["nm", str(app)], capture_output=True, text=True, check=True).stdout
+    assert "static_arena" not in symbols
+    printed = subprocess.run([str(app)], capture_output=True, text=True, check=True).stdout.split()
+    ours = np.array([float.fromhex(v) for v in printed], np.float32)
+    expected = np.asarray(model.run_float_api(x), np.float32).reshape(-1)
+    assert_identical(expected, ours, "kws_run_float_with_arena (own arena) vs kws_run_float")

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx
 
+from . import progress
 from .arith import dequantize
 from .arith import quantize_float as arith_quantize
 from .cnames import model_prefix
@@ -24,7 +26,8 @@ from .frontend.loader import LoadedModel, load_model
 from .frontend.tflite import TfliteModel, load_tflite
 from .frontend.tflite_import import import_tflite
 from .frontend.validate import check_ranges
-from .ir import Graph, verify
+from .ir import Graph
+from .ir import verify as verify_graph
 from .model import CompiledModel
 from .outdir import MARKER, write_tree
 from .passes import INT8_PIPELINE, run_pipeline
@@ -34,12 +37,14 @@ from .plan.picture import render_svg
 from .plan.planner import plan_record
 from .plan.variants import variant_choices
 from .platformio.project import project_files
-from .quantize.calibrate import Calibration, CalibrationData, Calibrator, calibrate, read_calibration
+from .quantize.calibrate import Calibration, CalibrationData, Calibrator, CalibSpec, calibrate, read_calibration
 from .quantize.calibrate_corrections import BIAS_SAMPLES, correct_biases, equalize, float_outputs
 from .quantize.calibrate_sanity import batchnorm_hints, data_warnings, range_warnings
 from .quantize.quantize import quantize_graph, tensors_needing_ranges
+from .report import Report, make_report
 from .serialize import deterministic_npz, graph_to_files
 from .stack import measure_files
+from .verify import Inputs, VerifyReport, verify_model
 from .version import __version__
 
 VERIFY_SAMPLES = 16  # inputs kept in the output folder for `tinygen verify`
@@ -53,18 +58,33 @@ class CompileResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def compile(model_path: str | Path, out_dir: str | Path | None = None, *, calib: str | None = None,
+def compile(model_path: str | Path | onnx.ModelProto, out_dir: str | Path | None = None, *,
+            calib: CalibSpec | None = None,
             calib_method: str = "minmax", name: str | None = None, debug: bool = False,
             log: Callable[[str], None] | None = None, warn: Callable[[str], None] | None = None,
             force: bool = False, ram_budget: int | None = None, bias_correction: bool = False,
             equalization: bool = False, holdout: int | None = None,
             input_shapes: dict[str, tuple[int, ...]] | None = None, **options: Any) -> CompiledModel:
-    """Compile an ONNX model into a C project in `out_dir` (a temporary folder if None); `options` as
-    write_compiled takes them (in_place, variants, patches, patch_layers). calib_method: 'minmax',
+    """Compile an ONNX model (a path, or an `onnx.ModelProto` in memory) or a .tflite file into a C
+    project in `out_dir` (a temporary folder if None) and return it as a CompiledModel.
+
+    `calib`: a .npy/.npz path, 'random', or the arrays themselves (one (N, ...) array for a one-input
+    model, or a dict keyed by input name), in the model's own layout. calib_method: 'minmax',
     'percentile:<p>', 'mse' or 'entropy'; bias_correction / equalization: the optional corrections
     (quantize/calibrate_corrections.py); holdout: calibration samples kept apart for `verify` (default:
     16 when there are at least 128). `input_shapes` pins dynamic input dimensions ({"image": (1, 3, 96,
-    96)}, as `--input-shape image=1,3,96,96`)."""
+    96)}, as `--input-shape image=1,3,96,96`). `options` as write_compiled takes them (in_place,
+    variants, patches, patch_layers)."""
+    if isinstance(model_path, onnx.ModelProto):  # written to a file: the loader and `verify` read files
+        with tempfile.TemporaryDirectory(prefix="tinygen-model-") as folder:
+            file = Path(folder) / f"{model_prefix(name or model_path.graph.name or 'model')}.onnx"
+            file.write_bytes(model_path.SerializeToString())
+            return compile(file, out_dir, calib=calib, calib_method=calib_method, name=name, debug=debug, log=log,
+                           warn=warn, force=force, ram_budget=ram_budget, bias_correction=bias_correction,
+                           equalization=equalization, holdout=holdout, input_shapes=input_shapes, **options)
+    if not isinstance(model_path, str | Path):  # str() of an unknown object could be huge: name its type only
+        raise DataError(f"model: expected a path to an .onnx/.tflite file or an onnx.ModelProto; got "
+                        f"{type(model_path).__name__}")
     return compile_model(model_path, out_dir, calib=calib, calib_method=calib_method, name=name,
                          debug=debug, log=log, warn=warn, force=force, ram_budget=ram_budget,
                          bias_correction=bias_correction, equalization=equalization, holdout=holdout,
@@ -76,7 +96,29 @@ def load(out_dir: str | Path) -> CompiledModel:
     return CompiledModel(out_dir)
 
 
-def compile_model(model_path: str | Path, out_dir: str | Path | None = None, *, calib: str | None = None,
+def verify(out_dir: str | Path, inputs: Inputs = None) -> VerifyReport:
+    """Check a compiled model as `tinygen verify` does: the numpy golden reference and the generated C
+    on the host give identical int8 outputs, and how close int8 is to the float model (onnxruntime; or
+    tflite-micro for a .tflite source). `inputs`: a .npy/.npz path, an array (N, ...) or a dict of arrays
+    keyed by input name ('y': labels) in the model's own layout; None: the samples kept at compile time.
+
+    Returns a VerifyReport: `.identical` (bit-exact), `.mismatch` (the first differing value),
+    `.sqnr_db`, `.top1`, `.accuracy`, `.agrees` and `.lines` (what the command prints)."""
+    return verify_model(out_dir, inputs)
+
+
+def report(out_dir: str | Path, *, inputs: Inputs = None, board: str | None = None, ram_kib: int | None = None,
+           flash_kib: int | None = None, sqnr: bool = True) -> Report:
+    """The per-layer report of a compiled model, as `tinygen report` builds it: MACs, parameters, constant
+    bytes, arena placement, quantization and per-layer int8-vs-float SQNR on `inputs` (as verify takes
+    them; sqnr=False skips it), flash and RAM per target, the live bytes per step. `board` (an env name
+    or a JSON board file) and/or `ram_kib` + `flash_kib` add the fit verdict (`Report.fits`).
+
+    Returns a Report: `.figures` (the dict), `.lines(width)`, `.html()`, `.to_json()`."""
+    return make_report(out_dir, inputs=inputs, board=board, ram_kib=ram_kib, flash_kib=flash_kib, sqnr=sqnr)
+
+
+def compile_model(model_path: str | Path, out_dir: str | Path | None = None, *, calib: CalibSpec | None = None,
                   calib_method: str = "minmax", name: str | None = None, debug: bool = False,
                   log: Callable[[str], None] | None = None, warn: Callable[[str], None] | None = None,
                   force: bool = False, ram_budget: int | None = None, bias_correction: bool = False,
@@ -144,7 +186,7 @@ def compile_model(model_path: str | Path, out_dir: str | Path | None = None, *, 
     # the equalized tensors' per-channel divisors, for the per-layer SQNR of `tinygen report`
     record["equalized"] = {name: [float(v) for v in d] for name, d in record.pop("divisors", {}).items()}
     if debug:
-        verify(graph)
+        verify_graph(graph)
     step("quantize")
     if data is None:
         data = representative_inputs(graph, loaded)
@@ -258,7 +300,9 @@ def write_compiled(graph: Graph, out_dir: str | Path | None, prefix: str, *,
     files = dict(rendered.files)
     summary = summarize(graph, plan, rendered, loaded)
     # The worst-case call stack beside the arena: measured on a Cortex-M4 build of these sources (stack.py).
-    stack = measure_files(files, prefix, rendered.kernel_functions)
+    with progress.task("measuring the worst-case stack (arm-none-eabi-gcc -fstack-usage)", 1) as advance:
+        stack = measure_files(files, prefix, rendered.kernel_functions)
+        advance(1)
     summary["stack"] = stack.to_json() if stack else None
     step("stack")
     files.update(metadata_files(graph, plan, rendered, loaded, prefix, model_file, samples or {}, summary,

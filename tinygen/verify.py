@@ -1,13 +1,21 @@
-"""`tinygen verify`: golden reference vs the generated C, bit for bit, and int8 vs float."""
+"""`tinygen verify`: golden reference vs the generated C, bit for bit, and int8 vs float.
+
+Also the Python API: this module, which Python binds as `tinygen.verify` once imported, is callable as
+tinygen.verify(out_dir, inputs=None) -> VerifyReport (tinygen/api.py has the docstring).
+"""
 
 from __future__ import annotations
 
+import sys
+import types
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .errors import DataError
 from .model import CompiledModel
 from .quantize.calibrate import validate_batch
 
@@ -70,13 +78,24 @@ def onnxruntime_outputs(model: CompiledModel, inputs: dict[str, np.ndarray]) -> 
     return [np.concatenate(r) for r in results]
 
 
-def load_inputs(model: CompiledModel, path: Path | None) -> dict[str, np.ndarray]:
+# Inputs to check on: a .npy/.npz path, or (from Python) an array (N, ...) for a one-input model or a
+# mapping keyed by input name ('x' and 'y' as in a samples file); None: the samples kept at compile time.
+Inputs = Path | str | np.ndarray | Mapping[str, np.ndarray] | None
+
+
+def inputs_label(source: Inputs) -> str:
+    """How messages name the inputs: the file, or 'the arrays given'."""
+    return "the arrays given" if isinstance(source, np.ndarray | Mapping) else str(source)
+
+
+def load_inputs(model: CompiledModel, path: Inputs) -> dict[str, np.ndarray]:
     if path is None:
         with model.samples() as kept:
             return {io["name"]: kept[io["name"]] for io in model.inputs}
     from .serialize import load_array_file
 
-    data: Any = load_array_file(path)
+    data: Any = dict(path) if isinstance(path, Mapping) else path if isinstance(path, np.ndarray) else \
+        load_array_file(Path(path))
     names = [io["name"] for io in model.inputs]
     if isinstance(data, dict):
         if len(names) == 1 and names[0] not in data:
@@ -84,7 +103,10 @@ def load_inputs(model: CompiledModel, path: Path | None) -> dict[str, np.ndarray
             data = {names[0]: data[key]}
     else:
         data = {names[0]: data}
-    return {io["name"]: validate_batch(str(path), io["name"], np.asarray(data[io["name"]]),
+    missing = [name for name in names if name not in data]
+    if missing:
+        raise DataError(f"{inputs_label(path)}: no array for model input(s) {missing}")
+    return {io["name"]: validate_batch(inputs_label(path), io["name"], np.asarray(data[io["name"]]),
                                        tuple(io["onnx_shape"]))
             for io in model.inputs}
 
@@ -93,17 +115,19 @@ AGREEMENT_SQNR_DB = 20.0  # below this output SQNR the int8 model is not said to
 AGREEMENT_TOP1 = 0.95  # nor below this share of equal top-1 decisions
 
 
-def load_labels(path: Path | None) -> np.ndarray | None:
-    """The `y` array of an .npz input file, if it has one (class labels)."""
-    if path is None or path.suffix != ".npz":
+def load_labels(path: Inputs) -> np.ndarray | None:
+    """The `y` array of an .npz input file (or of a mapping given in Python), if it has one (class labels)."""
+    if isinstance(path, Mapping):
+        return np.asarray(path["y"]) if "y" in path else None
+    if path is None or isinstance(path, np.ndarray) or Path(path).suffix != ".npz":
         return None
     from .serialize import load_array_file
 
-    data: Any = load_array_file(path)
+    data: Any = load_array_file(Path(path))
     return np.asarray(data["y"]) if isinstance(data, dict) and "y" in data else None
 
 
-def verify_model(out_dir: str | Path, input_path: Path | None = None) -> VerifyReport:
+def verify_model(out_dir: str | Path, input_path: Inputs = None) -> VerifyReport:
     model = CompiledModel(out_dir)
     inputs = load_inputs(model, input_path)
     report = _verify(model, inputs, input_path)
@@ -111,7 +135,7 @@ def verify_model(out_dir: str | Path, input_path: Path | None = None) -> VerifyR
     return report
 
 
-def verdict(model: CompiledModel, report: VerifyReport, input_path: Path | None, labels: np.ndarray | None) -> None:
+def verdict(model: CompiledModel, report: VerifyReport, input_path: Inputs, labels: np.ndarray | None) -> None:
     """Accuracy on labels, and whether int8 can be said to agree with float on these samples."""
     calibration = model.manifest.get("calibration") or {}
     for text in calibration.get("warnings") or []:
@@ -120,7 +144,8 @@ def verdict(model: CompiledModel, report: VerifyReport, input_path: Path | None,
         return
     if labels is not None and report.top1 is not None and report.accuracy is not None:
         float_acc, int8_acc = report.accuracy
-        report.lines.append(f"accuracy on the labels in {input_path.name if input_path else 'the input'}: float "
+        given = Path(inputs_label(input_path)).name if input_path is not None else "the input"
+        report.lines.append(f"accuracy on the labels in {given}: float "
                             f"{100 * float_acc:.2f}%, int8 {100 * int8_acc:.2f}% ({100 * (int8_acc - float_acc):+.2f} "
                             "points; `tinygen evaluate` gives per-class figures)")
     sqnr = min(report.sqnr_db) if report.sqnr_db else None
@@ -146,7 +171,7 @@ def verdict(model: CompiledModel, report: VerifyReport, input_path: Path | None,
     report.lines.append(f"verdict: the int8 model agrees with the float model on {where}")
 
 
-def _verify(model: CompiledModel, inputs: dict[str, np.ndarray], input_path: Path | None) -> VerifyReport:
+def _verify(model: CompiledModel, inputs: dict[str, np.ndarray], input_path: Inputs) -> VerifyReport:
     count = next(iter(inputs.values())).shape[0]
     quantized = {io["name"]: model.quantize(io, inputs[io["name"]]) for io in model.inputs}
     golden_q = model.golden(quantized, int8=True)
@@ -246,3 +271,14 @@ def compare_with_tflite_micro(model: CompiledModel, inputs: dict[str, np.ndarray
             report.top1 = report.top1 or (agree, theirs.shape[0])
         report.lines.append(line)
     return report
+
+
+class _CallableModule(types.ModuleType):
+    """Importing this module binds it as the package's `verify` attribute, over the API function of that
+    name; calling the module calls the function, so `tinygen.verify(...)` works whatever was imported first."""
+
+    def __call__(self, out_dir: str | Path, inputs: Inputs = None) -> VerifyReport:
+        return verify_model(out_dir, inputs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -123,6 +123,22 @@ def test_the_patch_search_reports_progress(vww_patched: CompiledModel) -> None:
     assert search[1] > 1 and 1 <= search[2] <= search[1]
 
 
+def test_planning_and_variant_search_report_progress(vww_patched: CompiledModel) -> None:
+    """Not only the patch search: scheduling, placement (one step per algorithm, the exact search
+    included), the kernel variant search and the stack measurement each report their progress."""
+    labels = [entry[0] for entry in PROGRESS]
+    for wanted in ("planning: scheduling", "planning: placing", "planning: kernel variant search",
+                   "measuring the worst-case stack"):
+        entries = [entry for entry in PROGRESS if entry[0].startswith(wanted)]
+        assert entries, (wanted, labels)
+        assert all(entry[2] <= entry[1] for entry in entries), entries
+    # in the order they run: the whole-tensor plan, over budget; the band search; the patched plan
+    placing = [i for i, label in enumerate(labels) if label.startswith("planning: placing")]
+    search = next(i for i, label in enumerate(labels) if "row-band" in label)
+    assert placing[0] < search < placing[-1]
+    print(f"\nprogress tasks of the VWW compile under 32,000 B: {labels}")
+
+
 def test_a_ram_budget_below_the_whole_tensor_plan_chooses_patches(vww_patched: CompiledModel) -> None:
     manifest = vww_patched.manifest
     [patch] = manifest["patches"]

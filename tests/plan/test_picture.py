@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from tinygen.plan import plan_memory
-from tinygen.plan.picture import render_svg
+from tinygen.plan.picture import legend, render_svg
 
 from .conftest import graph, two_branches
 
@@ -21,7 +21,7 @@ def test_one_labelled_rectangle_per_buffer() -> None:
     assert tips[0] == "two branches: 144 B arena, lower bound 144 B (greedy_by_size, optimal)"
     buffer_tips = [tip for tip in tips if " B at offset " in tip]
     assert len(buffer_tips) == len(plan.buffers) == 7
-    assert "r1: 64 B at offset 64, steps 2 to 4" in buffer_tips
+    assert "r1: 64 B at offset 64, steps 2 to 4 (#4 in the legend)" in buffer_tips
     step_tips = [tip for tip in tips if tip.startswith("step ")]
     assert step_tips[0] == "step -1: inputs copied in; 16 B live"
     assert step_tips[3] == "step 2: add n3; 144 B live"
@@ -62,3 +62,27 @@ def test_empty_buffers_and_no_graph() -> None:
     svg = render_svg(plan_memory(g))
     ET.fromstring(svg)
     assert "node 0" in svg
+
+
+def test_readable_at_150_steps() -> None:
+    """A 150-layer chain whose names share a long prefix (issue 17: every label was cut to "activat…"):
+    the step axis is labelled at round steps only, and a rectangle shows either a whole name or its
+    number in the legend, whose entries are the buffers in that order."""
+    count = 150
+    names = [f"model/activation_{i}/Relu;model/batch_normalization_{i}/FusedBatchNormV3" for i in range(count)]
+    sizes = {"x": 300, **{name: 200 + (i % 7) * 40 for i, name in enumerate(names)}}
+    nodes = [(f"layer{i}", "add", ["x" if i == 0 else names[i - 1]], [names[i]]) for i in range(count)]
+    nodes[9] = ("layer9", "add", [names[8], names[0]], [names[9]])  # names[0] lives 10 steps: room for "#2"
+    g = graph(nodes, sizes, ["x"], [names[-1]])
+    plan = plan_memory(g)
+    root = ET.fromstring(render_svg(plan, g, "chain"))
+    texts = [el.text or "" for el in root.iter(f"{SVG}text")]
+    ticks = [int(t) for t in texts if t.lstrip("-").isdigit()]
+    assert 10 <= len(ticks) <= 25 and all(t % 10 == 0 for t in ticks), ticks  # 0, 10, ..., 150
+    entries = legend(plan)
+    assert [e["name"] for e in entries][:3] == ["x", names[0], names[1]] and len(entries) == count + 1
+    numbered = [t for t in texts if t.startswith("#")]
+    assert numbered and not any("…" in t for t in texts)  # no cut names: numbers instead
+    for label in numbered:
+        number = int(label.split()[0][1:])
+        assert 1 <= number <= len(entries)

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import MACS
+
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--disable-dev-shm-usage"]
@@ -91,7 +93,7 @@ def test_chromium_renders_the_table_and_the_arena_picture(mlperf: dict, tinygen_
     buffers = {b["name"] for step in figures["live_steps"] for b in step["buffers"]}
     assert census.rects_in_picture > len(buffers)  # a rectangle per buffer, plus the step columns
     assert census.external == []
-    assert "kws_dscnn_float" in dom.stdout and "2,656,768" in dom.stdout
+    assert "kws_dscnn_float" in dom.stdout and f"{MACS['kws_dscnn']:,}" in dom.stdout
 
     shot = tmp_path / "report.png"
     screenshot = run_chromium([f"--screenshot={shot}", "--window-size=1280,2000", page.resolve().as_uri()],

@@ -11,6 +11,10 @@ import numpy as np
 from ..errors import DataError
 from ..serialize import load_array_file  # noqa: F401  (re-exported for the commands)
 
+# `--as` of compile and export: tinygen/export.py FORMATS, listed here so that the command line
+# starts without importing the code generator (tests/test_export.py checks that the two agree).
+EXPORT_FORMATS = ["cmake", "make", "zephyr", "arduino"]
+
 
 def echo_err(message: str) -> None:
     click.echo(message, err=True)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
 from pathlib import Path
 
 import click
 
 from ..errors import TinygenError
-from .common import Context, echo_err, input_shape_option
+from .common import EXPORT_FORMATS, Context, echo_err, input_shape_option
 
 
 def memory_lines(summary: dict) -> list[str]:
@@ -83,18 +84,52 @@ def calibration_lines(record: dict) -> list[str]:
               help="The board's RAM in KiB (with --board: overrides its figure; alone with --flash: a custom board).")
 @click.option("--flash", "flash_kib", type=click.IntRange(min=1), metavar="KIB",
               help="The board's flash in KiB (as --ram).")
+@click.option("--as", "export_as", type=click.Choice(EXPORT_FORMATS), metavar="FORMAT",
+              help="Write the model as a library for your own build into OUT/<name>/ (as `tinygen export` does: "
+                   "cmake, make, zephyr or arduino), touching nothing else in OUT; the compile folder itself is "
+                   "not kept.")
 @click.pass_obj
 def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_method: str,
             bias_correction: bool, equalize: bool, holdout: int | None, name: str | None, debug: bool,
             force: bool, ram_budget: int | None, patches: int | None, patch_layers: int | None, no_in_place: bool,
-            input_shape: tuple[str, ...], board: str | None, ram_kib: int | None, flash_kib: int | None) -> None:
+            input_shape: tuple[str, ...], board: str | None, ram_kib: int | None, flash_kib: int | None,
+            export_as: str | None) -> None:
     """Compile MODEL.onnx into a C project in OUT.
+
+    \b
+    With --as FORMAT, OUT is a folder of your firmware project and the model lands in OUT/<name>/
+    as `tinygen export` writes it; compile into a folder of its own and run `tinygen export` to keep
+    that folder for verify, report and build.
 
     \b
     Example:
       tinygen compile kws.onnx -o kws_out --calib calib.npz --name kws
       tinygen compile kws_int8_qdq.onnx -o kws_out --board nucleo_f446re
+      tinygen compile kws_int8_qdq.onnx -o firmware/third_party --as cmake
     """
+    if export_as is not None:  # compile into a scratch folder, export from it: the same path as `tinygen export`
+        with tempfile.TemporaryDirectory(prefix="tinygen-compile-") as scratch:
+            dest, out_dir = out_dir, Path(scratch) / "out"
+            if force:
+                echo_err("note: --force does not apply with --as: an export only ever replaces an earlier export")
+            compile_and_print(obj, model, out_dir, calib, calib_method, bias_correction, equalize, holdout, name,
+                              debug, False, ram_budget, patches, patch_layers, no_in_place, input_shape, board,
+                              ram_kib, flash_kib, exported=True)
+            from ..export import export
+
+            target = export(out_dir, dest, export_as)
+            obj.info(f"  exported      {export_as} library in {target} (its README.md has the integration snippet)")
+        return
+    compile_and_print(obj, model, out_dir, calib, calib_method, bias_correction, equalize, holdout, name, debug,
+                      force, ram_budget, patches, patch_layers, no_in_place, input_shape, board, ram_kib, flash_kib)
+
+
+def compile_and_print(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_method: str,
+                      bias_correction: bool, equalize: bool, holdout: int | None, name: str | None, debug: bool,
+                      force: bool, ram_budget: int | None, patches: int | None, patch_layers: int | None,
+                      no_in_place: bool, input_shape: tuple[str, ...], board: str | None, ram_kib: int | None,
+                      flash_kib: int | None, exported: bool = False) -> None:
+    """Compile, print the summary and check the board fit (`exported`: OUT is a scratch folder)."""
     from ..api import compile_model
     from ..platformio.envs import fit_target
     from ..report import build_report
@@ -112,7 +147,8 @@ def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_m
                            input_shapes=input_shapes)
     elapsed = time.perf_counter() - start
     s = result.summary
-    obj.info(f"compiled {model} -> {out_dir} (prefix '{result.model.name}') in {elapsed:.2f} s")
+    where = "" if exported else f" -> {out_dir}"
+    obj.info(f"compiled {model}{where} (prefix '{result.model.name}') in {elapsed:.2f} s")
     ops = ", ".join(f"{op} x{count}" for op, count in s["ops"].items())
     obj.info(f"  layers        {s['layers']}: {ops}")
     obj.info(f"  parameters    {s['params']:,}")
@@ -135,12 +171,15 @@ def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_m
     report = build_report(out_dir, board=target, accuracy=False)  # the short form of `tinygen report`
     for line in short_lines(report):
         obj.info(line)
-    obj.info(f"  per layer     tinygen report {out_dir} --html report.html")
+    if not exported:
+        obj.info(f"  per layer     tinygen report {out_dir} --html report.html")
     if target is not None:
         fit = report["board"]
         (obj.info if fit["fits"] else echo_err)(f"  board         {fit['verdict']}")
         if not fit["fits"]:
             for line in fit["advice"]:
                 echo_err(f"  {line}")
+            if exported:
+                raise TinygenError(f"the model does not fit {target.name}; nothing was exported")
             raise TinygenError(f"the model does not fit {target.name}; {out_dir} was written (see `tinygen report "
                                f"{out_dir}` with the same board options)")

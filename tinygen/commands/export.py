@@ -6,13 +6,13 @@ from pathlib import Path
 
 import click
 
-from .common import Context
+from .common import EXPORT_FORMATS, Context
 
 
 @click.command("export")
 @click.argument("out_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("dest", type=click.Path(path_type=Path))
-@click.option("--as", "fmt", type=click.Choice(["cmake", "make", "zephyr", "arduino"]), required=True,
+@click.option("--as", "fmt", type=click.Choice(EXPORT_FORMATS), required=True,
               help="The build system of the project the model goes into.")
 @click.pass_obj
 def command(obj: Context, out_dir: Path, dest: Path, fmt: str) -> None:

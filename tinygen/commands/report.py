@@ -4,6 +4,9 @@ layer by layer, and whether it fits a board (tinygen/report)."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import sys
 from pathlib import Path
 
 import click
@@ -28,13 +31,22 @@ from .common import Context, echo_err
 @click.option("--input", "input_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Float inputs (N, ...) for the per-layer SQNR (default: the samples kept at compile time).")
 @click.option("--no-sqnr", is_flag=True, help="Skip the per-layer SQNR (it runs the source model in onnxruntime).")
+@click.option("--wide", is_flag=True,
+              help="Print every column at full width even if wider than the terminal (a pipe always gets them).")
 @click.pass_obj
 def command(obj: Context, out_dir: Path, html_path: Path | None, json_path: Path | None, board: str | None,
-            input_path: Path | None, no_sqnr: bool, ram_kib: int | None, flash_kib: int | None) -> None:
+            input_path: Path | None, no_sqnr: bool, ram_kib: int | None, flash_kib: int | None, wide: bool) -> None:
     """Per-layer report of a compiled model: ops, shapes, MACs, parameters, constant bytes, arena
     placement, quantization parameters and the int8-vs-float SQNR of every layer; instructions
     per layer where `tinygen bench` or `tinygen flash -e qemu_*` measured them; flash and RAM per
     target; the bytes live per step.
+
+    On a terminal the tables fit its width (long names and notes wrap; the scale and zero-point,
+    constant-byte, input-shape and parameter columns go first when needed; --wide keeps them all),
+    and SQNR below 20 dB is red, below 30 dB yellow. MACs: convolutions, fully connected layers and
+    matrix products count their multiply-accumulates; pooling and mean/sum reductions one per window
+    element per output value (an average's additions, a max's comparisons; STM32Cube.AI's MACC rule
+    for pooling); elementwise ops, activations and copies none.
 
     \b
     Example:
@@ -59,7 +71,9 @@ def command(obj: Context, out_dir: Path, html_path: Path | None, json_path: Path
 
         html_path.write_text(render_html(report))
     if str(json_path) != "-":
-        for line in report_lines(report):
+        terminal = sys.stdout.isatty()
+        width = None if wide or not terminal else shutil.get_terminal_size().columns
+        for line in report_lines(report, width, colour=terminal and "NO_COLOR" not in os.environ):
             obj.info(line)
     for path in (html_path, json_path):
         if path is not None and str(path) != "-":

@@ -138,6 +138,15 @@ def mean_multiplier(multiplier: int, shift: int, count: np.ndarray) -> tuple[np.
 
 
 class _PoolBase(Op):
+    def macs(self, node: Node, graph: Graph) -> int:
+        """One MAC-equivalent per window element per output value: the additions of an average pool,
+        the comparisons of a max pool (padded positions included, as the window is kh x kw). This is
+        the MACC count STM32Cube.AI (X-CUBE-AI) reports for pooling layers, and the ops Silicon Labs'
+        MLTK profiler counts for TFLite's MAX_POOL_2D (its AVERAGE_POOL_2D adds one per output for
+        the division); a reduction (ReduceMean, ...) is counted the same way (ops/reduce.py)."""
+        kh, kw = window_of(node).kernel
+        return int(np.prod(graph.tensors[node.outputs[0]].shape)) * kh * kw
+
     def pool_fields(self, node: Node, graph: Graph, ctx: EmitContext) -> list[tuple[str, str]]:
         window = window_of(node)
         return [("input", ctx.dims(node.inputs[0])), ("output", ctx.dims(node.outputs[0])),

@@ -50,13 +50,17 @@ def plan_graph(graph: Graph, ram_budget: int | None = None, *, in_place: bool = 
 
 
 def _place(graph: Graph, ram_budget: int | None, in_place: bool, rule: str) -> MemoryPlan:
-    """Steps 1-3 and 5 on the graph as it is."""
+    """Steps 1-3 and 5 on the graph as it is. Each can take seconds on a large model (the exact placement
+    search, the variant search), so each reports its progress (tinygen/progress.py)."""
     options = assign_variants(graph, rule)
-    schedule_nodes(graph, in_place=in_place)
-    plan = plan_memory(graph, in_place=in_place, ram_budget=ram_budget)
+    with progress.task(f"planning: scheduling {len(graph.nodes)} layers", 1) as advance:
+        schedule_nodes(graph, in_place=in_place)
+        advance(1)
+    plan = plan_memory(graph, in_place=in_place, ram_budget=ram_budget, report=True)
     if rule != "ram":
         return plan
-    return buy_speed(graph, plan, options, plan.arena_size if ram_budget is None else max(ram_budget, 0))
+    return buy_speed(graph, plan, options, plan.arena_size if ram_budget is None else max(ram_budget, 0),
+                     report=True)
 
 
 def _split_bands(graph: Graph, ram_budget: int | None, in_place: bool, bands: int | None, layers: int | None,

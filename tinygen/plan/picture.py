@@ -2,7 +2,8 @@
 
 x is the step (-1: inputs copied in, then one column per node, then the outputs copied out), y the
 byte offset in the arena (0 at the bottom). Each buffer is a rectangle spanning its lifetime and
-its bytes, labelled with its name and size where it is large enough and always carrying a tooltip.
+its bytes, labelled with its name and size where it is large enough (else with its number in the
+legend table the report prints next to the picture) and always carrying a tooltip.
 A blue staircase draws the bytes live at each step (the lower bound is its highest point) and a
 dashed line the arena size, so the space lost to fragmentation is visible at a glance.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 from html import escape
 
 from ..ir import Graph
+from .liveness import Buffer
 from .planner import MemoryPlan
 
 WIDTH = 960
@@ -36,6 +38,17 @@ def _short_names(names: list[str]) -> dict[str, str]:
     while len(folders) > 1 and all(len(f) > shared and f[shared] == folders[0][shared] for f in folders):
         shared += 1
     return {name: "/".join(name.split("/")[shared:]) if "/" in name else name for name in names}
+
+
+def shown_buffers(plan: MemoryPlan) -> list[Buffer]:
+    """The buffers the picture draws, in the order of their numbers (#1, #2, ...)."""
+    return sorted((b for b in plan.buffers if b.size > 0), key=lambda b: (b.first, b.name))
+
+
+def legend(plan: MemoryPlan) -> list[dict[str, object]]:
+    """The picture's buffers by number: name, bytes, offset, first and last step (the report's legend)."""
+    return [{"number": index + 1, "name": b.name, "size": b.size, "offset": plan.offsets[b.name],
+             "first": b.first, "last": b.last} for index, b in enumerate(shown_buffers(plan))]
 
 
 def render_svg(plan: MemoryPlan, graph: Graph | None = None, title: str | None = None) -> str:
@@ -76,7 +89,8 @@ def render_svg(plan: MemoryPlan, graph: Graph | None = None, title: str | None =
                    f'y2="{_num(y(offset))}" stroke="#eeeeee"/>')
         out.append(f'<text x="{MARGIN_LEFT - 6}" y="{_num(y(offset) + 4)}" {FONT} font-size="10" '
                    f'text-anchor="end">{int(offset):,}</text>')
-    label_every = max(1, columns // 24)
+    # Step labels at round numbers, at most about 24 of them (150 steps: every 10th).
+    label_every = next(n for n in (1, 2, 5, 10, 20, 50, 100, 200, 500, 10**9) if columns / n <= 24)
     for step in range(first_step, last_step + 1):
         if step == last_step:
             what = "outputs copied out"
@@ -90,7 +104,7 @@ def render_svg(plan: MemoryPlan, graph: Graph | None = None, title: str | None =
         out.append(f'<g><title>step {step}: {escape(what)}; {live:,} B live</title>'
                    f'<rect x="{_num(x(step))}" y="{HEIGHT - MARGIN_BOTTOM}" width="{_num(column_w)}" '
                    f'height="18" fill="#f7f7f7" stroke="#dddddd"/>')
-        if (step - first_step) % label_every == 0:
+        if step % label_every == 0:
             out.append(f'<text x="{_num(x(step + 0.5))}" y="{HEIGHT - MARGIN_BOTTOM + 13}" {FONT} '
                        f'font-size="10" text-anchor="middle">{step}</text>')
         out.append("</g>")
@@ -99,27 +113,31 @@ def render_svg(plan: MemoryPlan, graph: Graph | None = None, title: str | None =
     out.append(f'<text x="14" y="{_num(MARGIN_TOP + plot_h / 2)}" {FONT} font-size="11" text-anchor="middle" '
                f'transform="rotate(-90 14 {_num(MARGIN_TOP + plot_h / 2)})">offset (bytes)</text>')
 
-    # Buffers, coloured in order of first use so that neighbours differ.
-    shown = sorted((b for b in plan.buffers if b.size > 0), key=lambda b: (b.first, b.name))
+    # Buffers, coloured in order of first use so that neighbours differ. A rectangle too narrow for
+    # its name shows its number in the legend (legend(): the report's table of buffers) instead.
+    shown = shown_buffers(plan)
     short = _short_names([b.name for b in shown])
     for index, buffer in enumerate(shown):
         offset = plan.offsets[buffer.name]
         left, right = x(buffer.first), x(buffer.last + 1)
         top, bottom = y(offset + buffer.size), y(offset)
         tip = (f"{buffer.name}: {buffer.size:,} B at offset {offset:,}, "
-               f"steps {buffer.first} to {buffer.last}")
+               f"steps {buffer.first} to {buffer.last} (#{index + 1} in the legend)")
         out.append(f'<g><title>{escape(tip)}</title>'
                    f'<rect x="{_num(left)}" y="{_num(top)}" width="{_num(right - left)}" '
                    f'height="{_num(bottom - top)}" fill="{PALETTE[index % len(PALETTE)]}" stroke="#333333" '
                    f'stroke-width="0.6"/>')
         room = int((right - left - 6) / 5.5)  # characters that fit at font size 9
-        lines = [short[buffer.name], f"{buffer.size:,} B"] if bottom - top >= 24 else \
-            [f"{short[buffer.name]} {buffer.size:,} B"] if bottom - top >= 11 else []
+        # Text is never cut: the name if it fits, else the number; the size only where it fits too.
+        label = short[buffer.name] if len(short[buffer.name]) <= room else f"#{index + 1}"
+        size = f"{buffer.size:,} B"
+        lines = [label, size] if bottom - top >= 24 else \
+            [f"{label} {size}" if len(label) + len(size) < room else label] if bottom - top >= 11 else []
+        lines = [line for line in lines if len(line) <= room]
         middle = (top + bottom) / 2 - 5.5 * (len(lines) - 1) + 3
-        for row, line in enumerate(lines if room >= 4 else []):
-            text = line if len(line) <= room else line[:room - 1] + "…"
+        for row, line in enumerate(lines):
             out.append(f'<text x="{_num(left + 3)}" y="{_num(middle + 11 * row)}" {FONT} '
-                       f'font-size="9">{escape(text)}</text>')
+                       f'font-size="9">{escape(line)}</text>')
         out.append("</g>")
 
     # Live bytes per step, and the arena's top.

@@ -8,9 +8,10 @@ lower bound and the arena found makes the exact search try harder before giving 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from .. import progress
 from ..errors import TinygenError
 from ..ir import Graph, align_up
 from .algorithms import ALGORITHMS, EXACT_NODE_BUDGET, SEARCHES, Placement, arena_size, exact_search
@@ -112,9 +113,19 @@ def within(arena: int, ram_budget: int | None) -> bool:
 
 
 def plan_memory(graph: Graph, algorithms: list[str] | None = None, *, ram_budget: int | None = None,
-                exact_budget: int = EXACT_NODE_BUDGET, in_place: bool = True) -> MemoryPlan:
+                exact_budget: int = EXACT_NODE_BUDGET, in_place: bool = True, report: bool = False) -> MemoryPlan:
     """Place every buffer of the scheduled graph; raise MemoryBudgetError if the arena exceeds `ram_budget`.
-    With `in_place`, outputs may overlap the inputs their kernels allow (Op.in_place)."""
+    With `in_place`, outputs may overlap the inputs their kernels allow (Op.in_place). `report`: a
+    progress task, one step per algorithm (the final plan; not the many trial plans of a search)."""
+    if report:
+        label = f"planning: placing {len(graph.nodes)} layers' buffers in the arena"
+        with progress.task(label, len(algorithms or ALGORITHMS)) as advance:
+            return _plan_memory(graph, algorithms, ram_budget, exact_budget, in_place, advance)
+    return _plan_memory(graph, algorithms, ram_budget, exact_budget, in_place, lambda steps: None)
+
+
+def _plan_memory(graph: Graph, algorithms: list[str] | None, ram_budget: int | None, exact_budget: int,
+                 in_place: bool, advance: Callable[[int], None]) -> MemoryPlan:
     liveness = analyze(graph, in_place)
     buffers, overlaps = liveness.buffers, liveness.overlaps
     floor = lower_bound(buffers, overlaps)
@@ -127,6 +138,7 @@ def plan_memory(graph: Graph, algorithms: list[str] | None = None, *, ram_budget
     best: tuple[int, str, Placement, list[Overlap]] | None = None
     optimal = False
     for name in names:
+        advance(1)
         if name in SEARCHES and best is not None and best[0] <= floor:
             continue  # the lower bound is reached: nothing left to search for
         if name == "exact":  # on the pairs that gave the best arena so far

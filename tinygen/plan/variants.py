@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from .. import progress
 from ..ir import BUFFER_ALIGNMENT, Graph, Node
 from ..ops import Kernel, op_of
 from .algorithms import first_fit_offset
@@ -66,26 +67,31 @@ def _current(node: Node, graph: Graph, choices: list[Kernel]) -> Kernel | None:
     return next((k for k in choices if k.key == node.attrs.get("variant")), None)
 
 
-def buy_speed(graph: Graph, plan: MemoryPlan, options: dict[int, list[Kernel]], limit: int) -> MemoryPlan:
+def buy_speed(graph: Graph, plan: MemoryPlan, options: dict[int, list[Kernel]], limit: int,
+              report: bool = False) -> MemoryPlan:
     """Move layers to faster variants, the largest estimated saving first, wherever the larger scratch
-    fits beside what is live at its step without the arena passing `limit`. Returns the new plan."""
+    fits beside what is live at its step without the arena passing `limit`. Returns the new plan.
+    `report`: a progress task, one step per layer tried."""
     upgrades = []
     for step, node in enumerate(graph.nodes):
         choices = options[id(node)]
         current = _current(node, graph, choices)
         if current is not None and current is not choices[0]:
             upgrades.append((-(current.cost(node, graph) - choices[0].cost(node, graph)), step))
-    for _, step in sorted(upgrades):
-        node = graph.nodes[step]
-        choices = options[id(node)]
-        current = _current(node, graph, choices)
-        assert current is not None
-        for faster in choices[:choices.index(current)]:  # fastest first
-            fitted = _fit_scratch(plan, step, faster.scratch(node, graph), limit)
-            if fitted is not None:
-                plan = fitted
-                node.attrs["variant"] = faster.key
-                break
+    label = f"planning: kernel variant search ({len(upgrades)} layers could run faster)"
+    with progress.task(label, len(upgrades) if report else 0) as advance:
+        for _, step in sorted(upgrades):
+            node = graph.nodes[step]
+            choices = options[id(node)]
+            current = _current(node, graph, choices)
+            assert current is not None
+            for faster in choices[:choices.index(current)]:  # fastest first
+                fitted = _fit_scratch(plan, step, faster.scratch(node, graph), limit)
+                if fitted is not None:
+                    plan = fitted
+                    node.attrs["variant"] = faster.key
+                    break
+            advance(1)
     bound = lower_bound(plan.buffers, plan.overlaps)
     plan = dataclasses.replace(plan, lower_bound=bound, optimal=plan.optimal and plan.used_bytes <= bound)
     check_placement(plan.buffers, plan.offsets, plan.used)

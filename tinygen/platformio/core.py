@@ -167,35 +167,47 @@ def local_platforms() -> list[Path]:
     return sorted(p for p in (firmware_dir() / "platforms").resolve().iterdir() if (p / "platform.json").is_file())
 
 
-def _linked_uri(link: Path) -> str | None:
+def platform_link(folder: Path) -> dict[str, object]:
+    """The <core>/platforms/<name>.pio-link record of a local dev-platform, as PlatformIO itself would
+    write it when a project says `platform = symlink://platforms/<name>`, except that the relative
+    path is resolved from tinygen's own firmware folder (its "cwd") rather than from the first project
+    that happened to build: every project on this core then finds the platform installed and uses the
+    copy of the installed tinygen, which stays where it is when projects are moved or deleted."""
+    return {"cwd": str(folder.parent.parent), "spec": {"owner": None, "id": None, "name": folder.name,
+                                                       "requirements": None, "uri": f"symlink://platforms/{folder.name}"}}
+
+
+def _read_link(link: Path) -> object:
     try:
-        return str(json.loads(link.read_text())["spec"]["uri"])
-    except (OSError, ValueError, KeyError, TypeError):
+        return json.loads(link.read_text())
+    except (OSError, ValueError):
         return None
 
 
 def ensure_local_platforms(core: Path) -> None:
-    """Register the local dev-platforms in the core folder before any build, one process at a time.
+    """Register the local dev-platforms in the core folder before any build, safely with builds running.
 
-    PlatformIO (re)installs a symlink:// platform in every run that finds it missing or linked to
-    another folder (another checkout of tinygen), rewriting <core>/platforms/<name>.pio-link; builds
-    run in parallel (tests, `tinygen bench` threads) then read that file half written and fail with
-    "Could not load broken JSON". A file lock serializes the registration; later runs find it done."""
+    Left to itself, PlatformIO (re)installs a symlink:// platform in every run that finds it missing or
+    resolving to another folder, and with relative paths (relocatable projects) the link records the
+    folder of whichever project built first: a second project, or that project's deletion, makes the
+    next run reinstall it, rewriting <core>/platforms/<name>.pio-link in place (open, truncate, write).
+    Concurrent builds then read it half written ("Could not load broken JSON") or find no platform
+    (UnknownPlatform). So tinygen writes the link itself, once, pointing at its own firmware folder
+    (platform_link()), under a file lock and by an atomic rename: a reader sees the old file or the
+    new one, and PlatformIO, finding the platform installed, never writes it again."""
     import fcntl
 
-    (core / "platforms").mkdir(parents=True, exist_ok=True)
+    platforms = core / "platforms"
+    platforms.mkdir(parents=True, exist_ok=True)
     with open(core / ".tinygen-platforms.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         for folder in local_platforms():
-            uri = f"symlink://{folder}"
-            if _linked_uri(core / "platforms" / f"{folder.name}.pio-link") == uri:
+            link, record = platforms / f"{folder.name}.pio-link", platform_link(folder)
+            if _read_link(link) == record:
                 continue
-            result = subprocess.run([sys.executable, "-m", "platformio", "pkg", "install", "--global", "--platform",
-                                     uri], cwd=core, env=pio_environment(core), capture_output=True, text=True,
-                                    errors="replace")  # quiet: no progress task of its own
-            if result.returncode != 0:
-                raise BuildError(f"registering tinygen's dev-platform {folder.name} with PlatformIO failed:\n"
-                                 f"{(result.stdout + result.stderr).strip()}")
+            staging = platforms / f".{folder.name}.pio-link.{os.getpid()}.tmp"
+            staging.write_text(json.dumps(record))
+            os.replace(staging, link)
 
 
 def prepare(envs: list[Env]) -> Path:

@@ -20,7 +20,7 @@ whole range seen (the minmax range).
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,10 +95,23 @@ class CalibrationData:
         return ({k: v[indices] for k, v in self.arrays.items()}, {k: v[keep] for k, v in self.arrays.items()})
 
 
-def read_calibration(spec: str, loaded: LoadedModel, warn: Callable[[str], None] | None = None) -> CalibrationData:
-    """Calibration inputs from a .npy/.npz path, or 'random' (fixed seed, with a warning)."""
+# What `calib=` takes: a .npy/.npz path, "random", or (from Python) the arrays themselves: one array
+# (N, ...) for a one-input model, or a mapping keyed by input name (or 'x', as in a samples file).
+CalibSpec = str | Path | np.ndarray | Mapping[str, np.ndarray]
+
+
+def read_calibration(spec: CalibSpec, loaded: LoadedModel, warn: Callable[[str], None] | None = None
+                     ) -> CalibrationData:
+    """Calibration inputs from a .npy/.npz path, arrays given in Python, or 'random' (fixed seed, with
+    a warning)."""
     inputs = {name: loaded.values[name].shape for name in loaded.input_names}
-    if spec == "random":
+    if isinstance(spec, np.ndarray | Mapping):
+        source = "arrays given in Python"
+        arrays = _given_arrays(spec, list(inputs))
+    elif not isinstance(spec, str | Path):
+        raise DataError(f"calib: expected a .npy/.npz path, 'random', a numpy array or a dict of arrays; got "
+                        f"{type(spec).__name__}")
+    elif str(spec) == "random":
         (warn or _stderr)(
             "WARNING: calibrating on random data (--calib random). The int8 model's accuracy is "
             "meaningless; use it only to try the toolchain. Pass --calib FILE with real inputs.")
@@ -106,13 +119,31 @@ def read_calibration(spec: str, loaded: LoadedModel, warn: Callable[[str], None]
         return CalibrationData({name: rng.standard_normal((RANDOM_SAMPLES, *shape[1:])).astype(np.float32)
                                 for name, shape in inputs.items()}, "random",
                                {name: "float32" for name in inputs})
-    arrays = _read_arrays(spec, list(inputs))
+    else:
+        source = Path(spec).name
+        arrays = _read_arrays(str(spec), list(inputs))
     dtypes = {name: str(arrays[name].dtype) for name in inputs}
     # validate_batch reads an array shaped like one sample as a batch of one
     no_batch = [name for name in inputs if tuple(arrays[name].shape) == tuple(inputs[name][1:])
                 and tuple(arrays[name].shape) != tuple(inputs[name])]
-    return CalibrationData({name: validate_batch(spec, name, arrays[name], inputs[name]) for name in inputs},
-                           Path(spec).name, dtypes, no_batch)
+    return CalibrationData({name: validate_batch(source, name, arrays[name], inputs[name]) for name in inputs},
+                           source, dtypes, no_batch)
+
+
+def _given_arrays(given: np.ndarray | Mapping[str, np.ndarray], input_names: list[str]) -> dict[str, np.ndarray]:
+    """Arrays passed as calib= in Python, keyed by input name, with the rules of a .npy/.npz file."""
+    if isinstance(given, np.ndarray):
+        if len(input_names) != 1:
+            raise DataError(f"calib: one array, but the model has inputs {input_names}; pass a dict keyed by "
+                            "input name")
+        return {input_names[0]: given}
+    keys = list(given)
+    if all(name in keys for name in input_names):
+        return {name: np.asarray(given[name]) for name in input_names}
+    if len(input_names) == 1 and ("x" in keys or len(keys) == 1):
+        return {input_names[0]: np.asarray(given["x" if "x" in keys else keys[0]])}
+    missing = [name for name in input_names if name not in keys]
+    raise DataError(f"calib: no array for model input(s) {missing}; the dict has keys {keys}")
 
 
 def _read_arrays(path: str, input_names: list[str]) -> dict[str, np.ndarray]:

@@ -5,18 +5,26 @@ int8-vs-float SQNR (accuracy.py), instruction counts measured by `tinygen bench`
 (results.py), flash and RAM per target (targets.py), the live set per step and the arena picture
 (tinygen/plan). text.py prints it for the terminal, html.py writes one self-contained page; the
 JSON is the dict itself.
+
+
+Also the Python API: this module, which Python binds as `tinygen.report` once imported, is callable as
+tinygen.report(out_dir, *, inputs=None, board=None, ...) -> Report (tinygen/api.py has the docstring).
 """
 
 from __future__ import annotations
 
+import sys
+import types
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..model import CompiledModel
 from ..plan import plan_memory
-from ..plan.picture import render_svg
+from ..plan.picture import legend, render_svg
 from ..plan.planner import stored_plan
-from ..platformio.envs import Env
+from ..platformio.envs import Env, fit_target
+from ..verify import Inputs
 from ..version import __version__
 from .accuracy import layer_sqnr
 from .layers import layer_rows, live_steps
@@ -26,7 +34,42 @@ from .targets import fit_advice, fit_line, footprint, footprints
 MEMORY_SVG = ".tinygen/memory.svg"  # the arena picture, written at compile time
 
 
-def build_report(out_dir: str | Path, *, input_path: Path | None = None, board: Env | None = None,
+@dataclass
+class Report:
+    """What `tinygen report` shows, from Python: `figures` is the report's dict (the JSON plus the arena
+    picture as SVG text); `lines()` the terminal text, `html()` the one-page HTML, `to_json()` the JSON."""
+
+    figures: dict[str, Any]
+
+    @property
+    def fits(self) -> bool | None:
+        """Whether the model fits the board asked for (None: no board given)."""
+        board = self.figures.get("board")
+        return None if board is None else bool(board["fits"])
+
+    def lines(self, width: int | None = None) -> list[str]:
+        """The report as text, its tables `width` columns wide at most (None: as wide as they need)."""
+        from .text import report_lines
+
+        return report_lines(self.figures, width)
+
+    def html(self) -> str:
+        from .html import render_html
+
+        return render_html(self.figures)
+
+    def to_json(self) -> dict[str, Any]:
+        return {key: value for key, value in self.figures.items() if key != "arena_svg"}
+
+
+def make_report(out_dir: str | Path, *, inputs: Inputs = None, board: str | None = None, ram_kib: int | None = None,
+                flash_kib: int | None = None, sqnr: bool = True) -> Report:
+    """tinygen.report() (tinygen/api.py documents it)."""
+    target = fit_target(board, ram_kib, flash_kib)
+    return Report(build_report(out_dir, input_path=inputs, board=target, accuracy=sqnr))
+
+
+def build_report(out_dir: str | Path, *, input_path: Inputs = None, board: Env | None = None,
                  accuracy: bool = True) -> dict[str, Any]:
     model = CompiledModel(out_dir)
     manifest = model.manifest
@@ -69,6 +112,7 @@ def build_report(out_dir: str | Path, *, input_path: Path | None = None, board: 
         "targets": [fp.to_json() for fp in footprints(model.out_dir, manifest)],
         "benchmarks": {target: {k: v for k, v in result.items() if k != "layers"}
                        for target, result in bench.items()},
+        "arena_buffers": legend(plan),  # the picture's buffers by number (its legend)
         "arena_svg": picture,
     }
     if board is not None:
@@ -86,3 +130,14 @@ def layer_instructions(result: dict[str, Any], row: dict[str, Any]) -> int | Non
         return measured[index].get("instructions")
     by_name = [m for m in measured if m.get("name") == row["name"]]
     return by_name[0].get("instructions") if len(by_name) == 1 else None
+
+
+class _CallableModule(types.ModuleType):
+    """Importing this module binds it as the package's `report` attribute, over the API function of that
+    name; calling the module calls the function, so `tinygen.report(...)` works whatever was imported first."""
+
+    def __call__(self, out_dir: str | Path, **options: Any) -> Report:
+        return make_report(out_dir, **options)
+
+
+sys.modules[__name__].__class__ = _CallableModule

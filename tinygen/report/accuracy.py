@@ -14,7 +14,6 @@ dequantized with the parameters of the QuantizeLinear that made it.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,7 +25,7 @@ from ..frontend.loader import LoadedModel, load_model
 from ..ir import Graph
 from ..model import CompiledModel
 from ..quantize.calibrate import observe
-from ..verify import load_inputs, sqnr_db
+from ..verify import Inputs, inputs_label, load_inputs, sqnr_db
 
 # ONNX ops that move int8 values without changing them (walked back to find a QuantizeLinear)
 DATA_MOVEMENT = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Identity"}
@@ -82,7 +81,7 @@ def source_values(values: np.ndarray, loaded: LoadedModel, name: str) -> np.ndar
     return dequantize(integers, params[0], params[1])
 
 
-def layer_sqnr(model: CompiledModel, input_path: Path | None = None) -> dict[str, Any]:
+def layer_sqnr(model: CompiledModel, input_path: Inputs = None) -> dict[str, Any]:
     """{"reference", "samples", "layers": [{"sqnr_db", "note"} per layer]} (sqnr_db None when n/a)."""
     graph = model.graph
     onnx_file = model.out_dir / ".tinygen" / "model.onnx"
@@ -130,7 +129,7 @@ def layer_sqnr(model: CompiledModel, input_path: Path | None = None) -> dict[str
                        "note": "identical" if np.isinf(value) else None})
     reference_name = ("the QDQ model in onnxruntime (float arithmetic between its quantize steps)"
                       if quantized_model else "the float model in onnxruntime")
-    source = str(input_path)
+    source = inputs_label(input_path)
     if input_path is None:
         compiled_without_data = (model.manifest.get("calibration") or {}).get("samples") == 0
         source = ("random inputs kept at compile time, which had no data: pass --input for real ones"

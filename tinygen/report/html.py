@@ -11,16 +11,12 @@ from ..resources import templates_dir
 from ..version import __version__
 from .calibration import calibration_summary
 from .targets import kib
-from .text import dims, quant, sqnr_text
-
-LOW_SQNR_DB = 20.0  # below this a layer's SQNR is highlighted
+from .text import LOW_SQNR_DB, MACS_RULE, constants_text, dims, notes_text, quant, sqnr_colour, sqnr_text
 
 
 def sqnr_class(row: dict[str, Any]) -> str:
-    value = row.get("sqnr_db")
-    if value is None:
-        return ""
-    return "low" if value < LOW_SQNR_DB else "mid" if value < LOW_SQNR_DB + 10 else ""
+    """The CSS class of a layer's SQNR cell: the colours and thresholds of the text report."""
+    return {"red": "low", "yellow": "mid"}.get(sqnr_colour(row), "")
 
 
 def render_html(report: dict[str, Any]) -> str:
@@ -36,4 +32,6 @@ def render_html(report: dict[str, Any]) -> str:
         max_macs=max((row["macs"] for row in report["layers"]), default=0),
         calibration_lines=calibration_summary(report.get("calibration") or {}),
         dims=dims, quant=quant, sqnr=sqnr_text, sqnr_class=sqnr_class, kib=kib, low_sqnr_db=int(LOW_SQNR_DB),
+        notes=notes_text, constants=constants_text(report), macs_rule=MACS_RULE,
+
     )

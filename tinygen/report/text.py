@@ -3,12 +3,22 @@ bytes per step; and the short form `tinygen compile` prints."""
 
 from __future__ import annotations
 
+import io
+import textwrap
 from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from .calibration import calibration_summary
 from .targets import kib
 
 BAR_WIDTH = 40
+NAME_WIDTHS = (28, 20, 12)  # a layer name's characters on a terminal (all of them with --wide, --json, --html)
+NOTES_WIDTH = 16  # the narrowest the notes column gets on a terminal (it wraps)
+FULL_WIDTH = 1000  # "as wide as it needs": no table here comes near it
 
 
 def clip(text: str, width: int) -> str:
@@ -45,6 +55,17 @@ def constants_note(weights_bytes: int, constants_bytes: int) -> str:
             "channels whose int8 weights are all zero (dead channels) store no weights, only a row index")
 
 
+def constants_text(report: dict[str, Any]) -> str:
+    """What "weights" and "all constants" count, and why they differ for this model."""
+    weights, constants = report["weights_bytes"], report["constants_bytes"]
+    text = (f"weights {weights:,} B are the layers' int8 weights and int32 biases as the model holds them; all "
+            f"constants {constants:,} B are every array the C keeps in flash: those weights in the kernels' layout, "
+            "the biases, the per-channel requantization multipliers and shifts, lookup tables")
+    if constants < weights:
+        return text + "; " + constants_note(weights, constants)[2:]
+    return text + f" ({constants - weights:,} B more than the weights)"
+
+
 def summary_line(report: dict[str, Any]) -> str:
     return (f"{report['name']} ({report['model_file']}): {len(report['layers'])} layers, {report['macs']:,} MACs, "
             f"{report['params']:,} parameters, constants {report['constants_bytes']:,} B (weights "
@@ -72,26 +93,103 @@ def notes_text(row: dict[str, Any]) -> str:
     return "; ".join(notes)
 
 
-def layer_table(report: dict[str, Any]) -> list[str]:
+# How MACs are counted (the report's caption and `tinygen report --help`).
+MACS_RULE = ("multiply-accumulates of convolutions, fully connected layers, matrix products, recurrences, layer "
+             "norms and resizes; pooling and mean/sum reductions count one per window element per output value "
+             "(the additions of an average, the comparisons of a max), as STM32Cube.AI counts pooling MACC; "
+             "elementwise ops, activations and copies count none")
+LOW_SQNR_DB = 20.0  # a layer's SQNR below this is shown red (text and HTML), below LOW_SQNR_DB + 10 yellow
+# Columns of the layer table a narrow terminal drops first (last listed, first dropped); --wide keeps all.
+OPTIONAL_COLUMNS = ("output", "arena @off+size", "params", "input", "const B", "in scale,zp", "out scale,zp")
+
+
+def sqnr_colour(row: dict[str, Any]) -> str:
+    """'red', 'yellow' or '' for a layer's SQNR: the same thresholds as the captions state."""
+    value = row.get("sqnr_db")
+    if value is None:
+        return ""
+    return "red" if value < LOW_SQNR_DB else "yellow" if value < LOW_SQNR_DB + 10 else ""
+
+
+def sqnr_caption() -> str:
+    return (f"SQNR below {LOW_SQNR_DB:.0f} dB is shown red, below {LOW_SQNR_DB + 10:.0f} dB yellow (on a colour "
+            "terminal; higher is better)")
+
+
+def layer_table(report: dict[str, Any], drop: tuple[str, ...] = (), name_width: int | None = None
+                ) -> tuple[Table, int]:
+    """The per-layer table as a rich Table, and the fewest columns it needs; `drop`: names of
+    OPTIONAL_COLUMNS left out; `name_width`: long layer names end in "…" there (None: whole names)."""
     targets = sorted(report.get("benchmarks", {}))
-    head = (f"  {'#':>3}  {'op':<16} {'name':<26} {'input':>10} {'output':>10} {'MACs':>11} {'params':>8} "
-            f"{'const B':>8} {'arena @off+size':>17} {'in scale,zp':>15} {'out scale,zp':>15} {'SQNR dB':>8}"
-            + "".join(f" {'instr ' + t:>16}" for t in targets) + "  notes")
-    lines = [head]
+    # SIMPLE_HEAD: a rule under the header and none between columns; each gap between columns is
+    # 2 characters (one padding space, collapsed, and the box's blank divider), no edge columns.
+    table = Table(box=box.SIMPLE_HEAD, show_footer=True, show_edge=False, pad_edge=False, padding=(0, 1),
+                  collapse_padding=True)
+    number = {"justify": "right", "no_wrap": True}
+    columns: list[tuple[str, dict[str, Any], Any, str]] = [
+        ("#", number, lambda row: str(row["index"]), ""),
+        ("op", number | {"justify": "left"}, lambda row: row["op"], "total"),
+        ("name", {"no_wrap": True, "overflow": "ellipsis", **({"max_width": name_width} if name_width else {})},
+         lambda row: row["name"], ""),
+        ("input", number, lambda row: dims(row["inputs"][0]["shape"]) if row["inputs"] else "-", ""),
+        ("output", number, lambda row: dims(row["output"]["shape"]), ""),
+        ("MACs", number, lambda row: f"{row['macs']:,}", f"{report['macs']:,}"),
+        ("params", number, lambda row: f"{row['params']:,}", f"{report['params']:,}"),
+        ("const B", number, lambda row: f"{row['constants_bytes']:,}", f"{report['constants_bytes']:,}"),
+        ("arena @off+size", number,
+         lambda row: "alias" if row["alias"] else f"{row['arena_offset']:,}+{row['arena_size']:,}",
+         f"{report['arena_bytes']:,} B"),
+        ("in scale,zp", number, lambda row: quant(row["inputs"][0]) if row["inputs"] else "-", ""),
+        ("out scale,zp", number, lambda row: quant(row["output"]), ""),
+        ("SQNR dB", number, lambda row: Text(sqnr_text(row), style=sqnr_colour(row)), ""),
+        *((f"instr {t}", number, lambda row, t=t: count_text(row["instructions"].get(t)),
+           f"{report['benchmarks'][t]['instructions']:,}") for t in targets),
+        ("notes", {"overflow": "fold", "min_width": NOTES_WIDTH}, notes_text, ""),
+    ]
+    needed = 0
+    for header, options, cell, footer in [c for c in columns if c[0] not in drop]:
+        if header == "notes":
+            width = NOTES_WIDTH  # wraps within its column
+        else:  # never cut: as wide as the widest cell (a name: up to NAME_WIDTH when narrow)
+            width = max([len(header), len(footer)] + [_cell_len(cell(row)) for row in report["layers"]])
+            width = min(width, name_width) if header == "name" and name_width else width
+            options = options | {"min_width": width}
+        needed += width + (2 if needed else 0)
+        table.add_column(header, footer=footer, **options)
     for row in report["layers"]:
-        first = row["inputs"][0] if row["inputs"] else None
-        arena = "alias" if row["alias"] else f"{row['arena_offset']:,}+{row['arena_size']:,}"
-        counts = "".join(f" {count_text(row['instructions'].get(t)):>16}" for t in targets)
-        lines.append(f"  {row['index']:>3}  {clip(row['op'], 16):<16} {clip(row['name'], 26):<26} "
-                     f"{dims(first['shape']) if first else '-':>10} {dims(row['output']['shape']):>10} "
-                     f"{row['macs']:>11,} {row['params']:>8,} {row['constants_bytes']:>8,} {arena:>17} "
-                     f"{quant(first) if first else '-':>15} {quant(row['output']):>15} {sqnr_text(row):>8}" + counts
-                     + (f"  {notes_text(row)}" if notes_text(row) else ""))
-    totals = {t: report["benchmarks"][t]["instructions"] for t in targets}
-    lines.append(f"  {'':>3}  {'total':<16} {'':<26} {'':>10} {'':>10} {report['macs']:>11,} {report['params']:>8,} "
-                 f"{report['constants_bytes']:>8,} {format(report['arena_bytes'], ',') + ' B':>17} {'':>15} {'':>15} "
-                 f"{'':>8}" + "".join(f" {totals[t]:>16,}" for t in targets))
-    return lines
+        table.add_row(*(cell(row) for header, _, cell, _ in columns if header not in drop))
+    return table, needed
+
+
+def render(renderable: Any, width: int | None, colour: bool = False) -> list[str]:
+    """`renderable` as text lines, `width` columns at most (None: as wide as it needs), with ANSI
+    colours only when `colour`."""
+    console = Console(file=io.StringIO(), width=width or FULL_WIDTH, force_terminal=colour,
+                      color_system="standard" if colour else None, highlight=False, emoji=False, soft_wrap=False)
+    console.print(renderable)
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    return [line.rstrip() for line in text.rstrip("\n").split("\n")]
+
+
+def _cell_len(value: str | Text) -> int:
+    return value.cell_len if isinstance(value, Text) else Text(value).cell_len
+
+
+def fitted_layer_table(report: dict[str, Any], width: int | None) -> tuple[Table, list[str]]:
+    """The layer table that fits `width` columns: long names end in "…" and the notes wrap inside
+    their cells; when that is not enough the OPTIONAL_COLUMNS go, last first, and the names get
+    shorter. Returns it and the columns left out."""
+    if width is None:
+        return layer_table(report)[0], []
+    table = None
+    for count in range(len(OPTIONAL_COLUMNS) + 1):
+        dropped = list(reversed(OPTIONAL_COLUMNS))[:count]
+        for name_width in NAME_WIDTHS if count == len(OPTIONAL_COLUMNS) else NAME_WIDTHS[:2]:
+            table, needed = layer_table(report, tuple(dropped), name_width)
+            if needed <= width:
+                return table, dropped
+    assert table is not None
+    return table, dropped  # narrower than the narrowest layout: rich squeezes what is left
 
 
 def target_table(report: dict[str, Any]) -> list[str]:
@@ -105,14 +203,18 @@ def target_table(report: dict[str, Any]) -> list[str]:
     return lines
 
 
-def live_chart(report: dict[str, Any]) -> list[str]:
+def live_chart(report: dict[str, Any], width: int | None = None) -> list[str]:
+    """A bar per step; within `width` the bars shrink (down to 10 characters), then the step labels."""
+    bar_width = BAR_WIDTH if width is None else max(10, min(BAR_WIDTH, width - 80))
+    label = 36 if width is None else max(12, min(36, width - 44 - bar_width))
     top = max([report["arena_bytes"], *(s["live_bytes"] for s in report["live_steps"])]) or 1
     lines = [f"bytes live per step, less what an output shares with the input it overwrites (the arena: "
-             f"{report['arena_bytes']:,} B; each █ is {top / BAR_WIDTH:,.0f} B):"]
+             f"{report['arena_bytes']:,} B; each █ is {top / bar_width:,.0f} B):"]
     for step in report["live_steps"]:
-        bar = "█" * round(step["live_bytes"] / top * BAR_WIDTH)
+        bar = "█" * round(step["live_bytes"] / top * bar_width)
         shared = f"  (in place: -{step['shared_bytes']:,})" if step.get("shared_bytes") else ""
-        lines.append(f"  {step['step']:>4}  {clip(step['what'], 36):<36} {step['live_bytes']:>9,}  {bar}{shared}")
+        lines.append(f"  {step['step']:>4}  {clip(step['what'], label):<{label}} {step['live_bytes']:>9,}  "
+                     f"{bar}{shared}")
     return lines
 
 
@@ -134,23 +236,37 @@ def memory_summary(report: dict[str, Any]) -> list[str]:
     return lines
 
 
-def report_lines(report: dict[str, Any]) -> list[str]:
-    lines = [summary_line(report)]
-    lines += [f"calibration: {text}" for text in calibration_summary(report.get("calibration") or {})]
-    lines += ["", *layer_table(report)]
+def report_lines(report: dict[str, Any], width: int | None = None, colour: bool = False) -> list[str]:
+    """The whole report as text. `width`: the terminal's columns (None: every table as wide as it
+    needs, as `--wide` and a pipe get); `colour`: ANSI colours for the SQNR cells."""
+    def wrap(text: str, indent: str = "") -> list[str]:
+        return textwrap.wrap(text, width, subsequent_indent=indent or "  ") if width else [text]
+
+    lines = wrap(summary_line(report)) + wrap(f"constants: {constants_text(report)}")
+    for text in calibration_summary(report.get("calibration") or {}):
+        lines += wrap(f"calibration: {text}")
+    table, dropped = fitted_layer_table(report, width)
+    lines += ["", *render(table, width, colour)]
+    if dropped:
+        lines += wrap(f"  ({len(dropped)} column(s) left out to fit {width} columns: {', '.join(dropped)}; "
+                      "`tinygen report --wide`, --html or --json show them)", "    ")
     accuracy = report.get("accuracy")
     if accuracy and accuracy.get("reference"):
-        lines.append(f"  SQNR: each layer's int8 output vs {accuracy['reference']}, on {accuracy['samples']} "
-                     f"sample(s) ({accuracy['inputs']}); n/a: no tensor of that name in the source model")
+        lines += wrap(f"  SQNR: each layer's int8 output vs {accuracy['reference']}, on {accuracy['samples']} "
+                      f"sample(s) ({accuracy['inputs']}); n/a: no tensor of that name in the source model; "
+                      f"{sqnr_caption()}", "    ")
     elif accuracy and report["layers"] and report["layers"][0].get("sqnr_note"):
-        lines.append(f"  SQNR {report['layers'][0]['sqnr_note']}")
+        lines += wrap(f"  SQNR {report['layers'][0]['sqnr_note']}", "    ")
+    lines += wrap(f"  MACs: {MACS_RULE}", "    ")
     for target, bench in sorted(report.get("benchmarks", {}).items()):
-        lines.append(f"  instr {target}: instructions executed on the emulated core per inference "
-                     f"({bench['instructions']:,} in all; {bench.get('source', 'tinygen bench')}), not cycles")
-    memory = memory_summary(report)
-    lines += ["", *target_table(report), "", *([*memory, ""] if memory else []), *live_chart(report)]
+        lines += wrap(f"  instr {target}: instructions executed on the emulated core per inference "
+                      f"({bench['instructions']:,} in all; {bench.get('source', 'tinygen bench')}), not cycles", "    ")
+    memory = [wrapped for text in memory_summary(report) for wrapped in wrap(text)]
+    targets, chart = target_table(report), live_chart(report, width)
+    lines += ["", *wrap(targets[0]), *targets[1:], "", *([*memory, ""] if memory else []), *wrap(chart[0]), *chart[1:]]
     if "board" in report:
-        lines += ["", report["board"]["verdict"], *report["board"]["advice"]]
+        lines += ["", *wrap(report["board"]["verdict"]),
+                  *(wrapped for text in report["board"]["advice"] for wrapped in wrap(text))]
     return lines
 
 
