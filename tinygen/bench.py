@@ -174,8 +174,6 @@ def build_and_count(model: CompiledModel, target: str, profiled: bool, repeat: i
     return build_dir, parsed, runs
 
 
-CYCLE_MODEL = ("Cortex-M4 TRM timings, zero wait states, taken branch 1 + 2 cycles (tinygen/platformio/cycles.py; "
-               "the M3/M33 are estimated with the M4's table, the M7's dual issue is not modelled)")
 COUNTER_READ = "tg_port_counter_read"  # the harness reads its counter just before and after each inference
 LAYER_HOOKS = ("tg_profile_layer_begin", "tg_profile_layer_end")
 
@@ -184,7 +182,14 @@ def estimate_cycles(env: Any, elf: Path, probes: list[str]) -> Any:
     """The traced run of a benchmark firmware (platformio/cycles.py)."""
     from .platformio import cycles, qemu
 
-    return cycles.trace_firmware(qemu.command(env, elf, count_instructions=True), elf, probes)
+    return cycles.trace_firmware(qemu.command(env, elf, count_instructions=True), elf, probes, cycles.core_for(env.cpu))
+
+
+def cycle_model(env: Any) -> str:
+    """What the cycle estimate of an env's core models (platformio/cycles.py, one timing table per core)."""
+    from .platformio import cycles
+
+    return f"{cycles.core_for(env.cpu).summary} (tinygen/platformio/cycles.py)"
 
 
 def run(out_dir: str | Path, target: str, *, repeat: int = 2, stream: bool = False,
@@ -224,7 +229,7 @@ def run(out_dir: str | Path, target: str, *, repeat: int = 2, stream: bool = Fal
                        int(manifest["arena_bytes"]), report.flash_total - vectors, report.ram_total,
                        int(manifest["weights_bytes"]), int(manifest["constants_bytes"]), vectors,
                        dict(report.flash), dict(report.ram), layers, runs,
-                       int(profiled.per_inference or 0), inference_cycles, CYCLE_MODEL if with_cycles else "")
+                       int(profiled.per_inference or 0), inference_cycles, cycle_model(env) if with_cycles else "")
 
 
 def format_result(result: BenchResult) -> list[str]:

@@ -36,6 +36,45 @@ def test_hand_timed_loops(tmp_path: Path) -> None:
     assert measured == EXPECTED
 
 
+# core -> (QEMU machine, flash base, RAM base, {case: (cycles, instructions)} from cycle_loops_cores.S)
+CORE_CASES = {
+    "cortex-m4": ("mps2-an386", 0x0, 0x20000000, {"case_mul": (7, 7), "case_mem": (18, 9), "case_pairs": (24, 18)}),
+    "cortex-m3": ("mps2-an385", 0x0, 0x20000000, {"case_mul": (19, 7), "case_mem": (18, 9), "case_pairs": (24, 18)}),
+    "cortex-m33": ("mps2-an505", 0x10000000, 0x38000000,
+                   {"case_mul": (7, 7), "case_mem": (14, 9), "case_pairs": (21, 18)}),
+    "cortex-m7": ("mps2-an500", 0x0, 0x20000000, {"case_mul": (5, 7), "case_mem": (15, 9), "case_pairs": (13, 18)}),
+}
+
+
+@needs_arm
+@pytest.mark.parametrize("core", list(CORE_CASES))
+def test_hand_timed_loops_per_core(tmp_path: Path, core: str) -> None:
+    """The same code on each core's machine, timed with its table: the cases where the tables differ (the M3's
+    multiplies, the M33's single-cycle loads and shorter refill, the M7's pairs, load-use stalls and 64-bit
+    LDM) give the arithmetic written beside them."""
+    machine, flash, ram, expected = CORE_CASES[core]
+    elf = tmp_path / "loops.elf"
+    subprocess.run(["arm-none-eabi-gcc", "-mcpu=cortex-m3", "-mthumb", "-nostdlib", f"-DRAM={ram:#x}",
+                    f"-Wl,-Ttext={flash:#x}", f"-Wl,--entry={flash:#x}", str(HERE / "cycle_loops_cores.S"), "-o",
+                    str(elf)], check=True, capture_output=True)
+    command = [*QEMU[:2], machine, *QEMU[3:], str(elf)]
+    trace = cycles.trace_firmware(command, elf, [*expected, "case_end"], cycles.core_for(core))
+    measured = {label: ((after - before).cycles, (after - before).instructions)
+                for (label, before), (_, after) in itertools.pairwise(trace.marks)}
+    assert measured == expected
+
+
+def test_cores_by_env() -> None:
+    """Each qemu env's -mcpu selects its core's table, and bench names the model it used."""
+    from tinygen.bench import cycle_model
+    from tinygen.platformio.envs import env_named
+
+    assert {name: cycles.core_for(env_named(name).cpu).name for name in ("qemu_m3", "qemu_m4", "qemu_m7", "qemu_m33")} \
+        == {"qemu_m3": "cortex-m3", "qemu_m4": "cortex-m4", "qemu_m7": "cortex-m7", "qemu_m33": "cortex-m33"}
+    assert cycle_model(env_named("qemu_m4")).startswith("Cortex-M4 TRM timings, zero wait states, taken branch 1 + 2")
+    assert "dual issue" in cycle_model(env_named("qemu_m7"))
+
+
 def test_mnemonic_classes() -> None:
     assert [cycles.base_mnemonic(m) for m in ("ldr.w", "movne", "adds", "bls", "blt", "lsls", "ldrbeq", "vldr.64",
                                               "vmla.f32", "smlad", "bxeq", "muls")] == [

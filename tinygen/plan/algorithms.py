@@ -21,7 +21,6 @@ the exact search then proves nothing beyond reaching the lower bound.
 
 from __future__ import annotations
 
-import heapq
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -291,24 +290,41 @@ def exact_search(buffers: list[Buffer], overlaps: Sequence[Overlap] = (), *, nod
     def fit(i: int) -> int:
         return first_fit_offset(_forbidden(conflicts[i], offsets), aligns[i])
 
-    def bound(ffs: list[int], last: int) -> int:
-        # In a live set all buffers conflict. The placed ones start at or below `last`, so the
-        # unplaced ones go above the highest placed end, each no lower than its current first fit.
-        result = 0
-        for clique, sharing in zip(cliques, shared, strict=True):
-            floor_c = last
-            releases = []
-            for i in clique:
-                if offsets[i] >= 0:
-                    floor_c = max(floor_c, offsets[i] + sizes[i])
-                else:
-                    releases.append((ffs[i], sizes[i]))
-            end = floor_c
-            for release, size in sorted(releases):
-                end = max(end, release) + size
-            end -= sum(saving for a, b, saving in sharing if offsets[a] < 0 or offsets[b] < 0)
-            result = max(result, end)
-        return result
+    # The node bound, kept per live set and updated only where a placement changed something: for a live
+    # set with unplaced buffers, stacking them from `last` gives max(last + W, V) with
+    #   W = (their sizes) - (what its in-place pairs may share),
+    #   V = max(highest placed end + their sizes, max over them in release order of release + the sizes
+    #       from there on) - (the same sharing),
+    # the closed form of "end = max(end, release) + size" taken in release order. A fully placed set ends
+    # below `top`, which the search compares anyway: it counts as NONE.
+    live_sets = [(tuple(clique), tuple(sharing)) for clique, sharing in zip(cliques, shared, strict=True)]
+    sets_of: list[list[int]] = [[] for _ in range(n)]
+    for c, (clique, _) in enumerate(live_sets):
+        for i in clique:
+            sets_of[i].append(c)
+    none = -(1 << 62)
+
+    def set_value(c: int, ffs: list[int]) -> tuple[int, int]:
+        clique, sharing = live_sets[c]
+        placed_end, releases, total = 0, [], 0
+        for i in clique:
+            if offsets[i] >= 0:
+                placed_end = max(placed_end, offsets[i] + sizes[i])
+            else:
+                releases.append((ffs[i], sizes[i]))
+                total += sizes[i]
+        if not releases:
+            return none, none
+        value, rest = placed_end + total, total
+        for release, size in sorted(releases):
+            value = max(value, release + rest)
+            rest -= size
+        share = sum(saving for a, b, saving in sharing if offsets[a] < 0 or offsets[b] < 0)
+        return value - share, total - share
+
+    values = [set_value(c, [0] * n) for c in range(len(live_sets))]
+    v_of = [v for v, _ in values]
+    w_of = [w for _, w in values]
 
     def dfs(placed: int, last: int, last_index: int, top: int, ffs: list[int]) -> None:
         nonlocal nodes, stopped, best_size, best_offsets
@@ -320,17 +336,19 @@ def exact_search(buffers: list[Buffer], overlaps: Sequence[Overlap] = (), *, nod
             if top < best_size:
                 best_size, best_offsets = top, list(offsets)
             return
-        if max(top, bound(ffs, last)) >= best_size:
+        if top >= best_size or (live_sets and max(last + max(w_of), max(v_of)) >= best_size):
             return
         unplaced = [i for i in range(n) if offsets[i] < 0]
         # A child at offset o strands every other buffer whose lowest fit ends at or below o.
-        ends = heapq.nsmallest(2, ((ffs[i] + sizes[i], i) for i in unplaced))
+        ends = [(ffs[i] + sizes[i], i) for i in unplaced]
+        lowest = min(ends)
+        second = min((end for end in ends if end[1] != lowest[1]), default=None)
         candidates = []
         for i in unplaced:
             o = ffs[i]
             if (o, i) <= (last, last_index) or o + sizes[i] >= best_size:
                 continue
-            other = ends[0] if ends[0][1] != i else ends[1] if len(ends) > 1 else None
+            other = lowest if lowest[1] != i else second
             if other is not None and other[0] <= o:
                 continue
             candidates.append((o, -sizes[i], i))
@@ -338,11 +356,19 @@ def exact_search(buffers: list[Buffer], overlaps: Sequence[Overlap] = (), *, nod
             offsets[i] = o
             child = list(ffs)
             end = o + sizes[i]
+            touched = set(sets_of[i])
             for j, _ in conflicts[i]:
                 if offsets[j] < 0 and any(o + lo < child[j] < o + hi for lo, hi in given[(j, i)]):
                     child[j] = fit(j)
+                    if child[j] != ffs[j]:
+                        touched.update(sets_of[j])
+            saved = [(c, v_of[c], w_of[c]) for c in touched]
+            for c in touched:
+                v_of[c], w_of[c] = set_value(c, child)
             dfs(placed + 1, o, i, max(top, end), child)
             offsets[i] = -1
+            for c, v, w in saved:
+                v_of[c], w_of[c] = v, w
             if stopped or best_size <= floor:
                 return
 

@@ -8,6 +8,7 @@ lower bound and the arena found makes the exact search try harder before giving 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -42,16 +43,28 @@ class MemoryPlan:
     overlaps: list[Overlap] = field(default_factory=list)  # the in-place pairs the kernels allowed
     used: list[Overlap] = field(default_factory=list)  # those the placement was allowed to use
 
-    def shared(self) -> list[Overlap]:
-        """The in-place pairs the placement uses: the target overlaps its source."""
+    @functools.cached_property
+    def _shared(self) -> list[Overlap]:
         sizes = {b.name: b.size for b in self.buffers}
         return [o for o in self.used
                 if self.offsets[o.target] < self.offsets[o.source] + sizes[o.source]
                 and self.offsets[o.source] < self.offsets[o.target] + sizes[o.target]]
 
+    @functools.cached_property
+    def _shared_by_step(self) -> dict[int, list[Overlap]]:
+        result: dict[int, list[Overlap]] = {}
+        for o in self._shared:
+            result.setdefault(o.step, []).append(o)
+        return result
+
+    def shared(self) -> list[Overlap]:
+        """The in-place pairs the placement uses: the target overlaps its source (computed once: codegen
+        asks per layer, and a plan never changes)."""
+        return list(self._shared)
+
     def in_place(self, step: int, input_index: int) -> Overlap | None:
         """The in-place pair of node `step`'s input `input_index` that the placement uses, if any."""
-        return next((o for o in self.shared() if o.step == step and o.input == input_index), None)
+        return next((o for o in self._shared_by_step.get(step, []) if o.input == input_index), None)
 
     storage_offset: dict[str, int] = field(default_factory=dict)  # tensor -> offset in its buffer (views)
 
@@ -266,13 +279,15 @@ def check_placement(buffers: list[Buffer], placement: dict[str, int], overlaps: 
     allowed = {}
     for o in overlaps:
         allowed[(o.source, o.target)] = allowed[(o.target, o.source)] = o
-    ordered = sorted(buffers, key=lambda b: placement[b.name])
+    # Sweep over time, not space: the pairs live at once are few per buffer (a chain of n layers has
+    # O(n) of them), while in a deep graph many buffers share offsets at different times.
+    ordered = sorted((b for b in buffers if b.size), key=lambda b: (b.first, b.name))
     for i, a in enumerate(ordered):
-        a_end = placement[a.name] + a.size
+        a_start, a_end = placement[a.name], placement[a.name] + a.size
         for b in ordered[i + 1:]:
-            if placement[b.name] >= a_end:
+            if b.first > a.last:
                 break
-            if a.overlaps_in_time(b) and a.size and b.size:
+            if placement[b.name] < a_end and a_start < placement[b.name] + b.size:
                 pair = allowed.get((a.name, b.name))
                 if pair is not None:
                     shift = placement[pair.source] - placement[pair.target]

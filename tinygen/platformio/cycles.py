@@ -1,8 +1,9 @@
-"""Estimated Cortex-M4 cycles of a firmware run under QEMU, from its execution trace.
+"""Estimated cycles of a firmware run under QEMU, from its execution trace, per Cortex-M core.
 
-QEMU models no pipeline, so tinygen estimates cycles from the instructions executed, with the
-timings of the Cortex-M4 Technical Reference Manual (ARM DDI 0439, table 3-1 and "Load/store
-timings"), zero wait states, and a pipeline refill P = 2 cycles per taken branch:
+QEMU models no pipeline, so tinygen estimates cycles from the instructions executed, with a timing
+table per core (Core, CORES; chosen by the env's -mcpu), zero wait states everywhere. The Cortex-M4
+table is the Technical Reference Manual's (ARM DDI 0439, table 3-1 and "Load/store timings"),
+with a pipeline refill P = 2 cycles per taken branch:
 
 - data processing, multiplies and DSP multiply-accumulates (single-cycle MAC), IT, NOP: 1 cycle;
   SDIV/UDIV 7 (the middle of 2-12, early termination not modelled); ISB 1 + P.
@@ -16,10 +17,29 @@ timings"), zero wait states, and a pipeline refill P = 2 cycles per taken branch
   when taken; TBB/TBH 2 + P.
 - VFP: 1; VMLA/VMLS/VNMLA/VNMLS/VFMA/VFMS/VFNMA/VFNMS 3; VDIV/VSQRT 14; VMOV of two core registers 2.
 
-Not modelled: flash wait states, bus contention, unaligned accesses, failed IT conditions (costed
-as executed), FPU result latencies. The same rules are used for the M3 and M33 machines (the
-M3's loads and branches time as the M4's; the M33 is close); the M7's dual issue is not modelled,
-so its figure is an M4-style upper estimate.
+Where the other cores differ (everything else is the M4's):
+
+- Cortex-M3 (TRM ARM DDI 0337I, table 3.1): MLA/MLS 2 cycles; SMULL/UMULL 3-5 and SMLAL/UMLAL 4-7
+  with early termination when both operands are below 64K in magnitude: counted 5 and 7, the
+  large-operand case of tinygen's requantizing multiplies (a Q31 multiplier). No DSP or FPU
+  instructions (the firmware is built without them).
+- Cortex-M33: Arm publishes no instruction timing table. Modelled from what its pipeline is
+  documented to do differently: the load/store address is generated one stage earlier, so a
+  single load or store costs 1 cycle (never 2, no pairing rule needed), and branches resolve in
+  the second stage, P = 1. Its limited dual issue of 16-bit instructions is not modelled (an upper
+  estimate).
+- Cortex-M7: Arm publishes no timing table either; this is an estimate of its dual issue, after
+  public measurements (quinapalus.com "Cortex-M7 instruction cycle counts"): a 1-cycle instruction
+  issues together with the 1-cycle instruction before it (both cost 1 cycle together) unless that
+  one already paired, both access memory, both multiply, the second is a DSP/SIMD or extend
+  instruction (those pair only as the first of two), the second reads or writes a register the
+  first writes, or the first writes the PC. Single loads and stores 1 cycle, +1 when the next
+  instruction reads the loaded register (load-to-use latency 2); LDM/STM/LDRD/STRD move 2 words
+  per cycle (64-bit data path): 1 + ceil(N / 2); P = 1 (the branch predictor hides most of the
+  6-stage refill; mispredictions not modelled). Caches and TCM are assumed always hit.
+
+Not modelled on any core: flash wait states, bus contention, unaligned accesses, failed IT conditions
+(costed as executed), FPU result latencies.
 
 How: QEMU runs the firmware with `-d in_asm,exec,nochain` (every translated block's disassembly,
 and a line per block executed, chaining off so none is skipped) under `-icount shift=0` (so the
@@ -61,6 +81,41 @@ NAMED = {"sb": 9, "sl": 10, "fp": 11, "ip": 12, "sp": 13, "lr": 14, "pc": 15}
 KNOWN = (LOADS | STORES | PAIRS | MULTIPLE | BRANCHES | TABLE_BRANCHES | VFP_3 | NO_DESTINATION | TWO_DESTINATIONS
          | {"sdiv", "udiv", "vdiv", "vsqrt", "vmov", "vldr", "vstr", "mov", "add", "sub", "mul", "mla", "and", "orr",
             "eor", "bic", "lsl", "lsr", "asr", "ror", "mvn", "adc", "sbc", "rsb", "neg", "orn"})
+
+
+@dataclass(frozen=True)
+class Core:
+    """The timings in which a core differs from the Cortex-M4's (see the module docstring)."""
+
+    name: str  # the -mcpu name
+    summary: str  # what is estimated, as `tinygen bench` prints it
+    refill: int = P  # P: pipeline refill of a taken branch
+    mla: int = 1  # MLA, MLS
+    long_multiply: int = 1  # SMULL, UMULL
+    long_accumulate: int = 1  # SMLAL, UMLAL, UMAAL
+    single_load: int = 2  # a single load or register-offset store that does not pipeline with the one before
+    pipelined_loads: bool = True  # the M3/M4 rule: a load after a load (not forming its address) costs 1
+    words_per_cycle: int = 1  # LDM/STM/LDRD/STRD transfer width
+    load_use: int = 0  # stall of an instruction reading the register the load before it wrote
+    dual_issue: bool = False  # the M7's pairing rule
+
+
+CORTEX_M4 = Core("cortex-m4", "Cortex-M4 TRM timings, zero wait states, taken branch 1 + 2 cycles")
+CORES = {core.name: core for core in (
+    CORTEX_M4,
+    Core("cortex-m3", "Cortex-M3 TRM timings (MLA 2, SMULL/UMULL 5, SMLAL/UMLAL 7 cycles), zero wait states, "
+         "taken branch 1 + 2 cycles", mla=2, long_multiply=5, long_accumulate=7),
+    Core("cortex-m33", "Cortex-M33 estimate: the M4's timings with single-cycle loads and stores, taken branch "
+         "1 + 1, dual issue not modelled; zero wait states", refill=1, single_load=1, pipelined_loads=False),
+    Core("cortex-m7", "Cortex-M7 estimate: dual issue of independent 1-cycle pairs, single-cycle loads (load-use "
+         "+1), 64-bit LDM/LDRD, taken branch 1 + 1; zero wait states, caches always hit", refill=1, single_load=1,
+         pipelined_loads=False, words_per_cycle=2, load_use=1, dual_issue=True),
+)}
+
+
+def core_for(cpu: str | None) -> Core:
+    """The timing table of a -mcpu core; the M4's for any other (the qemu envs are M3, M4, M7 and M33)."""
+    return CORES.get(cpu or "", CORTEX_M4)
 
 
 def _register(name: str) -> int:
@@ -143,31 +198,61 @@ def _written(insn: Insn) -> set[int]:
     return {_register(p) for p in parts[:count] if REGISTER.fullmatch(p)}
 
 
-def block_cost(insns: list[Insn]) -> Block:
+MULTIPLY_ACCUMULATE = {"mla", "mls"}
+LONG_MULTIPLY = {"smull", "umull"}
+LONG_ACCUMULATE = {"smlal", "umlal", "umaal"}
+MULTIPLIES = {"mul", "mla", "mls", "smull", "umull", "smlal", "umlal", "umaal", "smmul", "smmulr", "smmla", "smmlar",
+              "smmls", "smmlsr", "smlad", "smladx", "smlsd", "smlsdx", "smuad", "smuadx", "smusd", "smusdx", "smlald",
+              "smlaldx", "smlsld", "smlsldx", "smulbb", "smulbt", "smultb", "smultt", "smlabb", "smlabt", "smlatb",
+              "smlatt", "smulwb", "smulwt", "smlawb", "smlawt", "smlalbb", "smlalbt", "smlaltb", "smlaltt", "usad8",
+              "usada8", "sdiv", "udiv"}
+# DSP/SIMD and extend instructions: on the M7 they pair only as the first of two
+SIMD = re.compile(r"^(s|u|q|sh|uh|uq)(add|sub|asx|sax)(8|16)$|^(s|u)xta?(b|h|b16)$|^(pkhbt|pkhtb|sel|ssat16|usat16|"
+                  r"ssat|usat|qadd|qsub|qdadd|qdsub|rev|rev16|revsh|rbit|clz|bfi|bfc|ubfx|sbfx)$")
+MEMORY = LOADS | STORES | PAIRS | MULTIPLE | {"vldr", "vstr"}
+
+
+def _reads(insn: Insn, written: set[int]) -> set[int]:
+    """General registers an instruction reads: every register it names but its destination(s) (a store, a
+    compare, a branch: all of them)."""
+    named = {_register(r) for r in REGISTER.findall(insn.operands)}
+    if insn.mnemonic in STORES or insn.mnemonic in ("strd", "strexd"):
+        return named
+    if insn.mnemonic in LOADS or insn.mnemonic in ("ldrd", "ldrexd"):
+        return _address_registers(insn.operands)
+    return named - written if insn.mnemonic not in NO_DESTINATION else named
+
+
+def block_cost(insns: list[Insn], core: Core = CORTEX_M4) -> Block:
     cycles, ends_in_branch = 0, False
     starts = []
     prev_load_dst: int | None = None  # the previous instruction was a single load (of this register)
     prev_dp_writes: set[int] = set()
+    # the M7's pairing: the previous instruction's class, writes, and whether it can take a partner
+    prev_pairable, prev_memory, prev_multiply = False, False, False
+    prev_writes: set[int] = set()
     for count, insn in enumerate(insns):
         starts.append((insn.address, count, cycles))
         m, operands = insn.mnemonic, insn.operands
         load_dst, dp_writes, branch = None, set(), False
+        writes: set[int] = set()
         if m in LOADS or m in STORES:
             address = _address_registers(operands)
-            pipelines = prev_load_dst is not None and prev_load_dst not in address
+            pipelines = core.pipelined_loads and prev_load_dst is not None and prev_load_dst not in address
             if m in LOADS:
                 load_dst = _register(operands.split(",")[0].strip())
+                writes = {load_dst}
                 branch = load_dst == 15
-                cost = 2 if branch or not pipelines else 1
+                cost = 2 if branch else 1 if pipelines else core.single_load
             else:
                 index = len(address) > 1
-                cost = 1 if not index or pipelines else 2
+                cost = 1 if not index or pipelines else core.single_load
             cost += 1 if address & prev_dp_writes else 0
         elif m in PAIRS:
-            cost = 3 + (1 if _address_registers(operands) & prev_dp_writes else 0)
+            cost = 1 + -(-2 // core.words_per_cycle) + (1 if _address_registers(operands) & prev_dp_writes else 0)
             branch = _writes_pc(insn)
         elif m in MULTIPLE:
-            cost = 1 + _list_words(operands)
+            cost = 1 + -(-_list_words(operands) // core.words_per_cycle)
             if m not in ("push", "pop", "vpush", "vpop"):
                 base = REGISTER.findall(operands.split(",")[0])
                 cost += 1 if base and _register(base[0]) in prev_dp_writes else 0
@@ -183,21 +268,38 @@ def block_cost(insns: list[Insn]) -> Block:
             if m in ("sdiv", "udiv"):
                 cost = DIV_CYCLES
             elif m == "isb":
-                cost = 1 + P
+                cost = 1 + core.refill
             elif m in ("vdiv", "vsqrt"):
                 cost = 14
             elif m in VFP_3:
                 cost = 3
             elif m == "vmov":
-                core = [p for p in (part.strip() for part in operands.split(",")) if REGISTER.fullmatch(p)]
-                cost = 2 if len(core) >= 2 else 1
+                core_registers = [p for p in (part.strip() for part in operands.split(",")) if REGISTER.fullmatch(p)]
+                cost = 2 if len(core_registers) >= 2 else 1
+            elif m in MULTIPLY_ACCUMULATE:
+                cost = core.mla
+            elif m in LONG_MULTIPLY:
+                cost = core.long_multiply
+            elif m in LONG_ACCUMULATE:
+                cost = core.long_accumulate
             else:
                 cost = 1
             branch = _writes_pc(insn)
             dp_writes = _written(insn)
+            writes = dp_writes
+        reads = _reads(insn, writes) if core.load_use or core.dual_issue else set()
+        if core.load_use and prev_load_dst is not None and prev_load_dst in reads:
+            cost += core.load_use
+        pairable = cost == 1 and not branch
+        memory, multiply = m in MEMORY, m in MULTIPLIES
+        if (core.dual_issue and prev_pairable and cost == 1 and not (memory and prev_memory)
+                and not (multiply and prev_multiply) and not SIMD.match(m)
+                and not (prev_writes & (reads | writes))):
+            cost, pairable = 0, False  # issued with the previous instruction, which takes no other partner
         cycles += cost
         ends_in_branch = branch
         prev_load_dst, prev_dp_writes = load_dst, dp_writes
+        prev_pairable, prev_memory, prev_multiply, prev_writes = pairable, memory, multiply, writes
     last = insns[-1]
     return Block(insns[0].address, len(insns), cycles, last.address + last.size, ends_in_branch, tuple(starts))
 
@@ -208,7 +310,7 @@ REWOUND = re.compile(r"^cpu_io_recompile: rewound execution of TB to ([0-9a-f]+)
 STOPPED = re.compile(r"^Stopped execution of TB chain before (0x[0-9a-f]+)")
 
 
-def trace_blocks(log: Iterator[str]) -> Iterator[Block]:
+def trace_blocks(log: Iterator[str], core: Core = CORTEX_M4) -> Iterator[Block]:
     """The blocks a `-d in_asm,exec,nochain` log shows executed, in order. A translation's
     disassembly comes just before its first execution; later executions name the translated
     code's host address, which a retranslation (a flush, an I/O access) gives anew. A block QEMU
@@ -230,7 +332,7 @@ def trace_blocks(log: Iterator[str]) -> Iterator[Block]:
                 continue
             host, pc = match.group(1), int(match.group(2), 16)
             if pending:
-                translated[host] = block_cost(pending)
+                translated[host] = block_cost(pending, core)
                 pending = []
             block = translated.get(host)
             if block is None or block.pc != pc:
@@ -280,7 +382,7 @@ class CycleTrace:
         return spans
 
 
-def count_cycles(blocks: Iterator[Block], probes: dict[int, str]) -> CycleTrace:
+def count_cycles(blocks: Iterator[Block], probes: dict[int, str], core: Core = CORTEX_M4) -> CycleTrace:
     total = CycleCount()
     marks: list[tuple[str, CycleCount]] = []
     previous: Block | None = None
@@ -289,7 +391,7 @@ def count_cycles(blocks: Iterator[Block], probes: dict[int, str]) -> CycleTrace:
             marks.append((probes[block.pc], CycleCount(total.instructions, total.cycles, total.taken_branches)))
         taken = previous is not None and previous.ends_in_branch and block.pc != previous.fallthrough
         total.instructions += block.insns
-        total.cycles += block.cycles + (P if taken else 0)
+        total.cycles += block.cycles + (core.refill if taken else 0)
         total.taken_branches += taken
         previous = block
     return CycleTrace(total, marks)
@@ -309,9 +411,9 @@ def symbol_addresses(elf: Path, names: list[str]) -> dict[int, str]:
     return found
 
 
-def trace_firmware(qemu_command: list[str], elf: Path, probes: list[str]) -> CycleTrace:
-    """Run `qemu_command` (ending with `-kernel ELF`) with the execution trace on, and count; the
-    functions named in `probes` are marked each time they are entered."""
+def trace_firmware(qemu_command: list[str], elf: Path, probes: list[str], core: Core = CORTEX_M4) -> CycleTrace:
+    """Run `qemu_command` (ending with `-kernel ELF`) with the execution trace on, and count with `core`'s
+    timings; the functions named in `probes` are marked each time they are entered."""
     addresses = symbol_addresses(elf, probes)
     with tempfile.TemporaryDirectory(prefix="tinygen-cycles-") as folder:
         log_path = Path(folder) / "trace.log"
@@ -320,4 +422,4 @@ def trace_firmware(qemu_command: list[str], elf: Path, probes: list[str]) -> Cyc
         if result.returncode != 0:
             raise BuildError(f"the traced firmware failed (exit {result.returncode}): {result.stderr.strip()[-500:]}")
         with open(log_path, errors="replace") as log:
-            return count_cycles(trace_blocks(log), addresses)
+            return count_cycles(trace_blocks(log, core), addresses, core)
