@@ -188,7 +188,6 @@ def test_cli_inspect_compile_run_verify_report_on_an_lstm_tflite(tmp_path: Path,
     assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in listed.out and "REDUCE_MAX" in listed.out and "LSTM" in listed.out
 
 
-@pytest.mark.slow
 def test_keras_lstm_on_qemu_m4_equals_tflite_micro(pio_core: Path, tmp_path: Path, tinygen_cli) -> None:
     """The LSTM kernel on the emulated Cortex-M4 gives tflite-micro's bytes (the saved outputs of the Keras
     LSTM .tflite) and the host's."""
