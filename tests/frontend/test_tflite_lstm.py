@@ -160,19 +160,19 @@ def test_lstm_variants_are_refused(variant: dict, message: str, tmp_path: Path) 
 
 
 def test_cli_inspect_compile_run_verify_report_on_an_lstm_tflite(tmp_path: Path, tinygen_cli) -> None:
-    """The commands on the HAR-size Keras LSTM .tflite: inspect names the TFLite operator and the layer, `run
-    --int8` on the saved inputs gives tflite-micro's saved outputs, verify compares with tflite-micro (from a
-    fresh LSTM state per sample) and finds every byte equal, report runs, and `tinygen ops` lists the operator
-    beside the ONNX ones."""
-    path = FILES["keras_lstm_int8"]
+    """The commands on the Keras LSTM .tflite (10 steps, last step -> dense): inspect names the TFLite operator
+    and the layer, `run --int8` on the saved inputs gives tflite-micro's saved outputs, verify compares with
+    tflite-micro (from a fresh LSTM state per sample) and finds every byte equal, report runs, and `tinygen
+    ops` lists the operator beside the ONNX ones."""
+    path = FILES["lstm"]
     inspected = tinygen_cli("inspect", path)
     assert inspected.code == 0, inspected.err
     assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in inspected.out and "lstm" in inspected.out, inspected.out
     out = tmp_path / "out"
     compiled = tinygen_cli("-q", "compile", path, "-o", out)
     assert compiled.code == 0, compiled.err
-    with np.load(path.with_name("keras_lstm_int8_io.npz")) as io:
-        x, y = io["x_int8"].reshape(-1, 50, 6), io["y_int8"]
+    with np.load(path.with_name("lstm_io.npz")) as io:
+        x, y = io["x_int8"].reshape(-1, 10, 4), io["y_int8"]
     np.save(tmp_path / "x.npy", x)
     ran = tinygen_cli("-q", "run", out, "--input", tmp_path / "x.npy", "--output", tmp_path / "y.npy", "--int8")
     assert ran.code == 0, ran.err
@@ -188,7 +188,6 @@ def test_cli_inspect_compile_run_verify_report_on_an_lstm_tflite(tmp_path: Path,
     assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in listed.out and "REDUCE_MAX" in listed.out and "LSTM" in listed.out
 
 
-@pytest.mark.slow
 def test_keras_lstm_on_qemu_m4_equals_tflite_micro(pio_core: Path, tmp_path: Path, tinygen_cli) -> None:
     """The LSTM kernel on the emulated Cortex-M4 gives tflite-micro's bytes (the saved outputs of the Keras
     LSTM .tflite) and the host's."""
