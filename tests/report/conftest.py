@@ -16,7 +16,7 @@ import tinygen
 from ..conftest import MODELS, calibration_file
 
 # the model's MACs: MLPerf Tiny's published figures (conv and fully connected layers) plus its one
-# average pool, counted as STM32Cube.AI counts pooling (one per window element per output value:
+# average pool, counted one per window element per output value (ops/pool.py:
 # KWS 64 channels x 25x5, VWW 256 x 3x3, ResNet-8 64 x 8x8)
 PUBLISHED_MACS = {"kws_dscnn": 2_656_768, "vww_mobilenet": 7_489_664, "ic_resnet8": 12_501_632,
                   "ad_autoencoder": 264_192}

@@ -45,8 +45,8 @@ def command(obj: Context, out_dir: Path, html_path: Path | None, json_path: Path
     constant-byte, input-shape and parameter columns go first when needed; --wide keeps them all),
     and SQNR below 20 dB is red, below 30 dB yellow. MACs: convolutions, fully connected layers and
     matrix products count their multiply-accumulates; pooling and mean/sum reductions one per window
-    element per output value (an average's additions, a max's comparisons; STM32Cube.AI's MACC rule
-    for pooling); elementwise ops, activations and copies none.
+    element per output value (an average's additions, a max's comparisons: the count the MLTK
+    profiler gives TFLite's MAX_POOL_2D); elementwise ops, activations and copies none.
 
     \b
     Example:

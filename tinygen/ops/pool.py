@@ -141,9 +141,9 @@ class _PoolBase(Op):
     def macs(self, node: Node, graph: Graph) -> int:
         """One MAC-equivalent per window element per output value: the additions of an average pool,
         the comparisons of a max pool (padded positions included, as the window is kh x kw). This is
-        the MACC count STM32Cube.AI (X-CUBE-AI) reports for pooling layers, and the ops Silicon Labs'
-        MLTK profiler counts for TFLite's MAX_POOL_2D (its AVERAGE_POOL_2D adds one per output for
-        the division); a reduction (ReduceMean, ...) is counted the same way (ops/reduce.py)."""
+        how Silicon Labs' MLTK profiler counts TFLite's MAX_POOL_2D (mltk/core/model/metrics/layers/
+        pooling.py; its AVERAGE_POOL_2D count adds one op per output for the division, which is not
+        an accumulation and is left out here); ReduceMean/ReduceSum count alike (ops/reduce.py)."""
         kh, kw = window_of(node).kernel
         return int(np.prod(graph.tensors[node.outputs[0]].shape)) * kh * kw
 

@@ -96,7 +96,8 @@ def notes_text(row: dict[str, Any]) -> str:
 # How MACs are counted (the report's caption and `tinygen report --help`).
 MACS_RULE = ("multiply-accumulates of convolutions, fully connected layers, matrix products, recurrences, layer "
              "norms and resizes; pooling and mean/sum reductions count one per window element per output value "
-             "(the additions of an average, the comparisons of a max), as STM32Cube.AI counts pooling MACC; "
+             "(the additions of an average, the comparisons of a max; the count Silicon Labs' MLTK profiler "
+             "gives TFLite's MAX_POOL_2D); "
              "elementwise ops, activations and copies count none")
 LOW_SQNR_DB = 20.0  # a layer's SQNR below this is shown red (text and HTML), below LOW_SQNR_DB + 10 yellow
 # Columns of the layer table a narrow terminal drops first (last listed, first dropped); --wide keeps all.
