@@ -106,6 +106,26 @@ def layer_cycles(node: Node, graph: Graph, kernel: Kernel | None) -> float:
             + model["cycles_per_instruction"] * kernel.cost(node, graph))
 
 
+MIN_LAYERS = 4  # a kernel's formula ranks it against others only when fitted on at least this many layers
+
+
+def comparable(kernels: list[Kernel]) -> bool:
+    """Can the fitted formulas rank these kernels? Only when each was measured on MIN_LAYERS layers or more: a
+    formula fitted on fewer extrapolates to other shapes unchecked (the MLPerf models run
+    tg_fully_connected_fast_s8 on one layer only). Otherwise the kernel table's order and its estimated
+    instructions rank them, as before the cost model."""
+    fitted = cycle_model()["kernels"]
+    return all(fitted.get(k.function, {}).get("layers", 0) >= MIN_LAYERS for k in kernels)
+
+
+def extra_cycles(node: Node, graph: Graph, kernel: Kernel, fastest: Kernel) -> float:
+    """Estimated cycles `kernel` costs beyond `fastest` on this layer: from the fitted formulas when they can
+    rank the two, else the table's extra instructions times the measured cycles per instruction."""
+    if comparable([kernel, fastest]):
+        return layer_cycles(node, graph, kernel) - layer_cycles(node, graph, fastest)
+    return float(cycle_model()["cycles_per_instruction"] * (kernel.cost(node, graph) - fastest.cost(node, graph)))
+
+
 def node_cycles(node: Node, graph: Graph) -> float:
     """Estimated cycles of the layer in the kernel it runs now (node.attrs["variant"])."""
     return layer_cycles(node, graph, op_of(node).kernel(node, graph))

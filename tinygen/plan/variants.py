@@ -4,7 +4,8 @@ The DSP kernel variants decide how they work from the scratch they are given: th
 8 output pixels' taps at a time, or 4 with less scratch; the fully connected layers widen the input
 row to int16 once, or, without scratch, widen each chunk of it as they go. Each Op lists its kernels
 (Op.kernels: function, mode, scratch bytes). Which is faster is the cost model's estimate of Cortex-M4
-cycles (plan/costs.py, fitted to per-layer measurements), not the table's order nor instruction counts.
+cycles (plan/costs.py, fitted to per-layer measurements), not instruction counts -- where the model's
+formulas were fitted on enough layers to rank the kernels (costs.comparable), else the table's order.
 Scratch lives in the arena, so at the step that sets the arena's size a faster variant costs RAM, and
 anywhere else it is free. The rule (docs/DESIGN.md, "Kernel variants: RAM first"):
 
@@ -33,7 +34,7 @@ from dataclasses import dataclass
 from ..ir import BUFFER_ALIGNMENT, Graph, Node
 from ..ops import Kernel, op_of
 from .algorithms import first_fit_offset
-from .costs import layer_cycles
+from .costs import comparable, extra_cycles, layer_cycles
 from .liveness import Buffer, lower_bound, scratch_name
 from .planner import MemoryPlan, arena_bytes, check_placement, within
 
@@ -52,7 +53,10 @@ class Choice:
 
 
 def by_speed(node: Node, graph: Graph, choices: list[Kernel]) -> list[Kernel]:
-    """The kernels, fewest estimated cycles first (the table's order among equals)."""
+    """The kernels, fewest estimated cycles first (the table's order among equals, and where the fitted
+    formulas cannot rank them: plan/costs.py comparable)."""
+    if not comparable(choices):
+        return sorted(choices, key=lambda k: k.cost(node, graph))
     return sorted(choices, key=lambda k: layer_cycles(node, graph, k))
 
 
@@ -97,7 +101,7 @@ def buy_speed(graph: Graph, plan: MemoryPlan, options: dict[int, list[Kernel]], 
         choices = options[id(node)]
         current = _current(node, graph, choices)
         if current is not None and current is not choices[0]:
-            saving = layer_cycles(node, graph, current) - layer_cycles(node, graph, choices[0])
+            saving = extra_cycles(node, graph, current, choices[0])
             if saving > 0:
                 upgrades.append((-saving, step))
     if not upgrades:
@@ -166,5 +170,5 @@ def variant_choices(graph: Graph) -> list[Choice]:
             fastest = by_speed(node, graph, choices)[0]
             result.append(Choice(step, node.name, chosen, fastest, chosen.scratch(node, graph),
                                  chosen.cost(node, graph) - fastest.cost(node, graph),
-                                 round(layer_cycles(node, graph, chosen) - layer_cycles(node, graph, fastest))))
+                                 round(extra_cycles(node, graph, chosen, fastest))))
     return result
