@@ -4,7 +4,10 @@ and at TFLM's arena as --ram-budget; beside the issue-18 targets. When the share
 plugin is built (CM4_PLUGIN, default ~/.cache/cyclemodel/libcm4cycles.so), the whole run of each
 benchmark firmware is also measured with it and the two estimates compared (they must agree within 1 %).
 
-    .venv/bin/python bench/cycle_estimate.py [--models kws_dscnn ...] [--no-budget]
+    .venv/bin/python bench/cycle_estimate.py [--models kws_dscnn ...] [--no-budget] [--targets qemu_m4 qemu_m7 ...]
+
+With --targets, each model (default arena) also runs on those cores, each timed with its own table
+(tinygen/platformio/cycles.py CORES).
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="*", default=NAMES)
     parser.add_argument("--no-budget", action="store_true", help="only the default arena")
+    parser.add_argument("--targets", nargs="*", default=[], help="other cores to estimate (qemu_m3 qemu_m7 qemu_m33)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tinygen-cycles-") as work:
         for name in args.models:
@@ -71,6 +75,11 @@ def main() -> None:
                 for op, (macs, spent) in sorted(by_op.items(), key=lambda item: -item[1][1]):
                     print(f"    {op:<20} {spent:>12,} cycles {100 * spent / result.cycles:5.1f}%  "
                           f"{macs / spent if spent else 0:.3f} MAC/cycle")
+                for target in args.targets if budget is None else []:
+                    other = run(model.out_dir, target, repeat=1)
+                    assert other.cycles is not None
+                    print(f"    {target}: {other.instructions:,} instructions, {other.cycles:,} estimated cycles "
+                          f"({other.macs / other.cycles:.3f} MAC/cycle; {other.cycle_model})")
                 elf = out / ".tinygen" / "bench" / "qemu_m4-deploy" / ".pio" / "build" / "qemu_m4" / "firmware.elf"
                 shared = plugin_total(elf)
                 if shared is not None:

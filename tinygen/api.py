@@ -338,7 +338,8 @@ def summarize(graph: Graph, plan: MemoryPlan, rendered: RenderedModel,
         "in_place": [{"layer": graph.nodes[o.step].name, "input": o.source, "output": o.target, "delta": o.delta,
                       "exact": o.exact} for o in plan.shared()],
         "variants": [{"layer": c.node, "variant": c.kernel.key, "note": c.kernel.note, "fastest": c.fastest.key,
-                      "scratch_bytes": c.scratch, "extra_instructions": c.extra_instructions}
+                      "scratch_bytes": c.scratch, "extra_instructions": c.extra_instructions,
+                      "extra_cycles": c.extra_cycles}
                      for c in variant_choices(graph) if c.kernel != c.fastest],
         "patches": patch_plans(graph),
         "opset": loaded.opset if loaded else None,

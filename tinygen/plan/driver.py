@@ -65,8 +65,8 @@ def _place(graph: Graph, ram_budget: int | None, in_place: bool, rule: str) -> M
 
 def _split_bands(graph: Graph, ram_budget: int | None, in_place: bool, bands: int | None, layers: int | None,
                  forced: bool = False) -> tuple[bool, tuple[int, int, int] | None]:
-    """Split the graph's first layers into row bands: the candidate with the fewest extra MACs that fits
-    `ram_budget` (forced without a budget: the smallest arena). Returns whether it split, and the smallest
+    """Split the graph's first layers into row bands: the candidate with the fewest estimated extra cycles
+    that fits `ram_budget` (forced without a budget: the smallest arena). Returns whether it split, and the smallest
     (arena, layers, bands) seen."""
     smallest: tuple[int, int, int] | None = None
     chosen: tuple[int, int] | None = None
@@ -81,7 +81,7 @@ def _split_bands(graph: Graph, ram_budget: int | None, in_place: bool, bands: in
                 smallest = (arena, length, count)
             if ram_budget is not None and within(arena, ram_budget):
                 chosen = (length, count)
-                break  # the fewest extra MACs that fits
+                break  # the fewest estimated extra cycles that fits
     if chosen is None and forced and ram_budget is None and smallest is not None:
         chosen = smallest[1:]
     if chosen is None:

@@ -4,13 +4,15 @@ that their large feature maps never exist whole (the rewrite itself: passes/spli
 Halo rows are computed once per band that needs them: the extra MACs patch-based execution costs,
 which the report shows. Chosen by the planning driver (plan/driver.py) when not even the smallest
 kernel variants fit a RAM budget, or forced (`--patches BANDS`): the stage length and band count with
-the fewest extra MACs whose arena fits.
+the fewest estimated extra cycles (plan/costs.py: the halo rows' MACs, and each band's per-call costs,
+which extra MACs alone miss) whose arena fits.
 """
 
 from __future__ import annotations
 
 from ..ir import Graph
 from ..passes.split_bands import split_stage, stage_candidates
+from .costs import graph_cycles
 
 BAND_COUNTS = (2, 3, 4, 6, 8, 12, 16, 24, 32, 48)
 
@@ -21,8 +23,10 @@ def patch_plans(graph: Graph) -> list[dict]:
 
 
 def candidates(graph: Graph, bands: int | None = None, layers: int | None = None) -> list[tuple[int, int]]:
-    """(stage length, band count) pairs to try, fewest extra MACs first (estimated: the halo rows)."""
+    """(stage length, band count) pairs to try, fewest estimated extra cycles first (then fewest extra MACs:
+    the halo rows), each layer in the kernel variant it has now."""
     stages = stage_candidates(graph)
+    unpatched = graph_cycles(graph)
     result = []
     for stage in stages:
         if layers is not None and len(stage) != layers:
@@ -32,5 +36,5 @@ def candidates(graph: Graph, bands: int | None = None, layers: int | None = None
             if 2 <= count <= height:
                 trial = graph.copy()
                 plan = split_stage(trial, stage_candidates(trial)[len(stage) - 1], count)
-                result.append((plan.extra_macs, len(stage), count))
-    return [(length, count) for _, length, count in sorted(result)]
+                result.append((round(graph_cycles(trial) - unpatched), plan.extra_macs, len(stage), count))
+    return [(length, count) for _, _, length, count in sorted(result)]
