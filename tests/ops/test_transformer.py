@@ -91,8 +91,8 @@ def encoder_block(case_id: str, decomposed: bool, erf_gelu: bool = False) -> Cas
                   node("Add", ["x1", "f2"], "y")]
         opset = 13 if decomposed else 17 if erf_gelu else 20
         return make_model(nodes, {"x": [1, TOKENS, WIDTH]}, ["y"], inits, opset=opset)
-    # the head split and merge are copies until fold_matmul_transpose learns the copy op (test_batch_matmul.py)
-    ops = (["layer_norm"] * 2 + ["fully_connected"] * 6 + ["copy"] * 4 + ["batch_matmul"] * 2
+    # the head split and merge fold into the products' strides (passes/fold_matmul_transpose.py)
+    ops = (["layer_norm"] * 2 + ["fully_connected"] * 6 + ["batch_matmul"] * 2
            + ["mul", "softmax", "lut", "add", "add"])
     return Case(case_id, build, sqnr_db=28.0, ops=ops)
 

@@ -43,14 +43,15 @@ PIPELINE: list[tuple[str, Pass]] = [
     # Transpose to channels-first + Flatten in front of a fully connected layer: the FC's weight
     # columns are permuted instead, as TFLite does.
     ("fold_flatten_transpose", fold_flatten_transpose.run),
-    # Transposes feeding or following a matrix product of two run-time tensors (attention's heads,
-    # K^T): become the product's operand and output strides.
-    ("fold_matmul_transpose", fold_matmul_transpose.run),
     # Nodes whose results nothing uses.
     ("remove_dead_nodes", remove_dead_nodes.run),
     # Consecutive data movements (slice, transpose, gather, reshape copies) composed into one; contiguous
     # ones become views with no code.
     ("fold_copies", fold_copies.run),
+    # Data movements feeding or following a matrix product of two run-time tensors (attention's heads
+    # sliced from one projection, K^T, the heads merged), once composed: become the product's operand
+    # and output strides.
+    ("fold_matmul_transpose", fold_matmul_transpose.run),
 ]
 
 
