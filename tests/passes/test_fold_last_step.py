@@ -1,6 +1,7 @@
 """passes/fold_last_step.py: a GRU's last step read through Gather (PyTorch's `output[:, -1]`) becomes the
 layer's Y_h output, Y is no longer computed; where the read step is not the final state (a reverse or
-bidirectional layer's step T-1) nothing changes. Numerics: golden == host C and close to onnxruntime."""
+bidirectional layer's step T-1) nothing changes. Numerics of the folded form: golden == host C and close to
+onnxruntime."""
 
 from __future__ import annotations
 
@@ -52,9 +53,9 @@ def test_last_step_of_a_forward_gru_is_its_final_state(folder, run_case) -> None
 
 
 @pytest.mark.parametrize("direction", ["reverse", "bidirectional"])
-def test_step_t_minus_1_of_a_reverse_direction_stays(direction: str, folder, run_case) -> None:
-    """The reverse direction's final state is at step 0: Y[-1] is not Y_h, Y stays."""
+def test_step_t_minus_1_of_a_reverse_direction_stays(direction: str, folder) -> None:
+    """The reverse direction's final state is at step 0: Y[-1] is not Y_h, Y stays (test_gru.py runs
+    these directions' numerics)."""
     graph, rewrites = _after(direction, folder)
     gru = next(n for n in graph.nodes if n.op == "gru")
     assert rewrites == 0 and gru.attrs["roles"] == ["y"]
-    check_numerics(Case(f"pass_last_step_{direction}", last_step_model(direction)), run_case)
