@@ -585,7 +585,8 @@ def where_graph(seed: int) -> Graph:
 
 def batch_matmul_graph(seed: int) -> Graph:
     """Products of two int8 tensors: broadcast batch axes, operands read through any permutation of a
-    4-D view (a folded Transpose) and the output written through one, depths up to the hundreds."""
+    4-D view (a folded Transpose) or as a strided slice of a wider tensor from a start element, the output
+    written through a permutation, depths up to the hundreds."""
     b = GraphBuilder(f"batch_matmul_{seed}", seed)
     rng = b.rng
     for index in b.layers(LAYERS + 2):
@@ -595,18 +596,28 @@ def batch_matmul_graph(seed: int) -> Graph:
         forced = {"lhs": [0, 1, 2, 3], "rhs": [0, 1, 3, 2]} if index == 0 else {}
         depth = int(rng.choice([1, int(rng.integers(2, 24)), int(rng.integers(100, 400))]))
 
-        def operand(batch: list[int], last_two: tuple[int, int],
-                    forced: list[int] | None) -> tuple[str, list[int], list[int], list[int]]:
+        def operand(batch: list[int], last_two: tuple[int, int], forced: list[int] | None,
+                    role: str) -> tuple[str, list[int], dict[str, object]]:
             logical = [d if rng.random() < 0.7 else 1 for d in batch] + list(last_two)
             perm = [int(p) for p in rng.permutation(4)] if rng.random() < 0.6 else [0, 1, 2, 3]
             perm = forced or perm
             view = [0, 0, 0, 0]
             for j, p in enumerate(perm):
                 view[p] = logical[j]
-            return b.input((1, view[0] * view[1], view[2], view[3])), view, perm, logical
+            if forced or rng.random() < 0.7:
+                return (b.input((1, view[0] * view[1], view[2], view[3])), logical,
+                        {f"{role}_view": view, f"{role}_perm": perm})
+            # A slice of a wider tensor read through explicit strides from a start element (q, k, v of one
+            # projection, passes/fold_matmul_transpose.py): `pad` more elements along the stored rows.
+            pad = int(rng.integers(1, 5))
+            padded = [*view[:3], view[3] + pad]
+            contiguous = [padded[1] * padded[2] * padded[3], padded[2] * padded[3], padded[3], 1]
+            return (b.input((1, padded[0] * padded[1], padded[2], padded[3])), logical,
+                    {f"{role}_view": logical, f"{role}_perm": [0, 1, 2, 3],
+                     f"{role}_strides": [contiguous[p] for p in perm], f"{role}_start": int(rng.integers(0, pad + 1))})
 
-        lhs, lhs_view, lhs_perm, a = operand(batch, (rows, depth), forced.get("lhs"))
-        rhs, rhs_view, rhs_perm, c = operand(batch, (depth, cols), forced.get("rhs"))
+        lhs, a, lhs_attrs = operand(batch, (rows, depth), forced.get("lhs"), "lhs")
+        rhs, c, rhs_attrs = operand(batch, (depth, cols), forced.get("rhs"), "rhs")
         out = [max(a[0], c[0]), max(a[1], c[1]), rows, cols]
         out_perm = [int(p) for p in rng.permutation(4)] if rng.random() < 0.4 else [0, 1, 2, 3]
         stored = [out[p] for p in out_perm]
@@ -618,8 +629,7 @@ def batch_matmul_graph(seed: int) -> Graph:
                   "output_multiplier": int(multiplier[0]), "output_shift": int(shift[0]),
                   "act_min": act_min, "act_max": act_max}
         b.layer("batch_matmul", [lhs, rhs], (1, stored[0] * stored[1], stored[2], stored[3]),
-                {"activation": None, "lhs_view": lhs_view, "lhs_perm": lhs_perm, "rhs_view": rhs_view,
-                 "rhs_perm": rhs_perm, "out_perm": out_perm}, params)
+                {"activation": None, **lhs_attrs, **rhs_attrs, "out_perm": out_perm}, params)
     return b.finish()
 
 

@@ -23,12 +23,11 @@ def product(case_id: str, shape_a: list[int], shape_b: list[int], ops: list[str]
 
 def transposed_k(case_id: str, perm: list[int]) -> Case:
     """scores = q k^T with k transposed by a Transpose node. The Transpose imports as a strided copy
-    (ops/copy.py); passes/fold_matmul_transpose.py folds only the `transpose` op into the kernel's
-    strides, so the copy stays until it learns the copy form (a known follow-up)."""
+    (ops/copy.py), which passes/fold_matmul_transpose.py folds into the kernel's strides."""
     def build():
         return make_model([node("Transpose", ["k"], "kt", perm=perm), node("MatMul", ["q", "kt"], "y")],
                           {"q": [1, 2, 6, 4], "k": [1, 2, 6, 4] if perm == [0, 1, 3, 2] else [1, 6, 2, 4]}, ["y"])
-    return Case(case_id, build, steps=PRODUCT_STEPS, ops=["copy", "batch_matmul"])
+    return Case(case_id, build, steps=PRODUCT_STEPS, ops=["batch_matmul"])
 
 
 def constant_operand(case_id: str, constant: np.ndarray, first: bool, shape: list[int]) -> Case:
@@ -77,9 +76,8 @@ def attention(case_id: str, heads: int = 2, tokens: int = 6, width: int = 8) -> 
                   node("Transpose", ["context"], "context_t", perm=[0, 2, 1, 3]),
                   node("Reshape", ["context_t", "merged_shape"], "merged"), node("MatMul", ["merged", "Wo"], "y")]
         return make_model(nodes, {"x": [1, tokens, width]}, ["y"], inits)
-    # the head split and merge are copies until fold_matmul_transpose learns the copy form (see transposed_k)
-    ops = ["fully_connected", "copy", "fully_connected", "copy", "fully_connected", "copy", "batch_matmul", "mul",
-           "softmax", "batch_matmul", "copy", "fully_connected"]
+    ops = ["fully_connected", "fully_connected", "fully_connected", "batch_matmul", "mul", "softmax", "batch_matmul",
+           "fully_connected"]
     # Six requantizations in a chain (projections, scores, scale, softmax, A V, output): SQNR floor 28 dB
     # (measured 32.8 dB, max error 0.7 steps).
     return Case(case_id, build, sqnr_db=28.0, ops=ops)

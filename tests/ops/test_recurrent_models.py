@@ -3,8 +3,10 @@ onnxruntime's QDQ versions, tf2onnx's Keras LSTM): each compiles from its float 
 inputs, the golden reference equals the host C (ASan/UBSan) on all of them byte for byte, and the int8 output's
 SQNR against onnxruntime's float output (`<net>_expected.npy`) stays at what was measured (printed beside the
 baseline: onnxruntime's own int8 of README_torch.md, whose LSTM/GRU stays float; for the Keras LSTM, tflite-micro's
-integer LSTM of README_keras.md). The models read the last step
-through Gather / Slice (the data-movement ops); without them the test is skipped, saying so."""
+integer LSTM of README_keras.md). GRU: har_gru is within 1 dB of that baseline (41.9 vs 42.7 dB); gru_hn is
+1.2 dB below (40.1 vs 41.3): its int8 input alone costs more than 1 dB against onnxruntime's float GRU (a float
+emulation quantizing only x reaches 40.0 dB), the rest of the int8 recurrence another ~0.3. The models read the
+last step through Gather / Slice (the data-movement ops); without them the test is skipped, saying so."""
 
 from __future__ import annotations
 
@@ -24,18 +26,18 @@ FIXTURES = Path(__file__).parents[1] / "fixtures" / "sequence_models"
 MODELS = {
     "har_lstm_legacy": ("har_lstm", 41.9, 43.3),
     "har_lstm_dynamo_qdq": ("har_lstm", 41.1, 43.3),
-    "har_gru_dynamo": ("har_gru", 40.3, 42.7),
-    "har_gru_legacy_qdq": ("har_gru", 39.4, 42.7),
+    "har_gru_dynamo": ("har_gru", 41.4, 42.7),
+    "har_gru_legacy_qdq": ("har_gru", 41.4, 42.7),
     "bilstm_dynamo": ("bilstm", 40.1, 40.8),
     "bilstm_legacy_qdq": ("bilstm", 38.6, 40.8),
-    "gru_hn_legacy": ("gru_hn", 39.1, 41.3),
-    "gru_hn_dynamo_qdq": ("gru_hn", 38.3, 41.3),
+    "gru_hn_legacy": ("gru_hn", 39.6, 41.3),
+    "gru_hn_dynamo_qdq": ("gru_hn", 39.6, 41.3),
     "keras_lstm_tf2onnx": ("keras_lstm", 36.5, 37.3),  # baseline: tflite-micro's integer LSTM (README_keras.md)
 }
 SLOW = {"har_lstm_dynamo": ("har_lstm", 41.9, 43.3), "har_lstm_legacy_qdq": ("har_lstm", 41.1, 43.3),
-        "har_gru_legacy": ("har_gru", 40.3, 42.7), "har_gru_dynamo_qdq": ("har_gru", 39.4, 42.7),
+        "har_gru_legacy": ("har_gru", 41.4, 42.7), "har_gru_dynamo_qdq": ("har_gru", 41.4, 42.7),
         "bilstm_legacy": ("bilstm", 40.1, 40.8), "bilstm_dynamo_qdq": ("bilstm", 38.6, 40.8),
-        "gru_hn_dynamo": ("gru_hn", 39.1, 41.3), "gru_hn_legacy_qdq": ("gru_hn", 38.3, 41.3),
+        "gru_hn_dynamo": ("gru_hn", 39.6, 41.3), "gru_hn_legacy_qdq": ("gru_hn", 39.6, 41.3),
         "keras_lstm_tf2onnx_batch1": ("keras_lstm", 36.5, 37.3)}
 CASES = [pytest.param(name, *spec, id=name) for name, spec in MODELS.items()] + [
     pytest.param(name, *spec, id=name, marks=pytest.mark.slow) for name, spec in SLOW.items()]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import pytest
 
 import tinygen
 
@@ -90,8 +91,8 @@ def encoder_block(case_id: str, decomposed: bool, erf_gelu: bool = False) -> Cas
                   node("Add", ["x1", "f2"], "y")]
         opset = 13 if decomposed else 17 if erf_gelu else 20
         return make_model(nodes, {"x": [1, TOKENS, WIDTH]}, ["y"], inits, opset=opset)
-    # the head split and merge are copies until fold_matmul_transpose learns the copy op (test_batch_matmul.py)
-    ops = (["layer_norm"] * 2 + ["fully_connected"] * 6 + ["copy"] * 4 + ["batch_matmul"] * 2
+    # the head split and merge fold into the products' strides (passes/fold_matmul_transpose.py)
+    ops = (["layer_norm"] * 2 + ["fully_connected"] * 6 + ["batch_matmul"] * 2
            + ["mul", "softmax", "lut", "add", "add"])
     return Case(case_id, build, sqnr_db=28.0, ops=ops)
 
@@ -135,3 +136,31 @@ def test_onnxruntime_qdq_block(tmp_path: Path) -> None:
     ours_db, theirs_db = sqnr_db(reference, ours.reshape(reference.shape)), sqnr_db(reference, theirs)
     print(f"QDQ block: tinygen {ours_db:.1f} dB, onnxruntime int8 {theirs_db:.1f} dB against float")
     assert ours_db >= theirs_db - 1.0
+
+
+# The keyword transformer of tests/fixtures/sequence_models (README_torch.md): file -> (SQNR floor in dB against
+# onnxruntime's float run, measured less 0.5; onnxruntime's own int8 of the matching QDQ file, ORT_DISABLE_ALL).
+KWT = Path(__file__).parents[1] / "fixtures" / "sequence_models"
+KWT_FAST = {"kwt_legacy": (25.8, 26.2), "kwt_dynamo_qdq": (26.1, 26.2), "kwt_legacy_opset14_qdq": (26.4, 25.6)}
+KWT_SLOW = {"kwt_dynamo": (25.8, 26.2), "kwt_legacy_opset14": (25.8, 25.6), "kwt_legacy_qdq": (26.1, 26.2)}
+
+
+@pytest.mark.parametrize("name,floor,baseline", [pytest.param(n, *v, id=n) for n, v in KWT_FAST.items()] + [
+    pytest.param(n, *v, id=n, marks=pytest.mark.slow) for n, v in KWT_SLOW.items()])
+def test_keyword_transformer(name: str, floor: float, baseline: float, tmp_path: Path) -> None:
+    """Each export of the KWT (LayerNormalization or its decomposed form, the class token's Expand and
+    Concat, rank-5 head split, q k^T, Softmax, exact GELU; onnxruntime's QDQ files with their constants
+    quantized too) compiles with the calibration inputs; golden == host C (ASan/UBSan) on all 32, and the
+    SQNR against onnxruntime's float output is no more than 1 dB below onnxruntime's own int8."""
+    calib = KWT / "kwt_calib.npy"
+    model = tinygen.compile(KWT / f"{name}.onnx", tmp_path / "out", calib=str(calib), warn=lambda _: None)
+    assert {"layer_norm", "batch_matmul", "softmax", "concat"} <= set(model.manifest["ops"])
+    quantized = model.quantize(model.inputs[0], np.load(calib))
+    golden = model.golden(quantized, int8=True)
+    host = model.run(quantized, int8=True, sanitize=True)
+    assert isinstance(golden, np.ndarray) and isinstance(host, np.ndarray)
+    assert_identical(golden, host, f"{name}: golden vs host C")
+    expected = np.load(KWT / "kwt_expected.npy")
+    sqnr = sqnr_db(expected, model.dequantize(model.outputs[0], host).reshape(expected.shape))
+    print(f"{name}: SQNR {sqnr:.2f} dB against onnxruntime float; onnxruntime's int8 {baseline} dB")
+    assert sqnr >= max(floor, baseline - 1.0), f"{name}: SQNR {sqnr:.2f} dB"

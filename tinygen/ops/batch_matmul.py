@@ -17,7 +17,10 @@ operand (K^T, the heads' [B, T, H, D] -> [B, H, T, D]) or consuming the output (
 becomes those strides (passes/fold_matmul_transpose.py): attention runs without transposes.
 node.attrs: `lhs_view`/`rhs_view` the 4-D shape of the stored operand, `lhs_perm`/`rhs_perm` the
 permutation of that view giving the operand's 4-D logical shape; `out_perm` the permutation the
-output is stored in (identity: [batch0, batch1, M, N] row-major).
+output is stored in (identity: [batch0, batch1, M, N] row-major). A data movement folded into the
+product (passes/fold_matmul_transpose.py) leaves explicit element strides instead: `lhs_strides` /
+`rhs_strides` / `out_strides` over the logical axes, and `lhs_start` / `rhs_start`, the element the
+operand starts at (q, k and v as slices of one projection).
 """
 
 from __future__ import annotations
@@ -113,27 +116,45 @@ def _contiguous_strides(shape: list[int]) -> list[int]:
 
 def geometry(node: Node) -> tuple[list[int], int, list[int], list[int], list[int]]:
     """(output [B0, B1, M, N], K, lhs strides [b0, b1, m, k], rhs strides [b0, b1, k, n], output
-    strides [b0, b1, m, n]) in elements; 0 along a broadcast batch axis."""
+    strides [b0, b1, m, n]) in elements; 0 along a broadcast batch axis. Strides a pass gave explicitly
+    (`lhs_strides`, ..., passes/fold_matmul_transpose.py) replace those of the views."""
     a = _logical(node.attrs["lhs_view"], node.attrs["lhs_perm"])
     b = _logical(node.attrs["rhs_view"], node.attrs["rhs_perm"])
     out = [max(a[0], b[0]), max(a[1], b[1]), a[2], b[3]]
 
-    def strides(view: list[int], perm: list[int], logical: list[int]) -> list[int]:
-        source = _contiguous_strides(view)
-        result = [source[p] for p in perm]
+    def strides(role: str, logical: list[int]) -> list[int]:
+        if f"{role}_strides" in node.attrs:
+            result = list(node.attrs[f"{role}_strides"])
+        else:
+            source = _contiguous_strides(node.attrs[f"{role}_view"])
+            result = [source[p] for p in node.attrs[f"{role}_perm"]]
         for axis in (0, 1):
             if logical[axis] == 1:
                 result[axis] = 0
         return result
 
-    # The output is stored as the [B0, B1, M, N] product permuted by out_perm, row-major.
-    stored = _logical(out, node.attrs["out_perm"])
-    stored_strides = _contiguous_strides(stored)
-    out_strides = [0, 0, 0, 0]
-    for position, axis in enumerate(node.attrs["out_perm"]):
-        out_strides[axis] = stored_strides[position]
-    return (out, a[3], strides(node.attrs["lhs_view"], node.attrs["lhs_perm"], a),
-            strides(node.attrs["rhs_view"], node.attrs["rhs_perm"], b), out_strides)
+    if "out_strides" in node.attrs:
+        out_strides = list(node.attrs["out_strides"])
+    else:  # the output is stored as the [B0, B1, M, N] product permuted by out_perm, row-major
+        stored_strides = _contiguous_strides(_logical(out, node.attrs["out_perm"]))
+        out_strides = [0, 0, 0, 0]
+        for position, axis in enumerate(node.attrs["out_perm"]):
+            out_strides[axis] = stored_strides[position]
+    return out, a[3], strides("lhs", a), strides("rhs", b), out_strides
+
+
+def operand_shapes(node: Node) -> tuple[list[int], list[int]]:
+    """The operands' logical 4-D shapes: [b0, b1, M, K] and [b0, b1, K, N]."""
+    return (_logical(node.attrs["lhs_view"], node.attrs["lhs_perm"]),
+            _logical(node.attrs["rhs_view"], node.attrs["rhs_perm"]))
+
+
+def positions(shape: list[int], strides: list[int], start: int = 0) -> np.ndarray:
+    """The storage position of every element of a 4-D `shape` read through `strides` from `start`."""
+    index = np.full([1, 1, 1, 1], start, np.int64)
+    for axis, (size, stride) in enumerate(zip(shape, strides, strict=True)):
+        index = index + (np.arange(size, dtype=np.int64) * stride).reshape([-1 if k == axis else 1 for k in range(4)])
+    return index
 
 
 def _largest_offset_magnitude(graph: Graph, name: str, offset: int) -> int:
@@ -170,12 +191,15 @@ class BatchMatMul(Op):
 
     def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
         p, a = node.params, node.attrs
-        lhs = inputs[0].reshape(a["lhs_view"]).transpose(a["lhs_perm"]).astype(np.int64) + p["lhs_offset"]
-        rhs = inputs[1].reshape(a["rhs_view"]).transpose(a["rhs_perm"]).astype(np.int64) + p["rhs_offset"]
-        acc = np.matmul(lhs, rhs)  # int64: exact
-        out = arith.requantize(acc, p["output_multiplier"], p["output_shift"], p["output_offset"],
-                               p["act_min"], p["act_max"])
-        stored = np.ascontiguousarray(out.transpose(a["out_perm"]))
+        out, _, lhs_strides, rhs_strides, out_strides = geometry(node)
+        lhs_shape, rhs_shape = operand_shapes(node)
+        lhs = inputs[0].reshape(-1)[positions(lhs_shape, lhs_strides, a.get("lhs_start", 0))]
+        rhs = inputs[1].reshape(-1)[positions(rhs_shape, rhs_strides, a.get("rhs_start", 0))]
+        acc = np.matmul(lhs.astype(np.int64) + p["lhs_offset"], rhs.astype(np.int64) + p["rhs_offset"])  # exact
+        result = arith.requantize(acc, p["output_multiplier"], p["output_shift"], p["output_offset"],
+                                  p["act_min"], p["act_max"])
+        stored = np.zeros(graph.tensors[node.outputs[0]].size, np.int8)
+        stored[positions(out, out_strides)] = np.broadcast_to(result, out)
         return [stored.reshape(graph.tensors[node.outputs[0]].shape)]
 
     def macs(self, node: Node, graph: Graph) -> int:
@@ -190,5 +214,8 @@ class BatchMatMul(Op):
             (key, str(int(p[key]))) for key in ("lhs_offset", "rhs_offset", "output_offset",
                                                 "output_multiplier", "output_shift")
         ] + [("activation_min", str(p["act_min"])), ("activation_max", str(p["act_max"]))]
-        return ctx.call(fields, [ctx.pointer(node.inputs[0], "lhs"), ctx.pointer(node.inputs[1], "rhs"),
-                                 ctx.pointer(node.outputs[0])])
+        operands = []
+        for index, role in enumerate(("lhs", "rhs")):
+            pointer, start = ctx.pointer(node.inputs[index], role), node.attrs.get(f"{role}_start", 0)
+            operands.append(f"({pointer} + {start})" if start else pointer)  # a folded slice (q, k, v of one tensor)
+        return ctx.call(fields, [*operands, ctx.pointer(node.outputs[0])])

@@ -8,8 +8,14 @@ Per direction and step t, with ONNX's gate order z, r, h:
     linear_before_reset 1:  n = tanh(part_x + round(r clamp16(scale(Rb_q + R h8)) / 2^15))
     state_t = sat16(n + round(z (state_{t-1} - n) / 2^15))                                    Q0.15
     h8_t    = clamp8(zp_h + round(state_t * 2^-15 / s_h))
+    Y_t     = clamp8(zp_Y + round(state_t * 2^-15 / s_Y)),  Y_h = the same from the final state with s_Y_h
 The state keeps 15 fractional bits between steps (h stays in (-1, 1) for an initial state there), so the
-int8 rounding of h does not accumulate over the sequence; the int8 copy feeds R and the outputs.
+int8 rounding of h does not accumulate over the sequence; the int8 copy h8 feeds R only. Its scale s_h
+covers the hidden state at every step the calibration saw (or (-1, 1) without calibration); Y and Y_h are
+rounded from the Q0.15 state once, each with parameters of its own: Y_h at the range of the final states
+(often narrower than all steps'), and either at the parameters a QDQ model gives it. A model reading the
+last step of Y through Gather / Slice reads Y_h instead (passes/fold_last_step.py), so that range is the
+one calibrated and Y needs no arena.
 """
 
 from __future__ import annotations
@@ -36,7 +42,6 @@ from .recurrent import (
     float_constants,
     float_gru,
     gate_part,
-    hidden_quant,
     lookup,
     output_multiplier,
     quantize_gates,
@@ -97,24 +102,30 @@ class GruOp(RecurrentOp):
     def parameter_inputs(self, node: Node) -> list[str]:
         return node.inputs[1:5]  # W, R and their biases (not the initial states)
 
+    separate_output_quant = True  # Y and Y_h are rounded from the Q0.15 state with parameters of their own
+
     def observe_ranges(self, node: Node, graph: Graph, samples: list[np.ndarray]) -> dict[str, tuple[float, float]]:
+        """The hidden state's range over every step (h8's, and Y's) and over the final states (Y_h's)."""
         w, r, wb, rb, h0, _ = float_constants(graph, node)
         steps, inputs, _, _ = sizes(node)
-        hs = []
+        hs, finals = [], []
         for sample in samples:
             x = sample.reshape(steps, inputs).astype(np.float64)
             for d, reverse in enumerate(directions_of(node)):
-                hs += [float_gru(x, w[d], r[d], wb[d], rb[d], h0[d], reverse, node.attrs["clip"],
-                                 node.attrs["linear_before_reset"]), h0[d]]
+                h = float_gru(x, w[d], r[d], wb[d], rb[d], h0[d], reverse, node.attrs["clip"],
+                              node.attrs["linear_before_reset"])
+                hs += [h, h0[d]]
+                finals.append(h[0] if reverse else h[-1])
         node.attrs["hidden_range"] = range_of(hs)
-        return {name: node.attrs["hidden_range"] for name in node.outputs}
+        final_range = range_of(finals)
+        return {name: node.attrs["hidden_range"] if role == "y" else final_range
+                for name, role in zip(node.outputs, node.attrs["roles"], strict=True)}
 
     def quantize(self, node: Node, graph: Graph) -> None:
         _, _, _, directions = sizes(node)
         check_final_states(graph, node)
         in_scale, in_zp = input_quant(graph, node)
-        hq = hidden_quant(graph, node)
-        h_scale, h_zp = hq.scale_value, hq.zero_point_value
+        h_scale, h_zp = _state_quant(graph, node)
         w, r, wb, rb, h0, _ = (graph.tensors[name].data for name in node.inputs[1:])
         assert w is not None and r is not None and wb is not None and rb is not None and h0 is not None
         gx = stack([quantize_gates(w[d], wb[d], in_scale) for d in range(directions)])
@@ -130,6 +141,15 @@ class GruOp(RecurrentOp):
                        "multiplier_x": gx.multiplier, "shift_x": gx.shift,
                        "multiplier_h": gh.multiplier, "shift_h": gh.shift,
                        "hidden_multiplier": hidden_m, "hidden_shift": hidden_s}
+        for role in ROLES:  # each output's own rounding of the Q0.15 state (0: not computed)
+            multiplier, shift, zero_point = 0, 0, 0
+            if role in node.attrs["roles"]:
+                quant = graph.tensors[node.outputs[node.attrs["roles"].index(role)]].quant
+                assert quant is not None
+                multiplier, shift = output_multiplier(STATE_FRACTION_BITS, quant.scale_value)
+                zero_point = quant.zero_point_value
+            node.params.update({f"{role}_multiplier": multiplier, f"{role}_shift": shift,
+                                f"{role}_zero_point": zero_point})
 
     def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
         p = node.params
@@ -163,9 +183,9 @@ class GruOp(RecurrentOp):
                     n_pre = clamp16(n_x + part(wh, bh, cand, round_shift(r * hv, STATE_FRACTION_BITS), "h"))
                 n = lookup(TANH_TABLE, np.clip(n_pre, -p["clip"], p["clip"]))
                 state = clamp16(n + round_shift(z * (state - n), STATE_FRACTION_BITS))
-                h8 = np.clip(zp + scale_rounded(state, p["hidden_multiplier"], p["hidden_shift"]), -128, 127)
-                y[t, d] = h8
-            y_h[d] = h8
+                h8 = _rounded(state, p, "hidden")
+                y[t, d] = _rounded(state, p, "y")
+            y_h[d] = _rounded(state, p, "y_h")
         results = {"y": y, "y_h": y_h}
         return [to_storage(results[role].astype(np.int8), graph.tensors[name])
                 for name, role in zip(node.outputs, node.attrs["roles"], strict=True)]
@@ -187,6 +207,8 @@ class GruOp(RecurrentOp):
             ("multiplier_h", ctx.array("multiplier_h", p["multiplier_h"], "recurrent-to-gate multipliers")),
             ("shift_h", ctx.array("shift_h", int8_shifts(p["shift_h"]), "recurrent-to-gate shifts")),
             ("hidden_multiplier", str(p["hidden_multiplier"])), ("hidden_shift", str(p["hidden_shift"])),
+        ] + [(f"{role}_{field}", str(int(p[f"{role}_{field}"]))) for role in ROLES
+             for field in ("multiplier", "shift", "zero_point")] + [
             ("initial_h", ctx.pointer(node.inputs[5], "initial_h")),
             ("initial_state", ctx.pointer(node.inputs[6], "initial_state")),
             ("sigmoid_table", ctx.array("sigmoid_table", SIGMOID_TABLE, "sigmoid, Q3.12 -> Q0.15, every 1/32")),
@@ -199,3 +221,22 @@ class GruOp(RecurrentOp):
         args = [ctx.pointer(node.inputs[0])] + [ctx.pointer(outputs[role]) if role in outputs else "NULL"
                                                 for role in ROLES]
         return ctx.call(fields, args)
+
+
+def _state_quant(graph: Graph, node: Node) -> tuple[float, int]:
+    """h8's (scale, zero point): the calibrated range of the hidden state over every step; without
+    calibration (a QDQ model giving the outputs their parameters), Y's parameters when the model reads Y,
+    else (-1, 1), which holds every GRU state that starts there."""
+    if "hidden_range" in node.attrs:
+        return arith.choose_activation_params(*node.attrs["hidden_range"])
+    if "y" in node.attrs["roles"]:
+        quant = graph.tensors[node.outputs[node.attrs["roles"].index("y")]].quant
+        assert quant is not None
+        return quant.scale_value, quant.zero_point_value
+    return arith.choose_activation_params(-1.0, 1.0)
+
+
+def _rounded(state: np.ndarray, p: dict, role: str) -> np.ndarray:
+    """The Q0.15 state as int8 with a role's parameters: clamp8(zp + round(state 2^-15 / s)) (C: tg_gru_round)."""
+    return np.clip(p[f"{role}_zero_point"] + scale_rounded(state, p[f"{role}_multiplier"], p[f"{role}_shift"]),
+                   -128, 127)

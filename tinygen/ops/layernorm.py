@@ -90,16 +90,10 @@ def fuse_decomposed(nodes: list[onnx.NodeProto], constants: dict[str, np.ndarray
     """Replace each decomposed layer norm over the last axis by one LayerNormalization node (named after
     its Div). `keep`: values that must stay visible (graph outputs); an intermediate that is kept, or
     read outside the pattern, leaves the pattern alone."""
-    readers: dict[str, list[onnx.NodeProto]] = {}
-    producer: dict[str, onnx.NodeProto] = {}
-    for node in nodes:
-        for name in node.input:
-            readers.setdefault(name, []).append(node)
-        for name in node.output:
-            producer[name] = node
+    graph = _Pattern(nodes, constants)
     replaced: dict[int, onnx.NodeProto | None] = {}
     for div in nodes:
-        match = _match(div, producer, readers, constants, keep) if div.op_type == "Div" else None
+        match = _match(div, graph, keep) if div.op_type == "Div" else None
         if match is None or any(id(n) in replaced for n in match["nodes"]):
             continue
         inputs = [match["x"], match["gamma"]] + ([match["beta"]] if match["beta"] else [])
@@ -118,12 +112,79 @@ def fuse_decomposed(nodes: list[onnx.NodeProto], constants: dict[str, np.ndarray
     return result
 
 
-def _scalar(constants: dict[str, np.ndarray], name: str) -> float | None:
-    value = constants.get(name)
-    return float(np.asarray(value).reshape(-1)[0]) if value is not None and np.asarray(value).size == 1 else None
+class _Pattern:
+    """The node list as the matcher reads it, seeing through quantization: in a QDQ model (onnxruntime's
+    quantize_static) every intermediate of the decomposed form passes QuantizeLinear -> DequantizeLinear,
+    and its constants (epsilon, the exponent 2, gamma, beta) are DequantizeLinear outputs. The fused layer
+    computes its statistics in integers of its own, so the interior Q/DQ pairs go with the pattern; the
+    pairs on its input and output stay and give the layer its parameters."""
+
+    def __init__(self, nodes: list[onnx.NodeProto], constants: dict[str, np.ndarray]) -> None:
+        self.constants = constants
+        self.readers: dict[str, list[onnx.NodeProto]] = {}
+        self.producer: dict[str, onnx.NodeProto] = {}
+        for node in nodes:
+            for name in node.input:
+                self.readers.setdefault(name, []).append(node)
+            for name in node.output:
+                self.producer[name] = node
+
+    def _pair(self, name: str) -> tuple[str, list[onnx.NodeProto]] | None:
+        """(v, [Q, DQ]) when `name` is DequantizeLinear(QuantizeLinear(v)) of a run-time v."""
+        dq = self.producer.get(name)
+        q = self.producer.get(dq.input[0]) if dq is not None and dq.op_type == "DequantizeLinear" else None
+        if dq is None or q is None or q.op_type != "QuantizeLinear" or q.input[0] in self.constants:
+            return None
+        return q.input[0], [q, dq]
+
+    def source(self, name: str, via: list[onnx.NodeProto]) -> onnx.NodeProto | None:
+        """The node computing `name`, past a Q/DQ pair (added to `via`)."""
+        pair = self._pair(name)
+        if pair is not None:
+            name = pair[0]
+            via += pair[1]
+        return self.producer.get(name)
+
+    def same(self, a: str, b: str) -> bool:
+        """Whether two inputs hold one value (directly or one through a Q/DQ pair)."""
+        return a == b or any(p is not None and p[0] == other for p, other in ((self._pair(a), b), (self._pair(b), a)))
+
+    def value(self, name: str) -> np.ndarray | None:
+        """A constant, also through DequantizeLinear (of a constant, or of QuantizeLinear of one) as
+        onnxruntime computes it."""
+        if name in self.constants:
+            return np.asarray(self.constants[name])
+        node = self.producer.get(name)
+        if node is None or node.op_type not in ("QuantizeLinear", "DequantizeLinear") or len(node.input) < 2:
+            return None
+        x, scale = self.value(node.input[0]), self.constants.get(node.input[1])
+        zero = self.constants.get(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+        if x is None or scale is None or np.asarray(scale).size != 1:
+            return None
+        s = np.float32(np.asarray(scale).reshape(-1)[0])
+        zp = 0 if zero is None else int(np.asarray(zero).reshape(-1)[0])
+        if node.op_type == "QuantizeLinear":
+            dtype = np.asarray(zero).dtype if zero is not None else np.dtype(np.uint8)
+            info = np.iinfo(dtype)
+            return np.clip(np.rint(np.asarray(x, np.float32) / s) + zp, info.min, info.max)
+        return ((np.asarray(x, np.float64) - zp) * s).astype(np.float32)
+
+    def scalar(self, name: str) -> float | None:
+        value = self.value(name)
+        return float(value.reshape(-1)[0]) if value is not None and value.size == 1 else None
+
+    def consumers(self, name: str, via: list[onnx.NodeProto]) -> tuple[str, list[onnx.NodeProto]]:
+        """(the name the next node reads, its readers): past a Q/DQ pair that is the only reader."""
+        readers = self.readers.get(name, [])
+        if len(readers) == 1 and readers[0].op_type == "QuantizeLinear":
+            dq = self.readers.get(readers[0].output[0], [])
+            if len(dq) == 1 and dq[0].op_type == "DequantizeLinear":
+                via += [readers[0], dq[0]]
+                return dq[0].output[0], self.readers.get(dq[0].output[0], [])
+        return name, readers
 
 
-def _last_axis_mean(node: onnx.NodeProto | None, constants: dict[str, np.ndarray]) -> str | None:
+def _last_axis_mean(node: onnx.NodeProto | None, graph: _Pattern) -> str | None:
     """The input of a ReduceMean over the last axis only, keeping dims; else None."""
     if node is None or node.op_type != "ReduceMean":
         return None
@@ -131,8 +192,8 @@ def _last_axis_mean(node: onnx.NodeProto | None, constants: dict[str, np.ndarray
     if attrs.get("keepdims", 1) != 1:
         return None
     axes = attrs.get("axes")
-    if axes is None and len(node.input) > 1 and node.input[1] in constants:
-        axes = np.asarray(constants[node.input[1]]).reshape(-1).tolist()
+    if axes is None and len(node.input) > 1 and node.input[1] in graph.constants:
+        axes = np.asarray(graph.constants[node.input[1]]).reshape(-1).tolist()
     return node.input[0] if axes is not None and [int(a) for a in axes] == [-1] else None
 
 
@@ -140,51 +201,61 @@ def _other(node: onnx.NodeProto, name: str) -> str:
     return node.input[1] if node.input[0] == name else node.input[0]
 
 
-def _match(div: onnx.NodeProto, producer: dict[str, onnx.NodeProto], readers: dict[str, list[onnx.NodeProto]],
-           constants: dict[str, np.ndarray], keep: set[str]) -> dict[str, Any] | None:
+def _match(div: onnx.NodeProto, graph: _Pattern, keep: set[str]) -> dict[str, Any] | None:
     """Div(d, Sqrt(Add(ReduceMean(d * d), eps))) with d = Sub(x, ReduceMean(x)), then optional Mul gamma
-    and Add beta (constants)."""
+    and Add beta (constants); any edge may pass a Q/DQ pair (_Pattern)."""
     centered, root = div.input
-    sqrt = producer.get(root)
-    sub = producer.get(centered)
+    via: list[onnx.NodeProto] = []
+    sqrt = graph.source(root, via)
+    sub = graph.source(centered, via)
     if sqrt is None or sqrt.op_type != "Sqrt" or sub is None or sub.op_type != "Sub":
         return None
     x = sub.input[0]
-    mean = producer.get(sub.input[1])
-    if _last_axis_mean(mean, constants) != x:
+    mean = graph.source(sub.input[1], via)
+    mean_of = _last_axis_mean(mean, graph)
+    if mean_of is None or not graph.same(mean_of, x):
         return None
-    add_eps = producer.get(sqrt.input[0])
+    add_eps = graph.source(sqrt.input[0], via)
     if add_eps is None or add_eps.op_type != "Add":
         return None
-    eps_name = next((i for i in add_eps.input if i in constants), None)
-    epsilon = _scalar(constants, eps_name) if eps_name else None
+    eps_name = next((i for i in add_eps.input if graph.value(i) is not None), None)
+    epsilon = graph.scalar(eps_name) if eps_name else None
     if epsilon is None or epsilon < 0:
         return None
-    variance = producer.get(_other(add_eps, eps_name))  # type: ignore[arg-type]
-    square = producer.get(_last_axis_mean(variance, constants) or "")
+    variance = graph.source(_other(add_eps, eps_name), via)  # type: ignore[arg-type]
+    squared = _last_axis_mean(variance, graph)
+    square = graph.source(squared, via) if squared is not None else None
     if square is None or not (
-            (square.op_type == "Pow" and square.input[0] == centered and _scalar(constants, square.input[1]) == 2.0)
-            or (square.op_type == "Mul" and list(square.input) == [centered, centered])):
+            (square.op_type == "Pow" and graph.same(square.input[0], centered) and graph.scalar(square.input[1]) == 2.0)
+            or (square.op_type == "Mul" and all(graph.same(i, centered) for i in square.input))):
         return None
     assert mean is not None and variance is not None
     pattern = [mean, sub, square, variance, add_eps, sqrt, div]
     output, gamma, beta = div.output[0], None, None
-    tail = readers.get(output, [])
-    if len(tail) == 1 and tail[0].op_type == "Mul" and _other(tail[0], output) in constants and output not in keep:
-        gamma, output = _other(tail[0], output), tail[0].output[0]
+    for op_type in ("Mul", "Add"):  # gamma, then beta (only after gamma)
+        step: list[onnx.NodeProto] = []
+        read_as, tail = graph.consumers(output, step)
+        if output in keep or read_as in keep:
+            break
+        if len(tail) != 1 or tail[0].op_type != op_type or graph.value(_other(tail[0], read_as)) is None:
+            break
+        if op_type == "Mul":
+            gamma = _other(tail[0], read_as)
+        else:
+            beta = _other(tail[0], read_as)
+        output = tail[0].output[0]
+        via += step
         pattern.append(tail[0])
-        tail = readers.get(output, [])
-        if len(tail) == 1 and tail[0].op_type == "Add" and _other(tail[0], output) in constants and output not in keep:
-            beta, output = _other(tail[0], output), tail[0].output[0]
-            pattern.append(tail[0])
+    # the interior Q/DQ pairs go with the pattern; the fused node takes the place of its last node
+    pattern = pattern[:-1] + via + pattern[-1:]
     if gamma is None:
         gamma = f"{div.name or output}_unit_scale"
-        constants[gamma] = np.ones(1, np.float32)
+        graph.constants[gamma] = np.ones(1, np.float32)
     # Every intermediate is read only inside the pattern (centered by the square and the division).
     inside = {id(n) for n in pattern}
     for n in pattern[:-1]:
         for name in n.output:
-            if name in keep or any(id(r) not in inside for r in readers.get(name, [])):
+            if name in keep or any(id(r) not in inside for r in graph.readers.get(name, [])):
                 return None
     return {"x": x, "gamma": gamma, "beta": beta, "output": output, "epsilon": epsilon, "nodes": pattern}
 

@@ -104,9 +104,11 @@ def QuantizeLinear(ctx: ImportContext, x: Value, y_scale: Value, y_zero_point: V
         out_dtype = np.dtype(helper.tensor_dtype_to_np_dtype(output_dtype))
     if out_dtype not in (np.dtype(np.int8), np.dtype(np.uint8)):
         raise Unsupported(f"quantizing to {out_dtype} is not supported (int8, uint8 are)")
-    if x.const is not None:
-        raise Unsupported("quantizing a constant at run time is not supported")
     scales, zero_points = _params(y_scale, y_zero_point, out_dtype, block_size)
+    if x.const is not None:  # onnxruntime's quantizer also quantizes Constant nodes (a class token, 0.5 in GELU)
+        ctx.set_constant(node.output[0], _quantize_constant(np.asarray(x.const, np.float32), scales, zero_points,
+                                                           axis, out_dtype))
+        return
     quant = _per_tensor(scales, zero_points, "a run-time tensor")
     assert x.tensor is not None
     tensor = ctx.graph.tensors[x.tensor]
@@ -119,6 +121,18 @@ def QuantizeLinear(ctx: ImportContext, x: Value, y_scale: Value, y_zero_point: V
         out = ctx.output_value(node.output[0])
         ctx.graph.tensors[out.runtime].quant = quant
         ctx.emit("lut", [x.runtime], [out.runtime], function="requantize", args={})
+
+
+def _quantize_constant(x: np.ndarray, scales: np.ndarray, zero_points: np.ndarray, axis: int,
+                       dtype: np.dtype) -> np.ndarray:
+    """ONNX QuantizeLinear on a constant, as onnxruntime computes it: round half to even, saturate. The
+    zero points are int8 here (_params moved uint8 ones down by 128), so a uint8 result moves back up."""
+    shape = [1] * x.ndim
+    if scales.size > 1:
+        shape[axis % x.ndim] = -1
+    q = np.rint(x / scales.reshape(shape)).astype(np.float64) + zero_points.reshape(shape)  # float32 division
+    q = np.clip(q, -128, 127)
+    return (q + 128).astype(np.uint8) if dtype == np.uint8 else q.astype(np.int8)
 
 
 def _onnx_dtype(ctx: ImportContext, x: Value) -> np.dtype:

@@ -16,6 +16,7 @@ from . import (
     fold_batchnorm,
     fold_copies,
     fold_flatten_transpose,
+    fold_last_step,
     fold_matmul_transpose,
     fuse_activation,
     fuse_bias_add,
@@ -43,14 +44,18 @@ PIPELINE: list[tuple[str, Pass]] = [
     # Transpose to channels-first + Flatten in front of a fully connected layer: the FC's weight
     # columns are permuted instead, as TFLite does.
     ("fold_flatten_transpose", fold_flatten_transpose.run),
-    # Transposes feeding or following a matrix product of two run-time tensors (attention's heads,
-    # K^T): become the product's operand and output strides.
-    ("fold_matmul_transpose", fold_matmul_transpose.run),
     # Nodes whose results nothing uses.
     ("remove_dead_nodes", remove_dead_nodes.run),
     # Consecutive data movements (slice, transpose, gather, reshape copies) composed into one; contiguous
     # ones become views with no code.
     ("fold_copies", fold_copies.run),
+    # A recurrent layer's last step read through Gather / Slice: its final state Y_h (Y not computed); a
+    # requantization of its outputs: its own rounding (ops that round outputs from their state: GRU).
+    ("fold_last_step", fold_last_step.run),
+    # Data movements feeding or following a matrix product of two run-time tensors (attention's heads
+    # sliced from one projection, K^T, the heads merged), once composed: become the product's operand
+    # and output strides.
+    ("fold_matmul_transpose", fold_matmul_transpose.run),
 ]
 
 

@@ -21,8 +21,10 @@
  *                 the Q3.12 range (one entry every 1/32, rounded to Q0.15) with linear interpolation in
  *                 7 bits; the interpolation error is below 3 Q0.15 steps for tanh, 1 for sigmoid.
  *   GRU state     int16 Q0.15 kept beside int8 h: h_t = n + z (h_{t-1} - n) is computed on the Q0.15 state
- *                 (|z (h - n)| < 2^15 * 2^16 = 2^31), and the int8 copy feeds R and the outputs.
- *   outputs       int8: h_t = zp + round(state * 2^-15 / s_h).
+ *                 (|z (h - n)| < 2^15 * 2^16 = 2^31), and the int8 copy (scale: the state's range over all
+ *                 steps) feeds R only; Y and Y_h are each rounded once from the Q0.15 state with their own
+ *                 parameters (Y_h's range is the final states', often narrower).
+ *   outputs       int8: zp_Y + round(state * 2^-15 / s_Y) (Y_h alike).
  * Rounding: every rounding shift rounds ties toward +infinity, (x + 2^(n-1)) >> n.
  */
 #ifndef TG_RECURRENT_H
@@ -121,9 +123,15 @@ typedef struct {
     const int8_t *shift_x;
     const int32_t *multiplier_h;
     const int8_t *shift_h;
-    int32_t hidden_multiplier; /* 2^-15 / s_h: the Q0.15 state to int8 steps */
-    int32_t hidden_shift;
-    const int8_t *initial_h;      /* [directions, H], int8 */
+    int32_t hidden_multiplier; /* 2^-15 / s_h: the Q0.15 state to h8's int8 steps (h8 feeds R) */
+    int32_t hidden_shift;      /* in [-31, 30] */
+    int32_t y_multiplier;      /* 2^-15 / s_Y: the Q0.15 state to Y's int8 steps (0 when Y is NULL) */
+    int32_t y_shift;           /* in [-31, 30] */
+    int32_t y_zero_point;      /* zp of Y, in [-128, 127] */
+    int32_t y_h_multiplier;    /* 2^-15 / s_Y_h, from the final state (0 when Y_h is NULL) */
+    int32_t y_h_shift;
+    int32_t y_h_zero_point;
+    const int8_t *initial_h;      /* [directions, H], int8 with h8's parameters */
     const int16_t *initial_state; /* [directions, H], Q0.15 (|h_0| < 1) */
     const int16_t *sigmoid_table;
     const int16_t *tanh_table;

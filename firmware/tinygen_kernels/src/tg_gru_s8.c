@@ -1,8 +1,16 @@
 /* tg_gru_s8: ONNX GRU over a whole sequence in the integer scheme of tg_lstm_s8 (formats and bounds:
  * tg_recurrent.h), plain C99. Mirrored by tinygen/ops/gru.py GruOp.reference. Per direction, per step:
  * z and r from x_t and h_{t-1}, the candidate n with the reset gate before or after R, then the Q0.15 state
- * h = n + z (h - n) and its int8 copy. The state lives in the scratch (the model's arena). */
+ * h = n + z (h - n), its int8 copy h8 (read by R) and the outputs Y, Y_h, each rounded from the Q0.15 state
+ * with its own parameters. The state lives in the scratch (the model's arena). */
 #include "internal/tg_rnn.h"
+
+/* The Q0.15 state (|state| < 2^15) as int8 with one set of parameters: clamp8(zp + round(state 2^-15 / s)). */
+static int32_t tg_gru_round(int32_t state, int32_t multiplier, int32_t shift, int32_t zero_point)
+{
+    const int64_t q = zero_point + tg_rnn_scale(state, multiplier, shift);
+    return (int32_t)TG_CLAMP(q, -128, 127);
+}
 
 int32_t tg_gru_s8_get_buffer_size(const tg_gru_params *params)
 {
@@ -56,18 +64,19 @@ void tg_gru_s8(const tg_context *ctx, const tg_gru_params *p, const int8_t *inpu
                 const int32_t n = tg_rnn_lookup(p->tanh_table, TG_CLAMP(gates[2 * hidden + j], -p->clip, p->clip));
                 /* |z (h - n)| < 2^15 * 2^16 */
                 const int32_t h = tg_rnn_clamp16((int64_t)n + tg_rnn_round_shift(gates[j] * (state[j] - n), 15));
-                const int64_t q = p->hidden_zero_point + tg_rnn_scale(h, p->hidden_multiplier, p->hidden_shift);
-                const int32_t h8 = (int32_t)TG_CLAMP(q, -128, 127);
+                const int32_t h8 = tg_gru_round(h, p->hidden_multiplier, p->hidden_shift, p->hidden_zero_point);
                 state[j] = (int16_t)h;
                 hv[j] = (int16_t)(h8 - p->hidden_zero_point);
                 if (y) {
-                    y[t * p->y_step_stride + d * p->y_direction_stride + j * p->y_unit_stride] = (int8_t)h8;
+                    y[t * p->y_step_stride + d * p->y_direction_stride + j * p->y_unit_stride] =
+                        (int8_t)tg_gru_round(h, p->y_multiplier, p->y_shift, p->y_zero_point);
                 }
             }
         }
         if (y_h) {
             for (j = 0; j < hidden; ++j) {
-                y_h[d * hidden + j] = (int8_t)(hv[j] + p->hidden_zero_point);
+                const int32_t final_h = state[j];
+                y_h[d * hidden + j] = (int8_t)tg_gru_round(final_h, p->y_h_multiplier, p->y_h_shift, p->y_h_zero_point);
             }
         }
     }
