@@ -37,6 +37,7 @@ from .platformio.project import project_files
 from .quantize.calibrate import Calibration, CalibrationData, Calibrator, calibrate, read_calibration
 from .quantize.calibrate_corrections import BIAS_SAMPLES, correct_biases, equalize, float_outputs
 from .quantize.calibrate_sanity import batchnorm_hints, data_warnings, range_warnings
+from .quantize.precision import PrecisionPlan, check_model_wide
 from .quantize.quantize import quantize_graph, tensors_needing_ranges
 from .serialize import deterministic_npz, graph_to_files
 from .stack import measure_files
@@ -58,17 +59,22 @@ def compile(model_path: str | Path, out_dir: str | Path | None = None, *, calib:
             log: Callable[[str], None] | None = None, warn: Callable[[str], None] | None = None,
             force: bool = False, ram_budget: int | None = None, bias_correction: bool = False,
             equalization: bool = False, holdout: int | None = None,
-            input_shapes: dict[str, tuple[int, ...]] | None = None, **options: Any) -> CompiledModel:
+            input_shapes: dict[str, tuple[int, ...]] | None = None, weights: str | None = None,
+            activations: str | None = None, precision: str | Path | dict[str, Any] | None = None,
+            **options: Any) -> CompiledModel:
     """Compile an ONNX model into a C project in `out_dir` (a temporary folder if None); `options` as
     write_compiled takes them (in_place, variants, patches, patch_layers). calib_method: 'minmax',
     'percentile:<p>', 'mse' or 'entropy'; bias_correction / equalization: the optional corrections
     (quantize/calibrate_corrections.py); holdout: calibration samples kept apart for `verify` (default:
     16 when there are at least 128). `input_shapes` pins dynamic input dimensions ({"image": (1, 3, 96,
-    96)}, as `--input-shape image=1,3,96,96`)."""
+    96)}, as `--input-shape image=1,3,96,96`). Precision (quantize/precision.py): `weights` "int8" | "int4"
+    and `activations` "int8" | "int16" model-wide, `precision` a precision file's path or its contents
+    ({"layer or pattern": {"weights": "int4"}})."""
     return compile_model(model_path, out_dir, calib=calib, calib_method=calib_method, name=name,
                          debug=debug, log=log, warn=warn, force=force, ram_budget=ram_budget,
                          bias_correction=bias_correction, equalization=equalization, holdout=holdout,
-                         input_shapes=input_shapes, **options).model
+                         input_shapes=input_shapes, weights=weights, activations=activations,
+                         precision=precision, **options).model
 
 
 def load(out_dir: str | Path) -> CompiledModel:
@@ -81,7 +87,9 @@ def compile_model(model_path: str | Path, out_dir: str | Path | None = None, *, 
                   log: Callable[[str], None] | None = None, warn: Callable[[str], None] | None = None,
                   force: bool = False, ram_budget: int | None = None, bias_correction: bool = False,
                   equalization: bool = False, holdout: int | None = None,
-                  input_shapes: dict[str, tuple[int, ...]] | None = None, **options: Any) -> CompileResult:
+                  input_shapes: dict[str, tuple[int, ...]] | None = None, weights: str | None = None,
+                  activations: str | None = None, precision: str | Path | dict[str, Any] | None = None,
+                  **options: Any) -> CompileResult:
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -95,6 +103,7 @@ def compile_model(model_path: str | Path, out_dir: str | Path | None = None, *, 
 
     path = str(model_path)
     calibrator = Calibrator.parse(calib_method)
+    chosen = PrecisionPlan.from_options(weights, activations, precision)  # checks the values
     prefix = model_prefix(name or Path(path).stem)
     loaded: LoadedModel | TfliteModel
     data: dict[str, np.ndarray] | None = None
@@ -136,6 +145,8 @@ def compile_model(model_path: str | Path, out_dir: str | Path | None = None, *, 
         step("calibrate")
     else:
         held, record = None, {}
+    chosen.apply(graph)  # each layer's precision (node.attrs["precision"]), the names checked
+    check_model_wide(chosen, graph)
     quantize_graph(graph, ranges)  # int8 activations, weights, biases and kernel parameters
     if bias_correction and missing:
         assert isinstance(loaded, LoadedModel) and data is not None

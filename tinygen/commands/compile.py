@@ -83,11 +83,21 @@ def calibration_lines(record: dict) -> list[str]:
               help="The board's RAM in KiB (with --board: overrides its figure; alone with --flash: a custom board).")
 @click.option("--flash", "flash_kib", type=click.IntRange(min=1), metavar="KIB",
               help="The board's flash in KiB (as --ram).")
+@click.option("--weights", type=click.Choice(["int8", "int4"]), default=None,
+              help="Weight precision of every convolution, depthwise convolution and fully connected layer (int4: "
+                   "per-channel symmetric, packed two per byte; default int8).")
+@click.option("--activations", type=click.Choice(["int8", "int16"]), default=None,
+              help="Activation precision of the whole model (default int8).")
+@click.option("--precision-file", "precision_file", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE",
+              help='Per-layer precision, JSON: layer name or glob pattern -> {"activations": "int8|int16", '
+                   '"weights": "int8|int4"} (later entries win; the layer names: `tinygen inspect`).')
 @click.pass_obj
 def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_method: str,
             bias_correction: bool, equalize: bool, holdout: int | None, name: str | None, debug: bool,
             force: bool, ram_budget: int | None, patches: int | None, patch_layers: int | None, no_in_place: bool,
-            input_shape: tuple[str, ...], board: str | None, ram_kib: int | None, flash_kib: int | None) -> None:
+            input_shape: tuple[str, ...], board: str | None, ram_kib: int | None, flash_kib: int | None,
+            weights: str | None, activations: str | None, precision_file: Path | None) -> None:
     """Compile MODEL.onnx into a C project in OUT.
 
     \b
@@ -109,7 +119,8 @@ def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_m
                            log=obj.debug if obj.verbose else None, warn=echo_err, force=force,
                            ram_budget=ram_budget, bias_correction=bias_correction, equalization=equalize,
                            holdout=holdout, patches=patches, patch_layers=patch_layers, in_place=not no_in_place,
-                           input_shapes=input_shapes)
+                           input_shapes=input_shapes, weights=weights, activations=activations,
+                           precision=precision_file)
     elapsed = time.perf_counter() - start
     s = result.summary
     obj.info(f"compiled {model} -> {out_dir} (prefix '{result.model.name}') in {elapsed:.2f} s")
