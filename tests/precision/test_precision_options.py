@@ -55,3 +55,34 @@ def test_bad_json_and_missing_file(tinygen_cli, tmp_path: Path) -> None:
     assert result.code == 2 and "not valid JSON" in result.err
     result = compile_digits(tinygen_cli, tmp_path, "--precision-file", tmp_path / "none.json")
     assert result.code == 2 and "cannot read the precision file" in result.err
+
+
+def test_int4_weights_model_is_bit_exact_and_smaller(tmp_path: Path) -> None:
+    """--weights int4 on the digits CNN (3 convolutions, 2 depthwise, 1 fully connected): every layer with
+    weights runs a 4-bit kernel, golden == host C (sanitized), the weights shrink, and a precision file
+    with a pattern turns only the layers it matches."""
+    import numpy as np
+
+    import tinygen
+    from tinygen.report import build_report
+
+    from ..conftest import assert_identical
+
+    x = np.load(DIGITS / "digits_test.npz")["x"][:16]
+    calib = str(DIGITS / "digits_calib.npz")
+    int8 = tinygen.compile(DIGITS / "digits.onnx", tmp_path / "int8", calib=calib)
+    int4 = tinygen.compile(DIGITS / "digits.onnx", tmp_path / "int4", calib=calib, weights="int4")
+    functions = int4.manifest["kernel_functions"]
+    assert {"tg_conv_s4", "tg_depthwise_conv_s4", "tg_fully_connected_s4"} <= set(functions)
+    assert not {"tg_conv_1x1_s8", "tg_conv_im2col_s8", "tg_fully_connected_s8"} & set(functions)
+    assert_identical(int4.golden(x), int4.run(x, sanitize=True), "int4 golden vs host C")
+    # 3,258 parameters: 154 biases (int32, 16 + 16 + 32 + 32 + 48 + 10 channels) and 3,104 weights, halved
+    assert int8.manifest["weights_bytes"] - int4.manifest["weights_bytes"] == 3104 // 2
+    summary = build_report(int4.out_dir, accuracy=False)["precision"]
+    assert len(summary["layers"]) == 6 and summary["weights_bytes_int8"] == int8.manifest["weights_bytes"]
+
+    mixed = tinygen.compile(DIGITS / "digits.onnx", tmp_path / "mixed", calib=calib,
+                            precision={"*features.1*": {"weights": "int4"}})
+    chosen = {row["name"] for row in build_report(mixed.out_dir, accuracy=False)["precision"]["layers"]}
+    assert chosen == {"/features/features.10/Conv", "/features/features.13/Conv"}  # not the pool .16
+    assert_identical(mixed.golden(x), mixed.run(x, sanitize=True), "mixed golden vs host C")

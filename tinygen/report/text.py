@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .calibration import calibration_summary
+from .precision import precision_lines, precision_text, precision_total
 from .targets import kib
 
 BAR_WIDTH = 40
@@ -64,6 +65,8 @@ def notes_text(row: dict[str, Any]) -> str:
     for entry in row.get("in_place") or []:
         where = "same place" if entry["delta"] == 0 else f"{entry['delta']:,} B below"
         notes.append(f"{'stage output over its input' if entry.get('stage') else 'in place'} ({where})")
+    if row.get("precision"):
+        notes.append(precision_text(row["precision"]))
     variant = row.get("variant")
     if variant and variant["name"] != variant["fastest"]:
         notes.append(f"{variant['name']} (+{variant['extra_instructions']:,} instr est.)")
@@ -147,6 +150,7 @@ def report_lines(report: dict[str, Any]) -> list[str]:
     for target, bench in sorted(report.get("benchmarks", {}).items()):
         lines.append(f"  instr {target}: instructions executed on the emulated core per inference "
                      f"({bench['instructions']:,} in all; {bench.get('source', 'tinygen bench')}), not cycles")
+    lines += precision_lines(report.get("precision"))
     memory = memory_summary(report)
     lines += ["", *target_table(report), "", *([*memory, ""] if memory else []), *live_chart(report)]
     if "board" in report:
@@ -158,5 +162,7 @@ def short_lines(report: dict[str, Any], heaviest: int = 3) -> list[str]:
     """What `tinygen compile` prints after its summary: the costliest layers."""
     total = report["macs"] or 1
     rows = sorted(report["layers"], key=lambda row: -row["macs"])[:heaviest]
+    summary = report.get("precision")
     return ["  heaviest      " + "; ".join(
-        f"{row['index']} {row['op']} {100 * row['macs'] / total:.0f}% of MACs" for row in rows if row["macs"])]
+        f"{row['index']} {row['op']} {100 * row['macs'] / total:.0f}% of MACs" for row in rows if row["macs"])
+            ] + ([f"  precision     {precision_total(summary)}"] if summary and summary["layers"] else [])
