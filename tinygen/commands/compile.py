@@ -92,12 +92,21 @@ def calibration_lines(record: dict) -> list[str]:
               metavar="FILE",
               help='Per-layer precision, JSON: layer name or glob pattern -> {"activations": "int8|int16", '
                    '"weights": "int8|int4"} (later entries win; the layer names: `tinygen inspect`).')
+@click.option("--precision", "precision", type=click.Choice(["auto"]), default=None,
+              help="auto: choose each layer's precision (int4 weights for the least sensitive layers, measured on the "
+                   "calibration data) under --min-sqnr and/or --max-flash; --weights/--activations/--precision-file "
+                   "give the starting point.")
+@click.option("--min-sqnr", "min_sqnr", type=float, metavar="DB",
+              help="With --precision auto: the least output SQNR against the float model, in dB.")
+@click.option("--max-flash", "max_flash", type=click.IntRange(min=1), metavar="BYTES",
+              help="With --precision auto: the most bytes of weights and biases (the summary's 'weights').")
 @click.pass_obj
 def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_method: str,
             bias_correction: bool, equalize: bool, holdout: int | None, name: str | None, debug: bool,
             force: bool, ram_budget: int | None, patches: int | None, patch_layers: int | None, no_in_place: bool,
             input_shape: tuple[str, ...], board: str | None, ram_kib: int | None, flash_kib: int | None,
-            weights: str | None, activations: str | None, precision_file: Path | None) -> None:
+            weights: str | None, activations: str | None, precision_file: Path | None, precision: str | None,
+            min_sqnr: float | None, max_flash: int | None) -> None:
     """Compile MODEL.onnx into a C project in OUT.
 
     \b
@@ -120,7 +129,8 @@ def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_m
                            ram_budget=ram_budget, bias_correction=bias_correction, equalization=equalize,
                            holdout=holdout, patches=patches, patch_layers=patch_layers, in_place=not no_in_place,
                            input_shapes=input_shapes, weights=weights, activations=activations,
-                           precision=precision_file)
+                           precision=precision, precision_file=precision_file, min_sqnr=min_sqnr,
+                           max_flash=max_flash)
     elapsed = time.perf_counter() - start
     s = result.summary
     obj.info(f"compiled {model} -> {out_dir} (prefix '{result.model.name}') in {elapsed:.2f} s")

@@ -46,6 +46,10 @@ def precision_lines(summary: dict[str, Any] | None) -> list[str]:
         lines.append(f"  auto: {auto['target']}; result: {auto['result']}")
     for layer in summary["layers"]:
         why = f": {layer['why']}" if layer.get("why") else ""
-        lines.append(f"  {layer['index']:>3}  {layer['op']:<16} {layer['name']}  {precision_text(layer['precision'])}"
-                     f"{why}")
+        name = layer["name"] if len(layer["name"]) <= 40 else layer["name"][:39] + "…"
+        lines.append(f"  {layer['index']:>3}  {layer['op']:<16} {name:<40}  {precision_text(layer['precision'])}{why}")
+    kept = [c for c in (auto or {}).get("candidates", []) if not c["chosen"]]
+    for candidate in kept:
+        name = candidate["name"] if len(candidate["name"]) <= 40 else candidate["name"][:39] + "…"
+        lines.append(f"  {candidate['index']:>3}  {'':<16} {name:<40}  int8: {candidate['note']}")
     return lines
