@@ -42,10 +42,9 @@ def _int4_constant(b: GraphBuilder, weights: np.ndarray) -> str:
     return name
 
 
-def conv2d_s4_graph(seed: int) -> Graph:
-    b = GraphBuilder(f"conv2d_s4_{seed}", seed)
+def conv2d_s4_layers(b: GraphBuilder, count: int = LAYERS) -> None:
     rng = b.rng
-    for _ in b.layers(LAYERS):
+    for _ in b.layers(count):
         window, height, width = _window(rng)
         groups = int(rng.choice([1, 1, 2, 3]))
         group_in, group_out = int(rng.integers(1, 8)), int(rng.integers(1, 6))
@@ -57,13 +56,11 @@ def conv2d_s4_graph(seed: int) -> Graph:
         bias, params = _conv_params(b, weights.reshape(out_c, -1), in_zp)
         b.layer("conv2d", [x, _int4_constant(b, weights), b.constant(bias, "b")], (1, out_h, out_w, out_c),
                 {**_window_attrs(window), "groups": groups, "activation": None, "precision": INT4}, params)
-    return b.finish()
 
 
-def depthwise_s4_graph(seed: int) -> Graph:
-    b = GraphBuilder(f"depthwise_s4_{seed}", seed)
+def depthwise_s4_layers(b: GraphBuilder, count: int = LAYERS) -> None:
     rng = b.rng
-    for _ in b.layers(LAYERS):
+    for _ in b.layers(count):
         window, height, width = _window(rng)
         in_c, multiplier = int(rng.integers(1, 8)), int(rng.choice([1, 1, 2, 3]))
         out_c = in_c * multiplier
@@ -75,13 +72,11 @@ def depthwise_s4_graph(seed: int) -> Graph:
         b.layer("depthwise_conv2d", [x, _int4_constant(b, weights), b.constant(bias, "b")], (1, out_h, out_w, out_c),
                 {**_window_attrs(window), "depth_multiplier": multiplier, "activation": None, "precision": INT4},
                 params)
-    return b.finish()
 
 
-def fully_connected_s4_graph(seed: int) -> Graph:
-    b = GraphBuilder(f"fully_connected_s4_{seed}", seed)
+def fully_connected_s4_layers(b: GraphBuilder, count: int = LAYERS) -> None:
     rng = b.rng
-    for _ in b.layers(LAYERS):
+    for _ in b.layers(count):
         rows, depth, out_features = int(rng.integers(1, 4)), int(rng.integers(1, 200)), int(rng.integers(1, 11))
         in_zp = b.zero_point()
         in_shape = (1, depth) if rows == 1 and rng.random() < 0.5 else (1, rows, depth)
@@ -90,11 +85,27 @@ def fully_connected_s4_graph(seed: int) -> Graph:
         bias, params = _conv_params(b, weights, in_zp)
         b.layer("fully_connected", [x, _int4_constant(b, weights), b.constant(bias, "b")],
                 (*in_shape[:-1], out_features), {"activation": None, "precision": INT4}, params)
+
+
+LAYER_KINDS = {"conv2d_s4": conv2d_s4_layers, "depthwise_s4": depthwise_s4_layers,
+               "fully_connected_s4": fully_connected_s4_layers}
+
+
+def graph_of(name: str, seed: int) -> Graph:
+    b = GraphBuilder(f"{name}_{seed}", seed)
+    LAYER_KINDS[name](b)
     return b.finish()
 
 
-GRAPHS = {"conv2d_s4": conv2d_s4_graph, "depthwise_s4": depthwise_s4_graph,
-          "fully_connected_s4": fully_connected_s4_graph}
+def mixed_graph(seed: int) -> Graph:
+    """Two layers of each kind in one graph (one firmware build for the emulated core)."""
+    b = GraphBuilder(f"s4_mixed_{seed}", seed)
+    for add in LAYER_KINDS.values():
+        add(b, 2)
+    return b.finish()
+
+
+GRAPHS = {name: (lambda seed, name=name: graph_of(name, seed)) for name in LAYER_KINDS}
 CASES = [(name, seed) for name in GRAPHS for seed in (1, 2, 3, 4)]
 KERNELS = {"conv2d_s4": "tg_conv_s4", "depthwise_s4": "tg_depthwise_conv_s4",
            "fully_connected_s4": "tg_fully_connected_s4"}
@@ -119,7 +130,7 @@ def test_s4_kernel_equals_golden(tmp_path: Path, name: str, seed: int) -> None:
 
 def test_weights_are_stored_packed(tmp_path: Path) -> None:
     """The flash holds half a byte per weight: the layer's constants shrink accordingly."""
-    graph = fully_connected_s4_graph(5)
+    graph = graph_of("fully_connected_s4", 5)
     model = write_compiled(graph, tmp_path / "fc", "k_fc").model
     weights = [graph.tensors[node.inputs[1]] for node in graph.nodes]
     assert model.manifest["weights_bytes"] == sum((w.size + 1) // 2 + 4 * w.shape[0] for w in weights)
@@ -130,3 +141,18 @@ def test_packing_is_low_nibble_first() -> None:
     packed = pack_int4(values)
     assert packed.view(np.uint8).tolist() == [0xF1, 0x87, 0x39, 0x05]
     assert_identical(unpack_int4(packed, values.size), values, "unpack(pack)")
+
+
+def test_s4_kernels_on_qemu_m4(tmp_path: Path, pio_core: Path) -> None:
+    """The same kernels in the Cortex-M4 firmware under QEMU equal the golden reference and the host C."""
+    graph = mixed_graph(7)
+    model = write_compiled(graph, tmp_path / "mixed", "k_s4_mixed").model
+    batch = random_batch(np.random.default_rng(7), graph, 4)
+    golden = model.golden(batch, int8=True)
+    host = model.run(batch, int8=True)
+    firmware = model.run(batch, int8=True, target="qemu_m4")
+    assert isinstance(golden, dict) and isinstance(host, dict) and isinstance(firmware, dict)
+    for node in graph.nodes:
+        out = node.outputs[0]
+        assert_identical(golden[out], firmware[out], f"qemu_m4, layer '{node.name}'")
+        assert_identical(host[out], firmware[out], f"qemu_m4 vs host C, layer '{node.name}'")
