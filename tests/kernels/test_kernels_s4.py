@@ -98,10 +98,11 @@ def graph_of(name: str, seed: int) -> Graph:
 
 
 def mixed_graph(seed: int) -> Graph:
-    """Two layers of each kind in one graph (one firmware build for the emulated core)."""
+    """Three layers of each kind in one graph (one firmware build for the emulated core, whose DSP path takes
+    runs of 8 weights and more: fully connected rows up to 199, convolution window rows)."""
     b = GraphBuilder(f"s4_mixed_{seed}", seed)
     for add in LAYER_KINDS.values():
-        add(b, 2)
+        add(b, 3)
     return b.finish()
 
 

@@ -15,55 +15,6 @@
 #include "tg_fully_connected.h"
 #include "tg_types.h"
 
-/* The two values of a packed byte (uint32_t in [0, 255]), sign-extended with (n ^ 8) - 8: defined C for every
- * nibble n in [0, 15] (no shift of a negative number); GCC makes each one signed bit-field extract. */
-#define TG_S4_LOW(byte) ((int32_t)(((byte)&15u) ^ 8u) - 8)
-#define TG_S4_HIGH(byte) ((int32_t)((((byte) >> 4) & 15u) ^ 8u) - 8)
-
-/* Value `index` of packed int4 data. */
-static inline int32_t tg_s4_at(const int8_t *packed, int32_t index)
-{
-    const uint32_t byte = (uint8_t)packed[index >> 1];
-    return (index & 1) ? TG_S4_HIGH(byte) : TG_S4_LOW(byte);
-}
-
-/* The taps k in [first, end) of a window axis whose input position base + k * dilation lies in [0, size):
- * the kernels loop over those only, instead of testing every tap. */
-static inline void tg_s4_taps(int32_t base, int32_t dilation, int32_t size, int32_t taps, int32_t *first,
-                              int32_t *end)
-{
-    int32_t lo = base < 0 ? (-base + dilation - 1) / dilation : 0;
-    int32_t hi = base < size ? (size - base + dilation - 1) / dilation : 0;
-    *first = lo < taps ? lo : taps;
-    *end = hi < taps ? hi : taps;
-    if (*end < *first) {
-        *end = *first;
-    }
-}
-
-/* sum over j < count of w[start + j] * (x[j] + offset), w packed int4: an odd start takes one high nibble
- * first, then one byte (two weights) per step, and a last low nibble if one is left. */
-static inline int32_t tg_s4_dot(const int8_t *packed, int32_t start, const int8_t *x, int32_t count, int32_t offset)
-{
-    int32_t acc = 0;
-    int32_t j = 0;
-    const uint8_t *bytes;
-    if (count > 0 && (start & 1)) {
-        acc += tg_s4_at(packed, start) * (x[0] + offset);
-        j = 1;
-    }
-    bytes = (const uint8_t *)packed + ((start + j) >> 1);
-    for (; j + 1 < count; j += 2) {
-        const uint32_t byte = *bytes++;
-        acc += TG_S4_LOW(byte) * (x[j] + offset);
-        acc += TG_S4_HIGH(byte) * (x[j + 1] + offset);
-    }
-    if (j < count) {
-        acc += tg_s4_at(packed, start + j) * (x[j] + offset);
-    }
-    return acc;
-}
-
 /* Standard and grouped 2-D convolution, tg_conv_s8's arithmetic and layouts (filter [C_out, KH, KW,
  * C_in / groups] packed), any kernel, stride, dilation and padding; dead output channels as tg_conv_s8
  * (rows / stored_rows: the stored rows packed one after the other). No scratch; never in place (in_place 0). */

@@ -4,8 +4,8 @@
  * Weights are unpacked as they are multiplied (tg_s4_dot). Ungrouped without horizontal dilation, the taps
  * of a window row that lie inside the input are one contiguous run in both the input (adjacent pixels,
  * channels last) and the weights, so a row is one dot product (a 1x1 layer: one per output channel). */
-#include "tg_requant.h"
 #include "tg_s4.h"
+#include "internal/tg_s4_unpack.h"
 
 int32_t tg_conv_s4_get_buffer_size(const tg_conv_params *params)
 {

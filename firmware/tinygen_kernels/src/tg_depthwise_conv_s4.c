@@ -4,8 +4,8 @@
  * channel c / depth_multiplier. Padded input positions are skipped (the input zero point).
  * With C_out even, channels 2i and 2i + 1 share one byte at every tap, so they are computed together: one
  * load gives both weights. Otherwise each weight is read alone (tg_s4_at). */
-#include "tg_requant.h"
 #include "tg_s4.h"
+#include "internal/tg_s4_unpack.h"
 
 int32_t tg_depthwise_conv_s4_get_buffer_size(const tg_conv_params *params)
 {

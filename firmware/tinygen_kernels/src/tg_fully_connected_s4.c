@@ -1,7 +1,7 @@
 /* tg_fully_connected_s4: fully connected with 4-bit weights, plain C99 (tg_s4.h).
  * Input [rows, K], weights [N, K] int4 packed two per byte, output [rows, N]. */
-#include "tg_requant.h"
 #include "tg_s4.h"
+#include "internal/tg_s4_unpack.h"
 
 int32_t tg_fully_connected_s4_get_buffer_size(const tg_fully_connected_params *params)
 {
