@@ -86,3 +86,15 @@ def test_int4_weights_model_is_bit_exact_and_smaller(tmp_path: Path) -> None:
     chosen = {row["name"] for row in build_report(mixed.out_dir, accuracy=False)["precision"]["layers"]}
     assert chosen == {"/features/features.10/Conv", "/features/features.13/Conv"}  # not the pool .16
     assert_identical(mixed.golden(x), mixed.run(x, sanitize=True), "mixed golden vs host C")
+
+
+def test_auto_from_the_command_line(tinygen_cli, tmp_path: Path) -> None:
+    """--precision auto with --max-flash: the summary line names the int4 layers and the totals; --min-sqnr
+    without --precision auto is refused."""
+    result = compile_digits(tinygen_cli, tmp_path, "--precision", "auto", "--max-flash", "3000")
+    assert result.code == 0, result.err
+    assert "precision     " in result.out and "int4 weights" in result.out and "against 3,720 B all int8" in result.out
+    report = tinygen_cli("report", tmp_path / "out", "--no-sqnr")
+    assert report.code == 0 and "auto: weights <= 3,000 B" in report.out
+    refused = compile_digits(tinygen_cli, tmp_path, "--min-sqnr", "20")
+    assert refused.code == 2 and "targets of --precision auto" in refused.err
