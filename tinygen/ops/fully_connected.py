@@ -132,7 +132,8 @@ KERNELS = (
     # 4-bit weights [N, K] packed two per byte in their flat order, unpacked in the inner loop (tg_s4.h)
     Kernel("tg_fully_connected_s4", "tg_fully_connected_params", weights="int4"),
 )
-DIRECT, S4 = KERNELS[2], KERNELS[4]
+DIRECT = KERNELS[2]
+S4 = next(kernel for kernel in KERNELS if kernel.weights == "int4")
 
 
 def interleave_rows(weights: np.ndarray) -> np.ndarray:

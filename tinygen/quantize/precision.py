@@ -163,10 +163,22 @@ def _is_pattern(key: str) -> bool:
     return any(c in key for c in "*?[")
 
 
+def takes(node: Node, precision: LayerPrecision) -> bool:
+    """Does the layer's op have kernels for this precision? (int16 activations with int4 weights: none.)"""
+    op = op_of(node)
+    return (precision.activations in op.activation_precisions and precision.weights in op.weight_precisions
+            and not (precision.activations == "int16" and precision.weights == "int4"))
+
+
 def _fit(node: Node, wanted: LayerPrecision, strict: bool, source: str = "") -> LayerPrecision:
     """`wanted` where the layer's op takes it; else int8 for that field, or an error when `strict`."""
     op = op_of(node)
     activations, weights = wanted.activations, wanted.weights
+    if activations == "int16" and weights == "int4":
+        if strict:
+            raise TinygenError(f"{source}: layer {node.name!r} ({node.op}): int4 weights with int16 activations have "
+                               "no kernel", hint="Give the layer int8 weights or int8 activations.")
+        weights = "int8"  # the activations' choice wins: the accuracy the user asked for
     if activations not in op.activation_precisions:
         if strict:
             raise TinygenError(f"{source}: layer {node.name!r} ({node.op}) cannot take {activations} activations: "

@@ -31,7 +31,7 @@ import numpy as np
 from ..errors import TinygenError
 from ..ir import Graph
 from ..ops import op_of
-from .precision import INT8, LayerPrecision, set_precisions
+from .precision import INT8, LayerPrecision, set_precisions, takes
 from .quantize import quantize_graph
 
 AUTO_SAMPLES = 16  # calibration samples each candidate is measured on
@@ -127,12 +127,15 @@ def choose_precisions(graph: Graph, ranges: dict[str, tuple[float, float]], targ
         if floor is None and ceiling is not None and current.weights_bytes <= ceiling:
             candidate.note = "not needed: the weights already fit"
             continue
-        trial = search.measure({**chosen, candidate.index: replace_weights(chosen[candidate.index],
-                                                                         candidate.precision)})
+        wanted = replace_weights(chosen[candidate.index], candidate.precision)
+        if not takes(graph.nodes[candidate.index], wanted):  # e.g. int16 activations chosen above: no int4 kernel
+            candidate.note = f"kept int8 weights: no kernel for {wanted}"
+            continue
+        trial = search.measure({**chosen, candidate.index: wanted})
         if floor is not None and trial.sqnr_db < floor:
             candidate.note = f"with int4 weights the output SQNR would fall to {trial.sqnr_db:.1f} dB"
             continue
-        chosen[candidate.index] = replace_weights(chosen[candidate.index], candidate.precision)
+        chosen[candidate.index] = wanted
         candidate.chosen = True
         assert candidate.alone is not None
         candidate.note = (f"alone it moves the output SQNR {base.sqnr_db:.1f} -> {candidate.alone.sqnr_db:.1f} dB "
@@ -161,11 +164,11 @@ def _candidates(graph: Graph, start: dict[int, LayerPrecision]) -> list[Candidat
     result = []
     for index, precision in start.items():
         node = graph.nodes[index]
-        op = op_of(node)
-        if precision.weights == "int8" and "int4" in op.weight_precisions:
-            result.append(Candidate(index, node.name, LayerPrecision(precision.activations, "int4"), "shrink"))
-        if precision.activations == "int8" and "int16" in op.activation_precisions:
-            result.append(Candidate(index, node.name, LayerPrecision("int16", precision.weights), "raise"))
+        shrink, raise_ = LayerPrecision(precision.activations, "int4"), LayerPrecision("int16", precision.weights)
+        if precision.weights == "int8" and takes(node, shrink):
+            result.append(Candidate(index, node.name, shrink, "shrink"))
+        if precision.activations == "int8" and takes(node, raise_):
+            result.append(Candidate(index, node.name, raise_, "raise"))
     return result
 
 
