@@ -40,6 +40,8 @@ from .platformio.project import project_files
 from .quantize.calibrate import Calibration, CalibrationData, Calibrator, CalibSpec, calibrate, read_calibration
 from .quantize.calibrate_corrections import BIAS_SAMPLES, correct_biases, equalize, float_outputs
 from .quantize.calibrate_sanity import batchnorm_hints, data_warnings, range_warnings
+from .quantize.precision import LayerPrecision, PrecisionPlan, check_model_wide
+from .quantize.precision_auto import AUTO_SAMPLES, AutoTarget, choose_precisions
 from .quantize.quantize import quantize_graph, tensors_needing_ranges
 from .report import Report, make_report
 from .serialize import deterministic_npz, graph_to_files
@@ -64,7 +66,10 @@ def compile(model_path: str | Path | onnx.ModelProto, out_dir: str | Path | None
             log: Callable[[str], None] | None = None, warn: Callable[[str], None] | None = None,
             force: bool = False, ram_budget: int | None = None, bias_correction: bool = False,
             equalization: bool = False, holdout: int | None = None,
-            input_shapes: dict[str, tuple[int, ...]] | None = None, **options: Any) -> CompiledModel:
+            input_shapes: dict[str, tuple[int, ...]] | None = None, weights: str | None = None,
+            activations: str | None = None, precision: str | Path | dict[str, Any] | None = None,
+            precision_file: str | Path | dict[str, Any] | None = None, min_sqnr: float | None = None,
+            max_flash: int | None = None, **options: Any) -> CompiledModel:
     """Compile an ONNX model (a path, or an `onnx.ModelProto` in memory) or a .tflite file into a C
     project in `out_dir` (a temporary folder if None) and return it as a CompiledModel.
 
@@ -73,22 +78,30 @@ def compile(model_path: str | Path | onnx.ModelProto, out_dir: str | Path | None
     'percentile:<p>', 'mse' or 'entropy'; bias_correction / equalization: the optional corrections
     (quantize/calibrate_corrections.py); holdout: calibration samples kept apart for `verify` (default:
     16 when there are at least 128). `input_shapes` pins dynamic input dimensions ({"image": (1, 3, 96,
-    96)}, as `--input-shape image=1,3,96,96`). `options` as write_compiled takes them (in_place,
-    variants, patches, patch_layers)."""
+    96)}, as `--input-shape image=1,3,96,96`). Precision (quantize/precision.py): `weights` "int8" | "int4"
+    and `activations` "int8" | "int16" model-wide, `precision` a precision file's path or its contents
+    ({"layer or pattern": {"weights": "int4"}}), or "auto": chosen per layer (quantize/precision_auto.py) under
+    `min_sqnr` (dB, output SQNR against the float model) and/or `max_flash` (weight bytes), starting from
+    `weights`/`activations` and `precision_file` (layers it names stay as it says). `options` as
+    write_compiled takes them (in_place, variants, patches, patch_layers)."""
     if isinstance(model_path, onnx.ModelProto):  # written to a file: the loader and `verify` read files
         with tempfile.TemporaryDirectory(prefix="tinygen-model-") as folder:
             file = Path(folder) / f"{model_prefix(name or model_path.graph.name or 'model')}.onnx"
             file.write_bytes(model_path.SerializeToString())
             return compile(file, out_dir, calib=calib, calib_method=calib_method, name=name, debug=debug, log=log,
                            warn=warn, force=force, ram_budget=ram_budget, bias_correction=bias_correction,
-                           equalization=equalization, holdout=holdout, input_shapes=input_shapes, **options)
+                           equalization=equalization, holdout=holdout, input_shapes=input_shapes, weights=weights,
+                           activations=activations, precision=precision, precision_file=precision_file,
+                           min_sqnr=min_sqnr, max_flash=max_flash, **options)
     if not isinstance(model_path, str | Path):  # str() of an unknown object could be huge: name its type only
         raise DataError(f"model: expected a path to an .onnx/.tflite file or an onnx.ModelProto; got "
                         f"{type(model_path).__name__}")
     return compile_model(model_path, out_dir, calib=calib, calib_method=calib_method, name=name,
                          debug=debug, log=log, warn=warn, force=force, ram_budget=ram_budget,
                          bias_correction=bias_correction, equalization=equalization, holdout=holdout,
-                         input_shapes=input_shapes, **options).model
+                         input_shapes=input_shapes, weights=weights, activations=activations,
+                         precision=precision, precision_file=precision_file, min_sqnr=min_sqnr,
+                         max_flash=max_flash, **options).model
 
 
 def load(out_dir: str | Path) -> CompiledModel:
@@ -123,7 +136,10 @@ def compile_model(model_path: str | Path, out_dir: str | Path | None = None, *, 
                   log: Callable[[str], None] | None = None, warn: Callable[[str], None] | None = None,
                   force: bool = False, ram_budget: int | None = None, bias_correction: bool = False,
                   equalization: bool = False, holdout: int | None = None,
-                  input_shapes: dict[str, tuple[int, ...]] | None = None, **options: Any) -> CompileResult:
+                  input_shapes: dict[str, tuple[int, ...]] | None = None, weights: str | None = None,
+                  activations: str | None = None, precision: str | Path | dict[str, Any] | None = None,
+                  precision_file: str | Path | dict[str, Any] | None = None, min_sqnr: float | None = None,
+                  max_flash: int | None = None, **options: Any) -> CompileResult:
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -137,6 +153,15 @@ def compile_model(model_path: str | Path, out_dir: str | Path | None = None, *, 
 
     path = str(model_path)
     calibrator = Calibrator.parse(calib_method)
+    auto = precision == "auto"
+    if precision_file is not None and precision is not None and not auto:
+        raise DataError("give the precision file once: as precision=, or as precision_file= with precision='auto'")
+    target = AutoTarget(min_sqnr, max_flash) if auto else None  # checks there is a target
+    if not auto and (min_sqnr is not None or max_flash is not None):
+        raise DataError("--min-sqnr and --max-flash are the targets of --precision auto",
+                        hint="Add --precision auto, or drop them.")
+    chosen = PrecisionPlan.from_options(weights, activations, precision_file if auto or precision is None
+                                        else precision)
     prefix = model_prefix(name or Path(path).stem)
     loaded: LoadedModel | TfliteModel
     data: dict[str, np.ndarray] | None = None
@@ -178,6 +203,15 @@ def compile_model(model_path: str | Path, out_dir: str | Path | None = None, *, 
         step("calibrate")
     else:
         held, record = None, {}
+    start = chosen.apply(graph)  # each layer's precision (node.attrs["precision"]), the names checked
+    check_model_wide(chosen, graph)
+    auto_record = None
+    if target is not None:  # measure each layer's sensitivity, choose under the target
+        if data is None or not isinstance(loaded, LoadedModel) or not missing:
+            raise DataError(f"{path}: --precision auto measures the layers of a float model on calibration data",
+                            hint="Pass a float model and --calib FILE.")
+        auto_record = auto_precision(loaded, graph, data, ranges, target, start, log)
+        step("precision")
     quantize_graph(graph, ranges)  # int8 activations, weights, biases and kernel parameters
     if bias_correction and missing:
         assert isinstance(loaded, LoadedModel) and data is not None
@@ -199,6 +233,8 @@ def compile_model(model_path: str | Path, out_dir: str | Path | None = None, *, 
                                          "random" if given.source == "random" else "calibration")
         calibration.setdefault("bias_correction", 0)
         calibration.setdefault("equalization", 0)
+    if auto_record is not None:
+        calibration["precision_auto"] = auto_record
     result = write_compiled(graph, out_dir, prefix, loaded=loaded, samples=samples, calibration=calibration,
                             force=force, step=step, ram_budget=ram_budget, **options)
     result.timings.update(timings)
@@ -241,19 +277,55 @@ def bias_correct(loaded: LoadedModel, graph: Graph, data: dict[str, np.ndarray],
                  divisors: dict[str, np.ndarray]) -> int:
     """Empirical bias correction on up to BIAS_SAMPLES calibration samples (calibrate_corrections.py)."""
     from . import reference
-    from .ir import Layout
 
     subset = {k: v[:BIAS_SAMPLES] for k, v in data.items()}
     names = [n.outputs[0] for n in graph.nodes if n.outputs[0] in loaded.values]
     floats = float_outputs(loaded, names, subset, divisors)
+    quantized = quantized_inputs(graph, subset)
+    return correct_biases(graph, floats, lambda g: reference.run(g, quantized, keep_all=True)[1])
+
+
+def quantized_inputs(graph: Graph, data: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """Float inputs (model layout, N samples) as the int8 batches the golden reference takes (storage order)."""
+    from .ir import Layout
+
     quantized = []
     for name in graph.inputs:
         tensor = graph.tensors[name]
         assert tensor.quant is not None
-        q = arith_quantize(subset[name], tensor.quant.scale_value, tensor.quant.zero_point_value)
+        q = arith_quantize(data[name], tensor.quant.scale_value, tensor.quant.zero_point_value)
         quantized.append(q.reshape((q.shape[0], *tensor.shape[1:])) if tensor.layout is Layout.PLAIN
                          else tensor.layout.to_physical(q))
-    return correct_biases(graph, floats, lambda g: reference.run(g, quantized, keep_all=True)[1])
+    return quantized
+
+
+def auto_precision(loaded: LoadedModel, graph: Graph, data: dict[str, np.ndarray],
+                   ranges: dict[str, tuple[float, float]], target: AutoTarget, start: dict[int, LayerPrecision],
+                   log: Callable[[str], None] | None) -> dict[str, Any]:
+    """--precision auto (quantize/precision_auto.py), each trial measured with the golden reference on up to
+    AUTO_SAMPLES calibration samples against the float model's outputs."""
+    from . import reference
+
+    subset = {k: v[:AUTO_SAMPLES] for k, v in data.items()}
+    names = graph.onnx_outputs or graph.outputs
+    floats = float_outputs(loaded, names, subset, {})
+    if any(name not in floats for name in names):
+        raise DataError(f"{loaded.path}: --precision auto compares the model's outputs with the float model's, "
+                        "and onnxruntime does not give them all")
+    wanted = [floats[name].reshape(floats[name].shape[0], -1) for name in names]
+
+    def evaluate(trial: Graph) -> list[np.ndarray]:
+        outputs = reference.run(trial, quantized_inputs(trial, subset))[0]
+        result = []
+        for name, out in zip(trial.outputs, outputs, strict=True):
+            tensor = trial.tensors[name]
+            assert tensor.quant is not None
+            logical = tensor.layout.to_onnx(out, tensor.onnx_shape or tensor.shape)
+            real = dequantize(logical, tensor.quant.scale_value, tensor.quant.zero_point_value)
+            result.append(real.reshape(real.shape[0], -1))
+        return result
+
+    return choose_precisions(graph, ranges, target, start, evaluate, wanted, log)
 
 
 def representative_inputs(graph: Graph, loaded: LoadedModel | TfliteModel) -> dict[str, np.ndarray]:

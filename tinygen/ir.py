@@ -155,7 +155,7 @@ class QuantParams:
 class Tensor:
     name: str
     shape: tuple[int, ...]  # physical shape as stored
-    dtype: str  # "float32" | "int8" | "int32"
+    dtype: str  # "float32" | "int8" | "int32" | "int4" (weights; data holds int8 values in [-8, 7])
     data: np.ndarray | None = None  # set for constants, in physical layout
     quant: QuantParams | None = None
     onnx_shape: tuple[int, ...] | None = None  # logical shape in the source model
@@ -171,6 +171,8 @@ class Tensor:
 
     @property
     def nbytes(self) -> int:
+        if self.dtype == "int4":  # packed two per byte (held unpacked in data, one int8 per value)
+            return (self.size + 1) // 2
         return self.size * np.dtype(self.dtype).itemsize
 
 

@@ -135,6 +135,12 @@ def render(graph: Graph, plan: MemoryPlan, prefix: str, model_file: str) -> Rend
             "moved_bytes": int(op.moved_bytes(node, graph)),  # data movement (copies, transposes, gathers)
             "params": int(sum(graph.tensors[n].size for n in weights[index])),
             "weights_bytes": int(sum(graph.tensors[n].nbytes for n in weights[index])),
+            # the layer's precision (tinygen/quantize/precision.py; None: int8), why it was chosen, and its
+            # weights' bytes had they stayed int8 (the report's totals against the int8-only model)
+            "precision": node.attrs.get("precision"),
+            "precision_why": node.attrs.get("precision_why"),
+            "weights_bytes_int8": int(sum(graph.tensors[n].size if graph.tensors[n].dtype == "int4"
+                                          else graph.tensors[n].nbytes for n in weights[index])),
             "constants_bytes": int(sum(a.values.nbytes for a in emitter.arrays[arrays_before:])),
             "output": node.outputs[0],
             "output_shape": list(out.shape),

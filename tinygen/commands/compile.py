@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from typing import Any
 from pathlib import Path
 
 import click
@@ -88,12 +89,30 @@ def calibration_lines(record: dict) -> list[str]:
               help="Write the model as a library for your own build into OUT/<name>/ (as `tinygen export` does: "
                    "cmake, make, zephyr or arduino), touching nothing else in OUT; the compile folder itself is "
                    "not kept.")
+@click.option("--weights", type=click.Choice(["int8", "int4"]), default=None,
+              help="Weight precision of every convolution, depthwise convolution and fully connected layer (int4: "
+                   "per-channel symmetric, packed two per byte; default int8).")
+@click.option("--activations", type=click.Choice(["int8", "int16"]), default=None,
+              help="Activation precision of the whole model (default int8).")
+@click.option("--precision-file", "precision_file", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE",
+              help='Per-layer precision, JSON: layer name or glob pattern -> {"activations": "int8|int16", '
+                   '"weights": "int8|int4"} (later entries win; the layer names: `tinygen inspect`).')
+@click.option("--precision", "precision", type=click.Choice(["auto"]), default=None,
+              help="auto: choose each layer's precision (int4 weights for the least sensitive layers, measured on the "
+                   "calibration data) under --min-sqnr and/or --max-flash; --weights/--activations/--precision-file "
+                   "give the starting point.")
+@click.option("--min-sqnr", "min_sqnr", type=float, metavar="DB",
+              help="With --precision auto: the least output SQNR against the float model, in dB.")
+@click.option("--max-flash", "max_flash", type=click.IntRange(min=1), metavar="BYTES",
+              help="With --precision auto: the most bytes of weights and biases (the summary's 'weights').")
 @click.pass_obj
 def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_method: str,
             bias_correction: bool, equalize: bool, holdout: int | None, name: str | None, debug: bool,
             force: bool, ram_budget: int | None, patches: int | None, patch_layers: int | None, no_in_place: bool,
             input_shape: tuple[str, ...], board: str | None, ram_kib: int | None, flash_kib: int | None,
-            export_as: str | None) -> None:
+            weights: str | None, activations: str | None, precision_file: Path | None, precision: str | None,
+            min_sqnr: float | None, max_flash: int | None, export_as: str | None) -> None:
     """Compile MODEL.onnx into a C project in OUT.
 
     \b
@@ -107,6 +126,9 @@ def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_m
       tinygen compile kws_int8_qdq.onnx -o kws_out --board nucleo_f446re
       tinygen compile kws_int8_qdq.onnx -o firmware/third_party --as cmake
     """
+    # Precision choices (quantize/precision.py) go to compile_model as they are.
+    precision_options = {"weights": weights, "activations": activations, "precision": precision,
+                         "precision_file": precision_file, "min_sqnr": min_sqnr, "max_flash": max_flash}
     if export_as is not None:  # compile into a scratch folder, export from it: the same path as `tinygen export`
         with tempfile.TemporaryDirectory(prefix="tinygen-compile-") as scratch:
             dest, out_dir = out_dir, Path(scratch) / "out"
@@ -114,22 +136,24 @@ def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_m
                 echo_err("note: --force does not apply with --as: an export only ever replaces an earlier export")
             compile_and_print(obj, model, out_dir, calib, calib_method, bias_correction, equalize, holdout, name,
                               debug, False, ram_budget, patches, patch_layers, no_in_place, input_shape, board,
-                              ram_kib, flash_kib, exported=True)
+                              ram_kib, flash_kib, precision_options, exported=True)
             from ..export import export
 
             target = export(out_dir, dest, export_as)
             obj.info(f"  exported      {export_as} library in {target} (its README.md has the integration snippet)")
         return
     compile_and_print(obj, model, out_dir, calib, calib_method, bias_correction, equalize, holdout, name, debug,
-                      force, ram_budget, patches, patch_layers, no_in_place, input_shape, board, ram_kib, flash_kib)
+                      force, ram_budget, patches, patch_layers, no_in_place, input_shape, board, ram_kib, flash_kib,
+                      precision_options)
 
 
 def compile_and_print(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_method: str,
                       bias_correction: bool, equalize: bool, holdout: int | None, name: str | None, debug: bool,
                       force: bool, ram_budget: int | None, patches: int | None, patch_layers: int | None,
                       no_in_place: bool, input_shape: tuple[str, ...], board: str | None, ram_kib: int | None,
-                      flash_kib: int | None, exported: bool = False) -> None:
-    """Compile, print the summary and check the board fit (`exported`: OUT is a scratch folder)."""
+                      flash_kib: int | None, precision_options: dict[str, Any], exported: bool = False) -> None:
+    """Compile, print the summary and check the board fit (`precision_options`: compile_model's weights,
+    activations, precision, precision_file, min_sqnr and max_flash; `exported`: OUT is a scratch folder)."""
     from ..api import compile_model
     from ..platformio.envs import fit_target
     from ..report import build_report
@@ -144,7 +168,7 @@ def compile_and_print(obj: Context, model: Path, out_dir: Path, calib: str | Non
                            log=obj.debug if obj.verbose else None, warn=echo_err, force=force,
                            ram_budget=ram_budget, bias_correction=bias_correction, equalization=equalize,
                            holdout=holdout, patches=patches, patch_layers=patch_layers, in_place=not no_in_place,
-                           input_shapes=input_shapes)
+                           input_shapes=input_shapes, **precision_options)
     elapsed = time.perf_counter() - start
     s = result.summary
     where = "" if exported else f" -> {out_dir}"

@@ -18,15 +18,15 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from ..ir import Graph, Node
-from .kernel import InPlace, Kernel, replaces_input
+from .kernel import InPlace, Kernel, layer_weights, replaces_input
 from .onnx_import import ONNX_IMPORTERS, OnnxImporter, Unsupported, onnx_layout_kind, onnx_op
 
 if TYPE_CHECKING:
     from .emit import CLayer, EmitContext
 
 # What an op module needs, in one import (`from .base import ...`).
-__all__ = ["ONNX_IMPORTERS", "OPS", "InPlace", "Kernel", "OnnxImporter", "Op", "Unsupported", "onnx_layout_kind",
-           "onnx_op", "op_of", "register", "replaces_input"]
+__all__ = ["ONNX_IMPORTERS", "OPS", "InPlace", "Kernel", "OnnxImporter", "Op", "Unsupported", "layer_weights",
+           "onnx_layout_kind", "onnx_op", "op_of", "register", "replaces_input"]
 
 
 # --- IR ops --------------------------------------------------------------------------------------
@@ -66,6 +66,11 @@ class Op:
     # requantize when a quantized model gives the output other parameters? (Otherwise a requantization
     # is inserted after it.)
     rescales_output: ClassVar[bool] = False
+    # The precisions its kernels take (tinygen/quantize/precision.py): the layer's weights ("int8",
+    # "int4": packed two per byte) and its activations ("int8", "int16"). The op's quantize reads the
+    # layer's choice from node.attrs["precision"].
+    weight_precisions: ClassVar[tuple[str, ...]] = ("int8",)
+    activation_precisions: ClassVar[tuple[str, ...]] = ("int8",)
     # Keeps state across a sequence that ONNX does not expose (LSTM, GRU): calibration calls observe_ranges.
     has_state: ClassVar[bool] = False
 
@@ -113,7 +118,8 @@ class Op:
     # --- kernels: read from the table ---------------------------------------------------------------
     def candidates(self, node: Node, graph: Graph) -> list[Kernel]:
         """The kernels that can run this layer, fastest first."""
-        return [kernel for kernel in self.kernels if kernel.applies(node, graph)]
+        weights = layer_weights(node)
+        return [kernel for kernel in self.kernels if kernel.weights == weights and kernel.applies(node, graph)]
 
     def kernel(self, node: Node, graph: Graph) -> Kernel | None:
         """The kernel this layer runs: the one node.attrs["variant"] names, else the fastest that applies."""

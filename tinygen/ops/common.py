@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -12,6 +13,9 @@ from .. import arith
 from ..errors import TinygenError
 from ..ir import Graph, Node, QuantParams, Tensor
 from .base import Unsupported
+
+if TYPE_CHECKING:
+    from .emit import EmitContext
 
 # --- ONNX spatial attributes -------------------------------------------------------------------
 
@@ -107,9 +111,11 @@ def activation_range(node: Node, graph: Graph) -> tuple[int, int]:
 
 
 def quantize_weights_and_bias(graph: Graph, node: Node, axis: int, input_scale: float,
-                              input_zero_point: int) -> tuple[Tensor, Tensor]:
-    """Quantize a layer's float weights (symmetric int8, per channel along `axis`) and bias
-    (int32, scale s_in * s_w[c]) in place. Tensors that arrive quantized (QDQ) are kept.
+                              input_zero_point: int, weights_type: str = "int8") -> tuple[Tensor, Tensor]:
+    """Quantize a layer's float weights (symmetric int8 in [-127, 127], or with `weights_type` "int4"
+    in [-7, 7], per channel along `axis`) and bias (int32, scale s_in * s_w[c]) in place. Tensors that
+    arrive quantized (QDQ) are kept at int8; asked for int4, they are requantized from their real values.
+    int4 weights are held unpacked (one int8 per value, dtype "int4": Tensor.nbytes counts them packed).
 
     A channel whose weights are tiny next to its bias (a dead channel with a bias, say) would
     get a bias beyond int32; its weight scale is raised until the whole accumulator bound fits,
@@ -118,25 +124,27 @@ def quantize_weights_and_bias(graph: Graph, node: Node, axis: int, input_scale: 
     weights = graph.tensors[node.inputs[1]]
     bias = graph.tensors[node.inputs[2]]
     channels = weights.shape[axis]
-    if weights.dtype == "int8" and weights.quant is not None and np.any(weights.quant.zero_point != 0):
+    qmax = INT4_MAX if weights_type == "int4" else 127
+    if weights.dtype == "int8" and weights.quant is not None and (np.any(weights.quant.zero_point != 0)
+                                                                  or weights_type != "int8"):
         # Asymmetric weights (a model's uint8 weights): the kernels take symmetric int8, so the
         # layer is requantized from the real values (it no longer reproduces the model's bytes).
         _to_float(weights)
         _to_float(bias)
-    if weights.dtype != "int8":
+    if weights.dtype != weights_type:
         assert weights.data is not None and bias.data is not None
         values = weights.data
-        scales = arith.quantize_symmetric(values, axis)[1]
+        scales = arith.quantize_symmetric(values, axis)[1] if qmax == 127 else _int4_scales(values, axis)
         taps = values.size // channels
         max_input = max(abs(-128 - input_zero_point), abs(127 - input_zero_point))
-        limit = float(2**31 - 1 - 127 * max_input * taps)
+        limit = float(2**31 - 1 - qmax * max_input * taps)
         if bias.dtype != "int32" and limit > 0:
             needed = np.abs(bias.data.astype(np.float64)) / (np.float64(input_scale) * limit)
             scales = np.maximum(scales.astype(np.float64), needed * (1 + 1e-6)).astype(np.float32)
         shape = [1] * values.ndim
         shape[axis] = -1
-        quantized = np.clip(arith.round_half_away_array(values / scales.reshape(shape)), -127, 127)
-        weights.data, weights.dtype = quantized.astype(np.int8), "int8"
+        quantized = np.clip(arith.round_half_away_array(values / scales.reshape(shape)), -qmax, qmax)
+        weights.data, weights.dtype = quantized.astype(np.int8), weights_type
         weights.quant = QuantParams(scales, np.zeros(channels, np.int32), axis)
     assert weights.quant is not None
     if bias.dtype != "int32":
@@ -147,6 +155,52 @@ def quantize_weights_and_bias(graph: Graph, node: Node, axis: int, input_scale: 
         bias.quant = QuantParams((np.float64(input_scale) * bias_scales).astype(np.float32),
                                  np.zeros(channels, np.int32), 0)
     return weights, bias
+
+
+INT4_MAX = 7  # int4 weights in [-7, 7]: symmetric like int8's [-127, 127] (TFLite's narrow range), so
+              # negating a channel is exact; the kernels would read -8 as well (a sign-extended nibble)
+
+
+INT4_CLIP_RATIOS = np.linspace(0.5, 1.0, 51, dtype=np.float32)  # of max|w|, the clipping ranges tried
+
+
+def _int4_scales(values: np.ndarray, axis: int) -> np.ndarray:
+    """Per-channel float32 scales with the least squared rounding error: with 15 levels, max|w| / 7 spends
+    them on a few outliers, so each channel tries clipping at 50 % .. 100 % of max|w| (in 1 % steps) and
+    keeps the scale whose quantized weights are closest to the float ones (ties: the larger range). An
+    all-zero channel gets scale 1, so nothing divides by 0."""
+    moved = np.moveaxis(np.asarray(values, np.float32), axis, 0)
+    rows = moved.reshape(moved.shape[0], -1).astype(np.float64)
+    max_abs = np.max(np.abs(rows), axis=1)
+    candidates = (max_abs[None, :] * INT4_CLIP_RATIOS[:, None].astype(np.float64) / INT4_MAX).astype(np.float32)
+    safe = np.where(candidates > 0, candidates, np.float32(1)).astype(np.float64)  # [ratios, channels]
+    levels = np.clip(arith.round_half_away_array(rows[None] / safe[..., None]), -INT4_MAX, INT4_MAX)
+    errors = np.sum(np.square(levels * safe[..., None] - rows[None]), axis=2)  # [ratios, channels]
+    best = len(INT4_CLIP_RATIOS) - 1 - np.argmin(errors[::-1], axis=0)  # the last (largest) of equal errors
+    chosen = candidates[best, np.arange(rows.shape[0])]
+    return np.where(max_abs > 0, chosen, np.float32(1)).astype(np.float32)
+
+
+def pack_int4(values: np.ndarray) -> np.ndarray:
+    """int4 values (int8 in [-8, 7]) packed two per byte in their flat order, as TFLite's and CMSIS-NN's
+    int4 kernels read them: value 2i in the low nibble of byte i, value 2i + 1 in its high nibble, an odd
+    last value alone in the low nibble (high nibble 0). Returned as int8 bytes (the C arrays' type)."""
+    flat = np.asarray(values, np.int8).reshape(-1).astype(np.uint8) & 0x0F
+    if flat.size % 2:
+        flat = np.concatenate([flat, np.zeros(1, np.uint8)])
+    return (flat[0::2] | (flat[1::2] << 4)).astype(np.uint8).view(np.int8)
+
+
+def unpack_int4(packed: np.ndarray, count: int) -> np.ndarray:
+    """The inverse of pack_int4: `count` sign-extended values."""
+    raw = np.asarray(packed).view(np.uint8).astype(np.int16)
+    nibbles = np.stack([raw & 0x0F, raw >> 4], axis=1).reshape(-1)[:count]
+    return ((nibbles ^ 8) - 8).astype(np.int8)
+
+
+def int4_array(ctx: EmitContext, weights: np.ndarray, comment: str) -> str:
+    """A const array of int4 weights packed two per byte in their flat order (pack_int4)."""
+    return ctx.array("weights", pack_int4(weights), f"{comment}, int4 packed two per byte (low nibble first)")
 
 
 def _to_float(tensor: Tensor) -> None:

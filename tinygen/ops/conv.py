@@ -17,7 +17,7 @@ import numpy as np
 
 from ..cformat import c_init
 from ..ir import Graph, Node, Tensor, align_up, kernel_dims
-from .base import InPlace, Kernel, Op, Unsupported, onnx_op, register
+from .base import InPlace, Kernel, Op, Unsupported, layer_weights, onnx_op, register
 from .common import (
     Window,
     accumulator_bits,
@@ -26,10 +26,11 @@ from .common import (
     check_accumulator_bound,
     exact_matmul,
     input_quant,
+    int4_array,
     int8_shifts,
     output_quant,
     padded,
-        quantize_weights_and_bias,
+    quantize_weights_and_bias,
     spatial_window,
     windows,
 )
@@ -101,7 +102,8 @@ class _ConvBase(Op):
         in_scale, in_zp = input_quant(graph, node)
         out_scale, out_zp = output_quant(graph, node)
         assert self.weight_channel_axis is not None
-        weights, bias = quantize_weights_and_bias(graph, node, self.weight_channel_axis, in_scale, in_zp)
+        weights, bias = quantize_weights_and_bias(graph, node, self.weight_channel_axis, in_scale, in_zp,
+                                                  layer_weights(node))
         assert weights.quant is not None and weights.data is not None
         check_accumulator_bound(node, weights.data, bias.data, self.weight_channel_axis or 0, -in_zp)
         multiplier, shift = channel_multipliers(in_scale, weights.quant.scale, out_scale)
@@ -170,6 +172,10 @@ class _ConvBase(Op):
         return ctx.call(fields, [ctx.pointer(node.inputs[0]), ctx.pointer(node.outputs[0])])
 
     def weight_fields(self, node: Node, graph: Graph, ctx: EmitContext) -> list[tuple[str, str]]:
+        if layer_weights(node) == "int4":
+            weights = graph.tensors[node.inputs[1]].data
+            assert weights is not None
+            return [("weights", int4_array(ctx, weights, f"weights {list(weights.shape)}"))]
         return [("weights", ctx.pointer(node.inputs[1], "weights"))]
 
     def _accumulator_bits(self, node: Node, graph: Graph) -> int:
@@ -361,6 +367,11 @@ def _conv_in_place(blocks: tuple[int, ...]) -> Callable[[Node, Graph], list[InPl
     return in_place
 
 
+# 4-bit weights (packed two per byte, tinygen/quantize/precision.py): one plain kernel each, which unpacks
+# the nibbles in its inner loop (tg_s4.h); never fused with a residual Add (passes/fuse_residual_add.py).
+CONV_S4 = Kernel("tg_conv_s4", "tg_conv_params", weights="int4")
+DEPTHWISE_S4 = Kernel("tg_depthwise_conv_s4", "tg_conv_params", weights="int4")
+
 CONV_KERNELS = (
     *_block_kernels("tg_conv_1x1_s8", "tg_conv_params", _fused(_is_1x1, False), im2col=False),
     *_block_kernels("tg_conv_im2col_s8", "tg_conv_params", _fused(_is_im2col, False), im2col=True),
@@ -370,6 +381,7 @@ CONV_KERNELS = (
     *_block_kernels("tg_conv_im2col_add_s8", "tg_conv_add_params", _fused(_is_im2col, True), im2col=True),
     Kernel("tg_conv_add_s8", "tg_conv_add_params", applies=_fused(_is_grouped, True),
            scratch=_conv_scratch(0, im2col=False, dsp=False), in_place=_conv_in_place((1,))),
+    CONV_S4,
 )
 
 
@@ -390,6 +402,7 @@ DEPTHWISE_KERNELS = (
            in_place=_depthwise_overlap),
     Kernel("tg_depthwise_conv_fast_s8", "tg_conv_params", scratch=_ring_rows_scratch, in_place=_depthwise_overlap,
            applies=lambda node, graph: not _is_depthwise_3x3(node, graph)),
+    DEPTHWISE_S4,
 )
 
 
@@ -399,6 +412,7 @@ class Conv2D(_ConvBase):
     summary = "2-D convolution, standard or grouped (1-D convolutions have height 1)"
     kernels = CONV_KERNELS
     weight_channel_axis = 0
+    weight_precisions = ("int8", "int4")
 
     def weight_fields(self, node: Node, graph: Graph, ctx: EmitContext) -> list[tuple[str, str]]:
         """Dead output channels (every weight 0; trained models have many: 971 of VWW's 2,738)
@@ -408,14 +422,16 @@ class Conv2D(_ConvBase):
         assert weights is not None
         rows = weights.reshape(weights.shape[0], -1)
         dead = ~np.any(rows != 0, axis=1)
-        saved = int(dead.sum()) * rows.shape[1]
+        saved = int(dead.sum()) * rows.shape[1] // (2 if layer_weights(node) == "int4" else 1)
         if saved <= 2 * len(rows) or dead.all():  # the int16 row index costs 2 bytes per channel
             return super().weight_fields(node, graph, ctx)
         index = np.where(dead, -1, np.cumsum(~dead) - 1).astype(np.int16)
         live = np.ascontiguousarray(weights[~dead])
-        return [("weights", ctx.array("weights", live, f"weights of the {len(live)} live output channels "
-                                                           f"{list(live.shape)} ({int(dead.sum())} dead ones "
-                                                           "are all zero and not stored)")),
+        comment = (f"weights of the {len(live)} live output channels {list(live.shape)} ({int(dead.sum())} dead "
+                   "ones are all zero and not stored)")
+        stored = (int4_array(ctx, live, comment) if layer_weights(node) == "int4"
+                  else ctx.array("weights", live, comment))
+        return [("weights", stored),
                 ("rows", ctx.array("rows", index, "row of each output channel in the weights, -1: dead")),
                 ("stored_rows", str(len(live)))]
 
@@ -451,6 +467,7 @@ class DepthwiseConv2D(_ConvBase):
     summary = "depthwise 2-D convolution with channel multiplier"
     kernels = DEPTHWISE_KERNELS
     weight_channel_axis = 3
+    weight_precisions = ("int8", "int4")
 
     def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
         multiplier = node.attrs["depth_multiplier"]

@@ -15,7 +15,7 @@ import numpy as np
 from ..arith import requantize
 from ..ir import Graph, Node
 from . import batch_matmul
-from .base import Kernel, Op, Unsupported, onnx_op, register
+from .base import Kernel, Op, Unsupported, layer_weights, onnx_op, register
 from .common import (
     accumulator_bits,
     activation_range,
@@ -23,9 +23,10 @@ from .common import (
     check_accumulator_bound,
     exact_matmul,
     input_quant,
+    int4_array,
     int8_shifts,
     output_quant,
-        quantize_weights_and_bias,
+    quantize_weights_and_bias,
 )
 
 if TYPE_CHECKING:
@@ -128,8 +129,11 @@ KERNELS = (
            applies=lambda node, graph: _large(node, graph) and _sizes(node, graph)[1] % 16 == 0),
     Kernel("tg_fully_connected_s8", "tg_fully_connected_params",
            applies=lambda node, graph: not _large(node, graph)),
+    # 4-bit weights [N, K] packed two per byte in their flat order, unpacked in the inner loop (tg_s4.h)
+    Kernel("tg_fully_connected_s4", "tg_fully_connected_params", weights="int4"),
 )
 DIRECT = KERNELS[2]
+S4 = next(kernel for kernel in KERNELS if kernel.weights == "int4")
 
 
 def interleave_rows(weights: np.ndarray) -> np.ndarray:
@@ -149,11 +153,12 @@ class FullyConnected(Op):
     has_weights = True
     accepts_activation = True
     weight_channel_axis = 0
+    weight_precisions = ("int8", "int4")
 
     def quantize(self, node: Node, graph: Graph) -> None:
         in_scale, in_zp = input_quant(graph, node)
         out_scale, out_zp = output_quant(graph, node)
-        weights, bias = quantize_weights_and_bias(graph, node, 0, in_scale, in_zp)
+        weights, bias = quantize_weights_and_bias(graph, node, 0, in_scale, in_zp, layer_weights(node))
         assert weights.quant is not None and weights.data is not None
         check_accumulator_bound(node, weights.data, bias.data, 0, -in_zp)
         multiplier, shift = channel_multipliers(in_scale, weights.quant.scale, out_scale)
@@ -175,10 +180,12 @@ class FullyConnected(Op):
     def _weights(self, node: Node, graph: Graph, ctx: EmitContext) -> str:
         """The weights array: [N, K] row-major, or for the direct variant interleaved in blocks of 4 rows
         x 4 inputs, the last N % 4 rows row-major after them (tg_fully_connected.h)."""
-        if ctx.kernel != DIRECT:
-            return ctx.pointer(node.inputs[1], "weights")
         weights = graph.tensors[node.inputs[1]].data
         assert weights is not None
+        if ctx.kernel == S4:
+            return int4_array(ctx, weights, f"weights {list(weights.shape)}")
+        if ctx.kernel != DIRECT:
+            return ctx.pointer(node.inputs[1], "weights")
         return ctx.array("weights", interleave_rows(weights), f"weights {list(weights.shape)}, interleaved in "
                              "blocks of 4 rows x 4 inputs (tg_fully_connected_direct_s8)")
 

@@ -22,6 +22,12 @@ class InPlace:
     output: int = 0  # index into node.outputs
 
 
+def layer_weights(node: Node) -> str:
+    """The precision of a layer's weights: "int8", or "int4" where the precision plan chose it
+    (tinygen/quantize/precision.py writes node.attrs["precision"])."""
+    return str(node.attrs.get("precision", {}).get("weights", "int8"))
+
+
 def _always(node: Node, graph: Graph) -> bool:
     return True
 
@@ -63,6 +69,8 @@ class Kernel:
     cost: Callable[[Node, Graph], int] = _no_bytes
     # How its output may overlap its inputs (its processing order; the header's in-place contract).
     in_place: Callable[[Node, Graph], list[InPlace]] = _no_overlap
+    # The weights it reads: "int8", or "int4" packed two per byte (the layer's precision picks the kernels).
+    weights: str = "int8"
 
     @property
     def key(self) -> str:

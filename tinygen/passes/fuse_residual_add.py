@@ -9,12 +9,14 @@ ever existing as a tensor. The kernels let z take x's place (Op.in_place), which
 residual block keep only one block-sized tensor beside the convolution's input.
 
 Conditions: an Add of two run-time tensors of the output's shape (no broadcast), one of them the
-output of an ungrouped, not yet fused conv2d read by nothing else and not a graph output.
+output of an ungrouped, not yet fused conv2d with int8 weights (the 4-bit kernels have no fused twin) read
+by nothing else and not a graph output.
 """
 
 from __future__ import annotations
 
 from ..ir import Graph
+from ..ops.base import layer_weights
 from .util import sole_consumer
 
 ADD_PARAMS = ("input1_offset", "input2_offset", "output_offset", "input1_multiplier", "input1_shift",
@@ -34,7 +36,7 @@ def run(graph: Graph) -> int:
             conv = graph.producer(node.inputs[conv_index])
             residual = node.inputs[1 - conv_index]
             if (conv is None or conv.op != "conv2d" or conv.attrs.get("groups", 1) != 1 or "residual" in conv.params
-                    or sole_consumer(graph, node.inputs[conv_index]) is not node):
+                    or layer_weights(conv) != "int8" or sole_consumer(graph, node.inputs[conv_index]) is not node):
                 continue
             conv.params["residual"] = {key: node.params[key] for key in ADD_PARAMS}
             conv.params["residual"]["conv_first"] = conv_index == 0

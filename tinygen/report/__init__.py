@@ -28,6 +28,7 @@ from ..verify import Inputs
 from ..version import __version__
 from .accuracy import layer_sqnr
 from .layers import layer_rows, live_steps
+from .precision import precision_summary
 from .results import load_bench_results
 from .targets import fit_advice, fit_line, footprint, footprints
 
@@ -108,6 +109,7 @@ def build_report(out_dir: str | Path, *, input_path: Inputs = None, board: Env |
         "calibration": manifest.get("calibration"),
         "accuracy": None if sqnr is None else {k: v for k, v in sqnr.items() if k != "layers"},
         "layers": layers,
+        "precision": precision_summary(layers, manifest.get("calibration") or {}),
         "live_steps": live_steps(graph, plan),
         "targets": [fp.to_json() for fp in footprints(model.out_dir, manifest)],
         "benchmarks": {target: {k: v for k, v in result.items() if k != "layers"}

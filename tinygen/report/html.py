@@ -10,6 +10,7 @@ import jinja2
 from ..resources import templates_dir
 from ..version import __version__
 from .calibration import calibration_summary
+from .precision import precision_lines
 from .targets import kib
 from .text import LOW_SQNR_DB, MACS_RULE, constants_text, dims, notes_text, quant, sqnr_colour, sqnr_text
 
@@ -31,6 +32,7 @@ def render_html(report: dict[str, Any]) -> str:
         targets=sorted(report.get("benchmarks", {})),
         max_macs=max((row["macs"] for row in report["layers"]), default=0),
         calibration_lines=calibration_summary(report.get("calibration") or {}),
+        precision_lines=[line.strip() for line in precision_lines(report.get("precision")) if line.strip()],
         dims=dims, quant=quant, sqnr=sqnr_text, sqnr_class=sqnr_class, kib=kib, low_sqnr_db=int(LOW_SQNR_DB),
         notes=notes_text, constants=constants_text(report), macs_rule=MACS_RULE,
 

@@ -70,6 +70,9 @@ def layer_rows(graph: Graph, manifest: dict[str, Any], plan: MemoryPlan | None =
             "params": placed["params"],
             "weights_bytes": placed["weights_bytes"],
             "constants_bytes": placed["constants_bytes"],
+            "precision": placed.get("precision"),  # None: int8 activations and weights
+            "precision_why": placed.get("precision_why"),
+            "weights_bytes_int8": placed.get("weights_bytes_int8", placed["weights_bytes"]),
             "kernel": placed["function"],
             "arena_offset": placed["arena_offset"],
             "arena_size": placed["arena_size"],

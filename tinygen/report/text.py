@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .calibration import calibration_summary
+from .precision import precision_lines, precision_text, precision_total
 from .targets import kib
 
 BAR_WIDTH = 40
@@ -85,6 +86,8 @@ def notes_text(row: dict[str, Any]) -> str:
     for entry in row.get("in_place") or []:
         where = "same place" if entry["delta"] == 0 else f"{entry['delta']:,} B below"
         notes.append(f"{'stage output over its input' if entry.get('stage') else 'in place'} ({where})")
+    if row.get("precision"):
+        notes.append(precision_text(row["precision"]))
     variant = row.get("variant")
     if variant and variant["name"] != variant["fastest"]:
         notes.append(f"{variant['name']} (+{variant['extra_instructions']:,} instr est.)")
@@ -262,6 +265,7 @@ def report_lines(report: dict[str, Any], width: int | None = None, colour: bool 
     for target, bench in sorted(report.get("benchmarks", {}).items()):
         lines += wrap(f"  instr {target}: instructions executed on the emulated core per inference "
                       f"({bench['instructions']:,} in all; {bench.get('source', 'tinygen bench')}), not cycles", "    ")
+    lines += precision_lines(report.get("precision"))
     memory = [wrapped for text in memory_summary(report) for wrapped in wrap(text)]
     targets, chart = target_table(report), live_chart(report, width)
     lines += ["", *wrap(targets[0]), *targets[1:], "", *([*memory, ""] if memory else []), *wrap(chart[0]), *chart[1:]]
@@ -275,5 +279,7 @@ def short_lines(report: dict[str, Any], heaviest: int = 3) -> list[str]:
     """What `tinygen compile` prints after its summary: the costliest layers."""
     total = report["macs"] or 1
     rows = sorted(report["layers"], key=lambda row: -row["macs"])[:heaviest]
+    summary = report.get("precision")
     return ["  heaviest      " + "; ".join(
-        f"{row['index']} {row['op']} {100 * row['macs'] / total:.0f}% of MACs" for row in rows if row["macs"])]
+        f"{row['index']} {row['op']} {100 * row['macs'] / total:.0f}% of MACs" for row in rows if row["macs"])
+            ] + ([f"  precision     {precision_total(summary)}"] if summary and summary["layers"] else [])

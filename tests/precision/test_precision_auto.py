@@ -1,0 +1,59 @@
+"""--precision auto (tinygen/quantize/precision_auto.py) on the digits CNN: a flash ceiling is met with the
+fewest int4 layers, an SQNR floor holds with as many as it allows, the result is what the golden reference
+and the host C give, and a target that cannot be met is a clear error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinygen
+from tinygen.errors import TinygenError
+from tinygen.report import build_report
+
+from ..conftest import assert_identical
+
+DIGITS = Path(__file__).parents[1] / "fixtures" / "digits"
+CALIB = str(DIGITS / "digits_calib.npz")
+INT8_WEIGHTS = 3720  # weights and biases of the int8 model (tests/precision/test_precision_options.py)
+
+
+def auto(tmp_path: Path, **target: float) -> tinygen.model.CompiledModel:
+    return tinygen.compile(DIGITS / "digits.onnx", tmp_path, calib=CALIB, precision="auto", **target)
+
+
+def test_max_flash_fits_and_is_bit_exact(tmp_path: Path) -> None:
+    ceiling = INT8_WEIGHTS * 3 // 4  # 25 % below the int8 weights
+    model = auto(tmp_path / "flash", max_flash=ceiling)
+    record = model.manifest["calibration"]["precision_auto"]
+    assert model.manifest["weights_bytes"] == record["weights_bytes"] <= ceiling
+    assert record["int8_weights_bytes"] == INT8_WEIGHTS
+    chosen = [c for c in record["candidates"] if c["chosen"]]
+    assert chosen and len(chosen) < 6  # not every layer: only as many as the ceiling needs
+    # dropping the last chosen layer would not fit: the greedy stops as soon as the weights fit
+    assert record["weights_bytes"] + chosen[-1]["bytes_saved"] > ceiling
+    x = np.load(DIGITS / "digits_test.npz")["x"][:8]
+    assert_identical(model.golden(x), model.run(x, sanitize=True), "auto golden vs host C")
+    layers = build_report(model.out_dir, accuracy=False)["precision"]["layers"]
+    assert {row["name"] for row in layers} == {c["name"] for c in chosen}
+    assert all("saves" in row["why"] for row in layers)
+
+
+def test_min_sqnr_holds_on_the_calibration_samples(tmp_path: Path) -> None:
+    model = auto(tmp_path / "sqnr", min_sqnr=25.0)
+    record = model.manifest["calibration"]["precision_auto"]
+    assert record["sqnr_db"] >= 25.0 and record["int8_sqnr_db"] > record["sqnr_db"]
+    assert record["weights_bytes"] < INT8_WEIGHTS
+    refused = [c for c in record["candidates"] if not c["chosen"]]
+    assert refused and all("would fall to" in c["note"] for c in refused)
+
+
+def test_targets_that_cannot_be_met(tmp_path: Path) -> None:
+    with pytest.raises(TinygenError, match="cannot meet weights <= 100 B"):
+        auto(tmp_path / "a", max_flash=100)
+    with pytest.raises(TinygenError, match="needs a target"):
+        auto(tmp_path / "b")
+    with pytest.raises(TinygenError, match="targets of --precision auto"):
+        tinygen.compile(DIGITS / "digits.onnx", tmp_path / "c", calib=CALIB, min_sqnr=20.0)
