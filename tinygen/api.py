@@ -219,7 +219,7 @@ def bias_correct(loaded: LoadedModel, graph: Graph, data: dict[str, np.ndarray],
     for name in graph.inputs:
         tensor = graph.tensors[name]
         assert tensor.quant is not None
-        q = arith_quantize(subset[name], tensor.quant.scale_value, tensor.quant.zero_point_value)
+        q = arith_quantize(subset[name], tensor.quant.scale_value, tensor.quant.zero_point_value, tensor.dtype)
         quantized.append(q.reshape((q.shape[0], *tensor.shape[1:])) if tensor.layout is Layout.PLAIN
                          else tensor.layout.to_physical(q))
     return correct_biases(graph, floats, lambda g: reference.run(g, quantized, keep_all=True)[1])

@@ -18,15 +18,15 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from ..ir import Graph, Node
-from .kernel import InPlace, Kernel, layer_weights, replaces_input
+from .kernel import InPlace, Kernel, activation_type, layer_weights, replaces_input
 from .onnx_import import ONNX_IMPORTERS, OnnxImporter, Unsupported, onnx_layout_kind, onnx_op
 
 if TYPE_CHECKING:
     from .emit import CLayer, EmitContext
 
 # What an op module needs, in one import (`from .base import ...`).
-__all__ = ["ONNX_IMPORTERS", "OPS", "InPlace", "Kernel", "OnnxImporter", "Op", "Unsupported", "layer_weights",
-           "onnx_layout_kind", "onnx_op", "op_of", "register", "replaces_input"]
+__all__ = ["ONNX_IMPORTERS", "OPS", "InPlace", "Kernel", "OnnxImporter", "Op", "Unsupported", "activation_type",
+           "layer_weights", "onnx_layout_kind", "onnx_op", "op_of", "register", "replaces_input"]
 
 
 # --- IR ops --------------------------------------------------------------------------------------
@@ -118,8 +118,9 @@ class Op:
     # --- kernels: read from the table ---------------------------------------------------------------
     def candidates(self, node: Node, graph: Graph) -> list[Kernel]:
         """The kernels that can run this layer, fastest first."""
-        weights = layer_weights(node)
-        return [kernel for kernel in self.kernels if kernel.weights == weights and kernel.applies(node, graph)]
+        weights, activations = layer_weights(node), activation_type(node, graph)
+        return [kernel for kernel in self.kernels if kernel.weights == weights
+                and kernel.activations in (activations, "") and kernel.applies(node, graph)]
 
     def kernel(self, node: Node, graph: Graph) -> Kernel | None:
         """The kernel this layer runs: the one node.attrs["variant"] names, else the fastest that applies."""

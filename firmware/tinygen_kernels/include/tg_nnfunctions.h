@@ -27,5 +27,6 @@
 #include "tg_where.h"
 #include "tg_batch_matmul.h"
 #include "tg_layer_norm.h"
+#include "tg_s16.h"
 
 #endif /* TG_NNFUNCTIONS_H */
