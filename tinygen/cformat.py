@@ -8,7 +8,7 @@ import numpy as np
 
 from .ir import kernel_dims
 
-C_TYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int32_t",
+C_TYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "uint16": "uint16_t", "int32": "int32_t",
            "int64": "int64_t", "float32": "float"}
 
 

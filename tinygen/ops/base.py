@@ -77,6 +77,15 @@ class Op:
     def fixed_output_quant(self, node: Node, graph: Graph) -> tuple[float, int]:
         raise NotImplementedError
 
+    def runs_int16(self, node: Node) -> bool:
+        """Can this layer run with int16 activations? (The op's precisions; an op may take int16 for some of
+        its layers only: quantize/quantize.py keeps the others int8.)"""
+        return "int16" in self.activation_precisions
+
+    def int16_output_quant(self, node: Node, graph: Graph) -> tuple[float, int] | None:
+        """The output parameters an int16 layer's arithmetic dictates (TFLite's 16x8 sigmoid: 1/32768), if any."""
+        return None
+
     def quantize(self, node: Node, graph: Graph) -> None:
         """Turn float constants into integer ones and fill node.params (activations are quantized)."""
 

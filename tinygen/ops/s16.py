@@ -59,8 +59,19 @@ def quantize_weighted(node: Node, graph: Graph, axis: int) -> dict:
         raise TinygenError(f"node '{node.name}': asymmetric int8 weights with int16 activations",
                            hint="16x8 layers take symmetric int8 weights (zero point 0).")
     if weights.dtype != "int8":
-        quantized, scales = arith.quantize_symmetric(weights.data, axis)
-        weights.data, weights.dtype = quantized, "int8"
+        values = np.asarray(weights.data, np.float32)
+        scales = arith.quantize_symmetric(values, axis)[1]
+        if bias.dtype not in ("int32", "int64"):
+            # A channel whose weights are tiny next to its bias (a dead channel with a bias) would need a bias
+            # beyond the accumulator's bound: its weight scale is raised until the whole bound fits, as the
+            # int8 path does it for int32 (common.quantize_weights_and_bias).
+            room = float(ACCUMULATOR_LIMIT - 1 - 127 * 2**15 * (values.size // channels))
+            needed = np.abs(np.asarray(bias.data, np.float64)) / (np.float64(in_scale) * room)
+            scales = np.maximum(scales.astype(np.float64), needed * (1 + 1e-6)).astype(np.float32)
+        shape = [1] * values.ndim
+        shape[axis] = -1
+        quantized = np.clip(arith.round_half_away_array(values / scales.reshape(shape)), -127, 127)
+        weights.data, weights.dtype = quantized.astype(np.int8), "int8"
         weights.quant = QuantParams(scales, np.zeros(len(scales), np.int32), axis)
     assert weights.quant is not None
     weight_scales = np.broadcast_to(weights.quant.scale, (channels,)).astype(np.float32)

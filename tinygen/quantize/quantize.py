@@ -46,13 +46,18 @@ def plan_activation_types(graph: Graph, ranges: dict[str, tuple[float, float]]) 
     node_type: dict[int, str] = {}
     for node in graph.nodes:
         op = op_of(node)
-        if not op.kernels and node.inputs and graph.tensors[node.inputs[0]].data is None:
+        declared = [graph.tensors[n].dtype for n in node.outputs if _declared(graph.tensors[n])]
+        if declared and all(k.activations == "" for k in op.kernels):
+            node_type[id(node)] = declared[0]  # a conversion the model states (TFLite QUANTIZE to int16)
+        elif not op.kernels and node.inputs and graph.tensors[node.inputs[0]].data is None:
             node_type[id(node)] = "follow"  # an alias or view: its input's type, decided below
+        elif any(_declared(graph.tensors[n]) == "int16" for n in [*node.inputs, *node.outputs]):
+            node_type[id(node)] = "int16"  # a 16x8 layer of a model that arrives quantized
         else:
-            node_type[id(node)] = layer_activations(node)
+            node_type[id(node)] = layer_activations(node) if op.runs_int16(node) else "int8"
     for name in graph.inputs:
         readers = graph.consumers(name)
-        wanted = node_type[id(readers[0])] if readers else "int8"
+        wanted = _declared(graph.tensors[name]) or (node_type[id(readers[0])] if readers else "int8")
         graph.tensors[name].dtype = "int8" if wanted == "follow" else wanted
     for node in list(graph.nodes):
         wanted = node_type[id(node)]
@@ -64,6 +69,14 @@ def plan_activation_types(graph: Graph, ranges: dict[str, tuple[float, float]]) 
                 node.inputs[index] = _convert_before(graph, node, name, wanted, ranges)
         for name in node.outputs:
             graph.tensors[name].dtype = wanted
+        fixed = op_of(node).int16_output_quant(node, graph) if wanted == "int16" else None
+        if fixed is not None and graph.tensors[node.outputs[0]].quant is None:
+            graph.tensors[node.outputs[0]].quant = QuantParams.per_tensor(*fixed)
+
+
+def _declared(tensor: Tensor) -> str:
+    """The type a quantized model gives an activation ("int16" or "int8"), "" for a float model's."""
+    return tensor.dtype if tensor.quant is not None and tensor.dtype in ("int8", "int16") else ""
 
 
 def _convert_before(graph: Graph, node: Node, name: str, dtype: str, ranges: dict[str, tuple[float, float]]) -> str:

@@ -122,6 +122,21 @@ TG_INLINE int16_t tg_table_lookup_s16(int32_t x, const int16_t *table)
     return (int16_t)(base + ((slope * delta + 64) >> 7));
 }
 
+/* TFLite's int16 LOGISTIC and TANH (tinygen/ops/sigmoid_s16.py): |x| rescaled to steps of 1 / (3 * 4096) by
+ * (x * input_multiplier + rounding) >> input_left_shift (|x * m| <= 2^30), then the sigmoid table interpolated
+ * (9 fraction bits for sigmoid, 8 for tanh = 2 sigmoid(2x) - 1) and mirrored for x < 0. Zero points 0, output
+ * scale 2^-15. In-place use is allowed (element by element). */
+typedef struct {
+    int32_t size;             /* elements, >= 1 */
+    int32_t input_multiplier; /* in [1, 2^15) */
+    int32_t input_left_shift; /* in [0, 31] */
+    const uint16_t *table;    /* [256]: sigmoid(i / 24) in unsigned Q0.16 */
+} tg_sigmoid_s16_params;
+
+void tg_logistic_s16(const tg_context *ctx, const tg_sigmoid_s16_params *params, const int16_t *input,
+                     int16_t *output);
+void tg_tanh_s16(const tg_context *ctx, const tg_sigmoid_s16_params *params, const int16_t *input, int16_t *output);
+
 /* Requantization between activation types (TFLite QUANTIZE of an int8 / int16 tensor):
  * out = clamp(output_offset + requant(x + input_offset)), x - zp_in within 17 bits, the multiplier s_in / s_out. */
 typedef struct {
