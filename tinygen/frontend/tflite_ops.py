@@ -338,13 +338,13 @@ def _operand(ctx: TfliteImport, index: int, rank: int, hint: str) -> str:
     t = ctx.tensor(index)
     shape = (1,) * (rank - len(t.shape)) + tuple(t.shape)
     if t.data is not None:
-        if t.type_name != "int8" or t.quant is None or t.quant.scale.size != 1:
+        if t.type_name not in ("int8", "int16") or t.quant is None or t.quant.scale.size != 1:  # int16: 16x8
             raise Unsupported(f"constant operand '{t.name}' is {t.type_name}; an int8 per-tensor constant is needed")
         return ctx.constant(hint, t.data.reshape(shape), _quant(t))
     _int8(ctx, index)
     source = ctx.runtime(index)
     if shape != tuple(t.shape):
-        aligned = ctx.intermediate(f"{t.name}_{rank}d", shape, _quant(t))
+        aligned = ctx.intermediate(f"{t.name}_{rank}d", shape, _quant(t), _declared(t))
         ctx.emit("reshape", [source], [aligned])
         return aligned
     return source

@@ -63,9 +63,10 @@ def plan_activation_types(graph: Graph, ranges: dict[str, tuple[float, float]]) 
         wanted = node_type[id(node)]
         if wanted == "follow":
             wanted = graph.tensors[node.inputs[0]].dtype
+        converts = bool(op_of(node).kernels) and all(k.activations == "" for k in op_of(node).kernels)
         for index, name in enumerate(node.inputs):
             tensor = graph.tensors[name]
-            if tensor.data is None and tensor.dtype in ("int8", "int16") and tensor.dtype != wanted:
+            if tensor.data is None and tensor.dtype in ("int8", "int16") and tensor.dtype != wanted and not converts:
                 node.inputs[index] = _convert_before(graph, node, name, wanted, ranges)
         for name in node.outputs:
             graph.tensors[name].dtype = wanted
@@ -75,8 +76,11 @@ def plan_activation_types(graph: Graph, ranges: dict[str, tuple[float, float]]) 
 
 
 def _declared(tensor: Tensor) -> str:
-    """The type a quantized model gives an activation ("int16" or "int8"), "" for a float model's."""
-    return tensor.dtype if tensor.quant is not None and tensor.dtype in ("int8", "int16") else ""
+    """The type a quantized model gives an activation: "int16" where its frontend declared it so (a 16x8
+    tensor), else "int8"; "" for a float model's (no parameters yet)."""
+    if tensor.quant is None:
+        return ""
+    return "int16" if tensor.dtype == "int16" else "int8"
 
 
 def _convert_before(graph: Graph, node: Node, name: str, dtype: str, ranges: dict[str, tuple[float, float]]) -> str:
