@@ -293,7 +293,7 @@ def quantized_inputs(graph: Graph, data: dict[str, np.ndarray]) -> list[np.ndarr
     for name in graph.inputs:
         tensor = graph.tensors[name]
         assert tensor.quant is not None
-        q = arith_quantize(data[name], tensor.quant.scale_value, tensor.quant.zero_point_value)
+        q = arith_quantize(data[name], tensor.quant.scale_value, tensor.quant.zero_point_value, tensor.dtype)
         quantized.append(q.reshape((q.shape[0], *tensor.shape[1:])) if tensor.layout is Layout.PLAIN
                          else tensor.layout.to_physical(q))
     return quantized

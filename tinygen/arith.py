@@ -23,7 +23,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 INT8_MIN, INT8_MAX = -128, 127
+INT16_MIN, INT16_MAX = -(2**15), 2**15 - 1
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+DTYPE_RANGES = {"int8": (INT8_MIN, INT8_MAX), "int16": (INT16_MIN, INT16_MAX)}  # activation storage types
 
 
 def round_half_away(x: float) -> int:
@@ -115,7 +117,41 @@ def requantize(acc: ArrayLike, multiplier: ArrayLike, shift: ArrayLike,
     return np.clip(out, act_min, act_max).astype(np.int8)
 
 
+def multiply_by_quantized_multiplier_64(x: ArrayLike, multiplier: ArrayLike, shift: ArrayLike) -> np.ndarray:
+    """TFLite's MultiplyByQuantizedMultiplier for an int64 accumulator (the 16x8 conv / fully connected
+    kernels): the Q31 multiplier is first rounded to Q15 ((m + 2^15) >> 16, or 2^15 - 1 from 0x7FFF0000 up,
+    so it cannot reach 2^15), then x * m15 is shifted right by 15 - shift rounding half up (+2^(14 - shift),
+    arithmetic shift). TFLite requires |x| < 2^47 and shift in [-31, 7] (quantize checks both), so the
+    product stays below 2^62. Returns int64 (the caller clamps to the output's range). C: tg_requantize_s64."""
+    x = np.asarray(x, dtype=np.int64)
+    multiplier = np.asarray(multiplier, dtype=np.int64)
+    shift = np.asarray(shift, dtype=np.int64)
+    reduced = np.where(multiplier < 0x7FFF0000, (multiplier + (1 << 15)) >> 16, 0x7FFF)
+    total = 15 - shift
+    return (x * reduced + (np.int64(1) << (total - 1))) >> total
+
+
+def requantize_64(acc: ArrayLike, multiplier: ArrayLike, shift: ArrayLike, act_min: int, act_max: int) -> np.ndarray:
+    """The 16x8 epilogue of conv / depthwise / fully connected: clamp(MBQM64(acc)) as int16 (zero point 0)."""
+    out = multiply_by_quantized_multiplier_64(acc, multiplier, shift)
+    return np.clip(out, act_min, act_max).astype(np.int16)
+
+
 # --- choosing quantization parameters ----------------------------------------------------------
+
+def choose_int16_params(rmin: float, rmax: float) -> tuple[float, int]:
+    """Symmetric int16 (scale, zero point 0) covering [rmin, rmax]: TFLite's 16x8 activations,
+    scale max(|min|, |max|) / 32767 in float32."""
+    bound = max(abs(float(rmin)), abs(float(rmax)))
+    if bound < 1e-9:  # a constant-zero tensor: any scale represents it
+        bound = 1e-3
+    return float(np.float32(bound / INT16_MAX)), 0
+
+
+def choose_params(rmin: float, rmax: float, dtype: str) -> tuple[float, int]:
+    """The activation parameters of a tensor stored as `dtype` ("int8" asymmetric, "int16" symmetric)."""
+    return choose_int16_params(rmin, rmax) if dtype == "int16" else choose_activation_params(rmin, rmax)
+
 
 def choose_activation_params(rmin: float, rmax: float) -> tuple[float, int]:
     """Asymmetric int8 (scale, zero point) covering [rmin, rmax] and exactly representing 0.0.
@@ -161,9 +197,9 @@ def quantize_bias(bias: np.ndarray, input_scale: float, weight_scales: np.ndarra
 
 
 def activation_bounds(min_value: float | None, max_value: float | None, scale: float,
-                      zero_point: int) -> tuple[int, int]:
+                      zero_point: int, dtype: str = "int8") -> tuple[int, int]:
     """TFLite CalculateActivationRangeQuantized for a fused clamp [min_value, max_value]."""
-    act_min, act_max = INT8_MIN, INT8_MAX
+    act_min, act_max = DTYPE_RANGES[dtype]
     if min_value is not None:
         act_min = max(act_min, zero_point + round_half_away(min_value / scale))
     if max_value is not None:
@@ -173,7 +209,7 @@ def activation_bounds(min_value: float | None, max_value: float | None, scale: f
 
 # --- the float boundary (mirrors tg_quantize_f32 / tg_dequantize_f32 in C) -------------------
 
-def quantize_float(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+def quantize_float(x: np.ndarray, scale: float, zero_point: int, dtype: str = "int8") -> np.ndarray:
     """float32 -> int8: round_half_away(x / scale) + zp, clamped, computed in float32 as the C does.
 
     Mirrors tg_quantize_f32 in firmware: the quotient is a float32 division, the rounding is
@@ -189,7 +225,8 @@ def quantize_float(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
         frac = v - t
         r = t + (frac >= np.float32(0.5)) - (frac <= np.float32(-0.5))
     q = r.astype(np.int64) + zero_point
-    return np.clip(q, INT8_MIN, INT8_MAX).astype(np.int8)
+    low, high = DTYPE_RANGES[dtype]
+    return np.clip(q, low, high).astype(dtype)
 
 
 def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:

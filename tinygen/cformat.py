@@ -9,13 +9,15 @@ import numpy as np
 from .ir import kernel_dims
 
 C_TYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "uint16": "uint16_t", "int32": "int32_t",
-           "float32": "float"}
+           "int64": "int64_t", "float32": "float"}
 
 
 def c_int(value: int) -> str:
     value = int(value)
     if value == -(2**31):
         return "(-2147483647 - 1)"  # the literal 2147483648 does not fit an int
+    if not -(2**31) < value < 2**31:
+        return f"{value}LL"  # an int64 bias of a 16x8 layer
     return str(value)
 
 

@@ -100,7 +100,9 @@ def run_batch(executable: Path, inputs: list[np.ndarray], outputs: list[dict[str
     layout the mode expects (int8 channels-last, or float32 in the model's layout)."""
     count = inputs[0].shape[0]
     dtype = np.int8 if mode == "int8" else np.float32
-    per_sample = [np.ascontiguousarray(x, dtype=dtype).reshape(count, -1) for x in inputs]
+    # In int8 mode each tensor moves in its own type: int8, or int16 (16x8 activations).
+    per_sample = [np.ascontiguousarray(x, dtype=dtype if mode != "int8" else x.dtype).reshape(count, -1)
+                  for x in inputs]
     payload = struct.pack("<I", count) + b"".join(
         b"".join(x[i].tobytes() for x in per_sample) for i in range(count))
     env = dict(os.environ)
@@ -109,14 +111,14 @@ def run_batch(executable: Path, inputs: list[np.ndarray], outputs: list[dict[str
     if result.returncode != 0:
         raise BuildError(f"the host simulator failed (exit {result.returncode}):\n"
                          f"{result.stderr.decode(errors='replace').strip()}")
-    sizes = [int(o["size"]) for o in outputs]
-    itemsize = np.dtype(dtype).itemsize
-    expected = count * sum(sizes) * itemsize
+    types = [np.dtype(dtype if mode != "int8" else o.get("dtype", "int8")) for o in outputs]
+    sizes = [int(o["size"]) * t.itemsize for o, t in zip(outputs, types, strict=True)]
+    expected = count * sum(sizes)
     if len(result.stdout) != expected:
         raise BuildError(f"the host simulator wrote {len(result.stdout)} bytes, expected {expected}")
-    flat = np.frombuffer(result.stdout, dtype=dtype).reshape(count, sum(sizes))
+    flat = np.frombuffer(result.stdout, dtype=np.uint8).reshape(count, sum(sizes))
     results, start = [], 0
-    for size in sizes:
-        results.append(flat[:, start:start + size].copy())
+    for size, kind in zip(sizes, types, strict=True):
+        results.append(flat[:, start:start + size].copy().view(kind))
         start += size
     return results

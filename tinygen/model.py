@@ -77,7 +77,7 @@ class CompiledModel:
         return Layout(io["layout"]).to_onnx(batch, tuple(io["onnx_shape"]))
 
     def quantize(self, io: dict[str, Any], batch: np.ndarray) -> np.ndarray:
-        return arith.quantize_float(batch, io["scale"], io["zero_point"])
+        return arith.quantize_float(batch, io["scale"], io["zero_point"], io.get("dtype", "int8"))
 
     def dequantize(self, io: dict[str, Any], batch: np.ndarray) -> np.ndarray:
         return arith.dequantize(batch, io["scale"], io["zero_point"])
@@ -98,7 +98,8 @@ class CompiledModel:
             if len(names) != 1:
                 raise DataError(f"{source}: the model has inputs {names}; pass a dict / .npz keyed by name")
             arrays = [np.asarray(x)]
-        return [validate_batch(source, io["name"], a, tuple(io["onnx_shape"]), integer=int8)
+        return [validate_batch(source, io["name"], a, tuple(io["onnx_shape"]), integer=int8,
+                               integer_type=io.get("dtype", "int8"))
                 for io, a in zip(self.inputs, arrays, strict=True)]
 
     def _result(self, outputs: list[np.ndarray]) -> Arrays:

@@ -1,4 +1,5 @@
-"""The golden reference: the whole int8 model run through the numpy kernels of tinygen/ops.
+"""The golden reference: the whole quantized model (int8, or int16 activations) run through the numpy
+kernels of tinygen/ops.
 
 This is what the C code must equal byte for byte, on the host and on every target.
 """
@@ -13,7 +14,7 @@ from .ops import op_of
 
 def run(graph: Graph, inputs: list[np.ndarray], keep_all: bool = False
         ) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
-    """Run a batch. `inputs[k]` is (N, *physical shape[1:]) int8 for graph input k.
+    """Run a batch. `inputs[k]` is (N, *physical shape[1:]) of graph input k's type (int8 or int16).
 
     Returns the outputs, each (N, *physical shape[1:]), and -- with keep_all -- every
     activation of every sample stacked the same way (for per-layer comparisons)."""
@@ -42,7 +43,7 @@ def run_one(graph: Graph, inputs: list[np.ndarray]) -> dict[str, np.ndarray]:
     env: dict[str, np.ndarray] = {}
     for name, value in zip(graph.inputs, inputs, strict=True):
         tensor = graph.tensors[name]
-        env[name] = np.ascontiguousarray(value, dtype=np.int8).reshape(tensor.shape)
+        env[name] = np.ascontiguousarray(value, dtype=tensor.dtype).reshape(tensor.shape)
     for node in graph.nodes:
         args: list[np.ndarray] = []
         for name in node.inputs:
@@ -50,9 +51,9 @@ def run_one(graph: Graph, inputs: list[np.ndarray]) -> dict[str, np.ndarray]:
             args.append(data if data is not None else env[name])
         results = op_of(node).reference(node, graph, args)
         for name, value in zip(node.outputs, results, strict=True):
-            expected = graph.tensors[name].shape
-            assert value.dtype == np.int8 and tuple(value.shape) == tuple(expected), (
+            expected, dtype = graph.tensors[name].shape, graph.tensors[name].dtype
+            assert value.dtype == np.dtype(dtype) and tuple(value.shape) == tuple(expected), (
                 f"golden {node.op} '{node.name}' gave {value.dtype}{list(value.shape)}, "
-                f"expected int8{list(expected)}")
+                f"expected {dtype}{list(expected)}")
             env[name] = value
     return env

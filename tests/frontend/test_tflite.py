@@ -433,11 +433,11 @@ def test_unsupported_operators_are_named(op: str, message: str, tmp_path: Path) 
         tinygen.compile(path, tmp_path / "out")
 
 
-def test_int16_activations_are_refused(tmp_path: Path) -> None:
+def test_int16_activations_of_operators_without_16x8_kernels_are_refused(tmp_path: Path) -> None:
     path = tmp_path / "m.tflite"
     path.write_bytes(build([T("x", (1, 8), "int16", [0.001], [0]), T("y", (1, 8), "int16", [0.001], [0])],
                            [Op("RELU", [0], [1])], [0], [1]))
-    with pytest.raises(UnsupportedModelError, match="16x8 quantized models are not supported yet"):
+    with pytest.raises(UnsupportedModelError, match=r"RELU with 16-bit activations \(16x8\) is not supported yet"):
         tinygen.compile(path, tmp_path / "out")
 
 

@@ -62,6 +62,8 @@ class LayerEmitter:
             symbol = self.array(label, t.data, f"{label} {list(t.shape)}{quant_note(t)}")
             self._constants[tensor] = symbol
             return symbol
+        if t.dtype == "int16":  # 16x8 activations: arena offsets are 4-byte aligned
+            return f"(int16_t *)(void *)(arena + {self._plan.tensor_offset(tensor)})"
         return f"arena + {self._plan.tensor_offset(tensor)}"
 
     def array(self, hint: str, values: np.ndarray, comment: str = "") -> str:

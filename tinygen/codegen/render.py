@@ -11,7 +11,7 @@ from typing import Any
 
 import jinja2
 
-from ..cformat import c_dims, c_float, c_rows
+from ..cformat import C_TYPES, c_dims, c_float, c_rows
 from ..cnames import SymbolTable, c_comment
 from ..ir import Graph, Layout, Tensor
 from ..ops import op_of
@@ -83,6 +83,9 @@ def io_facts(graph: Graph, plan: MemoryPlan, names: list[str], kind: str,
             "onnx_shape_text": str(onnx_shape) + (" NCHW" if len(onnx_shape) == 4 and channels_first
                                                   else " NCL" if channels_first else ""),
             "size": tensor.size,
+            "dtype": tensor.dtype,  # "int8", or "int16" (16x8 activations)
+            "ctype": C_TYPES[tensor.dtype],
+            "nbytes": tensor.nbytes,
             "scale": tensor.quant.scale_value,
             "zero_point": tensor.quant.zero_point_value,
             "offset": plan.tensor_offset(name),
@@ -167,8 +170,8 @@ def render(graph: Graph, plan: MemoryPlan, prefix: str, model_file: str) -> Rend
         "arrays": emitter.arrays,
         "inputs": inputs,
         "outputs": outputs,
-        "run_params": ", ".join([f"const int8_t *{io['cname']}" for io in inputs]
-                                + [f"int8_t *{io['cname']}" for io in outputs]),
+        "run_params": ", ".join([f"const {io['ctype']} *{io['cname']}" for io in inputs]
+                                + [f"{io['ctype']} *{io['cname']}" for io in outputs]),
         "run_args": ", ".join(io["cname"] for io in inputs + outputs),
         "run_float_params": ", ".join([f"const float *{io['cname']}" for io in inputs]
                                       + [f"float *{io['cname']}" for io in outputs]),

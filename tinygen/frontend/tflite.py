@@ -231,14 +231,15 @@ class TfliteImport:
         """Declare a TFLite output tensor of the current operator as a new IR activation."""
         t = self.tensor(index)
         name = self.graph.unique_name(t.name)
-        self.graph.add_tensor(Tensor(name, t.shape, "float32", quant=quant or _activation_quant(t),
-                                     onnx_shape=t.shape))
+        # An int16 tensor (a 16x8 model) is declared int16: the quantizer keeps its type (quantize/quantize.py).
+        self.graph.add_tensor(Tensor(name, t.shape, "int16" if t.type_name == "int16" else "float32",
+                                     quant=quant or _activation_quant(t), onnx_shape=t.shape))
         self.names[index] = name
         return name
 
-    def intermediate(self, hint: str, shape: tuple[int, ...], quant: QuantParams) -> str:
+    def intermediate(self, hint: str, shape: tuple[int, ...], quant: QuantParams, dtype: str = "float32") -> str:
         name = self.graph.unique_name(hint)
-        self.graph.add_tensor(Tensor(name, shape, "float32", quant=quant, onnx_shape=shape))
+        self.graph.add_tensor(Tensor(name, shape, dtype, quant=quant, onnx_shape=shape))
         return name
 
     def constant(self, hint: str, array: np.ndarray, quant: QuantParams | None = None) -> str:

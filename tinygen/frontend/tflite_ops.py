@@ -48,16 +48,30 @@ def tflite_op(*names: str, constraints: str = "", refuses: bool = False) -> Call
 
 # --- checks shared by the mappings -----------------------------------------------------------------
 
+# 16x8 models (issue 16): the operators whose IR runs int16 activations with int8 weights (ops/s16.py).
+# Their int16 tensors are declared int16 (TfliteImport.output) with their symmetric parameters, biases are
+# int64 (or int32), and QUANTIZE between int8 and int16 is a conversion (ops/convert.py).
+S16_OPERATORS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "ADD", "SUB",
+                 "MUL", "CONCATENATION", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "SOFTMAX", "MEAN", "QUANTIZE", "LOGISTIC",
+                 "TANH"}
+
+
 def _int8(ctx: TfliteImport, index: int, what: str = "input") -> TfliteTensor:
-    """An int8 activation tensor of the current operator."""
+    """An int8 activation tensor of the current operator (or int16, for the operators of S16_OPERATORS)."""
     t = ctx.tensor(index)
+    if t.type_name == "int16" and ctx.op is not None and ctx.op.op in S16_OPERATORS:
+        if t.dynamic:
+            raise Unsupported(f"{what} '{t.name}' has a dynamic shape", hint="convert with fixed input shapes")
+        return t
     if t.type_name == "int8":
         if t.dynamic:
             raise Unsupported(f"{what} '{t.name}' has a dynamic shape", hint="convert with fixed input shapes")
         return t
     if t.type_name == "int16":
-        raise Unsupported(f"{what} '{t.name}' is int16: 16x8 quantized models are not supported yet",
-                          hint="convert with int8 activations (full-integer quantization)")
+        raise Unsupported(f"{what} '{t.name}' is int16: {ctx.op.op if ctx.op else 'this operator'} with 16-bit "
+                          "activations (16x8) is not supported yet",
+                          hint="16x8 runs " + ", ".join(sorted(S16_OPERATORS)) + "; convert the others with int8 "
+                          "activations")
     if t.type_name in ("float32", "float16"):
         raise Unsupported(f"{what} '{t.name}' is {t.type_name}: the operator runs in float, tinygen compiles "
                           "fully int8-quantized models", hint="convert with full-integer quantization "
@@ -78,8 +92,9 @@ def _no_clamp(ctx: TfliteImport, op: TfliteOperator, out: TfliteTensor) -> None:
     if activation is None:
         return
     quant = _quant(out)
+    dtype = "int16" if out.type_name == "int16" else "int8"
     if arith.activation_bounds(activation.get("min"), activation.get("max"), quant.scale_value,
-                               quant.zero_point_value) != (arith.INT8_MIN, arith.INT8_MAX):
+                               quant.zero_point_value, dtype) != arith.DTYPE_RANGES[dtype]:
         raise Unsupported(f"a fused activation that clamps the output of {op.op} is not supported")
 
 
@@ -132,9 +147,7 @@ def _bias(ctx: TfliteImport, op: TfliteOperator, channels: int, input_scale: flo
     t = ctx.tensor(index)
     if t.data is None:
         raise Unsupported(f"the bias '{t.name}' is computed at run time; tinygen needs a constant bias")
-    if t.type_name == "int64":
-        raise Unsupported(f"bias '{t.name}' is int64 (16x8 quantization), not supported yet")
-    if t.type_name != "int32" or t.quant is None:
+    if t.type_name not in ("int32", "int64") or t.quant is None:  # int64: 16x8
         raise Unsupported(f"bias '{t.name}' is {t.type_name}; TFLite int8 models have int32 biases")
     if t.data.size != channels:
         raise Unsupported(f"bias '{t.name}' has {t.data.size} values for {channels} output channels")
@@ -185,10 +198,7 @@ def edge_inputs(ctx: TfliteImport, problems: ProblemCollector) -> set[int]:
         if t.type_name == "float32" and len(readers) == 1 and readers[0].op == "QUANTIZE":
             source = model.tensors[readers[0].outputs[0]]
             folded.add(readers[0].index)
-        if source.type_name == "int16":
-            problems.add(f"model input '{t.name}' is int16: 16x8 quantized models are not supported yet")
-            continue
-        if source.type_name != "int8" or source.quant is None or source.quant.scale.size != 1:
+        if source.type_name not in ("int8", "int16") or source.quant is None or source.quant.scale.size != 1:
             problems.add(f"model input '{t.name}' is {t.type_name}; tinygen compiles int8 models (a float input "
                          "must be quantized by a QUANTIZE operator)",
                          hint="convert with full-integer quantization")
@@ -202,7 +212,7 @@ def edge_inputs(ctx: TfliteImport, problems: ProblemCollector) -> set[int]:
         graph.inputs.append(name)
         ctx.names[index] = name
         ctx.names[source.index] = name
-        model.values[name] = ValueInfo(t.shape, np.dtype(np.float32 if t.type_name == "float32" else np.int8))
+        model.values[name] = ValueInfo(t.shape, np.dtype(np.float32 if t.type_name == "float32" else t.type_name))
     return folded
 
 
@@ -218,14 +228,19 @@ def edge_outputs(ctx: TfliteImport) -> tuple[set[int], dict[int, int]]:
             continue
         source = model.tensors[producer.inputs[0]]
         readers = [op for op in model.operators if source.index in op.inputs]
-        if source.type_name == "int8" and not source.is_constant and len(readers) == 1:
+        if source.type_name in ("int8", "int16") and not source.is_constant and len(readers) == 1:
             folded.add(producer.index)
             stands_for[index] = source.index
     return folded, stands_for
 
 
+def _declared(t: TfliteTensor) -> str:
+    """The IR type an activation is declared with: int16 for a 16x8 tensor, else float32 (int8 once quantized)."""
+    return "int16" if t.type_name == "int16" else "float32"
+
+
 def _activation_tensor(name: str, t: TfliteTensor) -> Tensor:
-    return Tensor(name, t.shape, "float32", quant=_quant(t), onnx_shape=t.shape)
+    return Tensor(name, t.shape, "int16" if t.type_name == "int16" else "float32", quant=_quant(t), onnx_shape=t.shape)
 
 
 # --- operators -------------------------------------------------------------------------------------
@@ -284,7 +299,7 @@ def fully_connected(ctx: TfliteImport, op: TfliteOperator) -> None:
     rows = size // depth
     source = ctx.runtime(op.inputs[0])
     if tuple(x.shape) != (rows, depth):  # TFLite flattens the input to [rows, K]: a free reshape
-        flat = ctx.intermediate(f"{x.name}_rows", (rows, depth), _quant(x))
+        flat = ctx.intermediate(f"{x.name}_rows", (rows, depth), _quant(x), _declared(x))
         ctx.emit("reshape", [source], [flat])
         source = flat
     bias = _bias(ctx, op, outputs, _quant(x).scale_value, w)
@@ -294,7 +309,7 @@ def fully_connected(ctx: TfliteImport, op: TfliteOperator) -> None:
         return
     if int(np.prod(out.shape)) != rows * outputs:
         raise Unsupported(f"output shape {list(out.shape)} does not hold {rows} x {outputs} values")
-    result = ctx.intermediate(f"{out.name}_rows", (rows, outputs), _quant(out))
+    result = ctx.intermediate(f"{out.name}_rows", (rows, outputs), _quant(out), _declared(out))
     ctx.emit("fully_connected", [source, weights, bias], [result], activation=_activation(ctx, op))
     ctx.emit("reshape", [result], [ctx.output(op.outputs[0])])  # keep_num_dims
 
@@ -323,13 +338,13 @@ def _operand(ctx: TfliteImport, index: int, rank: int, hint: str) -> str:
     t = ctx.tensor(index)
     shape = (1,) * (rank - len(t.shape)) + tuple(t.shape)
     if t.data is not None:
-        if t.type_name != "int8" or t.quant is None or t.quant.scale.size != 1:
+        if t.type_name not in ("int8", "int16") or t.quant is None or t.quant.scale.size != 1:  # int16: 16x8
             raise Unsupported(f"constant operand '{t.name}' is {t.type_name}; an int8 per-tensor constant is needed")
         return ctx.constant(hint, t.data.reshape(shape), _quant(t))
     _int8(ctx, index)
     source = ctx.runtime(index)
     if shape != tuple(t.shape):
-        aligned = ctx.intermediate(f"{t.name}_{rank}d", shape, _quant(t))
+        aligned = ctx.intermediate(f"{t.name}_{rank}d", shape, _quant(t), _declared(t))
         ctx.emit("reshape", [source], [aligned])
         return aligned
     return source
@@ -645,10 +660,13 @@ def quantize(ctx: TfliteImport, op: TfliteOperator) -> None:
     """int8 -> int8 inside the graph: TFLite's requantization (a QUANTIZE of a float model input is
     folded into the graph input by edge_inputs)."""
     x = ctx.tensor(op.inputs[0])
-    if x.type_name != "int8":
+    if x.type_name not in ("int8", "int16"):
         raise Unsupported(f"QUANTIZE of a {x.type_name} tensor inside the graph: the model computes in float "
                           "before it", hint="convert with full-integer quantization")
-    _int8(ctx, op.outputs[0], "output")
+    out = _int8(ctx, op.outputs[0], "output")
+    if "int16" in (x.type_name, out.type_name):  # between int8 and int16 (16x8): TFLite's Requantize
+        ctx.emit("convert", [ctx.runtime(op.inputs[0])], [ctx.output(op.outputs[0])])
+        return
     ctx.emit("lut", [ctx.runtime(op.inputs[0])], [ctx.output(op.outputs[0])], function="requantize", args={})
 
 

@@ -18,15 +18,15 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from ..ir import Graph, Node
-from .kernel import InPlace, Kernel, layer_weights, replaces_input
+from .kernel import InPlace, Kernel, activation_type, layer_weights, replaces_input
 from .onnx_import import ONNX_IMPORTERS, OnnxImporter, Unsupported, onnx_layout_kind, onnx_op
 
 if TYPE_CHECKING:
     from .emit import CLayer, EmitContext
 
 # What an op module needs, in one import (`from .base import ...`).
-__all__ = ["ONNX_IMPORTERS", "OPS", "InPlace", "Kernel", "OnnxImporter", "Op", "Unsupported", "layer_weights",
-           "onnx_layout_kind", "onnx_op", "op_of", "register", "replaces_input"]
+__all__ = ["ONNX_IMPORTERS", "OPS", "InPlace", "Kernel", "OnnxImporter", "Op", "Unsupported", "activation_type",
+           "layer_weights", "onnx_layout_kind", "onnx_op", "op_of", "register", "replaces_input"]
 
 
 # --- IR ops --------------------------------------------------------------------------------------
@@ -77,6 +77,15 @@ class Op:
     def fixed_output_quant(self, node: Node, graph: Graph) -> tuple[float, int]:
         raise NotImplementedError
 
+    def runs_int16(self, node: Node) -> bool:
+        """Can this layer run with int16 activations? (The op's precisions; an op may take int16 for some of
+        its layers only: quantize/quantize.py keeps the others int8.)"""
+        return "int16" in self.activation_precisions
+
+    def int16_output_quant(self, node: Node, graph: Graph) -> tuple[float, int] | None:
+        """The output parameters an int16 layer's arithmetic dictates (TFLite's 16x8 sigmoid: 1/32768), if any."""
+        return None
+
     def quantize(self, node: Node, graph: Graph) -> None:
         """Turn float constants into integer ones and fill node.params (activations are quantized)."""
 
@@ -118,8 +127,9 @@ class Op:
     # --- kernels: read from the table ---------------------------------------------------------------
     def candidates(self, node: Node, graph: Graph) -> list[Kernel]:
         """The kernels that can run this layer, fastest first."""
-        weights = layer_weights(node)
-        return [kernel for kernel in self.kernels if kernel.weights == weights and kernel.applies(node, graph)]
+        weights, activations = layer_weights(node), activation_type(node, graph)
+        return [kernel for kernel in self.kernels if kernel.weights == weights
+                and kernel.activations in (activations, "") and kernel.applies(node, graph)]
 
     def kernel(self, node: Node, graph: Graph) -> Kernel | None:
         """The kernel this layer runs: the one node.attrs["variant"] names, else the fastest that applies."""

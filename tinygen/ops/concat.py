@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import arith
+from ..cformat import C_TYPES
 from ..ir import Graph, Layout, Node, QuantParams
 from .base import Kernel, Op, Unsupported, onnx_op, register
 from .common import input_quant, output_quant
@@ -90,8 +91,9 @@ def copy_or_requantize(graph: Graph, node: Node, index: int) -> tuple[int, int, 
     out_scale, out_zp = output_quant(graph, node)
     tensor = graph.tensors[node.inputs[index]]
     if tensor.data is not None and tensor.quant is None:
-        tensor.data = arith.quantize_float(tensor.data, out_scale, out_zp)
-        tensor.dtype, tensor.quant = "int8", QuantParams.per_tensor(out_scale, out_zp)
+        dtype = graph.tensors[node.outputs[0]].dtype  # int8, or int16 (16x8)
+        tensor.data = arith.quantize_float(tensor.data, out_scale, out_zp, dtype)
+        tensor.dtype, tensor.quant = dtype, QuantParams.per_tensor(out_scale, out_zp)
     scale, zp = input_quant(graph, node, index)
     if np.float32(scale) == np.float32(out_scale) and zp == out_zp:
         return 0, -zp, 0, 0
@@ -103,7 +105,9 @@ def copy_or_requantize(graph: Graph, node: Node, index: int) -> tuple[int, int, 
 class ConcatOp(Op):
     name = "concat"
     summary = "concatenation along any axis, requantizing inputs whose parameters differ"
-    kernels = (Kernel("tg_concat_s8", "tg_concat_params"),)
+    kernels = (Kernel("tg_concat_s8", "tg_concat_params"),
+               Kernel("tg_concat_s16", "tg_concat_params", activations="int16"))  # 16x8 (tg_s16.h)
+    activation_precisions = ("int8", "int16")
 
     def quantize(self, node: Node, graph: Graph) -> None:
         out_zp = output_quant(graph, node)[1]
@@ -119,8 +123,10 @@ class ConcatOp(Op):
         parts = []
         for index, x in enumerate(inputs):
             if p["requant"][index]:
-                x = arith.requantize(x.astype(np.int64) + p["input_offset"][index], p["multiplier"][index],
-                                     p["shift"][index], p["output_offset"], -128, 127)
+                info = np.iinfo(x.dtype)  # int8, or int16 (16x8)
+                scaled = arith.multiply_by_quantized_multiplier(x.astype(np.int64) + p["input_offset"][index],
+                                                                p["multiplier"][index], p["shift"][index])
+                x = np.clip(scaled + p["output_offset"], info.min, info.max).astype(x.dtype)
             parts.append(x)
         if "outer" in node.attrs:
             outer = int(node.attrs["outer"])
@@ -162,4 +168,5 @@ class ConcatOp(Op):
                   ("shift", ctx.array("shift", p["shift"], "requantization shifts")),
                   ("output_offset", str(p["output_offset"]))]
         return ctx.call(fields, [local, ctx.pointer(node.outputs[0])],
-                      setup=[f"const int8_t *const {local}[{len(node.inputs)}] = {{{pointers}}};"])
+                      setup=[f"const {C_TYPES[graph.tensors[node.outputs[0]].dtype]} *const {local}"
+                             f"[{len(node.inputs)}] = {{{pointers}}};"])

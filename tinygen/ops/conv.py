@@ -17,6 +17,7 @@ import numpy as np
 
 from ..cformat import c_init
 from ..ir import Graph, Node, Tensor, align_up, kernel_dims
+from . import s16
 from .base import InPlace, Kernel, Op, Unsupported, layer_weights, onnx_op, register
 from .common import (
     Window,
@@ -98,7 +99,13 @@ class _ConvBase(Op):
     absorbs_pad = True
     patchable = True
 
+    activation_precisions = ("int8", "int16")
+
     def quantize(self, node: Node, graph: Graph) -> None:
+        if s16.is_s16(node, graph):  # 16x8 (ops/s16.py): int64 bias, 64-bit requantization
+            assert self.weight_channel_axis is not None
+            node.params = s16.quantize_weighted(node, graph, self.weight_channel_axis)
+            return
         in_scale, in_zp = input_quant(graph, node)
         out_scale, out_zp = output_quant(graph, node)
         assert self.weight_channel_axis is not None
@@ -115,6 +122,8 @@ class _ConvBase(Op):
         from ..arith import requantize
 
         p = node.params
+        if p.get("s16"):
+            return s16.requantize(acc, p)
         return requantize(acc, p["multiplier"], p["shift"], p["output_offset"], p["act_min"], p["act_max"])
 
     def _patches(self, node: Node, graph: Graph, x: np.ndarray) -> np.ndarray:
@@ -136,6 +145,20 @@ class _ConvBase(Op):
         p = node.params
         window = window_of(node)
         per_channel = len(p["multiplier"]) > 1
+        if p.get("s16"):  # tg_conv_s16_params (tg_s16.h)
+            fields = [
+                ("input", ctx.dims(node.inputs[0])), ("filter", ctx.dims(node.inputs[1])),
+                ("output", ctx.dims(node.outputs[0])), ("stride", c_init(window.stride)),
+                ("dilation", c_init(window.dilation)), ("padding", c_init(window.pads)),
+                ("groups", str(node.attrs.get("groups", 1))),
+                ("depth_multiplier", str(node.attrs.get("depth_multiplier", 1))),
+                ("activation_min", str(p["act_min"])), ("activation_max", str(p["act_max"])),
+                ("weights", ctx.pointer(node.inputs[1], "weights")), ("bias", ctx.pointer(node.inputs[2], "bias")),
+                ("multiplier", ctx.array("multiplier", p["multiplier"], "requantization multipliers")),
+                ("shift", ctx.array("shift", s16.shifts(p["shift"]), "requantization shifts")),
+                ("per_channel", "1" if per_channel else "0"),
+            ]
+            return ctx.call(fields, [ctx.pointer(node.inputs[0]), ctx.pointer(node.outputs[0])])
         fields = [
             ("input", ctx.dims(node.inputs[0])),
             ("filter", ctx.dims(node.inputs[1])),
@@ -373,6 +396,7 @@ CONV_S4 = Kernel("tg_conv_s4", "tg_conv_params", weights="int4")
 DEPTHWISE_S4 = Kernel("tg_depthwise_conv_s4", "tg_conv_params", weights="int4")
 
 CONV_KERNELS = (
+    Kernel("tg_conv_s16", "tg_conv_s16_params", activations="int16"),  # 16x8, plain C (tg_s16.h)
     *_block_kernels("tg_conv_1x1_s8", "tg_conv_params", _fused(_is_1x1, False), im2col=False),
     *_block_kernels("tg_conv_im2col_s8", "tg_conv_params", _fused(_is_im2col, False), im2col=True),
     Kernel("tg_conv_s8", "tg_conv_params", applies=_fused(_is_grouped, False),
@@ -398,6 +422,7 @@ def _depthwise_overlap(node: Node, graph: Graph) -> list[InPlace]:
 
 
 DEPTHWISE_KERNELS = (
+    Kernel("tg_depthwise_conv_s16", "tg_conv_s16_params", activations="int16"),  # 16x8, plain C (tg_s16.h)
     Kernel("tg_depthwise_conv_3x3_s8", "tg_conv_params", applies=_is_depthwise_3x3, scratch=_ring_rows_scratch,
            in_place=_depthwise_overlap),
     Kernel("tg_depthwise_conv_fast_s8", "tg_conv_params", scratch=_ring_rows_scratch, in_place=_depthwise_overlap,

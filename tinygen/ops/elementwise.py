@@ -8,6 +8,8 @@ Arithmetic is TFLite's int8 ADD / SUB / MUL:
        -- summed, and the sum requantized by 2 max / (2^20 s_out). |x + offset| <= 255 < 2^8,
        so the shifted value stays below 2^28 and the sum of two below 2^29: no overflow.
   mul: (x1 + offset1) * (x2 + offset2), |product| <= 2^16, requantized by s1 s2 / s_out.
+With int16 activations (16x8, ops/s16.py) both are TFLite's int16 recipes: zero points 0, add with a left
+shift of 15 (|x| <= 2^15, so x << 15 <= 2^30), mul's product below 2^30; a constant operand is int16 too.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ import numpy as np
 
 from .. import arith
 from ..cformat import c_init
+from ..errors import TinygenError
 from ..ir import Graph, Layout, Node, QuantParams, broadcast_dims
+from . import s16
 from .base import InPlace, Kernel, Op, Unsupported, onnx_op, register
 from .common import activation_range, input_quant, output_quant
 
@@ -27,6 +31,7 @@ if TYPE_CHECKING:
     from .onnx_import import ImportContext, Value
 
 ADD_LEFT_SHIFT = 20
+ADD_LEFT_SHIFT_S16 = 15  # TFLite's int16 ADD / SUB
 
 
 def _physical_operand(ctx: ImportContext, value: Value, out_shape: tuple[int, ...], out_layout: Layout,
@@ -94,17 +99,18 @@ def Div(ctx: ImportContext, A: Value, B: Value) -> None:
     import_binary(ctx, "mul", A, B, transform="reciprocal")
 
 
-def quantize_constant_operand(graph: Graph, name: str) -> None:
-    """A constant operand of add/mul becomes int8 with its own asymmetric per-tensor parameters."""
+def quantize_constant_operand(graph: Graph, name: str, dtype: str = "int8") -> None:
+    """A constant operand of add/mul becomes int8 with its own asymmetric per-tensor parameters (int16
+    symmetric ones in a 16x8 layer)."""
     tensor = graph.tensors[name]
-    if tensor.dtype == "int8" or tensor.data is None:
+    if tensor.dtype == dtype or tensor.data is None:
         return
     if tensor.quant is not None:  # integers of another width (an int32 bias of a quantized model)
         tensor.data = ((tensor.data.astype(np.float64) - tensor.quant.zero_point.astype(np.float64))
                        * tensor.quant.scale).astype(np.float32)
-    scale, zero_point = arith.choose_activation_params(float(tensor.data.min()), float(tensor.data.max()))
-    tensor.data = arith.quantize_float(tensor.data, scale, zero_point)
-    tensor.dtype = "int8"
+    scale, zero_point = arith.choose_params(float(tensor.data.min()), float(tensor.data.max()), dtype)
+    tensor.data = arith.quantize_float(tensor.data, scale, zero_point, dtype)
+    tensor.dtype = dtype
     tensor.quant = QuantParams.per_tensor(scale, zero_point)
 
 
@@ -133,10 +139,14 @@ def _dims4(shape: tuple[int, ...]) -> str:
 
 class BinaryOp(Op):
     accepts_activation = True
+    activation_precisions = ("int8", "int16")
 
     def quantize(self, node: Node, graph: Graph) -> None:
+        dtype = graph.tensors[node.outputs[0]].dtype
         for name in node.inputs:
-            quantize_constant_operand(graph, name)
+            quantize_constant_operand(graph, name, dtype)
+        if dtype == "int16":
+            s16.check_symmetric(node, graph)
 
     def emit_common(self, node: Node, graph: Graph, ctx: EmitContext) -> list[tuple[str, str]]:
         out = graph.tensors[node.outputs[0]].shape
@@ -149,13 +159,14 @@ class BinaryOp(Op):
 def add_arithmetic(p: dict, x1: np.ndarray, x2: np.ndarray) -> np.ndarray:
     """TFLite's int8 ADD of two int8 arrays (broadcasting) with the parameters AddOp.quantize derives."""
     mbqm = arith.multiply_by_quantized_multiplier
-    a = (x1.astype(np.int64) + p["input1_offset"]) << ADD_LEFT_SHIFT
-    b = (x2.astype(np.int64) + p["input2_offset"]) << ADD_LEFT_SHIFT
+    left_shift = p.get("left_shift", ADD_LEFT_SHIFT)
+    a = (x1.astype(np.int64) + p["input1_offset"]) << left_shift
+    b = (x2.astype(np.int64) + p["input2_offset"]) << left_shift
     a = mbqm(a, p["input1_multiplier"], p["input1_shift"])
     b = mbqm(b, p["input2_multiplier"], p["input2_shift"])
     total = a - b if p["subtract"] else a + b
     out = mbqm(total, p["output_multiplier"], p["output_shift"]) + p["output_offset"]
-    return np.clip(out, p["act_min"], p["act_max"]).astype(np.int8)
+    return np.clip(out, p["act_min"], p["act_max"]).astype(p.get("dtype", "int8"))
 
 
 def add_fields(p: dict) -> list[tuple[str, str]]:
@@ -163,7 +174,7 @@ def add_fields(p: dict) -> list[tuple[str, str]]:
     return [(key, str(int(p.get(key, 0)))) for key in (
         "input1_offset", "input2_offset", "output_offset", "input1_multiplier", "input1_shift",
         "input2_multiplier", "input2_shift", "output_multiplier", "output_shift")
-    ] + [("left_shift", str(ADD_LEFT_SHIFT)), ("activation_min", str(p["act_min"])),
+    ] + [("left_shift", str(p.get("left_shift", ADD_LEFT_SHIFT))), ("activation_min", str(p["act_min"])),
          ("activation_max", str(p["act_max"])), ("subtract", "1" if p["subtract"] else "0")]
 
 
@@ -171,23 +182,28 @@ def add_fields(p: dict) -> list[tuple[str, str]]:
 class AddOp(BinaryOp):
     name = "add"
     summary = "elementwise sum (or difference) with broadcasting, TFLite int8 ADD arithmetic"
-    kernels = (Kernel("tg_add_fast_s8", "tg_add_params", in_place=replaces_same_shape_input),)
+    kernels = (Kernel("tg_add_fast_s8", "tg_add_params", in_place=replaces_same_shape_input),
+               Kernel("tg_add_s16", "tg_add_params", in_place=replaces_same_shape_input, activations="int16"))
 
     def quantize(self, node: Node, graph: Graph) -> None:
         super().quantize(node, graph)
         s1, zp1 = input_quant(graph, node, 0)
         s2, zp2 = input_quant(graph, node, 1)
         so, zpo = output_quant(graph, node)
+        dtype = graph.tensors[node.outputs[0]].dtype
+        left_shift = ADD_LEFT_SHIFT_S16 if dtype == "int16" else ADD_LEFT_SHIFT
         twice_max = 2.0 * max(np.float64(s1), np.float64(s2))
         m1, sh1 = arith.quantize_multiplier(np.float64(s1) / twice_max)
         m2, sh2 = arith.quantize_multiplier(np.float64(s2) / twice_max)
-        mo, sho = arith.quantize_multiplier(twice_max / ((1 << ADD_LEFT_SHIFT) * np.float64(so)))
-        act_min, act_max = activation_range(node, graph)
+        mo, sho = arith.quantize_multiplier(twice_max / ((1 << left_shift) * np.float64(so)))
+        act_min, act_max = s16.activation_range_s16(node, graph) if dtype == "int16" else activation_range(node, graph)
         node.params = {"input1_offset": -zp1, "input2_offset": -zp2, "output_offset": zpo,
                        "input1_multiplier": m1, "input1_shift": sh1, "input2_multiplier": m2,
                        "input2_shift": sh2, "output_multiplier": mo, "output_shift": sho,
                        "act_min": act_min, "act_max": act_max,
                        "subtract": bool(node.attrs.get("subtract", False))}
+        if dtype == "int16":
+            node.params.update(left_shift=left_shift, dtype=dtype)
 
     def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
         out = add_arithmetic(node.params, inputs[0], inputs[1])
@@ -204,7 +220,8 @@ class AddOp(BinaryOp):
 class MulOp(BinaryOp):
     name = "mul"
     summary = "elementwise product with broadcasting, TFLite int8 MUL arithmetic"
-    kernels = (Kernel("tg_mul_s8", "tg_mul_params", in_place=replaces_same_shape_input),)
+    kernels = (Kernel("tg_mul_s8", "tg_mul_params", in_place=replaces_same_shape_input),
+               Kernel("tg_mul_s16", "tg_mul_params", in_place=replaces_same_shape_input, activations="int16"))
 
     def quantize(self, node: Node, graph: Graph) -> None:
         super().quantize(node, graph)
@@ -212,7 +229,13 @@ class MulOp(BinaryOp):
         s2, zp2 = input_quant(graph, node, 1)
         so, zpo = output_quant(graph, node)
         m, sh = arith.quantize_multiplier(np.float64(s1) * np.float64(s2) / np.float64(so))
-        act_min, act_max = activation_range(node, graph)
+        if graph.tensors[node.outputs[0]].dtype == "int16":
+            act_min, act_max = s16.activation_range_s16(node, graph)
+            if sh > 0:  # the product (|.| <= 2^30) shifted left would overflow int32
+                raise TinygenError(f"node '{node.name}': an int16 product whose output scale is finer than the "
+                                   "product of the input scales is not supported")
+        else:
+            act_min, act_max = activation_range(node, graph)
         node.params = {"input1_offset": -zp1, "input2_offset": -zp2, "output_offset": zpo,
                        "output_multiplier": m, "output_shift": sh, "act_min": act_min, "act_max": act_max}
 
@@ -220,8 +243,8 @@ class MulOp(BinaryOp):
         p = node.params
         product = ((inputs[0].astype(np.int64) + p["input1_offset"])
                    * (inputs[1].astype(np.int64) + p["input2_offset"]))
-        out = arith.requantize(product, p["output_multiplier"], p["output_shift"], p["output_offset"],
-                               p["act_min"], p["act_max"])
+        out = arith.multiply_by_quantized_multiplier(product, p["output_multiplier"], p["output_shift"])
+        out = np.clip(out + p["output_offset"], p["act_min"], p["act_max"]).astype(graph.tensors[node.outputs[0]].dtype)
         return [np.broadcast_to(out, graph.tensors[node.outputs[0]].shape).copy()]
 
     def emit(self, node: Node, graph: Graph, ctx: EmitContext) -> CLayer:

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..arith import requantize
 from ..ir import Graph, Node
-from . import batch_matmul
+from . import batch_matmul, s16
 from .base import Kernel, Op, Unsupported, layer_weights, onnx_op, register
 from .common import (
     accumulator_bits,
@@ -121,6 +121,7 @@ def _direct_cost(node: Node, graph: Graph) -> int:
 # without scratch, the direct variant widens each chunk of 4 inputs as it goes, for 4 output rows at a
 # time. Tiny layers take the plain kernel.
 KERNELS = (
+    Kernel("tg_fully_connected_s16", "tg_fully_connected_s16_params", activations="int16"),  # 16x8 (tg_s16.h)
     Kernel("tg_fully_connected_wide_s8", "tg_fully_connected_params", scratch=_widened_row,
            applies=lambda node, graph: _large(node, graph) and _sizes(node, graph)[1] % 128 == 0),
     Kernel("tg_fully_connected_fast_s8", "tg_fully_connected_params", scratch=_widened_row,
@@ -132,7 +133,7 @@ KERNELS = (
     # 4-bit weights [N, K] packed two per byte in their flat order, unpacked in the inner loop (tg_s4.h)
     Kernel("tg_fully_connected_s4", "tg_fully_connected_params", weights="int4"),
 )
-DIRECT = KERNELS[2]
+DIRECT = next(kernel for kernel in KERNELS if kernel.function == "tg_fully_connected_direct_s8")
 S4 = next(kernel for kernel in KERNELS if kernel.weights == "int4")
 
 
@@ -154,8 +155,12 @@ class FullyConnected(Op):
     accepts_activation = True
     weight_channel_axis = 0
     weight_precisions = ("int8", "int4")
+    activation_precisions = ("int8", "int16")
 
     def quantize(self, node: Node, graph: Graph) -> None:
+        if s16.is_s16(node, graph):  # 16x8 (ops/s16.py): int64 bias, 64-bit requantization
+            node.params = s16.quantize_weighted(node, graph, 0)
+            return
         in_scale, in_zp = input_quant(graph, node)
         out_scale, out_zp = output_quant(graph, node)
         weights, bias = quantize_weights_and_bias(graph, node, 0, in_scale, in_zp, layer_weights(node))
@@ -174,6 +179,8 @@ class FullyConnected(Op):
         out_shape = graph.tensors[node.outputs[0]].shape
         rows = inputs[0].reshape(-1, weights.shape[1]).astype(np.int32) + p["input_offset"]
         acc = exact_matmul(rows, weights.T) + bias.astype(np.int64)
+        if p.get("s16"):
+            return [s16.requantize(acc, p).reshape(out_shape)]
         out = requantize(acc, p["multiplier"], p["shift"], p["output_offset"], p["act_min"], p["act_max"])
         return [out.reshape(out_shape)]
 
@@ -197,6 +204,15 @@ class FullyConnected(Op):
     def emit(self, node: Node, graph: Graph, ctx: EmitContext) -> CLayer:
         p = node.params
         rows, depth, out_features = _sizes(node, graph)
+        if p.get("s16"):  # tg_fully_connected_s16_params (tg_s16.h)
+            fields = [("rows", str(rows)), ("input_depth", str(depth)), ("output_depth", str(out_features)),
+                      ("activation_min", str(p["act_min"])), ("activation_max", str(p["act_max"])),
+                      ("weights", ctx.pointer(node.inputs[1], "weights")),
+                      ("bias", ctx.pointer(node.inputs[2], "bias")),
+                      ("multiplier", ctx.array("multiplier", p["multiplier"], "requantization multipliers")),
+                      ("shift", ctx.array("shift", s16.shifts(p["shift"]), "requantization shifts")),
+                      ("per_channel", "1" if len(p["multiplier"]) > 1 else "0")]
+            return ctx.call(fields, [ctx.pointer(node.inputs[0]), ctx.pointer(node.outputs[0])])
         fields = [
             ("rows", str(rows)),
             ("input_depth", str(depth)),

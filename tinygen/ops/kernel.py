@@ -28,6 +28,17 @@ def layer_weights(node: Node) -> str:
     return str(node.attrs.get("precision", {}).get("weights", "int8"))
 
 
+def layer_activations(node: Node) -> str:
+    """The activation precision the plan chose for a layer: "int8", or "int16" (node.attrs["precision"])."""
+    return str(node.attrs.get("precision", {}).get("activations", "int8"))
+
+
+def activation_type(node: Node, graph: Graph) -> str:
+    """The activation type a layer computes in: "int16" when its output is int16 (TFLite's 16x8 scheme:
+    int16 activations, int8 weights), "int8" otherwise (and before quantization)."""
+    return "int16" if graph.tensors[node.outputs[0]].dtype == "int16" else "int8"
+
+
 def _always(node: Node, graph: Graph) -> bool:
     return True
 
@@ -71,6 +82,9 @@ class Kernel:
     in_place: Callable[[Node, Graph], list[InPlace]] = _no_overlap
     # The weights it reads: "int8", or "int4" packed two per byte (the layer's precision picks the kernels).
     weights: str = "int8"
+    # The activation type of the layers it runs ("int8", or "int16": the 16x8 kernels, *_s16), read from
+    # the layer's output (activation_type); "" for a kernel that converts between the two.
+    activations: str = "int8"
 
     @property
     def key(self) -> str:

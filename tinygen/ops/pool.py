@@ -158,15 +158,18 @@ class _PoolBase(Op):
 class MaxPoolOp(_PoolBase):
     name = "max_pool"
     summary = "max pooling (padding ignored, as -infinity)"
-    kernels = (Kernel("tg_max_pool_s8", "tg_pool_params"),)
+    kernels = (Kernel("tg_max_pool_s8", "tg_pool_params"),
+               Kernel("tg_max_pool_s16", "tg_pool_params", activations="int16"))  # 16x8 (tg_s16.h)
     output_quant = "input"
+    activation_precisions = ("int8", "int16")
 
     def quantize(self, node: Node, graph: Graph) -> None:
         node.params = {}
 
     def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
-        values, _ = _input_window_view(node, graph, inputs[0], -128)
-        out = values.max(axis=(3, 4)).astype(np.int8)
+        dtype = inputs[0].dtype
+        values, _ = _input_window_view(node, graph, inputs[0], int(np.iinfo(dtype).min))
+        out = values.max(axis=(3, 4)).astype(dtype)
         return [out.reshape(graph.tensors[node.outputs[0]].shape)]
 
     def emit(self, node: Node, graph: Graph, ctx: EmitContext) -> CLayer:
@@ -178,7 +181,9 @@ class MaxPoolOp(_PoolBase):
 class AvgPoolOp(_PoolBase):
     name = "avg_pool"
     summary = "average pooling, TFLite rounding; ONNX count_include_pad semantics"
-    kernels = (Kernel("tg_avg_pool_fast_s8", "tg_pool_params"),)  # falls back to tg_avg_pool_s8
+    kernels = (Kernel("tg_avg_pool_fast_s8", "tg_pool_params"),  # falls back to tg_avg_pool_s8
+               Kernel("tg_avg_pool_s16", "tg_pool_params", activations="int16"))  # 16x8 (tg_s16.h)
+    activation_precisions = ("int8", "int16")
     # A float model's pool gets a calibrated output (attrs "output_calibrated") and the "mean"
     # arithmetic; a quantized model's keeps its parameters and "average" (module docstring).
     output_quant = "input_or_calibrated"
@@ -193,6 +198,8 @@ class AvgPoolOp(_PoolBase):
         multiplier, shift = arith.quantize_multiplier(np.float64(in_scale) / np.float64(out_scale)) \
             if rescale or mean else (0, 0)
         kernel = node.attrs["kernel"]
+        if graph.tensors[node.outputs[0]].dtype == "int16":
+            _check_s16(node, rescale, multiplier, shift, int(np.prod(kernel)))
         if rescale and 255 * int(np.prod(kernel)) * np.float64(in_scale) / np.float64(out_scale) >= 2 ** 31:
             # The kernel rescales the window's sum (|sum| <= 255 taps) before dividing: it must fit int32.
             raise TinygenError(f"node '{node.name}': average pooling a {kernel} window into a "
@@ -211,7 +218,8 @@ class AvgPoolOp(_PoolBase):
             multiplier, shift = mean_multiplier(p["multiplier"], p["shift"], np.maximum(count, 1))
             acc = total - (inside * p["input_zero_point"])[None, :, :, None]
             out = arith.multiply_by_quantized_multiplier(acc, multiplier[None, :, :, None], shift[None, :, :, None])
-            out = np.clip(out + p["output_offset"], -128, 127).astype(np.int8)
+            low, high = np.iinfo(inputs[0].dtype).min, np.iinfo(inputs[0].dtype).max
+            out = np.clip(out + p["output_offset"], low, high).astype(inputs[0].dtype)
             return [out.reshape(graph.tensors[node.outputs[0]].shape)]
         if p["count_include_pad"]:
             count = _padded_counts(node, graph)
@@ -227,7 +235,8 @@ class AvgPoolOp(_PoolBase):
             average = _divide_rounding_away(scaled, count) + p["output_offset"]
         else:
             average = _divide_rounding_away(total, count)
-        out = np.clip(average, -128, 127).astype(np.int8)
+        info = np.iinfo(inputs[0].dtype)  # int8, or int16 (16x8)
+        out = np.clip(average, info.min, info.max).astype(inputs[0].dtype)
         return [out.reshape(graph.tensors[node.outputs[0]].shape)]
 
     def emit(self, node: Node, graph: Graph, ctx: EmitContext) -> CLayer:
@@ -244,6 +253,17 @@ class AvgPoolOp(_PoolBase):
             fields.append(("mean", "1"))
         return ctx.call(fields,
                       [ctx.pointer(node.inputs[0]), ctx.pointer(node.outputs[0])])
+
+
+def _check_s16(node: Node, rescale: bool, multiplier: int, shift: int, taps: int) -> None:
+    """tg_avg_pool_s16 averages (output parameters = input's) or takes the mean; its sum of int16 values, at most
+    2^15 taps, shifted left by the mean's requantization must stay in int32."""
+    if rescale:
+        raise TinygenError(f"node '{node.name}': an int16 average pool whose output has other parameters than its "
+                           "input is not supported", hint="TFLite's 16x8 AVERAGE_POOL_2D keeps the input's.")
+    left = max(0, shift - int(np.floor(np.log2(max(taps, 1))))) if multiplier else 0
+    if (2**15 * taps) << left >= 2**31:
+        raise TinygenError(f"node '{node.name}': the int16 mean of {taps} taps would overflow int32")
 
 
 def _divide_rounding_away(total: np.ndarray, count: np.ndarray) -> np.ndarray:

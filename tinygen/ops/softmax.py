@@ -17,11 +17,13 @@ C; all arithmetic here is on int64 numpy arrays holding int32 values.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import arith
+from ..errors import TinygenError
 from ..ir import Graph, Layout, Node
 from .base import Kernel, Op, Unsupported, onnx_op, register, replaces_input
 from .common import input_quant, output_quant
@@ -251,9 +253,17 @@ class SoftmaxOp(Op):
     summary = "softmax or log-softmax over any axis, TFLite int8 SOFTMAX / LOG_SOFTMAX fixed-point arithmetic"
     # Row by row: the max and the sum read the row, then each output replaces the input it was just
     # computed from, in order (tg_softmax.h).
-    kernels = (Kernel("tg_softmax_s8", "tg_softmax_params", in_place=replaces_input),)
+    kernels = (Kernel("tg_softmax_s8", "tg_softmax_params", in_place=replaces_input),
+               # 16x8: TFLite's int16 SOFTMAX (tables), the row's exponentials in scratch (tg_s16.h)
+               Kernel("tg_softmax_s16", "tg_softmax_s16_params", activations="int16", in_place=replaces_input,
+                      scratch=lambda node, graph: 2 * softmax_view(graph.tensors[node.outputs[0]].shape,
+                                                                   node.attrs.get("axis"))[1]))
+    activation_precisions = ("int8", "int16")
 
     def quantize(self, node: Node, graph: Graph) -> None:
+        if graph.tensors[node.outputs[0]].dtype == "int16":
+            node.params = quantize_s16(node, graph)
+            return
         in_scale, _ = input_quant(graph, node)
         out_scale, out_zp = output_quant(graph, node)
         multiplier, left_shift, diff_min = softmax_parameters(in_scale, node.attrs.get("beta", 1.0))
@@ -269,6 +279,8 @@ class SoftmaxOp(Op):
                        "reverse_shift": reverse_shift}
 
     def fixed_output_quant(self, node: Node, graph: Graph) -> tuple[float, int]:
+        if graph.tensors[node.outputs[0]].dtype == "int16":
+            return S16_OUTPUT_SCALE, 0
         if node.attrs.get("log"):
             return LOG_OUTPUT_SCALE, LOG_OUTPUT_ZERO_POINT
         return OUTPUT_SCALE, OUTPUT_ZERO_POINT
@@ -280,6 +292,9 @@ class SoftmaxOp(Op):
         shape = graph.tensors[node.outputs[0]].shape
         outer, depth, inner = softmax_view(shape, node.attrs.get("axis"))
         rows = inputs[0].reshape(outer, depth, inner).transpose(0, 2, 1).reshape(-1, depth)
+        if p.get("s16"):
+            out16 = softmax_rows_s16(rows, p["input_multiplier"], p["input_shift"])
+            return [out16.reshape(outer, inner, depth).transpose(0, 2, 1).reshape(shape)]
         if node.attrs.get("log"):
             out = log_softmax_rows(rows, p["input_multiplier"], p["input_left_shift"], p["diff_min"],
                                    p["reverse_multiplier"], p["reverse_shift"])
@@ -295,6 +310,13 @@ class SoftmaxOp(Op):
     def emit(self, node: Node, graph: Graph, ctx: EmitContext) -> CLayer:
         p = node.params
         outer, depth, inner = softmax_view(graph.tensors[node.outputs[0]].shape, node.attrs.get("axis"))
+        if p.get("s16"):  # tg_softmax_s16_params
+            fields = [("rows", str(outer * inner)), ("depth", str(depth)), ("inner", str(inner)),
+                      ("input_multiplier", str(p["input_multiplier"])), ("input_shift", str(p["input_shift"])),
+                      ("exp_table", ctx.array("exp_table", EXP_TABLE, "exp on [-10, 0], Q0.15 (TFLite's gen_lut)")),
+                      ("one_over_one_plus_x_table", ctx.array("reciprocal_table", RECIPROCAL_TABLE,
+                                                              "1 / (1 + x) on [0, 1], Q0.15 (TFLite's gen_lut)"))]
+            return ctx.call(fields, [ctx.pointer(node.inputs[0]), ctx.pointer(node.outputs[0])])
         fields = [("rows", str(outer * inner)), ("depth", str(depth)), ("inner", str(inner)),
                   ("input_multiplier", str(p["input_multiplier"])),
                   ("input_left_shift", str(p["input_left_shift"])), ("diff_min", str(p["diff_min"])),
@@ -305,3 +327,82 @@ class SoftmaxOp(Op):
                   ("reverse_shift", str(p.get("reverse_shift", 0)))]
         return ctx.call(fields,
                       [ctx.pointer(node.inputs[0]), ctx.pointer(node.outputs[0])])
+
+
+# --- 16x8: TFLite's int16 SOFTMAX ------------------------------------------------------------------
+# Output scale 1/32768, zero point 0. The difference of each input to its row's max (in [-65535, 0]) is
+# scaled by beta s_in / (10 / 65535) so that [-10, 0] spans the exp table's symmetric int16 input; the
+# sum of the Q0.15 exponentials is normalized to (1 + x) 2^16 and its reciprocal read from a second table.
+# Both tables are TFLite's gen_lut<float, int16, int16>: 512 steps plus the end point, each sample
+# corrected by half the error the linear interpolation makes at the step's midpoint.
+
+S16_OUTPUT_SCALE = 1.0 / 32768.0
+
+
+def gen_lut_s16(function: Callable[[np.ndarray], np.ndarray], low: float, high: float) -> np.ndarray:
+    """TFLite's gen_lut for an int16 table over [low, high] with output range [-1, 1], in float32."""
+    f32 = np.float32
+    step = f32((f32(high) - f32(low)) / f32(512))
+    half = f32(step / f32(2))
+    scale = f32(65536.0) / f32(2.0)
+    i = np.arange(512, dtype=np.float32)
+    at = f32(low) + i * step
+
+    def rounded(x: np.ndarray) -> np.ndarray:  # std::round on float
+        return np.where(x >= 0, np.floor(x + f32(0.5)), np.ceil(x - f32(0.5))).astype(np.float32)
+
+    value = function(at).astype(np.float32)
+    midpoint = function((at + half).astype(np.float32)).astype(np.float32)
+    following = function((f32(low) + (i + f32(1)) * step).astype(np.float32)).astype(np.float32)
+    sample = rounded(value * scale)
+    interpolated = rounded((following * scale + rounded(value * scale)) / f32(2))
+    error = interpolated - rounded(midpoint * scale)
+    bias = rounded(error / f32(2))
+    table = np.clip(sample - bias, -32768, 32767)
+    last = np.clip(rounded(function(np.array([high], np.float32)).astype(np.float32) * scale), -32768, 32767)
+    return np.concatenate([table, last]).astype(np.int16)
+
+
+EXP_TABLE = gen_lut_s16(np.exp, -10.0, 0.0)
+RECIPROCAL_TABLE = gen_lut_s16(lambda x: np.float32(1.0) / (np.float32(1.0) + x), 0.0, 1.0)
+
+
+def table_lookup_s16(x: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """TFLite's generic_int16_table_lookup (C: tg_table_lookup_s16): linear interpolation between the
+    entries 2^7 input steps apart, rounded half up."""
+    x = np.asarray(x, np.int64) + 32768
+    index = x >> 7
+    base = table[index].astype(np.int64)
+    slope = table[index + 1].astype(np.int64) - base
+    return (base + ((slope * (x & 127) + 64) >> 7)).astype(np.int64)
+
+
+def quantize_s16(node: Node, graph: Graph) -> dict:
+    if node.attrs.get("log"):
+        raise TinygenError(f"node '{node.name}': log-softmax with int16 activations is not supported",
+                           hint='Keep this layer at int8 with a precision file: {"<layer>": {"activations": "int8"}}.')
+    in_scale, in_zp = input_quant(graph, node)
+    out_scale, out_zp = output_quant(graph, node)
+    if in_zp != 0 or out_zp != 0 or np.float32(out_scale) != np.float32(S16_OUTPUT_SCALE):
+        raise TinygenError(f"node '{node.name}': an int16 softmax needs a symmetric input and output scale 1/32768 "
+                           f"(got input zero point {in_zp}, output scale {out_scale:.6g} zero point {out_zp})")
+    real = np.float64(in_scale) * np.float64(node.attrs.get("beta", 1.0)) / (10.0 / 65535.0)
+    multiplier, shift = arith.quantize_multiplier(float(real))
+    if shift > 15:  # (x - max) << shift must stay in int32 for |x - max| <= 65535
+        raise TinygenError(f"node '{node.name}': the int16 softmax's input scale {in_scale:.3g} is too fine")
+    return {"input_multiplier": multiplier, "input_shift": shift, "s16": True}
+
+
+def softmax_rows_s16(rows: np.ndarray, multiplier: int, shift: int) -> np.ndarray:
+    """TFLite's int16 softmax of each row (int16 values) -> int16 in 1/32768 steps (C: tg_softmax_s16)."""
+    x = rows.astype(np.int64)
+    diff = x - x.max(axis=1, keepdims=True)
+    scaled = arith.multiply_by_quantized_multiplier(diff, multiplier, shift) + 32767
+    exps = table_lookup_s16(np.clip(scaled, -32768, 32767), EXP_TABLE)
+    total = exps.sum(axis=1, keepdims=True)
+    headroom = 32 - np.floor(np.log2(total)).astype(np.int64) - 1  # leading zeros of the uint32 sum
+    shifted = ((total << (headroom - 1)) + (1 << 13)) >> 14
+    reciprocal = table_lookup_s16(np.clip(shifted - ((1 << 15) + (1 << 16)), -32768, 32767), RECIPROCAL_TABLE)
+    right = 31 - headroom
+    result = (exps * reciprocal + (np.int64(1) << (right - 1))) >> right
+    return np.clip(result, 0, 32767).astype(np.int16)

@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import arith
 from ..ir import Graph, Node
+from . import sigmoid_s16
 from .base import Kernel, Op, Unsupported, onnx_op, register, replaces_input
 from .common import input_quant, output_quant
 
@@ -185,10 +186,25 @@ def requantize_table(input_scale: float, input_zero_point: int, output_scale: fl
 class LookupTable(Op):
     name = "lut"
     summary = "elementwise function of one int8 input, as a 256-entry table"
-    kernels = (Kernel("tg_lut_s8", "tg_lut_params", in_place=replaces_input),)
+    kernels = (Kernel("tg_lut_s8", "tg_lut_params", in_place=replaces_input),
+               # 16x8: TFLite's int16 LOGISTIC / TANH (ops/sigmoid_s16.py)
+               Kernel("tg_logistic_s16", "tg_sigmoid_s16_params", in_place=replaces_input, activations="int16",
+                      applies=lambda node, graph: node.attrs["function"] == "sigmoid"),
+               Kernel("tg_tanh_s16", "tg_sigmoid_s16_params", in_place=replaces_input, activations="int16",
+                      applies=lambda node, graph: node.attrs["function"] == "tanh"))
     patchable = True  # elementwise: a band of rows in, the same band out
+    activation_precisions = ("int8", "int16")
+
+    def runs_int16(self, node: Node) -> bool:
+        return node.attrs.get("function") in sigmoid_s16.FUNCTIONS  # TFLite's 16x8 LOGISTIC and TANH only
+
+    def int16_output_quant(self, node: Node, graph: Graph) -> tuple[float, int] | None:
+        return sigmoid_s16.OUTPUT_SCALE, 0
 
     def quantize(self, node: Node, graph: Graph) -> None:
+        if graph.tensors[node.outputs[0]].dtype == "int16":
+            node.params = sigmoid_s16.quantize(node, graph)
+            return
         if node.attrs["function"] == "requantize":
             table = requantize_table(*input_quant(graph, node), *output_quant(graph, node))
         elif node.attrs["function"] == "table":  # given by a frontend: a TFLite op's own integer arithmetic
@@ -199,10 +215,14 @@ class LookupTable(Op):
         node.params = {"table": table}
 
     def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        if node.params.get("s16"):
+            return [sigmoid_s16.reference(node.attrs["function"], node.params, inputs[0])]
         table = node.params["table"]
         return [table[inputs[0].astype(np.int32) + 128]]
 
     def emit(self, node: Node, graph: Graph, ctx: EmitContext) -> CLayer:
+        if node.params.get("s16"):
+            return sigmoid_s16.emit(node, graph, ctx)
         fields = [("size", str(graph.tensors[node.inputs[0]].size)),
                   ("table", ctx.array("table", node.params["table"],
                                           f"{node.attrs['function']}: output for input q at [q + 128]"))]

@@ -29,6 +29,8 @@ def run(graph: Graph) -> int:
     for node in list(graph.nodes):
         if node.op != "add" or not node.params or len(node.inputs) != 2:
             continue
+        if graph.tensors[node.outputs[0]].dtype != "int8":  # the fused kernels are int8 ones
+            continue
         shape = graph.tensors[node.outputs[0]].shape
         if any(graph.tensors[name].data is not None or graph.tensors[name].shape != shape for name in node.inputs):
             continue

@@ -173,8 +173,9 @@ def _read_arrays(path: str, input_names: list[str]) -> dict[str, np.ndarray]:
 
 
 def validate_batch(path: str, name: str, array: np.ndarray, shape: tuple[int, ...],
-                   integer: bool = False) -> np.ndarray:
-    """Check a batch (N, *shape[1:]) for input `name`: shape, dtype, finite values."""
+                   integer: bool = False, integer_type: str = "int8") -> np.ndarray:
+    """Check a batch (N, *shape[1:]) for input `name`: shape, dtype (`integer_type` when `integer`: the input's
+    storage type, int8 or int16), finite values."""
     expected = tuple(shape[1:])
     if tuple(array.shape) == tuple(shape) and shape[0] == 1 and array.ndim == len(shape):
         pass
@@ -187,8 +188,9 @@ def validate_batch(path: str, name: str, array: np.ndarray, shape: tuple[int, ..
     if array.shape[0] == 0:
         raise DataError(f"{path}: input '{name}' holds no samples")
     if integer:
-        if array.dtype != np.int8:
-            raise DataError(f"{path}: input '{name}' has dtype {array.dtype}; --int8 expects int8")
+        if array.dtype != np.dtype(integer_type):
+            raise DataError(f"{path}: input '{name}' has dtype {array.dtype}; --int8 expects {integer_type} "
+                            "(the input's quantized type)")
         return np.ascontiguousarray(array)
     if array.dtype.kind not in "fiu":
         raise DataError(f"{path}: input '{name}' has dtype {array.dtype}; expected float values")

@@ -28,5 +28,6 @@
 #include "tg_batch_matmul.h"
 #include "tg_layer_norm.h"
 #include "tg_s4.h"
+#include "tg_s16.h"
 
 #endif /* TG_NNFUNCTIONS_H */
