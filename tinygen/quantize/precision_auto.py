@@ -115,12 +115,15 @@ def choose_precisions(graph: Graph, ranges: dict[str, tuple[float, float]], targ
     raising = sorted((c for c in candidates if c.kind == "raise"), key=lambda c: -_gain(c, base))
     for candidate in raising:
         if floor is None or current.sqnr_db >= floor:
-            break
+            candidate.note = "not needed: the output SQNR already holds"
+            continue
         trial = search.measure({**chosen, candidate.index: candidate.precision})
         if trial.sqnr_db > current.sqnr_db:
             chosen[candidate.index], current = candidate.precision, trial
             candidate.chosen = True
             candidate.note = f"raises the output SQNR to {trial.sqnr_db:.1f} dB"
+        else:
+            candidate.note = f"with int16 activations the output SQNR would be {trial.sqnr_db:.1f} dB, no gain"
     # Shrink the least sensitive layers, cheapest loss per byte first.
     shrinking = sorted((c for c in candidates if c.kind == "shrink"), key=lambda c: _loss_per_byte(c, base))
     for candidate in shrinking:

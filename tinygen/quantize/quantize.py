@@ -46,8 +46,8 @@ def plan_activation_types(graph: Graph, ranges: dict[str, tuple[float, float]]) 
     node_type: dict[int, str] = {}
     for node in graph.nodes:
         op = op_of(node)
-        declared = [graph.tensors[n].dtype for n in node.outputs if _declared(graph.tensors[n])]
-        if declared and all(k.activations == "" for k in op.kernels):
+        declared = [_declared(graph.tensors[n]) for n in node.outputs if _declared(graph.tensors[n])]
+        if declared and op.kernels and all(k.activations == "" for k in op.kernels):
             node_type[id(node)] = declared[0]  # a conversion the model states (TFLite QUANTIZE to int16)
         elif not op.kernels and node.inputs and graph.tensors[node.inputs[0]].data is None:
             node_type[id(node)] = "follow"  # an alias or view: its input's type, decided below
