@@ -30,8 +30,8 @@ TG_COLD static void tg_add_general_run(const tg_add_params *p, const int8_t *a, 
     }
 }
 
-void tg_conv_block_add_s8(const tg_conv_add_params *f, const int8_t *kinds, const uint32_t *block, int32_t half,
-                          int32_t taps, const int8_t *residual, int8_t *out, int32_t valid, int8_t *temp)
+void tg_conv_block_add_s8(const tg_conv_add_params *f, const int8_t *kinds, const uint32_t *block, int32_t taps,
+                          const int8_t *residual, int8_t *out, int32_t valid, int8_t *temp)
 {
     const tg_conv_params *p = &f->conv;
     const int32_t out_c = p->output.c, chunk = TG_CONV_ADD_TEMP_BYTES / (valid > 4 ? 8 : 4);
@@ -43,7 +43,7 @@ void tg_conv_block_add_s8(const tg_conv_add_params *f, const int8_t *kinds, cons
     }
     for (c0 = 0; c0 < out_c; c0 += chunk) {
         const int32_t n = TG_MIN(chunk, out_c - c0);
-        tg_conv_block_range_s8(p, kinds, block, half, taps, temp, n, c0, c0 + n, valid);
+        tg_conv_block_range_s8(p, kinds, block, taps, temp, n, c0, c0 + n, valid);
         for (j = 0; j < valid; ++j) {
             const int8_t *y = temp + j * n, *x = residual + j * out_c + c0;
             const int8_t *first = f->conv_first ? y : x, *second = f->conv_first ? x : y;
