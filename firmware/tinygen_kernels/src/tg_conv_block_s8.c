@@ -19,23 +19,33 @@ void tg_conv_widen(uint32_t *dst, const int8_t *src, int32_t count, uint32_t off
     tg_dsp_widen(dst, TG_CONV_GROUP_WORDS, src, count, offsets);
 }
 
-/* What tg_conv_pairs reads, at the byte offsets of its assembly (checked below). Two output channels
- * c, c + 1 whose rows follow each other (next_row bytes apart) over the block's pixel pairs. */
+/* What tg_conv_pairs reads and advances, at the byte offsets of its assembly (checked below): the
+ * current channel pair c, c + 1 (rows next_row bytes apart) and where the next pair's come from. */
 typedef struct {
     int32_t bias[2];           /*  0: c, c + 1 */
     const int8_t *w;           /*  8: channel c's row */
     int32_t next_row;          /* 12: bytes from c's row to c + 1's (0: c twice) */
     int32_t groups;            /* 16: ceil(taps / 4) */
     tg_dsp_short_t requant[2]; /* 20: multiplier, round, shift of c, then c + 1 */
-    int8_t *out;               /* 44: (pixel 0, c); advanced by 2 pixels per pair */
+    int8_t *out;               /* 44: (pixel 0, c); advanced by 2 pixels per pixel pair */
     int32_t stride;            /* 48: bytes between output pixels */
-    const uint32_t *end;       /* 52: the end of the pairs' widened taps */
+    const uint32_t *end;       /* 52: the end of the pixel pairs' widened taps */
+    const uint32_t *block;     /* 56: their start */
+    const int32_t *next_bias;  /* 60: of the next pair's first channel */
+    const int32_t *multiplier; /* 64: the same */
+    const int8_t *shift;       /* 68 */
+    int32_t step;              /* 72: bytes between the multipliers of two channels (4, or 0 per tensor) */
+    int32_t output_offset;     /* 76 */
+    int8_t *next_out;          /* 80: (pixel 0, the next pair's first channel) */
+    int32_t pairs;             /* 84: channel pairs left */
 } tg_conv_pair_frame;
 
 typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, w) == 8 &&
                                         offsetof(tg_conv_pair_frame, requant) == 20 &&
                                         offsetof(tg_conv_pair_frame, out) == 44 &&
-                                        offsetof(tg_conv_pair_frame, end) == 52 && sizeof(tg_dsp_short_t) == 12)
+                                        offsetof(tg_conv_pair_frame, block) == 56 &&
+                                        offsetof(tg_conv_pair_frame, next_out) == 80 &&
+                                        offsetof(tg_conv_pair_frame, pairs) == 84 && sizeof(tg_dsp_short_t) == 12)
                                            ? 1
                                            : -1];
 
@@ -72,14 +82,48 @@ typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, w) == 8 &&
     "asr " a ", " a ", " e "\n\t"                                                                        \
     "ssat " a ", #8, " a "\n\t"
 
-/* Channels c, c + 1 of every pixel pair from x (the block's first pair) to frame->end, all in
- * assembly (every register but sp is needed: naked, so r7 is free too). Per pair: the bias, the
- * groups (1-3 odd ones out of line, then 4 per iteration: 85 cycles per 64 MACs), the 4 requantized
- * outputs stored as two byte pairs; the pairs' taps follow each other, so r11 runs through them. */
-__attribute__((naked, noinline)) static void tg_conv_pairs(tg_conv_pair_frame *frame, const uint32_t *x)
+/* frame->pairs channel pairs of every pixel pair of the block, all in assembly (every register but
+ * sp is needed: naked, so r7 is free too). Per channel pair (label 0): its biases, multipliers and
+ * the short requantization's round (2^(e-1) + output offset 2^e, tg_dsp_short_prepare) into the
+ * frame. Per pixel pair (label 1): the groups (1-3 odd ones out of line, then 4 per iteration: 85
+ * cycles per 64 MACs), the 4 requantized outputs stored as two byte pairs; the pixel pairs' taps
+ * follow each other, so r11 runs through them. */
+__attribute__((naked, noinline)) static void tg_conv_pairs(tg_conv_pair_frame *frame)
 {
     __asm__ volatile("push {r0, r4-r11, lr}\n\t"
-                     "mov r11, r1\n\t"
+                     "mov r12, r0\n\t"
+                     "0:\n\t"
+                     "add r4, r12, #56\n\t"
+                     "ldm r4, {r4-r10}\n\t" /* block, bias, multiplier, shift, step, offset, out */
+                     "mov r11, r4\n\t"
+                     "str r10, [r12, #44]\n\t"
+                     "add r10, r10, #2\n\t"
+                     "str r10, [r12, #80]\n\t"
+                     "ldr r0, [r5], #4\n\t"
+                     "ldr r1, [r5], #4\n\t"
+                     "str r5, [r12, #60]\n\t"
+                     "stm r12, {r0, r1}\n\t"
+                     "ldr r0, [r6]\n\t"      /* M0 */
+                     "ldr r3, [r6, r8]\n\t"  /* M1 */
+                     "add r6, r6, r8, lsl #1\n\t"
+                     "str r6, [r12, #64]\n\t"
+                     "lsr lr, r8, #2\n\t"
+                     "ldrsb r2, [r7]\n\t"
+                     "ldrsb r5, [r7, lr]\n\t"
+                     "add r7, r7, lr, lsl #1\n\t"
+                     "str r7, [r12, #68]\n\t"
+                     "rsb r2, r2, #0\n\t"    /* E0 */
+                     "rsb r5, r5, #0\n\t"    /* E1 */
+                     "movs r6, #1\n\t"
+                     "lsl r6, r6, r2\n\t"
+                     "lsr r1, r6, #1\n\t"
+                     "mla r1, r9, r6, r1\n\t" /* R0 */
+                     "movs r6, #1\n\t"
+                     "lsl r6, r6, r5\n\t"
+                     "lsr r4, r6, #1\n\t"
+                     "mla r4, r9, r6, r4\n\t" /* R1 */
+                     "add r6, r12, #20\n\t"
+                     "stm r6, {r0-r5}\n\t"
                      "1:\n\t"
                      "ldr r12, [sp]\n\t"
                      "ldm r12, {r0, r2, r10, r12, lr}\n\t"
@@ -116,6 +160,13 @@ __attribute__((naked, noinline)) static void tg_conv_pairs(tg_conv_pair_frame *f
                      "ldr r4, [r12, #52]\n\t"
                      "cmp r11, r4\n\t"
                      "bne 1b\n\t"
+                     "ldm r12, {r4-r7}\n\t" /* (r6: w, r7: next_row) */
+                     "add r6, r6, r7, lsl #1\n\t"
+                     "str r6, [r12, #8]\n\t"
+                     "ldr r4, [r12, #84]\n\t"
+                     "subs r4, r4, #1\n\t"
+                     "str r4, [r12, #84]\n\t"
+                     "bne 0b\n\t"
                      "pop {r0, r4-r11, pc}\n\t"
                      /* the odd groups, out of line (the flags of the LSLS survive: nothing here sets them) */
                      "20:\n\t"
@@ -129,35 +180,65 @@ __attribute__((naked, noinline)) static void tg_conv_pairs(tg_conv_pair_frame *f
 }
 /* clang-format on */
 
-/* Channels [c, end) of a run (short requantization, consecutive rows, a bias) for `pairs` pixel pairs:
- * two channels per tg_conv_pairs call; an odd last channel is done as (c, c) into a small buffer
- * (the assembly always stores both) and copied out. out: (pixel 0, channel c). */
-static void tg_conv_run(const tg_conv_params *p, int32_t c, int32_t end, const uint32_t *block, int32_t taps,
-                        int8_t *out, int32_t stride, int32_t pairs)
+/* The frame of channels [c, c + 2 * count) of a run (short requantization, consecutive rows, a bias)
+ * for `pairs` pixel pairs. out: (pixel 0, channel c). */
+static void tg_conv_frame_of(tg_conv_pair_frame *frame, const tg_conv_params *p, int32_t c, int32_t count,
+                             const uint32_t *block, int32_t taps, int8_t *out, int32_t stride, int32_t pairs)
 {
-    const int32_t groups = (taps + 3) >> 2;
+    const int32_t groups = (taps + 3) >> 2, q = p->per_channel ? c : 0;
+    frame->w = tg_conv_weights_of(p, c, taps);
+    frame->next_row = taps;
+    frame->groups = groups;
+    frame->stride = stride;
+    frame->block = block;
+    frame->end = block + pairs * TG_CONV_GROUP_WORDS * groups;
+    frame->next_bias = p->bias + c;
+    frame->multiplier = p->multiplier + q;
+    frame->shift = p->shift + q;
+    frame->step = p->per_channel ? 4 : 0;
+    frame->output_offset = p->output_offset;
+    frame->next_out = out;
+    frame->pairs = count;
+}
+
+/* Rows of at most this many taps may be the last stored one in tg_conv_two (copied, zero padded). */
+#define TG_CONV_COPY_TAPS 64
+
+/* Two short live channels a, b (a == b: one) that are not neighbours: their rows are any two stored
+ * ones, so the pair runs with their own row distance and copies of their constants, into a small
+ * buffer (the assembly stores the two channels side by side) copied to their places. The last stored
+ * row, whose partial last group must not be read whole, is read from a zero-padded copy (one buffer:
+ * at most one of a, b is that row, or both are). out: (pixel 0, channel c_begin). */
+static void tg_conv_two(const tg_conv_params *p, int32_t a, int32_t b, const uint32_t *block, int32_t taps,
+                        int8_t *out, int32_t c_begin, int32_t stride, int32_t pairs)
+{
+    const int32_t qa = p->per_channel ? a : 0, qb = p->per_channel ? b : 0;
+    const int32_t bias[2] = {p->bias[a], p->bias[b]};
+    const int32_t multiplier[2] = {p->multiplier[qa], p->multiplier[qb]};
+    const int8_t shift[2] = {p->shift[qa], p->shift[qb]};
+    const int8_t *wa = tg_conv_weights_of(p, a, taps), *wb = tg_conv_weights_of(p, b, taps);
+    int8_t both[2 * 8];
+    int8_t copy[TG_CONV_COPY_TAPS + 4];
     tg_conv_pair_frame frame;
-    int8_t single[2 * 8];
     int32_t j;
-    frame.groups = groups;
-    frame.end = block + pairs * 4 * groups;
-    for (; c < end; c += 2, out += 2) {
-        const int32_t second = c + 1 < end ? c + 1 : c;
-        const int32_t q0 = p->per_channel ? c : 0, q1 = p->per_channel ? second : 0;
-        frame.bias[0] = p->bias[c];
-        frame.bias[1] = p->bias[second];
-        frame.w = tg_conv_weights_of(p, c, taps);
-        frame.next_row = second != c ? taps : 0;
-        tg_dsp_short_prepare(&frame.requant[0], p->multiplier[q0], p->shift[q0], p->output_offset);
-        tg_dsp_short_prepare(&frame.requant[1], p->multiplier[q1], p->shift[q1], p->output_offset);
-        frame.out = second != c ? out : single;
-        frame.stride = second != c ? stride : 2;
-        tg_conv_pairs(&frame, block);
-        if (second == c) {
-            for (j = 0; j < 2 * pairs; ++j) {
-                out[j * stride] = single[2 * j];
-            }
-        }
+    if ((taps & 3) != 0 && (tg_conv_last_row(p, a) || tg_conv_last_row(p, b))) {
+        memset(copy, 0, sizeof copy);
+        memcpy(copy, tg_conv_last_row(p, a) ? wa : wb, (size_t)taps);
+        wa = tg_conv_last_row(p, a) ? copy : wa;
+        wb = tg_conv_last_row(p, b) ? copy : wb;
+    }
+    tg_conv_frame_of(&frame, p, a, 1, block, taps, both, 2, pairs);
+    frame.w = wa;
+    /* the distance of two addresses that need not be in one object: as integers */
+    frame.next_row = (int32_t)((uintptr_t)wb - (uintptr_t)wa);
+    frame.next_bias = bias;
+    frame.multiplier = multiplier;
+    frame.shift = shift;
+    frame.step = 4;
+    tg_conv_pairs(&frame);
+    for (j = 0; j < 2 * pairs; ++j) {
+        out[(a - c_begin) + j * stride] = both[2 * j];
+        out[(b - c_begin) + j * stride] = both[2 * j + 1];
     }
 }
 
@@ -271,23 +352,46 @@ static void tg_conv_channel(const tg_conv_params *p, int32_t oc, const int8_t *k
 
 /* Output channels [c_begin, c_end) of a block of `valid` (<= 8) output pixels: (pixel j, channel oc) goes
  * to out[j * stride + oc - c_begin]. Runs of channels with the short requantization go to the assembly
- * (blocks of whole pixel pairs), the others to C. */
+ * two by two (an odd run's last channel waits for the next odd one: dead channels split runs), an odd
+ * block's last pixel and the other channels to C. */
 void tg_conv_block_range_s8(const tg_conv_params *p, const int8_t *kinds, const uint32_t *block, int32_t taps,
                             int8_t *out, int32_t stride, int32_t c_begin, int32_t c_end, int32_t valid)
 {
-    const int32_t runs = p->bias != NULL && valid % 2 == 0;
-    int32_t oc = c_begin;
+    const int32_t even = valid & ~1, runs = p->bias != NULL && even > 0;
+    const uint32_t *last_pair = block + (even >> 1) * TG_CONV_GROUP_WORDS * ((taps + 3) >> 2);
+    int32_t oc = c_begin, c, waiting = -1;
     while (oc < c_end) {
         /* Runs hold live channels only, so their rows are consecutive; with a partial last group the
          * last stored row is left to C (the assembly reads whole groups past a row's end): tg_conv_classify. */
-        const int32_t end = runs && kinds[2 * oc] == TG_CONV_SHORT ? TG_MIN(c_end, oc + kinds[2 * oc + 1]) : oc;
+        const int32_t run = runs && kinds[2 * oc] == TG_CONV_SHORT;
+        /* (a run of 0: the last stored row, with a partial last group; alone, it waits for a partner) */
+        const int32_t length = kinds[2 * oc + 1] > 0 ? kinds[2 * oc + 1] : taps <= TG_CONV_COPY_TAPS;
+        const int32_t end = run ? TG_MIN(c_end, oc + length) : oc;
         if (end > oc) {
-            tg_conv_run(p, oc, end, block, taps, out + (oc - c_begin), stride, valid / 2);
+            if ((end - oc) >= 2) {
+                tg_conv_pair_frame frame;
+                tg_conv_frame_of(&frame, p, oc, (end - oc) >> 1, block, taps, out + (oc - c_begin), stride, even >> 1);
+                tg_conv_pairs(&frame);
+            }
+            if ((end - oc) & 1) {
+                if (waiting >= 0) {
+                    tg_conv_two(p, waiting, end - 1, block, taps, out, c_begin, stride, even >> 1);
+                    waiting = -1;
+                } else {
+                    waiting = end - 1;
+                }
+            }
+            for (c = oc; c < end && even < valid; ++c) { /* an odd block's last pixel */
+                tg_conv_channel(p, c, kinds + 2 * c, last_pair, taps, out + (c - c_begin) + even * stride, stride, 1);
+            }
             oc = end;
             continue;
         }
         tg_conv_channel(p, oc, kinds + 2 * oc, block, taps, out + (oc - c_begin), stride, valid);
         ++oc;
+    }
+    if (waiting >= 0) {
+        tg_conv_two(p, waiting, waiting, block, taps, out, c_begin, stride, even >> 1);
     }
 }
 
