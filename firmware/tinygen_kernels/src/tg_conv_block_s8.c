@@ -426,7 +426,14 @@ void tg_conv_block_range_s8(const tg_conv_params *p, const int8_t *kinds, const 
             oc = end;
             continue;
         }
-        tg_conv_channel(p, oc, kinds + 2 * oc, block, taps, out + (oc - c_begin), stride, valid);
+        if (kinds[2 * oc] == TG_CONV_DEAD) { /* its constant, without a call (VWW: 971 of 2,738 channels) */
+            int8_t *dst = out + (oc - c_begin);
+            for (c = 0; c < valid; ++c, dst += stride) {
+                *dst = kinds[2 * oc + 1];
+            }
+        } else {
+            tg_conv_channel(p, oc, kinds + 2 * oc, block, taps, out + (oc - c_begin), stride, valid);
+        }
         ++oc;
     }
     if (waiting >= 0) {

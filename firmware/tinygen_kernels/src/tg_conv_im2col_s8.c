@@ -94,8 +94,16 @@ static void tg_im2col_pixel(const tg_conv_params *p, const int8_t *input, int32_
                 tg_conv_widen(slot, src, span, offsets);
             }
         } else {
-            for (ky = 0; ky < k_h; ++ky, src += row_step) {
-                memcpy(row + ky * span, src, (size_t)span);
+            for (ky = 0; ky < k_h; ++ky, src += row_step) { /* (short runs: word copies beat a memcpy call) */
+                int8_t *dst = row + ky * span;
+                int32_t i;
+                for (i = 0; i + 4 <= span; i += 4) {
+                    const uint32_t word = tg_read_u32(src + i);
+                    memcpy(dst + i, &word, sizeof word);
+                }
+                for (; i < span; ++i) {
+                    dst[i] = src[i];
+                }
             }
             tg_conv_widen(slot, row, k_h * span, offsets);
         }
