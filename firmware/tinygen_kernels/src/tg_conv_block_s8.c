@@ -59,17 +59,19 @@ void tg_conv_widen(uint32_t *dst, const int8_t *src, int32_t count, uint32_t off
 /* clang-format on */
 
 /* What tg_conv_pairs reads and advances, at the byte offsets of its assembly (checked below): the
- * current channel pair c, c + 1 (rows next_row bytes apart) and where the next pair's come from. */
+ * current channel pair c, c + 1 (rows next_row bytes apart) and where the next pair's come from. The
+ * assembly keeps the frame's address and that of `bias` on the stack: each part it reloads per pixel
+ * pair is one LDM from one of them. */
 typedef struct {
-    int32_t bias[2];           /*  0: c, c + 1 */
-    const int8_t *w;           /*  8: channel c's row */
-    int32_t next_row;          /* 12: bytes from c's row to c + 1's (0: c twice) */
-    int32_t groups;            /* 16: ceil(taps / 4) */
-    tg_dsp_short_t requant[2]; /* 20: multiplier, round, shift of c, then c + 1 */
-    int8_t *out;               /* 44: (pixel 0, c); advanced by 2 pixels per pixel pair */
-    int32_t stride;            /* 48: bytes between output pixels */
-    const uint32_t *end;       /* 52: the end of the pixel pairs' widened taps */
-    const uint32_t *block;     /* 56: their start */
+    tg_dsp_short_t requant[2]; /*  0: multiplier, round, shift of c, then c + 1 */
+    int8_t *out;               /* 24: (pixel 0, c); advanced by 2 pixels per pixel pair */
+    int32_t stride;            /* 28: bytes between output pixels */
+    const uint32_t *end;       /* 32: the end of the pixel pairs' widened taps */
+    int32_t bias[2];           /* 36: c, c + 1 */
+    const int8_t *w;           /* 44: channel c's row */
+    int32_t next_row;          /* 48: bytes from c's row to c + 1's (0: c twice) */
+    int32_t groups;            /* 52: ceil(taps / 4) */
+    const uint32_t *block;     /* 56: the start of the pixel pairs' widened taps */
     const int32_t *next_bias;  /* 60: of the next pair's first channel */
     const int32_t *multiplier; /* 64: the same */
     const int8_t *shift;       /* 68 */
@@ -79,9 +81,9 @@ typedef struct {
     int32_t pairs;             /* 84: channel pairs left */
 } tg_conv_pair_frame;
 
-typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, w) == 8 &&
-                                        offsetof(tg_conv_pair_frame, requant) == 20 &&
-                                        offsetof(tg_conv_pair_frame, out) == 44 &&
+typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, out) == 24 &&
+                                        offsetof(tg_conv_pair_frame, bias) == 36 &&
+                                        offsetof(tg_conv_pair_frame, w) == 44 &&
                                         offsetof(tg_conv_pair_frame, block) == 56 &&
                                         offsetof(tg_conv_pair_frame, next_out) == 80 &&
                                         offsetof(tg_conv_pair_frame, pairs) == 84 && sizeof(tg_dsp_short_t) == 12)
@@ -124,24 +126,26 @@ typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, w) == 8 &&
 /* frame->pairs channel pairs of every pixel pair of the block, all in assembly (every register but
  * sp is needed: naked, so r7 is free too). Per channel pair (label 0): its biases, multipliers and
  * the short requantization's round (2^(e-1) + output offset 2^e, tg_dsp_short_prepare) into the
- * frame. Per pixel pair (label 1): the groups (1-3 odd ones out of line, then 4 per iteration: 85
- * cycles per 64 MACs), the 4 requantized outputs stored as two byte pairs; the pixel pairs' taps
- * follow each other, so r11 runs through them. */
+ * frame. Per pixel pair (label 1): the groups (the odd 1, 2 and 4 out of line, then 8 per iteration:
+ * 165 cycles per 128 MACs), the 4 requantized outputs stored as two byte pairs; the pixel pairs'
+ * taps follow each other, so r11 runs through them. [sp]: the frame, [sp + 4]: &frame->bias. */
 __attribute__((naked, noinline)) static void tg_conv_pairs(tg_conv_pair_frame *frame)
 {
-    __asm__ volatile("push {r0, r4-r11, lr}\n\t"
+    __asm__ volatile("add r1, r0, #36\n\t"
+                     "push {r0, r1, r4-r11, lr}\n\t"
                      "mov r12, r0\n\t"
                      "0:\n\t"
                      "add r4, r12, #56\n\t"
                      "ldm r4, {r4-r10}\n\t" /* block, bias, multiplier, shift, step, offset, out */
                      "mov r11, r4\n\t"
-                     "str r10, [r12, #44]\n\t"
+                     "str r10, [r12, #24]\n\t"
                      "add r10, r10, #2\n\t"
                      "str r10, [r12, #80]\n\t"
                      "ldr r0, [r5], #4\n\t"
                      "ldr r1, [r5], #4\n\t"
                      "str r5, [r12, #60]\n\t"
-                     "stm r12, {r0, r1}\n\t"
+                     "str r0, [r12, #36]\n\t"
+                     "str r1, [r12, #40]\n\t"
                      "ldr r0, [r6]\n\t"      /* M0 */
                      "ldr r3, [r6, r8]\n\t"  /* M1 */
                      "add r6, r6, r8, lsl #1\n\t"
@@ -161,11 +165,10 @@ __attribute__((naked, noinline)) static void tg_conv_pairs(tg_conv_pair_frame *f
                      "lsl r6, r6, r5\n\t"
                      "lsr r4, r6, #1\n\t"
                      "mla r4, r9, r6, r4\n\t" /* R1 */
-                     "add r6, r12, #20\n\t"
-                     "stm r6, {r0-r5}\n\t"
+                     "stm r12, {r0-r5}\n\t"
                      "1:\n\t"
-                     "ldr r12, [sp]\n\t"
-                     "ldm r12, {r0, r2, r10, r12, lr}\n\t"
+                     "ldr r12, [sp, #4]\n\t"
+                     "ldm r12, {r0, r2, r10, r12, lr}\n\t" /* biases, w, next_row, groups */
                      "mov r1, r0\n\t"
                      "mov r3, r2\n\t"
                      "lsls r4, lr, #31\n\t" /* C: groups & 2, N: groups & 1 */
@@ -173,41 +176,46 @@ __attribute__((naked, noinline)) static void tg_conv_pairs(tg_conv_pair_frame *f
                      "21:\n\t"
                      "bmi 22f\n\t"
                      "23:\n\t"
-                     "lsrs lr, lr, #2\n\t"
+                     "tst lr, #4\n\t"
+                     "bne 24f\n\t"
+                     "25:\n\t"
+                     "lsrs lr, lr, #3\n\t"
                      "beq 5f\n\t"
                      "4:\n\t"
                      TG_PAIR_GROUP("0", "4", "8", "12") TG_PAIR_GROUP("16", "20", "24", "28")
                      TG_PAIR_GROUP("32", "36", "40", "44") TG_PAIR_GROUP("48", "52", "56", "60")
-                     "add r11, r11, #64\n\t"
+                     TG_PAIR_GROUP("64", "68", "72", "76") TG_PAIR_GROUP("80", "84", "88", "92")
+                     TG_PAIR_GROUP("96", "100", "104", "108") TG_PAIR_GROUP("112", "116", "120", "124")
+                     "add r11, r11, #128\n\t"
                      "subs lr, lr, #1\n\t"
                      "bne 4b\n\t"
                      "5:\n\t"
                      "ldr r12, [sp]\n\t"
-                     "add r4, r12, #20\n\t"
-                     "ldm r4, {r4-r9}\n\t"
+                     "ldm r12, {r4-r9}\n\t"
                      TG_PAIR_REQUANT("r0", "r4", "r5", "r6") TG_PAIR_REQUANT("r1", "r4", "r5", "r6")
                      TG_PAIR_REQUANT("r2", "r7", "r8", "r9") TG_PAIR_REQUANT("r3", "r7", "r8", "r9")
-                     "ldr r4, [r12, #44]\n\t"
-                     "ldr r5, [r12, #48]\n\t"
+                     "ldr r4, [r12, #24]\n\t"
+                     "ldr r5, [r12, #28]\n\t"
                      "add r6, r4, r5\n\t"
                      "strb r0, [r4]\n\t"
                      "strb r2, [r4, #1]\n\t"
                      "strb r1, [r6]\n\t"
                      "strb r3, [r6, #1]\n\t"
                      "add r6, r6, r5\n\t"
-                     "str r6, [r12, #44]\n\t"
-                     "ldr r4, [r12, #52]\n\t"
+                     "str r6, [r12, #24]\n\t"
+                     "ldr r4, [r12, #32]\n\t"
                      "cmp r11, r4\n\t"
                      "bne 1b\n\t"
-                     "ldm r12, {r4-r7}\n\t" /* (r6: w, r7: next_row) */
+                     "ldr r6, [r12, #44]\n\t" /* the next pair's rows */
+                     "ldr r7, [r12, #48]\n\t"
                      "add r6, r6, r7, lsl #1\n\t"
-                     "str r6, [r12, #8]\n\t"
+                     "str r6, [r12, #44]\n\t"
                      "ldr r4, [r12, #84]\n\t"
                      "subs r4, r4, #1\n\t"
                      "str r4, [r12, #84]\n\t"
                      "bne 0b\n\t"
-                     "pop {r0, r4-r11, pc}\n\t"
-                     /* the odd groups, out of line (the flags of the LSLS survive: nothing here sets them) */
+                     "pop {r0, r1, r4-r11, pc}\n\t"
+                     /* the odd groups, out of line (no group instruction sets the flags) */
                      "20:\n\t"
                      TG_PAIR_GROUP("0", "4", "8", "12") TG_PAIR_GROUP("16", "20", "24", "28")
                      "add r11, r11, #32\n\t"
@@ -215,7 +223,12 @@ __attribute__((naked, noinline)) static void tg_conv_pairs(tg_conv_pair_frame *f
                      "22:\n\t"
                      TG_PAIR_GROUP("0", "4", "8", "12")
                      "add r11, r11, #16\n\t"
-                     "b 23b\n\t");
+                     "b 23b\n\t"
+                     "24:\n\t"
+                     TG_PAIR_GROUP("0", "4", "8", "12") TG_PAIR_GROUP("16", "20", "24", "28")
+                     TG_PAIR_GROUP("32", "36", "40", "44") TG_PAIR_GROUP("48", "52", "56", "60")
+                     "add r11, r11, #64\n\t"
+                     "b 25b\n\t");
 }
 /* clang-format on */
 
