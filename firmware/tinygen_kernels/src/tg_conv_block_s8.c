@@ -262,7 +262,7 @@ static void tg_conv_frame_of(tg_conv_pair_frame *frame, const tg_conv_params *p,
  * row, whose partial last group must not be read whole, is read from a zero-padded copy (one buffer:
  * at most one of a, b is that row, or both are). out: (pixel 0, channel c_begin). */
 static void tg_conv_two(const tg_conv_params *p, int32_t a, int32_t b, const uint32_t *block, int32_t taps,
-                        int8_t *out, int32_t c_begin, int32_t stride, int32_t pairs)
+                        int8_t *out, int32_t c_begin, int32_t stride, int32_t valid)
 {
     const int32_t qa = p->per_channel ? a : 0, qb = p->per_channel ? b : 0;
     const int32_t bias[2] = {p->bias[a], p->bias[b]};
@@ -279,7 +279,8 @@ static void tg_conv_two(const tg_conv_params *p, int32_t a, int32_t b, const uin
         wa = tg_conv_last_row(p, a) ? copy : wa;
         wb = tg_conv_last_row(p, b) ? copy : wb;
     }
-    tg_conv_frame_of(&frame, p, a, 1, block, taps, both, 2, pairs);
+    /* an odd block's last pair too: its missing pixel is computed from whatever its slot holds, not stored */
+    tg_conv_frame_of(&frame, p, a, 1, block, taps, both, 2, (valid + 1) >> 1);
     frame.w = wa;
     /* the distance of two addresses that need not be in one object: as integers */
     frame.next_row = (int32_t)((uintptr_t)wb - (uintptr_t)wa);
@@ -288,7 +289,7 @@ static void tg_conv_two(const tg_conv_params *p, int32_t a, int32_t b, const uin
     frame.shift = shift;
     frame.step = 4;
     tg_conv_pairs(&frame);
-    for (j = 0; j < 2 * pairs; ++j) {
+    for (j = 0; j < valid; ++j) {
         out[(a - c_begin) + j * stride] = both[2 * j];
         out[(b - c_begin) + j * stride] = both[2 * j + 1];
     }
@@ -402,14 +403,33 @@ static void tg_conv_channel(const tg_conv_params *p, int32_t oc, const int8_t *k
     }
 }
 
+/* The last pixel of an odd block for `count` channel pairs from c (a run's): the assembly over its
+ * pixel pair (the missing pixel is computed from whatever its slot holds), 16 channel pairs at a time
+ * into a small buffer, pixel 0's outputs copied out. out: (that pixel, channel c). */
+static void tg_conv_odd_pixel(const tg_conv_params *p, int32_t c, int32_t count, const uint32_t *pair, int32_t taps,
+                              int8_t *out)
+{
+    int8_t both[2 * 32];
+    int32_t k, i;
+    for (k = 0; k < count; k += 16) {
+        const int32_t n = TG_MIN(16, count - k);
+        tg_conv_pair_frame frame;
+        tg_conv_frame_of(&frame, p, c + 2 * k, n, pair, taps, both, 32, 1);
+        tg_conv_pairs(&frame);
+        for (i = 0; i < 2 * n; ++i) {
+            out[2 * k + i] = both[i];
+        }
+    }
+}
+
 /* Output channels [c_begin, c_end) of a block of `valid` (<= 8) output pixels: (pixel j, channel oc) goes
  * to out[j * stride + oc - c_begin]. Runs of channels with the short requantization go to the assembly
- * two by two (an odd run's last channel waits for the next odd one: dead channels split runs), an odd
- * block's last pixel and the other channels to C. */
+ * two by two (an odd run's last channel waits for the next odd one: dead channels split runs; an odd
+ * block's last pixel as half a pixel pair), the other channels to C. */
 void tg_conv_block_range_s8(const tg_conv_params *p, const int8_t *kinds, const uint32_t *block, int32_t taps,
                             int8_t *out, int32_t stride, int32_t c_begin, int32_t c_end, int32_t valid)
 {
-    const int32_t even = valid & ~1, runs = p->bias != NULL && even > 0;
+    const int32_t even = valid & ~1, runs = p->bias != NULL && valid > 0;
     const uint32_t *last_pair = block + (even >> 1) * TG_CONV_GROUP_WORDS * ((taps + 3) >> 2);
     int32_t oc = c_begin, c, waiting = -1;
     while (oc < c_end) {
@@ -420,21 +440,21 @@ void tg_conv_block_range_s8(const tg_conv_params *p, const int8_t *kinds, const 
         const int32_t length = kinds[2 * oc + 1] > 0 ? kinds[2 * oc + 1] : taps <= TG_CONV_COPY_TAPS;
         const int32_t end = run ? TG_MIN(c_end, oc + length) : oc;
         if (end > oc) {
-            if ((end - oc) >= 2) {
+            if ((end - oc) >= 2 && even > 0) {
                 tg_conv_pair_frame frame;
                 tg_conv_frame_of(&frame, p, oc, (end - oc) >> 1, block, taps, out + (oc - c_begin), stride, even >> 1);
                 tg_conv_pairs(&frame);
             }
+            if ((end - oc) >= 2 && even < valid) {
+                tg_conv_odd_pixel(p, oc, (end - oc) >> 1, last_pair, taps, out + (oc - c_begin) + even * stride);
+            }
             if ((end - oc) & 1) {
                 if (waiting >= 0) {
-                    tg_conv_two(p, waiting, end - 1, block, taps, out, c_begin, stride, even >> 1);
+                    tg_conv_two(p, waiting, end - 1, block, taps, out, c_begin, stride, valid);
                     waiting = -1;
                 } else {
                     waiting = end - 1;
                 }
-            }
-            for (c = oc; c < end && even < valid; ++c) { /* an odd block's last pixel */
-                tg_conv_channel(p, c, kinds + 2 * c, last_pair, taps, out + (c - c_begin) + even * stride, stride, 1);
             }
             oc = end;
             continue;
@@ -450,7 +470,7 @@ void tg_conv_block_range_s8(const tg_conv_params *p, const int8_t *kinds, const 
         ++oc;
     }
     if (waiting >= 0) {
-        tg_conv_two(p, waiting, waiting, block, taps, out, c_begin, stride, even >> 1);
+        tg_conv_two(p, waiting, waiting, block, taps, out, c_begin, stride, valid);
     }
 }
 
