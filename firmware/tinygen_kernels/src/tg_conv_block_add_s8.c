@@ -20,6 +20,21 @@ static void tg_add_short_run(const tg_add_short *add, const tg_add_params *p, co
     }
 }
 
+/* The same when the Add's range is all of int8 (the usual case): no clamp, the constants in locals
+ * (registers) instead of re-read from the struct per element. */
+static void tg_add_full_run(const tg_add_short *add, const int8_t *a, const int8_t *b, int8_t *dst, int32_t n)
+{
+    const tg_dsp_short_t q1 = add->q1, q2 = add->q2, qo = add->qo;
+    const int32_t offset1 = add->offset1, offset2 = add->offset2, sign = add->sign;
+    const int32_t mask1 = add->mask1, mask2 = add->mask2, mask_out = add->mask_out;
+    int32_t c;
+    for (c = 0; c < n; ++c) {
+        const int32_t scaled1 = tg_dsp_short_any(offset1 + (int32_t)((uint32_t)a[c] << 21), &q1, mask1);
+        const int32_t scaled2 = tg_dsp_short_any(offset2 + (int32_t)((uint32_t)b[c] << 21), &q2, mask2);
+        dst[c] = (int8_t)tg_ssat8(tg_dsp_short_any(2 * (scaled1 + sign * scaled2), &qo, mask_out));
+    }
+}
+
 /* The same for any Add parameters (tg_add_element). */
 TG_COLD static void tg_add_general_run(const tg_add_params *p, const int8_t *a, const int8_t *b, int8_t *dst,
                                        int32_t n)
@@ -30,24 +45,28 @@ TG_COLD static void tg_add_general_run(const tg_add_params *p, const int8_t *a, 
     }
 }
 
-void tg_conv_block_add_s8(const tg_conv_add_params *f, const int8_t *kinds, const uint32_t *block, int32_t half,
-                          int32_t taps, const int8_t *residual, int8_t *out, int32_t valid, int8_t *temp)
+void tg_conv_block_add_s8(const tg_conv_add_params *f, const int8_t *kinds, const uint32_t *block, int32_t taps,
+                          const int8_t *residual, int8_t *out, int32_t valid, int8_t *temp)
 {
     const tg_conv_params *p = &f->conv;
     const int32_t out_c = p->output.c, chunk = TG_CONV_ADD_TEMP_BYTES / (valid > 4 ? 8 : 4);
     const int32_t fast = tg_add_short_applies(&f->add);
     tg_add_short add;
     int32_t c0, j;
+    int32_t full = 0;
     if (fast) {
         tg_add_short_prepare(&add, &f->add);
+        full = add.full;
     }
     for (c0 = 0; c0 < out_c; c0 += chunk) {
         const int32_t n = TG_MIN(chunk, out_c - c0);
-        tg_conv_block_range_s8(p, kinds, block, half, taps, temp, n, c0, c0 + n, valid);
+        tg_conv_block_range_s8(p, kinds, block, taps, temp, n, c0, c0 + n, valid);
         for (j = 0; j < valid; ++j) {
             const int8_t *y = temp + j * n, *x = residual + j * out_c + c0;
             const int8_t *first = f->conv_first ? y : x, *second = f->conv_first ? x : y;
-            if (fast) {
+            if (full) {
+                tg_add_full_run(&add, first, second, out + j * out_c + c0, n);
+            } else if (fast) {
                 tg_add_short_run(&add, &f->add, first, second, out + j * out_c + c0, n);
             } else {
                 tg_add_general_run(&f->add, first, second, out + j * out_c + c0, n);

@@ -1,7 +1,8 @@
 /* tg_conv_block_s8: the output stage shared by the DSP convolution variants (tg_conv_1x1_s8,
  * tg_conv_im2col_s8): every output channel of a block of up to 8 output pixels whose input taps have
- * been widened into `block` (tg_dsp.h layout: per 4 pixels, ceil(taps / 4) groups of 8 words). Bit-exact with
- * tg_conv_s8's arithmetic: acc = bias + sum w * (x + input_offset) in int32, then tg_requantize, the
+ * been widened into `block` (tg_conv_dsp.h layout: per pixel pair, ceil(taps / 4) groups of 4 words), two
+ * channels by two pixels at a time in assembly (weights widened once per pair of pixels and channels,
+ * the requantization constants loaded once per 4 outputs). Bit-exact with tg_conv_s8's arithmetic: acc = bias + sum w * (x + input_offset) in int32, then tg_requantize, the
  * output offset, the clamp. */
 #include <stddef.h>
 
@@ -11,140 +12,301 @@
 #if defined(__ARM_FEATURE_DSP)
 #include "internal/tg_conv_dsp.h"
 
-/* tg_dsp_widen for the convolution variants, out of line (flash): the widening of a block's input. */
+/* clang-format off */
+/* tg_dsp_widen for the convolution variants, out of line (flash): the widening of one pixel's taps into
+ * its slot of the block (4 words per group: tg_conv_dsp.h). 16 values per iteration in assembly: four
+ * loads back to back (they pipeline), then each widened word stored on its own with an immediate
+ * offset (1 cycle each; the compiler pairs them into STRD, 3 cycles per 2): 27 cycles per 16 values. */
 void tg_conv_widen(uint32_t *dst, const int8_t *src, int32_t count, uint32_t offsets)
 {
-    tg_dsp_widen(dst, 8, src, count, offsets);
-}
-
-/* What tg_conv_channels reads and advances, at the byte offsets of its assembly (checked below). */
-typedef struct {
-    const int8_t *w;           /*  0: weights of output channel c */
-    const int32_t *bias;       /*  4 */
-    const int32_t *multiplier; /*  8 */
-    const int8_t *shift;       /* 12 */
-    uintptr_t out;             /* 16: address of the block's first pixel's channel 0 output */
-    const uint32_t *block;     /* 20: the widened taps of pixels 0-3 */
-    int32_t groups;            /* 24: ceil(taps / 4) */
-    int32_t taps;              /* 28: bytes between weight rows */
-    int32_t c;                 /* 32: the channel being done */
-    int32_t end;               /* 36: the run's end */
-    int32_t mask;              /* 40: -1 per channel, 0 per tensor (requantization index = c & mask) */
-    int32_t stride;            /* 44: bytes between output pixels (C_out) */
-    int32_t offset;            /* 48: the output offset */
-    const uint32_t *block2;    /* 52: the widened taps of pixels 4-7, or NULL */
-    int32_t requant[3];        /* 56: the channel's short requantization: multiplier, round, shift */
-} tg_conv_frame;
-
-typedef char tg_conv_frame_layout[(offsetof(tg_conv_frame, block) == 20 && offsetof(tg_conv_frame, c) == 32 &&
-                                   offsetof(tg_conv_frame, offset) == 48 && offsetof(tg_conv_frame, requant) == 56)
-                                      ? 1
-                                      : -1];
-
-/* clang-format off */
-/* The groups of one output channel for 4 pixels (count in r6), numeric labels l1, l3, l4: an odd
- * group, then two groups per iteration (unrolled no deeper: flash). */
-#define TG_CONV_MAC(l1, l3, l4)                                                                          \
-    "tst r6, #1\n\t"                                                                                     \
-    "beq " l1 "f\n\t" TG_MAC_GROUP l1 ":\n\t"                                                           \
-    "lsrs r6, r6, #1\n\t"                                                                                \
-    "beq " l3 "f\n\t" l4 ":\n\t"                                                                        \
-    ".rept 2\n\t" TG_MAC_GROUP ".endr\n\t"                                                              \
-    "subs r6, r6, #1\n\t"                                                                                \
-    "bne " l4 "b\n\t" l3 ":\n\t"
-
-/* Requantize r0..r3 (short form: r4 multiplier, r5 round, r6 shift) and store them r8 bytes apart
- * from r11. */
-#define TG_CONV_STORE1(a)                                                                                \
-    "lsl " a ", " a ", #1\n\t"                                                                           \
-    "add r10, r5, " a ", asr #31\n\t"                                                                    \
-    "smmlar " a ", " a ", r4, r10\n\t"                                                                   \
-    "asr " a ", " a ", r6\n\t"                                                                           \
-    "ssat " a ", #8, " a "\n\t"                                                                          \
-    "strb " a ", [r11]\n\t"
-#define TG_CONV_STORE4                                                                                   \
-    TG_CONV_STORE1("r0") "add r11, r11, r8\n\t" TG_CONV_STORE1("r1") "add r11, r11, r8\n\t"              \
-        TG_CONV_STORE1("r2") "add r11, r11, r8\n\t" TG_CONV_STORE1("r3")
-
-/* Output channels frame->c .. frame->end - 1 of a block of 4 or 8 pixels, all in assembly: per channel
- * and 4 pixels the microkernel (13 instructions per 16 MACs) and 7 instructions per output for the
- * short requantization, derived once per channel from its multiplier and shift (round = 2^(e-1) +
- * offset 2^e); about 60 instructions of bookkeeping per channel. */
-static void tg_conv_channels(tg_conv_frame *frame)
-{
-    register tg_conv_frame *f __asm__("r0") = frame;
-    register int32_t a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3");
-    register const int8_t *wp __asm__("r4");
-    register const uint32_t *bp __asm__("r5");
-    __asm__ volatile("push {r0}\n\t"
-                     "1:\n\t"
-                     "ldr r12, [sp]\n\t"
-                     "ldr r9, [r12, #32]\n\t"
-                     "ldm r12, {r4, r5}\n\t"
-                     "ldr r0, [r5, r9, lsl #2]\n\t"
-                     "mov r1, r0\n\t"
-                     "mov r2, r0\n\t"
-                     "mov r3, r0\n\t"
-                     "ldr r5, [r12, #20]\n\t"
-                     "ldr r6, [r12, #24]\n\t" TG_CONV_MAC("2", "3", "4")
-                     "ldr r12, [sp]\n\t"
-                     "ldr r9, [r12, #32]\n\t"
-                     "ldr r10, [r12, #40]\n\t"
-                     "and r10, r10, r9\n\t"
-                     "ldr r4, [r12, #8]\n\t"
-                     "ldr r4, [r4, r10, lsl #2]\n\t"
-                     "ldr r6, [r12, #12]\n\t"
-                     "ldrsb r6, [r6, r10]\n\t"
-                     "rsb r6, r6, #0\n\t"
-                     "movs r5, #1\n\t"
-                     "lsl r5, r5, r6\n\t"
-                     "lsr r10, r5, #1\n\t"
-                     "ldr r8, [r12, #48]\n\t"
-                     "mla r5, r8, r5, r10\n\t"
-                     "add r10, r12, #56\n\t"
-                     "stm r10, {r4, r5, r6}\n\t"
-                     "ldr r8, [r12, #44]\n\t"
-                     "ldr r11, [r12, #16]\n\t"
-                     "add r11, r11, r9\n\t" TG_CONV_STORE4
-                     "ldr r5, [r12, #52]\n\t"
-                     "cmp r5, #0\n\t"
-                     "beq 9f\n\t"
-                     "ldr r9, [r12, #32]\n\t"
-                     "ldm r12, {r4, r6}\n\t"
-                     "ldr r0, [r6, r9, lsl #2]\n\t"
-                     "mov r1, r0\n\t"
-                     "mov r2, r0\n\t"
-                     "mov r3, r0\n\t"
-                     "ldr r6, [r12, #24]\n\t" TG_CONV_MAC("5", "6", "7")
-                     "ldr r12, [sp]\n\t"
-                     "add r10, r12, #56\n\t"
-                     "ldm r10, {r4, r5, r6}\n\t"
-                     "ldr r8, [r12, #44]\n\t"
-                     "ldr r11, [r12, #16]\n\t"
-                     "ldr r9, [r12, #32]\n\t"
-                     "add r11, r11, r9\n\t"
-                     "add r11, r11, r8, lsl #2\n\t" TG_CONV_STORE4
-                     "9:\n\t" /* r12: the frame, r9: c (the stores keep both) */
-                     "adds r9, r9, #1\n\t"
-                     "str r9, [r12, #32]\n\t"
-                     "ldr r4, [r12]\n\t"
-                     "ldr r10, [r12, #28]\n\t"
-                     "add r4, r4, r10\n\t"
-                     "str r4, [r12]\n\t"
-                     "ldr r10, [r12, #36]\n\t"
-                     "cmp r9, r10\n\t"
-                     "bne 1b\n\t"
-                     "add sp, sp, #4"
-                     : [a0] "+r"(f), [a1] "=r"(a1), [a2] "=r"(a2), [a3] "=r"(a3), [wp] "=r"(wp), [bp] "=r"(bp)
-                     :
-                     : "r6", "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory");
+    int32_t blocks = count >> 4;
+    if (blocks > 0) {
+        uint32_t r0, r1, r2, r3, w;
+        __asm__ volatile("1:\n\t"
+                         "ldr %[r0], [%[src]]\n\t"
+                         "ldr %[r1], [%[src], #4]\n\t"
+                         "ldr %[r2], [%[src], #8]\n\t"
+                         "ldr %[r3], [%[src], #12]\n\t"
+                         "add %[src], %[src], #16\n\t"
+                         "sxtab16 %[w], %[off], %[r0]\n\t"
+                         "str %[w], [%[dst]]\n\t"
+                         "sxtab16 %[w], %[off], %[r0], ror #8\n\t"
+                         "str %[w], [%[dst], #4]\n\t"
+                         "sxtab16 %[w], %[off], %[r1]\n\t"
+                         "str %[w], [%[dst], #16]\n\t"
+                         "sxtab16 %[w], %[off], %[r1], ror #8\n\t"
+                         "str %[w], [%[dst], #20]\n\t"
+                         "sxtab16 %[w], %[off], %[r2]\n\t"
+                         "str %[w], [%[dst], #32]\n\t"
+                         "sxtab16 %[w], %[off], %[r2], ror #8\n\t"
+                         "str %[w], [%[dst], #36]\n\t"
+                         "sxtab16 %[w], %[off], %[r3]\n\t"
+                         "str %[w], [%[dst], #48]\n\t"
+                         "sxtab16 %[w], %[off], %[r3], ror #8\n\t"
+                         "str %[w], [%[dst], #52]\n\t"
+                         "add %[dst], %[dst], #64\n\t"
+                         "subs %[n], %[n], #1\n\t"
+                         "bne 1b"
+                         : [src] "+r"(src), [dst] "+r"(dst), [n] "+r"(blocks), [r0] "=&r"(r0), [r1] "=&r"(r1),
+                           [r2] "=&r"(r2), [r3] "=&r"(r3), [w] "=&r"(w)
+                         : [off] "r"(offsets)
+                         : "cc", "memory");
+    }
+    if ((count & 15) != 0) {
+        tg_dsp_widen(dst, TG_CONV_GROUP_WORDS, src, count & 15, offsets);
+    }
 }
 /* clang-format on */
 
-/* acc[p] += w . x_p for the block's 4 pixels (tg_dsp_mac_1x4), out of line. */
-static void tg_conv_mac(int32_t acc[4], const int8_t *w, const uint32_t *block, int32_t groups)
+/* What tg_conv_pairs reads and advances, at the byte offsets of its assembly (checked below): the
+ * current channel pair c, c + 1 (rows next_row bytes apart) and where the next pair's come from. The
+ * assembly keeps the frame's address and that of `bias` on the stack: each part it reloads per pixel
+ * pair is one LDM from one of them. */
+typedef struct {
+    tg_dsp_short_t requant[2]; /*  0: multiplier, round, shift of c, then c + 1 */
+    int8_t *out;               /* 24: (pixel 0, c); advanced by 2 pixels per pixel pair */
+    int32_t stride;            /* 28: bytes between output pixels */
+    const uint32_t *end;       /* 32: the end of the pixel pairs' widened taps */
+    int32_t bias[2];           /* 36: c, c + 1 */
+    const int8_t *w;           /* 44: channel c's row */
+    int32_t next_row;          /* 48: bytes from c's row to c + 1's (0: c twice) */
+    int32_t groups;            /* 52: ceil(taps / 4) */
+    const uint32_t *block;     /* 56: the start of the pixel pairs' widened taps */
+    const int32_t *next_bias;  /* 60: of the next pair's first channel */
+    const int32_t *multiplier; /* 64: the same */
+    const int8_t *shift;       /* 68 */
+    int32_t step;              /* 72: bytes between the multipliers of two channels (4, or 0 per tensor) */
+    int32_t output_offset;     /* 76 */
+    int8_t *next_out;          /* 80: (pixel 0, the next pair's first channel) */
+    int32_t pairs;             /* 84: channel pairs left */
+} tg_conv_pair_frame;
+
+typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, out) == 24 &&
+                                        offsetof(tg_conv_pair_frame, bias) == 36 &&
+                                        offsetof(tg_conv_pair_frame, w) == 44 &&
+                                        offsetof(tg_conv_pair_frame, block) == 56 &&
+                                        offsetof(tg_conv_pair_frame, next_out) == 80 &&
+                                        offsetof(tg_conv_pair_frame, pairs) == 84 && sizeof(tg_dsp_short_t) == 12)
+                                           ? 1
+                                           : -1];
+
+/* clang-format off */
+/* One group of 4 taps, 2 channels x 2 pixels (r11 + o: [p0 even, p0 odd, p1 even, p1 odd]): the two
+ * weight words back to back (the second load pipelines), 4 SXTB16, 8 SMLAD, 4 single loads of
+ * activations of which 2 pipeline: 20 cycles for 16 MACs. Accumulators r0 (c, p0), r1 (c, p1),
+ * r2 (c + 1, p0), r3 (c + 1, p1); r10 the weights of c, r12 the offset of c + 1's row. */
+#define TG_PAIR_GROUP(o0, o1, o2, o3)                                                                    \
+    "ldr r6, [r10, r12]\n\t"                                                                             \
+    "ldr r4, [r10], #4\n\t"                                                                              \
+    "ldr r8, [r11, #" o0 "]\n\t"                                                                         \
+    "ldr r9, [r11, #" o1 "]\n\t"                                                                         \
+    "sxtb16 r5, r4, ror #8\n\t"                                                                          \
+    "sxtb16 r4, r4\n\t"                                                                                  \
+    "sxtb16 r7, r6, ror #8\n\t"                                                                          \
+    "sxtb16 r6, r6\n\t"                                                                                  \
+    "smlad r0, r4, r8, r0\n\t"                                                                           \
+    "smlad r0, r5, r9, r0\n\t"                                                                           \
+    "smlad r2, r6, r8, r2\n\t"                                                                           \
+    "smlad r2, r7, r9, r2\n\t"                                                                           \
+    "ldr r8, [r11, #" o2 "]\n\t"                                                                         \
+    "ldr r9, [r11, #" o3 "]\n\t"                                                                         \
+    "smlad r1, r4, r8, r1\n\t"                                                                           \
+    "smlad r1, r5, r9, r1\n\t"                                                                           \
+    "smlad r3, r6, r8, r3\n\t"                                                                           \
+    "smlad r3, r7, r9, r3\n\t"
+
+/* The short requantization of accumulator a with (m, round, e) (tg_dsp_short): 5 cycles. */
+#define TG_PAIR_REQUANT(a, m, round, e)                                                                  \
+    "lsl " a ", " a ", #1\n\t"                                                                           \
+    "add r10, " round ", " a ", asr #31\n\t"                                                             \
+    "smmlar " a ", " a ", " m ", r10\n\t"                                                                \
+    "asr " a ", " a ", " e "\n\t"                                                                        \
+    "ssat " a ", #8, " a "\n\t"
+
+/* frame->pairs channel pairs of every pixel pair of the block, all in assembly (every register but
+ * sp is needed: naked, so r7 is free too). Per channel pair (label 0): its biases, multipliers and
+ * the short requantization's round (2^(e-1) + output offset 2^e, tg_dsp_short_prepare) into the
+ * frame. Per pixel pair (label 1): the groups (the odd 1, 2 and 4 out of line, then 8 per iteration:
+ * 165 cycles per 128 MACs), the 4 requantized outputs stored as two byte pairs; the pixel pairs'
+ * taps follow each other, so r11 runs through them. [sp]: the frame, [sp + 4]: &frame->bias. */
+__attribute__((naked, noinline)) static void tg_conv_pairs(tg_conv_pair_frame *frame)
 {
-    tg_dsp_mac_1x4(acc, w, block, groups);
+    __asm__ volatile("add r1, r0, #36\n\t"
+                     "push {r0, r1, r4-r11, lr}\n\t"
+                     "mov r12, r0\n\t"
+                     "0:\n\t"
+                     "add r4, r12, #56\n\t"
+                     "ldm r4, {r4-r10}\n\t" /* block, bias, multiplier, shift, step, offset, out */
+                     "mov r11, r4\n\t"
+                     "str r10, [r12, #24]\n\t"
+                     "add r10, r10, #2\n\t"
+                     "str r10, [r12, #80]\n\t"
+                     "ldr r0, [r5], #4\n\t"
+                     "ldr r1, [r5], #4\n\t"
+                     "str r5, [r12, #60]\n\t"
+                     "str r0, [r12, #36]\n\t"
+                     "str r1, [r12, #40]\n\t"
+                     "ldr r0, [r6]\n\t"      /* M0 */
+                     "ldr r3, [r6, r8]\n\t"  /* M1 */
+                     "add r6, r6, r8, lsl #1\n\t"
+                     "str r6, [r12, #64]\n\t"
+                     "lsr lr, r8, #2\n\t"
+                     "ldrsb r2, [r7]\n\t"
+                     "ldrsb r5, [r7, lr]\n\t"
+                     "add r7, r7, lr, lsl #1\n\t"
+                     "str r7, [r12, #68]\n\t"
+                     "rsb r2, r2, #0\n\t"    /* E0 */
+                     "rsb r5, r5, #0\n\t"    /* E1 */
+                     "movs r6, #1\n\t"
+                     "lsl r6, r6, r2\n\t"
+                     "lsr r1, r6, #1\n\t"
+                     "mla r1, r9, r6, r1\n\t" /* R0 */
+                     "movs r6, #1\n\t"
+                     "lsl r6, r6, r5\n\t"
+                     "lsr r4, r6, #1\n\t"
+                     "mla r4, r9, r6, r4\n\t" /* R1 */
+                     "stm r12, {r0-r5}\n\t"
+                     "1:\n\t"
+                     "ldr r12, [sp, #4]\n\t"
+                     "ldm r12, {r0, r2, r10, r12, lr}\n\t" /* biases, w, next_row, groups */
+                     "mov r1, r0\n\t"
+                     "mov r3, r2\n\t"
+                     "lsls r4, lr, #31\n\t" /* C: groups & 2, N: groups & 1 */
+                     "bcs 20f\n\t"
+                     "21:\n\t"
+                     "bmi 22f\n\t"
+                     "23:\n\t"
+                     "tst lr, #4\n\t"
+                     "bne 24f\n\t"
+                     "25:\n\t"
+                     "lsrs lr, lr, #3\n\t"
+                     "beq 5f\n\t"
+                     "4:\n\t"
+                     TG_PAIR_GROUP("0", "4", "8", "12") TG_PAIR_GROUP("16", "20", "24", "28")
+                     TG_PAIR_GROUP("32", "36", "40", "44") TG_PAIR_GROUP("48", "52", "56", "60")
+                     TG_PAIR_GROUP("64", "68", "72", "76") TG_PAIR_GROUP("80", "84", "88", "92")
+                     TG_PAIR_GROUP("96", "100", "104", "108") TG_PAIR_GROUP("112", "116", "120", "124")
+                     "add r11, r11, #128\n\t"
+                     "subs lr, lr, #1\n\t"
+                     "bne 4b\n\t"
+                     "5:\n\t"
+                     "ldr r12, [sp]\n\t"
+                     "ldm r12, {r4-r9}\n\t"
+                     TG_PAIR_REQUANT("r0", "r4", "r5", "r6") TG_PAIR_REQUANT("r1", "r4", "r5", "r6")
+                     TG_PAIR_REQUANT("r2", "r7", "r8", "r9") TG_PAIR_REQUANT("r3", "r7", "r8", "r9")
+                     "ldr r4, [r12, #24]\n\t"
+                     "ldr r5, [r12, #28]\n\t"
+                     "add r6, r4, r5\n\t"
+                     "strb r0, [r4]\n\t"
+                     "strb r2, [r4, #1]\n\t"
+                     "strb r1, [r6]\n\t"
+                     "strb r3, [r6, #1]\n\t"
+                     "add r6, r6, r5\n\t"
+                     "str r6, [r12, #24]\n\t"
+                     "ldr r4, [r12, #32]\n\t"
+                     "cmp r11, r4\n\t"
+                     "bne 1b\n\t"
+                     "ldr r6, [r12, #44]\n\t" /* the next pair's rows */
+                     "ldr r7, [r12, #48]\n\t"
+                     "add r6, r6, r7, lsl #1\n\t"
+                     "str r6, [r12, #44]\n\t"
+                     "ldr r4, [r12, #84]\n\t"
+                     "subs r4, r4, #1\n\t"
+                     "str r4, [r12, #84]\n\t"
+                     "bne 0b\n\t"
+                     "pop {r0, r1, r4-r11, pc}\n\t"
+                     /* the odd groups, out of line (no group instruction sets the flags) */
+                     "20:\n\t"
+                     TG_PAIR_GROUP("0", "4", "8", "12") TG_PAIR_GROUP("16", "20", "24", "28")
+                     "add r11, r11, #32\n\t"
+                     "b 21b\n\t"
+                     "22:\n\t"
+                     TG_PAIR_GROUP("0", "4", "8", "12")
+                     "add r11, r11, #16\n\t"
+                     "b 23b\n\t"
+                     "24:\n\t"
+                     TG_PAIR_GROUP("0", "4", "8", "12") TG_PAIR_GROUP("16", "20", "24", "28")
+                     TG_PAIR_GROUP("32", "36", "40", "44") TG_PAIR_GROUP("48", "52", "56", "60")
+                     "add r11, r11, #64\n\t"
+                     "b 25b\n\t");
+}
+/* clang-format on */
+
+/* The frame of channels [c, c + 2 * count) of a run (short requantization, consecutive rows, a bias)
+ * for `pairs` pixel pairs. out: (pixel 0, channel c). */
+static void tg_conv_frame_of(tg_conv_pair_frame *frame, const tg_conv_params *p, int32_t c, int32_t count,
+                             const uint32_t *block, int32_t taps, int8_t *out, int32_t stride, int32_t pairs)
+{
+    const int32_t groups = (taps + 3) >> 2, q = p->per_channel ? c : 0;
+    frame->w = tg_conv_weights_of(p, c, taps);
+    frame->next_row = taps;
+    frame->groups = groups;
+    frame->stride = stride;
+    frame->block = block;
+    frame->end = block + pairs * TG_CONV_GROUP_WORDS * groups;
+    frame->next_bias = p->bias + c;
+    frame->multiplier = p->multiplier + q;
+    frame->shift = p->shift + q;
+    frame->step = p->per_channel ? 4 : 0;
+    frame->output_offset = p->output_offset;
+    frame->next_out = out;
+    frame->pairs = count;
+}
+
+/* Rows of at most this many taps may be the last stored one in tg_conv_two (copied, zero padded). */
+#define TG_CONV_COPY_TAPS 64
+
+/* Two short live channels a, b (a == b: one) that are not neighbours: their rows are any two stored
+ * ones, so the pair runs with their own row distance and copies of their constants, into a small
+ * buffer (the assembly stores the two channels side by side) copied to their places. The last stored
+ * row, whose partial last group must not be read whole, is read from a zero-padded copy (one buffer:
+ * at most one of a, b is that row, or both are). out: (pixel 0, channel c_begin). */
+static void tg_conv_two(const tg_conv_params *p, int32_t a, int32_t b, const uint32_t *block, int32_t taps,
+                        int8_t *out, int32_t c_begin, int32_t stride, int32_t valid)
+{
+    const int32_t qa = p->per_channel ? a : 0, qb = p->per_channel ? b : 0;
+    const int32_t bias[2] = {p->bias[a], p->bias[b]};
+    const int32_t multiplier[2] = {p->multiplier[qa], p->multiplier[qb]};
+    const int8_t shift[2] = {p->shift[qa], p->shift[qb]};
+    const int8_t *wa = tg_conv_weights_of(p, a, taps), *wb = tg_conv_weights_of(p, b, taps);
+    int8_t both[2 * 8];
+    int8_t copy[TG_CONV_COPY_TAPS + 4];
+    tg_conv_pair_frame frame;
+    int32_t j;
+    if ((taps & 3) != 0 && (tg_conv_last_row(p, a) || tg_conv_last_row(p, b))) {
+        memset(copy, 0, sizeof copy);
+        memcpy(copy, tg_conv_last_row(p, a) ? wa : wb, (size_t)taps);
+        wa = tg_conv_last_row(p, a) ? copy : wa;
+        wb = tg_conv_last_row(p, b) ? copy : wb;
+    }
+    /* an odd block's last pair too: its missing pixel is computed from whatever its slot holds, not stored */
+    tg_conv_frame_of(&frame, p, a, 1, block, taps, both, 2, (valid + 1) >> 1);
+    frame.w = wa;
+    /* the distance of two addresses that need not be in one object: as integers */
+    frame.next_row = (int32_t)((uintptr_t)wb - (uintptr_t)wa);
+    frame.next_bias = bias;
+    frame.multiplier = multiplier;
+    frame.shift = shift;
+    frame.step = 4;
+    tg_conv_pairs(&frame);
+    for (j = 0; j < valid; ++j) {
+        out[(a - c_begin) + j * stride] = both[2 * j];
+        out[(b - c_begin) + j * stride] = both[2 * j + 1];
+    }
+}
+
+/* acc[p] += w . x_p for a pixel pair's 2 pixels (the block layout, tg_conv_dsp.h), in C. */
+static void tg_conv_mac(int32_t acc[2], const int8_t *w, const uint32_t *x, int32_t groups)
+{
+    int32_t a0 = acc[0], a1 = acc[1], g;
+    for (g = 0; g < groups; ++g, x += TG_CONV_GROUP_WORDS) {
+        const uint32_t raw = tg_read_u32(w + 4 * g);
+        const uint32_t even = tg_sxtb16(raw), odd = tg_sxtb16_ror8(raw);
+        a0 = tg_smlad(odd, x[1], tg_smlad(even, x[0], a0));
+        a1 = tg_smlad(odd, x[3], tg_smlad(even, x[2], a1));
+    }
+    acc[0] = a0;
+    acc[1] = a1;
 }
 
 /* Is every weight of the row 0 (a dead output channel, whose output is a constant)? */
@@ -187,46 +349,44 @@ TG_COLD void tg_conv_classify(const tg_conv_params *p, int8_t *kinds)
         }
     }
     /* A short channel's second byte: how many channels from it the assembly loop takes in one run (short
-     * ones, whose rows follow each other; not the last stored row), at most 127. */
+     * ones, whose rows follow each other; not the last stored row when a partial last group would read
+     * past it), at most 127. */
     for (c = p->output.c - 1; c >= 0; --c) {
-        if (kinds[2 * c] == TG_CONV_SHORT && !tg_conv_last_row(p, c)) {
+        if (kinds[2 * c] == TG_CONV_SHORT && (taps % 4 == 0 || !tg_conv_last_row(p, c))) {
             const int32_t next = c + 1 < p->output.c && kinds[2 * c + 2] == TG_CONV_SHORT ? kinds[2 * c + 3] : 0;
             kinds[2 * c + 1] = (int8_t)TG_MIN(127, next + 1);
         }
     }
 }
 
-/* Output channel oc of the block in C: the last channel (whose partial last group must not read past
- * the weights), dead channels, channels that need the general requantization, layers without bias.
- * out: the channel's output for the block's first pixel; stride: bytes between pixels. */
+/* Output channel oc of the block in C: dead channels, channels that need the general requantization,
+ * layers without bias, odd blocks, the last stored row when its partial last group must not read
+ * past the weights. out: the channel's output for the block's first pixel; stride: bytes between pixels. */
 static void tg_conv_channel(const tg_conv_params *p, int32_t oc, const int8_t *kind, const uint32_t *block,
-                            int32_t half, int32_t taps, int8_t *out, int32_t stride, int32_t valid)
+                            int32_t taps, int8_t *out, int32_t stride, int32_t valid)
 {
-    const int32_t groups = taps >> 2, tail = taps & 3;
+    const int32_t groups = taps >> 2, tail = taps & 3, pair_words = 4 * ((taps + 3) >> 2);
     const int32_t q = p->per_channel ? oc : 0;
     const int8_t *w = tg_conv_weights_of(p, oc, taps);
     /* With a partial last group, every row but the last stored reads its group whole: the bytes
      * past the row (the next row's first weights) meet widened zeros. */
     const int32_t whole = tail > 0 && !tg_conv_last_row(p, oc) ? groups + 1 : groups;
     int32_t first, j;
-    for (first = 0; first < valid; first += 4, block += half) {
-        const int32_t n = TG_MIN(4, valid - first);
-        int32_t acc[4];
+    for (first = 0; first < valid; first += 2, block += pair_words) {
+        const int32_t n = TG_MIN(2, valid - first);
+        int32_t acc[2];
         if (kind[0] == TG_CONV_DEAD) {
             for (j = 0; j < n; ++j, out += stride) {
                 *out = kind[1];
             }
             continue;
         }
-        for (j = 0; j < 4; ++j) {
-            acc[j] = p->bias ? p->bias[oc] : 0;
-        }
-        if (whole > 0) {
-            tg_conv_mac(acc, w, block, whole);
-        }
+        /* (an odd block's missing pixel is computed from whatever its slot holds, and not stored) */
+        acc[0] = acc[1] = p->bias ? p->bias[oc] : 0;
+        tg_conv_mac(acc, w, block, whole);
         if (whole == groups && tail > 0) {
             const uint32_t tail_weights = tg_dsp_read_partial(w + 4 * groups, tail, 0);
-            tg_conv_mac(acc, (const int8_t *)&tail_weights, block + 8 * groups, 1);
+            tg_conv_mac(acc, (const int8_t *)&tail_weights, block + TG_CONV_GROUP_WORDS * groups, 1);
         }
         if (kind[0] == TG_CONV_SHORT) {
             tg_dsp_short_t s;
@@ -243,49 +403,82 @@ static void tg_conv_channel(const tg_conv_params *p, int32_t oc, const int8_t *k
     }
 }
 
-/* Output channels [c_begin, c_end) of a block of `valid` (<= 8) output pixels: (pixel j, channel oc) goes
- * to out[j * stride + oc - c_begin]; pixels 4-7 are widened `half` words after pixels 0-3. Runs of
- * channels with the short requantization go to the assembly loop, the others to C. */
-void tg_conv_block_range_s8(const tg_conv_params *p, const int8_t *kinds, const uint32_t *block, int32_t half,
-                            int32_t taps, int8_t *out, int32_t stride, int32_t c_begin, int32_t c_end, int32_t valid)
+/* The last pixel of an odd block for `count` channel pairs from c (a run's): the assembly over its
+ * pixel pair (the missing pixel is computed from whatever its slot holds), 16 channel pairs at a time
+ * into a small buffer, pixel 0's outputs copied out. out: (that pixel, channel c). */
+static void tg_conv_odd_pixel(const tg_conv_params *p, int32_t c, int32_t count, const uint32_t *pair, int32_t taps,
+                              int8_t *out)
 {
-    const int32_t runs = p->bias != NULL && (valid == 4 || valid == 8);
-    int32_t oc = c_begin;
+    int8_t both[2 * 32];
+    int32_t k, i;
+    for (k = 0; k < count; k += 16) {
+        const int32_t n = TG_MIN(16, count - k);
+        tg_conv_pair_frame frame;
+        tg_conv_frame_of(&frame, p, c + 2 * k, n, pair, taps, both, 32, 1);
+        tg_conv_pairs(&frame);
+        for (i = 0; i < 2 * n; ++i) {
+            out[2 * k + i] = both[i];
+        }
+    }
+}
+
+/* Output channels [c_begin, c_end) of a block of `valid` (<= 8) output pixels: (pixel j, channel oc) goes
+ * to out[j * stride + oc - c_begin]. Runs of channels with the short requantization go to the assembly
+ * two by two (an odd run's last channel waits for the next odd one: dead channels split runs; an odd
+ * block's last pixel as half a pixel pair), the other channels to C. */
+void tg_conv_block_range_s8(const tg_conv_params *p, const int8_t *kinds, const uint32_t *block, int32_t taps,
+                            int8_t *out, int32_t stride, int32_t c_begin, int32_t c_end, int32_t valid)
+{
+    const int32_t even = valid & ~1, runs = p->bias != NULL && valid > 0;
+    const uint32_t *last_pair = block + (even >> 1) * TG_CONV_GROUP_WORDS * ((taps + 3) >> 2);
+    int32_t oc = c_begin, c, waiting = -1;
     while (oc < c_end) {
-        /* Runs hold live channels only, so their rows are consecutive; the last stored row is
-         * left to C (the assembly reads whole groups past a row's end): tg_conv_classify. */
-        const int32_t end = runs && kinds[2 * oc] == TG_CONV_SHORT ? TG_MIN(c_end, oc + kinds[2 * oc + 1]) : oc;
+        /* Runs hold live channels only, so their rows are consecutive; with a partial last group the
+         * last stored row is left to C (the assembly reads whole groups past a row's end): tg_conv_classify. */
+        const int32_t run = runs && kinds[2 * oc] == TG_CONV_SHORT;
+        /* (a run of 0: the last stored row, with a partial last group; alone, it waits for a partner) */
+        const int32_t length = kinds[2 * oc + 1] > 0 ? kinds[2 * oc + 1] : taps <= TG_CONV_COPY_TAPS;
+        const int32_t end = run ? TG_MIN(c_end, oc + length) : oc;
         if (end > oc) {
-            tg_conv_frame frame;
-            frame.w = tg_conv_weights_of(p, oc, taps);
-            frame.bias = p->bias;
-            frame.multiplier = p->multiplier;
-            frame.shift = p->shift;
-            /* the assembly stores channel c at out + c: an address, never dereferenced below out */
-            frame.out = (uintptr_t)out - (uintptr_t)c_begin;
-            frame.block = block;
-            frame.groups = (taps + 3) >> 2;
-            frame.taps = taps;
-            frame.c = oc;
-            frame.end = end;
-            frame.mask = p->per_channel ? -1 : 0;
-            frame.stride = stride;
-            frame.offset = p->output_offset;
-            frame.block2 = valid == 8 ? block + half : NULL;
-            tg_conv_channels(&frame);
+            if ((end - oc) >= 2 && even > 0) {
+                tg_conv_pair_frame frame;
+                tg_conv_frame_of(&frame, p, oc, (end - oc) >> 1, block, taps, out + (oc - c_begin), stride, even >> 1);
+                tg_conv_pairs(&frame);
+            }
+            if ((end - oc) >= 2 && even < valid) {
+                tg_conv_odd_pixel(p, oc, (end - oc) >> 1, last_pair, taps, out + (oc - c_begin) + even * stride);
+            }
+            if ((end - oc) & 1) {
+                if (waiting >= 0) {
+                    tg_conv_two(p, waiting, end - 1, block, taps, out, c_begin, stride, valid);
+                    waiting = -1;
+                } else {
+                    waiting = end - 1;
+                }
+            }
             oc = end;
             continue;
         }
-        tg_conv_channel(p, oc, kinds + 2 * oc, block, half, taps, out + (oc - c_begin), stride, valid);
+        if (kinds[2 * oc] == TG_CONV_DEAD) { /* its constant, without a call (VWW: 971 of 2,738 channels) */
+            int8_t *dst = out + (oc - c_begin);
+            for (c = 0; c < valid; ++c, dst += stride) {
+                *dst = kinds[2 * oc + 1];
+            }
+        } else {
+            tg_conv_channel(p, oc, kinds + 2 * oc, block, taps, out + (oc - c_begin), stride, valid);
+        }
         ++oc;
+    }
+    if (waiting >= 0) {
+        tg_conv_two(p, waiting, waiting, block, taps, out, c_begin, stride, valid);
     }
 }
 
 /* out[j * C_out + oc] for j < valid (<= 8), every oc; out points at the block's first output pixel. */
-void tg_conv_block_s8(const tg_conv_params *p, const int8_t *kinds, const uint32_t *block, int32_t half,
-                      int32_t taps, int8_t *out, int32_t valid)
+void tg_conv_block_s8(const tg_conv_params *p, const int8_t *kinds, const uint32_t *block, int32_t taps, int8_t *out,
+                      int32_t valid)
 {
-    tg_conv_block_range_s8(p, kinds, block, half, taps, out, p->output.c, 0, p->output.c, valid);
+    tg_conv_block_range_s8(p, kinds, block, taps, out, p->output.c, 0, p->output.c, valid);
 }
 
 #else

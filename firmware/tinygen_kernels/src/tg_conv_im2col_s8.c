@@ -3,8 +3,8 @@
  * extension and for grouped convolutions.
  *
  * DSP: im2col, 8 output pixels at a time (4 with less scratch). Each pixel's KH x KW x C_in taps are
- * widened to int16 (+ input offset; padded taps 0) in the scratch buffer (tg_dsp.h layout), then every
- * output channel runs the 1 x 4 microkernel over them (weights [C_out, KH, KW, C_in] are already in
+ * widened to int16 (+ input offset; padded taps 0) in the scratch buffer (tg_conv_dsp.h layout), then
+ * every pair of output channels runs the 2 x 2 microkernel over each pixel pair (weights [C_out, KH, KW, C_in] are already in
  * that tap order). A window inside the input is widened one kernel row (KW x C_in contiguous values)
  * at a time; in a window over the border (or dilated) each tap pixel's C_in values are widened where
  * they are and padded taps become zeros -- when C_in is a multiple of 4, so that a tap pixel starts a
@@ -32,31 +32,52 @@ int32_t tg_conv_im2col_s8_get_buffer_size(const tg_conv_params *params)
 #include "internal/tg_conv_dsp.h"
 
 /* A window that is not inside the input (or dilated): its taps gathered as int8 (padding = the input
- * zero point, widened to 0) and widened as one row. Only the border pixels come here. */
-TG_COLD static void tg_im2col_gather(const tg_conv_params *p, const int8_t *input, int32_t base_y, int32_t base_x,
-                                     uint32_t *slot, int8_t *row, uint32_t offsets)
+ * zero point, widened to 0) and widened as one row. Only the border pixels come here (most of KWS's:
+ * a 10 x 4 kernel on 49 x 10 MFCCs, so not optimized for size). Without dilation along W, the taps of
+ * a kernel row inside the input are one contiguous run: copied byte by byte between the padding
+ * (short runs; calls to memcpy / memset cost more). */
+static void tg_im2col_gather(const tg_conv_params *p, const int8_t *input, int32_t base_y, int32_t base_x,
+                             uint32_t *slot, int8_t *row, uint32_t offsets)
 {
     const int32_t in_h = p->input.h, in_w = p->input.w, in_c = p->input.c;
-    const int32_t k_h = p->filter.h, k_w = p->filter.w;
+    const int32_t k_h = p->filter.h, k_w = p->filter.w, span = k_w * in_c;
     const int8_t zero_point = (int8_t)(-p->input_offset);
+    const int32_t first = p->dilation.w == 1 ? TG_MIN(k_w, TG_MAX(0, -base_x)) * in_c : 0;
+    const int32_t last = p->dilation.w == 1 ? TG_MAX(first, TG_MIN(k_w, in_w - base_x) * in_c) : 0;
     int8_t *dst = row;
-    int32_t ky, kx;
-    for (ky = 0; ky < k_h; ++ky) {
+    int32_t ky, kx, i;
+    for (ky = 0; ky < k_h; ++ky, dst += span) {
         const int32_t in_y = base_y + ky * p->dilation.h;
-        for (kx = 0; kx < k_w; ++kx, dst += in_c) {
-            const int32_t in_x = base_x + kx * p->dilation.w;
-            if (in_y >= 0 && in_y < in_h && in_x >= 0 && in_x < in_w) {
-                memcpy(dst, input + (in_y * in_w + in_x) * in_c, (size_t)in_c);
-            } else {
-                memset(dst, zero_point, (size_t)in_c);
+        if (in_y < 0 || in_y >= in_h) {
+            for (i = 0; i < span; ++i) {
+                dst[i] = zero_point;
+            }
+        } else if (p->dilation.w == 1) {
+            const int8_t *src = input + in_y * in_w * in_c;
+            for (i = 0; i < first; ++i) {
+                dst[i] = zero_point;
+            }
+            for (; i < last; ++i) {
+                dst[i] = src[base_x * in_c + i];
+            }
+            for (; i < span; ++i) {
+                dst[i] = zero_point;
+            }
+        } else {
+            for (kx = 0; kx < k_w; ++kx) {
+                const int32_t in_x = base_x + kx * p->dilation.w;
+                const int32_t inside = in_x >= 0 && in_x < in_w;
+                for (i = 0; i < in_c; ++i) {
+                    dst[kx * in_c + i] = inside ? input[(in_y * in_w + in_x) * in_c + i] : zero_point;
+                }
             }
         }
     }
-    tg_conv_widen(slot, row, k_h * k_w * in_c, offsets);
+    tg_conv_widen(slot, row, k_h * span, offsets);
 }
 
 /* The same without a row, for C_in a multiple of 4: each tap pixel's groups widened where they are
- * (8 words apart), a padded tap's as zeros (x + input_offset = 0). */
+ * (TG_CONV_GROUP_WORDS apart), a padded tap's as zeros (x + input_offset = 0). */
 TG_COLD static void tg_im2col_widen_taps(const tg_conv_params *p, const int8_t *input, int32_t base_y,
                                          int32_t base_x, uint32_t *slot, uint32_t offsets)
 {
@@ -64,14 +85,14 @@ TG_COLD static void tg_im2col_widen_taps(const tg_conv_params *p, const int8_t *
     int32_t ky, kx, g;
     for (ky = 0; ky < p->filter.h; ++ky) {
         const int32_t in_y = base_y + ky * p->dilation.h;
-        for (kx = 0; kx < p->filter.w; ++kx, slot += 2 * in_c) {
+        for (kx = 0; kx < p->filter.w; ++kx, slot += in_c) { /* in_c / 4 groups */
             const int32_t in_x = base_x + kx * p->dilation.w;
             if (in_y >= 0 && in_y < in_h && in_x >= 0 && in_x < in_w) {
                 tg_conv_widen(slot, input + (in_y * in_w + in_x) * in_c, in_c, offsets);
                 continue;
             }
             for (g = 0; g < in_c / 4; ++g) {
-                slot[8 * g] = slot[8 * g + 1] = 0;
+                slot[TG_CONV_GROUP_WORDS * g] = slot[TG_CONV_GROUP_WORDS * g + 1] = 0;
             }
         }
     }
@@ -89,13 +110,21 @@ static void tg_im2col_pixel(const tg_conv_params *p, const int8_t *input, int32_
         base_x + k_w - 1 < in_w) { /* the window is inside the input: one run of KW x C_in values per row */
         const int8_t *src = input + (base_y * in_w + base_x) * in_c;
         const int32_t row_step = p->dilation.h * in_w * in_c;
-        if (span % 4 == 0) { /* each run starts a group: widen it in place */
-            for (ky = 0; ky < k_h; ++ky, src += row_step, slot += 2 * span) {
+        if (span % 4 == 0) { /* each run starts a group (span / 4 of them): widen it in place */
+            for (ky = 0; ky < k_h; ++ky, src += row_step, slot += span) {
                 tg_conv_widen(slot, src, span, offsets);
             }
         } else {
-            for (ky = 0; ky < k_h; ++ky, src += row_step) {
-                memcpy(row + ky * span, src, (size_t)span);
+            for (ky = 0; ky < k_h; ++ky, src += row_step) { /* (short runs: word copies beat a memcpy call) */
+                int8_t *dst = row + ky * span;
+                int32_t i;
+                for (i = 0; i + 4 <= span; i += 4) {
+                    const uint32_t word = tg_read_u32(src + i);
+                    memcpy(dst + i, &word, sizeof word);
+                }
+                for (; i < span; ++i) {
+                    dst[i] = src[i];
+                }
             }
             tg_conv_widen(slot, row, k_h * span, offsets);
         }
@@ -115,7 +144,7 @@ int32_t tg_conv_im2col_run(const tg_context *ctx, const tg_conv_params *p, const
     const int32_t out_w = p->output.w, out_c = p->output.c;
     const int32_t pixels = p->output.h * out_w;
     const int32_t taps = p->filter.h * p->filter.w * p->input.c;
-    const int32_t groups = (taps + 3) / 4, half = 8 * groups; /* words of 4 pixels */
+    const int32_t groups = (taps + 3) / 4;
     const int32_t kinds_bytes = TG_CONV_KINDS_BYTES(p) + (stage != NULL ? TG_CONV_ADD_TEMP_BYTES : 0);
     const int32_t row_bytes = tg_im2col_row_bytes(p);
     const uint32_t offsets = tg_pair(p->input_offset);
@@ -136,17 +165,17 @@ int32_t tg_conv_im2col_run(const tg_context *ctx, const tg_conv_params *p, const
         int32_t j;
         for (j = 0; j < valid; ++j) {
             tg_im2col_pixel(p, input, oy * p->stride.h - p->padding.top, ox * p->stride.w - p->padding.left,
-                            block + (j >> 2) * half + 2 * (j & 3), row, offsets);
+                            TG_CONV_SLOT(block, groups, j), row, offsets);
             if (++ox == out_w) {
                 ox = 0;
                 ++oy;
             }
         }
         if (stage != NULL) {
-            stage(f, kinds, block, half, taps, residual + first * out_c, output + first * out_c, valid,
+            stage(f, kinds, block, taps, residual + first * out_c, output + first * out_c, valid,
                   kinds + TG_CONV_KINDS_BYTES(p));
         } else {
-            tg_conv_block_s8(p, kinds, block, half, taps, output + first * out_c, valid);
+            tg_conv_block_s8(p, kinds, block, taps, output + first * out_c, valid);
         }
     }
     return 1;

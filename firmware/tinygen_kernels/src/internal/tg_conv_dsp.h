@@ -11,23 +11,31 @@
 #define TG_CONV_DEAD 2
 
 /* Scratch of a variant: the channel kinds (2 bytes per output channel, rounded up to 4), then the
- * widened taps of 8 pixels (`groups` of 4 taps: 2 words each per pixel); with less scratch, of 4. */
+ * widened taps of 8 pixels (`groups` of 4 taps: 2 words each per pixel); with less scratch, of 4.
+ *
+ * The block's layout: pixel pairs one after the other (pixel j in pair j / 2), each pair's taps as
+ *
+ *     group g: [p0 even, p0 odd, p1 even, p1 odd]   (TG_CONV_GROUP_WORDS = 4 words, tg_dsp.h's lanes)
+ *
+ * so that the 2-channel x 2-pixel assembly (tg_conv_block_s8.c) walks one pair's groups with one
+ * pointer that ends where the next pair begins. TG_CONV_SLOT: where pixel j's first group starts. */
 #define TG_CONV_KINDS_BYTES(p) ((2 * (p)->output.c + 3) / 4 * 4)
 #define TG_CONV_BLOCK_BYTES(groups, pixels) (8 * (groups) * (pixels))
+#define TG_CONV_GROUP_WORDS 4
+#define TG_CONV_SLOT(block, groups, j) ((block) + ((j) >> 1) * TG_CONV_GROUP_WORDS * (groups) + 2 * ((j)&1))
 
 void tg_conv_widen(uint32_t *dst, const int8_t *src, int32_t count, uint32_t offsets);
 void tg_conv_classify(const tg_conv_params *p, int8_t *kinds);
-void tg_conv_block_s8(const tg_conv_params *p, const int8_t *kinds, const uint32_t *block, int32_t half,
-                      int32_t taps, int8_t *out, int32_t valid);
-void tg_conv_block_range_s8(const tg_conv_params *p, const int8_t *kinds, const uint32_t *block, int32_t half,
-                            int32_t taps, int8_t *out, int32_t stride, int32_t c_begin, int32_t c_end, int32_t valid);
+void tg_conv_block_s8(const tg_conv_params *p, const int8_t *kinds, const uint32_t *block, int32_t taps, int8_t *out,
+                      int32_t valid);
+void tg_conv_block_range_s8(const tg_conv_params *p, const int8_t *kinds, const uint32_t *block, int32_t taps,
+                            int8_t *out, int32_t stride, int32_t c_begin, int32_t c_end, int32_t valid);
 /* The output stage of the fused variants (src/tg_conv_block_add_s8.c): the block's outputs, a few
  * channels at a time into `temp` (TG_CONV_ADD_TEMP_BYTES), then Added to the residual into out. */
-void tg_conv_block_add_s8(const tg_conv_add_params *f, const int8_t *kinds, const uint32_t *block, int32_t half,
-                          int32_t taps, const int8_t *residual, int8_t *out, int32_t valid, int8_t *temp);
+void tg_conv_block_add_s8(const tg_conv_add_params *f, const int8_t *kinds, const uint32_t *block, int32_t taps,
+                          const int8_t *residual, int8_t *out, int32_t valid, int8_t *temp);
 typedef void (*tg_conv_add_stage)(const tg_conv_add_params *f, const int8_t *kinds, const uint32_t *block,
-                                  int32_t half, int32_t taps, const int8_t *residual, int8_t *out, int32_t valid,
-                                  int8_t *temp);
+                                  int32_t taps, const int8_t *residual, int8_t *out, int32_t valid, int8_t *temp);
 /* The drivers of tg_conv_1x1_s8 / tg_conv_im2col_s8, fused (f, residual, stage) or not (all NULL); 0:
  * the variant does not take the layer (the caller falls back to the plain kernel). */
 int32_t tg_conv_1x1_run(const tg_context *ctx, const tg_conv_params *p, const int8_t *input, int8_t *output,

@@ -12,8 +12,7 @@
  * int8 in flash, in the plain kernels' layout, and are widened on the fly (one load and two SXTB16 per
  * 4 weights, reused over 4 pixels).
  *
- * Also here: the requantization every variant uses (tg_dsp_requant, bit-exact with tg_requantize) and
- * the 1-output-channel x 4-pixel multiply-accumulate microkernel of the convolutions.
+ * Also here: the requantization every variant uses (tg_dsp_requant, bit-exact with tg_requantize).
  *
  * Everything except tg_dsp_requant_prepare / tg_dsp_requant is only defined when __ARM_FEATURE_DSP is.
  */
@@ -329,58 +328,6 @@ TG_INLINE void tg_dsp_widen(uint32_t *dst, int32_t stride, const int8_t *src, in
         dst[1] = tg_sxtab16_ror8(offsets, raw);
     }
 }
-
-/* --- the convolution microkernel ----------------------------------------------------------------
- *
- * acc[0..3] += sum over `groups` groups of 4 taps of w[k] * x_p[k], for one output channel (w: int8,
- * 4 per group, any alignment) and 4 pixels p whose widened taps sit in `block` as
- *
- *     group g: [p0 even, p0 odd, p1 even, p1 odd, p2 even, p2 odd, p3 even, p3 odd]   (8 words)
- *
- * Per group: one LDR and two SXTB16 for the weights, two LDM for the pixels, eight SMLAD: 13
- * instructions for 16 MACs. Written in assembly because the compiler neither forms the LDMs nor
- * keeps the 13 live values in registers.
- */
-/* clang-format off */
-/* One group of 4 taps for 4 pixels: r12 = weights word, lr / r12 = even / odd weights. */
-#define TG_MAC_GROUP                                                                                     \
-    "ldr r12, [%[wp]], #4\n\t"                                                                           \
-    "ldmia %[bp]!, {r8, r9, r10, r11}\n\t"                                                              \
-    "sxtb16 lr, r12\n\t"                                                                                \
-    "sxtb16 r12, r12, ror #8\n\t"                                                                       \
-    "smlad %[a0], lr, r8, %[a0]\n\t"                                                                    \
-    "smlad %[a0], r12, r9, %[a0]\n\t"                                                                   \
-    "smlad %[a1], lr, r10, %[a1]\n\t"                                                                   \
-    "smlad %[a1], r12, r11, %[a1]\n\t"                                                                  \
-    "ldmia %[bp]!, {r8, r9, r10, r11}\n\t"                                                              \
-    "smlad %[a2], lr, r8, %[a2]\n\t"                                                                    \
-    "smlad %[a2], r12, r9, %[a2]\n\t"                                                                   \
-    "smlad %[a3], lr, r10, %[a3]\n\t"                                                                   \
-    "smlad %[a3], r12, r11, %[a3]\n\t"
-
-/* acc[p] += the dot products over `groups` >= 1 groups, one group per loop iteration (compact: the
- * hot loops unroll TG_MAC_GROUP themselves, e.g. tg_conv_channels). */
-TG_INLINE void tg_dsp_mac_1x4(int32_t acc[4], const int8_t *w, const uint32_t *block, int32_t groups)
-{
-    register int32_t a0 __asm__("r0") = acc[0];
-    register int32_t a1 __asm__("r1") = acc[1];
-    register int32_t a2 __asm__("r2") = acc[2];
-    register int32_t a3 __asm__("r3") = acc[3];
-    register const int8_t *wp __asm__("r4") = w;
-    register const uint32_t *bp __asm__("r5") = block;
-    register int32_t count __asm__("r6") = groups;
-    __asm__ volatile("1:\n\t" TG_MAC_GROUP "subs %[count], %[count], #1\n\t"
-                     "bne 1b"
-                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [wp] "+r"(wp), [bp] "+r"(bp),
-                       [count] "+r"(count)
-                     :
-                     : "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory");
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
-}
-/* clang-format on */
 
 #endif /* __ARM_FEATURE_DSP */
 
