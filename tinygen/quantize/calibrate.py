@@ -106,7 +106,7 @@ def read_calibration(spec: CalibSpec, loaded: LoadedModel, warn: Callable[[str],
     a warning)."""
     inputs = {name: loaded.values[name].shape for name in loaded.input_names}
     if isinstance(spec, np.ndarray | Mapping):
-        source = "arrays given in Python"
+        source = where = "arrays given in Python"  # the record's label / where errors point
         arrays = _given_arrays(spec, list(inputs))
     elif not isinstance(spec, str | Path):
         raise DataError(f"calib: expected a .npy/.npz path, 'random', a numpy array or a dict of arrays; got "
@@ -120,13 +120,13 @@ def read_calibration(spec: CalibSpec, loaded: LoadedModel, warn: Callable[[str],
                                 for name, shape in inputs.items()}, "random",
                                {name: "float32" for name in inputs})
     else:
-        source = Path(spec).name
-        arrays = _read_arrays(str(spec), list(inputs))
+        source, where = Path(spec).name, str(spec)
+        arrays = _read_arrays(where, list(inputs))
     dtypes = {name: str(arrays[name].dtype) for name in inputs}
     # validate_batch reads an array shaped like one sample as a batch of one
     no_batch = [name for name in inputs if tuple(arrays[name].shape) == tuple(inputs[name][1:])
                 and tuple(arrays[name].shape) != tuple(inputs[name])]
-    return CalibrationData({name: validate_batch(source, name, arrays[name], inputs[name]) for name in inputs},
+    return CalibrationData({name: validate_batch(where, name, arrays[name], inputs[name]) for name in inputs},
                            source, dtypes, no_batch)
 
 
