@@ -5,15 +5,11 @@
  * model's arena). */
 #include <stddef.h>
 
-#include "tg_recurrent.h"
-#include "tg_requant.h"
-
-#define TG_LSTM_INT16_MIN (-32768)
-#define TG_LSTM_INT16_MAX 32767
+#include "internal/tg_rnn.h"
 
 TG_INLINE int32_t tg_lstm_sat16(int32_t x)
 {
-    return TG_CLAMP(x, TG_LSTM_INT16_MIN, TG_LSTM_INT16_MAX);
+    return TG_CLAMP(x, TG_RNN_INT16_MIN, TG_RNN_INT16_MAX);
 }
 
 /* TFLM's int16 Logistic of a Q3.12 value: Q0.15 in [0, 32767] (lstm.py sigmoid16). */
@@ -42,43 +38,6 @@ TG_INLINE int32_t tg_lstm_tanh(const uint16_t *table, int32_t v)
     }
     r = v >= 0 ? r - (1 << 23) + (1 << 7) : -r + (1 << 23) + (1 << 7) - 1;
     return r >> 8;
-}
-
-/* One matrix's share of `rows` gate pre-activations: sat16(MBQM(bias + W v)) written to out, or with `add`
- * added to out with saturation (TFLM's fully connected to int16, then AddElementWise). v holds the input
- * minus its zero point; bias may be NULL. Four rows at a time share each load of v (exact int32 sums, so the
- * order of the additions does not change them). */
-static void tg_lstm_gates(int16_t *out, const int8_t *weights, const int32_t *bias, const int32_t *multiplier,
-                          const int8_t *shift, const int16_t *v, int32_t rows, int32_t depth, int32_t add)
-{
-    int32_t row = 0, k, r;
-    int32_t acc[4];
-    while (row < rows) {
-        const int32_t block = rows - row >= 4 ? 4 : 1;
-        const int8_t *w = weights + row * depth;
-        for (r = 0; r < block; ++r) {
-            acc[r] = bias ? bias[row + r] : 0;
-        }
-        if (block == 4) {
-            int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-            for (k = 0; k < depth; ++k) {
-                const int32_t x = v[k];
-                a0 += (int32_t)w[k] * x;
-                a1 += (int32_t)w[depth + k] * x;
-                a2 += (int32_t)w[2 * depth + k] * x;
-                a3 += (int32_t)w[3 * depth + k] * x;
-            }
-            acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
-        } else {
-            for (k = 0; k < depth; ++k) {
-                acc[0] += (int32_t)w[k] * v[k];
-            }
-        }
-        for (r = 0; r < block; ++r, ++row) {
-            const int32_t part = tg_lstm_sat16(tg_requantize(acc[r], multiplier[row], shift[row]));
-            out[row] = (int16_t)(add ? tg_lstm_sat16(out[row] + part) : part);
-        }
-    }
 }
 
 int32_t tg_lstm_s8_get_buffer_size(const tg_lstm_params *params)
@@ -110,10 +69,11 @@ void tg_lstm_s8(const tg_context *ctx, const tg_lstm_params *p, const int8_t *in
             for (j = 0; j < size; ++j) {
                 xv[j] = (int16_t)(input[t * size + j] + p->input_offset);
             }
-            tg_lstm_gates(gates, wx, p->bias_x + first, p->multiplier_x + first, p->shift_x + first, xv, rows, size,
-                          0);
-            tg_lstm_gates(gates, wh, p->bias_h ? p->bias_h + first : NULL, p->multiplier_h + first,
-                          p->shift_h + first, hv, rows, hidden, 1);
+            /* TFLM's two fully connected layers to int16 and their saturating sum */
+            tg_rnn_gate_rows(gates, wx, p->bias_x + first, p->multiplier_x + first, p->shift_x + first, xv, rows,
+                             size, 0, 1);
+            tg_rnn_gate_rows(gates, wh, p->bias_h ? p->bias_h + first : NULL, p->multiplier_h + first,
+                             p->shift_h + first, hv, rows, hidden, 1, 1);
             for (j = 0; j < hidden; ++j) {
                 const int32_t i = tg_lstm_sigmoid(table, TG_CLAMP(gates[j], -gate_clip, gate_clip));
                 const int32_t o = tg_lstm_sigmoid(table, TG_CLAMP(gates[hidden + j], -gate_clip, gate_clip));
