@@ -960,4 +960,4 @@ def unidirectional_sequence_lstm(ctx: TfliteImport, op: TfliteOperator) -> None:
     ]
     ctx.emit("lstm", [ctx.runtime(inputs[0]), *constants], [ctx.output(op.outputs[0])], steps=steps,
              input_size=size, hidden=hidden, directions=1, reverse=False, clip=None, roles=["y"],
-             cell_scale=float(cell_state.quant.scale[0]), cell_clip=float(o.CellClip()))
+             cell_scale=float(cell_state.quant.scale[0]), cell_clip=float(o.CellClip()), recurrent_bias=False)

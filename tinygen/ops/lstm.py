@@ -188,7 +188,8 @@ class LstmOp(RecurrentOp):
     gates = GATES
 
     def parameter_inputs(self, node: Node) -> list[str]:
-        return node.inputs[1:5]  # W, R and their biases (not the initial states)
+        # W, R and their biases (not the initial states); a .tflite LSTM has no recurrent bias (zeros here)
+        return node.inputs[1:5] if node.attrs.get("recurrent_bias", True) else node.inputs[1:4]
 
     def observe_ranges(self, node: Node, graph: Graph, samples: list[np.ndarray]) -> dict[str, tuple[float, float]]:
         w, r, wb, rb, h0, c0 = float_constants(graph, node)
