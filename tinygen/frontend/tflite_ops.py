@@ -19,6 +19,7 @@ from .. import arith
 from ..errors import ProblemCollector
 from ..ir import QuantParams, Tensor
 from ..ops.base import Unsupported
+from ..ops.lstm import cell_scale_power
 from .loader import ValueInfo
 from .tflite import TfliteImport, TfliteOperator, TfliteTensor
 
@@ -923,6 +924,10 @@ def unidirectional_sequence_lstm(ctx: TfliteImport, op: TfliteOperator) -> None:
     if cell_state.type_name != "int16" or cell_state.quant is None or cell_state.quant.scale.size != 1:
         raise Unsupported(f"the cell state '{cell_state.name}' is {cell_state.type_name}; TFLite's integer LSTM "
                           "keeps it int16 with one scale", hint="convert with full-integer int8 quantization")
+    power = cell_scale_power(float(cell_state.quant.scale[0]))
+    if not -30 <= power <= 0:
+        raise Unsupported(f"the cell state '{cell_state.name}' has scale {float(cell_state.quant.scale[0]):g} "
+                          f"(2^{power}); tinygen takes the int16 cell scales 2^-30 .. 1 of TFLite's integer LSTM")
     hidden = int(np.prod(hidden_state.shape))
     if out.shape != ((steps, 1, hidden) if time_major else (1, steps, hidden)):
         raise Unsupported(f"output of shape {list(out.shape)} for {steps} steps of {hidden} units")
