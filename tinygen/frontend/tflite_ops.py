@@ -904,6 +904,12 @@ def unidirectional_sequence_lstm(ctx: TfliteImport, op: TfliteOperator) -> None:
             raise Unsupported(f"an LSTM with {what} is not supported (TFLM's integer LSTM has none)")
     if inputs[LSTM_INPUT_WEIGHTS["i"]] < 0 or inputs[LSTM_RECURRENT_WEIGHTS["i"]] < 0:
         raise Unsupported("a coupled input-forget gate (CIFG LSTM) is not supported")
+    required = [0, *LSTM_INPUT_WEIGHTS.values(), *LSTM_RECURRENT_WEIGHTS.values(), *LSTM_BIASES.values(),
+                LSTM_HIDDEN_STATE, LSTM_CELL_STATE]
+    missing = [i for i in required if inputs[i] < 0]
+    if missing or op.options is None:
+        raise Unsupported(f"the LSTM lacks its inputs {missing} or its options; the file is not a converter's "
+                          "UNIDIRECTIONAL_SEQUENCE_LSTM")
     x = _int8(ctx, inputs[0])
     out = _int8(ctx, op.outputs[0], "output")
     o = op.options
