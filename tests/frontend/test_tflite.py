@@ -96,6 +96,18 @@ def test_same_c_and_arena_as_the_qdq_route(compiled: dict, name: str) -> None:
         assert ours[file] == theirs_text, f"{name}: {file} differs from the QDQ route's"
 
 
+@pytest.mark.parametrize("name", MLPERF)
+def test_cli_run_int8_gives_y_int8(compiled: dict, name: str, tmp_path: Path, tinygen_cli) -> None:
+    """`tinygen run --int8` on each MLPerf .tflite's samples.npz x_int8 writes exactly its y_int8."""
+    model, _ = compiled[name]
+    data = samples(name)
+    np.save(tmp_path / "x.npy", nhwc(data["x_int8"]))
+    ran = tinygen_cli("-q", "run", str(model.out_dir), "--input", str(tmp_path / "x.npy"), "--output",
+                      str(tmp_path / "y.npy"), "--int8")
+    assert ran.code == 0, ran.err
+    assert_identical(data["y_int8"], np.load(tmp_path / "y.npy"), f"{name}: tinygen run --int8")
+
+
 def test_cli_run_int8_and_verify(compiled: dict, tmp_path: Path, tinygen_cli) -> None:
     model, _ = compiled["kws_dscnn"]
     data = samples("kws_dscnn")

@@ -151,6 +151,8 @@ def test_activations_match_tflite_micro_over_every_int16() -> None:
     ({"extra": {9: T("peephole", (3,), "int16", [0.001], [0], data=np.ones(3, np.int16))}}, "peephole"),
     ({"omit": (1, 5)}, "CIFG"),
     ({"activation": 1}, "cell activation"),
+    ({"cell_power": 2}, "cell state 'c_state' has scale 4"),
+    ({"omit": (19,)}, r"lacks its inputs \[19\]"),
 ])
 def test_lstm_variants_are_refused(variant: dict, message: str, tmp_path: Path) -> None:
     path = tmp_path / "lstm.tflite"

@@ -19,6 +19,7 @@ from .. import arith
 from ..errors import ProblemCollector
 from ..ir import QuantParams, Tensor
 from ..ops.base import Unsupported
+from ..ops.lstm import cell_scale_power
 from .loader import ValueInfo
 from .tflite import TfliteImport, TfliteOperator, TfliteTensor
 
@@ -921,6 +922,12 @@ def unidirectional_sequence_lstm(ctx: TfliteImport, op: TfliteOperator) -> None:
             raise Unsupported(f"an LSTM with {what} is not supported (TFLM's integer LSTM has none)")
     if inputs[LSTM_INPUT_WEIGHTS["i"]] < 0 or inputs[LSTM_RECURRENT_WEIGHTS["i"]] < 0:
         raise Unsupported("a coupled input-forget gate (CIFG LSTM) is not supported")
+    required = [0, *LSTM_INPUT_WEIGHTS.values(), *LSTM_RECURRENT_WEIGHTS.values(), *LSTM_BIASES.values(),
+                LSTM_HIDDEN_STATE, LSTM_CELL_STATE]
+    missing = [i for i in required if inputs[i] < 0]
+    if missing or op.options is None:
+        raise Unsupported(f"the LSTM lacks its inputs {missing} or its options; the file is not a converter's "
+                          "UNIDIRECTIONAL_SEQUENCE_LSTM")
     x = _int8(ctx, inputs[0])
     out = _int8(ctx, op.outputs[0], "output")
     o = op.options
@@ -941,6 +948,10 @@ def unidirectional_sequence_lstm(ctx: TfliteImport, op: TfliteOperator) -> None:
     if cell_state.type_name != "int16" or cell_state.quant is None or cell_state.quant.scale.size != 1:
         raise Unsupported(f"the cell state '{cell_state.name}' is {cell_state.type_name}; TFLite's integer LSTM "
                           "keeps it int16 with one scale", hint="convert with full-integer int8 quantization")
+    power = cell_scale_power(float(cell_state.quant.scale[0]))
+    if not -30 <= power <= 0:
+        raise Unsupported(f"the cell state '{cell_state.name}' has scale {float(cell_state.quant.scale[0]):g} "
+                          f"(2^{power}); tinygen takes the int16 cell scales 2^-30 .. 1 of TFLite's integer LSTM")
     hidden = int(np.prod(hidden_state.shape))
     if out.shape != ((steps, 1, hidden) if time_major else (1, steps, hidden)):
         raise Unsupported(f"output of shape {list(out.shape)} for {steps} steps of {hidden} units")
@@ -978,4 +989,4 @@ def unidirectional_sequence_lstm(ctx: TfliteImport, op: TfliteOperator) -> None:
     ]
     ctx.emit("lstm", [ctx.runtime(inputs[0]), *constants], [ctx.output(op.outputs[0])], steps=steps,
              input_size=size, hidden=hidden, directions=1, reverse=False, clip=None, roles=["y"],
-             cell_scale=float(cell_state.quant.scale[0]), cell_clip=float(o.CellClip()))
+             cell_scale=float(cell_state.quant.scale[0]), cell_clip=float(o.CellClip()), recurrent_bias=False)

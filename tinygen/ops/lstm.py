@@ -188,7 +188,8 @@ class LstmOp(RecurrentOp):
     gates = GATES
 
     def parameter_inputs(self, node: Node) -> list[str]:
-        return node.inputs[1:5]  # W, R and their biases (not the initial states)
+        # W, R and their biases (not the initial states); a .tflite LSTM has no recurrent bias (zeros here)
+        return node.inputs[1:5] if node.attrs.get("recurrent_bias", True) else node.inputs[1:4]
 
     def observe_ranges(self, node: Node, graph: Graph, samples: list[np.ndarray]) -> dict[str, tuple[float, float]]:
         w, r, wb, rb, h0, c0 = float_constants(graph, node)
@@ -236,9 +237,7 @@ class LstmOp(RecurrentOp):
         for tensor, array in zip(tensors, [gx.weights, gh.weights, gx.bias, gh.bias, init_h, init_c], strict=True):
             tensor.data, tensor.dtype, tensor.quant, tensor.shape = array, str(array.dtype), None, tuple(array.shape)
         power = cell_scale_power(cell_scale)
-        if not -30 <= power <= 0:
-            raise Unsupported(f"{node.name}: the cell state's scale {cell_scale:g} (2^{power}) is outside "
-                              "[2^-30, 1]; TFLite's integer LSTM keeps the cell in int16 with a scale below 1")
+        assert -30 <= power <= 0, f"{node.name}: cell scale 2^{power}"  # the TFLite mapping refuses others
         # TFLM's CreateInterGateMulParams: every gate output has scale 2^-15; products rescaled in double.
         gate = np.float64(2.0 ** -STATE_FRACTION_BITS)
         forget_m, forget_s = arith.quantize_multiplier(gate * np.float64(cell_scale) / np.float64(cell_scale))

@@ -5,15 +5,11 @@
  * model's arena). */
 #include <stddef.h>
 
-#include "tg_recurrent.h"
-#include "tg_requant.h"
-
-#define TG_LSTM_INT16_MIN (-32768)
-#define TG_LSTM_INT16_MAX 32767
+#include "internal/tg_rnn.h"
 
 TG_INLINE int32_t tg_lstm_sat16(int32_t x)
 {
-    return TG_CLAMP(x, TG_LSTM_INT16_MIN, TG_LSTM_INT16_MAX);
+    return TG_CLAMP(x, TG_RNN_INT16_MIN, TG_RNN_INT16_MAX);
 }
 
 /* TFLM's int16 Logistic of a Q3.12 value: Q0.15 in [0, 32767] (lstm.py sigmoid16). */
@@ -44,43 +40,6 @@ TG_INLINE int32_t tg_lstm_tanh(const uint16_t *table, int32_t v)
     return r >> 8;
 }
 
-/* One matrix's share of `rows` gate pre-activations: sat16(MBQM(bias + W v)) written to out, or with `add`
- * added to out with saturation (TFLM's fully connected to int16, then AddElementWise). v holds the input
- * minus its zero point; bias may be NULL. Four rows at a time share each load of v (exact int32 sums, so the
- * order of the additions does not change them). */
-static void tg_lstm_gates(int16_t *out, const int8_t *weights, const int32_t *bias, const int32_t *multiplier,
-                          const int8_t *shift, const int16_t *v, int32_t rows, int32_t depth, int32_t add)
-{
-    int32_t row = 0, k, r;
-    int32_t acc[4];
-    while (row < rows) {
-        const int32_t block = rows - row >= 4 ? 4 : 1;
-        const int8_t *w = weights + row * depth;
-        for (r = 0; r < block; ++r) {
-            acc[r] = bias ? bias[row + r] : 0;
-        }
-        if (block == 4) {
-            int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-            for (k = 0; k < depth; ++k) {
-                const int32_t x = v[k];
-                a0 += (int32_t)w[k] * x;
-                a1 += (int32_t)w[depth + k] * x;
-                a2 += (int32_t)w[2 * depth + k] * x;
-                a3 += (int32_t)w[3 * depth + k] * x;
-            }
-            acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
-        } else {
-            for (k = 0; k < depth; ++k) {
-                acc[0] += (int32_t)w[k] * v[k];
-            }
-        }
-        for (r = 0; r < block; ++r, ++row) {
-            const int32_t part = tg_lstm_sat16(tg_requantize(acc[r], multiplier[row], shift[row]));
-            out[row] = (int16_t)(add ? tg_lstm_sat16(out[row] + part) : part);
-        }
-    }
-}
-
 int32_t tg_lstm_s8_get_buffer_size(const tg_lstm_params *params)
 {
     return 2 * (params->input_size + 6 * params->hidden_size);
@@ -90,7 +49,14 @@ void tg_lstm_s8(const tg_context *ctx, const tg_lstm_params *p, const int8_t *in
                 int8_t *y_c)
 {
     const int32_t size = p->input_size, hidden = p->hidden_size, rows = 4 * hidden;
-    const int32_t gate_clip = p->gate_clip, cell_clip = p->cell_clip;
+    /* The parameters the inner loop reads, in locals: its int8 stores to Y may alias the struct for the compiler */
+    const int32_t gate_clip = p->gate_clip, cell_clip = p->cell_clip, zp = p->hidden_zero_point;
+    const int32_t forget_multiplier = p->forget_multiplier, forget_shift = p->forget_shift;
+    const int32_t input_multiplier = p->input_multiplier, input_shift = p->input_shift;
+    const int32_t hidden_multiplier = p->hidden_multiplier, hidden_shift = p->hidden_shift;
+    const int32_t tanh_multiplier = p->tanh_multiplier, tanh_shift = p->tanh_shift;
+    const int32_t tanh_round = tanh_shift > 0 ? 1 << (tanh_shift - 1) : 0;
+    const int32_t unit_stride = p->y_unit_stride;
     const uint16_t *table = p->sigmoid_table;
     int16_t *xv = (int16_t *)ctx->buf; /* x_t - zp_x [I] */
     int16_t *hv = xv + size;           /* h_{t-1} - zp_h [H] */
@@ -102,44 +68,43 @@ void tg_lstm_s8(const tg_context *ctx, const tg_lstm_params *p, const int8_t *in
         const int8_t *wx = p->weights_x + d * rows * size, *wh = p->weights_h + d * rows * hidden;
         const int32_t first = d * rows;
         for (j = 0; j < hidden; ++j) {
-            hv[j] = (int16_t)(p->initial_h[d * hidden + j] - p->hidden_zero_point);
+            hv[j] = (int16_t)(p->initial_h[d * hidden + j] - zp);
             cell[j] = p->initial_c[d * hidden + j];
         }
         for (s = 0; s < p->steps; ++s) {
             const int32_t t = reverse ? p->steps - 1 - s : s;
+            int8_t *y_t = y ? y + t * p->y_step_stride + d * p->y_direction_stride : NULL;
             for (j = 0; j < size; ++j) {
                 xv[j] = (int16_t)(input[t * size + j] + p->input_offset);
             }
-            tg_lstm_gates(gates, wx, p->bias_x + first, p->multiplier_x + first, p->shift_x + first, xv, rows, size,
-                          0);
-            tg_lstm_gates(gates, wh, p->bias_h ? p->bias_h + first : NULL, p->multiplier_h + first,
-                          p->shift_h + first, hv, rows, hidden, 1);
+            /* TFLM's two fully connected layers to int16 and their saturating sum */
+            tg_rnn_gate_rows(gates, wx, p->bias_x + first, p->multiplier_x + first, p->shift_x + first, xv, rows,
+                             size, 0, 1);
+            tg_rnn_gate_rows(gates, wh, p->bias_h ? p->bias_h + first : NULL, p->multiplier_h + first,
+                             p->shift_h + first, hv, rows, hidden, 1, 1);
             for (j = 0; j < hidden; ++j) {
                 const int32_t i = tg_lstm_sigmoid(table, TG_CLAMP(gates[j], -gate_clip, gate_clip));
                 const int32_t o = tg_lstm_sigmoid(table, TG_CLAMP(gates[hidden + j], -gate_clip, gate_clip));
                 const int32_t f = tg_lstm_sigmoid(table, TG_CLAMP(gates[2 * hidden + j], -gate_clip, gate_clip));
                 const int32_t g = tg_lstm_tanh(table, 3 * TG_CLAMP(gates[3 * hidden + j], -gate_clip, gate_clip));
                 /* |f * c| and |i * g| are at most 2^30 */
-                const int32_t kept = tg_lstm_sat16(tg_requantize(f * cell[j], p->forget_multiplier, p->forget_shift));
-                const int32_t added = tg_lstm_sat16(tg_requantize(i * g, p->input_multiplier, p->input_shift));
+                const int32_t kept = tg_lstm_sat16(tg_requantize(f * cell[j], forget_multiplier, forget_shift));
+                const int32_t added = tg_lstm_sat16(tg_requantize(i * g, input_multiplier, input_shift));
                 const int32_t c = TG_CLAMP(tg_lstm_sat16(kept + added), -cell_clip, cell_clip);
-                const int32_t scaled = p->tanh_shift > 0
-                                           ? (c * p->tanh_multiplier + (1 << (p->tanh_shift - 1))) >> p->tanh_shift
-                                           : c * p->tanh_multiplier;
-                const int32_t tanh_c = tg_lstm_tanh(table, scaled);
-                const int64_t h =
-                    (int64_t)p->hidden_zero_point + tg_requantize(tanh_c * o, p->hidden_multiplier, p->hidden_shift);
+                /* the cell to the Tanh input; |c * tanh_multiplier| < 2^29 (tg_lstm_params) */
+                const int32_t tanh_c = tg_lstm_tanh(table, (c * tanh_multiplier + tanh_round) >> tanh_shift);
+                const int64_t h = (int64_t)zp + tg_requantize(tanh_c * o, hidden_multiplier, hidden_shift);
                 const int32_t h8 = (int32_t)TG_CLAMP(h, -128, 127);
                 cell[j] = (int16_t)c;
-                hv[j] = (int16_t)(h8 - p->hidden_zero_point); /* the gates of this step are computed: safe */
-                if (y) {
-                    y[t * p->y_step_stride + d * p->y_direction_stride + j * p->y_unit_stride] = (int8_t)h8;
+                hv[j] = (int16_t)(h8 - zp); /* the gates of this step are computed: safe */
+                if (y_t) {
+                    y_t[j * unit_stride] = (int8_t)h8;
                 }
             }
         }
         for (j = 0; j < hidden; ++j) {
             if (y_h) {
-                y_h[d * hidden + j] = (int8_t)(hv[j] + p->hidden_zero_point);
+                y_h[d * hidden + j] = (int8_t)(hv[j] + zp);
             }
             if (y_c) {
                 const int64_t c =
