@@ -20,6 +20,7 @@ import pytest
 from tinygen.api import write_compiled
 from tinygen.ir import Graph, Node
 from tinygen.model import CompiledModel
+from tinygen.ops.softmax import EXP_TABLE_MIN_VALUES
 
 from ..conftest import assert_identical
 from .builder import EXTREME_PREFIX, GraphBuilder, accumulator_range, random_batch
@@ -166,6 +167,9 @@ def test_cases_cover_the_extremes() -> None:
                 last = len(graph.tensors[node.inputs[0]].shape) - 1
                 note("softmax inner axis", a.get("axis", last) != last)
                 note("softmax log", bool(a.get("log")))
+                note("softmax exp table", graph.tensors[node.inputs[0]].size >= EXP_TABLE_MIN_VALUES)
+            if node.op == "batch_matmul":
+                note("batch_matmul strided slice", "lhs_start" in a or "rhs_start" in a)
 
     absent: list[str] = []
 
@@ -205,6 +209,8 @@ def test_cases_cover_the_extremes() -> None:
     covers("softmax rescale", True, False)
     covers("softmax inner axis", True, False)
     covers("softmax log", True, False)
+    covers("softmax exp table", True, False)
+    covers("batch_matmul strided slice", True, False)
     covers("concat requant", 0, 1)
     covers("copy stride sign", -1, 0, 1)
     covers("copy rank", 1, 6)

@@ -76,8 +76,8 @@ def attention(case_id: str, heads: int = 2, tokens: int = 6, width: int = 8) -> 
                   node("Transpose", ["context"], "context_t", perm=[0, 2, 1, 3]),
                   node("Reshape", ["context_t", "merged_shape"], "merged"), node("MatMul", ["merged", "Wo"], "y")]
         return make_model(nodes, {"x": [1, tokens, width]}, ["y"], inits)
-    ops = ["fully_connected", "fully_connected", "fully_connected", "batch_matmul", "mul", "softmax", "batch_matmul",
-           "fully_connected"]
+    ops = ["fully_connected", "fully_connected", "fully_connected", "batch_matmul", "softmax", "batch_matmul",
+           "fully_connected"]  # the scale joins the scores' requantization (passes/fuse_matmul_scale.py)
     # Six requantizations in a chain (projections, scores, scale, softmax, A V, output): SQNR floor 28 dB
     # (measured 32.8 dB, max error 0.7 steps).
     return Case(case_id, build, sqnr_db=28.0, ops=ops)

@@ -6,7 +6,8 @@ batch axes), a rank-1 operand is a row (A) or a column (B) vector. Either operan
 any rank (quantized per tensor, as TFLite's BATCH_MATMUL takes it).
 
 Arithmetic as TFLite's int8 BATCH_MATMUL: acc = sum_k (a + lhs_offset)(b + rhs_offset) in int32,
-requantized once by s_a s_b / s_out (per tensor), clamped. Each product is at most 255 * 255 in
+requantized once by s_a s_b / s_out (per tensor; times `scale`, a positive constant factor that
+followed the product, passes/fuse_matmul_scale.py), clamped. Each product is at most 255 * 255 in
 magnitude (|q - zp| <= 255), so K products fit in int32 while K * max|a - zp_a| * max|b - zp_b| < 2^31
 (K <= 33,025 in the worst case); quantize checks the exact bound.
 
@@ -183,7 +184,9 @@ class BatchMatMul(Op):
         if bound >= 2**31:
             raise TinygenError(f"node '{node.name}': a matrix product over {depth} terms could overflow its "
                                f"int32 accumulator (bound {bound}); the int8 kernel handles up to 33,025 terms")
-        multiplier, shift = arith.quantize_multiplier(np.float64(s1) * np.float64(s2) / np.float64(so))
+        # `scale`: a constant factor folded in after the product (passes/fuse_matmul_scale.py)
+        real = np.float64(s1) * np.float64(s2) * np.float64(node.attrs.get("scale", 1.0)) / np.float64(so)
+        multiplier, shift = arith.quantize_multiplier(real)
         act_min, act_max = activation_range(node, graph)
         node.params = {"lhs_offset": -zp1, "rhs_offset": -zp2, "output_offset": zpo,
                        "output_multiplier": multiplier, "output_shift": shift,

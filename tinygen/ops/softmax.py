@@ -162,6 +162,21 @@ def softmax_rows(x: np.ndarray, multiplier: int, left_shift: int, diff_min: int)
     return np.where(used, out, -128).astype(np.int8)
 
 
+EXP_TABLE_MIN_VALUES = 1024  # values per inference from which a layer's exponentials come from a table
+
+
+def exp_table(multiplier: int, left_shift: int, diff_min: int) -> np.ndarray:
+    """int32[256]: entry k is exp_on_negative_values of the rescaled difference -k (Q0.31), the value the
+    kernel would compute for an input k steps below its row's max; 0 where -k < diff_min (never read).
+    A row's differences are int8 - int8 in [-255, 0], so the 256 entries are every exponential the layer
+    can need: tg_softmax_s8 reads them instead of evaluating the polynomial and barrel twice per value
+    (same bytes; 1 KB of flash, used from EXP_TABLE_MIN_VALUES values on)."""
+    diff = -np.arange(256, dtype=np.int64)
+    used = diff >= diff_min
+    rescaled = srdhm(np.where(used, diff, 0) * (1 << left_shift), multiplier)
+    return np.where(used, exp_on_negative_values(rescaled), 0).astype(np.int32)
+
+
 # --- LogSoftmax: TFLite's int8 LOG_SOFTMAX (reference_integer_ops::LogSoftmax) -----------------------
 LOG_OUTPUT_SCALE, LOG_OUTPUT_ZERO_POINT = 16.0 / 256.0, 127  # [-16, 0] onto [-128, 127]
 OUTPUT_INTEGER_BITS = 4  # the output in Q4.27 before its rounding to 1/16 steps
@@ -325,6 +340,11 @@ class SoftmaxOp(Op):
                   ("output_offset", str(p["output_offset"])), ("log", "1" if node.attrs.get("log") else "0"),
                   ("reverse_multiplier", str(p.get("reverse_multiplier", 0))),
                   ("reverse_shift", str(p.get("reverse_shift", 0)))]
+        table = "NULL"
+        if outer * inner * depth >= EXP_TABLE_MIN_VALUES:
+            table = ctx.array("exp_table", exp_table(p["input_multiplier"], p["input_left_shift"], p["diff_min"]),
+                              "exp of the rescaled difference -k from the row's max, Q0.31, at [k]")
+        fields.append(("exp_table", table))
         return ctx.call(fields,
                       [ctx.pointer(node.inputs[0]), ctx.pointer(node.outputs[0])])
 

@@ -21,6 +21,7 @@ from . import (
     fuse_activation,
     fuse_bias_add,
     fuse_elementwise,
+    fuse_matmul_scale,
     fuse_pad,
     fuse_residual_add,
     remove_dead_nodes,
@@ -34,6 +35,9 @@ PIPELINE: list[tuple[str, Pass]] = [
     ("fold_batchnorm", fold_batchnorm.run),
     # MatMul followed by Add(constant vector): the vector becomes the fully connected bias.
     ("fuse_bias_add", fuse_bias_add.run),
+    # A product of two run-time tensors times a positive constant (attention's scores scaled by d^-0.5):
+    # the factor joins the product's requantization.
+    ("fuse_matmul_scale", fuse_matmul_scale.run),
     # Relu / Clip after a conv, FC or add: becomes that op's output clamp.
     ("fuse_activation", fuse_activation.run),
     # A region of elementwise ops computing a function of one tensor (GELU, SiLU, HardSwish as

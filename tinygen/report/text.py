@@ -27,8 +27,9 @@ def clip(text: str, width: int) -> str:
 
 
 def dims(shape: list[int]) -> str:
-    """A physical shape without its batch axis: [1, 25, 5, 64] -> 25x5x64."""
-    return "x".join(str(d) for d in (shape[1:] if len(shape) > 1 else shape))
+    """A physical shape without its batch axis: [1, 25, 5, 64] -> 25x5x64. A leading axis other than 1 is
+    not a batch (a time-major sequence [50, 1, 6] before an LSTM / GRU) and stays: 50x1x6."""
+    return "x".join(str(d) for d in (shape[1:] if len(shape) > 1 and shape[0] == 1 else shape))
 
 
 def quant(entry: dict[str, Any]) -> str:

@@ -24,6 +24,9 @@ typedef struct {
     int32_t reverse_multiplier; /* log only: 2^(31 - input_left_shift) / input_multiplier as (multiplier in
                                    [2^30, 2^31), shift in [-31, 0]): a Q5.26 value back in input steps */
     int32_t reverse_shift;      /* see reverse_multiplier */
+    const int32_t *exp_table;   /* NULL, or 256 entries: [k] = the Q0.31 exponential of the rescaled difference
+                                   -k (tinygen/ops/softmax.py exp_table), read instead of computing it; a row's
+                                   differences are in [-255, 0], so the entries cover every value (same bytes) */
 } tg_softmax_params;
 
 /* Softmax: output scale 1/256, zero point -128; log-softmax: 16/256, 127 (unless rescaled). In-place use

@@ -152,6 +152,15 @@ TG_SMALL static int32_t log_sum_of_exps(int32_t z)
     return multiply_by_pot(result, 1);
 }
 
+/* exp of the rescaled difference diff (diff_min <= diff <= 0), Q0.31: from the layer's table when it has one. */
+TG_SMALL static int32_t difference_exp(const tg_softmax_params *p, int32_t diff)
+{
+    if (p->exp_table) {
+        return p->exp_table[-diff];
+    }
+    return exp_on_negative_values(srdhm(scale_difference(diff, p->input_left_shift), p->input_multiplier));
+}
+
 /* The log-softmax outputs of one row (TFLite reference_integer_ops::LogSoftmax), given its max and sum. */
 TG_SMALL static void log_softmax_row(const tg_softmax_params *p, const int8_t *in, int8_t *out, int32_t step,
                                      int32_t max, int32_t sum)
@@ -198,8 +207,7 @@ TG_SMALL void tg_softmax_s8(const tg_context *ctx, const tg_softmax_params *p, c
         for (c = 0; c < p->depth; ++c) {
             const int32_t diff = in[c * step] - max;
             if (diff >= p->diff_min) {
-                const int32_t rescaled = srdhm(scale_difference(diff, p->input_left_shift), p->input_multiplier);
-                sum += tg_divide_by_power_of_two(exp_on_negative_values(rescaled), ACCUMULATION_INTEGER_BITS);
+                sum += tg_divide_by_power_of_two(difference_exp(p, diff), ACCUMULATION_INTEGER_BITS);
             }
         }
         if (p->log) {
@@ -213,8 +221,7 @@ TG_SMALL void tg_softmax_s8(const tg_context *ctx, const tg_softmax_params *p, c
             const int32_t diff = in[c * step] - max;
             int32_t value = -128;
             if (diff >= p->diff_min) {
-                const int32_t rescaled = srdhm(scale_difference(diff, p->input_left_shift), p->input_multiplier);
-                const int32_t exp = exp_on_negative_values(rescaled);
+                const int32_t exp = difference_exp(p, diff);
                 value = divide_nonnegative_by_power_of_two(srdhm(scale, exp), bits_over_unit + 31 - 8) - 128;
                 value = TG_CLAMP(value, -128, 127);
             }
