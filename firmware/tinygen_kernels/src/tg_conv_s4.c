@@ -4,15 +4,19 @@
  * Per output pixel and group, the input window (KH x KW x C_in / groups values, in the filter's order) is
  * gathered into the scratch buffer once, its padded taps set to the input zero point (-input_offset, which
  * contributes 0 once the offset is added: the same as skipping them); then every output channel of the group
- * is one dot product of that window with its weights row, unpacked as it is multiplied (tg_s4_dot). */
+ * is one dot product of that window with its weights row, unpacked as it is multiplied (tg_s4_dot). With the
+ * DSP extension and rows of even length, the window is also widened to int16 once (tg_s4_widen), so each
+ * output channel's dot product only unpacks its weights. */
 #include <string.h>
 
 #include "tg_s4.h"
 #include "internal/tg_s4_unpack.h"
 
+/* One window of one group, rounded up to 4 bytes, then (used on DSP cores) its blocks widened to int16. */
 int32_t tg_conv_s4_get_buffer_size(const tg_conv_params *params)
 {
-    return params->filter.h * params->filter.w * params->filter.c; /* one window of one group */
+    const int32_t window = params->filter.h * params->filter.w * params->filter.c;
+    return (window + 3) / 4 * 4 + TG_S4_WIDE_BYTES(window);
 }
 
 /* The first value of output channel oc's weights, or -1 for a dead channel (tg_conv_weights_of's rule, in
@@ -52,17 +56,24 @@ void tg_conv_s4(const tg_context *ctx, const tg_conv_params *p, const int8_t *in
     const int32_t group_in_c = p->filter.c, group_out_c = p->output.c / p->groups;
     const int32_t row_size = p->filter.h * p->filter.w * group_in_c;
     int8_t *window = (int8_t *)ctx->buf;
+    uint8_t *wide = (uint8_t *)ctx->buf + (row_size + 3) / 4 * 4;
+    const int32_t widened = (row_size & 1) == 0; /* every row starts at an even value */
     int32_t oy, ox, g, oc;
     for (oy = 0; oy < p->output.h; ++oy) {
         for (ox = 0; ox < p->output.w; ++ox) {
             int8_t *out = output + (oy * p->output.w + ox) * p->output.c;
             for (g = 0; g < p->groups; ++g) {
                 tg_conv_s4_window(p, input, oy, ox, g * group_in_c, window);
+                if (widened) {
+                    tg_s4_widen(window, row_size, p->input_offset, wide);
+                }
                 for (oc = g * group_out_c; oc < (g + 1) * group_out_c; ++oc) {
                     const int32_t start = tg_conv_s4_row_start(p, oc, row_size);
                     const int32_t q = p->per_channel ? oc : 0;
                     int32_t acc = p->bias ? p->bias[oc] : 0;
-                    if (start >= 0) { /* a dead channel sums nothing */
+                    if (start >= 0 && widened) { /* a dead channel sums nothing */
+                        acc += tg_s4_dot_widened(p->weights, start, window, wide, row_size, p->input_offset);
+                    } else if (start >= 0) {
                         acc += tg_s4_dot(p->weights, start, window, row_size, p->input_offset);
                     }
                     acc = tg_requantize(acc, p->multiplier[q], p->shift[q]) + p->output_offset;
