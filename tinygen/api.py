@@ -210,7 +210,7 @@ def compile_model(model_path: str | Path, out_dir: str | Path | None = None, *, 
         if data is None or not isinstance(loaded, LoadedModel) or not missing:
             raise DataError(f"{path}: --precision auto measures the layers of a float model on calibration data",
                             hint="Pass a float model and --calib FILE.")
-        auto_record = auto_precision(loaded, graph, data, ranges, target, start, log)
+        auto_record = auto_precision(loaded, graph, data, ranges, target, start, chosen.named(graph), log)
         step("precision")
     quantize_graph(graph, ranges)  # int8 activations, weights, biases and kernel parameters
     if bias_correction and missing:
@@ -301,7 +301,7 @@ def quantized_inputs(graph: Graph, data: dict[str, np.ndarray]) -> list[np.ndarr
 
 def auto_precision(loaded: LoadedModel, graph: Graph, data: dict[str, np.ndarray],
                    ranges: dict[str, tuple[float, float]], target: AutoTarget, start: dict[int, LayerPrecision],
-                   log: Callable[[str], None] | None) -> dict[str, Any]:
+                   fixed: set[int], log: Callable[[str], None] | None) -> dict[str, Any]:
     """--precision auto (quantize/precision_auto.py), each trial measured with the golden reference on up to
     AUTO_SAMPLES calibration samples against the float model's outputs."""
     from . import reference
@@ -325,7 +325,7 @@ def auto_precision(loaded: LoadedModel, graph: Graph, data: dict[str, np.ndarray
             result.append(real.reshape(real.shape[0], -1))
         return result
 
-    return choose_precisions(graph, ranges, target, start, evaluate, wanted, log)
+    return choose_precisions(graph, ranges, target, start, evaluate, wanted, log, fixed)
 
 
 def representative_inputs(graph: Graph, loaded: LoadedModel | TfliteModel) -> dict[str, np.ndarray]:

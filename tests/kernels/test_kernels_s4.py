@@ -13,7 +13,7 @@ import pytest
 
 from tinygen.api import write_compiled
 from tinygen.ir import Graph
-from tinygen.ops.common import pack_int4, unpack_int4
+from tinygen.ops.common import Window, pack_int4, unpack_int4
 
 from ..conftest import assert_identical
 from .builder import GraphBuilder, random_batch
@@ -87,6 +87,21 @@ def fully_connected_s4_layers(b: GraphBuilder, count: int = LAYERS) -> None:
                 (*in_shape[:-1], out_features), {"activation": None, "precision": INT4}, params)
 
 
+def deep_conv_s4_layers(b: GraphBuilder) -> None:
+    """Long rows, where the DSP path runs: a 1x1 layer of even depth (widened windows) and a padded 3x3 layer of
+    odd depth (rows starting in the high nibble)."""
+    rng = b.rng
+    for kernel, in_c in ((1, 2 * int(rng.integers(16, 48))), (3, 2 * int(rng.integers(8, 24)) + 1)):
+        pad = kernel // 2
+        window = Window((kernel, kernel), (1, 1), (1, 1), (pad, pad, pad, pad))
+        out_c, in_zp = int(rng.integers(3, 9)), b.zero_point()
+        x = b.input((1, 3, 4, in_c), zp=in_zp)
+        weights = int4_weights(rng, (out_c, kernel, kernel, in_c), dead_axis=0)
+        bias, params = _conv_params(b, weights.reshape(out_c, -1), in_zp)
+        b.layer("conv2d", [x, _int4_constant(b, weights), b.constant(bias, "b")], (1, 3, 4, out_c),
+                {**_window_attrs(window), "groups": 1, "activation": None, "precision": INT4}, params)
+
+
 LAYER_KINDS = {"conv2d_s4": conv2d_s4_layers, "depthwise_s4": depthwise_s4_layers,
                "fully_connected_s4": fully_connected_s4_layers}
 
@@ -103,6 +118,7 @@ def mixed_graph(seed: int) -> Graph:
     b = GraphBuilder(f"s4_mixed_{seed}", seed)
     for add in LAYER_KINDS.values():
         add(b, 3)
+    deep_conv_s4_layers(b)
     return b.finish()
 
 

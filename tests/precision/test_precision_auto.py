@@ -60,3 +60,16 @@ def test_targets_that_cannot_be_met(tmp_path: Path) -> None:
         auto(tmp_path / "b")
     with pytest.raises(TinygenError, match="targets of --precision auto"):
         tinygen.compile(DIGITS / "digits.onnx", tmp_path / "c", calib=CALIB, min_sqnr=20.0)
+
+
+def test_layers_the_precision_file_names_stay_as_it_says(tmp_path: Path) -> None:
+    """With --precision auto, the file's layers are not candidates: the classifier stays int8 (all int4 but
+    the classifier would be 2,408 B) and the first convolution is int4 because the file says so."""
+    fixed = {"/classifier/Gemm": {"weights": "int8"}, "/features/features.0/Conv": {"weights": "int4"}}
+    model = tinygen.compile(DIGITS / "digits.onnx", tmp_path, calib=CALIB, precision="auto", precision_file=fixed,
+                            max_flash=2700)
+    record = model.manifest["calibration"]["precision_auto"]
+    assert {c["name"] for c in record["candidates"]}.isdisjoint(fixed)
+    layers = {row["name"]: row["precision"] for row in build_report(model.out_dir, accuracy=False)["layers"]}
+    assert layers["/classifier/Gemm"] is None and layers["/features/features.0/Conv"]["weights"] == "int4"
+    assert record["weights_bytes"] <= 2700

@@ -392,7 +392,14 @@ def _conv_in_place(blocks: tuple[int, ...]) -> Callable[[Node, Graph], list[InPl
 
 # 4-bit weights (packed two per byte, tinygen/quantize/precision.py): one plain kernel each, which unpacks
 # the nibbles in its inner loop (tg_s4.h); never fused with a residual Add (passes/fuse_residual_add.py).
-CONV_S4 = Kernel("tg_conv_s4", "tg_conv_params", weights="int4")
+def _window_bytes(node: Node, graph: Graph) -> int:
+    """tg_conv_s4_get_buffer_size: one output pixel's input window of one group (KH x KW x C_in / groups),
+    rounded up to 4 bytes, and its full blocks of 8 widened to int16 (the DSP path, tg_s4_widen)."""
+    window = int(np.prod(graph.tensors[node.inputs[1]].shape[1:]))
+    return (window + 3) // 4 * 4 + 2 * (window // 8 * 8)
+
+
+CONV_S4 = Kernel("tg_conv_s4", "tg_conv_params", weights="int4", scratch=_window_bytes)
 DEPTHWISE_S4 = Kernel("tg_depthwise_conv_s4", "tg_conv_params", weights="int4")
 
 CONV_KERNELS = (

@@ -101,6 +101,11 @@ class PrecisionPlan:
                                    f"takes {_describe(fields)}", hint=_takers_hint(nodes, fields))
         return result
 
+    def named(self, graph: Graph) -> set[int]:
+        """The layers an entry names or matches (what `--precision auto` leaves as the file says)."""
+        return {index for index, node in enumerate(graph.nodes) if _is_layer(node) and any(
+            fnmatch.fnmatchcase(node.name, key) if _is_pattern(key) else node.name == key for key, _ in self.entries)}
+
     def apply(self, graph: Graph) -> dict[int, LayerPrecision]:
         """Resolve, then record each layer's precision in node.attrs["precision"] for its op's quantize."""
         chosen = self.resolve(graph)

@@ -99,12 +99,13 @@ class Search:
 
 def choose_precisions(graph: Graph, ranges: dict[str, tuple[float, float]], target: AutoTarget,
                       start: dict[int, LayerPrecision], evaluate: Evaluator, reference: list[np.ndarray],
-                      log: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Choose, write node.attrs["precision"] / ["precision_why"] on `graph` (still float), return the record."""
+                      log: Callable[[str], None] | None = None, fixed: set[int] | None = None) -> dict[str, Any]:
+    """Choose, write node.attrs["precision"] / ["precision_why"] on `graph` (still float), return the record.
+    `fixed`: layers whose precision the user set per layer (never candidates)."""
     search = Search(graph, ranges, evaluate, reference, log or (lambda text: None))
     int8_only = search.measure(dict.fromkeys(start, INT8))
     base = search.measure(start)
-    candidates = _candidates(graph, start)
+    candidates = [c for c in _candidates(graph, start) if c.index not in (fixed or set())]
     for candidate in candidates:
         candidate.alone = search.measure({**start, candidate.index: candidate.precision})
         search.log(f"precision auto: {candidate.name} {candidate.kind}: SQNR {candidate.alone.sqnr_db:.1f} dB alone")

@@ -17,7 +17,8 @@
 
 /* Standard and grouped 2-D convolution, tg_conv_s8's arithmetic and layouts (filter [C_out, KH, KW,
  * C_in / groups] packed), any kernel, stride, dilation and padding; dead output channels as tg_conv_s8
- * (rows / stored_rows: the stored rows packed one after the other). No scratch; never in place (in_place 0). */
+ * (rows / stored_rows: the stored rows packed one after the other). Scratch: one input window of one group,
+ * KH x KW x C_in / groups bytes (tg_conv_s4_get_buffer_size); never in place (in_place 0). */
 void tg_conv_s4(const tg_context *ctx, const tg_conv_params *params, const int8_t *input, int8_t *output);
 int32_t tg_conv_s4_get_buffer_size(const tg_conv_params *params);
 

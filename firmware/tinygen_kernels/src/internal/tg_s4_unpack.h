@@ -5,6 +5,7 @@
 #define TG_S4_UNPACK_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "tg_dsp.h"
 #include "tg_requant.h"
@@ -90,6 +91,65 @@ TG_INLINE int32_t tg_s4_dot(const int8_t *packed, int32_t start, const int8_t *x
         acc += tg_s4_at(packed, start + j) * (x[j] + offset);
     }
     return acc;
+}
+
+/* A window of n int8 values used by many dot products (a convolution's output channels): on cores with the
+ * DSP extension, tg_s4_widen stores its n / 8 full blocks of 8 once, offset added and already in the lanes
+ * tg_s4_dot pairs them in ([x0, x4], [x2, x6], [x1, x5], [x3, x7], 16 bytes a block), so that each dot
+ * product (tg_s4_dot_widened) only unpacks the weights. TG_S4_WIDE_BYTES(n) bytes (any alignment); without
+ * the DSP extension nothing is stored and tg_s4_dot_widened is tg_s4_dot. Only for rows that start at an
+ * even value (the blocks then line up with whole bytes of every row). */
+#define TG_S4_WIDE_BYTES(n) (2 * ((n) / 8 * 8))
+
+TG_INLINE void tg_s4_widen(const int8_t *x, int32_t n, int32_t offset, uint8_t *wide)
+{
+#if defined(__ARM_FEATURE_DSP)
+    const uint32_t offsets = tg_pair(offset);
+    int32_t j;
+    for (j = 0; j + 8 <= n; j += 8) {
+        const uint32_t x0 = tg_read_u32(x + j), x1 = tg_read_u32(x + j + 4);
+        const uint32_t a = tg_sxtab16(offsets, x0), b = tg_sxtab16(offsets, x1);
+        const uint32_t c = tg_sxtab16_ror8(offsets, x0), d = tg_sxtab16_ror8(offsets, x1);
+        const uint32_t lanes[4] = {(a & 0xFFFFu) | (b << 16), (b & 0xFFFF0000u) | (a >> 16), (c & 0xFFFFu) | (d << 16),
+                                   (d & 0xFFFF0000u) | (c >> 16)};
+        memcpy(wide + 2 * j, lanes, sizeof lanes);
+    }
+#else
+    (void)x;
+    (void)n;
+    (void)offset;
+    (void)wide;
+#endif
+}
+
+/* tg_s4_dot(packed, start, x, n, offset) with x's blocks widened by tg_s4_widen; start even. */
+TG_INLINE int32_t tg_s4_dot_widened(const int8_t *packed, int32_t start, const int8_t *x, const uint8_t *wide,
+                                    int32_t n, int32_t offset)
+{
+#if defined(__ARM_FEATURE_DSP)
+    const uint8_t *bytes = (const uint8_t *)packed + (start >> 1);
+    const int32_t full = n / 8 * 8;
+    int32_t acc = 0;
+    int32_t j = 0;
+    while (j < full) { /* blocks of at most TG_S4_DSP_BLOCK values: 16 x the sum stays below 2^28 */
+        const int32_t block_end = full - j < TG_S4_DSP_BLOCK ? full : j + TG_S4_DSP_BLOCK;
+        int32_t sixteen = 0;
+        for (; j < block_end; j += 8) {
+            const uint32_t w = tg_read_u32(bytes);
+            const uint32_t even = (w << 4) & 0xF0F0F0F0u, odd = w & 0xF0F0F0F0u;
+            sixteen = tg_smlad(tg_sxtb16(even), tg_read_u32(wide + 2 * j), sixteen);
+            sixteen = tg_smlad(tg_sxtb16_ror8(even), tg_read_u32(wide + 2 * j + 4), sixteen);
+            sixteen = tg_smlad(tg_sxtb16(odd), tg_read_u32(wide + 2 * j + 8), sixteen);
+            sixteen = tg_smlad(tg_sxtb16_ror8(odd), tg_read_u32(wide + 2 * j + 12), sixteen);
+            bytes += 4;
+        }
+        acc += sixteen / 16; /* exact: a multiple of 16 */
+    }
+    return acc + tg_s4_dot(packed, start + full, x + full, n - full, offset);
+#else
+    (void)wide;
+    return tg_s4_dot(packed, start, x, n, offset);
+#endif
 }
 
 #endif /* TG_S4_UNPACK_H */
