@@ -167,7 +167,7 @@ def _fit(node: Node, wanted: LayerPrecision, strict: bool, source: str = "") -> 
     """`wanted` where the layer's op takes it; else int8 for that field, or an error when `strict`."""
     op = op_of(node)
     activations, weights = wanted.activations, wanted.weights
-    if activations not in op.activation_precisions:
+    if activations not in op.activation_precisions or (activations == "int16" and not op.runs_int16(node)):
         if strict:
             raise TinygenError(f"{source}: layer {node.name!r} ({node.op}) cannot take {activations} activations: "
                                "not supported for this op yet",
