@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,7 @@ import pytest
 
 import tinygen
 from tinygen.errors import TinygenError
+from tinygen.host import WEVERYTHING_EXCEPT
 from tinygen.verify import onnxruntime_outputs, sqnr_db
 
 from ..conftest import MODELS, assert_identical, calibration_file, samples
@@ -98,3 +101,53 @@ def _saved(model: onnx.ModelProto, tmp_path: Path) -> Path:
     path = tmp_path / "model.onnx"
     onnx.save(model, path)
     return path
+
+
+TFLITE = Path(__file__).parents[1] / "fixtures" / "tflite"
+
+
+@pytest.mark.skipif(shutil.which("clang") is None, reason="clang is not installed (apt-get install clang)")
+def test_16x8_generated_c_is_clean_under_weverything(tmp_path: Path) -> None:
+    """As tests/test_weverything.py, for models whose layers run the 16x8 kernels (int16 API, int64 biases)."""
+    problems = []
+    for name in ("small_cnn_16x8", "add_sub_mul_16x8"):
+        out = tmp_path / name
+        model = tinygen.compile(TFLITE / f"{name}.tflite", out)
+        includes = [f"-I{out / d}" for d in ("lib/tinygen_kernels/include", "lib/tinygen_kernels/src",
+                                            f"lib/{model.name}", "lib/tinygen_harness/include", "src")]
+        for source in sorted([*(out / "lib").rglob("*.c"), *(out / "src").glob("*.c")]):
+            run = subprocess.run(["clang", "-std=c99", "-Weverything", "-Werror", *WEVERYTHING_EXCEPT, *includes,
+                                  "-c", str(source), "-o", str(tmp_path / "unit.o")], capture_output=True, text=True)
+            if run.returncode:
+                problems.append(run.stderr)
+    assert not problems, "\n".join(problems)[:4000]
+
+
+@pytest.mark.slow
+def test_every_16x8_kernel_runs_on_qemu_m4(tmp_path: Path) -> None:
+    """Each *_s16 kernel and conversion, on the emulated Cortex-M4, equals the golden reference: the 16x8
+    fixtures (conv, depthwise, pools, mean, FC, softmax, add, sub, mul, logistic, tanh), a mixed-precision
+    model (the int8 <-> int16 conversions), the int16 QDQ KWS (int16 -> int16) and an int16 concat."""
+    from ..ops import test_concat
+
+    models = [tinygen.compile(TFLITE / f"{name}_16x8.tflite", tmp_path / name)
+              for name in ("small_cnn", "add_sub_mul", "dense_net", "conv2d")]
+    models.append(tinygen.compile(DIGITS / "digits.onnx", tmp_path / "mixed", calib=str(DIGITS / "digits_calib.npz"),
+                                  precision={"/features/features.3/Conv": {"activations": "int16"}}))
+    qdq = Path(__file__).parents[1] / "fixtures" / "qdq_int16" / "kws_dscnn_qdq_int16.onnx"
+    models.append(tinygen.compile(qdq, tmp_path / "qdq"))  # its softmax output: an int16 -> int16 conversion
+    concat = next(case for case in test_concat.CASES if case.id == "concat_conv_branches")
+    models.append(tinygen.compile(_saved(concat.build(), tmp_path), tmp_path / "concat", calib="random",
+                                  activations="int16"))
+    seen: set[str] = set()
+    rng = np.random.default_rng(5)
+    for model in models:
+        seen |= {layer["function"] for layer in model.manifest["layer_list"]}
+        io = model.inputs[0]
+        low, high = (-32768, 32767) if io["dtype"] == "int16" else (-128, 127)
+        x = rng.integers(low, high, size=(3, *io["onnx_shape"][1:]), endpoint=True).astype(io["dtype"])
+        assert_identical(model.golden(x, int8=True), model.run(x, int8=True, target="qemu_m4"),
+                         f"{model.name}: golden vs qemu_m4")
+    kernels = sorted(path.stem for path in (Path(tinygen.__file__).parents[1] / "firmware" / "tinygen_kernels" / "src")
+                     .glob("*s16*.c") if "f32" not in path.stem)
+    assert set(kernels) <= seen, f"not run on qemu_m4: {sorted(set(kernels) - seen)}"
