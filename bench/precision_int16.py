@@ -4,7 +4,8 @@ Each model is compiled twice from its float ONNX with its calibration data (cali
 where it has none): `--activations int8` and `--activations int16`. For each: the golden reference and the
 generated C on the host simulator (built with ASan/UBSan) must agree on every byte of the samples'
 outputs, and the output's SQNR against onnxruntime running the float model is printed; with --qemu, the
-qemu_m4 firmware's outputs are compared too and its instruction count printed.
+qemu_m4 firmware's outputs are compared too and the instructions of one inference on the emulated
+Cortex-M4 printed (tinygen.bench).
 
     .venv/bin/python bench/precision_int16.py [--only kws_dscnn] [--qemu]
 """
@@ -48,8 +49,11 @@ def measure(name: str, activations: str, out: Path, qemu: bool) -> dict[str, obj
     result["sqnr"] = sqnr_db(reference.reshape(output.shape), output)
     result["arena"] = model.manifest["arena_bytes"]
     if qemu:
+        from tinygen import bench
+
         firmware = model.run(quantized, int8=True, target="qemu_m4")
         result["qemu_identical"] = bool(np.array_equal(golden, firmware))
+        result["instructions"] = bench.run(model.out_dir, "qemu_m4", repeat=1, with_cycles=False).instructions
     return result
 
 
@@ -60,13 +64,14 @@ def main() -> int:
     args = parser.parse_args()
     failed = False
     with tempfile.TemporaryDirectory() as tmp:
-        print(f"{'model':16} {'activations':12} {'golden==C':10} {'qemu':6} {'SQNR dB':>8} {'arena B':>8}")
+        print(f"{'model':16} {'activations':12} {'golden==C':10} {'qemu':6} {'SQNR dB':>8} {'arena B':>8} "
+              f"{'qemu_m4 instructions':>21}")
         for name in [args.only] if args.only else NAMES:
             for activations in ("int8", "int16"):
                 r = measure(name, activations, Path(tmp), args.qemu)
                 qemu = ("yes" if r["qemu_identical"] else "NO") if "qemu_identical" in r else "-"
                 print(f"{name:16} {activations:12} {'yes' if r['identical'] else 'NO':10} {qemu:6} "
-                      f"{r['sqnr']:8.2f} {r['arena']:8}", flush=True)
+                      f"{r['sqnr']:8.2f} {r['arena']:8} {r.get('instructions', 0):21,}", flush=True)
                 failed |= not r["identical"] or r.get("qemu_identical") is False
     return 1 if failed else 0
 

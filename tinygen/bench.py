@@ -86,9 +86,12 @@ class BenchResult:
 
 
 def bench_inputs(model: CompiledModel) -> list[np.ndarray]:
-    """The benchmark input of every model input, (1, *shape[1:]) int8 in tinygen's storage layout."""
+    """The benchmark input of every model input, (1, *shape[1:]) in tinygen's storage layout and the input's
+    type (int8, or int16 with 16x8 activations: the same draw, scaled to int16)."""
     rng = np.random.default_rng(SEED)
-    return [rng.integers(-128, 128, size=(1, *io["shape"][1:]), dtype=np.int8) for io in model.inputs]
+    draws = [rng.integers(-128, 128, size=(1, *io["shape"][1:]), dtype=np.int8) for io in model.inputs]
+    return [x if io.get("dtype", "int8") == "int8" else (x.astype(np.int16) * 256)
+            for io, x in zip(model.inputs, draws, strict=True)]
 
 
 def vectors_bytes(map_text: str) -> int:

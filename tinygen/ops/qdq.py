@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .onnx_import import ImportContext, Value
 
 SUPPORTED_TYPES = {np.dtype(np.int8), np.dtype(np.uint8), np.dtype(np.int32)}
+INT16 = np.dtype(np.int16)  # 16-bit activations (issue 16: TFLite's 16x8 scheme, onnxruntime's QInt16)
 
 
 def _params(scale: Value, zero_point: Value | None, data_dtype: np.dtype,
@@ -64,7 +65,10 @@ def DequantizeLinear(ctx: ImportContext, x: Value, x_scale: Value, x_zero_point:
     node = ctx.node
     assert node is not None
     dtype = np.dtype(x.const.dtype) if x.const is not None else _onnx_dtype(ctx, x)
-    if dtype not in SUPPORTED_TYPES:
+    if dtype == INT16 and x.const is None:  # an int16 activation: the tensor is stored int16
+        assert x.tensor is not None
+        ctx.graph.tensors[x.tensor].dtype = "int16"
+    elif dtype not in SUPPORTED_TYPES:
         raise Unsupported(f"dequantizing {dtype} is not supported (int8, uint8, int32 are)")
     scales, zero_points = _params(x_scale, x_zero_point, dtype, block_size)
     if x.const is not None:
@@ -102,8 +106,8 @@ def QuantizeLinear(ctx: ImportContext, x: Value, y_scale: Value, y_zero_point: V
         from onnx import helper
 
         out_dtype = np.dtype(helper.tensor_dtype_to_np_dtype(output_dtype))
-    if out_dtype not in (np.dtype(np.int8), np.dtype(np.uint8)):
-        raise Unsupported(f"quantizing to {out_dtype} is not supported (int8, uint8 are)")
+    if out_dtype not in (np.dtype(np.int8), np.dtype(np.uint8), INT16):
+        raise Unsupported(f"quantizing to {out_dtype} is not supported (int8, uint8, int16 are)")
     scales, zero_points = _params(y_scale, y_zero_point, out_dtype, block_size)
     if x.const is not None:  # onnxruntime's quantizer also quantizes Constant nodes (a class token, 0.5 in GELU)
         ctx.set_constant(node.output[0], _quantize_constant(np.asarray(x.const, np.float32), scales, zero_points,
@@ -112,25 +116,34 @@ def QuantizeLinear(ctx: ImportContext, x: Value, y_scale: Value, y_zero_point: V
     quant = _per_tensor(scales, zero_points, "a run-time tensor")
     assert x.tensor is not None
     tensor = ctx.graph.tensors[x.tensor]
+    stored = "int16" if out_dtype == INT16 else "float32"  # int16: declared so (quantize/quantize.py keeps it)
     if tensor.quant is None:
         tensor.quant = quant
+        tensor.dtype = stored if stored == "int16" else tensor.dtype
         ctx.alias(node.output[0], x)
-    elif tensor.quant.same_as(quant):
+    elif tensor.quant.same_as(quant) and (tensor.dtype == "int16") == (stored == "int16"):
         ctx.alias(node.output[0], x)
-    else:  # requantize an int8 tensor to new parameters
+    else:  # requantize a quantized tensor to new parameters (or between int8 and int16)
         out = ctx.output_value(node.output[0])
         ctx.graph.tensors[out.runtime].quant = quant
-        ctx.emit("lut", [x.runtime], [out.runtime], function="requantize", args={})
+        if "int16" in (stored, tensor.dtype):
+            ctx.graph.tensors[out.runtime].dtype = stored
+            ctx.emit("convert", [x.runtime], [out.runtime])
+        else:
+            ctx.emit("lut", [x.runtime], [out.runtime], function="requantize", args={})
 
 
 def _quantize_constant(x: np.ndarray, scales: np.ndarray, zero_points: np.ndarray, axis: int,
                        dtype: np.dtype) -> np.ndarray:
     """ONNX QuantizeLinear on a constant, as onnxruntime computes it: round half to even, saturate. The
-    zero points are int8 here (_params moved uint8 ones down by 128), so a uint8 result moves back up."""
+    zero points are int8 here (_params moved uint8 ones down by 128), so a uint8 result moves back up;
+    int16 ones are as given."""
     shape = [1] * x.ndim
     if scales.size > 1:
         shape[axis % x.ndim] = -1
     q = np.rint(x / scales.reshape(shape)).astype(np.float64) + zero_points.reshape(shape)  # float32 division
+    if dtype == INT16:
+        return np.clip(q, -32768, 32767).astype(np.int16)
     q = np.clip(q, -128, 127)
     return (q + 128).astype(np.uint8) if dtype == np.uint8 else q.astype(np.int8)
 

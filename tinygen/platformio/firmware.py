@@ -129,9 +129,11 @@ def run_batch(out_dir: Path, target: str, inputs: list[np.ndarray], outputs: lis
     resolve_envs(out_dir, [target])
     executable = batch_firmware(out_dir, env)
     count = inputs[0].shape[0]
-    per_sample = [np.ascontiguousarray(x, dtype=np.int8).reshape(count, -1) for x in inputs]
+    # Each tensor in its own type (int8, or int16 for 16x8 activations), as bytes back to back.
+    per_sample = [np.ascontiguousarray(x).reshape(count, -1).view(np.uint8) for x in inputs]
     payload = struct.pack("<I", count) + np.concatenate(per_sample, axis=1).tobytes()
-    sizes_ = [int(o["size"]) for o in outputs]
+    types = [np.dtype(o.get("dtype", "int8")) for o in outputs]
+    sizes_ = [int(o["size"]) * t.itemsize for o, t in zip(outputs, types, strict=True)]
     with tempfile.TemporaryDirectory(prefix="tinygen-batch-") as work:
         (Path(work) / "tg_batch_in.bin").write_bytes(payload)
         if env.kind == "qemu":
@@ -145,9 +147,9 @@ def run_batch(out_dir: Path, target: str, inputs: list[np.ndarray], outputs: lis
                          f"{(result.stdout + result.stderr).strip()}")
     if len(data) != count * sum(sizes_):
         raise BuildError(f"the {target} firmware wrote {len(data)} bytes, expected {count * sum(sizes_)}")
-    flat = np.frombuffer(data, dtype=np.int8).reshape(count, sum(sizes_))
+    flat = np.frombuffer(data, dtype=np.uint8).reshape(count, sum(sizes_))
     results, start = [], 0
-    for size in sizes_:
-        results.append(flat[:, start:start + size].copy())
+    for size, kind in zip(sizes_, types, strict=True):
+        results.append(flat[:, start:start + size].copy().view(kind))
         start += size
     return results

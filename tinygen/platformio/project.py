@@ -61,7 +61,7 @@ def quantized_inputs(inputs: list[dict[str, Any]], samples: Mapping[str, np.ndar
                      limit: int) -> tuple[list[np.ndarray], str]:
     """int8 inputs (N, size) in tinygen's layout, from the samples kept at compile time (float
     in the model's layout, or already int8), or seeded random int8 data without samples."""
-    per_sample = sum(io["size"] for io in inputs)
+    per_sample = sum(io.get("nbytes", io["size"]) for io in inputs)
     if samples and all(io["name"] in samples for io in inputs):
         available = min(int(np.asarray(samples[io["name"]]).shape[0]) for io in inputs)
         count = vector_count(available, per_sample, limit)
@@ -69,21 +69,23 @@ def quantized_inputs(inputs: list[dict[str, Any]], samples: Mapping[str, np.ndar
         for io in inputs:
             batch = np.asarray(samples[io["name"]])[:count]
             batch = batch.reshape((count, *io["onnx_shape"][1:]))
+            dtype = io.get("dtype", "int8")  # int8, or int16 (16x8 activations)
             if batch.dtype.kind == "f":
-                batch = arith.quantize_float(batch, io["scale"], io["zero_point"])
+                batch = arith.quantize_float(batch, io["scale"], io["zero_point"], dtype)
             physical = Layout(io["layout"]).to_physical(batch)
-            result.append(np.ascontiguousarray(physical, dtype=np.int8).reshape(count, -1))
+            result.append(np.ascontiguousarray(physical, dtype=dtype).reshape(count, -1))
         return result, f"the first {count} of the samples kept at compile time"
     count = vector_count(limit, per_sample, limit)
     rng = np.random.default_rng(RANDOM_SEED)
-    return ([rng.integers(-128, 128, size=(count, io["size"]), dtype=np.int8) for io in inputs],
+    return ([rng.integers(*arith.DTYPE_RANGES[io.get("dtype", "int8")], size=(count, io["size"]), endpoint=True,
+                          dtype=io.get("dtype", "int8")) for io in inputs],
             f"seeded random int8 inputs (seed {RANDOM_SEED}), no samples were kept")
 
 
 def golden_outputs(graph: Graph, inputs: list[dict[str, Any]], quantized: list[np.ndarray]) -> list[np.ndarray]:
     batches = [x.reshape((x.shape[0], *io["shape"][1:])) for io, x in zip(inputs, quantized, strict=True)]
     raw, _ = reference.run(graph, batches)
-    return [np.ascontiguousarray(y, dtype=np.int8).reshape(y.shape[0], -1) for y in raw]
+    return [np.ascontiguousarray(y).reshape(y.shape[0], -1) for y in raw]
 
 
 def float_vectors(ios: list[dict[str, Any]], sample: list[np.ndarray]) -> list[dict[str, Any]]:
@@ -100,8 +102,12 @@ def offsets(buffer: str, ios: list[dict[str, Any]]) -> list[str]:
     """C arguments pointing at each tensor of a sample's tensors stored back to back."""
     result, start = [], 0
     for io in ios:
-        result.append(f"{buffer} + {start}")
-        start += io["size"]
+        ctype = io.get("ctype", "int8_t")
+        pointer = f"{buffer} + {start}"
+        qualifier = "const " if buffer == "in" else ""
+        result.append(pointer if ctype == "int8_t" else  # int16 (16x8 activations): the bytes as int16
+                      f"({qualifier}{ctype} *)({qualifier}void *)({pointer})")
+        start += io.get("nbytes", io["size"])
     return result
 
 
@@ -146,8 +152,8 @@ def project_files(graph: Graph, ios: tuple[list[dict[str, Any]], list[dict[str, 
         "qemu": os.environ.get("TINYGEN_QEMU", "qemu-system-arm"),
         "run_args": ", ".join([f"{name}_test_{io['cname']}[i]" for io in inputs]
                               + [f"output_{io['cname']}" for io in outputs]),
-        "inputs_bytes": sum(io["size"] for io in inputs),
-        "outputs_bytes": sum(io["size"] for io in outputs),
+        "inputs_bytes": sum(io.get("nbytes", io["size"]) for io in inputs),
+        "outputs_bytes": sum(io.get("nbytes", io["size"]) for io in outputs),
         "batch_args": ", ".join(offsets("in", inputs) + offsets("out", outputs)),
         "float_inputs": float_inputs,
         "float_outputs": float_outputs,

@@ -184,7 +184,7 @@ def _fit(node: Node, wanted: LayerPrecision, strict: bool, source: str = "") -> 
             raise TinygenError(f"{source}: layer {node.name!r} ({node.op}): int4 weights with int16 activations have "
                                "no kernel", hint="Give the layer int8 weights or int8 activations.")
         weights = "int8"  # the activations' choice wins: the accuracy the user asked for
-    if activations not in op.activation_precisions:
+    if activations not in op.activation_precisions or (activations == "int16" and not op.runs_int16(node)):
         if strict:
             raise TinygenError(f"{source}: layer {node.name!r} ({node.op}) cannot take {activations} activations: "
                                "not supported for this op yet",

@@ -71,8 +71,12 @@ def plan_activation_types(graph: Graph, ranges: dict[str, tuple[float, float]]) 
         for name in node.outputs:
             graph.tensors[name].dtype = wanted
         fixed = op_of(node).int16_output_quant(node, graph) if wanted == "int16" else None
-        if fixed is not None and graph.tensors[node.outputs[0]].quant is None:
-            graph.tensors[node.outputs[0]].quant = QuantParams.per_tensor(*fixed)
+        if fixed is not None:
+            quant, given = QuantParams.per_tensor(*fixed), graph.tensors[node.outputs[0]].quant
+            if given is None:
+                graph.tensors[node.outputs[0]].quant = quant
+            elif not given.same_as(quant):  # a quantized model's own
+                _requantize_after(graph, node, 0, quant)
 
 
 def _declared(tensor: Tensor) -> str:
@@ -124,8 +128,13 @@ def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]]) -> None
                     assert source is not None
                     _requantize_after(graph, node, index, source)
             elif op.output_quant == "fixed":
+                fixed = QuantParams.per_tensor(*op.fixed_output_quant(node, graph))
                 if tensor.quant is None:
-                    tensor.quant = QuantParams.per_tensor(*op.fixed_output_quant(node, graph))
+                    tensor.quant = fixed
+                elif tensor.dtype == "int16" and not tensor.quant.same_as(fixed):
+                    # A quantized model's int16 softmax output in other parameters than TFLite's 1/32768:
+                    # the kernel writes its own, a conversion maps them to the model's.
+                    _requantize_after(graph, node, index, fixed)
             else:
                 _assign(graph, name, ranges, _concat_reader(graph, name))
     for node in graph.nodes:

@@ -27,6 +27,18 @@ TG_INLINE int64_t tg_requantize_s64(int64_t x, int32_t multiplier, int32_t shift
     return (x * reduced + ((int64_t)1 << (total_shift - 1))) >> total_shift;
 }
 
+/* The taps k in [*first, *last) of a window starting at `base` (stride applied, padding subtracted) with
+ * `kernel` taps `dilation` apart that fall inside [0, size): the 16x8 convolutions skip padded taps by range
+ * instead of testing each one. */
+TG_INLINE void tg_s16_valid_taps(int32_t base, int32_t kernel, int32_t dilation, int32_t size, int32_t *first,
+                                 int32_t *last)
+{
+    int32_t k0 = base < 0 ? (-base + dilation - 1) / dilation : 0;
+    int32_t k1 = size - base > 0 ? (size - base + dilation - 1) / dilation : 0;
+    *first = TG_MIN(k0, kernel);
+    *last = TG_MAX(*first, TG_MIN(k1, kernel));
+}
+
 /* Conv and depthwise conv, 16x8. Shapes and layouts as tg_conv_params (tg_conv.h). */
 typedef struct {
     tg_dims input;             /* [1, H, W, C_in] int16 */

@@ -12,34 +12,27 @@ void tg_conv_s16(const tg_context *ctx, const tg_conv_s16_params *p, const int16
     int32_t oy, ox, oc, ky, kx, ic;
     (void)ctx;
     for (oy = 0; oy < out_h; ++oy) {
+        const int32_t base_y = oy * p->stride.h - p->padding.top;
+        int32_t ky0, ky1;
+        tg_s16_valid_taps(base_y, k_h, p->dilation.h, in_h, &ky0, &ky1);
         for (ox = 0; ox < out_w; ++ox) {
+            const int32_t base_x = ox * p->stride.w - p->padding.left;
+            int32_t kx0, kx1;
+            tg_s16_valid_taps(base_x, k_w, p->dilation.w, in_w, &kx0, &kx1);
             for (oc = 0; oc < out_c; ++oc) {
                 const int8_t *w = p->weights + oc * k_h * k_w * group_in;
                 const int32_t first = (oc / group_out) * group_in;
                 const int32_t q = p->per_channel ? oc : 0;
                 int64_t acc = p->bias ? p->bias[oc] : 0;
                 int64_t out;
-                for (ky = 0; ky < k_h; ++ky) {
-                    const int32_t in_y = oy * p->stride.h - p->padding.top + ky * p->dilation.h;
-                    if (in_y < 0 || in_y >= in_h) {
-                        continue;
-                    }
-                    for (kx = 0; kx < k_w; ++kx) {
-                        const int32_t in_x = ox * p->stride.w - p->padding.left + kx * p->dilation.w;
-                        const int16_t *x = input + (in_y * in_w + in_x) * in_c + first;
+                for (ky = ky0; ky < ky1; ++ky) {
+                    const int16_t *row = input + (base_y + ky * p->dilation.h) * in_w * in_c + first;
+                    for (kx = kx0; kx < kx1; ++kx) {
+                        const int16_t *x = row + (base_x + kx * p->dilation.w) * in_c;
                         const int8_t *tap = w + (ky * k_w + kx) * group_in;
-                        int32_t partial = 0; /* one tap's channels: |sum| <= C_in 127 2^15, int32 up to 511 */
-                        if (in_x < 0 || in_x >= in_w) {
-                            continue;
-                        }
                         for (ic = 0; ic < group_in; ++ic) {
-                            partial += tap[ic] * x[ic];
-                            if ((ic & 255) == 255) { /* flush before 512 products could overflow int32 */
-                                acc += partial;
-                                partial = 0;
-                            }
+                            acc += (int32_t)(tap[ic] * x[ic]); /* |w x| < 2^22; one SMLAL on Cortex-M */
                         }
-                        acc += partial;
                     }
                 }
                 out = tg_requantize_s64(acc, p->multiplier[q], p->shift[q]);

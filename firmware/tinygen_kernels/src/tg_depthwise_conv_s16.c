@@ -13,23 +13,23 @@ void tg_depthwise_conv_s16(const tg_context *ctx, const tg_conv_s16_params *p, c
     int32_t oy, ox, oc, ky, kx;
     (void)ctx;
     for (oy = 0; oy < out_h; ++oy) {
+        const int32_t base_y = oy * p->stride.h - p->padding.top;
+        int32_t ky0, ky1;
+        tg_s16_valid_taps(base_y, k_h, p->dilation.h, in_h, &ky0, &ky1);
         for (ox = 0; ox < out_w; ++ox) {
+            const int32_t base_x = ox * p->stride.w - p->padding.left;
+            int32_t kx0, kx1;
+            tg_s16_valid_taps(base_x, k_w, p->dilation.w, in_w, &kx0, &kx1);
             for (oc = 0; oc < out_c; ++oc) {
-                const int32_t ic = oc / p->depth_multiplier;
+                const int16_t *channel = input + oc / p->depth_multiplier;
                 const int32_t q = p->per_channel ? oc : 0;
                 int64_t acc = p->bias ? p->bias[oc] : 0;
                 int64_t out;
-                for (ky = 0; ky < k_h; ++ky) {
-                    const int32_t in_y = oy * p->stride.h - p->padding.top + ky * p->dilation.h;
-                    if (in_y < 0 || in_y >= in_h) {
-                        continue;
-                    }
-                    for (kx = 0; kx < k_w; ++kx) {
-                        const int32_t in_x = ox * p->stride.w - p->padding.left + kx * p->dilation.w;
-                        if (in_x < 0 || in_x >= in_w) {
-                            continue;
-                        }
-                        acc += p->weights[(ky * k_w + kx) * out_c + oc] * input[(in_y * in_w + in_x) * in_c + ic];
+                for (ky = ky0; ky < ky1; ++ky) {
+                    const int16_t *row = channel + (base_y + ky * p->dilation.h) * in_w * in_c;
+                    const int8_t *taps = p->weights + ky * k_w * out_c + oc;
+                    for (kx = kx0; kx < kx1; ++kx) {
+                        acc += (int32_t)(taps[kx * out_c] * row[(base_x + kx * p->dilation.w) * in_c]);
                     }
                 }
                 out = tg_requantize_s64(acc, p->multiplier[q], p->shift[q]);
