@@ -320,6 +320,48 @@ typedef struct {
 TG_DW_NOINLINE static void tg_dw3x3_widen(uint32_t *dst, const int8_t *src, int32_t in_c, uint32_t offsets,
                                           int32_t count)
 {
+    int32_t quads = count >> 2;
+    if (quads > 0) {
+        /* 4 pixels per iteration in assembly: the four loads back to back (they pipeline), each widened
+         * word stored on its own (the compiler pairs them into STRD: 3 cycles per 2 instead of 2): 28
+         * cycles per 4 pixels, was 44 */
+        const int32_t twice = 2 * in_c;
+        const int8_t *second;
+        uint32_t r0, r1, r2, r3, w;
+        /* clang-format off */
+        __asm__ volatile("1:\n\t"
+                         "add %[second], %[src], %[twice]\n\t"
+                         "ldr %[r0], [%[src]]\n\t"
+                         "ldr %[r1], [%[src], %[in_c]]\n\t"
+                         "ldr %[r2], [%[second]]\n\t"
+                         "ldr %[r3], [%[second], %[in_c]]\n\t"
+                         "add %[src], %[src], %[twice], lsl #1\n\t"
+                         "sxtab16 %[w], %[off], %[r0]\n\t"
+                         "str %[w], [%[dst]]\n\t"
+                         "sxtab16 %[w], %[off], %[r0], ror #8\n\t"
+                         "str %[w], [%[dst], #4]\n\t"
+                         "sxtab16 %[w], %[off], %[r1]\n\t"
+                         "str %[w], [%[dst], #8]\n\t"
+                         "sxtab16 %[w], %[off], %[r1], ror #8\n\t"
+                         "str %[w], [%[dst], #12]\n\t"
+                         "sxtab16 %[w], %[off], %[r2]\n\t"
+                         "str %[w], [%[dst], #16]\n\t"
+                         "sxtab16 %[w], %[off], %[r2], ror #8\n\t"
+                         "str %[w], [%[dst], #20]\n\t"
+                         "sxtab16 %[w], %[off], %[r3]\n\t"
+                         "str %[w], [%[dst], #24]\n\t"
+                         "sxtab16 %[w], %[off], %[r3], ror #8\n\t"
+                         "str %[w], [%[dst], #28]\n\t"
+                         "add %[dst], %[dst], #32\n\t"
+                         "subs %[n], %[n], #1\n\t"
+                         "bne 1b"
+                         : [src] "+r"(src), [dst] "+r"(dst), [n] "+r"(quads), [second] "=&r"(second), [r0] "=&r"(r0),
+                           [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3), [w] "=&r"(w)
+                         : [in_c] "r"(in_c), [twice] "r"(twice), [off] "r"(offsets)
+                         : "cc", "memory");
+        /* clang-format on */
+        count &= 3;
+    }
     for (; count >= 2; count -= 2, src += 2 * in_c, dst += 4) {
         /* both loads first: back to back they pipeline */
         const uint32_t raw0 = tg_read_u32(src), raw1 = tg_read_u32(src + in_c);
