@@ -5,7 +5,8 @@ then of most scratch (the variant rules "smallest" and "largest"), so each layer
 in both -- runs each `tinygen bench` firmware on qemu_m4 with the traced cycle estimate
 (tinygen/platformio/cycles.py: Cortex-M4 TRM timings, zero wait states), and fits, per C kernel function,
 non-negative coefficients of the features of plan/costs.py to the estimated cycles of its layers
-(least squares on the relative error, features whose coefficient would be negative dropped one by one).
+(least squares on the relative error, features whose coefficient would be negative dropped one by one;
+the channel passes' coefficient first, from the cycle differences of each layer's two variants).
 Writes the coefficients to tinygen/plan/cycle_model.json (what the compiler reads) and every measured
 layer to bench/cycle_measurements.json (what tests/plan/test_costs.py checks the model against), then
 prints the fit's error per kernel and whether the model ranks each layer's variants as measured.
@@ -45,7 +46,7 @@ CYCLE_MODEL = cycle_model(env_named(TARGET))
 MEASUREMENTS = REPO / "bench" / "cycle_measurements.json"
 # features by how much they explain, in general: a kernel measured on few layers gets the first ones only
 # (at most one fewer than its layers, so every fit keeps a residual to be judged by)
-PRIORITY = ("macs", "outputs", "channel_blocks", "inputs", "taps", "calls")
+PRIORITY = ("macs", "outputs", "channel_blocks", "inputs", "taps", "calls", "block_weights")
 RANK_TOLERANCE = 0.02  # variants measured within 2 % of each other are a tie: either order is right
 
 
@@ -74,21 +75,49 @@ def measure(names: list[str], work: Path) -> list[dict]:
     return list(records.values())
 
 
-def fit(rows: list[dict]) -> tuple[dict[str, float], list[float]]:
-    """Non-negative coefficients minimizing the relative error; (coefficients, relative errors)."""
-    names = [f for f in PRIORITY if any(row["features"][f] for row in rows)][:max(1, len(rows) - 1)]
+def paired_difference(rows: list[dict], features: tuple[str, ...]) -> dict[str, float]:
+    """The coefficients of `features` from the layers measured in two variants that differ in them (the 8-
+    and 4-pixel blocks differ in channel passes only): non-negative least squares of the cycle differences on
+    the features' differences. Exact for what the planner compares -- one layer in two variants -- where a fit
+    over all layers would let other features' errors leak into them. Empty without such pairs."""
+    by_layer: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for row in rows:
+        by_layer[(row["model"], row["layer"])].append(row)
+    pairs = [(a, b) for variants in by_layer.values() if len(variants) == 2 for a, b in [variants]
+             if any(a["features"][f] != b["features"][f] for f in features)]
+    if not pairs:
+        return {}
+    x = np.array([[a["features"][f] - b["features"][f] for f in features] for a, b in pairs], dtype=np.float64)
+    y = np.array([a["cycles"] - b["cycles"] for a, b in pairs], dtype=np.float64)
+    keep = list(range(len(features)))
+    while keep:
+        solution, *_ = np.linalg.lstsq(x[:, keep], y, rcond=None)
+        if (solution >= 0).all():
+            return {features[i]: float(c) for i, c in zip(keep, solution, strict=True)}
+        keep.pop(int(np.argmin(solution)))
+    return {f: 0.0 for f in features}
+
+
+def fit(rows: list[dict], fixed: dict[str, float] | None = None) -> tuple[dict[str, float], list[float]]:
+    """Non-negative coefficients minimizing the relative error, those in `fixed` given; (coefficients,
+    relative errors)."""
+    fixed = {f: c for f, c in (fixed or {}).items() if c > 0}
+    names = [f for f in PRIORITY if f not in fixed and any(row["features"][f] for row in rows)]
+    names = names[:max(1, len(rows) - 1 - len(fixed))]
     x = np.array([[row["features"][f] for f in names] for row in rows], dtype=np.float64)
     y = np.array([row["cycles"] for row in rows], dtype=np.float64)
+    given = np.array([sum(c * row["features"][f] for f, c in fixed.items()) for row in rows], dtype=np.float64)
     keep = list(range(len(names)))
     while True:
         weights = 1.0 / y[:, None]  # relative error: small layers count as much as large ones
-        solution, *_ = np.linalg.lstsq(x[:, keep] * weights, np.ones(len(y)), rcond=None)
+        solution, *_ = np.linalg.lstsq(x[:, keep] * weights, (y - given) / y, rcond=None)
         if (solution >= 0).all() or len(keep) == 1:
             break
         keep.pop(int(np.argmin(solution)))  # the most negative coefficient's feature goes
     solution = np.maximum(solution, 0.0)
     coefficients = {names[i]: float(round(c, 6)) for i, c in zip(keep, solution, strict=True) if c > 0}
-    predicted = x[:, keep] @ solution
+    coefficients.update({f: float(round(c, 6)) for f, c in fixed.items() if c > 0})
+    predicted = x[:, keep] @ solution + given
     return coefficients, list((predicted - y) / y)
 
 
@@ -98,11 +127,11 @@ def fit_all(records: list[dict]) -> dict:
         by_function[row["function"]].append(row)
     kernels = {}
     for function, rows in sorted(by_function.items()):
-        coefficients, errors = fit(rows)
+        coefficients, errors = fit(rows, paired_difference(rows, ("channel_blocks", "block_weights")))
         kernels[function] = {"coefficients": coefficients, "layers": len(rows),
                              "mean_abs_error": round(float(np.mean(np.abs(errors))), 4),
                              "max_abs_error": round(float(np.max(np.abs(errors))), 4)}
-    pooled = [{**row, "features": {**row["features"], "channel_blocks": 0}} for row in records]
+    pooled = [{**row, "features": {**row["features"], "channel_blocks": 0, "block_weights": 0}} for row in records]
     coefficients, errors = fit(pooled)
     total_cycles = sum(row["cycles"] for row in records)
     total_instructions = sum(row["instructions"] for row in records)
@@ -159,6 +188,7 @@ def ranking(records: list[dict], model: dict) -> tuple[int, int]:
     for row in records:
         by_layer[(row["model"], row["layer"])].append(row)
     pairs = agree = 0
+    gaps = []
     for rows in by_layer.values():
         if len(rows) != 2:
             continue
@@ -168,6 +198,10 @@ def ranking(records: list[dict], model: dict) -> tuple[int, int]:
         estimated = predict(b, model) - predict(a, model)
         tie = abs(measured) <= RANK_TOLERANCE * min(a["cycles"], b["cycles"])
         agree += tie or (measured > 0) == (estimated > 0)
+        gaps.append(abs(estimated - measured) / max(a["cycles"], b["cycles"]))
+    if gaps:
+        print(f"variant differences: estimated within {100 * float(np.mean(gaps)):.2f} % of the layer's cycles on "
+              f"average ({100 * max(gaps):.2f} % at most)")
     return pairs, agree
 
 

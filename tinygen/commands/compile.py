@@ -19,10 +19,10 @@ def memory_lines(summary: dict) -> list[str]:
     if summary.get("in_place"):
         lines.append(f"  in place      {len(summary['in_place'])} layer(s) write over an input they no longer need")
     if summary.get("variants"):
-        extra = sum(v["extra_instructions"] for v in summary["variants"])
+        extra = sum(v["extra_cycles"] for v in summary["variants"])
         kinds = sorted({v["note"] or v["variant"] for v in summary["variants"]})
         lines.append(f"  variants      {len(summary['variants'])} layer(s) in a smaller-scratch variant "
-                     f"({', '.join(kinds)}): about {extra:,} more instructions (Cortex-M4; a larger "
+                     f"({', '.join(kinds)}): about {extra:,} more cycles (Cortex-M4 cost model; a larger "
                      "--ram-budget buys them back)")
     for patch in summary.get("patches", []):
         lines.append(f"  patches       the first {len(patch['layers'])} layer(s) in {patch['bands']} row bands: "

@@ -8,13 +8,14 @@ fewer instructions can be more cycles (the AD autoencoder's widened-input fully 
 
 Each C kernel function has a linear formula over a few features of the layer (FEATURES):
 
-    cycles = a * calls + b * macs + c * outputs + d * inputs + e * taps + f * channel_blocks
+    cycles = a * calls + b * macs + c * outputs + d * inputs + e * taps + f * channel_blocks + g * block_weights
 
 calls is 1 per layer (the call and per-layer set-up), macs the layer's multiply-accumulates, outputs
 and inputs its activation elements written and read, taps the multiply-accumulates per output
 channel (the window values a convolution widens to 16 bits, per pixel), channel_blocks the
 per-output-channel passes of the pixel-block kernels (C_out x ceil(pixels / block), block 8 or 4 by
-the variant's mode: the bookkeeping that 4-pixel blocks pay twice as often). MACs, taps and channel
+the variant's mode: the bookkeeping that 4-pixel blocks pay twice as often), block_weights those passes
+times the weights of a channel (each pass reads its channel's weights again). MACs, taps and channel
 passes count live output channels only (live_fraction: dead channels, all-zero weights, cost the
 kernels next to nothing). The coefficients are fitted, non-negative, to estimated cycles measured per
 layer on the MLPerf Tiny models under QEMU (tinygen/platformio/cycles.py: Cortex-M4 TRM timings, zero
@@ -37,7 +38,7 @@ from ..ir import Graph, Node, kernel_dims
 from ..ops import Kernel, op_of
 
 MODEL_FILE = Path(__file__).with_name("cycle_model.json")
-FEATURES = ("calls", "macs", "outputs", "inputs", "taps", "channel_blocks")
+FEATURES = ("calls", "macs", "outputs", "inputs", "taps", "channel_blocks", "block_weights")
 
 
 @functools.lru_cache(maxsize=1)
@@ -79,9 +80,10 @@ def features_of(known: dict[str, float]) -> dict[str, int]:
     live_channels = max(round(known["channels"] * known["live"]), 1)
     macs = round(known["macs"] * known["live"])
     block = int(known["block"])
+    passes = live_channels * math.ceil(known["pixels"] / block) if block else 0
     return {"calls": 1, "macs": macs, "outputs": int(known["outputs"]), "inputs": int(known["inputs"]),
-            "taps": round(macs / live_channels),
-            "channel_blocks": live_channels * math.ceil(known["pixels"] / block) if block else 0}
+            "taps": round(macs / live_channels), "channel_blocks": passes,
+            "block_weights": passes * round(macs / (live_channels * max(int(known["pixels"]), 1)))}
 
 
 def features(node: Node, graph: Graph, kernel: Kernel) -> dict[str, int]:

@@ -60,6 +60,7 @@ class _Model:
             for name in node.outputs:
                 produced_by[name] = index
         self.deps = [0] * self.n  # bit mask of the nodes each node reads from
+        self._ready: dict[int, list[int]] = {}  # downset -> the nodes ready after it (ready())
         size: dict[str, int] = {}
         consumers: dict[str, int] = {}  # buffer -> bit mask of the nodes reading it
         created: list[list[str]] = [[] for _ in nodes]  # buffers each node writes first
@@ -77,6 +78,12 @@ class _Model:
                 self.deps[index] |= 1 << produced_by[after]
             for name in node.outputs:
                 writers.setdefault(storage_of[name], index)
+        self.successors: list[list[int]] = [[] for _ in nodes]  # the nodes each node's outputs feed (deps)
+        for w, mask in enumerate(self.deps):
+            while mask:
+                low = mask & -mask
+                self.successors[low.bit_length() - 1].append(w)
+                mask ^= low
         for buffer, index in writers.items():
             if buffer not in graph.inputs:
                 created[index].append(buffer)
@@ -110,7 +117,25 @@ class _Model:
         self.live0 = sum(size[b] for b in inputs if b in pinned or consumers.get(b, 0))
 
     def ready(self, done: int) -> list[int]:
-        return [v for v in range(self.n) if not done >> v & 1 and self.deps[v] & ~done == 0]
+        """The nodes that may run after the set `done`, in index order. Derived from the set it grew from
+        (the nodes ready there, less the one that ran, plus its successors whose inputs are all done) and
+        remembered, so a chain of n nodes costs O(n) here rather than O(n^2)."""
+        known = self._ready.get(done)
+        if known is not None:
+            return known
+        result = [v for v in range(self.n) if not done >> v & 1 and self.deps[v] & ~done == 0]
+        self._ready[done] = result
+        return result
+
+    def ready_after(self, done: int, v: int) -> list[int]:
+        """ready(done | 1 << v), from ready(done)."""
+        after = done | 1 << v
+        known = self._ready.get(after)
+        if known is None:
+            grown = [w for w in self.successors[v] if self.deps[w] & ~after == 0 and not after >> w & 1]
+            known = sorted([w for w in self.ready(done) if w != v] + grown)
+            self._ready[after] = known
+        return known
 
     def step_peak(self, done: int, live: int, v: int) -> int:
         """Bytes live while v runs, given `live` bytes after the set `done`."""
@@ -168,6 +193,7 @@ def _exact(model: _Model, state_budget: int) -> tuple[list[int], int] | None:
                 after = done | 1 << v
                 if after not in live:
                     live[after] = model.live_after(done, live[done], v)
+                    model.ready_after(done, v)
                     level.append(after)
                     if len(live) > state_budget:
                         return None
@@ -204,6 +230,7 @@ def _beam(model: _Model, width: int) -> tuple[list[int], int]:
                 state = (max(peak, model.step_peak(done, live, v)), model.live_after(done, live, v), (*order, v), after)
                 if after not in candidates or state < candidates[after]:
                     candidates[after] = state
+                    model.ready_after(done, v)
         states += len(candidates)
         beam = sorted(candidates.values())[:width]
     return list(beam[0][2]), states

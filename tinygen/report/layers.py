@@ -42,7 +42,8 @@ def memory_notes(graph: Graph, plan: MemoryPlan, index: int, choice: Choice | No
                 for o in plan.shared() if o.step == index]
     variant = None if choice is None else {
         "name": choice.kernel.note or choice.kernel.key, "kernel": choice.kernel.key, "scratch_bytes": choice.scratch,
-        "fastest": choice.fastest.note or choice.fastest.key, "extra_instructions": choice.extra_instructions}
+        "fastest": choice.fastest.note or choice.fastest.key, "extra_instructions": choice.extra_instructions,
+        "extra_cycles": choice.extra_cycles}
     return {"in_place": in_place, "variant": variant, "patch": node.attrs.get("patch")}
 
 

@@ -91,7 +91,7 @@ def notes_text(row: dict[str, Any]) -> str:
         notes.append(precision_text(row["precision"]))
     variant = row.get("variant")
     if variant and variant["name"] != variant["fastest"]:
-        notes.append(f"{variant['name']} (+{variant['extra_instructions']:,} instr est.)")
+        notes.append(f"{variant['name']} (+{variant['extra_cycles']:,} cycles est.)")
     if row.get("patch"):
         notes.append(f"band {row['patch']['band'] + 1}/{row['patch']['bands']}")
     return "; ".join(notes)
@@ -230,9 +230,9 @@ def memory_summary(report: dict[str, Any]) -> list[str]:
         lines.append(f"in place: {len(report['in_place'])} layer(s) write over an input they no longer need "
                      "(notes column)")
     if report.get("variants"):
-        extra = sum(v["extra_instructions"] for v in report["variants"])
+        extra = sum(v["extra_cycles"] for v in report["variants"])
         lines.append(f"kernel variants: {len(report['variants'])} layer(s) run a variant with less scratch than "
-                     f"their fastest, about {extra:,} instructions more per inference (Cortex-M4 estimate; RAM "
+                     f"their fastest, about {extra:,} cycles more per inference (the Cortex-M4 cost model; RAM "
                      "first: a larger --ram-budget lets them take the faster one)")
     for patch in report.get("patches", []):
         lines.append(f"patches: the first {len(patch['layers'])} layer(s) run in {patch['bands']} row bands, "
