@@ -102,11 +102,13 @@ def build(tensors: list[T], ops: list[Op], inputs: list[int], outputs: list[int]
     return bytes(b.Output())
 
 
-def tflite_micro(model: bytes, x: np.ndarray) -> np.ndarray:
-    """Run a batch through the tflite-micro interpreter (one input, one output)."""
+def tflite_micro(model: bytes, x: np.ndarray, arena_size: int | None = None) -> np.ndarray:
+    """Run a batch through the tflite-micro interpreter (one input, one output); `arena_size` for models
+    larger than its default arena."""
     from tflite_micro.python.tflite_micro import runtime
 
-    interpreter = runtime.Interpreter.from_bytes(model)
+    interpreter = (runtime.Interpreter.from_bytes(model) if arena_size is None
+                   else runtime.Interpreter.from_bytes(model, arena_size=arena_size))
     outputs = []
     for sample in x:
         interpreter.set_input(sample[None], 0)
