@@ -54,3 +54,12 @@ def test_qemu_m4_matches_tflite_micro(compiled: dict, name: str) -> None:
         x, expected = io["x_int16"][:4], io["y_int16"][:4]
     firmware = compiled[name].run(x, int8=True, target="qemu_m4")
     assert_identical(expected, firmware.reshape(expected.shape), f"{name}: qemu_m4 vs tflite-micro")
+
+
+def test_verify_compares_16x8_with_tflite_micro(compiled: dict) -> None:
+    """`tinygen verify` on a 16x8 .tflite: int16 inputs fed to tflite-micro, its int16 outputs compared raw."""
+    from tinygen.verify import verify_model
+
+    report = verify_model(compiled["kws_dscnn"].out_dir)
+    assert report.identical, report.mismatch
+    assert any("tflite-micro" in line and "100.0% exact" in line for line in report.lines), report.lines
