@@ -229,12 +229,14 @@ def tflite_micro_outputs(model: CompiledModel, inputs: dict[str, np.ndarray]) ->
     takes int8 (a float input goes in as it is: the file's QUANTIZE does the same rounding)."""
     from tflite_micro.python.tflite_micro import runtime
 
-    interpreter = runtime.Interpreter.from_bytes((model.out_dir / ".tinygen" / "model.tflite").read_bytes())
+    data = (model.out_dir / ".tinygen" / "model.tflite").read_bytes()
+    # The interpreter's default arena (10x the file) is too small for small 16x8 models: at least 1 MiB.
+    interpreter = runtime.Interpreter.from_bytes(data, arena_size=max(10 * len(data), 1 << 20))
     feeds = []
     for index, io in enumerate(model.inputs):
         x = inputs[io["name"]]
         dtype = np.dtype(interpreter.get_input_details(index)["dtype"])
-        feeds.append(model.quantize(io, x) if dtype == np.int8 else x.astype(dtype))
+        feeds.append(model.quantize(io, x) if dtype in (np.int8, np.int16) else x.astype(dtype))
     results: list[list[np.ndarray]] = [[] for _ in model.outputs]
     for i in range(feeds[0].shape[0]):
         interpreter.reset()  # each sample from TFLM's initial state: an LSTM's state variables carry over otherwise
@@ -258,7 +260,7 @@ def compare_with_tflite_micro(model: CompiledModel, inputs: dict[str, np.ndarray
     for io, theirs in zip(model.outputs, reference, strict=True):
         ours_q = host[io["name"]].reshape(theirs.shape)
         # A float output is the file's DEQUANTIZE: the same float32 product as tinygen's dequantize.
-        ours = ours_q if theirs.dtype == np.int8 else model.dequantize(io, ours_q).astype(theirs.dtype)
+        ours = ours_q if theirs.dtype in (np.int8, np.int16) else model.dequantize(io, ours_q).astype(theirs.dtype)
         same = ours == theirs
         line = (f"vs tflite-micro (the source .tflite) output '{io['name']}': "
                 f"{100 * float(np.mean(same)):.1f}% exact")

@@ -14,22 +14,11 @@ import tinygen
 from tinygen.verify import sqnr_db
 
 from ..conftest import assert_identical
+from .tflite_builder import tflite_micro
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "mlperf_16x8"
 NAMES = ["kws_dscnn", "ad_autoencoder"]
 RANDOM_INPUTS = 24
-
-
-def tflite_micro(model: bytes, x: np.ndarray) -> np.ndarray:
-    from tflite_micro.python.tflite_micro import runtime
-
-    interpreter = runtime.Interpreter.from_bytes(model, arena_size=1 << 20)
-    outputs = []
-    for sample in x:
-        interpreter.set_input(sample[None], 0)
-        interpreter.invoke()
-        outputs.append(np.array(interpreter.get_output(0)))
-    return np.concatenate(outputs)
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +37,7 @@ def test_samples_and_random_inputs_match_tflite_micro(compiled: dict, name: str)
     rng = np.random.default_rng(16)
     noise = rng.integers(-32768, 32768, size=(RANDOM_INPUTS, *x.shape[1:]), dtype=np.int16)
     model_bytes = (FIXTURES / f"{name}_16x8.tflite").read_bytes()
-    cases = (("samples", x, expected), ("random int16", noise, tflite_micro(model_bytes, noise)))
+    cases = (("samples", x, expected), ("random int16", noise, tflite_micro(model_bytes, noise, 1 << 20)))
     for label, batch, reference in cases:
         golden = model.golden(batch, int8=True).reshape(reference.shape)
         host = model.run(batch, int8=True, sanitize=True).reshape(reference.shape)
@@ -65,3 +54,12 @@ def test_qemu_m4_matches_tflite_micro(compiled: dict, name: str) -> None:
         x, expected = io["x_int16"][:4], io["y_int16"][:4]
     firmware = compiled[name].run(x, int8=True, target="qemu_m4")
     assert_identical(expected, firmware.reshape(expected.shape), f"{name}: qemu_m4 vs tflite-micro")
+
+
+def test_verify_compares_16x8_with_tflite_micro(compiled: dict) -> None:
+    """`tinygen verify` on a 16x8 .tflite: int16 inputs fed to tflite-micro, its int16 outputs compared raw."""
+    from tinygen.verify import verify_model
+
+    report = verify_model(compiled["kws_dscnn"].out_dir)
+    assert report.identical, report.mismatch
+    assert any("tflite-micro" in line and "100.0% exact" in line for line in report.lines), report.lines

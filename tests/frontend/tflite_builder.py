@@ -105,12 +105,13 @@ def build(tensors: list[T], ops: list[Op], inputs: list[int], outputs: list[int]
     return bytes(b.Output())
 
 
-def tflite_micro(model: bytes, x: np.ndarray) -> np.ndarray:
+def tflite_micro(model: bytes, x: np.ndarray, arena_size: int | None = None) -> np.ndarray:
     """Run a batch through the tflite-micro interpreter (one input, one output), each sample from a fresh
-    state (reset() sets variable tensors to their zero point: an LSTM's state otherwise carries over)."""
+    state (reset() sets variable tensors to their zero point: an LSTM's state otherwise carries over);
+    `arena_size`: the interpreter's arena (default: 1 MiB, or 10x the model's bytes if larger)."""
     from tflite_micro.python.tflite_micro import runtime
 
-    interpreter = runtime.Interpreter.from_bytes(model, arena_size=max(1 << 20, 10 * len(model)))
+    interpreter = runtime.Interpreter.from_bytes(model, arena_size=arena_size or max(1 << 20, 10 * len(model)))
     outputs = []
     for sample in x:
         interpreter.reset()
