@@ -111,25 +111,27 @@ def main() -> int:
                 floor = round(runs["int8"]["sqnr_vs_float_db"] - SQNR_SLACK, 1)
                 auto = tinygen.compile(source(name), work / "auto", calib=calibration(name), holdout=0,
                                        precision="auto", min_sqnr=floor)
-                runs[f"auto, min-sqnr {floor:g}"] = measure(auto, x, floats, runs["int8"]["output"], qemu)
+                runs[f"auto, min-sqnr {floor:g}"] = result = measure(auto, x, floats, runs["int8"]["output"], qemu)
+                result["auto"] = auto.manifest["calibration"]["precision_auto"]
             if name == "kws_dscnn":
                 ceiling = int(runs["int8"]["weights_bytes"] * (1 - FLASH_CUT))
                 auto = tinygen.compile(source(name), work / "auto", calib=calibration(name), holdout=0,
                                        precision="auto", max_flash=ceiling)
                 runs[f"auto, max-flash {ceiling:,}"] = result = measure(auto, x, floats, runs["int8"]["output"], qemu)
+                result["auto"] = auto.manifest["calibration"]["precision_auto"]
                 result["fits"] = result["weights_bytes"] <= ceiling
-                result["int4_layers"] = [c["name"] for c in auto.manifest["calibration"]["precision_auto"]["candidates"]
-                                         if c["chosen"]]
                 failed |= not result["fits"]
             for label, r in runs.items():
                 print(line(f"{name} {label}", r), flush=True)
                 failed |= not r["golden_equals_host"] or r.get("golden_equals_qemu_m4") is False
                 r.pop("output")
             figures[name] = runs
-            auto_runs = [r for label, r in runs.items() if label.startswith("auto")]
-            for r in auto_runs:
-                print(f"  auto: weights fit: {'yes' if r['fits'] else 'NO'}; {len(r['int4_layers'])} layer(s) int4; "
-                      f"top-1 agreement with float {r['top1_vs_float']}", flush=True)
+            for label, r in runs.items():
+                if "auto" in r:
+                    chosen = sum(c["chosen"] for c in r["auto"]["candidates"])
+                    fit = f"weights fit: {'yes' if r['fits'] else 'NO'}; " if "fits" in r else ""
+                    print(f"  {label}: {fit}{chosen} layer(s) int4 of {len(r['auto']['candidates'])}; top-1 "
+                          f"agreement with float {r['top1_vs_float']}; search: {r['auto']['result']}", flush=True)
     print("SQNR/fp: output SQNR (dB) against onnxruntime's float model on the 16 samples; SQNR/i8: against the int8 "
           "model; instr m4: instructions executed on the emulated Cortex-M4 (qemu_m4), est. cycles: tinygen bench's "
           "Cortex-M4 estimate")

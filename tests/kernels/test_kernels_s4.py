@@ -123,7 +123,7 @@ def mixed_graph(seed: int) -> Graph:
 
 
 GRAPHS = {name: (lambda seed, name=name: graph_of(name, seed)) for name in LAYER_KINDS}
-CASES = [(name, seed) for name in GRAPHS for seed in (1, 2, 3, 4)]
+CASES = [(name, seed) for name in GRAPHS for seed in (1, 2, 3)]
 KERNELS = {"conv2d_s4": "tg_conv_s4", "depthwise_s4": "tg_depthwise_conv_s4",
            "fully_connected_s4": "tg_fully_connected_s4"}
 

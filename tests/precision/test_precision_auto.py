@@ -56,6 +56,9 @@ def test_min_sqnr_holds_on_the_calibration_samples(tmp_path: Path) -> None:
 def test_targets_that_cannot_be_met(tmp_path: Path) -> None:
     with pytest.raises(TinygenError, match="cannot meet weights <= 100 B"):
         auto(tmp_path / "a", max_flash=100)
+    with pytest.raises(TinygenError, match="cannot meet output SQNR >= 60 dB") as failure:
+        auto(tmp_path / "d", min_sqnr=60.0)  # int8 itself gives about 34 dB here
+    assert "Even int8 does not reach the SQNR floor" in str(failure.value.hint)
     with pytest.raises(TinygenError, match="needs a target"):
         auto(tmp_path / "b")
     with pytest.raises(TinygenError, match="targets of --precision auto"):

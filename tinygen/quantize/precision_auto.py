@@ -126,7 +126,8 @@ def choose_precisions(graph: Graph, ranges: dict[str, tuple[float, float]], targ
         else:
             candidate.note = f"with int16 activations the output SQNR would be {trial.sqnr_db:.1f} dB, no gain"
     # Shrink the least sensitive layers, cheapest loss per byte first.
-    shrinking = sorted((c for c in candidates if c.kind == "shrink"), key=lambda c: _loss_per_byte(c, base))
+    shrinking = sorted((c for c in candidates if c.kind == "shrink"),
+                       key=lambda c: (_loss_per_byte(c, base), -_saved(c, base)))  # free ones: biggest first
     for candidate in shrinking:
         if floor is None and ceiling is not None and current.weights_bytes <= ceiling:
             candidate.note = "not needed: the weights already fit"
@@ -181,10 +182,15 @@ def _gain(candidate: Candidate, base: Measured) -> float:
     return candidate.alone.sqnr_db - base.sqnr_db
 
 
-def _loss_per_byte(candidate: Candidate, base: Measured) -> float:
+def _saved(candidate: Candidate, base: Measured) -> int:
     assert candidate.alone is not None
-    saved = max(1, base.weights_bytes - candidate.alone.weights_bytes)
-    return max(0.0, base.sqnr_db - candidate.alone.sqnr_db) / saved
+    return base.weights_bytes - candidate.alone.weights_bytes
+
+
+def _loss_per_byte(candidate: Candidate, base: Measured) -> float:
+    """dB lost per byte saved (0 for a change that does not lower the SQNR, measured alone)."""
+    assert candidate.alone is not None
+    return max(0.0, base.sqnr_db - candidate.alone.sqnr_db) / max(1, _saved(candidate, base))
 
 
 def _advice(fits: bool, holds: bool, candidates: list[Candidate]) -> str:
