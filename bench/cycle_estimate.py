@@ -4,17 +4,12 @@ and at TFLM's arena as --ram-budget; beside the issue-18 targets. When the share
 plugin is built (CM4_PLUGIN, default ~/.cache/cyclemodel/libcm4cycles.so), the whole run of each
 benchmark firmware is also measured with it and the two estimates compared (they must agree within 1 %).
 
-    .venv/bin/python bench/cycle_estimate.py [--models kws_dscnn ...] [--no-budget] [--json FILE]
-        [--before FILE]
-
---json keeps the figures (per model and arena: cycles, arena bytes, per layer type MACs and cycles);
---before prints such a file's figures beside this run's (before -> after, e.g. of a kernel change).
+    .venv/bin/python bench/cycle_estimate.py [--models kws_dscnn ...] [--no-budget]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -54,11 +49,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="*", default=NAMES)
     parser.add_argument("--no-budget", action="store_true", help="only the default arena")
-    parser.add_argument("--json", type=Path, help="write the figures to this file")
-    parser.add_argument("--before", type=Path, help="a --json file of an earlier run, printed beside this one")
     args = parser.parse_args()
-    before = json.loads(args.before.read_text()) if args.before else {}
-    figures: dict[str, dict[str, dict]] = {}
     with tempfile.TemporaryDirectory(prefix="tinygen-cycles-") as work:
         for name in args.models:
             budgets = [None] if args.no_budget else [None, ANCHOR[name]["arena"]]
@@ -77,20 +68,9 @@ def main() -> None:
                     if layer.cycles:
                         by_op[layer.op][0] += layer.macs
                         by_op[layer.op][1] += layer.cycles
-                then = before.get(name, {}).get(label)
-                if then:
-                    print(f"    before: {then['cycles']:,} estimated cycles, arena {then['arena']:,} B "
-                          f"({100 * (result.cycles - then['cycles']) / then['cycles']:+.1f} % cycles)")
                 for op, (macs, spent) in sorted(by_op.items(), key=lambda item: -item[1][1]):
-                    was = ""
-                    if then and op in then["ops"]:
-                        old_macs, old_spent = then["ops"][op]
-                        rate = old_macs / old_spent if old_spent else 0
-                        was = f"  (before {old_spent:,} cycles, {rate:.3f} MAC/cycle)"
                     print(f"    {op:<20} {spent:>12,} cycles {100 * spent / result.cycles:5.1f}%  "
-                          f"{macs / spent if spent else 0:.3f} MAC/cycle{was}")
-                figures.setdefault(name, {})[label] = {"cycles": result.cycles, "arena": result.arena_bytes,
-                                                       "ops": {op: pair for op, pair in by_op.items()}}
+                          f"{macs / spent if spent else 0:.3f} MAC/cycle")
                 elf = out / ".tinygen" / "bench" / "qemu_m4-deploy" / ".pio" / "build" / "qemu_m4" / "firmware.elf"
                 shared = plugin_total(elf)
                 if shared is not None:
@@ -98,8 +78,6 @@ def main() -> None:
                     print(f"    whole firmware run: tinygen {own.instructions:,} instructions / {own.cycles:,} cycles;"
                           f" cm4cycles plugin {shared[0]:,} / {shared[1]:,} "
                           f"({100 * (own.cycles - shared[1]) / shared[1]:+.3f} % cycles)")
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=1) + "\n")
 
 
 if __name__ == "__main__":
