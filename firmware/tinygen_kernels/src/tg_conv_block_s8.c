@@ -76,7 +76,7 @@ typedef struct {
     const int32_t *multiplier; /* 64: the same */
     const int8_t *shift;       /* 68 */
     int32_t step;              /* 72: bytes between the multipliers of two channels (4, or 0 per tensor) */
-    int32_t output_offset;     /* 76 */
+    int32_t round_base;        /* 76: 2 output_offset + 1 (round = round_base << (shift - 1)) */
     int8_t *next_out;          /* 80: (pixel 0, the next pair's first channel) */
     int32_t pairs;             /* 84: channel pairs left */
 } tg_conv_pair_frame;
@@ -136,7 +136,7 @@ __attribute__((naked, noinline)) static void tg_conv_pairs(tg_conv_pair_frame *f
                      "mov r12, r0\n\t"
                      "0:\n\t"
                      "add r4, r12, #56\n\t"
-                     "ldm r4, {r4-r10}\n\t" /* block, bias, multiplier, shift, step, offset, out */
+                     "ldm r4, {r4-r10}\n\t" /* block, bias, multiplier, shift, step, round base, out */
                      "mov r11, r4\n\t"
                      "str r10, [r12, #24]\n\t"
                      "add r10, r10, #2\n\t"
@@ -157,14 +157,10 @@ __attribute__((naked, noinline)) static void tg_conv_pairs(tg_conv_pair_frame *f
                      "str r7, [r12, #68]\n\t"
                      "rsb r2, r2, #0\n\t"    /* E0 */
                      "rsb r5, r5, #0\n\t"    /* E1 */
-                     "movs r6, #1\n\t"
-                     "lsl r6, r6, r2\n\t"
-                     "lsr r1, r6, #1\n\t"
-                     "mla r1, r9, r6, r1\n\t" /* R0 */
-                     "movs r6, #1\n\t"
-                     "lsl r6, r6, r5\n\t"
-                     "lsr r4, r6, #1\n\t"
-                     "mla r4, r9, r6, r4\n\t" /* R1 */
+                     "sub r6, r2, #1\n\t"
+                     "lsl r1, r9, r6\n\t" /* R0 = 2^(E0-1) + offset 2^E0 */
+                     "sub r6, r5, #1\n\t"
+                     "lsl r4, r9, r6\n\t" /* R1 */
                      "stm r12, {r0-r5}\n\t"
                      "1:\n\t"
                      "ldr r12, [sp, #4]\n\t"
@@ -248,7 +244,7 @@ static void tg_conv_frame_of(tg_conv_pair_frame *frame, const tg_conv_params *p,
     frame->multiplier = p->multiplier + q;
     frame->shift = p->shift + q;
     frame->step = p->per_channel ? 4 : 0;
-    frame->output_offset = p->output_offset;
+    frame->round_base = 2 * p->output_offset + 1;
     frame->next_out = out;
     frame->pairs = count;
 }
