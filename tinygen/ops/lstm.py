@@ -195,13 +195,18 @@ def _round8(product: np.ndarray, p: dict, role: str) -> np.ndarray:
 
 
 def _state_quant(graph: Graph, node: Node) -> tuple[float, int]:
-    """h_t's (scale, zero point). A .tflite file's: its output's, as TFLM writes h_t to it. An ONNX model's:
-    the calibrated range over every step (Y's and Y_h's parameters are separate); without calibration (a QDQ
-    model giving the outputs theirs), those of Y / Y_h, which must then agree."""
-    if "hidden_range" in node.attrs and graph.tensors[node.inputs[1]].dtype != "int8":
+    """h_t's (scale, zero point). A .tflite file's: its output's, as TFLM writes h_t to it. An ONNX model's
+    (Y's and Y_h's parameters are separate): the calibrated range over every step; without calibration (a
+    model whose LSTM input is already quantized), Y's parameters when the model reads Y, else (-1, 1), which
+    holds every LSTM hidden state."""
+    if graph.tensors[node.inputs[1]].dtype == "int8":
+        quant = hidden_quant(graph, node)
+        return quant.scale_value, quant.zero_point_value
+    if "hidden_range" in node.attrs:
         return arith.choose_activation_params(*node.attrs["hidden_range"])
-    quant = hidden_quant(graph, node)
-    return quant.scale_value, quant.zero_point_value
+    if "y" in node.attrs["roles"]:
+        return output_quant(graph, node, node.attrs["roles"].index("y"))
+    return arith.choose_activation_params(-1.0, 1.0)
 
 
 @register
