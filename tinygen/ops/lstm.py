@@ -32,7 +32,7 @@ import numpy as np
 
 from .. import arith
 from ..ir import Graph, Node, Tensor
-from .base import Kernel, Unsupported, onnx_op, register
+from .base import Kernel, Unsupported, onnx_op, op_of, register
 from .common import input_quant, int8_shifts, output_quant
 from .recurrent import (
     GATE_FRACTION_BITS,
@@ -194,6 +194,21 @@ def _round8(product: np.ndarray, p: dict, role: str) -> np.ndarray:
                                                                        p[f"{role}_shift"]), -128, 127)
 
 
+def _read_range(graph: Graph, name: str, ys: list[np.ndarray], every_step: tuple[float, float]) -> tuple[float, float]:
+    """Y's calibrated range: that of the values the model reads from it where its one reader only moves values
+    (a copy or view: the bidirectional `output[:, -1]`, the forward direction's last step and the reverse
+    one's first, narrower than every step's), else every step's. Y is rounded from the state with its own
+    parameters, so elements nothing reads need not fit."""
+    readers = graph.consumers(name)
+    if len(readers) != 1 or graph.is_graph_output(name) or readers[0].inputs != [name]:
+        return every_step
+    index_map = op_of(readers[0]).index_map(readers[0], graph)
+    if index_map is None or index_map.size == 0:
+        return every_step
+    tensor = graph.tensors[name]
+    return range_of([to_storage(y, tensor).ravel()[index_map] for y in ys])
+
+
 def _state_quant(graph: Graph, node: Node) -> tuple[float, int]:
     """h_t's (scale, zero point). A .tflite file's: its output's, as TFLM writes h_t to it. An ONNX model's
     (Y's and Y_h's parameters are separate): the calibrated range over every step; without calibration (a
@@ -226,20 +241,24 @@ class LstmOp(RecurrentOp):
         final cells (Y_c's); the largest |c| of any step gives the cell state's scale."""
         w, r, wb, rb, h0, c0 = float_constants(graph, node)
         steps, inputs, _, _ = sizes(node)
-        hs, cs, finals, final_hs = [], [], [], []
+        hs, cs, finals, final_hs, ys = [], [], [], [], []
         for sample in samples:
             x = sample.reshape(steps, inputs).astype(np.float64)
+            per_direction = []
             for d, reverse in enumerate(directions_of(node)):
                 h, c = float_lstm(x, w[d], r[d], wb[d], rb[d], h0[d], c0[d], reverse, node.attrs["clip"])
+                per_direction.append(h)
                 hs += [h, h0[d]]
                 cs.append(c)
                 finals.append(c[0] if reverse else c[-1])
                 final_hs.append(h[0] if reverse else h[-1])
+            ys.append(np.stack(per_direction, axis=1))  # [T, D, H]
         node.attrs["cell_absmax"] = float(max(np.abs(np.concatenate([c.ravel() for c in cs])).max(),
                                               np.abs(c0).max()))
         node.attrs["hidden_range"] = range_of(hs)
-        by_role = {"y": node.attrs["hidden_range"], "y_h": range_of(final_hs), "y_c": range_of(finals)}
-        return {name: by_role[role] for name, role in zip(node.outputs, node.attrs["roles"], strict=True)}
+        by_role = {"y_h": range_of(final_hs), "y_c": range_of(finals)}
+        return {name: _read_range(graph, name, ys, node.attrs["hidden_range"]) if role == "y" else by_role[role]
+                for name, role in zip(node.outputs, node.attrs["roles"], strict=True)}
 
     def quantize(self, node: Node, graph: Graph) -> None:
         """An ONNX model's float constants are quantized here; a .tflite file's arrive as int8 weights, int32
