@@ -63,3 +63,19 @@ def test_exported_recurrent_model(name: str, prefix: str, floor: float, baseline
     sqnr = sqnr_db(expected, model.dequantize(model.outputs[0], host).reshape(expected.shape))
     print(f"{name}: SQNR {sqnr:.2f} dB against onnxruntime float; the int8 baseline {baseline} dB")
     assert sqnr >= floor, f"{name}: SQNR {sqnr:.1f} dB < {floor} dB"
+
+
+def test_bidirectional_y_is_calibrated_on_the_elements_read(tmp_path: Path) -> None:
+    """bilstm's `output[:, -1]` (the forward direction's last step, the reverse one's first) is not Y_h: Y stays,
+    read by one copy, and its parameters come from the elements that copy reads, narrower than the hidden
+    state's range over every step (ops/lstm.py _read_range), so Y's int8 steps are finer than h's."""
+    if ("", "Gather") not in ONNX_IMPORTERS:
+        pytest.skip("the last-step Gather needs the data-movement ops")
+    model = tinygen.compile(FIXTURES / "bilstm_legacy.onnx", tmp_path / "out",
+                            calib=str(FIXTURES / "bilstm_calib.npy"), warn=lambda _: None)
+    lstm = next(node for node in model.graph.nodes if node.op == "lstm")
+    p = lstm.params
+    assert lstm.attrs["roles"] == ["y"]
+    y_step = 2.0 ** (31 - p["y_shift"]) / p["y_multiplier"]  # s_Y / 2^-30
+    h_step = 2.0 ** (31 - p["hidden_shift"]) / p["hidden_multiplier"]
+    assert y_step < h_step * 0.995, (y_step, h_step)
