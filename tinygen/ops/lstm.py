@@ -11,16 +11,16 @@ its double rounding; sat16 = clamp to int16):
     c_t     = clip(sat16(sat16(MBQM(f c_{t-1}, 2^-15)) + sat16(MBQM(i g, 2^-30 / s_c))))   int16, scale s_c
     h_t     = clamp8(zp_h + MBQM(tanh16(c_t rescaled) o, 2^-30 / s_h))                 int8
     Y_t     = clamp8(zp_Y + MBQM(tanh16(c_t rescaled) o, 2^-30 / s_Y))  (Y_h alike, at the last step)
-A .tflite file gives every scale (the weights per tensor, the cell state's power-of-two scale, the cell clip);
-its hidden state has its output's parameters (Y = h_t, as TFLM writes it). An ONNX model's hidden state h_t
-gets the range calibration saw over every step, and Y and Y_h are rounded once each from the same product
-with parameters of their own (`separate_output_quant`, passes/fold_last_step.py): the last step read through
-Gather becomes Y_h with the final states' range, often narrower, and a QDQ model's parameters for the read
-step are written at once instead of by a second rounding (a requantization) after the layer.
-an ONNX model's weights get a scale per gate row and the cell state the smallest power of two covering the
-largest |c| calibration saw (the float recurrence run on the calibration data, observe_ranges); without
-calibration data |c_0| + steps, which no sequence can exceed (|c_t| <= |c_{t-1}| + 1). ONNX's recurrent bias
-Rb is TFLM's recurrent fully connected bias (absent in TFLite).
+A .tflite file gives every scale (the weights per tensor, the cell state's power-of-two scale, the cell clip),
+and its hidden state has its output's parameters (Y = h_t, as TFLM writes it). An ONNX model's weights get a
+scale per gate row and the cell state the smallest power of two covering the largest |c| calibration saw (the
+float recurrence run on the calibration data, observe_ranges); without calibration data |c_0| + steps, which
+no sequence can exceed (|c_t| <= |c_{t-1}| + 1). Its hidden state h_t gets the range of every step, and Y and
+Y_h are rounded once each from the same product with parameters of their own (`separate_output_quant`,
+passes/fold_last_step.py): the last step read through Gather becomes Y_h with the final states' range, Y read
+by one movement gets the range of the elements read, and a QDQ model's parameters for them are written at once
+instead of by a second rounding (a requantization) after the layer. ONNX's recurrent bias Rb is TFLM's
+recurrent fully connected bias (absent in TFLite).
 """
 
 from __future__ import annotations

@@ -56,8 +56,8 @@
  *             |tanh(c) * o| <= 2^30). Y at step t and Y_h (at the last step) round the same product once
  *             each with their own parameters: clamp8(zp_Y + MBQM(tanh(c) * o, 2^-30 / s_Y)). A .tflite
  *             file's Y has h's parameters (TFLM writes h to it); an ONNX model's h has the range of every
- *             step, Y_h the final states' and Y those a QDQ model gives the step it reads (one rounding, not
- *             a requantization after the layer). Y_c (ONNX) is the final cell requantized by s_c / s_Y_c.
+ *             step, Y_h the final states', Y the range of the elements the model reads or the parameters a
+ *             QDQ model gives them (one rounding, not a requantization after the layer). Y_c (ONNX) is the final cell requantized by s_c / s_Y_c.
  * Input [steps, input_size] (ONNX X [T, 1, I] or [1, T, I], TFLite [1, T, I]: the same bytes); outputs Y
  * [steps, directions, hidden_size] (at the y_*_stride positions), Y_h and Y_c [directions, hidden_size] (any
  * may be NULL). */
