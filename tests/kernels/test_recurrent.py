@@ -1,7 +1,7 @@
 """The recurrent kernels (tg_lstm_s8, tg_gru_s8) equal their golden references exactly, on random layers:
 sequence lengths 1..40, input and hidden sizes 1..48, every direction, random input / hidden / Y_c scales and
 zero points (the extremes included), cell formats Q0.15 .. Q15.0, clip on and off, huge biases (the weight
-scale raised to keep the accumulator in int32), both GRU reset placements, GRU outputs Y and Y_h with parameters
+scale raised to keep the accumulator in int32), both GRU reset placements, outputs Y and Y_h with parameters
 of their own and of the state's int8 copy, Y stored plain or as a feature map (strided writes). Built with
 AddressSanitizer and UndefinedBehaviorSanitizer; the LSTM golden reference is also checked against a float
 recurrence computed by hand (test_lstm_golden_matches_hand_computed_float)."""
@@ -61,7 +61,7 @@ def recurrent_graph(op: str, seed: int) -> Graph:
         if op == "lstm":
             outputs["y_c"] = ((1, d, hidden), Layout.PLAIN)
         roles = [role for role in outputs if rng.random() < 0.7] or ["y"]
-        # GRU: Y_h with parameters of its own, the state's int8 copy at a calibrated range (from its own
+        # Y_h with parameters of its own, the state's int8 copy at a calibrated range (from its own
         # generator, so the draws above stay those of every seed)
         own = np.random.default_rng(100 * seed + layer)
         out_names = []
@@ -69,7 +69,7 @@ def recurrent_graph(op: str, seed: int) -> Graph:
             onnx_shape, layout = outputs[role]
             name = f"{role}{layer}"
             quant = (_quant(rng, -6, 1) if role == "y_c" else
-                     _quant(own, -9, -5) if op == "gru" and role == "y_h" and own.random() < 0.7 else hidden_q)
+                     _quant(own, -9, -5) if role == "y_h" and own.random() < 0.7 else hidden_q)
             graph.add_tensor(Tensor(name, layout.physical_shape(onnx_shape), "int8", quant=quant,
                                     onnx_shape=onnx_shape, layout=layout))
             out_names.append(name)
@@ -81,8 +81,8 @@ def recurrent_graph(op: str, seed: int) -> Graph:
             attrs["cell_absmax"] = [0.3, 2.0**15, float(2.0 ** rng.uniform(-2, 15.5))][layer]
         else:
             attrs["linear_before_reset"] = int(rng.integers(0, 2))
-            if own.random() < 0.6:
-                attrs["hidden_range"] = (-own.uniform(0.2, 1.0), own.uniform(0.2, 1.0))
+        if own.random() < 0.6:
+            attrs["hidden_range"] = (-own.uniform(0.2, 1.0), own.uniform(0.2, 1.0))
         node = Node(f"{op}{layer}", op, [x, *names], out_names, attrs)
         graph.nodes.append(node)
         graph.outputs += out_names

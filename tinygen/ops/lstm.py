@@ -9,12 +9,18 @@ its double rounding; sat16 = clamp to int16):
     i, o, f = sigmoid16(pre_i, pre_o, pre_f), g = tanh16(pre_c)                      int16 Q0.15, TFLM's int16
                                                                                      Logistic / Tanh
     c_t     = clip(sat16(sat16(MBQM(f c_{t-1}, 2^-15)) + sat16(MBQM(i g, 2^-30 / s_c))))   int16, scale s_c
-    h_t     = clamp8(zp_h + MBQM(tanh16(c_t rescaled) o, 2^-30 / s_h))                 int8, Y's parameters
-A .tflite file gives every scale (the weights per tensor, the cell state's power-of-two scale, the cell clip);
-an ONNX model's weights get a scale per gate row and the cell state the smallest power of two covering the
-largest |c| calibration saw (the float recurrence run on the calibration data, observe_ranges); without
-calibration data |c_0| + steps, which no sequence can exceed (|c_t| <= |c_{t-1}| + 1). ONNX's recurrent bias
-Rb is TFLM's recurrent fully connected bias (absent in TFLite).
+    h_t     = clamp8(zp_h + MBQM(tanh16(c_t rescaled) o, 2^-30 / s_h))                 int8
+    Y_t     = clamp8(zp_Y + MBQM(tanh16(c_t rescaled) o, 2^-30 / s_Y))  (Y_h alike, at the last step)
+A .tflite file gives every scale (the weights per tensor, the cell state's power-of-two scale, the cell clip),
+and its hidden state has its output's parameters (Y = h_t, as TFLM writes it). An ONNX model's weights get a
+scale per gate row and the cell state the smallest power of two covering the largest |c| calibration saw (the
+float recurrence run on the calibration data, observe_ranges); without calibration data |c_0| + steps, which
+no sequence can exceed (|c_t| <= |c_{t-1}| + 1). Its hidden state h_t gets the range of every step, and Y and
+Y_h are rounded once each from the same product with parameters of their own (`separate_output_quant`,
+passes/fold_last_step.py): the last step read through Gather becomes Y_h with the final states' range, Y read
+by one movement gets the range of the elements read, and a QDQ model's parameters for them are written at once
+instead of by a second rounding (a requantization) after the layer. ONNX's recurrent bias Rb is TFLM's
+recurrent fully connected bias (absent in TFLite).
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import numpy as np
 
 from .. import arith
 from ..ir import Graph, Node, Tensor
-from .base import Kernel, Unsupported, onnx_op, register
+from .base import Kernel, Unsupported, onnx_op, op_of, register
 from .common import input_quant, int8_shifts, output_quant
 from .recurrent import (
     GATE_FRACTION_BITS,
@@ -180,35 +186,79 @@ def _gate_matrix(weights: Tensor, bias: Tensor, input_scale: float, depth: int) 
     return GateMatrix(rows.astype(np.int8), bias.data.reshape(-1).astype(np.int32), multiplier, shift)
 
 
+def _round8(product: np.ndarray, p: dict, role: str) -> np.ndarray:
+    """tanh(c) o (Q0.30) as int8 in one role's parameters: clamp8(zp + MBQM(product, 2^-30 / s)) (C:
+    tg_lstm_round8; the hidden state's zero point is hidden_zero_point)."""
+    zero_point = p["hidden_zero_point" if role == "hidden" else f"{role}_zero_point"]
+    return np.clip(zero_point + arith.multiply_by_quantized_multiplier(product, p[f"{role}_multiplier"],
+                                                                       p[f"{role}_shift"]), -128, 127)
+
+
+def _read_range(graph: Graph, name: str, ys: list[np.ndarray], every_step: tuple[float, float]) -> tuple[float, float]:
+    """Y's calibrated range: that of the values the model reads from it where its one reader only moves values
+    (a copy or view: the bidirectional `output[:, -1]`, the forward direction's last step and the reverse
+    one's first, narrower than every step's), else every step's. Y is rounded from the state with its own
+    parameters, so elements nothing reads need not fit."""
+    readers = graph.consumers(name)
+    if len(readers) != 1 or graph.is_graph_output(name) or readers[0].inputs != [name]:
+        return every_step
+    index_map = op_of(readers[0]).index_map(readers[0], graph)
+    if index_map is None or index_map.size == 0:
+        return every_step
+    tensor = graph.tensors[name]
+    return range_of([to_storage(y, tensor).ravel()[index_map] for y in ys])
+
+
+def _state_quant(graph: Graph, node: Node) -> tuple[float, int]:
+    """h_t's (scale, zero point). A .tflite file's: its output's, as TFLM writes h_t to it. An ONNX model's
+    (Y's and Y_h's parameters are separate): the calibrated range over every step; without calibration (a
+    model whose LSTM input is already quantized), Y's parameters when the model reads Y, else (-1, 1), which
+    holds every LSTM hidden state."""
+    if graph.tensors[node.inputs[1]].dtype == "int8":
+        quant = hidden_quant(graph, node)
+        return quant.scale_value, quant.zero_point_value
+    if "hidden_range" in node.attrs:
+        return arith.choose_activation_params(*node.attrs["hidden_range"])
+    if "y" in node.attrs["roles"]:
+        return output_quant(graph, node, node.attrs["roles"].index("y"))
+    return arith.choose_activation_params(-1.0, 1.0)
+
+
 @register
 class LstmOp(RecurrentOp):
     name = "lstm"
     summary = "LSTM over a whole sequence (TFLite Micro's integer LSTM: int16 Q3.12 gates, int16 cell state)"
     kernels = (Kernel("tg_lstm_s8", "tg_lstm_params", scratch=_scratch),)
     gates = GATES
+    separate_output_quant = True  # Y and Y_h are rounded from tanh(c) o with parameters of their own
 
     def parameter_inputs(self, node: Node) -> list[str]:
         # W, R and their biases (not the initial states); a .tflite LSTM has no recurrent bias (zeros here)
         return node.inputs[1:5] if node.attrs.get("recurrent_bias", True) else node.inputs[1:4]
 
     def observe_ranges(self, node: Node, graph: Graph, samples: list[np.ndarray]) -> dict[str, tuple[float, float]]:
+        """The hidden state's range over every step (h_t's, and Y's), over the final states (Y_h's) and the
+        final cells (Y_c's); the largest |c| of any step gives the cell state's scale."""
         w, r, wb, rb, h0, c0 = float_constants(graph, node)
         steps, inputs, _, _ = sizes(node)
-        hs, cs, finals = [], [], []
+        hs, cs, finals, final_hs, ys = [], [], [], [], []
         for sample in samples:
             x = sample.reshape(steps, inputs).astype(np.float64)
+            per_direction = []
             for d, reverse in enumerate(directions_of(node)):
                 h, c = float_lstm(x, w[d], r[d], wb[d], rb[d], h0[d], c0[d], reverse, node.attrs["clip"])
+                per_direction.append(h)
                 hs += [h, h0[d]]
                 cs.append(c)
                 finals.append(c[0] if reverse else c[-1])
+                final_hs.append(h[0] if reverse else h[-1])
+            ys.append(np.stack(per_direction, axis=1))  # [T, D, H]
         node.attrs["cell_absmax"] = float(max(np.abs(np.concatenate([c.ravel() for c in cs])).max(),
                                               np.abs(c0).max()))
         node.attrs["hidden_range"] = range_of(hs)
-        ranges = {}
-        for name, role in zip(node.outputs, node.attrs["roles"], strict=True):
-            ranges[name] = range_of(finals) if role == "y_c" else node.attrs["hidden_range"]
-        return ranges
+        by_role = {"y_h": range_of(final_hs), "y_c": range_of(finals)}
+        return {name: _read_range(graph, name, ys, node.attrs["hidden_range"]) if role == "y" else by_role[role]
+                for name, role in zip(node.outputs, node.attrs["roles"], strict=True)}
 
     def quantize(self, node: Node, graph: Graph) -> None:
         """An ONNX model's float constants are quantized here; a .tflite file's arrive as int8 weights, int32
@@ -216,8 +266,7 @@ class LstmOp(RecurrentOp):
         steps, size, hidden, directions = sizes(node)
         check_final_states(graph, node)
         in_scale, in_zp = input_quant(graph, node)
-        hq = hidden_quant(graph, node)
-        h_scale, h_zp = hq.scale_value, hq.zero_point_value
+        h_scale, h_zp = _state_quant(graph, node)
         tensors = [graph.tensors[name] for name in node.inputs[1:]]
         w, r, wb, rb, h0, c0 = (t.data for t in tensors)
         assert w is not None and r is not None and wb is not None and rb is not None
@@ -260,6 +309,13 @@ class LstmOp(RecurrentOp):
                        "hidden_multiplier": hidden_m, "hidden_shift": hidden_s,
                        "tanh_multiplier": tanh_m, "tanh_shift": tanh_s,
                        "cell_multiplier": cell_m, "cell_shift": cell_s, "cell_zero_point": cell_zp}
+        for role in ("y", "y_h"):  # each output's own rounding of tanh(c) o, Q0.30 (0: not computed)
+            multiplier, shift, zero_point = 0, 0, 0
+            if role in node.attrs["roles"]:
+                out_scale, zero_point = output_quant(graph, node, node.attrs["roles"].index(role))
+                multiplier, shift = arith.quantize_multiplier(gate * gate / np.float64(out_scale))
+            node.params.update({f"{role}_multiplier": multiplier, f"{role}_shift": shift,
+                                f"{role}_zero_point": zero_point})
 
     def reference(self, node: Node, graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
         p = node.params
@@ -288,11 +344,10 @@ class LstmOp(RecurrentOp):
                 c = clamp16(_mbqm16(f * c, p["forget_multiplier"], p["forget_shift"])
                             + _mbqm16(i * g, p["input_multiplier"], p["input_shift"]))
                 c = np.maximum(np.minimum(c, p["cell_clip"]), -p["cell_clip"])
-                t_c = tanh16(c, p["tanh_multiplier"], p["tanh_shift"])
-                h = np.clip(zp + arith.multiply_by_quantized_multiplier(t_c * o, p["hidden_multiplier"],
-                                                                        p["hidden_shift"]), -128, 127)
-                y[t, d] = h
-            y_h[d] = h
+                product = tanh16(c, p["tanh_multiplier"], p["tanh_shift"]) * o
+                h = _round8(product, p, "hidden")
+                y[t, d] = _round8(product, p, "y")
+            y_h[d] = _round8(product, p, "y_h")
             y_c[d] = np.clip(p["cell_zero_point"] + arith.multiply_by_quantized_multiplier(
                 c, p["cell_multiplier"], p["cell_shift"]), -128, 127)
         results = {"y": y, "y_h": y_h, "y_c": y_c}
@@ -321,6 +376,10 @@ class LstmOp(RecurrentOp):
             ("forget_multiplier", str(p["forget_multiplier"])), ("forget_shift", str(p["forget_shift"])),
             ("input_multiplier", str(p["input_multiplier"])), ("input_shift", str(p["input_shift"])),
             ("hidden_multiplier", str(p["hidden_multiplier"])), ("hidden_shift", str(p["hidden_shift"])),
+            ("y_multiplier", str(p["y_multiplier"])), ("y_shift", str(p["y_shift"])),
+            ("y_zero_point", str(p["y_zero_point"])),
+            ("y_h_multiplier", str(p["y_h_multiplier"])), ("y_h_shift", str(p["y_h_shift"])),
+            ("y_h_zero_point", str(p["y_h_zero_point"])),
             ("tanh_multiplier", str(p["tanh_multiplier"])), ("tanh_shift", str(p["tanh_shift"])),
             ("cell_multiplier", str(p["cell_multiplier"])), ("cell_shift", str(p["cell_shift"])),
             ("cell_zero_point", str(p["cell_zero_point"])),

@@ -1,5 +1,7 @@
 """Fold what a model does with a recurrent layer's outputs into the layer, for ops that round each output
-from their internal state with parameters of its own (`separate_output_quant`: ops/gru.py).
+from their internal state with parameters of its own (`separate_output_quant`: ops/gru.py, ops/lstm.py).
+A layer whose weights arrive quantized (a .tflite LSTM) keeps its file's outputs: its state has their
+parameters.
 
   * The last step of Y read through Gather / Slice (PyTorch's `output[:, -1]`, after the composed
     movements of passes/fold_copies.py: one copy or view) is Y_h for a single direction (for two: the
@@ -24,7 +26,7 @@ from .util import sole_consumer
 def run(graph: Graph) -> int:
     folded = 0
     for node in list(graph.nodes):
-        if getattr(op_of(node), "separate_output_quant", False):
+        if getattr(op_of(node), "separate_output_quant", False) and graph.tensors[node.inputs[1]].dtype != "int8":
             while _fold_once(graph, node):
                 folded += 1
     return folded

@@ -136,6 +136,10 @@ def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]]) -> None
                     # the kernel writes its own, a conversion maps them to the model's.
                     _requantize_after(graph, node, index, fixed)
             else:
+                if tensor.quant is None and getattr(op, "separate_output_quant", False):
+                    # an op that rounds each output from its state itself (ops/lstm.py, ops/gru.py) writes
+                    # the read step in the parameters the model gives it further on, at once
+                    tensor.quant = _quantized_downstream(graph, name)
                 _assign(graph, name, ranges, _concat_reader(graph, name))
     for node in graph.nodes:
         op_of(node).quantize(node, graph)

@@ -52,8 +52,12 @@
  *   cell      int16 with scale s_c (a power of two; 2^(bits - 15) for ONNX models): c = sat16(sat16(MBQM(
  *             f * c, 2^-15)) + sat16(MBQM(i * g, 2^-30 / s_c))) (TFLM's int16 Mul: |f * c|, |i * g| <= 2^30),
  *             then clamped to +-cell_clip (TFLite's cell_clip / s_c, truncated; 32768 when absent).
- *   hidden    h = clamp8(zp_h + MBQM(tanh(c) * o, 2^-30 / s_h)) (TFLM's int16 x int16 -> int8 Mul), written
- *             to Y at step t; Y_c (ONNX) is the final cell requantized by s_c / s_Y_c.
+ *   hidden    h = clamp8(zp_h + MBQM(tanh(c) * o, 2^-30 / s_h)) (TFLM's int16 x int16 -> int8 Mul;
+ *             |tanh(c) * o| <= 2^30). Y at step t and Y_h (at the last step) round the same product once
+ *             each with their own parameters: clamp8(zp_Y + MBQM(tanh(c) * o, 2^-30 / s_Y)). A .tflite
+ *             file's Y has h's parameters (TFLM writes h to it); an ONNX model's h has the range of every
+ *             step, Y_h the final states', Y the range of the elements the model reads or the parameters a
+ *             QDQ model gives them (one rounding, not a requantization after the layer). Y_c (ONNX) is the final cell requantized by s_c / s_Y_c.
  * Input [steps, input_size] (ONNX X [T, 1, I] or [1, T, I], TFLite [1, T, I]: the same bytes); outputs Y
  * [steps, directions, hidden_size] (at the y_*_stride positions), Y_h and Y_c [directions, hidden_size] (any
  * may be NULL). */
@@ -81,9 +85,15 @@ typedef struct {
     int32_t input_shift;
     int32_t hidden_multiplier; /* 2^-30 / s_h: tanh(c) * o to int8 steps */
     int32_t hidden_shift;      /* in [-31, 30] */
-    int32_t tanh_multiplier;   /* the cell state to the Tanh input: (c * tanh_multiplier + round) >> tanh_shift */
-    int32_t tanh_shift;        /* in [0, 18] */
-    int32_t cell_multiplier;   /* s_c / s_Y_c (0 when Y_c is not computed) */
+    int32_t y_multiplier;      /* 2^-30 / s_Y: tanh(c) * o to Y's int8 steps (0 when Y is not computed) */
+    int32_t y_shift;
+    int32_t y_zero_point;
+    int32_t y_h_multiplier; /* 2^-30 / s_Y_h (0 when Y_h is not computed) */
+    int32_t y_h_shift;
+    int32_t y_h_zero_point;
+    int32_t tanh_multiplier; /* the cell state to the Tanh input: (c * tanh_multiplier + round) >> tanh_shift */
+    int32_t tanh_shift;      /* in [0, 18] */
+    int32_t cell_multiplier; /* s_c / s_Y_c (0 when Y_c is not computed) */
     int32_t cell_shift;
     int32_t cell_zero_point;       /* zp of Y_c */
     const int8_t *initial_h;       /* [directions, H], int8 with h's parameters */

@@ -1,7 +1,7 @@
 /* tg_lstm_s8: an LSTM over a whole sequence in TensorFlow Lite Micro's integer LSTM arithmetic (formats and
  * bounds: tg_lstm_params in tg_recurrent.h), plain C99. Mirrored by tinygen/ops/lstm.py LstmOp.reference. Per
  * direction, per step: the gates' pre-activations from x_t and h_{t-1} (two int8 matrix-vector products to
- * int16), TFLM's int16 sigmoid / tanh, the int16 cell update, h_t to int8. The state lives in the scratch (the
+ * int16), TFLM's int16 sigmoid / tanh, the int16 cell update, h_t, Y_t (and Y_h) to int8. The state lives in the scratch (the
  * model's arena). */
 #include <stddef.h>
 
@@ -40,6 +40,14 @@ TG_INLINE int32_t tg_lstm_tanh(const uint16_t *table, int32_t v)
     return r >> 8;
 }
 
+/* tanh(c) o (Q0.30, |.| <= 2^30) as int8 in one set of parameters: clamp8(zp + MBQM(product, 2^-30 / s))
+ * (lstm.py _round8): the hidden state's, Y's and Y_h's each round the same product once. */
+TG_INLINE int32_t tg_lstm_round8(int32_t product, int32_t multiplier, int32_t shift, int32_t zero_point)
+{
+    const int64_t q = (int64_t)zero_point + tg_requantize(product, multiplier, shift);
+    return (int32_t)TG_CLAMP(q, -128, 127);
+}
+
 int32_t tg_lstm_s8_get_buffer_size(const tg_lstm_params *params)
 {
     return 2 * (params->input_size + 6 * params->hidden_size);
@@ -54,6 +62,7 @@ void tg_lstm_s8(const tg_context *ctx, const tg_lstm_params *p, const int8_t *in
     const int32_t forget_multiplier = p->forget_multiplier, forget_shift = p->forget_shift;
     const int32_t input_multiplier = p->input_multiplier, input_shift = p->input_shift;
     const int32_t hidden_multiplier = p->hidden_multiplier, hidden_shift = p->hidden_shift;
+    const int32_t y_multiplier = p->y_multiplier, y_shift = p->y_shift, y_zero_point = p->y_zero_point;
     const int32_t tanh_multiplier = p->tanh_multiplier, tanh_shift = p->tanh_shift;
     const int32_t tanh_round = tanh_shift > 0 ? 1 << (tanh_shift - 1) : 0;
     const int32_t unit_stride = p->y_unit_stride;
@@ -93,24 +102,22 @@ void tg_lstm_s8(const tg_context *ctx, const tg_lstm_params *p, const int8_t *in
                 const int32_t c = TG_CLAMP(tg_lstm_sat16(kept + added), -cell_clip, cell_clip);
                 /* the cell to the Tanh input; |c * tanh_multiplier| < 2^29 (tg_lstm_params) */
                 const int32_t tanh_c = tg_lstm_tanh(table, (c * tanh_multiplier + tanh_round) >> tanh_shift);
-                const int64_t h = (int64_t)zp + tg_requantize(tanh_c * o, hidden_multiplier, hidden_shift);
-                const int32_t h8 = (int32_t)TG_CLAMP(h, -128, 127);
+                const int32_t product = tanh_c * o; /* |.| <= 2^30 */
+                const int32_t h8 = tg_lstm_round8(product, hidden_multiplier, hidden_shift, zp);
                 cell[j] = (int16_t)c;
                 hv[j] = (int16_t)(h8 - zp); /* the gates of this step are computed: safe */
                 if (y_t) {
-                    y_t[j * unit_stride] = (int8_t)h8;
+                    y_t[j * unit_stride] = (int8_t)tg_lstm_round8(product, y_multiplier, y_shift, y_zero_point);
+                }
+                if (y_h && s == p->steps - 1) {
+                    y_h[d * hidden + j] =
+                        (int8_t)tg_lstm_round8(product, p->y_h_multiplier, p->y_h_shift, p->y_h_zero_point);
                 }
             }
         }
-        for (j = 0; j < hidden; ++j) {
-            if (y_h) {
-                y_h[d * hidden + j] = (int8_t)(hv[j] + zp);
-            }
-            if (y_c) {
-                const int64_t c =
-                    (int64_t)p->cell_zero_point + tg_requantize(cell[j], p->cell_multiplier, p->cell_shift);
-                y_c[d * hidden + j] = (int8_t)TG_CLAMP(c, -128, 127);
-            }
+        for (j = 0; y_c && j < hidden; ++j) {
+            const int64_t c = (int64_t)p->cell_zero_point + tg_requantize(cell[j], p->cell_multiplier, p->cell_shift);
+            y_c[d * hidden + j] = (int8_t)TG_CLAMP(c, -128, 127);
         }
     }
 }
