@@ -76,3 +76,18 @@ def test_layers_the_precision_file_names_stay_as_it_says(tmp_path: Path) -> None
     layers = {row["name"]: row["precision"] for row in build_report(model.out_dir, accuracy=False)["layers"]}
     assert layers["/classifier/Gemm"] is None and layers["/features/features.0/Conv"]["weights"] == "int4"
     assert record["weights_bytes"] <= 2700
+
+
+def test_a_floor_above_int8_raises_layers_to_int16(tmp_path: Path) -> None:
+    """A floor the int8 model misses: the most sensitive layers get int16 activations until it holds, the
+    report names them, and golden == host C on the mixed int8/int16 graph."""
+    int8_db = auto(tmp_path / "probe", max_flash=INT8_WEIGHTS).manifest["calibration"]["precision_auto"]["int8_sqnr_db"]
+    model = auto(tmp_path / "raise", min_sqnr=int8_db + 1.5)
+    record = model.manifest["calibration"]["precision_auto"]
+    assert record["sqnr_db"] >= int8_db + 1.5, record["result"]
+    raised = [c["name"] for c in record["candidates"] if c["chosen"] and c["kind"] == "raise"]
+    assert raised, record["candidates"]
+    layers = {row["name"]: row for row in build_report(model.out_dir, accuracy=False)["precision"]["layers"]}
+    assert set(raised) <= set(layers) and all("raises" in layers[name]["why"] for name in raised)
+    x = np.load(DIGITS / "digits_test.npz")["x"][:8]
+    assert_identical(model.golden(x), model.run(x, sanitize=True), "auto int16 golden vs host C")
