@@ -175,10 +175,19 @@ static void tg_fc_direct_layer_pc(tg_fc_direct_pc_frame *frame)
 /* Does the assembly take the layer: K a multiple of 16, 4-byte aligned weights, a bias, at least 4
  * rows, the short requantization for every channel and the full int8 range (tg_fc_short_applies).
  * tinygen/ops/fully_connected.py mirrors this. */
-static int32_t tg_fc_direct_applies(const tg_fully_connected_params *p)
+TG_INLINE int32_t tg_fc_direct_applies(const tg_fully_connected_params *p)
 {
     return p->input_depth > 0 && p->input_depth % 16 == 0 && ((uintptr_t)p->weights & 3u) == 0 &&
            p->output_depth >= 4 && p->bias != NULL && tg_fc_short_applies(p);
+}
+
+/* The same for a per-tensor layer, in the order that costs it least. */
+TG_INLINE int32_t tg_fc_direct_tensor_applies(const tg_fully_connected_params *p)
+{
+    return p->input_depth > 0 && p->input_depth % 16 == 0 && ((uintptr_t)p->weights & 3u) == 0 &&
+           p->output_depth >= 4 && !p->per_channel && p->bias != NULL &&
+           tg_dsp_short_applies(p->accumulator_bits, p->shift[0]) && p->activation_min <= -128 &&
+           p->activation_max >= 127;
 }
 #endif
 
@@ -217,16 +226,10 @@ void tg_fully_connected_direct_s8(const tg_context *ctx, const tg_fully_connecte
 {
     int32_t r;
     (void)ctx;
-#if defined(__ARM_FEATURE_DSP)
-    if (p->per_channel) {
-        tg_fc_direct_per_channel(p, input, output);
-        return;
-    }
-#endif
     for (r = 0; r < p->rows; ++r, input += p->input_depth, output += p->output_depth) {
         int32_t first = 0;
 #if defined(__ARM_FEATURE_DSP)
-        if (tg_fc_direct_applies(p)) {
+        if (tg_fc_direct_tensor_applies(p)) {
             tg_dsp_short_t q;
             tg_fc_direct_frame frame;
             first = p->output_depth & ~3;
@@ -242,6 +245,9 @@ void tg_fully_connected_direct_s8(const tg_context *ctx, const tg_fully_connecte
             frame.out = output;
             frame.out_end = output + first;
             tg_fc_direct_layer(&frame);
+        } else if (p->per_channel) { /* (first row) every row; tested second: no cost to per-tensor layers */
+            tg_fc_direct_per_channel(p, input, output);
+            return;
         }
 #endif
         tg_fc_direct_plain(p, input, output, first); /* the last N % 4 rows, or all */
