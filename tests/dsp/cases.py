@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tinygen.ir import Graph
-from tinygen.ops.common import Window
+from tinygen.ops.common import Window, accumulator_bits
 
 from ..kernels.builder import (
     GraphBuilder,
@@ -186,9 +186,9 @@ def depthwise_case(seed: int) -> Case:
 # --- fully connected, add, average pool ------------------------------------------------------------
 
 def fully_connected_case(seed: int) -> Case:
-    """tg_fully_connected_fast_s8 (K % 8 = 0), tg_fully_connected_wide_s8 (K % 128 = 0), their
-    fallbacks to the plain kernel (K % 8 != 0, per-channel, a narrow clamp, extremes), odd outputs,
-    several rows, and a tiny layer (plain)."""
+    """tg_fully_connected_fast_s8 (K % 8 = 0), tg_fully_connected_wide_s8 (K % 128 = 0), per tensor and
+    per channel, the plain kernel where they do not apply (K % 8 != 0, a narrow clamp, extreme shifts),
+    odd outputs, several rows, and a tiny layer (plain)."""
     b = GraphBuilder(f"dsp_fc_{seed}", seed)
     rng = b.rng
     case = Case(b.graph)
@@ -199,7 +199,12 @@ def fully_connected_case(seed: int) -> Case:
         (3, 128, 9, True, False, False),    # wide, 3 rows, odd N
         (1, 40, 30, True, False, False),    # fast, K % 16 != 0
         (1, 100, 12, True, False, False),   # K % 8 != 0: plain
-        (1, 64, 20, True, True, False),     # per-channel: plain
+        (1, 64, 20, True, True, False),     # per-channel, fast
+        (1, 256, 13, True, True, False),    # per-channel, wide, odd N
+        (2, 40, 31, True, True, False),     # per-channel, fast, K % 16 != 0, odd N, 2 rows
+        (1, 8, 129, True, True, False),     # per-channel, K = 8 (the float AD's decoder input), odd N
+        (1, 48, 7, True, True, False),      # per-channel, K % 16 == 0, odd N
+        (1, 64, 12, False, True, False),    # per-channel extremes (some shifts outside [-23, -1]): plain
         (1, 128, 10, False, False, True),   # extremes, narrow: plain
         (1, 8, 128, True, False, False),    # K = 8 (AD's decoder input)
         (1, 16, 3, True, False, False),     # tiny: plain
@@ -213,7 +218,11 @@ def fully_connected_case(seed: int) -> Case:
         y = b.layer("fully_connected", [x, b.constant(weights, "w"), b.constant(bias, "b")],
                     (*in_shape[:-1], outputs), {"activation": None}, params)
         macs = rows * depth * outputs
-        case.expected[y] = ("tg_fully_connected_s8" if macs < 1024 else
+        shifts = np.asarray(params["shift"])  # the short requantization for every channel (tg_dsp.h)
+        short = (bool(np.all((shifts <= -1) & (shifts >= -23))) and not narrow
+                 and accumulator_bits(weights, bias, 0, -in_zp, shifts) <= 29)
+        dsp = macs >= 1024 and depth % 8 == 0 and short
+        case.expected[y] = ("tg_fully_connected_s8" if not dsp else
                             "tg_fully_connected_wide_s8" if depth % 128 == 0 else "tg_fully_connected_fast_s8")
     b.finish()
     return case

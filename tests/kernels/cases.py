@@ -187,6 +187,32 @@ def fully_connected_graph(seed: int) -> Graph:
     return b.finish()
 
 
+def fully_connected_dsp_graph(seed: int) -> Graph:
+    """Fully connected layers the DSP variants take (tg_fully_connected_{fast,wide,direct}_s8): K a multiple
+    of 8, 16 or 128, odd and even output counts, per-channel (mostly) or per-tensor requantization in the
+    short form with the full int8 range, or (the extreme layers) tests/kernels' draws."""
+    from ..dsp.cases import conv_params  # typical per-channel shifts in [-23, -1] (the short form)
+
+    b = GraphBuilder(f"fully_connected_dsp_{seed}", seed)
+    rng = b.rng
+    for _ in b.layers(LAYERS):
+        rows, depth = int(rng.integers(1, 3)), int(rng.choice([8, 16, 48, 128, 256]))
+        out_features = int(rng.choice([7, 13, 20, 33]))
+        if rows * depth * out_features < 1024:  # tiny layers take the plain kernel (ops/fully_connected.py)
+            out_features = 1024 // (rows * depth) + int(rng.integers(1, 3))
+        in_zp = b.zero_point()
+        in_shape = (1, depth) if rows == 1 else (1, rows, depth)
+        x = b.input(in_shape, zp=in_zp)
+        weights = int8_weights(rng, (out_features, depth))
+        if b.extreme:
+            bias, params = _conv_params(b, weights, in_zp)
+        else:
+            bias, params = conv_params(b, weights, in_zp, fast=True, per_channel=rng.random() < 0.8)
+        b.layer("fully_connected", [x, b.constant(weights, "w"), b.constant(bias, "b")],
+                (*in_shape[:-1], out_features), {"activation": None}, params)
+    return b.finish()
+
+
 def _broadcast_shapes(rng: Rng) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
     """(output, input1, input2) shapes of one of the broadcast patterns binary ops meet."""
     n, h, w, c = 1, int(rng.integers(1, 5)), int(rng.integers(1, 6)), int(rng.integers(1, 7))
@@ -666,6 +692,7 @@ GRAPHS: dict[str, Callable[[int], Graph]] = {
     "depthwise_conv2d": depthwise_conv2d_graph,
     "conv_transpose2d": conv_transpose2d_graph,
     "fully_connected": fully_connected_graph,
+    "fully_connected_dsp": fully_connected_dsp_graph,
     "add": add_graph,
     "mul": mul_graph,
     "max_pool": max_pool_graph,

@@ -8,6 +8,7 @@ requantized per output channel (per tensor when the model says so), clamped.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -116,20 +117,52 @@ def _direct_cost(node: Node, graph: Graph) -> int:
     return rows * depth * outputs * 15 // 100
 
 
+def _accumulator_bits(node: Node, graph: Graph) -> int:
+    """The bound tg_fully_connected_params.accumulator_bits states (tg_dsp.h's short requantization)."""
+    weights, bias = graph.tensors[node.inputs[1]].data, graph.tensors[node.inputs[2]].data
+    assert weights is not None
+    return accumulator_bits(weights, bias, 0, node.params["input_offset"], node.params["shift"])
+
+
+def _short_requant(node: Node, graph: Graph) -> bool:
+    """tg_fc_short_applies (internal/tg_fully_connected_dsp.h): the DSP assembly requantizes every channel
+    -- per tensor or per channel -- in the short form (each shift in [-23, -1], accumulators below 2^29)
+    and clamps to the full int8 range only; other layers would fall back to the plain loop at run time.
+    Before quantization (no params yet) the variants are assumed to apply."""
+    p = node.params
+    if not p or p.get("s16"):
+        return True
+    shifts = np.asarray(p["shift"])
+    return (p["act_min"] <= -128 and p["act_max"] >= 127 and bool(np.all((shifts <= -1) & (shifts >= -23)))
+            and _accumulator_bits(node, graph) <= 29)
+
+
+def _dsp(multiple: int, min_outputs: int) -> Callable[[Node, Graph], bool]:
+    """A DSP variant's rule, as its C takes the layer (tg_fc_layer_applies, tg_fc_direct_applies): K a
+    multiple of `multiple`, at least `min_outputs` outputs, the short requantization; tiny layers excluded."""
+    def applies(node: Node, graph: Graph) -> bool:
+        _, depth, outputs = _sizes(node, graph)
+        return (_large(node, graph) and depth % multiple == 0 and outputs >= min_outputs
+                and _short_requant(node, graph))
+    return applies
+
+
+_WIDE, _FAST, _DIRECT = _dsp(128, 2), _dsp(8, 2), _dsp(16, 4)
+
+
 # The DSP variants (falling back to the plain kernel where the core has none) widen the input row to
 # int16 once and multiply two output rows per load of it, unrolled deeper when K is a multiple of 128;
 # without scratch, the direct variant widens each chunk of 4 inputs as it goes, for 4 output rows at a
-# time. Tiny layers take the plain kernel.
+# time. Their rules mirror what the C takes, so the table never picks a variant that silently runs the
+# plain loop: tiny layers and the rest take the plain kernel.
 KERNELS = (
     Kernel("tg_fully_connected_s16", "tg_fully_connected_s16_params", activations="int16"),  # 16x8 (tg_s16.h)
-    Kernel("tg_fully_connected_wide_s8", "tg_fully_connected_params", scratch=_widened_row,
-           applies=lambda node, graph: _large(node, graph) and _sizes(node, graph)[1] % 128 == 0),
+    Kernel("tg_fully_connected_wide_s8", "tg_fully_connected_params", scratch=_widened_row, applies=_WIDE),
     Kernel("tg_fully_connected_fast_s8", "tg_fully_connected_params", scratch=_widened_row,
-           applies=lambda node, graph: _large(node, graph) and _sizes(node, graph)[1] % 128 != 0),
-    Kernel("tg_fully_connected_direct_s8", "tg_fully_connected_params", cost=_direct_cost,
-           applies=lambda node, graph: _large(node, graph) and _sizes(node, graph)[1] % 16 == 0),
+           applies=lambda node, graph: _FAST(node, graph) and _sizes(node, graph)[1] % 128 != 0),
+    Kernel("tg_fully_connected_direct_s8", "tg_fully_connected_params", cost=_direct_cost, applies=_DIRECT),
     Kernel("tg_fully_connected_s8", "tg_fully_connected_params",
-           applies=lambda node, graph: not _large(node, graph)),
+           applies=lambda node, graph: not _FAST(node, graph)),
     # 4-bit weights [N, K] packed two per byte in their flat order, unpacked in the inner loop (tg_s4.h)
     Kernel("tg_fully_connected_s4", "tg_fully_connected_params", weights="int4"),
 )
@@ -226,8 +259,6 @@ class FullyConnected(Op):
             ("multiplier", ctx.array("multiplier", p["multiplier"], "requantization multipliers")),
             ("shift", ctx.array("shift", int8_shifts(p["shift"]), "requantization shifts")),
             ("per_channel", "1" if len(p["multiplier"]) > 1 else "0"),
-            ("accumulator_bits", str(accumulator_bits(graph.tensors[node.inputs[1]].data,  # type: ignore[arg-type]
-                                                      graph.tensors[node.inputs[2]].data, 0, p["input_offset"],
-                                                      p["shift"]))),
+            ("accumulator_bits", str(_accumulator_bits(node, graph))),
         ]
         return ctx.call(fields, [ctx.pointer(node.inputs[0]), ctx.pointer(node.outputs[0])])

@@ -30,7 +30,9 @@ void tg_fully_connected_s8(const tg_context *ctx, const tg_fully_connected_param
 int32_t tg_fully_connected_s8_get_buffer_size(const tg_fully_connected_params *params);
 
 /* Cortex-M DSP variants, bit-exact with tg_fully_connected_s8 (their fallback where the core has no DSP
- * extension or the layer is not theirs). Scratch: their _get_buffer_size bytes.
+ * extension or the layer is not theirs: their assembly takes per-tensor and per-channel layers whose every
+ * channel has the short requantization -- shift in [-23, -1], accumulator_bits <= 29 -- and the full
+ * int8 clamp). Scratch: their _get_buffer_size bytes.
  *   tg_fully_connected_fast_s8   K a multiple of 8
  *   tg_fully_connected_wide_s8   K a multiple of 128 (unrolled 16 times deeper)
  * The code generator picks one at compile time (tinygen/ops/fully_connected.py). */

@@ -23,6 +23,12 @@ static void tg_fc_pairs_8(tg_fc_frame *frame, const int8_t *w)
 {
     TG_FC_PAIRS(TG_FC_CHUNK_R);
 }
+
+/* The same with per-channel requantization. */
+static void tg_fc_pairs_8_pc(tg_fc_pc_frame *frame, const int8_t *w)
+{
+    TG_FC_PAIRS_PC(TG_FC_CHUNK_R);
+}
 #endif
 
 void tg_fully_connected_fast_s8(const tg_context *ctx, const tg_fully_connected_params *p, const int8_t *input,
@@ -30,7 +36,11 @@ void tg_fully_connected_fast_s8(const tg_context *ctx, const tg_fully_connected_
 {
 #if defined(__ARM_FEATURE_DSP)
     if (tg_fc_layer_applies(ctx, p, 8)) {
-        tg_fc_layer(ctx, p, input, output, p->input_depth / 8, tg_fc_pairs_8);
+        if (p->per_channel) {
+            tg_fc_layer_pc(ctx, p, input, output, p->input_depth / 8, tg_fc_pairs_8_pc);
+        } else {
+            tg_fc_layer(ctx, p, input, output, p->input_depth / 8, tg_fc_pairs_8);
+        }
         return;
     }
 #endif

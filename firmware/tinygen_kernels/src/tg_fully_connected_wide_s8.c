@@ -19,6 +19,12 @@ static void tg_fc_pairs_128(tg_fc_frame *frame, const int8_t *w)
 {
     TG_FC_PAIRS(".rept 16\n\t" TG_FC_CHUNK_R ".endr\n\t");
 }
+
+/* The same with per-channel requantization. */
+static void tg_fc_pairs_128_pc(tg_fc_pc_frame *frame, const int8_t *w)
+{
+    TG_FC_PAIRS_PC(".rept 16\n\t" TG_FC_CHUNK_R ".endr\n\t");
+}
 #endif
 
 void tg_fully_connected_wide_s8(const tg_context *ctx, const tg_fully_connected_params *p, const int8_t *input,
@@ -26,7 +32,11 @@ void tg_fully_connected_wide_s8(const tg_context *ctx, const tg_fully_connected_
 {
 #if defined(__ARM_FEATURE_DSP)
     if (tg_fc_layer_applies(ctx, p, 128)) {
-        tg_fc_layer(ctx, p, input, output, p->input_depth / 128, tg_fc_pairs_128);
+        if (p->per_channel) {
+            tg_fc_layer_pc(ctx, p, input, output, p->input_depth / 128, tg_fc_pairs_128_pc);
+        } else {
+            tg_fc_layer(ctx, p, input, output, p->input_depth / 128, tg_fc_pairs_128);
+        }
         return;
     }
 #endif
