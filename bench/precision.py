@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO))
 import tinygen  # noqa: E402
 from tinygen import bench  # noqa: E402
 from tinygen.model import CompiledModel  # noqa: E402
-from tinygen.verify import onnxruntime_outputs, sqnr_db  # noqa: E402
+from tinygen.verification import onnxruntime_outputs, sqnr_db  # noqa: E402
 
 MODELS = REPO / "models" / "mlperf_tiny"
 NAMES = ["kws_dscnn", "vww_mobilenet"]

@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import tinygen  # noqa: E402
-from tinygen.verify import onnxruntime_outputs, sqnr_db  # noqa: E402
+from tinygen.verification import onnxruntime_outputs, sqnr_db  # noqa: E402
 
 MODELS = REPO / "models" / "mlperf_tiny"
 NAMES = ["kws_dscnn", "vww_mobilenet", "ic_resnet8", "ad_autoencoder"]

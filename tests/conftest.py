@@ -34,7 +34,7 @@ def samples(name: str) -> dict[str, np.ndarray]:
 
 def assert_identical(expected: np.ndarray, actual: np.ndarray, label: str = "output") -> None:
     """Exact comparison that reports the first mismatching position."""
-    from tinygen.verify import first_mismatch
+    from tinygen.verification import first_mismatch
 
     problem = first_mismatch(np.asarray(expected), np.asarray(actual), label)
     assert problem is None, problem

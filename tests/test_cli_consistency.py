@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import tinygen
-from tinygen.report.html import LOW_SQNR_DB
-from tinygen.report.targets import Footprint, fit_advice
+from tinygen.reporting.html import LOW_SQNR_DB
+from tinygen.reporting.targets import Footprint, fit_advice
 
 from .conftest import REPO, model_file, samples
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import tinygen
-from tinygen.verify import verify_model
+from tinygen.verification import verify_model
 
 from .conftest import MODELS, assert_identical, calibration_file, samples
 

@@ -20,7 +20,7 @@ import onnxruntime as ort
 import pytest
 
 import tinygen
-from tinygen.verify import sqnr_db
+from tinygen.verification import sqnr_db
 
 from .conftest import MODELS, assert_identical
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import tinygen
-from tinygen.verify import sqnr_db
+from tinygen.verification import sqnr_db
 
 from .conftest import assert_identical
 

@@ -23,8 +23,8 @@ from .version import __version__
 if TYPE_CHECKING:
     from .api import compile, load, report, verify
     from .evaluation import Evaluation, evaluate
-    from .report import Report
-    from .verify import VerifyReport
+    from .reporting import Report
+    from .verification import VerifyReport
 
 __all__ = ["Evaluation", "Report", "VerifyReport", "__version__", "compile", "evaluate", "load", "report", "verify"]
 

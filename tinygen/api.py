@@ -43,10 +43,10 @@ from .quantize.calibrate_sanity import batchnorm_hints, data_warnings, range_war
 from .quantize.precision import LayerPrecision, PrecisionPlan, check_model_wide
 from .quantize.precision_auto import AUTO_SAMPLES, AutoTarget, choose_precisions
 from .quantize.quantize import quantize_graph, tensors_needing_ranges
-from .report import Report, make_report
+from .reporting import Report, make_report
 from .serialize import deterministic_npz, graph_to_files
 from .stack import measure_files
-from .verify import Inputs, VerifyReport, verify_model
+from .verification import Inputs, VerifyReport, verify_model
 from .version import __version__
 
 VERIFY_SAMPLES = 16  # inputs kept in the output folder for `tinygen verify`

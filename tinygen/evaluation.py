@@ -31,7 +31,7 @@ from .errors import DataError
 from .model import CompiledModel
 from .quantize.calibrate import validate_batch
 from .serialize import load_array_file
-from .verify import onnxruntime_outputs, sqnr_db, tflite_micro_outputs
+from .verification import onnxruntime_outputs, sqnr_db, tflite_micro_outputs
 
 Z95 = 1.959963984540054  # the two-sided 95 % normal quantile
 CHANGED_SHOWN = 20

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import tinygen
-from tinygen.verify import sqnr_db
+from tinygen.verification import sqnr_db
 
 from ..conftest import assert_identical
 from .tflite_builder import tflite_micro
@@ -58,7 +58,7 @@ def test_qemu_m4_matches_tflite_micro(compiled: dict, name: str) -> None:
 
 def test_verify_compares_16x8_with_tflite_micro(compiled: dict) -> None:
     """`tinygen verify` on a 16x8 .tflite: int16 inputs fed to tflite-micro, its int16 outputs compared raw."""
-    from tinygen.verify import verify_model
+    from tinygen.verification import verify_model
 
     report = verify_model(compiled["kws_dscnn"].out_dir)
     assert report.identical, report.mismatch

@@ -116,7 +116,7 @@ def _build_and_compare(out: Path) -> str | None:
     """None if the host C builds with the strict flags and equals the golden reference bit for bit."""
     import tinygen
     from tinygen.errors import TinygenError
-    from tinygen.verify import first_mismatch
+    from tinygen.verification import first_mismatch
 
     model = tinygen.load(out)
     rng = np.random.default_rng(0)

@@ -206,7 +206,7 @@ def check_golden_equals_host(result: Result) -> None:
 
 
 def sqnr_db(reference: np.ndarray, approximation: np.ndarray) -> float:
-    from tinygen.verify import sqnr_db as sqnr
+    from tinygen.verification import sqnr_db as sqnr
 
     return sqnr(reference, approximation)
 

@@ -105,7 +105,7 @@ def test_onnxruntime_qdq_conv_transpose(tmp_path, group: int) -> None:
     import onnx
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
-    from tinygen.verify import sqnr_db
+    from tinygen.verification import sqnr_db
 
     from ..conftest import assert_identical
     from .harness import onnxruntime_outputs

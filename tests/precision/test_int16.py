@@ -21,7 +21,7 @@ import pytest
 import tinygen
 from tinygen.errors import TinygenError
 from tinygen.host import WEVERYTHING_EXCEPT
-from tinygen.verify import onnxruntime_outputs, sqnr_db
+from tinygen.verification import onnxruntime_outputs, sqnr_db
 
 from ..conftest import MODELS, assert_identical, calibration_file, samples
 from ..ops.harness import make_model, node, weights

@@ -11,7 +11,7 @@ import pytest
 
 import tinygen
 from tinygen.errors import TinygenError
-from tinygen.report import build_report
+from tinygen.reporting import build_report
 
 from ..conftest import assert_identical
 

@@ -64,7 +64,7 @@ def test_int4_weights_model_is_bit_exact_and_smaller(tmp_path: Path) -> None:
     import numpy as np
 
     import tinygen
-    from tinygen.report import build_report
+    from tinygen.reporting import build_report
 
     from ..conftest import assert_identical
 

@@ -11,7 +11,7 @@ import onnxruntime as ort
 import pytest
 
 import tinygen
-from tinygen.verify import verify_model
+from tinygen.verification import verify_model
 
 DIGITS = Path(__file__).resolve().parent.parent / "fixtures" / "digits"
 

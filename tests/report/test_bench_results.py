@@ -1,4 +1,4 @@
-"""Measured results in the output folder (OUT/.tinygen/bench/<env>.json, tinygen/report/results.py):
+"""Measured results in the output folder (OUT/.tinygen/bench/<env>.json, tinygen/reporting/results.py):
 `tinygen flash -e qemu_*` keeps the harness's instruction counts there, `tinygen report` shows
 them per layer, and a PlatformIO build turns the estimated flash/RAM of its env into measured
 figures."""
@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import tinygen
-from tinygen.report.results import bench_file, load_bench_results, save_bench_result
+from tinygen.reporting.results import bench_file, load_bench_results, save_bench_result
 
 from .conftest import MODELS
 

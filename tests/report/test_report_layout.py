@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 import tinygen
-from tinygen.report.html import render_html
-from tinygen.report.text import LOW_SQNR_DB, MACS_RULE, constants_text, notes_text, report_lines
+from tinygen.reporting.html import render_html
+from tinygen.reporting.text import LOW_SQNR_DB, MACS_RULE, constants_text, notes_text, report_lines
 
 from ..conftest import calibration_file, model_file
 

@@ -39,7 +39,7 @@ def command(obj: Context, out_dir: Path, target: str, json_path: Path | None, no
       tinygen bench out/ --target qemu_m4 --json m4.json
     """
     from ..bench import format_result, run
-    from ..report.results import save_bench_result
+    from ..reporting.results import save_bench_result
 
     result = run(out_dir, target, stream=obj.verbose, with_cycles=not no_cycles)
     for line in format_result(result):

@@ -33,7 +33,7 @@ def memory_lines(summary: dict) -> list[str]:
 
 def calibration_lines(record: dict) -> list[str]:
     """Where the calibration came from, on what range, which calibrator and corrections."""
-    from ..report.calibration import calibration_summary
+    from ..reporting.calibration import calibration_summary
 
     lines = [text for text in calibration_summary(record) if not text.startswith("WARNING")]
     if record.get("warnings"):  # printed in full on stderr while compiling
@@ -156,8 +156,8 @@ def compile_and_print(obj: Context, model: Path, out_dir: Path, calib: str | Non
     activations, precision, precision_file, min_sqnr and max_flash; `exported`: OUT is a scratch folder)."""
     from ..api import compile_model
     from ..platformio.envs import fit_target
-    from ..report import build_report
-    from ..report.text import constants_note, short_lines
+    from ..reporting import build_report
+    from ..reporting.text import constants_note, short_lines
     from ..stack import stack_line
 
     target = fit_target(board, ram_kib, flash_kib)  # an unknown board is refused before compiling

@@ -48,7 +48,7 @@ def command(obj: Context, out_dir: Path, data_path: Path, labels_path: Path | No
         if str(json_path) == "-":
             click.echo(text, nl=False)
     if html_path is not None:
-        from ..report.evaluation import render_evaluation_html
+        from ..reporting.evaluation import render_evaluation_html
 
         html_path.write_text(render_evaluation_html(result.to_json()))
     if str(json_path) != "-":

@@ -55,7 +55,7 @@ def command(obj: Context, out_dir: Path, env_name: str) -> None:
                  f"(executed on the emulated core, not cycles)")
         if harness.passed:  # kept for `tinygen report` (OUT/.tinygen/bench/<env>.json)
             from ..model import CompiledModel
-            from ..report.results import harness_result, save_bench_result
+            from ..reporting.results import harness_result, save_bench_result
 
             size = result.sizes[0] if result.sizes else None
             save_bench_result(out_dir, harness_result(

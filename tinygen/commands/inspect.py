@@ -1,5 +1,5 @@
 """`tinygen inspect MODEL.onnx`: ops, shapes, parameters and MACs before compiling, and every
-node tinygen cannot compile with the reason (tinygen/report/inspect.py)."""
+node tinygen cannot compile with the reason (tinygen/reporting/inspect.py)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def command(obj: Context, model: Path, json_path: Path | None, input_shape: tupl
       tinygen inspect model.onnx --json model.json
     """
     from ..errors import UnsupportedModelError
-    from ..report.inspect import inspect_lines, inspect_model
+    from ..reporting.inspect import inspect_lines, inspect_model
 
     result, problems = inspect_model(model, input_shape_option(input_shape))
     if json_path is not None:

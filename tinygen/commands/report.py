@@ -54,8 +54,8 @@ def command(obj: Context, out_dir: Path, html_path: Path | None, json_path: Path
       tinygen report out/ --board nucleo_f446re
     """
     from ..platformio.envs import fit_target
-    from ..report import build_report
-    from ..report.text import report_lines
+    from ..reporting import build_report
+    from ..reporting.text import report_lines
 
     target = fit_target(board, ram_kib, flash_kib)
     report = build_report(out_dir, input_path=input_path, board=target, accuracy=not no_sqnr)
@@ -67,7 +67,7 @@ def command(obj: Context, out_dir: Path, html_path: Path | None, json_path: Path
         else:
             json_path.write_text(text)
     if html_path is not None:
-        from ..report.html import render_html
+        from ..reporting.html import render_html
 
         html_path.write_text(render_html(report))
     if str(json_path) != "-":

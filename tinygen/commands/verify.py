@@ -27,7 +27,7 @@ def command(obj: Context, out_dir: Path, input_path: Path | None) -> None:
     Example:
       tinygen verify out/ --input samples.npy
     """
-    from ..verify import verify_model
+    from ..verification import verify_model
 
     report = verify_model(out_dir, input_path)
     for line in report.lines:

@@ -4,17 +4,12 @@ build_report() gathers, from an output folder: the per-layer table (layers.py), 
 int8-vs-float SQNR (accuracy.py), instruction counts measured by `tinygen bench` / `tinygen flash`
 (results.py), flash and RAM per target (targets.py), the live set per step and the arena picture
 (tinygen/plan). text.py prints it for the terminal, html.py writes one self-contained page; the
-JSON is the dict itself.
-
-
-Also the Python API: this module, which Python binds as `tinygen.report` once imported, is callable as
-tinygen.report(out_dir, *, inputs=None, board=None, ...) -> Report (tinygen/api.py has the docstring).
+JSON is the dict itself. The Python API's tinygen.report(out_dir, ...) -> Report (tinygen/api.py) calls
+make_report.
 """
 
 from __future__ import annotations
 
-import sys
-import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +19,7 @@ from ..plan import plan_memory
 from ..plan.picture import legend, render_svg
 from ..plan.planner import stored_plan
 from ..platformio.envs import Env, fit_target
-from ..verify import Inputs
+from ..verification import Inputs
 from ..version import __version__
 from .accuracy import layer_sqnr
 from .layers import layer_rows, live_steps
@@ -132,14 +127,3 @@ def layer_instructions(result: dict[str, Any], row: dict[str, Any]) -> int | Non
         return measured[index].get("instructions")
     by_name = [m for m in measured if m.get("name") == row["name"]]
     return by_name[0].get("instructions") if len(by_name) == 1 else None
-
-
-class _CallableModule(types.ModuleType):
-    """Importing this module binds it as the package's `report` attribute, over the API function of that
-    name; calling the module calls the function, so `tinygen.report(...)` works whatever was imported first."""
-
-    def __call__(self, out_dir: str | Path, **options: Any) -> Report:
-        return make_report(out_dir, **options)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -1,13 +1,9 @@
 """`tinygen verify`: golden reference vs the generated C, bit for bit, and int8 vs float.
-
-Also the Python API: this module, which Python binds as `tinygen.verify` once imported, is callable as
-tinygen.verify(out_dir, inputs=None) -> VerifyReport (tinygen/api.py has the docstring).
+The Python API's tinygen.verify(out_dir, inputs=None) -> VerifyReport (tinygen/api.py) calls verify_model.
 """
 
 from __future__ import annotations
 
-import sys
-import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -273,14 +269,3 @@ def compare_with_tflite_micro(model: CompiledModel, inputs: dict[str, np.ndarray
             report.top1 = report.top1 or (agree, theirs.shape[0])
         report.lines.append(line)
     return report
-
-
-class _CallableModule(types.ModuleType):
-    """Importing this module binds it as the package's `verify` attribute, over the API function of that
-    name; calling the module calls the function, so `tinygen.verify(...)` works whatever was imported first."""
-
-    def __call__(self, out_dir: str | Path, inputs: Inputs = None) -> VerifyReport:
-        return verify_model(out_dir, inputs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

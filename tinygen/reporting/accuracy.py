@@ -25,7 +25,7 @@ from ..frontend.loader import LoadedModel, load_model
 from ..ir import Graph
 from ..model import CompiledModel
 from ..quantize.calibrate import observe
-from ..verify import Inputs, inputs_label, load_inputs, sqnr_db
+from ..verification import Inputs, inputs_label, load_inputs, sqnr_db
 
 # ONNX ops that move int8 values without changing them (walked back to find a QuantizeLinear)
 DATA_MOVEMENT = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Identity"}
