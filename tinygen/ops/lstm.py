@@ -32,6 +32,7 @@ import numpy as np
 
 from .. import arith
 from ..ir import Graph, Node, Tensor
+from . import sigmoid_s16
 from .base import Kernel, Unsupported, onnx_op, op_of, register
 from .common import input_quant, int8_shifts, output_quant
 from .recurrent import (
@@ -64,29 +65,6 @@ if TYPE_CHECKING:
 GATES = 4
 ROLES = ["y", "y_h", "y_c"]
 NO_CELL_CLIP = 32768  # tg_lstm_params.cell_clip: clamping an int16 to [-32768, 32768] changes nothing
-
-# TFLite's sigmoid_table_uint16 (tensorflow/lite/kernels/internal/common.h, also CMSIS-NN's arm_nntables.c):
-# sigmoid(i / 24) in unsigned Q0.16, i = 0..255, the table behind TFLM's int16 Logistic and Tanh. Its entries
-# are not a rounding of the formula that can be recomputed here (44 of them are one above round()), so they
-# are kept as TFLite publishes them; tests/ops/test_lstm.py checks the activations against tflite-micro.
-SIGMOID_TABLE_UINT16 = np.array([
-    32768, 33451, 34133, 34813, 35493, 36169, 36843, 37513, 38180, 38841, 39498, 40149, 40794, 41432, 42064, 42688,
-    43304, 43912, 44511, 45102, 45683, 46255, 46817, 47369, 47911, 48443, 48964, 49475, 49975, 50464, 50942, 51409,
-    51865, 52311, 52745, 53169, 53581, 53983, 54374, 54755, 55125, 55485, 55834, 56174, 56503, 56823, 57133, 57433,
-    57724, 58007, 58280, 58544, 58800, 59048, 59288, 59519, 59743, 59959, 60168, 60370, 60565, 60753, 60935, 61110,
-    61279, 61441, 61599, 61750, 61896, 62036, 62172, 62302, 62428, 62549, 62666, 62778, 62886, 62990, 63090, 63186,
-    63279, 63368, 63454, 63536, 63615, 63691, 63765, 63835, 63903, 63968, 64030, 64090, 64148, 64204, 64257, 64308,
-    64357, 64405, 64450, 64494, 64536, 64576, 64614, 64652, 64687, 64721, 64754, 64786, 64816, 64845, 64873, 64900,
-    64926, 64950, 64974, 64997, 65019, 65039, 65060, 65079, 65097, 65115, 65132, 65149, 65164, 65179, 65194, 65208,
-    65221, 65234, 65246, 65258, 65269, 65280, 65291, 65301, 65310, 65319, 65328, 65337, 65345, 65352, 65360, 65367,
-    65374, 65381, 65387, 65393, 65399, 65404, 65410, 65415, 65420, 65425, 65429, 65433, 65438, 65442, 65445, 65449,
-    65453, 65456, 65459, 65462, 65465, 65468, 65471, 65474, 65476, 65479, 65481, 65483, 65485, 65488, 65489, 65491,
-    65493, 65495, 65497, 65498, 65500, 65501, 65503, 65504, 65505, 65507, 65508, 65509, 65510, 65511, 65512, 65513,
-    65514, 65515, 65516, 65517, 65517, 65518, 65519, 65520, 65520, 65521, 65522, 65522, 65523, 65523, 65524, 65524,
-    65525, 65525, 65526, 65526, 65526, 65527, 65527, 65528, 65528, 65528, 65529, 65529, 65529, 65529, 65530, 65530,
-    65530, 65530, 65531, 65531, 65531, 65531, 65531, 65532, 65532, 65532, 65532, 65532, 65532, 65533, 65533, 65533,
-    65533, 65533, 65533, 65533, 65533, 65534, 65534, 65534, 65534, 65534, 65534, 65534, 65534, 65534, 65534, 65535],
-    dtype=np.uint16)
 
 
 @onnx_op("LSTM", constraints="batch 1; default activations; constant weights, bias and initial states; no "
@@ -141,32 +119,14 @@ def tanh_input_rescale(power: int) -> tuple[int, int]:
 
 
 def sigmoid16(x: np.ndarray) -> np.ndarray:
-    """TFLM's int16 Logistic with input multiplier 0 and shift 0 (reference_integer_ops::Logistic): Q3.12 in,
-    Q0.15 out in [0, 32767]. |3x| / 2^9 picks an interval of the 256-entry table, its low 9 bits interpolate
-    (unsigned 32-bit, at most 2^25); negative inputs mirror (2^25 - r); +2^9 rounds the final >> 10."""
-    table = SIGMOID_TABLE_UINT16.astype(np.int64)
-    v = np.asarray(x, np.int64) * 3
-    a = np.abs(v)
-    index = np.minimum(a >> 9, 254)
-    r = (table[index] << 9) + (a & 0x1FF) * (table[index + 1] - table[index])
-    r = np.where(a >> 9 >= 255, 0x7FFF << 10, r)
-    r = np.where(v >= 0, r + (1 << 9), (1 << 25) - r + (1 << 9) - 1)
-    return r >> 10
+    """TFLM's int16 Logistic on Q3.12 gates (input multiplier 3, no shift; ops/sigmoid_s16.py): Q0.15 out."""
+    return sigmoid_s16.reference("sigmoid", {"input_multiplier": 3, "input_left_shift": 0}, x).astype(np.int64)
 
 
 def tanh16(x: np.ndarray, multiplier: int, shift: int) -> np.ndarray:
-    """TFLM's int16 Tanh (reference_integer_ops::Tanh) after the input rescale (x * multiplier + round) >> shift:
-    Q0.15 out in [-32767, 32767]. |v| / 2^8 indexes the sigmoid table (tanh(x) = 2 sigmoid(2x) - 1), its low
-    8 bits interpolate; the result is mirrored around 2^23 and shifted down by 8 (arithmetic shift)."""
-    table = SIGMOID_TABLE_UINT16.astype(np.int64)
-    rounding = (1 << (shift - 1)) if shift > 0 else 0
-    v = (np.asarray(x, np.int64) * multiplier + rounding) >> shift
-    a = np.abs(v)
-    index = np.minimum(a >> 8, 254)
-    r = (table[index] << 8) + (a & 0xFF) * (table[index + 1] - table[index])
-    r = np.where(a >> 8 >= 255, 0xFFFF << 8, r)
-    r = np.where(v >= 0, r - (1 << 23) + (1 << 7), -r + (1 << 23) + (1 << 7) - 1)
-    return r >> 8
+    """TFLM's int16 Tanh after the input rescale (x * multiplier + round) >> shift (ops/sigmoid_s16.py)."""
+    return sigmoid_s16.reference("tanh", {"input_multiplier": multiplier, "input_left_shift": shift},
+                                 x).astype(np.int64)
 
 
 def _mbqm16(x: np.ndarray, multiplier: int | np.ndarray, shift: int | np.ndarray) -> np.ndarray:
@@ -385,7 +345,7 @@ class LstmOp(RecurrentOp):
             ("cell_zero_point", str(p["cell_zero_point"])),
             ("initial_h", ctx.pointer(node.inputs[5], "initial_h")),
             ("initial_c", ctx.pointer(node.inputs[6], "initial_c")),
-            ("sigmoid_table", ctx.array("sigmoid_table", SIGMOID_TABLE_UINT16,
+            ("sigmoid_table", ctx.array("sigmoid_table", sigmoid_s16.SIGMOID_TABLE,
                                         "TFLite's sigmoid(i / 24) in unsigned Q0.16")),
         ]
         outputs = dict(zip(node.attrs["roles"], node.outputs, strict=True))

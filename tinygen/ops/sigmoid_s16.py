@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 FUNCTIONS = ("sigmoid", "tanh")
 OUTPUT_SCALE = 1.0 / 32768.0
 
-# sigmoid(i / 24) in unsigned Q0.16, i = 0..255 (TFLite's sigmoid_table_uint16; the values are TFLite's
-# rounding, which plain round(65536 sigmoid(i / 24)) misses by one at some entries).
+# sigmoid(i / 24) in unsigned Q0.16, i = 0..255: TFLite's sigmoid_table_uint16 (also CMSIS-NN's), behind its
+# int16 LOGISTIC and TANH and TFLM's integer LSTM (ops/lstm.py). Kept as published: 44 of its entries are one
+# above round(65536 sigmoid(i / 24)), so the formula cannot regenerate it.
 SIGMOID_TABLE = np.array([
     32768, 33451, 34133, 34813, 35493, 36169, 36843, 37513, 38180, 38841, 39498, 40149, 40794, 41432, 42064, 42688,
     43304, 43912, 44511, 45102, 45683, 46255, 46817, 47369, 47911, 48443, 48964, 49475, 49975, 50464, 50942, 51409,
