@@ -197,10 +197,11 @@ def _advice(fits: bool, holds: bool, candidates: list[Candidate]) -> str:
     if not holds and not any(c.kind == "raise" for c in candidates):
         return ("Even int8 does not reach the SQNR floor, and no layer of this model takes int16 activations yet: "
                 "lower --min-sqnr, or try another --calib-method.")
-    if not fits:
-        return ("Raise --max-flash (or lower --min-sqnr): even with int4 weights on every layer the floor allows, "
-                "the weights do not fit.")
-    return "Lower --min-sqnr."
+    if not holds:
+        return ("Even with int16 activations on every layer that raised the SQNR, the floor is not reached (the "
+                "int8 weights and the calibration limit it): lower --min-sqnr, or try another --calib-method.")
+    return ("Raise --max-flash (or lower --min-sqnr): even with int4 weights on every layer the floor allows, "
+            "the weights do not fit.")
 
 
 def output_sqnr(reference: list[np.ndarray], approximation: list[np.ndarray]) -> float:
