@@ -1,20 +1,8 @@
 /* tg_avg_pool_s16: average pooling of int16 values (zero point 0), plain C99: TFLite's AveragePool16
  * (round_half_away(sum / count)), or with params->mean TFLM's integer MEAN (one requantization of the sum,
  * as tg_avg_pool_s8 does it). The sum of at most 65,536 int16 values fits int32. */
+#include "internal/tg_pool_average.h"
 #include "tg_s16.h"
-
-static void count_taps(int32_t start, int32_t kernel, int32_t dilation, int32_t size, int32_t pad_begin,
-                       int32_t pad_end, int32_t *inside, int32_t *inside_padded)
-{
-    int32_t k;
-    *inside = 0;
-    *inside_padded = 0;
-    for (k = 0; k < kernel; ++k) {
-        const int32_t i = start + k * dilation;
-        *inside += (i >= 0 && i < size) ? 1 : 0;
-        *inside_padded += (i >= -pad_begin && i < size + pad_end) ? 1 : 0;
-    }
-}
 
 static int16_t average_of(const tg_pool_params *p, int32_t sum, int32_t count, int32_t count_padded)
 {
@@ -24,12 +12,7 @@ static int16_t average_of(const tg_pool_params *p, int32_t sum, int32_t count, i
     }
     count = TG_MAX(count, 1);
     if (p->mean) {
-        /* (M << sh) / n as tg_pool_average's MEAN: |sum| <= 2^15 n, and the multiplier's quotient < 2^31. */
-        int32_t sh = 0;
-        while (sh < 32 && sh < 31 + p->shift && ((int64_t)2 << sh) <= count) {
-            ++sh;
-        }
-        average = tg_requantize(sum, (int32_t)(((int64_t)p->multiplier << sh) / count), p->shift - sh);
+        average = tg_pool_mean(sum, count, p->multiplier, p->shift); /* |sum| <= 2^15 n < 2^31 */
     } else {
         average = sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
     }
@@ -44,13 +27,13 @@ void tg_avg_pool_s16(const tg_context *ctx, const tg_pool_params *p, const int16
     for (oy = 0; oy < p->output.h; ++oy) {
         const int32_t base_y = oy * p->stride.h - p->padding.top;
         int32_t rows, rows_padded;
-        count_taps(base_y, p->kernel.h, p->dilation.h, in_h, p->padding.top, p->padding.bottom, &rows,
-                   &rows_padded);
+        tg_pool_count_taps(base_y, p->kernel.h, p->dilation.h, in_h, p->padding.top, p->padding.bottom, &rows,
+                           &rows_padded);
         for (ox = 0; ox < p->output.w; ++ox) {
             const int32_t base_x = ox * p->stride.w - p->padding.left;
             int32_t cols, cols_padded;
-            count_taps(base_x, p->kernel.w, p->dilation.w, in_w, p->padding.left, p->padding.right, &cols,
-                       &cols_padded);
+            tg_pool_count_taps(base_x, p->kernel.w, p->dilation.w, in_w, p->padding.left, p->padding.right, &cols,
+                               &cols_padded);
             for (c = 0; c < channels; ++c) {
                 int32_t sum = 0;
                 for (ky = 0; ky < p->kernel.h; ++ky) {

@@ -4,20 +4,6 @@
 #include "internal/tg_pool_average.h"
 #include "tg_pool.h"
 
-/* Taps of one axis that fall inside the input, and inside the padded input. */
-static void count_taps(int32_t start, int32_t kernel, int32_t dilation, int32_t size, int32_t pad_begin,
-                       int32_t pad_end, int32_t *inside, int32_t *inside_padded)
-{
-    int32_t k;
-    *inside = 0;
-    *inside_padded = 0;
-    for (k = 0; k < kernel; ++k) {
-        const int32_t i = start + k * dilation;
-        *inside += (i >= 0 && i < size) ? 1 : 0;
-        *inside_padded += (i >= -pad_begin && i < size + pad_end) ? 1 : 0;
-    }
-}
-
 void tg_avg_pool_s8(const tg_context *ctx, const tg_pool_params *p, const int8_t *input, int8_t *output)
 {
     const int32_t in_h = p->input.h, in_w = p->input.w, channels = p->input.c;
@@ -26,13 +12,13 @@ void tg_avg_pool_s8(const tg_context *ctx, const tg_pool_params *p, const int8_t
     for (oy = 0; oy < p->output.h; ++oy) {
         const int32_t base_y = oy * p->stride.h - p->padding.top;
         int32_t rows, rows_padded;
-        count_taps(base_y, p->kernel.h, p->dilation.h, in_h, p->padding.top, p->padding.bottom, &rows,
-                   &rows_padded);
+        tg_pool_count_taps(base_y, p->kernel.h, p->dilation.h, in_h, p->padding.top, p->padding.bottom, &rows,
+                           &rows_padded);
         for (ox = 0; ox < p->output.w; ++ox) {
             const int32_t base_x = ox * p->stride.w - p->padding.left;
             int32_t cols, cols_padded;
-            count_taps(base_x, p->kernel.w, p->dilation.w, in_w, p->padding.left, p->padding.right, &cols,
-                       &cols_padded);
+            tg_pool_count_taps(base_x, p->kernel.w, p->dilation.w, in_w, p->padding.left, p->padding.right, &cols,
+                               &cols_padded);
             for (c = 0; c < channels; ++c) {
                 int32_t sum = 0;
                 for (ky = 0; ky < p->kernel.h; ++ky) {

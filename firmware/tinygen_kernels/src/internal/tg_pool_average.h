@@ -1,27 +1,45 @@
-/* tinygen kernel library: the per-output step of average pooling, shared by tg_avg_pool_s8 and its DSP
- * variant so both round alike: from the sum of the raw int8 values of a window to the int8 output. */
+/* tinygen kernel library: the per-output step of average pooling, shared by tg_avg_pool_s8, its DSP
+ * variant and tg_avg_pool_s16 so all round alike: from the sum of the raw values of a window to the output. */
 #ifndef TG_POOL_AVERAGE_H
 #define TG_POOL_AVERAGE_H
 
 #include "tg_pool.h"
 #include "tg_requant.h"
 
+/* Taps of one axis that fall inside the input, and inside the padded input. */
+TG_INLINE void tg_pool_count_taps(int32_t start, int32_t kernel, int32_t dilation, int32_t size, int32_t pad_begin,
+                                  int32_t pad_end, int32_t *inside, int32_t *inside_padded)
+{
+    int32_t k;
+    *inside = 0;
+    *inside_padded = 0;
+    for (k = 0; k < kernel; ++k) {
+        const int32_t i = start + k * dilation;
+        *inside += (i >= 0 && i < size) ? 1 : 0;
+        *inside_padded += (i >= -pad_begin && i < size + pad_end) ? 1 : 0;
+    }
+}
+
+/* TFLM's integer MEAN: one requantization of acc = sum(q - zp_in) by (s_in / s_out) / n, the division
+ * folded into the multiplier: (M << sh) / n, where sh = min(floor(log2 n), 32, 31 + shift) keeps the
+ * quotient below 2^31 (2^sh <= n) and its shift - sh >= -31. The caller keeps |acc| < 2^31. */
+TG_INLINE int32_t tg_pool_mean(int32_t acc, int32_t n, int32_t multiplier, int32_t shift)
+{
+    int32_t sh = 0;
+    while (sh < 32 && sh < 31 + shift && ((int64_t)2 << sh) <= n) {
+        ++sh;
+    }
+    return tg_requantize(acc, (int32_t)(((int64_t)multiplier << sh) / n), shift - sh);
+}
+
 /* sum: of the taps inside the input; count: their number; count_padded: the taps inside the padded input. */
 TG_INLINE int8_t tg_pool_average(const tg_pool_params *p, int32_t sum, int32_t count, int32_t count_padded)
 {
     int32_t average;
     if (p->mean) {
-        /* TFLM's integer MEAN: acc = sum(q - zp_in) (padded taps add 0), one requantization by
-         * (s_in / s_out) / n with the division folded into the multiplier: (M << sh) / n, where
-         * sh = min(floor(log2 n), 32, 31 + shift) keeps the quotient below 2^31 (2^sh <= n) and
-         * its shift - sh >= -31. |acc| <= 255 n < 2^31 for any window tinygen emits. */
+        /* acc = sum(q - zp_in) (padded taps add 0); |acc| <= 255 n < 2^31 for any window tinygen emits. */
         const int32_t n = TG_MAX(p->count_include_pad ? count_padded : count, 1);
-        const int32_t acc = sum - p->input_zero_point * count;
-        int32_t sh = 0;
-        while (sh < 32 && sh < 31 + p->shift && ((int64_t)2 << sh) <= n) {
-            ++sh;
-        }
-        average = tg_requantize(acc, (int32_t)(((int64_t)p->multiplier << sh) / n), p->shift - sh);
+        average = tg_pool_mean(sum - p->input_zero_point * count, n, p->multiplier, p->shift);
         return (int8_t)TG_CLAMP(average + p->output_offset, -128, 127);
     }
     if (p->count_include_pad) {
