@@ -7,6 +7,7 @@ compile` uses; the importer collects its problems instead of raising them, so th
 unsupported nodes is exactly the one compile would refuse with. When every node imports, the
 graph also goes through the compiler's passes, so layers, parameters and MACs are the ones
 `tinygen compile` reports; otherwise they are those of the nodes that imported, before the passes.
+A .tflite file is inspected the same way, by TFLite operator.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from ..errors import Problem, ProblemCollector
 from ..frontend.formats import model_format
 from ..frontend.importer import import_model
 from ..frontend.loader import load_model
+from ..frontend.tflite import load_tflite
+from ..frontend.tflite_import import import_tflite
+from ..ir import Graph
 from ..ops import op_of
 from ..passes import run_pipeline
 
@@ -28,23 +32,11 @@ def inspect_model(path: str | Path, input_shapes: dict[str, tuple[int, ...]] | N
                   ) -> tuple[dict[str, Any], list[Problem]]:
     """(the figures, JSON-ready; the problems compile would refuse the model with, if any)."""
     if model_format(path) == "tflite":
-        from .inspect_tflite import inspect_tflite
-
         return inspect_tflite(path)
     loaded = load_model(str(path), input_shapes)
     problems = ProblemCollector(loaded.path)
     graph = import_model(loaded, problems)
-    supported = not problems.problems
-    if supported:
-        run_pipeline(graph)  # the compiler's passes: fused activations, folded BatchNorm, ...
-    layers_of: dict[str, list[dict[str, Any]]] = {}
-    for node, weights in zip(graph.nodes, weight_tensors(graph), strict=True):
-        params = sum(graph.tensors[name].size for name in weights)
-        layers_of.setdefault(node.name, []).append(
-            {"op": node.op, "macs": int(op_of(node).macs(node, graph)), "params": int(params)})
-    refused: dict[str, list[Problem]] = {}
-    for problem in problems.problems:
-        refused.setdefault(problem.node or "", []).append(problem)
+    layers_of, refused = layers_and_refusals(graph, problems)
 
     def shape(name: str) -> list[int] | None:
         info = loaded.values.get(name)
@@ -54,20 +46,10 @@ def inspect_model(path: str | Path, input_shapes: dict[str, tuple[int, ...]] | N
     for index, node in enumerate(loaded.graph.node):
         shown = node.name or f"<unnamed {node.op_type}>"
         ir_name = node.name or f"{node.op_type}_{node.output[0]}"
-        layers = layers_of.get(ir_name, [])
-        reasons = refused.get(shown, [])
-        nodes.append({
-            "index": index,
-            "name": shown,
-            "op": node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}.{node.op_type}",
-            "inputs": [shape(n) for n in node.input if n and n not in loaded.constants],
-            "outputs": [shape(n) for n in node.output if n],
-            "supported": not reasons,
-            "reasons": [problem.reason + (f" — {problem.hint}" if problem.hint else "") for problem in reasons],
-            "layers": [layer["op"] for layer in layers],
-            "macs": sum(layer["macs"] for layer in layers),
-            "params": sum(layer["params"] for layer in layers),
-        })
+        nodes.append(node_row(
+            index, shown, node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}.{node.op_type}",
+            [shape(n) for n in node.input if n and n not in loaded.constants], [shape(n) for n in node.output if n],
+            layers_of.get(ir_name, []), refused.get(shown, [])))
     io = [{"name": name, "shape": list(loaded.values[name].shape), "dtype": str(loaded.values[name].dtype)}
           for name in loaded.input_names]
     outputs = [{"name": name, "shape": shape(name)} for name in loaded.output_names]
@@ -77,17 +59,86 @@ def inspect_model(path: str | Path, input_shapes: dict[str, tuple[int, ...]] | N
         "upgraded_from_opset": loaded.upgraded_from,
         "inputs": io,
         "outputs": outputs,
+        **summary(nodes, graph, problems, "nodes"),
+        "notes": list(loaded.notes),
+    }
+    return result, problems.problems
+
+
+def inspect_tflite(path: str | Path) -> tuple[dict[str, Any], list[Problem]]:
+    """The same for a .tflite file: its operators, named after their first output tensor."""
+    model = load_tflite(path)
+    problems = ProblemCollector(model.path)
+    graph = import_tflite(model, problems)
+    layers_of, refused = layers_and_refusals(graph, problems)
+    nodes = []
+    for op in model.operators:
+        name = model.tensors[op.outputs[0]].name if op.outputs else f"{op.op}_{op.index}"
+        nodes.append(node_row(
+            op.index, name, op.op,
+            [list(model.tensors[i].shape) for i in op.inputs if i >= 0 and not model.tensors[i].is_constant],
+            [list(model.tensors[i].shape) for i in op.outputs], layers_of.get(name, []), refused.get(name, [])))
+    tensors = model.tensors
+    result = {
+        "model": str(path),
+        "format": "TFLite",
+        "opset": None,
+        "upgraded_from_opset": None,
+        "inputs": [{"name": tensors[i].name, "shape": list(tensors[i].shape), "dtype": tensors[i].type_name}
+                   for i in model.inputs],
+        "outputs": [{"name": tensors[i].name, "shape": list(tensors[i].shape)} for i in model.outputs],
+        **summary(nodes, graph, problems, "operators"),
+    }
+    return result, problems.problems
+
+
+def layers_and_refusals(graph: Graph, problems: ProblemCollector
+                        ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[Problem]]]:
+    """The compiler's layers of an imported graph by source node name (after the compiler's passes --
+    fused activations, folded BatchNorm, ... -- when every node imported), and the problems by node."""
+    if not problems.problems:
+        run_pipeline(graph)
+    layers_of: dict[str, list[dict[str, Any]]] = {}
+    for node, weights in zip(graph.nodes, weight_tensors(graph), strict=True):
+        params = sum(graph.tensors[name].size for name in weights)
+        layers_of.setdefault(node.name, []).append(
+            {"op": node.op, "macs": int(op_of(node).macs(node, graph)), "params": int(params)})
+    refused: dict[str, list[Problem]] = {}
+    for problem in problems.problems:
+        refused.setdefault(problem.node or "", []).append(problem)
+    return layers_of, refused
+
+
+def node_row(index: int, name: str, op: str, inputs: list[Any], outputs: list[Any],
+             layers: list[dict[str, Any]], reasons: list[Problem]) -> dict[str, Any]:
+    """One source node (ONNX node or TFLite operator) of the inspection, with the layers it became."""
+    return {
+        "index": index,
+        "name": name,
+        "op": op,
+        "inputs": inputs,
+        "outputs": outputs,
+        "supported": not reasons,
+        "reasons": [problem.reason + (f" — {problem.hint}" if problem.hint else "") for problem in reasons],
+        "layers": [layer["op"] for layer in layers],
+        "macs": sum(layer["macs"] for layer in layers),
+        "params": sum(layer["params"] for layer in layers),
+    }
+
+
+def summary(nodes: list[dict[str, Any]], graph: Graph, problems: ProblemCollector, what: str) -> dict[str, Any]:
+    """The totals over the source nodes (`what`: "nodes" or "operators")."""
+    supported = not problems.problems
+    return {
         "ops": dict(sorted(Counter(row["op"] for row in nodes).items())),
         "nodes": nodes,
         "supported": supported,
         "layers": len(graph.nodes),
         "macs": int(sum(row["macs"] for row in nodes)),
         "params": int(sum(row["params"] for row in nodes)),
-        "figures": "after the compiler's passes" if supported else "of the nodes that import, before the passes",
+        "figures": "after the compiler's passes" if supported else f"of the {what} that import, before the passes",
         "problems": [str(problem) for problem in problems.problems],
-        "notes": list(loaded.notes),
     }
-    return result, problems.problems
 
 
 def inspect_lines(result: dict[str, Any]) -> list[str]:
