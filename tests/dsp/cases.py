@@ -151,29 +151,42 @@ def depthwise_case(seed: int) -> Case:
     b = GraphBuilder(f"dsp_depthwise_{seed}", seed)
     rng = b.rng
     case = Case(b.graph)
-    # (kernel, stride, dilation, pads, in H, in W, C_in, multiplier, fast, narrow)
-    layers = [
+    # (kernel, stride, dilation, pads, in H, in W, C_in, multiplier, fast, narrow[, per channel])
+    layers: list[tuple] = [
         ((3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 6, 5, 8, 1, True, False),    # KWS-like, row loop
         ((3, 3), (2, 2), (1, 1), (0, 0, 1, 1), 9, 8, 12, 1, True, False),   # VWW's strided layers
         ((3, 3), (1, 1), (1, 1), (0, 0, 0, 0), 3, 3, 4, 1, True, False),    # one output pixel
         ((3, 3), (2, 1), (1, 1), (2, 0, 1, 2), 7, 4, 16, 1, True, False),   # uneven strides, big pads
         ((3, 3), (1, 2), (1, 1), (1, 1, 1, 1), 4, 9, 8, 1, True, False),    # stride-2 pairs, odd row: a single
-        ((3, 3), (3, 3), (1, 1), (1, 1, 1, 1), 7, 8, 4, 1, True, False),    # stride 3: singles only
+        ((3, 3), (3, 3), (1, 1), (1, 1, 1, 1), 7, 8, 4, 1, True, False),    # stride 3: the plain kernel
         ((3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 4, 4, 6, 1, True, False),    # C % 4 != 0: plain
         ((3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 4, 5, 8, 1, False, True),    # extremes, narrow clamp: plain
         ((5, 5), (1, 1), (1, 1), (2, 2, 2, 2), 6, 6, 8, 1, True, False),    # general: 5x5
         ((3, 3), (1, 1), (2, 2), (2, 2, 2, 2), 5, 6, 5, 1, False, True),    # general: dilation, 5 channels
         ((3, 3), (2, 2), (1, 1), (1, 1, 1, 1), 5, 5, 3, 2, True, False),    # general: multiplier 2
         ((1, 3), (1, 1), (1, 1), (0, 1, 0, 1), 1, 9, 7, 3, False, False),   # general: 1-D, multiplier 3
+        # tg_depthwise_conv_3x3_s8's row loops: every remainder after the blocks of 4 pixels at both
+        # strides (stride 1: pair, single; stride 2: pair, tail pair, single), an odd left padding (its
+        # first pair half padding), an odd right edge (its last pair half padding), the odd last column
+        # (the tail) as input or padding, per-tensor requantization (False: per channel)
+        ((3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 5, 7, 8, 1, True, False),    # 7 = 4 + 2 + 1, tail padding
+        ((3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 3, 6, 4, 1, True, False, False),  # 6 = 4 + 2, right pair
+        ((3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 3, 3, 12, 1, True, False),   # 3 = 2 + 1 (VWW's last layer)
+        ((3, 3), (1, 1), (1, 1), (0, 0, 0, 0), 4, 5, 4, 1, True, False),    # 3 = 2 + 1, tail input
+        ((3, 3), (2, 2), (1, 1), (1, 1, 1, 1), 5, 8, 8, 1, True, False),    # 4: pair + tail pair, tail input
+        ((3, 3), (2, 2), (1, 1), (0, 0, 0, 0), 5, 11, 4, 1, True, False, False),  # 5 = 4 + single
+        ((3, 3), (2, 2), (1, 1), (1, 1, 1, 1), 4, 13, 8, 1, True, False),   # 7 = 4 + pair + single
+        ((3, 3), (2, 2), (1, 1), (0, 0, 1, 1), 6, 12, 4, 1, True, False),   # 6 = 4 + tail pair (VWW)
+        ((3, 3), (2, 2), (1, 1), (0, 0, 1, 1), 4, 17, 4, 1, True, False),   # 8 = 4 + pair + tail pair
     ]
-    for kernel, stride, dilation, pads, height, width, in_c, multiplier, fast, narrow in layers:
+    for kernel, stride, dilation, pads, height, width, in_c, multiplier, fast, narrow, *per_channel in layers:
         window = Window(kernel, stride, dilation, pads)
         out_h, out_w = window.output_size(height, width)
         out_c = in_c * multiplier
         in_zp = b.zero_point()
         x = b.input((1, height, width, in_c), zp=in_zp)
         weights = int8_weights(rng, (1, *kernel, out_c))
-        bias, params = conv_params(b, weights.reshape(-1, out_c).T, in_zp, fast, True, narrow)
+        bias, params = conv_params(b, weights.reshape(-1, out_c).T, in_zp, fast, all(per_channel), narrow)
         y = b.layer("depthwise_conv2d", [x, b.constant(weights, "w"), b.constant(bias, "b")],
                     (1, out_h, out_w, out_c), {**_attrs(window), "depth_multiplier": multiplier, "activation": None},
                     params)

@@ -1,22 +1,31 @@
-/* tg_depthwise_conv_3x3_s8: depthwise 3x3 convolution (channel multiplier 1, no dilation; any stride
- * and padding). Must equal tg_depthwise_conv_s8 (the plain C reference), and falls back to it on
- * cores without the DSP extension and for other shapes.
+/* tg_depthwise_conv_3x3_s8: depthwise 3x3 convolution (channel multiplier 1, no dilation; any padding,
+ * any vertical stride, horizontal stride 1 or 2). Must equal tg_depthwise_conv_s8 (the plain C
+ * reference), and falls back to it on cores without the DSP extension and for other shapes.
  *
- * DSP: 4 channels at a time; the input rows widened to int16 (+ input offset) once per channel group
- * into 3 row buffers that roll down the input (a row still needed by the next output row stays where
- * it is; no other row is kept), padding columns and rows as 0. The 9 taps' weights are widened once
- * per group. An output row runs in assembly loops with the short requantization (tg_dsp.h; weights
- * and bias doubled, so the accumulators hold 2 acc):
- *   - stride 1 or 2: two output pixels per iteration, so each weight word loaded serves both; the
- *     loads of a tap (weights, pixel A, pixel B) run back to back, where the Cortex-M4 pipelines
- *     them (1 cycle each after the first), and each lane's requantization constants are loaded once
- *     for both pixels: about 236 cycles per 2 pixels and 4 channels (72 MACs); at stride 1 pixel B's
- *     taps are A's shifted by a column, so each input word is loaded once: about 224 cycles;
- *   - the last pixel of an odd row, and other strides: one pixel per iteration (two LDRD and four
- *     16 x 16 multiply-accumulates per tap; about 155 cycles per pixel and 4 channels).
- * Layers it does not take (channels not a multiple of 4, a clamp inside int8, a requantization
- * outside the short form) go to the plain kernel. */
+ * DSP: 4 channels (lanes) at a time. Each input row the window needs is widened to int16 (+ input
+ * offset) once per channel group into one of 3 row buffers that roll down the input (a row still needed
+ * by the next output row stays where it is). A buffer holds, per pair of columns (2i, 2i + 1), one
+ * word per lane with the two columns' values (x[2i] in the bottom half): two horizontally neighbouring
+ * taps of one channel, so one SMLAD does two of its multiply-accumulates against a word of weights
+ * (w0, w1) or (w1, w2) built per group (doubled: the accumulators hold 2 acc, the short requantization
+ * of tg_dsp.h). An odd last column (the "tail") follows the pairs as one halfword per lane, so a buffer
+ * is 8 bytes per column as before (the arena does not grow). Padding columns and rows are 0.
+ *
+ * Per lane, 4 output pixels at a time (registers: 4 accumulators, the window row's words, both weight
+ * words, the three row pointers), in assembly:
+ *   - stride 1, pixels x .. x + 3 (x even) read pair words A, B, C (columns x .. x + 5): pixel x is
+ *     SMLAD(w01, A) + w2 B.lo, x + 1 is SMLAD(w12, B) + w0 A.hi, x + 2 is SMLAD(w01, B) + w2 C.lo, x + 3
+ *     SMLAD(w12, C) + w0 B.hi: 5 loads (6 cycles) and 8 multiplies for 12 MACs per window row;
+ *   - stride 2, pixel x reads pair x (SMLAD w01) and the low half of pair x + 1 (w2): 7 loads and 8
+ *     multiplies for 12 MACs;
+ *   - then the 4 accumulators are requantized with the lane's constants loaded once (about 30 cycles
+ *     with the stores): about 75 cycles per lane and 4 pixels (36 MACs), 300 per block of 4 lanes.
+ * A row's remaining pixels take the 2-pixel block and the single pixel (the last one of an odd row at
+ * stride 1, always the last one at stride 2, whose third column may be the tail).
+ * Layers it does not take (channels not a multiple of 4, a clamp inside int8, a requantization outside
+ * the short form, a horizontal stride above 2) go to the plain kernel. */
 #include <stddef.h>
+#include <string.h>
 
 #include "tg_conv.h"
 #include "internal/tg_dsp.h"
@@ -29,221 +38,287 @@ TG_INLINE int32_t tg_dw3x3_slots_bytes(const tg_conv_params *params)
 
 int32_t tg_depthwise_conv_3x3_s8_get_buffer_size(const tg_conv_params *params)
 {
-    /* the row slots, or the fallback's ring of input pixels in place */
+    /* the row buffers, or the fallback's ring of input pixels in place */
     return TG_MAX(tg_dw3x3_slots_bytes(params), tg_depthwise_conv_s8_get_buffer_size(params));
 }
 
 #if defined(__ARM_FEATURE_DSP)
-/* What the row loop reads, at the byte offsets its assembly uses (checked below). */
+/* What the row loops read, at the byte offsets their assembly uses (checked below). */
 typedef struct {
-    uint32_t weights[9][2]; /*   0: widened (and, for the row loop, doubled) weights of the 9 taps */
-    int32_t bias[4];        /*  72: per lane (doubled for the row loop) */
-    tg_dsp_short_t rq[4];   /*  88: per lane {multiplier, round, shift} */
-    int32_t step;           /* 136: bytes between the windows of neighbouring output pixels */
-    int32_t channels;       /* 140: bytes between output pixels */
-    int32_t count;          /* 144: output pixels left in the row */
-    const uint32_t *row[3]; /* 148: the window's rows at its first column */
-    int8_t *out;            /* 160 */
+    uint32_t weights[4][3][2]; /*   0: lane j, window row k at 24 j + 8 k: (2 w_k0, 2 w_k1), (2 w_k1, 2 w_k2) */
+    int32_t bias[4];           /*  96: per lane, doubled */
+    tg_dsp_short_t rq[4];      /* 112: per lane {multiplier, round, shift} */
+    int32_t channels;          /* 160: bytes between output pixels */
+    int32_t count;             /* 164: blocks left */
+    const uint32_t *row[3];    /* 168: the window's rows at the block's first pair */
+    int8_t *out;               /* 180: the block's first output pixel, lane 0 */
+    int32_t rest;              /* 184: after the blocks of 4: bit 1 a pair, bit 2 a tail pair, bit 0 a single */
 } tg_dw3x3_frame;
 
-typedef char tg_dw3x3_frame_layout[(offsetof(tg_dw3x3_frame, bias) == 72 && offsetof(tg_dw3x3_frame, rq) == 88 &&
-                                    offsetof(tg_dw3x3_frame, step) == 136 && offsetof(tg_dw3x3_frame, row) == 148 &&
-                                    offsetof(tg_dw3x3_frame, out) == 160)
+typedef char tg_dw3x3_frame_layout[(offsetof(tg_dw3x3_frame, bias) == 96 && offsetof(tg_dw3x3_frame, rq) == 112 &&
+                                    offsetof(tg_dw3x3_frame, channels) == 160 &&
+                                    offsetof(tg_dw3x3_frame, count) == 164 && offsetof(tg_dw3x3_frame, row) == 168 &&
+                                    offsetof(tg_dw3x3_frame, out) == 180 && offsetof(tg_dw3x3_frame, rest) == 184)
                                        ? 1
                                        : -1];
 
 /* clang-format off */
-/* One tap: input column words at [row + offset], weights at [frame + 8 * tap]. */
-#define TG_DW_TAP(row, offset, tap)                                                                      \
-    "ldrd r4, r5, [" row ", #" offset "]\n\t"                                                           \
-    "ldrd r6, r8, [r12, #" tap "]\n\t"                                                                  \
-    "smlabb r0, r6, r4, r0\n\t"                                                                          \
-    "smlatt r2, r6, r4, r2\n\t"                                                                          \
-    "smlabb r1, r8, r5, r1\n\t"                                                                          \
-    "smlatt r3, r8, r5, r3\n\t"
+/* Weight words of lane L, window row K: (w0, w1) into r8, (w1, w2) into lr. */
+#define TG_DW_WEIGHTS(L, K)                                                                               \
+    "ldr r8, [r12, #24*" #L "+8*" #K "]\n\t"                                                              \
+    "ldr lr, [r12, #24*" #L "+8*" #K "+4]\n\t"
 
-/* Lane a (accumulator register, holding 2 acc) requantized by rq[lane] and stored at out[lane]. */
-#define TG_DW_STORE(a, rq, lane)                                                                         \
-    "ldrd r4, r5, [r12, #" rq "]\n\t"                                                                   \
-    "ldr r6, [r12, #" rq "+8]\n\t"                                                                      \
-    "add r5, r5, " a ", asr #31\n\t"                                                                    \
-    "smmlar " a ", " a ", r4, r5\n\t"                                                                   \
-    "asr " a ", " a ", r6\n\t"                                                                          \
-    "ssat " a ", #8, " a "\n\t"                                                                         \
-    "strb " a ", [lr, #" lane "]\n\t"
+/* The word of lane L at byte `off` of pair words from row R into reg, or (T = 1) the lane's tail halfword
+ * there (the tail holds one halfword per lane; only its low half is read). */
+#define TG_DW_LAST_0(reg, R, off, L) "ldr " reg ", [" R ", #" off "+4*" #L "]\n\t"
+#define TG_DW_LAST_1(reg, R, off, L) "ldrsh " reg ", [" R ", #" off "+2*" #L "]\n\t"
 
-/* The output pixels of a row left in the frame (frame->count of them, maybe 0), one per iteration. */
-#define TG_DW_SINGLES                                                                                    \
-    "ldr r4, [r12, #144]\n\t"                                                                           \
-    "cmp r4, #0\n\t"                                                                                    \
-    "beq 5f\n\t"                                                                                        \
-    "ldr r9, [r12, #148]\n\t"                                                                           \
-    "ldr r10, [r12, #152]\n\t"                                                                          \
-    "ldr r11, [r12, #156]\n\t"                                                                          \
-    "ldr lr, [r12, #160]\n\t"                                                                           \
-    "4:\n\t"                                                                                             \
-    "ldrd r0, r1, [r12, #72]\n\t"                                                                       \
-    "ldrd r2, r3, [r12, #80]\n\t"                                                                       \
-    TG_DW_TAP("r9", "0", "0") TG_DW_TAP("r9", "8", "8") TG_DW_TAP("r9", "16", "16")                     \
-    TG_DW_TAP("r10", "0", "24") TG_DW_TAP("r10", "8", "32") TG_DW_TAP("r10", "16", "40")                \
-    TG_DW_TAP("r11", "0", "48") TG_DW_TAP("r11", "8", "56") TG_DW_TAP("r11", "16", "64")                \
-    TG_DW_STORE("r0", "88", "0") TG_DW_STORE("r1", "100", "1")                                           \
-    TG_DW_STORE("r2", "112", "2") TG_DW_STORE("r3", "124", "3")                                          \
-    "ldr r4, [r12, #136]\n\t"                                                                           \
-    "add r9, r9, r4\n\t"                                                                                \
-    "add r10, r10, r4\n\t"                                                                              \
-    "add r11, r11, r4\n\t"                                                                              \
-    "ldr r4, [r12, #140]\n\t"                                                                           \
-    "add lr, lr, r4\n\t"                                                                                \
-    "ldr r4, [r12, #144]\n\t"                                                                           \
-    "subs r4, r4, #1\n\t"                                                                               \
-    "str r4, [r12, #144]\n\t"                                                                           \
-    "bne 4b\n\t"                                                                                        \
+/* Stride 1, pixels 0..3 of the block, window row K (row pointer R) of lane L; a0..a3: the accumulators'
+ * addends (r3, the bias, on the first row: r3 is the last one overwritten). */
+#define TG_DW1_QUAD_ROW(R, K, L, T, a0, a1, a2, a3)                                                        \
+    "ldr r4, [" R ", #4*" #L "]\n\t"                                                                      \
+    "ldr r5, [" R ", #16+4*" #L "]\n\t"                                                                   \
+    "ldr r6, [" R ", #32+4*" #L "]\n\t"                                                                   \
+    TG_DW_WEIGHTS(L, K)                                                                                   \
+    "smlad r0, r8, r4, " a0 "\n\t"                                                                        \
+    "smlatb r0, lr, r5, r0\n\t"                                                                           \
+    "smlad r1, lr, r5, " a1 "\n\t"                                                                        \
+    "smlabt r1, r8, r4, r1\n\t"                                                                           \
+    "smlad r2, r8, r5, " a2 "\n\t"                                                                        \
+    "smlatb r2, lr, r6, r2\n\t"                                                                           \
+    "smlabt r3, r8, r5, " a3 "\n\t"                                                                       \
+    "smlad r3, lr, r6, r3\n\t"
+
+/* Stride 2, the same (pairs 0..4 of the block; the fifth is the tail when T = 1). */
+#define TG_DW2_QUAD_ROW(R, K, L, T, a0, a1, a2, a3)                                                       \
+    "ldr r4, [" R ", #4*" #L "]\n\t"                                                                      \
+    "ldr r5, [" R ", #16+4*" #L "]\n\t"                                                                   \
+    "ldr r6, [" R ", #32+4*" #L "]\n\t"                                                                   \
+    TG_DW_WEIGHTS(L, K)                                                                                   \
+    "smlad r0, r8, r4, " a0 "\n\t"                                                                        \
+    "smlatb r0, lr, r5, r0\n\t"                                                                           \
+    "smlad r1, r8, r5, " a1 "\n\t"                                                                        \
+    "smlatb r1, lr, r6, r1\n\t"                                                                           \
+    "ldr r4, [" R ", #48+4*" #L "]\n\t"                                                                   \
+    TG_DW_LAST_##T("r5", R, "64", L)                                                                      \
+    "smlad r2, r8, r6, " a2 "\n\t"                                                                        \
+    "smlatb r2, lr, r4, r2\n\t"                                                                           \
+    "smlad r3, r8, r4, " a3 "\n\t"                                                                        \
+    "smlatb r3, lr, r5, r3\n\t"
+
+/* Stride 1, pixels 0..1 (pair words A, B); a0, a1: r1 (the bias) on the first row. */
+#define TG_DW1_PAIR_ROW(R, K, L, T, a0, a1)                                                               \
+    "ldr r4, [" R ", #4*" #L "]\n\t"                                                                      \
+    "ldr r5, [" R ", #16+4*" #L "]\n\t"                                                                   \
+    TG_DW_WEIGHTS(L, K)                                                                                   \
+    "smlad r0, r8, r4, " a0 "\n\t"                                                                        \
+    "smlatb r0, lr, r5, r0\n\t"                                                                           \
+    "smlad r1, lr, r5, " a1 "\n\t"                                                                        \
+    "smlabt r1, r8, r4, r1\n\t"
+
+/* Stride 2, pixels 0..1 (pairs 0..2; the third is the tail when T = 1). */
+#define TG_DW2_PAIR_ROW(R, K, L, T, a0, a1)                                                               \
+    "ldr r4, [" R ", #4*" #L "]\n\t"                                                                      \
+    "ldr r5, [" R ", #16+4*" #L "]\n\t"                                                                   \
+    TG_DW_LAST_##T("r6", R, "32", L)                                                                      \
+    TG_DW_WEIGHTS(L, K)                                                                                   \
+    "smlad r0, r8, r4, " a0 "\n\t"                                                                        \
+    "smlatb r0, lr, r5, r0\n\t"                                                                           \
+    "smlad r1, r8, r5, " a1 "\n\t"                                                                        \
+    "smlatb r1, lr, r6, r1\n\t"
+
+/* Either stride, one pixel: pair 0 and the tail after it (its third column). */
+#define TG_DW_SINGLE_ROW(R, K, L, T, a0, a1)                                                              \
+    "ldr r4, [" R ", #4*" #L "]\n\t"                                                                      \
+    TG_DW_LAST_##T("r5", R, "16", L)                                                                      \
+    TG_DW_WEIGHTS(L, K)                                                                                   \
+    "smlad r0, r8, r4, " a0 "\n\t"                                                                        \
+    "smlatb r0, lr, r5, r0\n\t"
+
+/* The short requantization of accumulator a (2 acc) with the lane's multiplier in r4, round in r5,
+ * shift in r6: the sign correction and SMMLAR, then the shift and the saturation. */
+#define TG_DW_REQ(a)                                                                                      \
+    "add r8, r5, " a ", asr #31\n\t"                                                                      \
+    "smmlar " a ", " a ", r4, r8\n\t"
+#define TG_DW_SAT(a)                                                                                      \
+    "asr " a ", " a ", r6\n\t"                                                                            \
+    "ssat " a ", #8, " a "\n\t"
+
+/* The lane's constants (4 loads back to back, with the block's output pointer into lr). */
+#define TG_DW_CONSTANTS(L)                                                                                \
+    "ldr r4, [r12, #112+12*" #L "]\n\t"                                                                   \
+    "ldr r5, [r12, #116+12*" #L "]\n\t"                                                                   \
+    "ldr r6, [r12, #120+12*" #L "]\n\t"                                                                   \
+    "ldr lr, [r12, #180]\n\t"
+
+/* Lane L of 4 pixels (r0..r3) requantized and stored: about 30 cycles. */
+#define TG_DW_STORE4(L)                                                                                   \
+    TG_DW_CONSTANTS(L)                                                                                    \
+    TG_DW_REQ("r0") TG_DW_REQ("r1") TG_DW_REQ("r2") TG_DW_REQ("r3")                                       \
+    "ldr r8, [r12, #160]\n\t"                                                                             \
+    TG_DW_SAT("r0") TG_DW_SAT("r1")                                                                       \
+    "add r4, lr, r8\n\t"                                                                                  \
+    "add r5, r4, r8\n\t"                                                                                  \
+    TG_DW_SAT("r2") TG_DW_SAT("r3")                                                                       \
+    "add r8, r5, r8\n\t"                                                                                  \
+    "strb r0, [lr, #" #L "]\n\t"                                                                          \
+    "strb r1, [r4, #" #L "]\n\t"                                                                          \
+    "strb r2, [r5, #" #L "]\n\t"                                                                          \
+    "strb r3, [r8, #" #L "]\n\t"
+
+/* Lane L of 2 pixels (r0, r1). */
+#define TG_DW_STORE2(L)                                                                                   \
+    TG_DW_CONSTANTS(L)                                                                                    \
+    TG_DW_REQ("r0") TG_DW_REQ("r1")                                                                       \
+    "ldr r8, [r12, #160]\n\t"                                                                             \
+    TG_DW_SAT("r0")                                                                                       \
+    "add r4, lr, r8\n\t"                                                                                  \
+    TG_DW_SAT("r1")                                                                                       \
+    "strb r0, [lr, #" #L "]\n\t"                                                                          \
+    "strb r1, [r4, #" #L "]\n\t"
+
+/* Lane L of 1 pixel (r0). */
+#define TG_DW_STORE1(L)                                                                                   \
+    TG_DW_CONSTANTS(L)                                                                                    \
+    TG_DW_REQ("r0") TG_DW_SAT("r0")                                                                       \
+    "strb r0, [lr, #" #L "]\n\t"
+
+/* Lane L of a block: the bias into `bias` (the register the first row adds it from), the 3 window rows
+ * (ROW: one of the row macros above), the stores. */
+#define TG_DW_LANE4(ROW, L, T)                                                                            \
+    "ldr r3, [r12, #96+4*" #L "]\n\t"                                                                     \
+    ROW("r9", 0, L, T, "r3", "r3", "r3", "r3")                                                            \
+    ROW("r10", 1, L, T, "r0", "r1", "r2", "r3")                                                           \
+    ROW("r11", 2, L, T, "r0", "r1", "r2", "r3")                                                           \
+    TG_DW_STORE4(L)
+#define TG_DW_LANE2(ROW, L, T)                                                                            \
+    "ldr r1, [r12, #96+4*" #L "]\n\t"                                                                     \
+    ROW("r9", 0, L, T, "r1", "r1")                                                                        \
+    ROW("r10", 1, L, T, "r0", "r1")                                                                       \
+    ROW("r11", 2, L, T, "r0", "r1")                                                                       \
+    TG_DW_STORE2(L)
+#define TG_DW_LANE1(ROW, L, T)                                                                            \
+    "ldr r1, [r12, #96+4*" #L "]\n\t"                                                                     \
+    ROW("r9", 0, L, T, "r1", "r1")                                                                        \
+    ROW("r10", 1, L, T, "r0", "r1")                                                                       \
+    ROW("r11", 2, L, T, "r0", "r1")                                                                       \
+    TG_DW_STORE1(L)
+
+/* After a block: the row pointers advance by `step` bytes, the output by `out_step` (r8 = channels). */
+#define TG_DW_ADVANCE(step, out_step)                                                                     \
+    "ldr lr, [r12, #180]\n\t"                                                                             \
+    "ldr r8, [r12, #160]\n\t"                                                                             \
+    "add r9, r9, #" step "\n\t"                                                                           \
+    "add r10, r10, #" step "\n\t"                                                                         \
+    "add r11, r11, #" step "\n\t"                                                                         \
+    "add lr, lr, " out_step "\n\t"                                                                        \
+    "str lr, [r12, #180]\n\t"
+
+/* The 4 lanes of a block. */
+#define TG_DW_LANES(LANE, ROW, T) LANE(ROW, 0, T) LANE(ROW, 1, T) LANE(ROW, 2, T) LANE(ROW, 3, T)
+
+/* One output row of the group, in one call (the call and the register saves cost about 30 cycles, a
+ * tenth of a block): frame->count blocks of 4 pixels (QUAD: the stride's row macro, `qstep` bytes of
+ * pair words per block), then as frame->rest says (bit 1) a pair (PAIR, `pstep`), (bit 2) a pair whose
+ * third pair word is the tail, (bit 0) the last pixel, whose third column is the tail. */
+#define TG_DW_ROW(QUAD, qstep, PAIR, pstep, tail_pair)                                                             \
+    "ldr r9, [r12, #168]\n\t"                                                                             \
+    "ldr r10, [r12, #172]\n\t"                                                                            \
+    "ldr r11, [r12, #176]\n\t"                                                                            \
+    "ldr r4, [r12, #164]\n\t"                                                                             \
+    "cmp r4, #0\n\t"                                                                                      \
+    "beq 2f\n\t"                                                                                          \
+    "1:\n\t"                                                                                              \
+    TG_DW_LANES(TG_DW_LANE4, QUAD, 0)                                                                     \
+    TG_DW_ADVANCE(qstep, "r8, lsl #2")                                                                    \
+    "ldr r4, [r12, #164]\n\t"                                                                             \
+    "subs r4, r4, #1\n\t"                                                                                 \
+    "str r4, [r12, #164]\n\t"                                                                             \
+    "bne 1b\n\t"                                                                                          \
+    "2:\n\t"                                                                                              \
+    "ldr r4, [r12, #184]\n\t"                                                                             \
+    "tst r4, #2\n\t"                                                                                      \
+    "beq 3f\n\t"                                                                                          \
+    TG_DW_LANES(TG_DW_LANE2, PAIR, 0)                                                                     \
+    TG_DW_ADVANCE(pstep, "r8, lsl #1")                                                                    \
+    "3:\n\t"                                                                                              \
+    tail_pair                                                                                             \
+    "ldr r4, [r12, #184]\n\t"                                                                             \
+    "tst r4, #1\n\t"                                                                                      \
+    "beq 5f\n\t"                                                                                          \
+    TG_DW_LANES(TG_DW_LANE1, TG_DW_SINGLE_ROW, 1)                                                         \
     "5:\n\t"
 
-/* One tap for two pixels, one word (even or odd) of it: the weights at [frame + w], pixel A's input
- * at [lr + x], pixel B's `b` bytes further; the three loads back to back (they pipeline). a0 / a1:
- * pixel A's accumulators of the word's bottom / top lane, b0 / b1 pixel B's. */
-#define TG_DW_PAIR_WORD(x, b, w, a0, a1, b0, b1)                                                         \
-    "ldr r9, [r12, #" w "]\n\t"                                                                         \
-    "ldr r10, [lr, #" x "]\n\t"                                                                         \
-    "ldr r11, [lr, #" x "+" b "]\n\t"                                                                  \
-    "smlabb " a0 ", r9, r10, " a0 "\n\t"                                                               \
-    "smlatt " a1 ", r9, r10, " a1 "\n\t"                                                               \
-    "smlabb " b0 ", r9, r11, " b0 "\n\t"                                                               \
-    "smlatt " b1 ", r9, r11, " b1 "\n\t"
+/* Stride 2's tail pair (bit 2 of rest; stride 1 has none). */
+#define TG_DW2_TAIL_PAIR                                                                                  \
+    "ldr r4, [r12, #184]\n\t"                                                                             \
+    "tst r4, #4\n\t"                                                                                      \
+    "beq 4f\n\t"                                                                                          \
+    TG_DW_LANES(TG_DW_LANE2, TG_DW2_PAIR_ROW, 1)                                                          \
+    "4:\n\t"
 
-/* Tap (row at lr, column offset x, weights w) for pixels A (r0..r3) and B (r4, r5, r6, r8). */
-#define TG_DW_PAIR_TAP(x, b, w)                                                                          \
-    TG_DW_PAIR_WORD(x, b, w, "r0", "r2", "r4", "r6")                                                     \
-    TG_DW_PAIR_WORD(x "+4", b, w "+4", "r1", "r3", "r5", "r8")
+#define TG_DW_CLOBBERS "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "r10", "r11", "lr", "cc", "memory"
 
-/* The 3 taps of window row k (its pointer at frame + 148 + 4k, weights from tap 3k). */
-#define TG_DW_PAIR_ROW(row, b, w0, w1, w2)                                                               \
-    "ldr lr, [r12, #" row "]\n\t"                                                                       \
-    TG_DW_PAIR_TAP("0", b, w0) TG_DW_PAIR_TAP("8", b, w1) TG_DW_PAIR_TAP("16", b, w2)
+/* The row loops stay out of line: inlined into the driver, they would leave its loop variables in the
+ * stack (they clobber 12 registers), costing more than the calls. */
+#if defined(__GNUC__)
+#define TG_DW_NOINLINE __attribute__((noinline))
+#else
+#define TG_DW_NOINLINE
+#endif
 
-/* Stride 1, one word (even or odd: column offset x, weights w, accumulators as TG_DW_PAIR_WORD) of
- * window row k for pixels A and B: B's tap t is A's tap t + 1, so the 4 columns are each loaded once
- * (6 loads instead of 9, in runs of 3 and 2). */
-#define TG_DW_ADJ_WORD(x, w, a0, a1, b0, b1)                                                              \
-    "ldr r9, [r12, #" w "]\n\t"                                                                         \
-    "ldr r10, [lr, #" x "]\n\t"                                                                         \
-    "ldr r11, [lr, #" x "+8]\n\t"                                                                       \
-    "smlabb " a0 ", r9, r10, " a0 "\n\t"                                                               \
-    "smlatt " a1 ", r9, r10, " a1 "\n\t"                                                               \
-    "smlabb " b0 ", r9, r11, " b0 "\n\t"                                                               \
-    "smlatt " b1 ", r9, r11, " b1 "\n\t"                                                               \
-    "ldr r9, [r12, #" w "+8]\n\t"                                                                       \
-    "ldr r10, [lr, #" x "+16]\n\t"                                                                      \
-    "smlabb " a0 ", r9, r11, " a0 "\n\t"                                                               \
-    "smlatt " a1 ", r9, r11, " a1 "\n\t"                                                               \
-    "smlabb " b0 ", r9, r10, " b0 "\n\t"                                                               \
-    "smlatt " b1 ", r9, r10, " b1 "\n\t"                                                               \
-    "ldr r9, [r12, #" w "+16]\n\t"                                                                      \
-    "ldr r11, [lr, #" x "+24]\n\t"                                                                      \
-    "smlabb " a0 ", r9, r10, " a0 "\n\t"                                                               \
-    "smlatt " a1 ", r9, r10, " a1 "\n\t"                                                               \
-    "smlabb " b0 ", r9, r11, " b0 "\n\t"                                                               \
-    "smlatt " b1 ", r9, r11, " b1 "\n\t"
-
-/* Window row k for pixels A and B at stride 1 (the row's pointer at frame + 148 + 4k; weights from
- * tap 3k at frame + 24k). */
-#define TG_DW_ADJ_ROW(row, w)                                                                            \
-    "ldr lr, [r12, #" row "]\n\t"                                                                       \
-    TG_DW_ADJ_WORD("0", w, "r0", "r2", "r4", "r6") TG_DW_ADJ_WORD("4", w "+4", "r1", "r3", "r5", "r8")
-
-/* The three window rows for pixels A and B, any stride of 1 or 2 (B `b` bytes after A). */
-#define TG_DW_PAIR_ROWS(b)                                                                               \
-    TG_DW_PAIR_ROW("148", b, "0", "8", "16") TG_DW_PAIR_ROW("152", b, "24", "32", "40")                  \
-    TG_DW_PAIR_ROW("156", b, "48", "56", "64")
-
-/* The same at stride 1. */
-#define TG_DW_ADJ_ROWS TG_DW_ADJ_ROW("148", "0") TG_DW_ADJ_ROW("152", "24") TG_DW_ADJ_ROW("156", "48")
-
-/* Lane (constants at frame + rq) of pixels A (accumulator a) and B (b): requantized, offset and
- * saturated to int8, left in a and b. The constants are loaded once for both. */
-#define TG_DW_PAIR_REQUANT(rq, a, b)                                                                     \
-    "ldr r9, [r12, #" rq "]\n\t"                                                                        \
-    "ldr r10, [r12, #" rq "+4]\n\t"                                                                     \
-    "ldr r11, [r12, #" rq "+8]\n\t"                                                                     \
-    "add lr, r10, " a ", asr #31\n\t"                                                                  \
-    "smmlar " a ", " a ", r9, lr\n\t"                                                                   \
-    "asr " a ", " a ", r11\n\t"                                                                         \
-    "ssat " a ", #8, " a "\n\t"                                                                         \
-    "add lr, r10, " b ", asr #31\n\t"                                                                  \
-    "smmlar " b ", " b ", r9, lr\n\t"                                                                   \
-    "asr " b ", " b ", r11\n\t"                                                                         \
-    "ssat " b ", #8, " b "\n\t"
-
-/* Output pixels in pairs while frame->count >= 2 (none if it is less): `rows` multiply-accumulates the
- * window (TG_DW_ADJ_ROWS at stride 1, TG_DW_PAIR_ROWS(8 x stride) at stride 2), and the window advances
- * by b2 = 16 x stride bytes per pair; row, out and count are left at the first pixel not done. */
-#define TG_DW_PAIRS(rows, b2)                                                                            \
-    "ldr lr, [r12, #144]\n\t"                                                                           \
-    "cmp lr, #2\n\t"                                                                                    \
-    "blt 2f\n\t"                                                                                        \
-    "1:\n\t"                                                                                             \
-    "ldrd r0, r1, [r12, #72]\n\t"                                                                       \
-    "ldrd r2, r3, [r12, #80]\n\t"                                                                       \
-    "mov r4, r0\n\t"                                                                                     \
-    "mov r5, r1\n\t"                                                                                     \
-    "mov r6, r2\n\t"                                                                                     \
-    "mov r8, r3\n\t"                                                                                     \
-    rows                                                                                                 \
-    TG_DW_PAIR_REQUANT("88", "r0", "r4") TG_DW_PAIR_REQUANT("100", "r1", "r5")                           \
-    TG_DW_PAIR_REQUANT("112", "r2", "r6") TG_DW_PAIR_REQUANT("124", "r3", "r8")                          \
-    "ldr lr, [r12, #160]\n\t"                                                                           \
-    "ldr r9, [r12, #140]\n\t"                                                                           \
-    "strb r0, [lr, #0]\n\t"                                                                             \
-    "strb r1, [lr, #1]\n\t"                                                                             \
-    "strb r2, [lr, #2]\n\t"                                                                             \
-    "strb r3, [lr, #3]\n\t"                                                                             \
-    "add lr, lr, r9\n\t"                                                                                \
-    "strb r4, [lr, #0]\n\t"                                                                             \
-    "strb r5, [lr, #1]\n\t"                                                                             \
-    "strb r6, [lr, #2]\n\t"                                                                             \
-    "strb r8, [lr, #3]\n\t"                                                                             \
-    "add lr, lr, r9\n\t"                                                                                \
-    "str lr, [r12, #160]\n\t"                                                                           \
-    "ldr r9, [r12, #148]\n\t"                                                                           \
-    "ldr r10, [r12, #152]\n\t"                                                                          \
-    "ldr r11, [r12, #156]\n\t"                                                                          \
-    "ldr lr, [r12, #144]\n\t"                                                                           \
-    "add r9, r9, #" b2 "\n\t"                                                                           \
-    "add r10, r10, #" b2 "\n\t"                                                                         \
-    "add r11, r11, #" b2 "\n\t"                                                                         \
-    "subs lr, lr, #2\n\t"                                                                               \
-    "str r9, [r12, #148]\n\t"                                                                           \
-    "str r10, [r12, #152]\n\t"                                                                          \
-    "str r11, [r12, #156]\n\t"                                                                          \
-    "str lr, [r12, #144]\n\t"                                                                           \
-    "cmp lr, #2\n\t"                                                                                    \
-    "bge 1b\n\t"                                                                                        \
-    "2:\n\t"
-
-/* The frame->count output pixels of a row: in pairs for strides 1 and 2, then one by one. */
-TG_INLINE void tg_dw3x3_row(tg_dw3x3_frame *frame, int32_t stride)
+/* Stride 1 (no tail pair). */
+TG_DW_NOINLINE static void tg_dw3x3_row_s1(tg_dw3x3_frame *frame)
 {
     register tg_dw3x3_frame *f __asm__("r12") = frame;
-    if (stride == 1) {
-        __asm__ volatile(TG_DW_PAIRS(TG_DW_ADJ_ROWS, "16") TG_DW_SINGLES
-                         :
-                         : "r"(f)
-                         : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "r10", "r11", "lr", "cc", "memory");
-    } else if (stride == 2) {
-        __asm__ volatile(TG_DW_PAIRS(TG_DW_PAIR_ROWS("16"), "32") TG_DW_SINGLES
-                         :
-                         : "r"(f)
-                         : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "r10", "r11", "lr", "cc", "memory");
-    } else {
-        __asm__ volatile(TG_DW_SINGLES
-                         :
-                         : "r"(f)
-                         : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "r10", "r11", "lr", "cc", "memory");
-    }
+    __asm__ volatile(TG_DW_ROW(TG_DW1_QUAD_ROW, "32", TG_DW1_PAIR_ROW, "16", "") : : "r"(f) : TG_DW_CLOBBERS);
+}
+
+TG_DW_NOINLINE static void tg_dw3x3_row_s2(tg_dw3x3_frame *frame)
+{
+    register tg_dw3x3_frame *f __asm__("r12") = frame;
+    __asm__ volatile(TG_DW_ROW(TG_DW2_QUAD_ROW, "64", TG_DW2_PAIR_ROW, "32", TG_DW2_TAIL_PAIR) : : "r"(f) : TG_DW_CLOBBERS);
 }
 /* clang-format on */
+
+/* The shape and arithmetic the row loops take: 3x3, multiplier 1, no dilation, horizontal stride 1 or 2,
+ * channels a multiple of 4, the full int8 range, every channel's requantization in the short form, and
+ * the scratch. */
+TG_COLD static int32_t tg_dw3x3_applies(const tg_context *ctx, const tg_conv_params *p)
+{
+    int32_t c;
+    if (p->filter.h != 3 || p->filter.w != 3 || p->dilation.h != 1 || p->dilation.w != 1 || p->depth_multiplier != 1 ||
+        p->stride.w < 1 || p->stride.w > 2 || p->output.c % 4 != 0 || p->activation_min > -128 ||
+        p->activation_max < 127 || ctx == NULL || ctx->buf == NULL || ctx->size < tg_dw3x3_slots_bytes(p)) {
+        return 0;
+    }
+    for (c = 0; c < (p->per_channel ? p->output.c : 1); ++c) {
+        if (!tg_dsp_short_applies(p->accumulator_bits, p->shift[c])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* PKHBT lo, hi, lsl #16: the low halves of lo and hi. */
+TG_INLINE uint32_t tg_dw_pack_low(uint32_t lo, uint32_t hi)
+{
+    uint32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16"
+            : "=r"(r)
+            : "r"(lo), "r"(hi));
+    return r;
+}
+
+/* PKHTB hi, lo, asr #16: the high halves of lo and hi. */
+TG_INLINE uint32_t tg_dw_pack_high(uint32_t lo, uint32_t hi)
+{
+    uint32_t r;
+    __asm__("pkhtb %0, %1, %2, asr #16"
+            : "=r"(r)
+            : "r"(hi), "r"(lo));
+    return r;
+}
 
 /* Lane-wise x + x of two int16 lanes. */
 TG_INLINE uint32_t tg_dw_double(uint32_t x)
@@ -254,154 +329,146 @@ TG_INLINE uint32_t tg_dw_double(uint32_t x)
             : "r"(x));
     return r;
 }
-#endif
 
-#if defined(__ARM_FEATURE_DSP)
-/* The shape and arithmetic the row loop takes: 3x3, multiplier 1, no dilation, channels a multiple of
- * 4, the full int8 range, every channel's requantization in the short form, and the scratch. */
-TG_COLD static int32_t tg_dw3x3_applies(const tg_context *ctx, const tg_conv_params *p)
-{
-    int32_t c;
-    if (p->filter.h != 3 || p->filter.w != 3 || p->dilation.h != 1 || p->dilation.w != 1 || p->depth_multiplier != 1 ||
-        p->output.c % 4 != 0 || p->activation_min > -128 || p->activation_max < 127 || ctx == NULL ||
-        ctx->buf == NULL || ctx->size < tg_dw3x3_slots_bytes(p)) {
-        return 0;
-    }
-    for (c = 0; c < (p->per_channel ? p->output.c : 1); ++c) {
-        if (!tg_dsp_short_applies(p->accumulator_bits, p->shift[c])) {
-            return 0;
-        }
-    }
-    return 1;
-}
-#endif
-
-#if defined(__ARM_FEATURE_DSP)
-/* The widening and the row loops stay out of line: inlined into the driver, they would leave its loop
- * variables in the stack (the row loops clobber 12 registers), costing more than the calls. */
-#if defined(__GNUC__)
-#define TG_DW_NOINLINE __attribute__((noinline))
-#else
-#define TG_DW_NOINLINE
-#endif
-
-/* The frame of channel group c0: requantization, doubled bias, the 9 taps' weights widened and doubled
- * (the accumulators hold 2 acc). */
+/* The frame of channel group c0: requantization, doubled bias, per lane and window row the weight words
+ * (2 w0, 2 w1) and (2 w1, 2 w2) (doubled: the accumulators hold 2 acc; 2 w fits int16). Per window row
+ * the 3 taps' words of 4 lanes are widened (lanes 0, 2 and 1, 3) and the halves regrouped per lane. */
 TG_COLD static void tg_dw3x3_group(tg_dw3x3_frame *frame, const tg_conv_params *p, int32_t c0)
 {
-    int32_t j, t;
+    const int32_t channels = p->output.c;
+    const int8_t *w = p->weights + c0;
+    int32_t j, k;
     for (j = 0; j < 4; ++j) {
         const int32_t q = p->per_channel ? c0 + j : 0;
         tg_dsp_short_prepare(&frame->rq[j], p->multiplier[q], p->shift[q], p->output_offset);
         frame->bias[j] = p->bias ? 2 * p->bias[c0 + j] : 0;
     }
-    for (t = 0; t < 9; ++t) {
-        const uint32_t raw = tg_read_u32(p->weights + t * p->output.c + c0);
-        frame->weights[t][0] = tg_dw_double(tg_sxtb16(raw));
-        frame->weights[t][1] = tg_dw_double(tg_sxtb16_ror8(raw));
+    for (k = 0; k < 3; ++k, w += 3 * channels) {
+        const uint32_t t0 = tg_read_u32(w), t1 = tg_read_u32(w + channels), t2 = tg_read_u32(w + 2 * channels);
+        /* even: lanes 0 (low) and 2 (high); odd: lanes 1 and 3 */
+        const uint32_t e0 = tg_dw_double(tg_sxtb16(t0)), e1 = tg_dw_double(tg_sxtb16(t1));
+        const uint32_t e2 = tg_dw_double(tg_sxtb16(t2)), o0 = tg_dw_double(tg_sxtb16_ror8(t0));
+        const uint32_t o1 = tg_dw_double(tg_sxtb16_ror8(t1)), o2 = tg_dw_double(tg_sxtb16_ror8(t2));
+        frame->weights[0][k][0] = tg_dw_pack_low(e0, e1);
+        frame->weights[0][k][1] = tg_dw_pack_low(e1, e2);
+        frame->weights[1][k][0] = tg_dw_pack_low(o0, o1);
+        frame->weights[1][k][1] = tg_dw_pack_low(o1, o2);
+        frame->weights[2][k][0] = tg_dw_pack_high(e0, e1);
+        frame->weights[2][k][1] = tg_dw_pack_high(e1, e2);
+        frame->weights[3][k][0] = tg_dw_pack_high(o0, o1);
+        frame->weights[3][k][1] = tg_dw_pack_high(o1, o2);
     }
 }
 
 /* The 3 row buffers of a channel group and what widening a row needs. */
 typedef struct {
     uint32_t *buf[3];   /* buf[k]: window row k, i.e. input row iy + k of the current output row */
-    const int8_t *base; /* the group's first channel in input row 0 at the first column not padding */
+    const int8_t *base; /* the group's first channel in input row 0 at input column 0 (maybe outside) */
     int32_t row_bytes;  /* bytes between input rows */
     int32_t in_c;       /* bytes between input pixels */
     int32_t in_h;
-    int32_t left; /* columns [0, left) and [right, width) of a widened row are padding */
+    int32_t left; /* columns [0, left) and [right, width) of a widened row are padding; input x = col - pad */
     int32_t right;
+    int32_t pad;      /* padding.left */
     int32_t width;    /* columns read by an output row: (OW - 1) * stride + 3 */
+    int32_t pairs;    /* width / 2 pair words per lane; an odd width's last column is the tail */
     uint32_t offsets; /* the input offset in both int16 lanes */
+    uint32_t padding; /* 4 bytes of -input offset (fits int8): widened, 0 */
 } tg_dw3x3_rows;
 
-/* `count` input pixels (src, every in_c bytes) widened into dst: per pixel the even and the odd word
- * (tg_dsp.h) of the group's 4 values plus the input offset. */
-TG_DW_NOINLINE static void tg_dw3x3_widen(uint32_t *dst, const int8_t *src, int32_t in_c, uint32_t offsets,
-                                          int32_t count)
+/* The pair of columns whose 4 lanes are raw0 and raw1 into dst (4 words): a PKHBT and a PKHTB gather the
+ * bytes of lanes 0, 1 and of lanes 2, 3 of both columns, SXTAB16 (and its ror 8) widens them and adds the
+ * offset. */
+TG_INLINE void tg_dw3x3_pair(uint32_t *dst, uint32_t raw0, uint32_t raw1, uint32_t offsets)
 {
-    int32_t quads = count >> 2;
-    if (quads > 0) {
-        /* 4 pixels per iteration in assembly: the four loads back to back (they pipeline), each widened
-         * word stored on its own (the compiler pairs them into STRD: 3 cycles per 2 instead of 2): 28
-         * cycles per 4 pixels, was 44 */
-        const int32_t twice = 2 * in_c;
-        const int8_t *second;
-        uint32_t r0, r1, r2, r3, w;
-        /* clang-format off */
-        __asm__ volatile("1:\n\t"
-                         "add %[second], %[src], %[twice]\n\t"
-                         "ldr %[r0], [%[src]]\n\t"
-                         "ldr %[r1], [%[src], %[in_c]]\n\t"
-                         "ldr %[r2], [%[second]]\n\t"
-                         "ldr %[r3], [%[second], %[in_c]]\n\t"
-                         "add %[src], %[src], %[twice], lsl #1\n\t"
-                         "sxtab16 %[w], %[off], %[r0]\n\t"
-                         "str %[w], [%[dst]]\n\t"
-                         "sxtab16 %[w], %[off], %[r0], ror #8\n\t"
-                         "str %[w], [%[dst], #4]\n\t"
-                         "sxtab16 %[w], %[off], %[r1]\n\t"
-                         "str %[w], [%[dst], #8]\n\t"
-                         "sxtab16 %[w], %[off], %[r1], ror #8\n\t"
-                         "str %[w], [%[dst], #12]\n\t"
-                         "sxtab16 %[w], %[off], %[r2]\n\t"
-                         "str %[w], [%[dst], #16]\n\t"
-                         "sxtab16 %[w], %[off], %[r2], ror #8\n\t"
-                         "str %[w], [%[dst], #20]\n\t"
-                         "sxtab16 %[w], %[off], %[r3]\n\t"
-                         "str %[w], [%[dst], #24]\n\t"
-                         "sxtab16 %[w], %[off], %[r3], ror #8\n\t"
-                         "str %[w], [%[dst], #28]\n\t"
-                         "add %[dst], %[dst], #32\n\t"
-                         "subs %[n], %[n], #1\n\t"
-                         "bne 1b"
-                         : [src] "+r"(src), [dst] "+r"(dst), [n] "+r"(quads), [second] "=&r"(second), [r0] "=&r"(r0),
-                           [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3), [w] "=&r"(w)
-                         : [in_c] "r"(in_c), [twice] "r"(twice), [off] "r"(offsets)
-                         : "cc", "memory");
-        /* clang-format on */
-        count &= 3;
-    }
-    for (; count >= 2; count -= 2, src += 2 * in_c, dst += 4) {
-        /* both loads first: back to back they pipeline */
-        const uint32_t raw0 = tg_read_u32(src), raw1 = tg_read_u32(src + in_c);
-        dst[0] = tg_sxtab16(offsets, raw0);
-        dst[1] = tg_sxtab16_ror8(offsets, raw0);
-        dst[2] = tg_sxtab16(offsets, raw1);
-        dst[3] = tg_sxtab16_ror8(offsets, raw1);
-    }
-    if (count > 0) {
-        const uint32_t raw = tg_read_u32(src);
-        dst[0] = tg_sxtab16(offsets, raw);
-        dst[1] = tg_sxtab16_ror8(offsets, raw);
-    }
+    const uint32_t low = tg_dw_pack_low(raw0, raw1), high = tg_dw_pack_high(raw0, raw1);
+    dst[0] = tg_sxtab16(offsets, low);
+    dst[1] = tg_sxtab16_ror8(offsets, low);
+    dst[2] = tg_sxtab16(offsets, high);
+    dst[3] = tg_sxtab16_ror8(offsets, high);
 }
 
-/* Input row iy into buffer dst: its columns [left, right) widened, or 0 for a row outside the input
- * (the contribution of a padded tap). The padding columns are 0 in every buffer from the start
- * (tg_dw3x3_clear) and nothing writes them. */
-TG_INLINE void tg_dw3x3_fill(const tg_dw3x3_rows *r, uint32_t *dst, int32_t iy)
+/* Input row iy into buffer dst: its columns [left, right) widened, or 0 for a row outside the input (the
+ * contribution of a padded tap). Pairs with one padding column widen the padding word (0); the padding
+ * columns elsewhere are 0 in every buffer from the start (cleared once per layer) and nothing writes
+ * them. The pairs inside [left, right) take the assembly loop: 2 pairs per iteration, the four loads back
+ * to back (they pipeline), each word stored with an immediate offset (1 cycle): about 32 cycles per 16
+ * values. */
+TG_DW_NOINLINE static void tg_dw3x3_fill(const tg_dw3x3_rows *r, uint32_t *dst, int32_t iy)
 {
-    int32_t col;
-    if (iy >= 0 && iy < r->in_h) {
-        tg_dw3x3_widen(dst + 2 * r->left, r->base + iy * r->row_bytes, r->in_c, r->offsets, r->right - r->left);
+    const int32_t in_c = r->in_c, left = r->left, right = r->right, pad = r->pad;
+    const int8_t *row = r->base + iy * r->row_bytes;
+    int32_t first = left, end = TG_MIN(right, 2 * r->pairs) & ~1, count;
+    if (iy < 0 || iy >= r->in_h) {
+        memset(dst, 0, (size_t)(8 * r->width));
         return;
     }
-    for (col = 2 * r->left; col < 2 * r->right; ++col) {
-        dst[col] = 0;
+    if (left >= right) { /* no input column in the window */
+        return;
     }
-}
-
-/* Zero the padding columns of the 3 buffers (once per layer). */
-TG_COLD static void tg_dw3x3_clear(const tg_dw3x3_rows *r)
-{
-    int32_t k, col;
-    for (k = 0; k < 3; ++k) {
-        for (col = 0; col < 2 * r->width; ++col) {
-            if (col < 2 * r->left || col >= 2 * r->right) {
-                r->buf[k][col] = 0;
-            }
+    if (left & 1) { /* (padding, x) */
+        tg_dw3x3_pair(dst + 2 * (left - 1), r->padding, tg_read_u32(row + (left - pad) * in_c), r->offsets);
+        ++first;
+    }
+    count = (end - first) >> 1;
+    if (count > 0) {
+        const int8_t *src = row + (first - pad) * in_c;
+        uint32_t *out = dst + 2 * first;
+        int32_t twice = count >> 1;
+        uint32_t r0, r1, r2, r3, t0, t1;
+        const int8_t *second;
+        if (twice > 0) {
+            /* clang-format off */
+            __asm__ volatile("1:\n\t"
+                             "add %[second], %[src], %[in_c], lsl #1\n\t"
+                             "ldr %[r0], [%[src]]\n\t"
+                             "ldr %[r1], [%[src], %[in_c]]\n\t"
+                             "ldr %[r2], [%[second]]\n\t"
+                             "ldr %[r3], [%[second], %[in_c]]\n\t"
+                             "add %[src], %[src], %[in_c], lsl #2\n\t"
+                             "pkhbt %[t0], %[r0], %[r1], lsl #16\n\t"
+                             "pkhtb %[t1], %[r1], %[r0], asr #16\n\t"
+                             "sxtab16 %[r0], %[off], %[t0]\n\t"
+                             "str %[r0], [%[out]]\n\t"
+                             "sxtab16 %[r0], %[off], %[t0], ror #8\n\t"
+                             "str %[r0], [%[out], #4]\n\t"
+                             "sxtab16 %[r0], %[off], %[t1]\n\t"
+                             "str %[r0], [%[out], #8]\n\t"
+                             "sxtab16 %[r0], %[off], %[t1], ror #8\n\t"
+                             "str %[r0], [%[out], #12]\n\t"
+                             "pkhbt %[t0], %[r2], %[r3], lsl #16\n\t"
+                             "pkhtb %[t1], %[r3], %[r2], asr #16\n\t"
+                             "sxtab16 %[r0], %[off], %[t0]\n\t"
+                             "str %[r0], [%[out], #16]\n\t"
+                             "sxtab16 %[r0], %[off], %[t0], ror #8\n\t"
+                             "str %[r0], [%[out], #20]\n\t"
+                             "sxtab16 %[r0], %[off], %[t1]\n\t"
+                             "str %[r0], [%[out], #24]\n\t"
+                             "sxtab16 %[r0], %[off], %[t1], ror #8\n\t"
+                             "str %[r0], [%[out], #28]\n\t"
+                             "add %[out], %[out], #32\n\t"
+                             "subs %[n], %[n], #1\n\t"
+                             "bne 1b"
+                             : [src] "+r"(src), [out] "+r"(out), [n] "+r"(twice), [second] "=&r"(second),
+                               [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3), [t0] "=&r"(t0),
+                               [t1] "=&r"(t1)
+                             : [in_c] "r"(in_c), [off] "r"(r->offsets)
+                             : "cc", "memory");
+            /* clang-format on */
         }
+        if (count & 1) {
+            tg_dw3x3_pair(out, tg_read_u32(src), tg_read_u32(src + in_c), r->offsets);
+        }
+    }
+    if (right & 1 && right - 1 >= first && right < 2 * r->pairs) { /* (x, padding) */
+        tg_dw3x3_pair(dst + 2 * (right - 1), tg_read_u32(row + (right - 1 - pad) * in_c), r->padding, r->offsets);
+    }
+    if ((r->width & 1) && right == r->width) {
+        /* the tail: lanes 0 .. 3 as halfwords, i.e. words (lane 0, lane 1) and (lane 2, lane 3) */
+        const uint32_t raw = tg_read_u32(row + (r->width - 1 - pad) * in_c);
+        const uint32_t even = tg_sxtab16(r->offsets, raw), odd = tg_sxtab16_ror8(r->offsets, raw);
+        dst[4 * r->pairs] = tg_dw_pack_low(even, odd);
+        dst[4 * r->pairs + 1] = tg_dw_pack_high(even, odd);
     }
 }
 
@@ -433,6 +500,7 @@ void tg_depthwise_conv_3x3_s8(const tg_context *ctx, const tg_conv_params *p, co
 #if defined(__ARM_FEATURE_DSP)
     const int32_t out_h = p->output.h, out_w = p->output.w, channels = p->output.c;
     const int32_t stride_h = p->stride.h, stride_w = p->stride.w;
+    const int32_t quads = out_w >> 2, rest = out_w & 3;
     tg_dw3x3_rows rows;
     tg_dw3x3_frame frame;
     int32_t c0, oy;
@@ -441,21 +509,32 @@ void tg_depthwise_conv_3x3_s8(const tg_context *ctx, const tg_conv_params *p, co
         return;
     }
     rows.width = (out_w - 1) * stride_w + 3;
+    rows.pairs = rows.width >> 1;
     rows.buf[0] = (uint32_t *)ctx->buf;
     rows.buf[1] = rows.buf[0] + 2 * rows.width;
     rows.buf[2] = rows.buf[1] + 2 * rows.width;
     rows.row_bytes = p->input.w * p->input.c;
     rows.in_c = p->input.c;
     rows.in_h = p->input.h;
-    /* input x = column - padding.left */
+    rows.pad = p->padding.left;
     rows.left = TG_MIN(rows.width, p->padding.left);
     rows.right = TG_MAX(rows.left, TG_MIN(rows.width, p->input.w + p->padding.left));
     rows.offsets = tg_pair(p->input_offset);
-    tg_dw3x3_clear(&rows);
-    frame.step = 8 * stride_w;
+    rows.padding = (uint32_t)(uint8_t)(-p->input_offset) * 0x01010101u;
+    memset(rows.buf[0], 0, (size_t)(3 * 8 * rows.width)); /* the padding columns, once */
     frame.channels = channels;
+    if (stride_w == 1) {
+        /* blocks of 4 pixels from pixel 0, then 2, then the last one of an odd row (third column: the tail) */
+        frame.rest = rest;
+    } else {
+        /* the last pixel's third column is always the tail (width 2 OW + 1): 4 q + r pixels as q quads and
+         * (r = 0) a pair and a tail pair instead of the last quad, (1) a single, (2) a tail pair, (3) a
+         * pair and a single */
+        static const int8_t rests[4] = {2 | 4, 1, 4, 2 | 1};
+        frame.rest = rests[rest];
+    }
     for (c0 = 0; c0 < channels; c0 += 4) {
-        rows.base = rows.left < rows.right ? input + (rows.left - p->padding.left) * rows.in_c + c0 : input;
+        rows.base = input + c0;
         tg_dw3x3_group(&frame, p, c0);
         for (oy = 0; oy < out_h; ++oy) {
             tg_dw3x3_slide(&rows, oy * stride_h - p->padding.top, stride_h, oy == 0);
@@ -463,8 +542,13 @@ void tg_depthwise_conv_3x3_s8(const tg_context *ctx, const tg_conv_params *p, co
             frame.row[1] = rows.buf[1];
             frame.row[2] = rows.buf[2];
             frame.out = output + oy * out_w * channels + c0;
-            frame.count = out_w;
-            tg_dw3x3_row(&frame, stride_w);
+            if (stride_w == 1) {
+                frame.count = quads;
+                tg_dw3x3_row_s1(&frame);
+            } else {
+                frame.count = quads - (rest == 0);
+                tg_dw3x3_row_s2(&frame);
+            }
         }
     }
 #else
