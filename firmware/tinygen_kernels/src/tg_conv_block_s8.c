@@ -119,8 +119,8 @@ typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, w) == 16 &&
 /* frame->pairs channel pairs of every pixel pair of the block, all in assembly (every register but sp
  * is needed: naked, so r7 is free too). Its own stack frame S (sp after the push and the sub):
  *
- *     S+0  bias c, bias c, bias c+1, bias c+1, w, entry   (one LDM per pixel pair sets up and enters the loop)
- *     S+24 M c, round c, e c, M c+1, round c+1, e c+1     (one LDM per pixel pair for the requantization)
+ *     S+0  M c, round c, e c, M c+1, round c+1, e c+1     (one LDM per pixel pair for the requantization)
+ *     S+24 bias c, bias c, bias c+1, bias c+1, w, entry   (one LDM per pixel pair sets up and enters the loop)
  *     S+48 out (this pixel pair), stride, end of the block's taps, end of the row (w + 4 groups)
  *     S+64 the C frame, out (pixel 0, this channel pair)
  *
@@ -139,7 +139,7 @@ __attribute__((naked, noinline)) static void tg_conv_pairs(tg_conv_pair_frame *f
                      "ldr r12, [r0, #20]\n\t"      /* row offset, for the whole call */
                      "ldr r1, [r0, #24]\n\t"       /* groups */
                      "ldr r2, [r0, #16]\n\t"
-                     "str r2, [sp, #16]\n\t"       /* w */
+                     "str r2, [sp, #40]\n\t"       /* w */
                      "ldr r2, [r0, #8]\n\t"
                      "str r2, [sp, #68]\n\t"       /* out of the first channel pair */
                      "ldr r2, [r0, #12]\n\t"
@@ -156,7 +156,7 @@ __attribute__((naked, noinline)) static void tg_conv_pairs(tg_conv_pair_frame *f
                      "sub r3, r3, r2\n\t"          /* bytes per group */
                      "mla r2, r1, r3, r2\n\t"
                      "orr r2, r2, #1\n\t"          /* (Thumb) */
-                     "str r2, [sp, #20]\n\t"
+                     "str r2, [sp, #44]\n\t"
                      /* per channel pair */
                      "0:\n\t"
                      "ldr r8, [sp, #64]\n\t"
@@ -170,10 +170,10 @@ __attribute__((naked, noinline)) static void tg_conv_pairs(tg_conv_pair_frame *f
                      "ldr r1, [r9]\n\t"            /* M0 */
                      "ldr r4, [r9, r11]\n\t"       /* M1 */
                      "str r0, [r8, #28]\n\t"
-                     "str r7, [sp]\n\t"
-                     "str r7, [sp, #4]\n\t"
-                     "str r2, [sp, #8]\n\t"
-                     "str r2, [sp, #12]\n\t"
+                     "str r7, [sp, #24]\n\t"
+                     "str r7, [sp, #28]\n\t"
+                     "str r2, [sp, #32]\n\t"
+                     "str r2, [sp, #36]\n\t"
                      "add r9, r9, r11, lsl #1\n\t"
                      "str r9, [r8, #32]\n\t"
                      "lsr r11, r11, #2\n\t"
@@ -187,9 +187,8 @@ __attribute__((naked, noinline)) static void tg_conv_pairs(tg_conv_pair_frame *f
                      "lsl r2, lr, r2\n\t"          /* R0 = 2^(E0-1) + offset 2^E0 */
                      "sub r5, r6, #1\n\t"
                      "lsl r5, lr, r5\n\t"          /* R1 */
-                     "add r0, sp, #24\n\t"
-                     "stm r0, {r1-r6}\n\t"
-                     "ldr r0, [sp, #16]\n\t"
+                     "stm sp, {r1-r6}\n\t"
+                     "ldr r0, [sp, #40]\n\t"
                      "ldr r1, [sp, #72]\n\t"
                      "add r0, r0, r1\n\t"
                      "str r0, [sp, #60]\n\t"       /* the row end */
@@ -198,9 +197,10 @@ __attribute__((naked, noinline)) static void tg_conv_pairs(tg_conv_pair_frame *f
                      "add r0, r0, #2\n\t"
                      "str r0, [sp, #68]\n\t"
                      "ldr r11, [r8]\n\t"           /* block */
-                     /* per pixel pair */
+                     "add r5, sp, #24\n\t"
+                     /* per pixel pair (r5 = S+24) */
                      "1:\n\t"
-                     "ldm sp, {r0-r3, r10, pc}\n\t"
+                     "ldm r5, {r0-r3, r10, pc}\n\t"
                      "40:\n\t"
                      TG_PAIR_GROUP
                      "41:\n\t"
@@ -209,26 +209,26 @@ __attribute__((naked, noinline)) static void tg_conv_pairs(tg_conv_pair_frame *f
                      "ldr r4, [sp, #60]\n\t"
                      "cmp r10, r4\n\t"
                      "bne 40b\n\t"
-                     "add r4, sp, #24\n\t"
-                     "ldm r4, {r4-r9}\n\t"
+                     "ldm sp, {r4-r9}\n\t"
                      TG_PAIR_REQUANT("r0", "r4", "r5", "r6") TG_PAIR_REQUANT("r1", "r4", "r5", "r6")
                      TG_PAIR_REQUANT("r2", "r7", "r8", "r9") TG_PAIR_REQUANT("r3", "r7", "r8", "r9")
                      "ldr r4, [sp, #48]\n\t"
                      "ldr r5, [sp, #52]\n\t"
+                     "add r6, r4, r5\n\t"
                      "strb r0, [r4]\n\t"
                      "strb r2, [r4, #1]\n\t"
-                     "add r6, r4, r5\n\t"
                      "strb r1, [r6]\n\t"
                      "strb r3, [r6, #1]\n\t"
                      "add r6, r6, r5\n\t"
                      "str r6, [sp, #48]\n\t"
                      "ldr r4, [sp, #56]\n\t"
+                     "add r5, sp, #24\n\t"
                      "cmp r11, r4\n\t"
                      "bne 1b\n\t"
                      /* the next channel pair */
-                     "ldr r0, [sp, #16]\n\t"
+                     "ldr r0, [sp, #40]\n\t"
                      "add r0, r0, r12, lsl #1\n\t"
-                     "str r0, [sp, #16]\n\t"
+                     "str r0, [sp, #40]\n\t"
                      "ldr r8, [sp, #64]\n\t"
                      "ldr r0, [r8, #48]\n\t"
                      "subs r0, r0, #1\n\t"
@@ -343,12 +343,13 @@ TG_COLD void tg_conv_classify(const tg_conv_params *p, int8_t *kinds)
     for (c = 0; c < p->output.c; ++c) {
         const int32_t q = p->per_channel ? c : 0;
         const int8_t *w = tg_conv_weights_of(p, c, taps);
-        const int32_t v = tg_requantize(p->bias ? p->bias[c] : 0, p->multiplier[q], p->shift[q]) + p->output_offset;
         kinds[2 * c + 1] = 0;
         if (w != NULL && layer_short && tg_dsp_short_applies(29, p->shift[q])) {
             kinds[2 * c] = TG_CONV_SHORT;
         } else if (w == NULL || tg_conv_zero_row(w, taps)) {
             /* Dead (not stored, or all zero): the output is the requantized bias. */
+            const int32_t v =
+                tg_requantize(p->bias ? p->bias[c] : 0, p->multiplier[q], p->shift[q]) + p->output_offset;
             kinds[2 * c] = TG_CONV_DEAD;
             kinds[2 * c + 1] = (int8_t)TG_CLAMP(v, p->activation_min, p->activation_max);
         } else {
