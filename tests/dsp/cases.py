@@ -123,6 +123,10 @@ def conv_case(seed: int) -> Case:
         # Dead channels not stored (first, middle and last; K % 4 = 1): rows index the live ones.
         ((3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 4, 5, 5, 10, True, True, False, [0, 3, 9], 1),
         ((3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 4, 4, 6, 6, True, True, False, [2, 5], 2),  # grouped, dead
+        # tg_conv_pairs enters its 8-group loop groups % 8 groups before its end: 5, 6 and 2 (VWW's C_in = 8)
+        ((1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 3, 3, 20, 6, True, True, False, [], 1),
+        ((1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 2, 5, 24, 10, True, False, False, [], 1),
+        ((1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 4, 5, 8, 16, True, True, False, [], 1),
     ]
     for kernel, stride, dilation, pads, height, width, in_c, out_c, fast, per_channel, narrow, dead, groups \
             in layers:

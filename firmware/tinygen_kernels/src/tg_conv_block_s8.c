@@ -59,172 +59,183 @@ void tg_conv_widen(uint32_t *dst, const int8_t *src, int32_t count, uint32_t off
 /* clang-format on */
 
 /* What tg_conv_pairs reads and advances, at the byte offsets of its assembly (checked below): the
- * current channel pair c, c + 1 (rows next_row bytes apart) and where the next pair's come from. The
- * assembly keeps the frame's address and that of `bias` on the stack: each part it reloads per pixel
- * pair is one LDM from one of them. */
+ * channel pairs of a run (rows next_row bytes apart) over the pixel pairs of a block. */
 typedef struct {
-    tg_dsp_short_t requant[2]; /*  0: multiplier, round, shift of c, then c + 1 */
-    int8_t *out;               /* 24: (pixel 0, c); advanced by 2 pixels per pixel pair */
-    int32_t stride;            /* 28: bytes between output pixels */
-    const uint32_t *end;       /* 32: the end of the pixel pairs' widened taps */
-    int32_t bias[2];           /* 36: c, c + 1 */
-    const int8_t *w;           /* 44: channel c's row */
-    int32_t next_row;          /* 48: bytes from c's row to c + 1's (0: c twice) */
-    int32_t groups;            /* 52: ceil(taps / 4) */
-    const uint32_t *block;     /* 56: the start of the pixel pairs' widened taps */
-    const int32_t *next_bias;  /* 60: of the next pair's first channel */
-    const int32_t *multiplier; /* 64: the same */
-    const int8_t *shift;       /* 68 */
-    int32_t step;              /* 72: bytes between the multipliers of two channels (4, or 0 per tensor) */
-    int32_t round_base;        /* 76: 2 output_offset + 1 (round = round_base << (shift - 1)) */
-    int8_t *next_out;          /* 80: (pixel 0, the next pair's first channel) */
-    int32_t pairs;             /* 84: channel pairs left */
+    const uint32_t *block;     /*  0: the start of the pixel pairs' widened taps */
+    const uint32_t *end;       /*  4: their end */
+    int8_t *out;               /*  8: (pixel 0, channel c) */
+    int32_t stride;            /* 12: bytes between output pixels */
+    const int8_t *w;           /* 16: channel c's row */
+    int32_t next_row;          /* 20: bytes from c's row to c + 1's (0: c twice) */
+    int32_t groups;            /* 24: ceil(taps / 4) */
+    const int32_t *bias;       /* 28: of c; advanced by 2 channels per channel pair */
+    const int32_t *multiplier; /* 32: the same */
+    const int8_t *shift;       /* 36 */
+    int32_t step;              /* 40: bytes between the multipliers of two channels (4, or 0 per tensor) */
+    int32_t round_base;        /* 44: 2 output_offset + 1 (round = round_base << (shift - 1)) */
+    int32_t pairs;             /* 48: channel pairs */
 } tg_conv_pair_frame;
 
-typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, out) == 24 &&
-                                        offsetof(tg_conv_pair_frame, bias) == 36 &&
-                                        offsetof(tg_conv_pair_frame, w) == 44 &&
-                                        offsetof(tg_conv_pair_frame, block) == 56 &&
-                                        offsetof(tg_conv_pair_frame, next_out) == 80 &&
-                                        offsetof(tg_conv_pair_frame, pairs) == 84 && sizeof(tg_dsp_short_t) == 12)
+typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, w) == 16 &&
+                                        offsetof(tg_conv_pair_frame, bias) == 28 &&
+                                        offsetof(tg_conv_pair_frame, pairs) == 48)
                                            ? 1
                                            : -1];
 
 /* clang-format off */
-/* One group of 4 taps, 2 channels x 2 pixels (r11 + o: [p0 even, p0 odd, p1 even, p1 odd]): the two
- * weight words back to back (the second load pipelines), 4 SXTB16, 8 SMLAD, 4 single loads of
- * activations of which 2 pipeline: 20 cycles for 16 MACs. Accumulators r0 (c, p0), r1 (c, p1),
- * r2 (c + 1, p0), r3 (c + 1, p1); r10 the weights of c, r12 the offset of c + 1's row. */
-#define TG_PAIR_GROUP(o0, o1, o2, o3)                                                                    \
-    "ldr r6, [r10, r12]\n\t"                                                                             \
-    "ldr r4, [r10], #4\n\t"                                                                              \
-    "ldr r8, [r11, #" o0 "]\n\t"                                                                         \
-    "ldr r9, [r11, #" o1 "]\n\t"                                                                         \
-    "sxtb16 r5, r4, ror #8\n\t"                                                                          \
-    "sxtb16 r4, r4\n\t"                                                                                  \
-    "sxtb16 r7, r6, ror #8\n\t"                                                                          \
-    "sxtb16 r6, r6\n\t"                                                                                  \
-    "smlad r0, r4, r8, r0\n\t"                                                                           \
-    "smlad r0, r5, r9, r0\n\t"                                                                           \
-    "smlad r2, r6, r8, r2\n\t"                                                                           \
-    "smlad r2, r7, r9, r2\n\t"                                                                           \
-    "ldr r8, [r11, #" o2 "]\n\t"                                                                         \
-    "ldr r9, [r11, #" o3 "]\n\t"                                                                         \
-    "smlad r1, r4, r8, r1\n\t"                                                                           \
-    "smlad r1, r5, r9, r1\n\t"                                                                           \
-    "smlad r3, r6, r8, r3\n\t"                                                                           \
-    "smlad r3, r7, r9, r3\n\t"
+/* One group of 4 taps, 2 channels x 2 pixels (r11 runs through [p0 even, p0 odd, p1 even, p1 odd]): the two
+ * weight words and the four activation words as six loads back to back (all but the first pipeline: 7
+ * cycles), 4 SXTB16, 8 SMLAD: 19 cycles for 16 MACs. Every instruction is 32 bits wide (the loop is
+ * entered in the middle: tg_conv_pairs). Accumulators r0 (c, p0), r1 (c, p1), r2 (c + 1, p0), r3 (c + 1,
+ * p1); r10 the weights of c, r12 the offset of c + 1's row. */
+#define TG_PAIR_GROUP                                                                                    \
+    "ldr.w r4, [r10, r12]\n\t"                                                                           \
+    "ldr.w lr, [r10], #4\n\t"                                                                            \
+    "ldr.w r8, [r11], #4\n\t"                                                                            \
+    "ldr.w r9, [r11], #4\n\t"                                                                            \
+    "ldr.w r6, [r11], #4\n\t"                                                                            \
+    "ldr.w r7, [r11], #4\n\t"                                                                            \
+    "sxtb16 r5, lr\n\t"                                                                                  \
+    "smlad r0, r5, r8, r0\n\t"                                                                           \
+    "smlad r1, r5, r6, r1\n\t"                                                                           \
+    "sxtb16 lr, lr, ror #8\n\t"                                                                          \
+    "smlad r0, lr, r9, r0\n\t"                                                                           \
+    "smlad r1, lr, r7, r1\n\t"                                                                           \
+    "sxtb16 r5, r4\n\t"                                                                                  \
+    "smlad r2, r5, r8, r2\n\t"                                                                           \
+    "smlad r3, r5, r6, r3\n\t"                                                                           \
+    "sxtb16 r4, r4, ror #8\n\t"                                                                          \
+    "smlad r2, r4, r9, r2\n\t"                                                                           \
+    "smlad r3, r4, r7, r3\n\t"
 
 /* The short requantization of accumulator a with (m, round, e) (tg_dsp_short): 5 cycles. */
 #define TG_PAIR_REQUANT(a, m, round, e)                                                                  \
     "lsl " a ", " a ", #1\n\t"                                                                           \
-    "add r10, " round ", " a ", asr #31\n\t"                                                             \
-    "smmlar " a ", " a ", " m ", r10\n\t"                                                                \
+    "add lr, " round ", " a ", asr #31\n\t"                                                              \
+    "smmlar " a ", " a ", " m ", lr\n\t"                                                                 \
     "asr " a ", " a ", " e "\n\t"                                                                        \
     "ssat " a ", #8, " a "\n\t"
 
-/* frame->pairs channel pairs of every pixel pair of the block, all in assembly (every register but
- * sp is needed: naked, so r7 is free too). Per channel pair (label 0): its biases, multipliers and
- * the short requantization's round (2^(e-1) + output offset 2^e, tg_dsp_short_prepare) into the
- * frame. Per pixel pair (label 1): the groups (the odd 1, 2 and 4 out of line, then 8 per iteration:
- * 165 cycles per 128 MACs), the 4 requantized outputs stored as two byte pairs; the pixel pairs'
- * taps follow each other, so r11 runs through them. [sp]: the frame, [sp + 4]: &frame->bias. */
+/* frame->pairs channel pairs of every pixel pair of the block, all in assembly (every register but sp
+ * is needed: naked, so r7 is free too). Its own stack frame S (sp after the push and the sub):
+ *
+ *     S+0  M c, round c, e c, M c+1, round c+1, e c+1     (one LDM per pixel pair for the requantization)
+ *     S+24 bias c, bias c, bias c+1, bias c+1, w, entry   (one LDM per pixel pair sets up and enters the loop)
+ *     S+48 out (this pixel pair), stride, end of the block's taps, end of the row (w + 4 groups)
+ *     S+64 the C frame, out (pixel 0, this channel pair)
+ *
+ * Per call: the loop's entry (Duff's device: groups % 8 of the 8 unrolled groups run first, so the loop is
+ * entered that many groups before its end; the activations are post-incremented loads, so no offset
+ * depends on where it was entered). Per channel pair (label 0): its biases, multipliers and rounds
+ * (2^(e-1) + output offset 2^e, tg_dsp_short_prepare) into S. Per pixel pair (label 1): LDM {r0-r3, r10,
+ * pc} enters the loop, 8 groups per iteration (152 cycles per 128 MACs, the row end compared in memory:
+ * no counter register), then the 4 outputs requantized and stored as two byte pairs: about 55 cycles
+ * beside the groups. The pixel pairs' taps follow each other, so r11 runs through them. */
 __attribute__((naked, noinline)) static void tg_conv_pairs(tg_conv_pair_frame *frame)
 {
-    __asm__ volatile("add r1, r0, #36\n\t"
-                     "push {r0, r1, r4-r11, lr}\n\t"
-                     "mov r12, r0\n\t"
+    __asm__ volatile("push {r4-r11, lr}\n\t"
+                     "sub sp, sp, #76\n\t"
+                     "str r0, [sp, #64]\n\t"
+                     "ldr r12, [r0, #20]\n\t"      /* row offset, for the whole call */
+                     "ldr r1, [r0, #24]\n\t"       /* groups */
+                     "ldr r2, [r0, #16]\n\t"
+                     "str r2, [sp, #40]\n\t"       /* w */
+                     "ldr r2, [r0, #8]\n\t"
+                     "str r2, [sp, #68]\n\t"       /* out of the first channel pair */
+                     "ldr r2, [r0, #12]\n\t"
+                     "str r2, [sp, #52]\n\t"       /* stride */
+                     "ldr r2, [r0, #4]\n\t"
+                     "str r2, [sp, #56]\n\t"       /* end */
+                     "lsl r2, r1, #2\n\t"
+                     "str r2, [sp, #72]\n\t"       /* 4 groups: the row end's distance */
+                     "and r1, r1, #7\n\t"
+                     "rsb r1, r1, #8\n\t"
+                     "and r1, r1, #7\n\t"          /* groups skipped in the first iteration */
+                     "adr.w r2, 40f\n\t"
+                     "adr.w r3, 41f\n\t"
+                     "sub r3, r3, r2\n\t"          /* bytes per group */
+                     "mla r2, r1, r3, r2\n\t"
+                     "orr r2, r2, #1\n\t"          /* (Thumb) */
+                     "str r2, [sp, #44]\n\t"
+                     /* per channel pair */
                      "0:\n\t"
-                     "add r4, r12, #56\n\t"
-                     "ldm r4, {r4-r10}\n\t" /* block, bias, multiplier, shift, step, round base, out */
-                     "mov r11, r4\n\t"
-                     "str r10, [r12, #24]\n\t"
-                     "add r10, r10, #2\n\t"
-                     "str r10, [r12, #80]\n\t"
-                     "ldr r0, [r5], #4\n\t"
-                     "ldr r1, [r5], #4\n\t"
-                     "str r5, [r12, #60]\n\t"
-                     "str r0, [r12, #36]\n\t"
-                     "str r1, [r12, #40]\n\t"
-                     "ldr r0, [r6]\n\t"      /* M0 */
-                     "ldr r3, [r6, r8]\n\t"  /* M1 */
-                     "add r6, r6, r8, lsl #1\n\t"
-                     "str r6, [r12, #64]\n\t"
-                     "lsr lr, r8, #2\n\t"
-                     "ldrsb r2, [r7]\n\t"
-                     "ldrsb r5, [r7, lr]\n\t"
-                     "add r7, r7, lr, lsl #1\n\t"
-                     "str r7, [r12, #68]\n\t"
-                     "rsb r2, r2, #0\n\t"    /* E0 */
-                     "rsb r5, r5, #0\n\t"    /* E1 */
-                     "sub r6, r2, #1\n\t"
-                     "lsl r1, r9, r6\n\t" /* R0 = 2^(E0-1) + offset 2^E0 */
-                     "sub r6, r5, #1\n\t"
-                     "lsl r4, r9, r6\n\t" /* R1 */
-                     "stm r12, {r0-r5}\n\t"
+                     "ldr r8, [sp, #64]\n\t"
+                     "ldr r0, [r8, #28]\n\t"       /* bias */
+                     "ldr r9, [r8, #32]\n\t"       /* multiplier */
+                     "ldr r10, [r8, #36]\n\t"      /* shift */
+                     "ldr r11, [r8, #40]\n\t"      /* step */
+                     "ldr lr, [r8, #44]\n\t"       /* round base */
+                     "ldr r7, [r0], #4\n\t"
+                     "ldr r2, [r0], #4\n\t"
+                     "ldr r1, [r9]\n\t"            /* M0 */
+                     "ldr r4, [r9, r11]\n\t"       /* M1 */
+                     "str r0, [r8, #28]\n\t"
+                     "str r7, [sp, #24]\n\t"
+                     "str r7, [sp, #28]\n\t"
+                     "str r2, [sp, #32]\n\t"
+                     "str r2, [sp, #36]\n\t"
+                     "add r9, r9, r11, lsl #1\n\t"
+                     "str r9, [r8, #32]\n\t"
+                     "lsr r11, r11, #2\n\t"
+                     "ldrsb r3, [r10]\n\t"
+                     "ldrsb r6, [r10, r11]\n\t"
+                     "add r10, r10, r11, lsl #1\n\t"
+                     "str r10, [r8, #36]\n\t"
+                     "rsb r3, r3, #0\n\t"          /* E0 */
+                     "rsb r6, r6, #0\n\t"          /* E1 */
+                     "sub r2, r3, #1\n\t"
+                     "lsl r2, lr, r2\n\t"          /* R0 = 2^(E0-1) + offset 2^E0 */
+                     "sub r5, r6, #1\n\t"
+                     "lsl r5, lr, r5\n\t"          /* R1 */
+                     "stm sp, {r1-r6}\n\t"
+                     "ldr r0, [sp, #40]\n\t"
+                     "ldr r1, [sp, #72]\n\t"
+                     "add r0, r0, r1\n\t"
+                     "str r0, [sp, #60]\n\t"       /* the row end */
+                     "ldr r0, [sp, #68]\n\t"
+                     "str r0, [sp, #48]\n\t"       /* out */
+                     "add r0, r0, #2\n\t"
+                     "str r0, [sp, #68]\n\t"
+                     "ldr r11, [r8]\n\t"           /* block */
+                     "add r5, sp, #24\n\t"
+                     /* per pixel pair (r5 = S+24) */
                      "1:\n\t"
-                     "ldr r12, [sp, #4]\n\t"
-                     "ldm r12, {r0, r2, r10, r12, lr}\n\t" /* biases, w, next_row, groups */
-                     "mov r1, r0\n\t"
-                     "mov r3, r2\n\t"
-                     "lsls r4, lr, #31\n\t" /* C: groups & 2, N: groups & 1 */
-                     "bcs 20f\n\t"
-                     "21:\n\t"
-                     "bmi 22f\n\t"
-                     "23:\n\t"
-                     "tst lr, #4\n\t"
-                     "bne 24f\n\t"
-                     "25:\n\t"
-                     "lsrs lr, lr, #3\n\t"
-                     "beq 5f\n\t"
-                     "4:\n\t"
-                     TG_PAIR_GROUP("0", "4", "8", "12") TG_PAIR_GROUP("16", "20", "24", "28")
-                     TG_PAIR_GROUP("32", "36", "40", "44") TG_PAIR_GROUP("48", "52", "56", "60")
-                     TG_PAIR_GROUP("64", "68", "72", "76") TG_PAIR_GROUP("80", "84", "88", "92")
-                     TG_PAIR_GROUP("96", "100", "104", "108") TG_PAIR_GROUP("112", "116", "120", "124")
-                     "add r11, r11, #128\n\t"
-                     "subs lr, lr, #1\n\t"
-                     "bne 4b\n\t"
-                     "5:\n\t"
-                     "ldr r12, [sp]\n\t"
-                     "ldm r12, {r4-r9}\n\t"
+                     "ldm r5, {r0-r3, r10, pc}\n\t"
+                     "40:\n\t"
+                     TG_PAIR_GROUP
+                     "41:\n\t"
+                     TG_PAIR_GROUP TG_PAIR_GROUP TG_PAIR_GROUP TG_PAIR_GROUP TG_PAIR_GROUP TG_PAIR_GROUP
+                     TG_PAIR_GROUP
+                     "ldr r4, [sp, #60]\n\t"
+                     "cmp r10, r4\n\t"
+                     "bne 40b\n\t"
+                     "ldm sp, {r4-r9}\n\t"
                      TG_PAIR_REQUANT("r0", "r4", "r5", "r6") TG_PAIR_REQUANT("r1", "r4", "r5", "r6")
                      TG_PAIR_REQUANT("r2", "r7", "r8", "r9") TG_PAIR_REQUANT("r3", "r7", "r8", "r9")
-                     "ldr r4, [r12, #24]\n\t"
-                     "ldr r5, [r12, #28]\n\t"
+                     "ldr r4, [sp, #48]\n\t"
+                     "ldr r5, [sp, #52]\n\t"
                      "add r6, r4, r5\n\t"
                      "strb r0, [r4]\n\t"
                      "strb r2, [r4, #1]\n\t"
                      "strb r1, [r6]\n\t"
                      "strb r3, [r6, #1]\n\t"
                      "add r6, r6, r5\n\t"
-                     "str r6, [r12, #24]\n\t"
-                     "ldr r4, [r12, #32]\n\t"
+                     "str r6, [sp, #48]\n\t"
+                     "ldr r4, [sp, #56]\n\t"
+                     "add r5, sp, #24\n\t"
                      "cmp r11, r4\n\t"
                      "bne 1b\n\t"
-                     "ldr r6, [r12, #44]\n\t" /* the next pair's rows */
-                     "ldr r7, [r12, #48]\n\t"
-                     "add r6, r6, r7, lsl #1\n\t"
-                     "str r6, [r12, #44]\n\t"
-                     "ldr r4, [r12, #84]\n\t"
-                     "subs r4, r4, #1\n\t"
-                     "str r4, [r12, #84]\n\t"
+                     /* the next channel pair */
+                     "ldr r0, [sp, #40]\n\t"
+                     "add r0, r0, r12, lsl #1\n\t"
+                     "str r0, [sp, #40]\n\t"
+                     "ldr r8, [sp, #64]\n\t"
+                     "ldr r0, [r8, #48]\n\t"
+                     "subs r0, r0, #1\n\t"
+                     "str r0, [r8, #48]\n\t"
                      "bne 0b\n\t"
-                     "pop {r0, r1, r4-r11, pc}\n\t"
-                     /* the odd groups, out of line (no group instruction sets the flags) */
-                     "20:\n\t"
-                     TG_PAIR_GROUP("0", "4", "8", "12") TG_PAIR_GROUP("16", "20", "24", "28")
-                     "add r11, r11, #32\n\t"
-                     "b 21b\n\t"
-                     "22:\n\t"
-                     TG_PAIR_GROUP("0", "4", "8", "12")
-                     "add r11, r11, #16\n\t"
-                     "b 23b\n\t"
-                     "24:\n\t"
-                     TG_PAIR_GROUP("0", "4", "8", "12") TG_PAIR_GROUP("16", "20", "24", "28")
-                     TG_PAIR_GROUP("32", "36", "40", "44") TG_PAIR_GROUP("48", "52", "56", "60")
-                     "add r11, r11, #64\n\t"
-                     "b 25b\n\t");
+                     "add sp, sp, #76\n\t"
+                     "pop {r4-r11, pc}\n\t");
 }
 /* clang-format on */
 
@@ -240,12 +251,12 @@ static void tg_conv_frame_of(tg_conv_pair_frame *frame, const tg_conv_params *p,
     frame->stride = stride;
     frame->block = block;
     frame->end = block + pairs * TG_CONV_GROUP_WORDS * groups;
-    frame->next_bias = p->bias + c;
+    frame->bias = p->bias + c;
     frame->multiplier = p->multiplier + q;
     frame->shift = p->shift + q;
     frame->step = p->per_channel ? 4 : 0;
     frame->round_base = 2 * p->output_offset + 1;
-    frame->next_out = out;
+    frame->out = out;
     frame->pairs = count;
 }
 
@@ -280,7 +291,7 @@ static void tg_conv_two(const tg_conv_params *p, int32_t a, int32_t b, const uin
     frame.w = wa;
     /* the distance of two addresses that need not be in one object: as integers */
     frame.next_row = (int32_t)((uintptr_t)wb - (uintptr_t)wa);
-    frame.next_bias = bias;
+    frame.bias = bias;
     frame.multiplier = multiplier;
     frame.shift = shift;
     frame.step = 4;
@@ -332,12 +343,13 @@ TG_COLD void tg_conv_classify(const tg_conv_params *p, int8_t *kinds)
     for (c = 0; c < p->output.c; ++c) {
         const int32_t q = p->per_channel ? c : 0;
         const int8_t *w = tg_conv_weights_of(p, c, taps);
-        const int32_t v = tg_requantize(p->bias ? p->bias[c] : 0, p->multiplier[q], p->shift[q]) + p->output_offset;
         kinds[2 * c + 1] = 0;
         if (w != NULL && layer_short && tg_dsp_short_applies(29, p->shift[q])) {
             kinds[2 * c] = TG_CONV_SHORT;
         } else if (w == NULL || tg_conv_zero_row(w, taps)) {
             /* Dead (not stored, or all zero): the output is the requantized bias. */
+            const int32_t v =
+                tg_requantize(p->bias ? p->bias[c] : 0, p->multiplier[q], p->shift[q]) + p->output_offset;
             kinds[2 * c] = TG_CONV_DEAD;
             kinds[2 * c + 1] = (int8_t)TG_CLAMP(v, p->activation_min, p->activation_max);
         } else {
