@@ -203,9 +203,10 @@ def depthwise_case(seed: int) -> Case:
 # --- fully connected, add, average pool ------------------------------------------------------------
 
 def fully_connected_case(seed: int) -> Case:
-    """tg_fully_connected_fast_s8 (K % 8 = 0), tg_fully_connected_wide_s8 (K % 128 = 0), per tensor and
-    per channel, the plain kernel where they do not apply (K % 8 != 0, a narrow clamp, extreme shifts),
-    odd outputs, several rows, and a tiny layer (plain)."""
+    """tg_fully_connected_fast_s8 (K % 8 = 0), tg_fully_connected_wide_s8 (K % 128 = 0),
+    tg_fully_connected_direct_s8 (K % 4 = 0 otherwise; all of them with the least scratch), per tensor and
+    per channel, the plain kernel where they do not apply (a narrow clamp, extreme shifts), odd outputs,
+    several rows, and a tiny layer (plain)."""
     b = GraphBuilder(f"dsp_fc_{seed}", seed)
     rng = b.rng
     case = Case(b.graph)
@@ -215,7 +216,7 @@ def fully_connected_case(seed: int) -> Case:
         (1, 256, 16, True, False, False),   # wide
         (3, 128, 9, True, False, False),    # wide, 3 rows, odd N
         (1, 40, 30, True, False, False),    # fast, K % 16 != 0
-        (1, 100, 12, True, False, False),   # K % 8 != 0: plain
+        (1, 100, 12, True, False, False),   # K % 8 != 0: direct
         (1, 64, 20, True, True, False),     # per-channel, fast
         (1, 256, 13, True, True, False),    # per-channel, wide, odd N
         (2, 40, 31, True, True, False),     # per-channel, fast, K % 16 != 0, odd N, 2 rows
@@ -225,6 +226,8 @@ def fully_connected_case(seed: int) -> Case:
         (1, 128, 10, False, False, True),   # extremes, narrow: plain
         (1, 8, 128, True, False, False),    # K = 8 (AD's decoder input)
         (1, 16, 3, True, False, False),     # tiny: plain
+        (2, 100, 22, True, False, False),   # K / 4 = 25 groups: direct enters its 16-group loop mid-way, 2 rows
+        (1, 68, 18, True, True, False),     # per-channel, K / 4 = 17 groups (direct: one group, then 16)
     ]
     for rows, depth, outputs, fast, per_channel, narrow in layers:
         in_zp = b.zero_point()
@@ -238,9 +241,11 @@ def fully_connected_case(seed: int) -> Case:
         shifts = np.asarray(params["shift"])  # the short requantization for every channel (tg_dsp.h)
         short = (bool(np.all((shifts <= -1) & (shifts >= -23))) and not narrow
                  and accumulator_bits(weights, bias, 0, -in_zp, shifts) <= 29)
-        dsp = macs >= 1024 and depth % 8 == 0 and short
-        case.expected[y] = ("tg_fully_connected_s8" if not dsp else
-                            "tg_fully_connected_wide_s8" if depth % 128 == 0 else "tg_fully_connected_fast_s8")
+        dsp = macs >= 1024 and short
+        case.expected[y] = ("tg_fully_connected_wide_s8" if dsp and depth % 128 == 0 else
+                            "tg_fully_connected_fast_s8" if dsp and depth % 8 == 0 else
+                            "tg_fully_connected_direct_s8" if dsp and depth % 4 == 0 and outputs >= 4 else
+                            "tg_fully_connected_s8")
     b.finish()
     return case
 

@@ -142,11 +142,12 @@ def test_firmware_equals_plain_and_golden(built: dict[str, Future[Built]],
     assert values.size >= 16, f"{name}: outputs take only {values.size} distinct values"
 
 
-@pytest.mark.parametrize("graph", ["dsp_cases", "kernel_cases"])
-def test_fully_connected_least_scratch_on_qemu_m4(graph: str, tmp_path: Path) -> None:
-    """The fully connected layers with the least-scratch variant (tg_fully_connected_direct_s8 where K % 16 == 0,
-    per tensor and per channel) and tests/kernels' fully_connected_dsp graph (K multiples of 8 / 16 / 128,
-    odd outputs) on qemu_m4: firmware == host C == golden."""
+@pytest.mark.parametrize("graph,target", [("dsp_cases", "qemu_m4"), ("kernel_cases", "qemu_m4"),
+                                          ("dsp_cases", "qemu_m7"), ("dsp_cases", "qemu_m33")])
+def test_fully_connected_least_scratch(graph: str, target: str, tmp_path: Path) -> None:
+    """The fully connected layers with the least-scratch variant (tg_fully_connected_direct_s8 where K % 4 == 0,
+    per tensor and per channel, entering its unrolled loop at any group) and tests/kernels' fully_connected_dsp
+    graph (K multiples of 8 / 16 / 128, odd outputs): firmware == host C == golden."""
     from ..kernels.cases import fully_connected_dsp_graph
 
     source = CASES["fully_connected"](SEED).graph if graph == "dsp_cases" else fully_connected_dsp_graph(2)
@@ -156,7 +157,7 @@ def test_fully_connected_least_scratch_on_qemu_m4(graph: str, tmp_path: Path) ->
     batch = random_batch(np.random.default_rng(200 + SEED), source, SAMPLES)
     x = batch if len(batch) > 1 else next(iter(batch.values()))
     golden, host = model.golden(x, int8=True), model.run(x, int8=True)
-    firmware = model.run(x, int8=True, target="qemu_m4")
+    firmware = model.run(x, int8=True, target=target)
     for out in source.outputs:
         assert_identical(golden[out], host[out], f"{graph}: host C, layer {out}")
-        assert_identical(golden[out], firmware[out], f"{graph} on qemu_m4: layer {out}")
+        assert_identical(golden[out], firmware[out], f"{graph} on {target}: layer {out}")

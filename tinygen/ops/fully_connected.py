@@ -147,7 +147,7 @@ def _dsp(multiple: int, min_outputs: int) -> Callable[[Node, Graph], bool]:
     return applies
 
 
-_WIDE, _FAST, _DIRECT = _dsp(128, 2), _dsp(8, 2), _dsp(16, 4)
+_WIDE, _FAST, _DIRECT = _dsp(128, 2), _dsp(8, 2), _dsp(4, 4)
 
 
 # The DSP variants (falling back to the plain kernel where the core has none) widen the input row to
@@ -162,7 +162,7 @@ KERNELS = (
            applies=lambda node, graph: _FAST(node, graph) and _sizes(node, graph)[1] % 128 != 0),
     Kernel("tg_fully_connected_direct_s8", "tg_fully_connected_params", cost=_direct_cost, applies=_DIRECT),
     Kernel("tg_fully_connected_s8", "tg_fully_connected_params",
-           applies=lambda node, graph: not _FAST(node, graph)),
+           applies=lambda node, graph: not _FAST(node, graph) and not _DIRECT(node, graph)),
     # 4-bit weights [N, K] packed two per byte in their flat order, unpacked in the inner loop (tg_s4.h)
     Kernel("tg_fully_connected_s4", "tg_fully_connected_params", weights="int4"),
 )

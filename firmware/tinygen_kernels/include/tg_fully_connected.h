@@ -46,7 +46,7 @@ int32_t tg_fully_connected_wide_s8_get_buffer_size(const tg_fully_connected_para
 /* Without scratch (the code generator's choice where a layer's widened input row would raise the arena):
  * the weights interleaved in blocks of 4 output rows x 4 inputs -- block (n / 4, k / 4) at
  * ((n / 4) * K / 4 + k / 4) * 16, row n % 4 at 4 * (n % 4), input k % 4 within it -- and the last N % 4
- * rows row-major after the blocks. Any K and rows (a plain loop); the DSP assembly for K % 16 == 0. */
+ * rows row-major after the blocks. K a multiple of 4 (the interleaving); any rows. */
 void tg_fully_connected_direct_s8(const tg_context *ctx, const tg_fully_connected_params *params,
                                   const int8_t *input, int8_t *output);
 int32_t tg_fully_connected_direct_s8_get_buffer_size(const tg_fully_connected_params *params);
