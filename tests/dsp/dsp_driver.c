@@ -6,8 +6,8 @@
  *   "short_any" (x, multiplier, shift, offset) -> tg_dsp_short_any(2x): shifts 0 .. -23
  *   "scratch" (kernel, IH, IW, IC, OH, OW, OC, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR, groups, multiplier)
  *             -> the kernel's _get_buffer_size; kernel 0..6: conv 1x1, conv im2col, conv wrapper,
- *                depthwise 3x3, depthwise fast, depthwise wrapper, fully connected fast (K = IC) and wide
- *                (kernel 7)
+ *                depthwise 3x3, depthwise fast, depthwise wrapper, fully connected fast (K = IC), wide
+ *                (kernel 7) and direct (kernel 8)
  * On the host (no __ARM_FEATURE_DSP) tg_dsp.h (a private header of the library) defines the forms in portable C with the same arithmetic
  * as the assembly (which the QEMU tests check end to end).
  */
@@ -68,6 +68,8 @@ static int32_t scratch(const int32_t *r)
         return tg_depthwise_conv_wrapper_s8_get_buffer_size(&p);
     case 6:
         return tg_fully_connected_fast_s8_get_buffer_size(&f);
+    case 8:
+        return tg_fully_connected_direct_s8_get_buffer_size(&f);
     default:
         return tg_fully_connected_wide_s8_get_buffer_size(&f);
     }

@@ -85,7 +85,7 @@ def test_short_requantization(driver, mode: str, lowest: int) -> None:
 
 # --- scratch sizes and variant choice -----------------------------------------------------------------
 
-CONV, IM2COL, CONV_WRAPPER, DW3X3, DW_FAST, DW_WRAPPER, FC_FAST, FC_WIDE = range(8)
+CONV, IM2COL, CONV_WRAPPER, DW3X3, DW_FAST, DW_WRAPPER, FC_FAST, FC_WIDE, FC_DIRECT = range(9)
 
 
 def _conv_layer(rng: np.random.Generator, depthwise: bool) -> tuple[Graph, Node]:
@@ -171,7 +171,8 @@ def test_fully_connected_scratch_equals_the_c_buffer_size(driver) -> None:
         node = Node("fc", "fully_connected", ["x", "w", "b"], ["y"], {"activation": None}, {})
         kernel = _function(node, g)
         planned.append((kernel, op_of(node).scratch_bytes(node, g)))
-        records.append([FC_WIDE if kernel.endswith("wide_s8") else FC_FAST, 1, 1, depth, 1, 1, outputs,
+        fc_kernel = {"tg_fully_connected_wide_s8": FC_WIDE, "tg_fully_connected_direct_s8": FC_DIRECT}
+        records.append([fc_kernel.get(kernel, FC_FAST), 1, 1, depth, 1, 1, outputs,
                         1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1])
     sizes = run_records(driver, "scratch", np.array(records))
     for (kernel, plan), size in zip(planned, sizes, strict=True):
