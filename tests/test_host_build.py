@@ -1,6 +1,6 @@
-"""The host build's shared object cache ($TINYGEN_CACHE/host/objects, tinygen/host.py): a kernel
-compiles once for every model that uses it, a second build compiles nothing, and a changed source or
-header compiles again exactly what includes it."""
+"""The host build's shared object cache ($TINYGEN_CACHE/host/objects, tinygen/host.py) and the stack
+measurement's cache (tinygen/stack.py): a kernel compiles once for every model that uses it, a second
+build compiles nothing, and a changed source or header compiles again exactly what includes it."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import tinygen
-from tinygen import host
+from tinygen import host, stack
 
 from .conftest import assert_identical, model_file, samples
 
@@ -44,7 +44,7 @@ def check(model: tinygen.model.CompiledModel) -> None:
 
 def test_objects_are_shared_between_models_and_reused(compiles: list[list[str]], tmp_path: Path) -> None:
     first = tinygen.compile(model_file("ad_autoencoder", "int8_qdq"), tmp_path / "a", name="first")
-    compiles.clear()  # the stack measurement's Cortex-M compiles
+    compiles.clear()  # the stack measurement's Cortex-M compiles (test_stack_compiles_each_kernel_once)
     check(first)
     kernels = sorted(f"{KERNEL_SOURCES}{p.name}" for p in (first.out_dir / KERNEL_SOURCES).glob("*.c"))
     model = sorted(f"lib/first/{p.name}" for p in (first.out_dir / "lib" / "first").glob("*.c"))
@@ -104,3 +104,20 @@ def test_a_changed_flag_or_compiler_gives_other_objects(compiles: list[list[str]
         objects = {cc: host.object_files(model.out_dir, sources, includes, cc, host.WARNINGS + host.OPTIMIZED)
                    for cc in ("gcc", "clang")}
         assert not set(objects["gcc"]) & set(objects["clang"])
+
+
+@pytest.mark.skipif(stack.toolchain() is None, reason="arm-none-eabi-gcc is installed by `make setup`")
+def test_stack_compiles_each_kernel_once(compiles: list[list[str]], tmp_path: Path) -> None:
+    """The stack cache is keyed by what each source includes, not by every header of the output folder:
+    the model's own header differs per model, so keying on it compiled every kernel again per model."""
+    first = tinygen.compile(model_file("ad_autoencoder", "int8_qdq"), tmp_path / "a", name="first")
+    arm = [c for c in compiles if Path(c[0]).name == stack.ARM_GCC]
+    assert len(arm) == len(list((first.out_dir / KERNEL_SOURCES).glob("*.c"))) + 1  # kernels and first.c
+    compiles.clear()
+    second = tinygen.compile(model_file("ad_autoencoder", "int8_qdq"), tmp_path / "b", name="second")
+    assert compiled_sources(compiles) == ["lib/second/second.c"]
+    kernels = ["tg_fully_connected_s8"]
+    reports = [stack.measure(model.out_dir, name, kernels) for model, name in ((first, "first"), (second, "second"))]
+    assert compiled_sources(compiles) == ["lib/second/second.c"]  # both from the cache
+    assert reports[0] and reports[1] and reports[0].model_bytes == reports[1].model_bytes > 0
+    assert reports[0].kernels == reports[1].kernels and reports[0].kernels["tg_fully_connected_s8"] > 0

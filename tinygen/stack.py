@@ -10,8 +10,9 @@ fused-Add stages of the convolution blocks) count as the deepest function whose 
 take; functions without stack information (memcpy/memset of the C library) count 0 and are listed.
 A frame GCC marks "dynamic" (a variable-length array) makes the figure a lower bound, and says so.
 
-Each source's call graph is cached under the build cache by its digest (with the headers' and the
-flags'): the kernels compile once (a few seconds), after that only the model's own .c (0.1 s).
+Each source's call graph is cached under the build cache by its digest (with the compiler's, the flags'
+and that of every header it includes): the kernels compile once for all models (a few seconds), after that only
+the model's own .c (0.1 s).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .host import cache_root
+from .host import cache_root, compiler_identity, included_headers
 from .platformio.envs import Env, env_named
 
 ARM_GCC = "arm-none-eabi-gcc"
@@ -79,9 +80,8 @@ def measure_files(files: dict[str, bytes], name: str, kernel_functions: list[str
     sources = sorted(p for p in files
                      if p.endswith(".c") and (p.startswith(f"{kernels}/src/") or p == f"{model_lib}/{name}.c"))
     headers = sorted(p for p in files if p.endswith(".h") and p.startswith((f"{kernels}/", f"{model_lib}/")))
-    common = hashlib.sha256(json.dumps([list(env.flags), BUILD_FLAGS]).encode())
-    for path in headers:
-        common.update(path.encode() + b"\0" + files[path] + b"\0")
+    folders = [f"{kernels}/include", f"{kernels}/src", model_lib]  # the -I folders, in order
+    common = hashlib.sha256(json.dumps([compiler_identity(gcc), list(env.flags), BUILD_FLAGS]).encode())
     cache = cache_root() / "stack"
     graphs = []
     with tempfile.TemporaryDirectory(prefix="tinygen-stack-") as work:
@@ -89,11 +89,13 @@ def measure_files(files: dict[str, bytes], name: str, kernel_functions: list[str
             target = Path(work) / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(files[relative])
-        flags = [*env.flags, *BUILD_FLAGS, f"-I{work}/{kernels}/include", f"-I{work}/{kernels}/src",
-                 f"-I{work}/{model_lib}"]
-        for relative in sources:  # one compile per source, cached by its digest (kernels are shared)
+        flags = [*env.flags, *BUILD_FLAGS, *[f"-I{work}/{folder}" for folder in folders]]
+        # One compile per source, cached by the digest of the flags, the source and the headers it includes
+        # (not every header of the folder: the model's own header differs per model, the kernels do not).
+        for relative in sources:
             digest = common.copy()
-            digest.update(relative.encode() + b"\0" + files[relative])
+            for path in [relative, *included_headers(relative, files, folders)]:
+                digest.update(path.encode() + b"\0" + files[path] + b"\0")
             cached = cache / f"{digest.hexdigest()[:32]}.ci"
             if not cached.exists():
                 run = subprocess.run([gcc, *flags, "-fstack-usage", "-fcallgraph-info=su", "-c", relative,
