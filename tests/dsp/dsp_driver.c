@@ -7,7 +7,8 @@
  *   "scratch" (kernel, IH, IW, IC, OH, OW, OC, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR, groups, multiplier)
  *             -> the kernel's _get_buffer_size; kernel 0..6: conv 1x1, conv im2col, conv wrapper,
  *                depthwise 3x3, depthwise fast, depthwise wrapper, fully connected fast (K = IC), wide
- *                (kernel 7) and direct (kernel 8)
+ *                (kernel 7) and direct (kernel 8); kernel 12: the fused residual Add's _rows twin of conv 1x1
+ *                (a 1x1 kernel without padding) or im2col (tg_conv_*_add_rows_s8)
  *   "add_rows" (x1, x2, input1_offset, input2_offset, output_offset, input1 multiplier, shift, input2
  *             multiplier, shift, output multiplier, shift, activation min, max)
  *             -> tg_add_rows_s8's Add of x1 and x2 (src/tg_add_rows_s8.c), or -1000 where its exact-shift loop
@@ -75,6 +76,14 @@ static int32_t scratch(const int32_t *r)
         return tg_fully_connected_fast_s8_get_buffer_size(&f);
     case 8:
         return tg_fully_connected_direct_s8_get_buffer_size(&f);
+    case 12: {
+        tg_conv_add_params fused;
+        memset(&fused, 0, sizeof fused);
+        fused.conv = p;
+        return p.filter.h == 1 && p.filter.w == 1 && r[13] == 0 && r[14] == 0 && r[15] == 0 && r[16] == 0
+                   ? tg_conv_1x1_add_rows_s8_get_buffer_size(&fused)
+                   : tg_conv_im2col_add_rows_s8_get_buffer_size(&fused);
+    }
     default:
         return tg_fully_connected_wide_s8_get_buffer_size(&f);
     }

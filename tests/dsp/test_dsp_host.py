@@ -198,6 +198,35 @@ def test_conv_scratch_equals_the_c_buffer_size(driver) -> None:
             assert picked == size, f"{label}: the C wrapper picks another variant ({picked} B)"
 
 
+def test_fused_add_scratch_equals_the_c_buffer_size(driver) -> None:
+    """The convolutions fused with a residual Add (passes/fuse_residual_add.py): the planned scratch of every
+    mode equals the C sizes -- the chunked variants' (tg_conv_*_add_s8: the unfused size + TG_CONV_ADD_TEMP_BYTES,
+    4-pixel blocks with less), the _rows twins' (kernel 12: a whole 8-pixel block's outputs more)."""
+    rng = np.random.default_rng(14)
+    layers = [layer for layer in (_conv_layer(rng, depthwise=False) for _ in range(300))
+              if layer[1].attrs["groups"] == 1]
+    for _, node in layers:
+        node.params = {"residual": {"conv_first": True}}
+    records = [_record(CONV if "_1x1_" in _function(node, g) else IM2COL, g, node) for g, node in layers]
+    unfused = run_records(driver, "scratch", np.array(records))
+    rows = run_records(driver, "scratch", np.array([[12, *record[1:]] for record in records]))
+    checked = 0
+    for (g, node), plain, twin in zip(layers, unfused, rows, strict=True):
+        out_c = g.tensors["y"].shape[3]
+        for kernel in op_of(node).candidates(node, g):
+            planned = kernel.scratch(node, g)
+            if kernel.mode == "8px":
+                want = twin if kernel.function.endswith("_rows_s8") else plain + 32
+                assert planned == want, f"{kernel.key} {node.attrs}: planned {planned} B, C wants {want} B"
+                checked += 1
+            else:  # 4-pixel blocks: the 8-pixel size less 4 pixels' widened taps (and, _rows, their outputs)
+                groups = (node.attrs["kernel"][0] * node.attrs["kernel"][1] * g.tensors["x"].shape[3] + 3) // 4
+                extra = 4 * out_c if kernel.function.endswith("_rows_s8") else 0
+                want = (twin if kernel.function.endswith("_rows_s8") else plain + 32) - 32 * groups - extra
+                assert planned == want, f"{kernel.key} {node.attrs}: planned {planned} B, expected {want} B"
+    assert checked > len(layers)
+
+
 def test_fully_connected_scratch_equals_the_c_buffer_size(driver) -> None:
     rng = np.random.default_rng(12)
     records, planned = [], []

@@ -17,6 +17,7 @@ random elements (the "add_rows" mode of tests/dsp/dsp_driver.c).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -85,10 +86,15 @@ def _add_params(b: GraphBuilder, kind: str, conv_first: bool, relu: bool) -> dic
             "conv_first": conv_first}
 
 
-def fused_add_case(seed: int) -> Case:
+@dataclass
+class FusedCase(Case):
+    rows: dict[str, str] = field(default_factory=dict)  # output -> the _rows twin, where it applies
+
+
+def fused_add_case(seed: int) -> FusedCase:
     b = GraphBuilder(f"dsp_fused_add_{seed}", seed)
     rng = b.rng
-    case = Case(b.graph)
+    case = FusedCase(b.graph)
     for index, (kernel, stride, pads, height, width, in_c, out_c, per_channel, kind, conv_first, relu) in \
             enumerate(LAYERS):
         groups = 2 if index == GROUPED else 1
@@ -103,20 +109,36 @@ def fused_add_case(seed: int) -> Case:
         y = b.layer("conv2d", [x, b.constant(weights, "w"), b.constant(bias, "b"), residual],
                     (1, out_h, out_w, out_c),
                     {**_attrs(window), "groups": groups, "activation": None, "fused_add": f"add{index}"}, params)
-        case.expected[y] = ("tg_conv_add_s8" if groups != 1 else
-                            "tg_conv_1x1_add_s8" if kernel == (1, 1) and not any(pads) else "tg_conv_im2col_add_s8")
+        # the chunked variants (least scratch) by default; _rows (largest) only where a block's outputs exceed
+        # the 32-byte temp (tinygen/ops/conv.py _fused_block_kernels), else both are the same
+        function = ("tg_conv_add_s8" if groups != 1 else
+                    "tg_conv_1x1_add_s8" if kernel == (1, 1) and not any(pads) else "tg_conv_im2col_add_s8")
+        case.expected[y] = function
+        if groups == 1 and 8 * out_c > 32:
+            case.rows[y] = function.replace("_add_s8", "_add_rows_s8")
     b.finish()
     return case
 
 
-@pytest.mark.parametrize("variants", ["smallest", "largest"])
+@pytest.mark.parametrize("variants", ["smallest", "largest", "rows4"])
 def test_fused_add_firmware_equals_host_and_golden(variants: str, tmp_path: Path) -> None:
+    """smallest: 4-pixel blocks, the Add per chunk of 8 channels (IC's layer 2 at the arena's peak); largest: the
+    _rows twins' 8-pixel blocks (IC's layers 5 and 8); rows4: their 4-pixel blocks where listed."""
     case = fused_add_case(SEED)
-    model = write_compiled(case.graph, tmp_path / variants, f"dsp_fused_add_{variants}", variants=variants).model
+    if variants == "rows4":
+        for node in case.graph.nodes:
+            if node.outputs[0] in case.rows:
+                node.attrs["variant"] = f"{case.rows[node.outputs[0]]}/4px"
+    model = write_compiled(case.graph, tmp_path / variants, f"dsp_fused_add_{variants}",
+                           variants="given" if variants == "rows4" else variants).model
     calls = kernel_calls((model.out_dir / "lib" / model.name / f"{model.name}.c").read_text())
     picked = {node.outputs[0]: calls.get(index, "") for index, node in enumerate(model.graph.nodes)}
-    for output, expected in case.expected.items():
+    for output, function in case.expected.items():
+        expected = function if variants == "smallest" else case.rows.get(output, function)
         assert picked[output] == expected, f"layer {output} calls {picked[output]}, expected {expected}"
+    if variants == "rows4":
+        modes = [str(layer.get("kernel", "")) for layer in model.manifest["layer_list"]]
+        assert sum(mode.endswith("_rows_s8/4px") for mode in modes) >= 3, modes
     batch = random_batch(np.random.default_rng(300 + SEED), case.graph, SAMPLES)
     golden = model.golden(batch, int8=True)
     host = model.run(batch, int8=True, sanitize=True)
