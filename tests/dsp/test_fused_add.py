@@ -9,7 +9,8 @@ parameters in params["residual"]), drawn to reach every path of the Add stage: t
 with the exact input either the convolution's output or the residual, either one Add input 1; every
 remainder of its rows (C_out 1 .. 9, 16, 33 against chunks of 4 / 8 channels and pixel counts that are
 not multiples of the block); a saturating output scale; a ReLU (the clamp at the output zero point);
-per-channel and per-tensor convolution weights; and the paths the loop does not take (equal scales: both
+per-channel and per-tensor convolution weights; the output over the residual (in place, as in IC) or elsewhere;
+and the paths the loop does not take (equal scales: both
 inputs (2^30, 0); a subtraction; extreme multipliers and shifts) which keep the general arithmetic. The
 host run is built with ASan and UBSan; tests/dsp/test_dsp_host.py checks the loop's arithmetic on a million
 random elements (the "add_rows" mode of tests/dsp/dsp_driver.c).
@@ -104,7 +105,17 @@ def fused_add_case(seed: int) -> FusedCase:
         x = b.input((1, height, width, in_c), zp=in_zp)
         weights = int8_weights(rng, (out_c, *kernel, in_c // groups))
         bias, params = conv_params(b, weights.reshape(out_c, -1), in_zp, True, per_channel)
-        residual = b.input((1, out_h, out_w, out_c))
+        if index % 2 == 0:  # the residual made by a 1x1 convolution that only this layer reads (the output may
+            # take its place), else a graph input
+            source = b.input((1, out_h, out_w, 4))
+            r_weights = int8_weights(rng, (out_c, 1, 1, 4))
+            r_bias, r_params = conv_params(b, r_weights.reshape(out_c, -1), 0, True)
+            residual = b.layer("conv2d", [source, b.constant(r_weights, "w"), b.constant(r_bias, "b")],
+                               (1, out_h, out_w, out_c), {**_attrs(Window((1, 1), (1, 1), (1, 1), (0, 0, 0, 0))),
+                                                          "groups": 1, "activation": None}, r_params)
+            b.graph.outputs.remove(residual)
+        else:
+            residual = b.input((1, out_h, out_w, out_c))
         params["residual"] = _add_params(b, kind, conv_first, relu)
         y = b.layer("conv2d", [x, b.constant(weights, "w"), b.constant(bias, "b"), residual],
                     (1, out_h, out_w, out_c),
@@ -143,6 +154,10 @@ def test_fused_add_firmware_equals_host_and_golden(variants: str, tmp_path: Path
     golden = model.golden(batch, int8=True)
     host = model.run(batch, int8=True, sanitize=True)
     firmware = model.run(batch, int8=True, target="qemu_m4")
+    # the output over the residual where the planner saves arena with it (as in IC; over either input of
+    # tg_add_rows_s8; seed 3: layers 1 and 4 (smallest), 0 and 1 (largest))
+    in_place = {entry["layer"] for entry in model.manifest["in_place"]}
+    assert sum(node.name in in_place for node in model.graph.nodes if node.attrs.get("fused_add")) >= 2, in_place
     for out in case.graph.outputs:
         assert_identical(golden[out], host[out], f"host C ({variants}): layer {out}")
         assert_identical(golden[out], firmware[out], f"qemu_m4 ({variants}): layer {out} ({case.expected[out]})")
