@@ -7,7 +7,12 @@
  *   "scratch" (kernel, IH, IW, IC, OH, OW, OC, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR, groups, multiplier)
  *             -> the kernel's _get_buffer_size; kernel 0..6: conv 1x1, conv im2col, conv wrapper,
  *                depthwise 3x3, depthwise fast, depthwise wrapper, fully connected fast (K = IC), wide
- *                (kernel 7) and direct (kernel 8)
+ *                (kernel 7) and direct (kernel 8); kernel 12: the fused residual Add's _rows twin of conv 1x1
+ *                (a 1x1 kernel without padding) or im2col (tg_conv_*_add_rows_s8)
+ *   "add_rows" (x1, x2, input1_offset, input2_offset, output_offset, input1 multiplier, shift, input2
+ *             multiplier, shift, output multiplier, shift, activation min, max)
+ *             -> tg_add_rows_s8's Add of x1 and x2 (src/tg_add_rows_s8.c), or -1000 where its exact-shift loop
+ *                does not apply
  * On the host (no __ARM_FEATURE_DSP) tg_dsp.h (a private header of the library) defines the forms in portable C with the same arithmetic
  * as the assembly (which the QEMU tests check end to end).
  */
@@ -17,7 +22,8 @@
 #include "tg_conv.h"
 #include "tg_fully_connected.h"
 
-#include "internal/tg_dsp.h" /* private to the library: built with -I<library>/src */
+#include "internal/tg_add_rows.h" /* private to the library: built with -I<library>/src */
+#include "internal/tg_dsp.h"
 
 #define CHUNK 1024
 
@@ -70,9 +76,45 @@ static int32_t scratch(const int32_t *r)
         return tg_fully_connected_fast_s8_get_buffer_size(&f);
     case 8:
         return tg_fully_connected_direct_s8_get_buffer_size(&f);
+    case 12: {
+        tg_conv_add_params fused;
+        memset(&fused, 0, sizeof fused);
+        fused.conv = p;
+        return p.filter.h == 1 && p.filter.w == 1 && r[13] == 0 && r[14] == 0 && r[15] == 0 && r[16] == 0
+                   ? tg_conv_1x1_add_rows_s8_get_buffer_size(&fused)
+                   : tg_conv_im2col_add_rows_s8_get_buffer_size(&fused);
+    }
     default:
         return tg_fully_connected_wide_s8_get_buffer_size(&f);
     }
+}
+
+/* One element through tg_add_rows_s8 (a row of 1), with the Add's parameters of the record. */
+static int32_t add_rows(const int32_t *r)
+{
+    tg_add_params p;
+    tg_add_rows_t rows;
+    const int8_t x1 = (int8_t)r[0], x2 = (int8_t)r[1];
+    int8_t out;
+    memset(&p, 0, sizeof p);
+    p.input1_offset = r[2];
+    p.input2_offset = r[3];
+    p.output_offset = r[4];
+    p.input1_multiplier = r[5];
+    p.input1_shift = r[6];
+    p.input2_multiplier = r[7];
+    p.input2_shift = r[8];
+    p.output_multiplier = r[9];
+    p.output_shift = r[10];
+    p.activation_min = r[11];
+    p.activation_max = r[12];
+    p.left_shift = 20;
+    tg_add_rows_prepare(&rows, &p);
+    if (!rows.exact) {
+        return -1000;
+    }
+    tg_add_rows_s8(&rows, &x1, 1, &x2, 1, &out, 1, 1, 1);
+    return out;
 }
 
 int main(int argc, char **argv)
@@ -80,7 +122,7 @@ int main(int argc, char **argv)
     int mode;
     size_t width, count, i;
     if (argc != 2) {
-        fprintf(stderr, "usage: %s requant|short|short_any|scratch\n", argv[0]);
+        fprintf(stderr, "usage: %s requant|short|short_any|scratch|add_rows\n", argv[0]);
         return 2;
     }
     if (strcmp(argv[1], "requant") == 0) {
@@ -95,6 +137,9 @@ int main(int argc, char **argv)
     } else if (strcmp(argv[1], "scratch") == 0) {
         mode = 3;
         width = 19;
+    } else if (strcmp(argv[1], "add_rows") == 0) {
+        mode = 4;
+        width = 13;
     } else {
         fprintf(stderr, "unknown mode '%s'\n", argv[1]);
         return 2;
@@ -115,6 +160,8 @@ int main(int argc, char **argv)
                 int32_t mask;
                 tg_dsp_short_any_prepare(&q, &mask, r[1], r[2], r[3]);
                 results[i] = tg_dsp_short_any(2 * r[0], &q, mask);
+            } else if (mode == 4) {
+                results[i] = add_rows(r);
             } else {
                 results[i] = scratch(r);
             }

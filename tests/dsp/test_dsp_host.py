@@ -83,6 +83,47 @@ def test_short_requantization(driver, mode: str, lowest: int) -> None:
                         f"tg_dsp_{mode}")
 
 
+def test_add_rows_exact_shift_loop(driver) -> None:
+    """tg_add_rows_s8 (the fused residual Add's loop, src/tg_add_rows_s8.c) equals TFLite's int8 ADD (the golden
+    reference's add_arithmetic) on a million random elements: either input the exactly shifted one (2^30, 0),
+    the other's shift and the output's anywhere in -1 .. -23 (small ones make rounding ties common), any
+    offsets, the full range or a ReLU's; and declines (-1000) where the loop does not apply."""
+    from tinygen.ops.elementwise import add_arithmetic
+
+    rng = np.random.default_rng(13)
+    n = COUNT
+    x1, x2 = rng.integers(-128, 128, n), rng.integers(-128, 128, n)
+    x1[:4], x2[:4] = [-128, 127, -128, 127], [-128, 127, 127, -128]
+    offsets = rng.integers(-127, 129, (2, n))
+    offsets[:, :8] = [[128, -127, 128, -127, 0, 0, 128, -127], [128, -127, -127, 128, 0, 128, 0, -127]]
+    out_offset = rng.integers(-128, 128, n)
+    m_other, s_other = rng.integers(2**30, 2**31, n), rng.integers(-23, 0, n)
+    s_other[: n // 2] = rng.integers(-6, 0, n // 2)  # TFLite's usual range, with many ties
+    mo, so = rng.integers(2**30, 2**31, n), rng.integers(-23, 0, n)
+    exact_first = rng.random(n) < 0.5
+    m1 = np.where(exact_first, 2**30, m_other)
+    s1 = np.where(exact_first, 0, s_other)
+    m2 = np.where(exact_first, m_other, 2**30)
+    s2 = np.where(exact_first, s_other, 0)
+    declined = np.zeros(n, bool)
+    declined[-1000:] = True  # both inputs rescaled by a multiplier: the loop does not apply
+    m1[-1000:], s1[-1000:] = m_other[-1000:], s_other[-1000:]
+    m2[-1000:], s2[-1000:] = m_other[-1000:], s_other[-1000:]
+    relu = rng.random(n) < 0.3
+    act_min = np.where(relu, out_offset, -128)
+    act_max = np.where(relu & (rng.random(n) < 0.5), np.minimum(out_offset + 60, 127), 127)
+    records = np.stack([x1, x2, offsets[0], offsets[1], out_offset, m1, s1, m2, s2, mo, so, act_min, act_max],
+                       axis=1)
+    got = run_records(driver, "add_rows", records)
+    params = {"input1_offset": offsets[0], "input2_offset": offsets[1], "output_offset": out_offset,
+              "input1_multiplier": m1, "input1_shift": s1, "input2_multiplier": m2, "input2_shift": s2,
+              "output_multiplier": mo, "output_shift": so, "act_min": act_min, "act_max": act_max,
+              "subtract": False}
+    expected = np.where(declined, -1000, add_arithmetic(params, x1, x2).astype(np.int64))
+    assert_same_results(expected, got, {"x1": x1, "x2": x2, "m1": m1, "s1": s1, "m2": m2, "s2": s2, "mo": mo,
+                                        "so": so}, "tg_add_rows_s8")
+
+
 # --- scratch sizes and variant choice -----------------------------------------------------------------
 
 CONV, IM2COL, CONV_WRAPPER, DW3X3, DW_FAST, DW_WRAPPER, FC_FAST, FC_WIDE, FC_DIRECT = range(9)
@@ -155,6 +196,35 @@ def test_conv_scratch_equals_the_c_buffer_size(driver) -> None:
         else:
             assert plan == size, f"{label}: planned {plan} B, C wants {size} B"
             assert picked == size, f"{label}: the C wrapper picks another variant ({picked} B)"
+
+
+def test_fused_add_scratch_equals_the_c_buffer_size(driver) -> None:
+    """The convolutions fused with a residual Add (passes/fuse_residual_add.py): the planned scratch of every
+    mode equals the C sizes -- the chunked variants' (tg_conv_*_add_s8: the unfused size + TG_CONV_ADD_TEMP_BYTES,
+    4-pixel blocks with less), the _rows twins' (kernel 12: a whole 8-pixel block's outputs more)."""
+    rng = np.random.default_rng(14)
+    layers = [layer for layer in (_conv_layer(rng, depthwise=False) for _ in range(300))
+              if layer[1].attrs["groups"] == 1]
+    for _, node in layers:
+        node.params = {"residual": {"conv_first": True}}
+    records = [_record(CONV if "_1x1_" in _function(node, g) else IM2COL, g, node) for g, node in layers]
+    unfused = run_records(driver, "scratch", np.array(records))
+    rows = run_records(driver, "scratch", np.array([[12, *record[1:]] for record in records]))
+    checked = 0
+    for (g, node), plain, twin in zip(layers, unfused, rows, strict=True):
+        out_c = g.tensors["y"].shape[3]
+        for kernel in op_of(node).candidates(node, g):
+            planned = kernel.scratch(node, g)
+            if kernel.mode == "8px":
+                want = twin if kernel.function.endswith("_rows_s8") else plain + 32
+                assert planned == want, f"{kernel.key} {node.attrs}: planned {planned} B, C wants {want} B"
+                checked += 1
+            else:  # 4-pixel blocks: the 8-pixel size less 4 pixels' widened taps (and, _rows, their outputs)
+                groups = (node.attrs["kernel"][0] * node.attrs["kernel"][1] * g.tensors["x"].shape[3] + 3) // 4
+                extra = 4 * out_c if kernel.function.endswith("_rows_s8") else 0
+                want = (twin if kernel.function.endswith("_rows_s8") else plain + 32) - 32 * groups - extra
+                assert planned == want, f"{kernel.key} {node.attrs}: planned {planned} B, expected {want} B"
+    assert checked > len(layers)
 
 
 def test_fully_connected_scratch_equals_the_c_buffer_size(driver) -> None:

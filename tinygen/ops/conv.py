@@ -260,15 +260,17 @@ def _widened_taps(node: Node, graph: Graph, pixels: int, im2col: bool) -> int:
     return kinds + 8 * pixels * groups + gather
 
 
-def _conv_scratch(pixels: int, im2col: bool, dsp: bool = True) -> Callable[[Node, Graph], int]:
+def _conv_scratch(pixels: int, im2col: bool, dsp: bool = True, rows: bool = False) -> Callable[[Node, Graph], int]:
     """A convolution kernel's scratch, which also covers what its plain fallback needs in place (one output
-    pixel), or fused with a residual Add (one output pixel, and the DSP blocks' outputs before the Add)."""
+    pixel), or fused with a residual Add (one output pixel, and the DSP blocks' outputs before the Add: a few
+    channels, or with `rows` a whole block's, tg_conv_add_temp_bytes)."""
 
     def scratch(node: Node, graph: Graph) -> int:
         own = _widened_taps(node, graph, pixels, im2col) if dsp else 0
         out_c = _nhwc(graph.tensors[node.outputs[0]].shape)[3]
         if "residual" in node.params:
-            return max(own + (FUSED_ADD_TEMP_BYTES if dsp else 0), out_c)
+            temp = max(FUSED_ADD_TEMP_BYTES, pixels * out_c) if rows else FUSED_ADD_TEMP_BYTES
+            return max(own + (temp if dsp else 0), out_c)
         return max(own, out_c if node.params else 0)  # node.params: a quantized node may run in place
 
     return scratch
@@ -289,6 +291,47 @@ def _block_kernels(function: str, params: str, applies: Callable[[Node, Graph], 
                    in_place=in_place),
             Kernel(function, params, "4px", "4-pixel blocks", applies, _conv_scratch(4, im2col),
                    _four_pixel_cost, in_place))
+
+
+def _fused_block_kernels(function: str, applies: Callable[[Node, Graph], bool], im2col: bool) -> tuple[Kernel, ...]:
+    """The fused (residual Add) DSP convolutions: 8- or 4-pixel blocks, with the Add's temp of 32 bytes (`function`:
+    a few channels at a time, each chunk its own pass of the convolution's output stage over the block: the least
+    scratch) or of a whole block's outputs (its _rows twin: one pass and one call of the Add per block). One C
+    driver runs both and picks the mode from the scratch it is given (tg_conv_add_temp_bytes), so the _rows twin
+    is listed only where a block's outputs exceed the 32 bytes (else both are the same), and its 4-pixel mode only
+    below the 8-pixel chunked mode's scratch (which would take it)."""
+    in_place = _conv_in_place((1, 4, 8))
+    rows = function.replace("_add_s8", "_add_rows_s8")
+    chunks8, chunks4 = _conv_scratch(8, im2col), _conv_scratch(4, im2col)
+    rows8, rows4 = _conv_scratch(8, im2col, rows=True), _conv_scratch(4, im2col, rows=True)
+
+    def chunk_cost(pixels: int) -> Callable[[Node, Graph], int]:
+        """Per block, each chunk of 32 / pixels channels beyond the first: a call of the convolution's output
+        stage (about 70 instructions) and of the Add, 15 per row."""
+        def cost(node: Node, graph: Graph) -> int:
+            _, out_h, out_w, channels = _nhwc(graph.tensors[node.outputs[0]].shape)
+            chunks = -(-channels // (FUSED_ADD_TEMP_BYTES // pixels))
+            return (chunks - 1) * (70 + 15 * pixels) * -(-(out_h * out_w) // pixels)
+        return cost
+
+    def four_pixel_chunks(node: Node, graph: Graph) -> int:
+        return _four_pixel_cost(node, graph) + chunk_cost(4)(node, graph)
+
+    def rows_apply(pixels: int) -> Callable[[Node, Graph], bool]:
+        def rule(node: Node, graph: Graph) -> bool:
+            out_c = _nhwc(graph.tensors[node.outputs[0]].shape)[3]
+            return (applies(node, graph) and pixels * out_c > FUSED_ADD_TEMP_BYTES
+                    and (pixels == 8 or rows4(node, graph) < chunks8(node, graph)))
+        return rule
+
+    return (Kernel(rows, "tg_conv_add_params", "8px", "8-pixel blocks, the Add per block", rows_apply(8), rows8,
+                   in_place=in_place),
+            Kernel(function, "tg_conv_add_params", "8px", "8-pixel blocks", applies, chunks8, chunk_cost(8),
+                   in_place),
+            Kernel(rows, "tg_conv_add_params", "4px", "4-pixel blocks, the Add per block", rows_apply(4), rows4,
+                   _four_pixel_cost, in_place),
+            Kernel(function, "tg_conv_add_params", "4px", "4-pixel blocks", applies, chunks4, four_pixel_chunks,
+                   in_place))
 
 
 def _ring_rows_scratch(node: Node, graph: Graph) -> int:
@@ -408,8 +451,8 @@ CONV_KERNELS = (
     *_block_kernels("tg_conv_im2col_s8", "tg_conv_params", _fused(_is_im2col, False), im2col=True),
     Kernel("tg_conv_s8", "tg_conv_params", applies=_fused(_is_grouped, False),
            scratch=_conv_scratch(0, im2col=False, dsp=False), in_place=_conv_in_place((1,))),
-    *_block_kernels("tg_conv_1x1_add_s8", "tg_conv_add_params", _fused(_is_1x1, True), im2col=False),
-    *_block_kernels("tg_conv_im2col_add_s8", "tg_conv_add_params", _fused(_is_im2col, True), im2col=True),
+    *_fused_block_kernels("tg_conv_1x1_add_s8", _fused(_is_1x1, True), im2col=False),
+    *_fused_block_kernels("tg_conv_im2col_add_s8", _fused(_is_im2col, True), im2col=True),
     Kernel("tg_conv_add_s8", "tg_conv_add_params", applies=_fused(_is_grouped, True),
            scratch=_conv_scratch(0, im2col=False, dsp=False), in_place=_conv_in_place((1,))),
     CONV_S4,

@@ -113,6 +113,15 @@ void tg_conv_im2col_add_s8(const tg_context *ctx, const tg_conv_add_params *para
                            const int8_t *residual, int8_t *output);
 int32_t tg_conv_im2col_add_s8_get_buffer_size(const tg_conv_add_params *params);
 #define TG_CONV_ADD_TEMP_BYTES 32
+/* The same with room for a whole block's outputs before the Add (8 x C_out bytes more scratch at most, instead
+ * of TG_CONV_ADD_TEMP_BYTES; 4 x C_out with 4-pixel blocks): one pass of the convolution and one call of the Add
+ * per block. With TG_CONV_ADD_TEMP_BYTES only, they are the variants above. */
+void tg_conv_1x1_add_rows_s8(const tg_context *ctx, const tg_conv_add_params *params, const int8_t *input,
+                             const int8_t *residual, int8_t *output);
+int32_t tg_conv_1x1_add_rows_s8_get_buffer_size(const tg_conv_add_params *params);
+void tg_conv_im2col_add_rows_s8(const tg_context *ctx, const tg_conv_add_params *params, const int8_t *input,
+                                const int8_t *residual, int8_t *output);
+int32_t tg_conv_im2col_add_rows_s8_get_buffer_size(const tg_conv_add_params *params);
 void tg_conv_wrapper_s8(const tg_context *ctx, const tg_conv_params *params, const int8_t *input, int8_t *output);
 int32_t tg_conv_wrapper_s8_get_buffer_size(const tg_conv_params *params);
 

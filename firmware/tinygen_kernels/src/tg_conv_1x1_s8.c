@@ -25,7 +25,7 @@ static int32_t tg_conv_1x1_applies(const tg_conv_params *p)
 }
 
 /* The layer, or 0 when this variant does not take it. Fused (stage): the blocks' outputs go through the
- * residual Add, with TG_CONV_ADD_TEMP_BYTES more scratch. */
+ * residual Add, with TG_CONV_ADD_TEMP_BYTES more scratch, or a block's outputs (tg_conv_add_temp_bytes). */
 int32_t tg_conv_1x1_run(const tg_context *ctx, const tg_conv_params *p, const int8_t *input, int8_t *output,
                         const tg_conv_add_params *f, const int8_t *residual, tg_conv_add_stage stage)
 {
@@ -35,7 +35,7 @@ int32_t tg_conv_1x1_run(const tg_context *ctx, const tg_conv_params *p, const in
     const int32_t groups = (in_c + 3) / 4;
     const int32_t kinds_bytes = TG_CONV_KINDS_BYTES(p) + (stage != NULL ? TG_CONV_ADD_TEMP_BYTES : 0);
     const uint32_t offsets = tg_pair(p->input_offset);
-    int32_t block_pixels, first, oy = 0, ox = 0;
+    int32_t block_pixels, temp_bytes = 0, first, oy = 0, ox = 0;
     int8_t *kinds;
     uint32_t *block;
     if (!tg_conv_1x1_applies(p) || ctx == NULL || ctx->buf == NULL ||
@@ -43,8 +43,11 @@ int32_t tg_conv_1x1_run(const tg_context *ctx, const tg_conv_params *p, const in
         return 0;
     }
     block_pixels = ctx->size >= kinds_bytes + TG_CONV_BLOCK_BYTES(groups, 8) ? 8 : 4;
+    if (stage != NULL) {
+        temp_bytes = tg_conv_add_temp_bytes(p, block_pixels, ctx->size, TG_CONV_BLOCK_BYTES(groups, block_pixels));
+    }
     kinds = (int8_t *)ctx->buf; /* then the Add's temp, when fused */
-    block = (uint32_t *)(kinds + kinds_bytes);
+    block = (uint32_t *)(kinds + TG_CONV_KINDS_BYTES(p) + temp_bytes);
     tg_conv_classify(p, kinds);
     for (first = 0; first < pixels; first += block_pixels) {
         const int32_t valid = TG_MIN(block_pixels, pixels - first);
@@ -59,7 +62,7 @@ int32_t tg_conv_1x1_run(const tg_context *ctx, const tg_conv_params *p, const in
         }
         if (stage != NULL) {
             stage(f, kinds, block, in_c, residual + first * out_c, output + first * out_c, valid,
-                  kinds + TG_CONV_KINDS_BYTES(p));
+                  kinds + TG_CONV_KINDS_BYTES(p), temp_bytes);
         } else {
             tg_conv_block_s8(p, kinds, block, in_c, output + first * out_c, valid);
         }

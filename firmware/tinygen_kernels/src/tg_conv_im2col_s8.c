@@ -137,7 +137,8 @@ static void tg_im2col_pixel(const tg_conv_params *p, const int8_t *input, int32_
     }
 }
 /* The layer, or 0 when this variant does not take it. Fused (stage): the blocks' outputs go through the
- * residual Add, with TG_CONV_ADD_TEMP_BYTES more scratch (after the channel kinds). */
+ * residual Add, with TG_CONV_ADD_TEMP_BYTES more scratch (after the channel kinds), or a block's outputs
+ * (tg_conv_add_temp_bytes). */
 int32_t tg_conv_im2col_run(const tg_context *ctx, const tg_conv_params *p, const int8_t *input, int8_t *output,
                            const tg_conv_add_params *f, const int8_t *residual, tg_conv_add_stage stage)
 {
@@ -148,7 +149,7 @@ int32_t tg_conv_im2col_run(const tg_context *ctx, const tg_conv_params *p, const
     const int32_t kinds_bytes = TG_CONV_KINDS_BYTES(p) + (stage != NULL ? TG_CONV_ADD_TEMP_BYTES : 0);
     const int32_t row_bytes = tg_im2col_row_bytes(p);
     const uint32_t offsets = tg_pair(p->input_offset);
-    int32_t block_pixels, first, oy = 0, ox = 0;
+    int32_t block_pixels, temp_bytes = 0, first, oy = 0, ox = 0;
     int8_t *kinds, *row;
     uint32_t *block;
     if (p->groups != 1 || ctx == NULL || ctx->buf == NULL ||
@@ -156,8 +157,12 @@ int32_t tg_conv_im2col_run(const tg_context *ctx, const tg_conv_params *p, const
         return 0;
     }
     block_pixels = ctx->size >= kinds_bytes + TG_CONV_BLOCK_BYTES(groups, 8) + row_bytes ? 8 : 4;
+    if (stage != NULL) {
+        temp_bytes =
+            tg_conv_add_temp_bytes(p, block_pixels, ctx->size, TG_CONV_BLOCK_BYTES(groups, block_pixels) + row_bytes);
+    }
     kinds = (int8_t *)ctx->buf; /* then the Add's temp, when fused */
-    block = (uint32_t *)(kinds + kinds_bytes);
+    block = (uint32_t *)(kinds + TG_CONV_KINDS_BYTES(p) + temp_bytes);
     row = row_bytes ? (int8_t *)(block + block_pixels * 2 * groups) : NULL;
     tg_conv_classify(p, kinds);
     for (first = 0; first < pixels; first += block_pixels) {
@@ -173,7 +178,7 @@ int32_t tg_conv_im2col_run(const tg_context *ctx, const tg_conv_params *p, const
         }
         if (stage != NULL) {
             stage(f, kinds, block, taps, residual + first * out_c, output + first * out_c, valid,
-                  kinds + TG_CONV_KINDS_BYTES(p));
+                  kinds + TG_CONV_KINDS_BYTES(p), temp_bytes);
         } else {
             tg_conv_block_s8(p, kinds, block, taps, output + first * out_c, valid);
         }

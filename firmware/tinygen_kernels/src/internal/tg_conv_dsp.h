@@ -30,12 +30,22 @@ void tg_conv_block_s8(const tg_conv_params *p, const int8_t *kinds, const uint32
                       int32_t valid);
 void tg_conv_block_range_s8(const tg_conv_params *p, const int8_t *kinds, const uint32_t *block, int32_t taps,
                             int8_t *out, int32_t stride, int32_t c_begin, int32_t c_end, int32_t valid);
-/* The output stage of the fused variants (src/tg_conv_block_add_s8.c): the block's outputs, a few
- * channels at a time into `temp` (TG_CONV_ADD_TEMP_BYTES), then Added to the residual into out. */
+/* The output stage of the fused variants (src/tg_conv_block_add_s8.c): the block's outputs into `temp`
+ * (temp_bytes: all of them, or a few channels at a time), then Added to the residual into out. */
 void tg_conv_block_add_s8(const tg_conv_add_params *f, const int8_t *kinds, const uint32_t *block, int32_t taps,
-                          const int8_t *residual, int8_t *out, int32_t valid, int8_t *temp);
+                          const int8_t *residual, int8_t *out, int32_t valid, int8_t *temp, int32_t temp_bytes);
 typedef void (*tg_conv_add_stage)(const tg_conv_add_params *f, const int8_t *kinds, const uint32_t *block,
-                                  int32_t taps, const int8_t *residual, int8_t *out, int32_t valid, int8_t *temp);
+                                  int32_t taps, const int8_t *residual, int8_t *out, int32_t valid, int8_t *temp,
+                                  int32_t temp_bytes);
+/* The fused variants' Add temp (after the channel kinds) with blocks of `pixels`: a whole block's outputs
+ * (pixels * C_out bytes: one pass of the convolution, one call of the Add) when `size` bytes of scratch hold
+ * them beside the kinds and `rest` (the block's widened taps, the gather row), else TG_CONV_ADD_TEMP_BYTES (a
+ * few channels at a time: the least scratch). (tinygen/ops/conv.py's "rows" variants.) */
+TG_INLINE int32_t tg_conv_add_temp_bytes(const tg_conv_params *p, int32_t pixels, int32_t size, int32_t rest)
+{
+    const int32_t rows = TG_MAX(TG_CONV_ADD_TEMP_BYTES, pixels * p->output.c);
+    return size >= TG_CONV_KINDS_BYTES(p) + rows + rest ? rows : TG_CONV_ADD_TEMP_BYTES;
+}
 /* The drivers of tg_conv_1x1_s8 / tg_conv_im2col_s8, fused (f, residual, stage) or not (all NULL); 0:
  * the variant does not take the layer (the caller falls back to the plain kernel). */
 int32_t tg_conv_1x1_run(const tg_context *ctx, const tg_conv_params *p, const int8_t *input, int8_t *output,
