@@ -267,6 +267,17 @@ typedef char tg_dw3x3_frame_layout[(offsetof(tg_dw3x3_frame, bias) == 96 && offs
 #define TG_DW_NOINLINE
 #endif
 
+/* The setup (per layer and per channel group): compiled for size like TG_COLD, but not cold: a call
+ * to a cold function marks its path unlikely, and GCC then compiles all of the driver that leads to
+ * it (the row loop too) for size as well. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define TG_DW_SETUP __attribute__((noinline, optimize("Os")))
+#elif defined(__GNUC__)
+#define TG_DW_SETUP __attribute__((noinline))
+#else
+#define TG_DW_SETUP
+#endif
+
 /* Stride 1 (no tail pair). */
 TG_DW_NOINLINE static void tg_dw3x3_row_s1(tg_dw3x3_frame *frame)
 {
@@ -284,7 +295,7 @@ TG_DW_NOINLINE static void tg_dw3x3_row_s2(tg_dw3x3_frame *frame)
 /* The shape and arithmetic the row loops take: 3x3, multiplier 1, no dilation, horizontal stride 1 or 2,
  * channels a multiple of 4, the full int8 range, every channel's requantization in the short form, and
  * the scratch. */
-TG_COLD static int32_t tg_dw3x3_applies(const tg_context *ctx, const tg_conv_params *p)
+TG_DW_SETUP static int32_t tg_dw3x3_applies(const tg_context *ctx, const tg_conv_params *p)
 {
     int32_t c;
     if (p->filter.h != 3 || p->filter.w != 3 || p->dilation.h != 1 || p->dilation.w != 1 || p->depth_multiplier != 1 ||
@@ -333,7 +344,7 @@ TG_INLINE uint32_t tg_dw_double(uint32_t x)
 /* The frame of channel group c0: requantization, doubled bias, per lane and window row the weight words
  * (2 w0, 2 w1) and (2 w1, 2 w2) (doubled: the accumulators hold 2 acc; 2 w fits int16). Per window row
  * the 3 taps' words of 4 lanes are widened (lanes 0, 2 and 1, 3) and the halves regrouped per lane. */
-TG_COLD static void tg_dw3x3_group(tg_dw3x3_frame *frame, const tg_conv_params *p, int32_t c0)
+TG_DW_SETUP static void tg_dw3x3_group(tg_dw3x3_frame *frame, const tg_conv_params *p, int32_t c0)
 {
     const int32_t channels = p->output.c;
     const int8_t *w = p->weights + c0;
@@ -360,22 +371,6 @@ TG_COLD static void tg_dw3x3_group(tg_dw3x3_frame *frame, const tg_conv_params *
     }
 }
 
-/* The 3 row buffers of a channel group and what widening a row needs. */
-typedef struct {
-    uint32_t *buf[3];   /* buf[k]: window row k, i.e. input row iy + k of the current output row */
-    const int8_t *base; /* the group's first channel in input row 0 at input column 0 (maybe outside) */
-    int32_t row_bytes;  /* bytes between input rows */
-    int32_t in_c;       /* bytes between input pixels */
-    int32_t in_h;
-    int32_t left; /* columns [0, left) and [right, width) of a widened row are padding; input x = col - pad */
-    int32_t right;
-    int32_t pad;      /* padding.left */
-    int32_t width;    /* columns read by an output row: (OW - 1) * stride + 3 */
-    int32_t pairs;    /* width / 2 pair words per lane; an odd width's last column is the tail */
-    uint32_t offsets; /* the input offset in both int16 lanes */
-    uint32_t padding; /* 4 bytes of -input offset (fits int8): widened, 0 */
-} tg_dw3x3_rows;
-
 /* The pair of columns whose 4 lanes are raw0 and raw1 into dst (4 words): a PKHBT and a PKHTB gather the
  * bytes of lanes 0, 1 and of lanes 2, 3 of both columns, SXTAB16 (and its ror 8) widens them and adds the
  * offset. */
@@ -388,32 +383,105 @@ TG_INLINE void tg_dw3x3_pair(uint32_t *dst, uint32_t raw0, uint32_t raw1, uint32
     dst[3] = tg_sxtab16_ror8(offsets, high);
 }
 
-/* Input row iy into buffer dst: its columns [left, right) widened, or 0 for a row outside the input (the
- * contribution of a padded tap). Pairs with one padding column widen the padding word (0); the padding
- * columns elsewhere are 0 in every buffer from the start (cleared once per layer) and nothing writes
- * them. The pairs inside [left, right) take the assembly loop: 2 pairs per iteration, the four loads back
- * to back (they pipeline), each word stored with an immediate offset (1 cycle): about 32 cycles per 16
- * values. */
-TG_DW_NOINLINE static void tg_dw3x3_fill(const tg_dw3x3_rows *r, uint32_t *dst, int32_t iy)
+/* What widening an input row of a channel group into a buffer does, worked out once per layer (the
+ * columns [left, right) of a widened row are input, input x = column - padding.left; the others are
+ * padding, 0). Word offsets into a buffer (2 words per column), byte offsets into the input row. */
+typedef struct {
+    const int8_t *base; /* the group's first channel in input row 0 at input column 0 (maybe outside) */
+    int32_t row_bytes;  /* bytes between input rows */
+    int32_t in_c;       /* bytes between input pixels */
+    int32_t in_h;
+    int32_t lead; /* 1: an odd left edge, the pair (padding, left) at word lead_dst from byte lead_src */
+    int32_t lead_dst;
+    int32_t lead_src;
+    int32_t count; /* pairs of input columns from word first_dst, byte first_src */
+    int32_t first_dst;
+    int32_t first_src;
+    int32_t trail; /* 1: an odd right edge below the tail, the pair (right - 1, padding) */
+    int32_t trail_dst;
+    int32_t trail_src;
+    int32_t tail; /* 1: the odd last column (the tail, 1 halfword per lane at word tail_dst) is input */
+    int32_t tail_dst;
+    int32_t tail_src;
+    int32_t zero_dst; /* a row outside the input clears words [zero_dst, zero_end): all a fill writes */
+    int32_t zero_end;
+    uint32_t offsets; /* the input offset in both int16 lanes */
+    uint32_t padding; /* 4 bytes of -input offset (fits int8): widened, 0 */
+} tg_dw3x3_rows;
+
+/* The layer's widening plan: width columns, (OW - 1) * stride + 3, the last one the tail when odd. */
+TG_DW_SETUP static void tg_dw3x3_plan(tg_dw3x3_rows *r, const tg_conv_params *p, int32_t width)
 {
-    const int32_t in_c = r->in_c, left = r->left, right = r->right, pad = r->pad;
-    const int8_t *row = r->base + iy * r->row_bytes;
-    int32_t first = left, end = TG_MIN(right, 2 * r->pairs) & ~1, count;
-    if (iy < 0 || iy >= r->in_h) {
-        memset(dst, 0, (size_t)(8 * r->width));
+    const int32_t pad = p->padding.left, pairs = width >> 1, in_c = p->input.c;
+    const int32_t left = TG_MIN(width, pad), right = TG_MAX(left, TG_MIN(width, p->input.w + pad));
+    const int32_t end = TG_MIN(right, 2 * pairs) & ~1;
+    int32_t first = left;
+    memset(r, 0, sizeof *r);
+    r->row_bytes = p->input.w * in_c;
+    r->in_c = in_c;
+    r->in_h = p->input.h;
+    r->offsets = tg_pair(p->input_offset);
+    r->padding = (uint32_t)(uint8_t)(-p->input_offset) * 0x01010101u;
+    if (left >= right) { /* no input column in the window: the buffers stay 0 */
         return;
     }
-    if (left >= right) { /* no input column in the window */
-        return;
-    }
-    if (left & 1) { /* (padding, x) */
-        tg_dw3x3_pair(dst + 2 * (left - 1), r->padding, tg_read_u32(row + (left - pad) * in_c), r->offsets);
+    r->zero_dst = 2 * (left & ~1);
+    r->zero_end = 2 * width;
+    if (left & 1) {
+        r->lead = 1;
+        r->lead_dst = 2 * (left - 1);
+        r->lead_src = (left - pad) * in_c;
         ++first;
     }
-    count = (end - first) >> 1;
+    r->count = TG_MAX(0, (end - first) >> 1);
+    r->first_dst = 2 * first;
+    r->first_src = (first - pad) * in_c;
+    if (right & 1 && right - 1 >= first && right < 2 * pairs) {
+        r->trail = 1;
+        r->trail_dst = 2 * (right - 1);
+        r->trail_src = (right - 1 - pad) * in_c;
+    }
+    if ((width & 1) && right == width) {
+        r->tail = 1;
+        r->tail_dst = 4 * pairs;
+        r->tail_src = (width - 1 - pad) * in_c;
+    }
+}
+
+/* Input row iy into buffer dst: its input columns widened, or (a row outside the input: the
+ * contribution of a padded tap) the words a fill writes cleared. The padding columns elsewhere are 0
+ * in every buffer from the start (cleared once per layer) and nothing writes them. The pairs of input
+ * columns take the assembly loop: 2 pairs per iteration, the four loads back to back (they pipeline),
+ * each word stored with an immediate offset (1 cycle): about 32 cycles per 16 values. Inlined at its
+ * one call (the driver's row loop keeps the plan in registers and the stack, not a call's saves). */
+TG_INLINE void tg_dw3x3_fill(const tg_dw3x3_rows *r, uint32_t *dst, int32_t iy)
+{
+    const int32_t in_c = r->in_c;
+    const int8_t *row = r->base + iy * r->row_bytes;
+    int32_t count = r->count;
+    if ((uint32_t)iy >= (uint32_t)r->in_h) {
+        uint32_t *z = dst + r->zero_dst;
+        int32_t n = r->zero_end - r->zero_dst; /* even, maybe 0 */
+        if (n > 0) {
+            /* clang-format off */
+            __asm__ volatile("1:\n\t"
+                             "str %[zero], [%[z]], #4\n\t"
+                             "str %[zero], [%[z]], #4\n\t"
+                             "subs %[n], %[n], #2\n\t"
+                             "bgt 1b"
+                             : [z] "+r"(z), [n] "+r"(n)
+                             : [zero] "r"(0)
+                             : "cc", "memory");
+            /* clang-format on */
+        }
+        return;
+    }
+    if (r->lead) { /* (padding, x) */
+        tg_dw3x3_pair(dst + r->lead_dst, r->padding, tg_read_u32(row + r->lead_src), r->offsets);
+    }
     if (count > 0) {
-        const int8_t *src = row + (first - pad) * in_c;
-        uint32_t *out = dst + 2 * first;
+        const int8_t *src = row + r->first_src;
+        uint32_t *out = dst + r->first_dst;
         int32_t twice = count >> 1;
         uint32_t r0, r1, r2, r3, t0, t1;
         const int8_t *second;
@@ -460,37 +528,15 @@ TG_DW_NOINLINE static void tg_dw3x3_fill(const tg_dw3x3_rows *r, uint32_t *dst, 
             tg_dw3x3_pair(out, tg_read_u32(src), tg_read_u32(src + in_c), r->offsets);
         }
     }
-    if (right & 1 && right - 1 >= first && right < 2 * r->pairs) { /* (x, padding) */
-        tg_dw3x3_pair(dst + 2 * (right - 1), tg_read_u32(row + (right - 1 - pad) * in_c), r->padding, r->offsets);
+    if (r->trail) { /* (x, padding) */
+        tg_dw3x3_pair(dst + r->trail_dst, tg_read_u32(row + r->trail_src), r->padding, r->offsets);
     }
-    if ((r->width & 1) && right == r->width) {
+    if (r->tail) {
         /* the tail: lanes 0 .. 3 as halfwords, i.e. words (lane 0, lane 1) and (lane 2, lane 3) */
-        const uint32_t raw = tg_read_u32(row + (r->width - 1 - pad) * in_c);
+        const uint32_t raw = tg_read_u32(row + r->tail_src);
         const uint32_t even = tg_sxtab16(r->offsets, raw), odd = tg_sxtab16_ror8(r->offsets, raw);
-        dst[4 * r->pairs] = tg_dw_pack_low(even, odd);
-        dst[4 * r->pairs + 1] = tg_dw_pack_high(even, odd);
-    }
-}
-
-/* Move the window down from input rows iy - stride .. to iy .. iy + 2: the buffers rotate by the
- * stride, so the rows still in the window stay where they were widened and the others are widened
- * into the buffers of the rows it left (a row is widened once per channel group, before the output
- * row that first reads it is written: the in-place contract). first: the group's first output row. */
-TG_INLINE void tg_dw3x3_slide(tg_dw3x3_rows *r, int32_t iy, int32_t stride, int32_t first)
-{
-    uint32_t *const old[3] = {r->buf[0], r->buf[1], r->buf[2]};
-    int32_t k;
-    if (first) {
-        tg_dw3x3_fill(r, r->buf[0], iy);
-        tg_dw3x3_fill(r, r->buf[1], iy + 1);
-        tg_dw3x3_fill(r, r->buf[2], iy + 2);
-        return;
-    }
-    for (k = 0; k < 3; ++k) { /* a rotation: the kept rows move up by the stride */
-        r->buf[k] = old[(k + stride) % 3];
-    }
-    for (k = TG_MAX(0, 3 - stride); k < 3; ++k) {
-        tg_dw3x3_fill(r, r->buf[k], iy + k);
+        dst[r->tail_dst] = tg_dw_pack_low(even, odd);
+        dst[r->tail_dst + 1] = tg_dw_pack_high(even, odd);
     }
 }
 #endif
@@ -499,29 +545,21 @@ void tg_depthwise_conv_3x3_s8(const tg_context *ctx, const tg_conv_params *p, co
 {
 #if defined(__ARM_FEATURE_DSP)
     const int32_t out_h = p->output.h, out_w = p->output.w, channels = p->output.c;
-    const int32_t stride_h = p->stride.h, stride_w = p->stride.w;
-    const int32_t quads = out_w >> 2, rest = out_w & 3;
+    const int32_t stride_h = p->stride.h, stride_w = p->stride.w, top = p->padding.top;
+    const int32_t quads = out_w >> 2, rest = out_w & 3, width = (out_w - 1) * stride_w + 3;
+    const int32_t count = stride_w == 1 ? quads : quads - (rest == 0);
+    /* after a move down by the stride, the rows from `kept` on are new (all 3 at a stride of 3 or more) */
+    const int32_t kept = 3 - TG_MIN(stride_h, 3);
+    uint32_t *const buf = (uint32_t *)ctx->buf;
     tg_dw3x3_rows rows;
     tg_dw3x3_frame frame;
-    int32_t c0, oy;
+    int32_t c0, oy, k;
     if (!tg_dw3x3_applies(ctx, p)) {
         tg_depthwise_conv_s8(ctx, p, input, output);
         return;
     }
-    rows.width = (out_w - 1) * stride_w + 3;
-    rows.pairs = rows.width >> 1;
-    rows.buf[0] = (uint32_t *)ctx->buf;
-    rows.buf[1] = rows.buf[0] + 2 * rows.width;
-    rows.buf[2] = rows.buf[1] + 2 * rows.width;
-    rows.row_bytes = p->input.w * p->input.c;
-    rows.in_c = p->input.c;
-    rows.in_h = p->input.h;
-    rows.pad = p->padding.left;
-    rows.left = TG_MIN(rows.width, p->padding.left);
-    rows.right = TG_MAX(rows.left, TG_MIN(rows.width, p->input.w + p->padding.left));
-    rows.offsets = tg_pair(p->input_offset);
-    rows.padding = (uint32_t)(uint8_t)(-p->input_offset) * 0x01010101u;
-    memset(rows.buf[0], 0, (size_t)(3 * 8 * rows.width)); /* the padding columns, once */
+    tg_dw3x3_plan(&rows, p, width);
+    memset(buf, 0, (size_t)(3 * 8 * width)); /* the padding columns, once */
     frame.channels = channels;
     if (stride_w == 1) {
         /* blocks of 4 pixels from pixel 0, then 2, then the last one of an odd row (third column: the tail) */
@@ -534,21 +572,41 @@ void tg_depthwise_conv_3x3_s8(const tg_context *ctx, const tg_conv_params *p, co
         frame.rest = rests[rest];
     }
     for (c0 = 0; c0 < channels; c0 += 4) {
+        int8_t *out = output + c0;
+        int32_t iy = -top;
         rows.base = input + c0;
         tg_dw3x3_group(&frame, p, c0);
-        for (oy = 0; oy < out_h; ++oy) {
-            tg_dw3x3_slide(&rows, oy * stride_h - p->padding.top, stride_h, oy == 0);
-            frame.row[0] = rows.buf[0];
-            frame.row[1] = rows.buf[1];
-            frame.row[2] = rows.buf[2];
-            frame.out = output + oy * out_w * channels + c0;
+        /* frame.row[k]: the buffer of window row k, i.e. input row iy + k of output row oy. Moving the
+         * window down, the buffers rotate by the stride, so the rows still in the window stay where they
+         * were widened and the others are widened into the buffers of the rows it left (a row is widened
+         * once per channel group, before the output row that first reads it is written: the in-place
+         * contract). */
+        frame.row[0] = buf;
+        frame.row[1] = buf + 2 * width;
+        frame.row[2] = buf + 4 * width;
+        for (oy = 0, k = 0; oy < out_h; ++oy, iy += stride_h, k = kept) {
+            if (oy > 0 && stride_h == 1) {
+                const uint32_t *t = frame.row[0];
+                frame.row[0] = frame.row[1];
+                frame.row[1] = frame.row[2];
+                frame.row[2] = t;
+            } else if (oy > 0 && stride_h == 2) {
+                const uint32_t *t = frame.row[0];
+                frame.row[0] = frame.row[2];
+                frame.row[2] = frame.row[1];
+                frame.row[1] = t;
+            }
+            for (; k < 3; ++k) {
+                tg_dw3x3_fill(&rows, (uint32_t *)frame.row[k], iy + k);
+            }
+            frame.out = out;
+            frame.count = count;
             if (stride_w == 1) {
-                frame.count = quads;
                 tg_dw3x3_row_s1(&frame);
             } else {
-                frame.count = quads - (rest == 0);
                 tg_dw3x3_row_s2(&frame);
             }
+            out += out_w * channels;
         }
     }
 #else
