@@ -385,13 +385,14 @@ TG_INLINE void tg_dw3x3_pair(uint32_t *dst, uint32_t raw0, uint32_t raw1, uint32
 
 /* What widening an input row of a channel group into a buffer does, worked out once per layer (the
  * columns [left, right) of a widened row are input, input x = column - padding.left; the others are
- * padding, 0). Word offsets into a buffer (2 words per column), byte offsets into the input row. */
+ * padding, 0). *_dst: byte offsets into a buffer (8 per column), *_src: into the input row; zero_*:
+ * words. */
 typedef struct {
     const int8_t *base; /* the group's first channel in input row 0 at input column 0 (maybe outside) */
     int32_t row_bytes;  /* bytes between input rows */
     int32_t in_c;       /* bytes between input pixels */
     int32_t in_h;
-    int32_t lead; /* 1: an odd left edge, the pair (padding, left) at word lead_dst from byte lead_src */
+    int32_t lead; /* 1: an odd left edge, the pair (padding, left) at lead_dst from lead_src */
     int32_t lead_dst;
     int32_t lead_src;
     int32_t count; /* pairs of input columns from word first_dst, byte first_src */
@@ -429,115 +430,139 @@ TG_DW_SETUP static void tg_dw3x3_plan(tg_dw3x3_rows *r, const tg_conv_params *p,
     r->zero_end = 2 * width;
     if (left & 1) {
         r->lead = 1;
-        r->lead_dst = 2 * (left - 1);
+        r->lead_dst = 8 * (left - 1);
         r->lead_src = (left - pad) * in_c;
         ++first;
     }
     r->count = TG_MAX(0, (end - first) >> 1);
-    r->first_dst = 2 * first;
+    r->first_dst = 8 * first;
     r->first_src = (first - pad) * in_c;
     if (right & 1 && right - 1 >= first && right < 2 * pairs) {
         r->trail = 1;
-        r->trail_dst = 2 * (right - 1);
+        r->trail_dst = 8 * (right - 1);
         r->trail_src = (right - 1 - pad) * in_c;
     }
     if ((width & 1) && right == width) {
         r->tail = 1;
-        r->tail_dst = 4 * pairs;
+        r->tail_dst = 16 * pairs;
         r->tail_src = (width - 1 - pad) * in_c;
     }
 }
 
+typedef char tg_dw3x3_rows_layout[(offsetof(tg_dw3x3_rows, lead) == 16 && offsetof(tg_dw3x3_rows, count) == 28 &&
+                                   offsetof(tg_dw3x3_rows, trail) == 40 && offsetof(tg_dw3x3_rows, tail) == 52 &&
+                                   offsetof(tg_dw3x3_rows, offsets) == 72 && offsetof(tg_dw3x3_rows, padding) == 76)
+                                      ? 1
+                                      : -1];
+
+/* clang-format off */
+/* The pair of columns whose 4 lanes are in a0 (the left column) and a1 into the 4 words at out: a PKHBT
+ * and a PKHTB gather the bytes of lanes 0, 1 and of lanes 2, 3 of both columns, SXTAB16 (and its ror 8)
+ * widens them and adds the offset; 10 cycles (the stores with immediate offsets take 1). */
+#define TG_DW_WIDEN_PAIR                                                                                  \
+    "pkhbt %[t0], %[a0], %[a1], lsl #16\n\t"                                                              \
+    "pkhtb %[t1], %[a1], %[a0], asr #16\n\t"                                                              \
+    "sxtab16 %[a0], %[off], %[t0]\n\t"                                                                    \
+    "str %[a0], [%[out]]\n\t"                                                                             \
+    "sxtab16 %[a0], %[off], %[t0], ror #8\n\t"                                                            \
+    "str %[a0], [%[out], #4]\n\t"                                                                         \
+    "sxtab16 %[a0], %[off], %[t1]\n\t"                                                                    \
+    "str %[a0], [%[out], #8]\n\t"                                                                         \
+    "sxtab16 %[a0], %[off], %[t1], ror #8\n\t"                                                            \
+    "str %[a0], [%[out], #12]\n\t"
+/* clang-format on */
+
 /* Input row iy into buffer dst: its input columns widened, or (a row outside the input: the
  * contribution of a padded tap) the words a fill writes cleared. The padding columns elsewhere are 0
- * in every buffer from the start (cleared once per layer) and nothing writes them. The pairs of input
- * columns take the assembly loop: 2 pairs per iteration, the four loads back to back (they pipeline),
- * each word stored with an immediate offset (1 cycle): about 32 cycles per 16 values. Inlined at its
- * one call (the driver's row loop keeps the plan in registers and the stack, not a call's saves). */
+ * in every buffer from the start (cleared once per layer) and nothing writes them. In assembly, the
+ * plan's fields read with immediate offsets (they pipeline): the (padding, x) pair of an odd left
+ * edge, the pairs of input columns (about 17 cycles per pair: 2 loads, the widening, the loop), the
+ * (x, padding) pair of an odd right edge, the tail. Inlined at its one call. */
 TG_INLINE void tg_dw3x3_fill(const tg_dw3x3_rows *r, uint32_t *dst, int32_t iy)
 {
-    const int32_t in_c = r->in_c;
     const int8_t *row = r->base + iy * r->row_bytes;
-    int32_t count = r->count;
+    uint32_t off, in_c, n, a0, a1, t0, t1;
+    const int8_t *src;
+    uint32_t *out;
     if ((uint32_t)iy >= (uint32_t)r->in_h) {
         uint32_t *z = dst + r->zero_dst;
-        int32_t n = r->zero_end - r->zero_dst; /* even, maybe 0 */
-        if (n > 0) {
+        int32_t words = r->zero_end - r->zero_dst; /* even, maybe 0 */
+        if (words > 0) {
             /* clang-format off */
             __asm__ volatile("1:\n\t"
                              "str %[zero], [%[z]], #4\n\t"
                              "str %[zero], [%[z]], #4\n\t"
                              "subs %[n], %[n], #2\n\t"
                              "bgt 1b"
-                             : [z] "+r"(z), [n] "+r"(n)
+                             : [z] "+r"(z), [n] "+r"(words)
                              : [zero] "r"(0)
                              : "cc", "memory");
             /* clang-format on */
         }
         return;
     }
-    if (r->lead) { /* (padding, x) */
-        tg_dw3x3_pair(dst + r->lead_dst, r->padding, tg_read_u32(row + r->lead_src), r->offsets);
-    }
-    if (count > 0) {
-        const int8_t *src = row + r->first_src;
-        uint32_t *out = dst + r->first_dst;
-        int32_t twice = count >> 1;
-        uint32_t r0, r1, r2, r3, t0, t1;
-        const int8_t *second;
-        if (twice > 0) {
-            /* clang-format off */
-            __asm__ volatile("1:\n\t"
-                             "add %[second], %[src], %[in_c], lsl #1\n\t"
-                             "ldr %[r0], [%[src]]\n\t"
-                             "ldr %[r1], [%[src], %[in_c]]\n\t"
-                             "ldr %[r2], [%[second]]\n\t"
-                             "ldr %[r3], [%[second], %[in_c]]\n\t"
-                             "add %[src], %[src], %[in_c], lsl #2\n\t"
-                             "pkhbt %[t0], %[r0], %[r1], lsl #16\n\t"
-                             "pkhtb %[t1], %[r1], %[r0], asr #16\n\t"
-                             "sxtab16 %[r0], %[off], %[t0]\n\t"
-                             "str %[r0], [%[out]]\n\t"
-                             "sxtab16 %[r0], %[off], %[t0], ror #8\n\t"
-                             "str %[r0], [%[out], #4]\n\t"
-                             "sxtab16 %[r0], %[off], %[t1]\n\t"
-                             "str %[r0], [%[out], #8]\n\t"
-                             "sxtab16 %[r0], %[off], %[t1], ror #8\n\t"
-                             "str %[r0], [%[out], #12]\n\t"
-                             "pkhbt %[t0], %[r2], %[r3], lsl #16\n\t"
-                             "pkhtb %[t1], %[r3], %[r2], asr #16\n\t"
-                             "sxtab16 %[r0], %[off], %[t0]\n\t"
-                             "str %[r0], [%[out], #16]\n\t"
-                             "sxtab16 %[r0], %[off], %[t0], ror #8\n\t"
-                             "str %[r0], [%[out], #20]\n\t"
-                             "sxtab16 %[r0], %[off], %[t1]\n\t"
-                             "str %[r0], [%[out], #24]\n\t"
-                             "sxtab16 %[r0], %[off], %[t1], ror #8\n\t"
-                             "str %[r0], [%[out], #28]\n\t"
-                             "add %[out], %[out], #32\n\t"
-                             "subs %[n], %[n], #1\n\t"
-                             "bne 1b"
-                             : [src] "+r"(src), [out] "+r"(out), [n] "+r"(twice), [second] "=&r"(second),
-                               [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3), [t0] "=&r"(t0),
-                               [t1] "=&r"(t1)
-                             : [in_c] "r"(in_c), [off] "r"(r->offsets)
-                             : "cc", "memory");
-            /* clang-format on */
-        }
-        if (count & 1) {
-            tg_dw3x3_pair(out, tg_read_u32(src), tg_read_u32(src + in_c), r->offsets);
-        }
-    }
-    if (r->trail) { /* (x, padding) */
-        tg_dw3x3_pair(dst + r->trail_dst, tg_read_u32(row + r->trail_src), r->padding, r->offsets);
-    }
-    if (r->tail) {
+    /* clang-format off */
+    __asm__ volatile(
+        "ldr %[off], [%[r], #72]\n\t"
+        "ldr %[in_c], [%[r], #8]\n\t"
+        "ldr %[n], [%[r], #16]\n\t"
+        "cmp %[n], #0\n\t"
+        "beq 1f\n\t"
+        /* (padding, x) */
+        "ldr %[src], [%[r], #24]\n\t"
+        "ldr %[out], [%[r], #20]\n\t"
+        "ldr %[a1], [%[row], %[src]]\n\t"
+        "ldr %[a0], [%[r], #76]\n\t"
+        "add %[out], %[dst], %[out]\n\t"
+        TG_DW_WIDEN_PAIR
+        "1:\n\t"
+        "ldr %[n], [%[r], #28]\n\t"
+        "ldr %[src], [%[r], #36]\n\t"
+        "ldr %[out], [%[r], #32]\n\t"
+        "add %[src], %[row], %[src]\n\t"
+        "add %[out], %[dst], %[out]\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "blt 3f\n\t"
+        "2:\n\t"
+        "ldr %[a0], [%[src]]\n\t"
+        "ldr %[a1], [%[src], %[in_c]]\n\t"
+        "add %[src], %[src], %[in_c], lsl #1\n\t"
+        TG_DW_WIDEN_PAIR
+        "add %[out], %[out], #16\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "bge 2b\n\t"
+        "3:\n\t"
+        "ldr %[n], [%[r], #40]\n\t"
+        "cmp %[n], #0\n\t"
+        "beq 4f\n\t"
+        /* (x, padding) */
+        "ldr %[src], [%[r], #48]\n\t"
+        "ldr %[out], [%[r], #44]\n\t"
+        "ldr %[a0], [%[row], %[src]]\n\t"
+        "ldr %[a1], [%[r], #76]\n\t"
+        "add %[out], %[dst], %[out]\n\t"
+        TG_DW_WIDEN_PAIR
+        "4:\n\t"
+        "ldr %[n], [%[r], #52]\n\t"
+        "cmp %[n], #0\n\t"
+        "beq 5f\n\t"
         /* the tail: lanes 0 .. 3 as halfwords, i.e. words (lane 0, lane 1) and (lane 2, lane 3) */
-        const uint32_t raw = tg_read_u32(row + r->tail_src);
-        const uint32_t even = tg_sxtab16(r->offsets, raw), odd = tg_sxtab16_ror8(r->offsets, raw);
-        dst[r->tail_dst] = tg_dw_pack_low(even, odd);
-        dst[r->tail_dst + 1] = tg_dw_pack_high(even, odd);
-    }
+        "ldr %[src], [%[r], #60]\n\t"
+        "ldr %[out], [%[r], #56]\n\t"
+        "ldr %[a0], [%[row], %[src]]\n\t"
+        "add %[out], %[dst], %[out]\n\t"
+        "sxtab16 %[a1], %[off], %[a0]\n\t"
+        "sxtab16 %[a0], %[off], %[a0], ror #8\n\t"
+        "pkhbt %[t0], %[a1], %[a0], lsl #16\n\t"
+        "pkhtb %[t1], %[a0], %[a1], asr #16\n\t"
+        "str %[t0], [%[out]]\n\t"
+        "str %[t1], [%[out], #4]\n\t"
+        "5:\n\t"
+        : [off] "=&r"(off), [in_c] "=&r"(in_c), [n] "=&r"(n), [src] "=&r"(src), [out] "=&r"(out), [a0] "=&r"(a0),
+          [a1] "=&r"(a1), [t0] "=&r"(t0), [t1] "=&r"(t1)
+        : [r] "r"(r), [dst] "r"(dst), [row] "r"(row)
+        : "cc", "memory");
+    /* clang-format on */
 }
 #endif
 
