@@ -30,10 +30,30 @@
 #include "tg_conv.h"
 #include "internal/tg_dsp.h"
 
+/* Outputs with more rows than columns (at stride 1) run transposed: rows and columns swapped
+ * throughout (the strides of the input, output and weights; the padding), so an output "row" is a
+ * column of the output. Long rows amortize what each row costs (the call, the widening's edges, the
+ * blocks that are not 4 pixels): KWS's 25 x 5 outputs run as 5 rows of 25. At stride 1 the order is
+ * in place wherever the row order is (an output column overwrites the input column it was widened
+ * from); at stride 2 it is not (an output column lands on input columns still to be widened). */
+TG_INLINE int32_t tg_dw3x3_transposed(const tg_conv_params *p)
+{
+    return p->output.h > p->output.w && p->stride.h == 1 && p->stride.w == 1;
+}
+
+/* The columns of a widened row: the (OW - 1) S + 3 an output row reads (of the transposed view when
+ * transposed), less an odd last column (the tail) that is padding: the row loops read 0 for it. */
+TG_INLINE int32_t tg_dw3x3_columns(const tg_conv_params *p)
+{
+    const int32_t t = tg_dw3x3_transposed(p);
+    const int32_t width = ((t ? p->output.h : p->output.w) - 1) * (t ? p->stride.h : p->stride.w) + 3;
+    return width - ((width & 1) && (t ? p->input.h + p->padding.top : p->input.w + p->padding.left) < width);
+}
+
 /* The 3 widened row buffers. */
 TG_INLINE int32_t tg_dw3x3_slots_bytes(const tg_conv_params *params)
 {
-    return 8 * 3 * ((params->output.w - 1) * params->stride.w + 3);
+    return 8 * 3 * tg_dw3x3_columns(params);
 }
 
 int32_t tg_depthwise_conv_3x3_s8_get_buffer_size(const tg_conv_params *params)
@@ -52,7 +72,7 @@ typedef struct {
     int32_t count;             /* 164: blocks left */
     const uint32_t *row[3];    /* 168: the window's rows at the block's first pair */
     int8_t *out;               /* 180: the block's first output pixel, lane 0 */
-    int32_t rest;              /* 184: after the blocks of 4: bit 1 a pair, bit 2 a tail pair, bit 0 a single */
+    int32_t rest;              /* 184: after the blocks of 4: bit 1 a pair, bit 2 a tail pair, bit 0 a single; bit 3 no tail */
 } tg_dw3x3_frame;
 
 typedef char tg_dw3x3_frame_layout[(offsetof(tg_dw3x3_frame, bias) == 96 && offsetof(tg_dw3x3_frame, rq) == 112 &&
@@ -72,6 +92,8 @@ typedef char tg_dw3x3_frame_layout[(offsetof(tg_dw3x3_frame, bias) == 96 && offs
  * there (the tail holds one halfword per lane; only its low half is read). */
 #define TG_DW_LAST_0(reg, R, off, L) "ldr " reg ", [" R ", #" off "+4*" #L "]\n\t"
 #define TG_DW_LAST_1(reg, R, off, L) "ldrsh " reg ", [" R ", #" off "+2*" #L "]\n\t"
+/* (T = 2) a tail that is padding, not stored: 0 */
+#define TG_DW_LAST_2(reg, R, off, L) "mov " reg ", #0\n\t"
 
 /* Stride 1, pixels 0..3 of the block, window row K (row pointer R) of lane L; a0..a3: the accumulators'
  * addends (r3, the bias, on the first row: r3 is the last one overwritten). */
@@ -220,7 +242,8 @@ typedef char tg_dw3x3_frame_layout[(offsetof(tg_dw3x3_frame, bias) == 96 && offs
 /* One output row of the group, in one call (the call and the register saves cost about 30 cycles, a
  * tenth of a block): frame->count blocks of 4 pixels (QUAD: the stride's row macro, `qstep` bytes of
  * pair words per block), then as frame->rest says (bit 1) a pair (PAIR, `pstep`), (bit 2) a pair whose
- * third pair word is the tail, (bit 0) the last pixel, whose third column is the tail. */
+ * third pair word is the tail, (bit 0) the last pixel, whose third column is the tail; (bit 3) the tail
+ * is padding, not stored (the last two read 0 for it). */
 #define TG_DW_ROW(QUAD, qstep, PAIR, pstep, tail_pair)                                                             \
     "ldr r9, [r12, #168]\n\t"                                                                             \
     "ldr r10, [r12, #172]\n\t"                                                                            \
@@ -246,7 +269,12 @@ typedef char tg_dw3x3_frame_layout[(offsetof(tg_dw3x3_frame, bias) == 96 && offs
     "ldr r4, [r12, #184]\n\t"                                                                             \
     "tst r4, #1\n\t"                                                                                      \
     "beq 5f\n\t"                                                                                          \
+    "tst r4, #8\n\t"                                                                                      \
+    "bne 6f\n\t"                                                                                          \
     TG_DW_LANES(TG_DW_LANE1, TG_DW_SINGLE_ROW, 1)                                                         \
+    "b 5f\n\t"                                                                                            \
+    "6:\n\t"                                                                                              \
+    TG_DW_LANES(TG_DW_LANE1, TG_DW_SINGLE_ROW, 2)                                                         \
     "5:\n\t"
 
 /* Stride 2's tail pair (bit 2 of rest; stride 1 has none). */
@@ -254,7 +282,12 @@ typedef char tg_dw3x3_frame_layout[(offsetof(tg_dw3x3_frame, bias) == 96 && offs
     "ldr r4, [r12, #184]\n\t"                                                                             \
     "tst r4, #4\n\t"                                                                                      \
     "beq 4f\n\t"                                                                                          \
+    "tst r4, #8\n\t"                                                                                      \
+    "bne 7f\n\t"                                                                                          \
     TG_DW_LANES(TG_DW_LANE2, TG_DW2_PAIR_ROW, 1)                                                          \
+    "b 4f\n\t"                                                                                            \
+    "7:\n\t"                                                                                              \
+    TG_DW_LANES(TG_DW_LANE2, TG_DW2_PAIR_ROW, 2)                                                          \
     "4:\n\t"
 
 #define TG_DW_CLOBBERS "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "r10", "r11", "lr", "cc", "memory"
@@ -346,7 +379,9 @@ TG_INLINE uint32_t tg_dw_double(uint32_t x)
  * the 3 taps' words of 4 lanes are widened (lanes 0, 2 and 1, 3) and the halves regrouped per lane. */
 TG_DW_SETUP static void tg_dw3x3_group(tg_dw3x3_frame *frame, const tg_conv_params *p, int32_t c0)
 {
-    const int32_t channels = p->output.c;
+    /* the view's window rows and the taps of a row (transposed: the kernel's columns and rows) */
+    const int32_t channels = p->output.c, transposed = tg_dw3x3_transposed(p);
+    const int32_t row_step = transposed ? channels : 3 * channels, tap = transposed ? 3 * channels : channels;
     const int8_t *w = p->weights + c0;
     int32_t j, k;
     for (j = 0; j < 4; ++j) {
@@ -354,8 +389,8 @@ TG_DW_SETUP static void tg_dw3x3_group(tg_dw3x3_frame *frame, const tg_conv_para
         tg_dsp_short_prepare(&frame->rq[j], p->multiplier[q], p->shift[q], p->output_offset);
         frame->bias[j] = p->bias ? 2 * p->bias[c0 + j] : 0;
     }
-    for (k = 0; k < 3; ++k, w += 3 * channels) {
-        const uint32_t t0 = tg_read_u32(w), t1 = tg_read_u32(w + channels), t2 = tg_read_u32(w + 2 * channels);
+    for (k = 0; k < 3; ++k, w += row_step) {
+        const uint32_t t0 = tg_read_u32(w), t1 = tg_read_u32(w + tap), t2 = tg_read_u32(w + 2 * tap);
         /* even: lanes 0 (low) and 2 (high); odd: lanes 1 and 3 */
         const uint32_t e0 = tg_dw_double(tg_sxtb16(t0)), e1 = tg_dw_double(tg_sxtb16(t1));
         const uint32_t e2 = tg_dw_double(tg_sxtb16(t2)), o0 = tg_dw_double(tg_sxtb16_ror8(t0));
@@ -410,24 +445,47 @@ typedef struct {
     uint32_t padding; /* 4 bytes of -input offset (fits int8): widened, 0 */
 } tg_dw3x3_rows;
 
-/* The layer's widening plan: width columns, (OW - 1) * stride + 3, the last one the tail when odd. */
-TG_DW_SETUP static void tg_dw3x3_plan(tg_dw3x3_rows *r, const tg_conv_params *p, int32_t width)
+/* The layer as the row loops see it: transposed or not (tg_dw3x3_transposed). */
+typedef struct {
+    int32_t out_h, out_w, in_h, in_w, stride_h, stride_w, top, left;
+    int32_t in_row, in_pixel;   /* input bytes between rows, between the pixels of a row */
+    int32_t out_row, out_pixel; /* output: the same */
+} tg_dw3x3_view;
+
+TG_DW_SETUP static void tg_dw3x3_view_of(tg_dw3x3_view *v, const tg_conv_params *p)
 {
-    const int32_t pad = p->padding.left, pairs = width >> 1, in_c = p->input.c;
-    const int32_t left = TG_MIN(width, pad), right = TG_MAX(left, TG_MIN(width, p->input.w + pad));
+    const int32_t c = p->output.c, in_row = p->input.w * p->input.c, out_row = p->output.w * c;
+    if (tg_dw3x3_transposed(p)) {
+        v->out_h = p->output.w, v->out_w = p->output.h, v->in_h = p->input.w, v->in_w = p->input.h;
+        v->stride_h = p->stride.w, v->stride_w = p->stride.h, v->top = p->padding.left, v->left = p->padding.top;
+        v->in_row = p->input.c, v->in_pixel = in_row, v->out_row = c, v->out_pixel = out_row;
+    } else {
+        v->out_h = p->output.h, v->out_w = p->output.w, v->in_h = p->input.h, v->in_w = p->input.w;
+        v->stride_h = p->stride.h, v->stride_w = p->stride.w, v->top = p->padding.top, v->left = p->padding.left;
+        v->in_row = in_row, v->in_pixel = p->input.c, v->out_row = out_row, v->out_pixel = c;
+    }
+}
+
+/* The layer's widening plan: width columns, (OW - 1) * stride + 3, the last one the tail when odd;
+ * stored: the columns a buffer holds (tg_dw3x3_columns: no tail when it is padding). */
+TG_DW_SETUP static void tg_dw3x3_plan(tg_dw3x3_rows *r, const tg_dw3x3_view *v, const tg_conv_params *p,
+                                      int32_t width, int32_t stored)
+{
+    const int32_t pad = v->left, pairs = width >> 1, in_c = v->in_pixel;
+    const int32_t left = TG_MIN(width, pad), right = TG_MAX(left, TG_MIN(width, v->in_w + pad));
     const int32_t end = TG_MIN(right, 2 * pairs) & ~1;
     int32_t first = left;
     memset(r, 0, sizeof *r);
-    r->row_bytes = p->input.w * in_c;
+    r->row_bytes = v->in_row;
     r->in_c = in_c;
-    r->in_h = p->input.h;
+    r->in_h = v->in_h;
     r->offsets = tg_pair(p->input_offset);
     r->padding = (uint32_t)(uint8_t)(-p->input_offset) * 0x01010101u;
     if (left >= right) { /* no input column in the window: the buffers stay 0 */
         return;
     }
     r->zero_dst = 2 * (left & ~1);
-    r->zero_end = 2 * width;
+    r->zero_end = 2 * stored;
     if (left & 1) {
         r->lead = 1;
         r->lead_dst = 8 * (left - 1);
@@ -569,24 +627,27 @@ TG_INLINE void tg_dw3x3_fill(const tg_dw3x3_rows *r, uint32_t *dst, int32_t iy)
 void tg_depthwise_conv_3x3_s8(const tg_context *ctx, const tg_conv_params *p, const int8_t *input, int8_t *output)
 {
 #if defined(__ARM_FEATURE_DSP)
-    const int32_t out_h = p->output.h, out_w = p->output.w, channels = p->output.c;
-    const int32_t stride_h = p->stride.h, stride_w = p->stride.w, top = p->padding.top;
-    const int32_t quads = out_w >> 2, rest = out_w & 3, width = (out_w - 1) * stride_w + 3;
-    const int32_t count = stride_w == 1 ? quads : quads - (rest == 0);
-    /* after a move down by the stride, the rows from `kept` on are new (all 3 at a stride of 3 or more) */
-    const int32_t kept = 3 - TG_MIN(stride_h, 3);
+    const int32_t channels = p->output.c;
     uint32_t *const buf = (uint32_t *)ctx->buf;
+    tg_dw3x3_view v;
     tg_dw3x3_rows rows;
     tg_dw3x3_frame frame;
-    int32_t c0, oy, k;
+    int32_t out_h, out_w, stride_h, quads, rest, width, stored, count, kept, c0, oy, k;
     if (!tg_dw3x3_applies(ctx, p)) {
         tg_depthwise_conv_s8(ctx, p, input, output);
         return;
     }
-    tg_dw3x3_plan(&rows, p, width);
-    memset(buf, 0, (size_t)(3 * 8 * width)); /* the padding columns, once */
-    frame.channels = channels;
-    if (stride_w == 1) {
+    tg_dw3x3_view_of(&v, p);
+    out_h = v.out_h, out_w = v.out_w, stride_h = v.stride_h;
+    quads = out_w >> 2, rest = out_w & 3, width = (out_w - 1) * v.stride_w + 3;
+    stored = tg_dw3x3_columns(p);
+    count = v.stride_w == 1 ? quads : quads - (rest == 0);
+    /* after a move down by the stride, the rows from `kept` on are new (all 3 at a stride of 3 or more) */
+    kept = 3 - TG_MIN(stride_h, 3);
+    tg_dw3x3_plan(&rows, &v, p, width, stored);
+    memset(buf, 0, (size_t)(3 * 8 * stored)); /* the padding columns, once */
+    frame.channels = v.out_pixel;
+    if (v.stride_w == 1) {
         /* blocks of 4 pixels from pixel 0, then 2, then the last one of an odd row (third column: the tail) */
         frame.rest = rest;
     } else {
@@ -596,9 +657,12 @@ void tg_depthwise_conv_3x3_s8(const tg_context *ctx, const tg_conv_params *p, co
         static const int8_t rests[4] = {2 | 4, 1, 4, 2 | 1};
         frame.rest = rests[rest];
     }
+    if (stored < width) {
+        frame.rest |= 8; /* the tail is padding, not stored */
+    }
     for (c0 = 0; c0 < channels; c0 += 4) {
         int8_t *out = output + c0;
-        int32_t iy = -top;
+        int32_t iy = -v.top;
         rows.base = input + c0;
         tg_dw3x3_group(&frame, p, c0);
         /* frame.row[k]: the buffer of window row k, i.e. input row iy + k of output row oy. Moving the
@@ -607,8 +671,8 @@ void tg_depthwise_conv_3x3_s8(const tg_context *ctx, const tg_conv_params *p, co
          * once per channel group, before the output row that first reads it is written: the in-place
          * contract). */
         frame.row[0] = buf;
-        frame.row[1] = buf + 2 * width;
-        frame.row[2] = buf + 4 * width;
+        frame.row[1] = buf + 2 * stored;
+        frame.row[2] = buf + 4 * stored;
         for (oy = 0, k = 0; oy < out_h; ++oy, iy += stride_h, k = kept) {
             if (oy > 0 && stride_h == 1) {
                 const uint32_t *t = frame.row[0];
@@ -626,12 +690,12 @@ void tg_depthwise_conv_3x3_s8(const tg_context *ctx, const tg_conv_params *p, co
             }
             frame.out = out;
             frame.count = count;
-            if (stride_w == 1) {
+            if (v.stride_w == 1) {
                 tg_dw3x3_row_s1(&frame);
             } else {
                 tg_dw3x3_row_s2(&frame);
             }
-            out += out_w * channels;
+            out += v.out_row;
         }
     }
 #else
