@@ -517,24 +517,25 @@ typedef char tg_dw3x3_rows_layout[(offsetof(tg_dw3x3_rows, lead) == 16 && offset
 /* The pair of columns whose 4 lanes are in a0 (the left column) and a1 into the 4 words at out: a PKHBT
  * and a PKHTB gather the bytes of lanes 0, 1 and of lanes 2, 3 of both columns, SXTAB16 (and its ror 8)
  * widens them and adds the offset; 10 cycles (the stores with immediate offsets take 1). */
-#define TG_DW_WIDEN_PAIR                                                                                  \
+#define TG_DW_WIDEN_AT(o0, o1, o2, o3)                                                                    \
     "pkhbt %[t0], %[a0], %[a1], lsl #16\n\t"                                                              \
     "pkhtb %[t1], %[a1], %[a0], asr #16\n\t"                                                              \
     "sxtab16 %[a0], %[off], %[t0]\n\t"                                                                    \
-    "str %[a0], [%[out]]\n\t"                                                                             \
+    "str %[a0], [%[out], #" o0 "]\n\t"                                                                    \
     "sxtab16 %[a0], %[off], %[t0], ror #8\n\t"                                                            \
-    "str %[a0], [%[out], #4]\n\t"                                                                         \
+    "str %[a0], [%[out], #" o1 "]\n\t"                                                                    \
     "sxtab16 %[a0], %[off], %[t1]\n\t"                                                                    \
-    "str %[a0], [%[out], #8]\n\t"                                                                         \
+    "str %[a0], [%[out], #" o2 "]\n\t"                                                                    \
     "sxtab16 %[a0], %[off], %[t1], ror #8\n\t"                                                            \
-    "str %[a0], [%[out], #12]\n\t"
+    "str %[a0], [%[out], #" o3 "]\n\t"
+#define TG_DW_WIDEN_PAIR TG_DW_WIDEN_AT("0", "4", "8", "12")
 /* clang-format on */
 
 /* Input row iy into buffer dst: its input columns widened, or (a row outside the input: the
  * contribution of a padded tap) the words a fill writes cleared. The padding columns elsewhere are 0
  * in every buffer from the start (cleared once per layer) and nothing writes them. In assembly, the
  * plan's fields read with immediate offsets (they pipeline): the (padding, x) pair of an odd left
- * edge, the pairs of input columns (about 17 cycles per pair: 2 loads, the widening, the loop), the
+ * edge, the pairs of input columns (about 16 cycles per pair: 2 loads, the widening, the loop), the
  * (x, padding) pair of an odd right edge, the tail. Inlined at its one call. */
 TG_INLINE void tg_dw3x3_fill(const tg_dw3x3_rows *r, uint32_t *dst, int32_t iy)
 {
@@ -579,16 +580,27 @@ TG_INLINE void tg_dw3x3_fill(const tg_dw3x3_rows *r, uint32_t *dst, int32_t iy)
         "ldr %[out], [%[r], #32]\n\t"
         "add %[src], %[row], %[src]\n\t"
         "add %[out], %[dst], %[out]\n\t"
-        "subs %[n], %[n], #1\n\t"
-        "blt 3f\n\t"
+        /* 2 pairs per iteration (the loop's 5 cycles shared), then an odd one */
+        "subs %[n], %[n], #2\n\t"
+        "blt 6f\n\t"
         "2:\n\t"
         "ldr %[a0], [%[src]]\n\t"
         "ldr %[a1], [%[src], %[in_c]]\n\t"
         "add %[src], %[src], %[in_c], lsl #1\n\t"
         TG_DW_WIDEN_PAIR
-        "add %[out], %[out], #16\n\t"
-        "subs %[n], %[n], #1\n\t"
+        "ldr %[a0], [%[src]]\n\t"
+        "ldr %[a1], [%[src], %[in_c]]\n\t"
+        "add %[src], %[src], %[in_c], lsl #1\n\t"
+        TG_DW_WIDEN_AT("16", "20", "24", "28")
+        "add %[out], %[out], #32\n\t"
+        "subs %[n], %[n], #2\n\t"
         "bge 2b\n\t"
+        "6:\n\t"
+        "adds %[n], %[n], #2\n\t"
+        "beq 3f\n\t"
+        "ldr %[a0], [%[src]]\n\t"
+        "ldr %[a1], [%[src], %[in_c]]\n\t"
+        TG_DW_WIDEN_PAIR
         "3:\n\t"
         "ldr %[n], [%[r], #40]\n\t"
         "cmp %[n], #0\n\t"
