@@ -182,6 +182,17 @@ def depthwise_case(seed: int) -> Case:
         ((3, 3), (2, 2), (1, 1), (1, 1, 1, 1), 4, 13, 8, 1, True, False),   # 7 = 4 + pair + single
         ((3, 3), (2, 2), (1, 1), (0, 0, 1, 1), 6, 12, 4, 1, True, False),   # 6 = 4 + tail pair (VWW)
         ((3, 3), (2, 2), (1, 1), (0, 0, 1, 1), 4, 17, 4, 1, True, False),   # 8 = 4 + pair + tail pair
+        # outputs with more rows than columns at stride 1 run transposed (output columns as rows): every
+        # remainder, odd edges (top / bottom), the tail as input or padding, uneven padding, the KWS
+        # shape; tall outputs at stride 2 run in rows
+        ((3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 7, 5, 8, 1, True, False),    # 7 = 4 + 2 + 1, tail padding
+        ((3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 6, 3, 4, 1, True, False, False),  # 6 = 4 + 2, bottom pair
+        ((3, 3), (1, 1), (1, 1), (0, 0, 0, 0), 5, 4, 4, 1, True, False),    # 3 = 2 + 1, tail input
+        ((3, 3), (1, 1), (1, 1), (0, 1, 0, 1), 7, 3, 8, 1, True, False),    # 5 = 4 + 1, tail input
+        ((3, 3), (1, 1), (1, 1), (2, 0, 1, 1), 7, 3, 4, 1, True, False),    # 8 = 4 + 4, even top padding
+        ((3, 3), (1, 1), (1, 1), (1, 1, 2, 1), 8, 4, 8, 1, True, False, False),  # 9 = 8 + 1, bottom padding 2
+        ((3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 25, 5, 12, 1, True, False, False),  # KWS: 25 = 6 x 4 + 1
+        ((3, 3), (2, 2), (1, 1), (1, 1, 1, 1), 13, 4, 8, 1, True, False),   # 7 x 2 at stride 2: rows
     ]
     for kernel, stride, dilation, pads, height, width, in_c, multiplier, fast, narrow, *per_channel in layers:
         window = Window(kernel, stride, dilation, pads)

@@ -25,11 +25,11 @@ from ..conftest import MODELS, calibration_file
 FIGURES = {
     "kws_dscnn_float": (16_000, 8_640, 8_640),
     "kws_dscnn_float_matched": (16_000, 8_640, 8_640),
-    "vww_mobilenet_float": (64_512, 38_064, 38_040),
+    "vww_mobilenet_float": (64_512, 38_064, 38_016),
     "ic_resnet8_float": (49_152, 33_984, 33_984),
     "ad_autoencoder_float": (768, 768, 768),
     "kws_dscnn_int8_qdq": (16_000, 8_640, 8_640),
-    "vww_mobilenet_int8_qdq": (64_512, 38_064, 38_040),
+    "vww_mobilenet_int8_qdq": (64_512, 38_064, 38_016),
     "ic_resnet8_int8_qdq": (49_152, 33_984, 33_984),
     "ad_autoencoder_int8_qdq": (768, 768, 768),
 }
@@ -88,6 +88,6 @@ def test_compile_fails_over_the_ram_budget_and_writes_nothing(tmp_path: Path,
     assert "the activation arena needs 38,064 B, over the RAM budget of 30,000 B by 8,064 B" in error
     assert "No placement can fit" in error and "What could help" in error
     assert "Patch-based execution was tried too: the first 4 layers in 24 row bands give the smallest arena, " \
-           "31,128 B." in error
+           "31,104 B." in error
     assert main(["compile", str(model), "-o", str(out), "--ram-budget", "38064"]) == 0
     assert (out / "lib").is_dir()

@@ -345,6 +345,22 @@ def _ring_rows_scratch(node: Node, graph: Graph) -> int:
     return max(rows, plain if _depthwise_overlap(node, graph) else 0)
 
 
+def _dw3x3_scratch(node: Node, graph: Graph) -> int:
+    """tg_depthwise_conv_3x3_s8_get_buffer_size: 3 widened rows of the columns an output row (of the
+    transposed view when transposed) reads, less an odd last column (the tail) that is padding; or the
+    plain kernel's ring of input pixels in place, if larger."""
+    from .orders import dw3x3_transposed
+
+    _, in_h, in_w, in_c = _nhwc(graph.tensors[node.inputs[0]].shape)
+    _, out_h, out_w, _ = _nhwc(graph.tensors[node.outputs[0]].shape)
+    (sh, sw), (top, left) = node.attrs["stride"], node.attrs["pads"][:2]
+    count, stride, size, pad = (out_h, sh, in_h, top) if dw3x3_transposed(node, graph) else (out_w, sw, in_w, left)
+    width = (count - 1) * stride + 3
+    columns = width - int(width % 2 == 1 and size + pad < width)
+    plain = ring_pixels(node, graph) * in_c
+    return max(24 * columns, plain if _depthwise_overlap(node, graph) else 0)
+
+
 def _is_depthwise_3x3(node: Node, graph: Graph) -> bool:
     a = node.attrs
     return list(a["kernel"]) == [3, 3] and list(a["dilation"]) == [1, 1] and a.get("depth_multiplier", 1) == 1
@@ -473,7 +489,7 @@ def _depthwise_overlap(node: Node, graph: Graph) -> list[InPlace]:
 
 DEPTHWISE_KERNELS = (
     Kernel("tg_depthwise_conv_s16", "tg_conv_s16_params", activations="int16"),  # 16x8, plain C (tg_s16.h)
-    Kernel("tg_depthwise_conv_3x3_s8", "tg_conv_params", applies=_is_depthwise_3x3, scratch=_ring_rows_scratch,
+    Kernel("tg_depthwise_conv_3x3_s8", "tg_conv_params", applies=_is_depthwise_3x3, scratch=_dw3x3_scratch,
            in_place=_depthwise_overlap),
     Kernel("tg_depthwise_conv_fast_s8", "tg_conv_params", scratch=_ring_rows_scratch, in_place=_depthwise_overlap,
            applies=lambda node, graph: not _is_depthwise_3x3(node, graph)),

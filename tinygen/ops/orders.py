@@ -78,16 +78,36 @@ def depthwise_plain_order(node: Node, graph: Graph) -> Order:
 MAX_RING_SLOTS = 16  # TG_DEPTHWISE_MAX_SLOTS: taller rings re-widen rows instead of remembering them
 
 
+def dw3x3_transposed(node: Node, graph: Graph) -> bool:
+    """tg_dw3x3_transposed: tg_depthwise_conv_3x3_s8 runs outputs with more rows than columns (at stride
+    1) transposed, output columns as rows."""
+    _, out_h, out_w, _ = _nhwc(graph.tensors[node.outputs[0]].shape)
+    return out_h > out_w and list(node.attrs["stride"]) == [1, 1]
+
+
 def depthwise_dsp_order(node: Node, graph: Graph) -> Order | None:
     """tg_depthwise_conv_3x3_s8 (its 3 rolling row buffers hold the same rows as a 3-slot ring) /
     tg_depthwise_conv_fast_s8 (tg_depthwise_rows.h): per group of 4
     channels, per output row, the input rows not in the ring of row slots are widened (read), then
     the row's outputs of the group are written. None when the ring does not remember rows (over
-    MAX_RING_SLOTS slots): then rows are read again after writes."""
+    MAX_RING_SLOTS slots): then rows are read again after writes. tg_depthwise_conv_3x3_s8 runs tall
+    outputs transposed (dw3x3_transposed): the same order over output columns and input columns."""
     (_, in_h, in_w, in_c), (_, out_h, out_w, out_c) = _pixels(node, graph)
     a = node.attrs
-    (kh, _), (sh, _), (dh, _) = a["kernel"], a["stride"], a["dilation"]
-    top = a["pads"][0]
+    (kh, kw), (sh, sw), (dh, dw) = a["kernel"], a["stride"], a["dilation"]
+    top, left = a["pads"][0], a["pads"][1]
+    transposed = (list(a["kernel"]) == [3, 3] and list(a["dilation"]) == [1, 1] and a.get("depth_multiplier", 1) == 1
+                  and dw3x3_transposed(node, graph))
+    if transposed:  # view rows are input / output columns
+        kh, sh, dh, top = kw, sw, dw, left
+    view_h, view_w, view_oh, view_ow = (in_w, in_h, out_w, out_h) if transposed else (in_h, in_w, out_h, out_w)
+
+    def input_pixel(row: int, col: int) -> int:
+        return col * in_w + row if transposed else row * in_w + col
+
+    def output_pixel(row: int, col: int) -> int:
+        return col * out_w + row if transposed else row * out_w + col
+
     slots = (kh - 1) * dh + 1
     if slots > MAX_RING_SLOTS:
         return None
@@ -95,16 +115,16 @@ def depthwise_dsp_order(node: Node, graph: Graph) -> Order | None:
     for c0 in range(0, out_c, 4):
         lanes = min(4, out_c - c0)
         tags: dict[int, int] = {}
-        for oy in range(out_h):
+        for oy in range(view_oh):
             rows = []
             for ky in range(kh):
                 row = oy * sh - top + ky * dh
                 if tags.get(row % slots) != row:
                     tags[row % slots] = row
-                    if 0 <= row < in_h:
+                    if 0 <= row < view_h:
                         rows.append(row)
-            pixels = np.array([r * in_w + x for r in rows for x in range(in_w)], np.int64)
-            writes = _bytes(np.arange(oy * out_w, (oy + 1) * out_w), out_c, c0, lanes)
+            pixels = np.array([input_pixel(r, x) for r in rows for x in range(view_w)], np.int64)
+            writes = _bytes(np.array([output_pixel(oy, x) for x in range(view_ow)], np.int64), out_c, c0, lanes)
             steps.append(Step({0: _bytes(pixels, in_c, c0, lanes) if len(pixels) else np.zeros(0, np.int64)},
                               writes))
     return steps

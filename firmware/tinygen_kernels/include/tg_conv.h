@@ -155,9 +155,11 @@ int32_t tg_depthwise_conv_s8_ring_pixels(const tg_conv_params *params);
  *   tg_depthwise_conv_fast_s8   any kernel, stride, dilation, padding and multiplier
  * In-place contract (channel multiplier 1, the output at the input's address): groups of 4 channels in
  * turn (a channel-outer order: it only touches the group's own channels); within a group, output rows
- * in order, and the input rows a row needs are widened into the ring of row slots before any of its
- * outputs is written; rows still needed stay in the ring, so what a written row destroys is never read
- * again. Their _get_buffer_size also covers tg_depthwise_conv_s8's ring (their fallback).
+ * in order (tg_depthwise_conv_3x3_s8: output columns, input columns for rows, when the output has more
+ * rows than columns at stride 1), and the input rows a row needs are widened into the ring of row
+ * slots before any of its outputs is written; rows still needed stay in the ring, so what a written row
+ * destroys is never read again. Their _get_buffer_size also covers tg_depthwise_conv_s8's ring (their
+ * fallback).
  * tg_depthwise_conv_wrapper_s8 picks one for the parameters (the code generator, at compile time). */
 void tg_depthwise_conv_3x3_s8(const tg_context *ctx, const tg_conv_params *params, const int8_t *input,
                               int8_t *output);

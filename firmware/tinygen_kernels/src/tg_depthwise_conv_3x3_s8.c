@@ -9,7 +9,13 @@
  * taps of one channel, so one SMLAD does two of its multiply-accumulates against a word of weights
  * (w0, w1) or (w1, w2) built per group (doubled: the accumulators hold 2 acc, the short requantization
  * of tg_dsp.h). An odd last column (the "tail") follows the pairs as one halfword per lane, so a buffer
- * is 8 bytes per column as before (the arena does not grow). Padding columns and rows are 0.
+ * is 8 bytes per column; a tail that is padding is not stored at all (the row loops read 0 for it).
+ * Padding columns and rows are 0. The widening follows a plan worked out once per layer (the edge
+ * pairs that are half padding, the run of input pairs, the tail), in one assembly block.
+ *
+ * Outputs with more rows than columns at stride 1 run transposed (tg_dw3x3_transposed): the same
+ * loops over the output's columns, so KWS's 25 x 5 outputs are 5 rows of 6 blocks of 4 and a single
+ * pixel, not 25 rows of one block and a single (0.24 -> 0.36 MAC/cycle with the rest).
  *
  * Per lane, 4 output pixels at a time (registers: 4 accumulators, the window row's words, both weight
  * words, the three row pointers), in assembly:
@@ -23,17 +29,37 @@
  * A row's remaining pixels take the 2-pixel block and the single pixel (the last one of an odd row at
  * stride 1, always the last one at stride 2, whose third column may be the tail).
  * Layers it does not take (channels not a multiple of 4, a clamp inside int8, a requantization outside
- * the short form, a horizontal stride above 2) go to the plain kernel. */
+ * the short form, a horizontal stride above 2, not transposed) go to the plain kernel. */
 #include <stddef.h>
 #include <string.h>
 
 #include "tg_conv.h"
 #include "internal/tg_dsp.h"
 
+/* Outputs with more rows than columns (at stride 1) run transposed: rows and columns swapped
+ * throughout (the strides of the input, output and weights; the padding), so an output "row" is a
+ * column of the output. Long rows amortize what each row costs (the call, the widening's edges, the
+ * blocks that are not 4 pixels): KWS's 25 x 5 outputs run as 5 rows of 25. At stride 1 the order is
+ * in place wherever the row order is (an output column overwrites the input column it was widened
+ * from); at stride 2 it is not (an output column lands on input columns still to be widened). */
+TG_INLINE int32_t tg_dw3x3_transposed(const tg_conv_params *p)
+{
+    return p->output.h > p->output.w && p->stride.h == 1 && p->stride.w == 1;
+}
+
+/* The columns of a widened row: the (OW - 1) S + 3 an output row reads (of the transposed view when
+ * transposed), less an odd last column (the tail) that is padding: the row loops read 0 for it. */
+TG_INLINE int32_t tg_dw3x3_columns(const tg_conv_params *p)
+{
+    const int32_t t = tg_dw3x3_transposed(p);
+    const int32_t width = ((t ? p->output.h : p->output.w) - 1) * (t ? p->stride.h : p->stride.w) + 3;
+    return width - ((width & 1) && (t ? p->input.h + p->padding.top : p->input.w + p->padding.left) < width);
+}
+
 /* The 3 widened row buffers. */
 TG_INLINE int32_t tg_dw3x3_slots_bytes(const tg_conv_params *params)
 {
-    return 8 * 3 * ((params->output.w - 1) * params->stride.w + 3);
+    return 8 * 3 * tg_dw3x3_columns(params);
 }
 
 int32_t tg_depthwise_conv_3x3_s8_get_buffer_size(const tg_conv_params *params)
@@ -52,7 +78,7 @@ typedef struct {
     int32_t count;             /* 164: blocks left */
     const uint32_t *row[3];    /* 168: the window's rows at the block's first pair */
     int8_t *out;               /* 180: the block's first output pixel, lane 0 */
-    int32_t rest;              /* 184: after the blocks of 4: bit 1 a pair, bit 2 a tail pair, bit 0 a single */
+    int32_t rest;              /* 184: after the blocks of 4: bit 1 a pair, bit 2 a tail pair, bit 0 a single; bit 3 no tail */
 } tg_dw3x3_frame;
 
 typedef char tg_dw3x3_frame_layout[(offsetof(tg_dw3x3_frame, bias) == 96 && offsetof(tg_dw3x3_frame, rq) == 112 &&
@@ -72,6 +98,8 @@ typedef char tg_dw3x3_frame_layout[(offsetof(tg_dw3x3_frame, bias) == 96 && offs
  * there (the tail holds one halfword per lane; only its low half is read). */
 #define TG_DW_LAST_0(reg, R, off, L) "ldr " reg ", [" R ", #" off "+4*" #L "]\n\t"
 #define TG_DW_LAST_1(reg, R, off, L) "ldrsh " reg ", [" R ", #" off "+2*" #L "]\n\t"
+/* (T = 2) a tail that is padding, not stored: 0 */
+#define TG_DW_LAST_2(reg, R, off, L) "mov " reg ", #0\n\t"
 
 /* Stride 1, pixels 0..3 of the block, window row K (row pointer R) of lane L; a0..a3: the accumulators'
  * addends (r3, the bias, on the first row: r3 is the last one overwritten). */
@@ -220,7 +248,8 @@ typedef char tg_dw3x3_frame_layout[(offsetof(tg_dw3x3_frame, bias) == 96 && offs
 /* One output row of the group, in one call (the call and the register saves cost about 30 cycles, a
  * tenth of a block): frame->count blocks of 4 pixels (QUAD: the stride's row macro, `qstep` bytes of
  * pair words per block), then as frame->rest says (bit 1) a pair (PAIR, `pstep`), (bit 2) a pair whose
- * third pair word is the tail, (bit 0) the last pixel, whose third column is the tail. */
+ * third pair word is the tail, (bit 0) the last pixel, whose third column is the tail; (bit 3) the tail
+ * is padding, not stored (the last two read 0 for it). */
 #define TG_DW_ROW(QUAD, qstep, PAIR, pstep, tail_pair)                                                             \
     "ldr r9, [r12, #168]\n\t"                                                                             \
     "ldr r10, [r12, #172]\n\t"                                                                            \
@@ -246,7 +275,12 @@ typedef char tg_dw3x3_frame_layout[(offsetof(tg_dw3x3_frame, bias) == 96 && offs
     "ldr r4, [r12, #184]\n\t"                                                                             \
     "tst r4, #1\n\t"                                                                                      \
     "beq 5f\n\t"                                                                                          \
+    "tst r4, #8\n\t"                                                                                      \
+    "bne 6f\n\t"                                                                                          \
     TG_DW_LANES(TG_DW_LANE1, TG_DW_SINGLE_ROW, 1)                                                         \
+    "b 5f\n\t"                                                                                            \
+    "6:\n\t"                                                                                              \
+    TG_DW_LANES(TG_DW_LANE1, TG_DW_SINGLE_ROW, 2)                                                         \
     "5:\n\t"
 
 /* Stride 2's tail pair (bit 2 of rest; stride 1 has none). */
@@ -254,7 +288,12 @@ typedef char tg_dw3x3_frame_layout[(offsetof(tg_dw3x3_frame, bias) == 96 && offs
     "ldr r4, [r12, #184]\n\t"                                                                             \
     "tst r4, #4\n\t"                                                                                      \
     "beq 4f\n\t"                                                                                          \
+    "tst r4, #8\n\t"                                                                                      \
+    "bne 7f\n\t"                                                                                          \
     TG_DW_LANES(TG_DW_LANE2, TG_DW2_PAIR_ROW, 1)                                                          \
+    "b 4f\n\t"                                                                                            \
+    "7:\n\t"                                                                                              \
+    TG_DW_LANES(TG_DW_LANE2, TG_DW2_PAIR_ROW, 2)                                                          \
     "4:\n\t"
 
 #define TG_DW_CLOBBERS "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "r10", "r11", "lr", "cc", "memory"
@@ -265,6 +304,17 @@ typedef char tg_dw3x3_frame_layout[(offsetof(tg_dw3x3_frame, bias) == 96 && offs
 #define TG_DW_NOINLINE __attribute__((noinline))
 #else
 #define TG_DW_NOINLINE
+#endif
+
+/* The setup (per layer and per channel group): compiled for size like TG_COLD, but not cold: a call
+ * to a cold function marks its path unlikely, and GCC then compiles all of the driver that leads to
+ * it (the row loop too) for size as well. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define TG_DW_SETUP __attribute__((noinline, optimize("Os")))
+#elif defined(__GNUC__)
+#define TG_DW_SETUP __attribute__((noinline))
+#else
+#define TG_DW_SETUP
 #endif
 
 /* Stride 1 (no tail pair). */
@@ -284,7 +334,7 @@ TG_DW_NOINLINE static void tg_dw3x3_row_s2(tg_dw3x3_frame *frame)
 /* The shape and arithmetic the row loops take: 3x3, multiplier 1, no dilation, horizontal stride 1 or 2,
  * channels a multiple of 4, the full int8 range, every channel's requantization in the short form, and
  * the scratch. */
-TG_COLD static int32_t tg_dw3x3_applies(const tg_context *ctx, const tg_conv_params *p)
+TG_DW_SETUP static int32_t tg_dw3x3_applies(const tg_context *ctx, const tg_conv_params *p)
 {
     int32_t c;
     if (p->filter.h != 3 || p->filter.w != 3 || p->dilation.h != 1 || p->dilation.w != 1 || p->depth_multiplier != 1 ||
@@ -333,9 +383,11 @@ TG_INLINE uint32_t tg_dw_double(uint32_t x)
 /* The frame of channel group c0: requantization, doubled bias, per lane and window row the weight words
  * (2 w0, 2 w1) and (2 w1, 2 w2) (doubled: the accumulators hold 2 acc; 2 w fits int16). Per window row
  * the 3 taps' words of 4 lanes are widened (lanes 0, 2 and 1, 3) and the halves regrouped per lane. */
-TG_COLD static void tg_dw3x3_group(tg_dw3x3_frame *frame, const tg_conv_params *p, int32_t c0)
+TG_DW_SETUP static void tg_dw3x3_group(tg_dw3x3_frame *frame, const tg_conv_params *p, int32_t c0)
 {
-    const int32_t channels = p->output.c;
+    /* the view's window rows and the taps of a row (transposed: the kernel's columns and rows) */
+    const int32_t channels = p->output.c, transposed = tg_dw3x3_transposed(p);
+    const int32_t row_step = transposed ? channels : 3 * channels, tap = transposed ? 3 * channels : channels;
     const int8_t *w = p->weights + c0;
     int32_t j, k;
     for (j = 0; j < 4; ++j) {
@@ -343,8 +395,8 @@ TG_COLD static void tg_dw3x3_group(tg_dw3x3_frame *frame, const tg_conv_params *
         tg_dsp_short_prepare(&frame->rq[j], p->multiplier[q], p->shift[q], p->output_offset);
         frame->bias[j] = p->bias ? 2 * p->bias[c0 + j] : 0;
     }
-    for (k = 0; k < 3; ++k, w += 3 * channels) {
-        const uint32_t t0 = tg_read_u32(w), t1 = tg_read_u32(w + channels), t2 = tg_read_u32(w + 2 * channels);
+    for (k = 0; k < 3; ++k, w += row_step) {
+        const uint32_t t0 = tg_read_u32(w), t1 = tg_read_u32(w + tap), t2 = tg_read_u32(w + 2 * tap);
         /* even: lanes 0 (low) and 2 (high); odd: lanes 1 and 3 */
         const uint32_t e0 = tg_dw_double(tg_sxtb16(t0)), e1 = tg_dw_double(tg_sxtb16(t1));
         const uint32_t e2 = tg_dw_double(tg_sxtb16(t2)), o0 = tg_dw_double(tg_sxtb16_ror8(t0));
@@ -360,22 +412,6 @@ TG_COLD static void tg_dw3x3_group(tg_dw3x3_frame *frame, const tg_conv_params *
     }
 }
 
-/* The 3 row buffers of a channel group and what widening a row needs. */
-typedef struct {
-    uint32_t *buf[3];   /* buf[k]: window row k, i.e. input row iy + k of the current output row */
-    const int8_t *base; /* the group's first channel in input row 0 at input column 0 (maybe outside) */
-    int32_t row_bytes;  /* bytes between input rows */
-    int32_t in_c;       /* bytes between input pixels */
-    int32_t in_h;
-    int32_t left; /* columns [0, left) and [right, width) of a widened row are padding; input x = col - pad */
-    int32_t right;
-    int32_t pad;      /* padding.left */
-    int32_t width;    /* columns read by an output row: (OW - 1) * stride + 3 */
-    int32_t pairs;    /* width / 2 pair words per lane; an odd width's last column is the tail */
-    uint32_t offsets; /* the input offset in both int16 lanes */
-    uint32_t padding; /* 4 bytes of -input offset (fits int8): widened, 0 */
-} tg_dw3x3_rows;
-
 /* The pair of columns whose 4 lanes are raw0 and raw1 into dst (4 words): a PKHBT and a PKHTB gather the
  * bytes of lanes 0, 1 and of lanes 2, 3 of both columns, SXTAB16 (and its ror 8) widens them and adds the
  * offset. */
@@ -388,142 +424,248 @@ TG_INLINE void tg_dw3x3_pair(uint32_t *dst, uint32_t raw0, uint32_t raw1, uint32
     dst[3] = tg_sxtab16_ror8(offsets, high);
 }
 
-/* Input row iy into buffer dst: its columns [left, right) widened, or 0 for a row outside the input (the
- * contribution of a padded tap). Pairs with one padding column widen the padding word (0); the padding
- * columns elsewhere are 0 in every buffer from the start (cleared once per layer) and nothing writes
- * them. The pairs inside [left, right) take the assembly loop: 2 pairs per iteration, the four loads back
- * to back (they pipeline), each word stored with an immediate offset (1 cycle): about 32 cycles per 16
- * values. */
-TG_DW_NOINLINE static void tg_dw3x3_fill(const tg_dw3x3_rows *r, uint32_t *dst, int32_t iy)
+/* What widening an input row of a channel group into a buffer does, worked out once per layer (the
+ * columns [left, right) of a widened row are input, input x = column - padding.left; the others are
+ * padding, 0). *_dst: byte offsets into a buffer (8 per column), *_src: into the input row; zero_*:
+ * words. */
+typedef struct {
+    const int8_t *base; /* the group's first channel in input row 0 at input column 0 (maybe outside) */
+    int32_t row_bytes;  /* bytes between input rows */
+    int32_t in_c;       /* bytes between input pixels */
+    int32_t in_h;
+    int32_t lead; /* 1: an odd left edge, the pair (padding, left) at lead_dst from lead_src */
+    int32_t lead_dst;
+    int32_t lead_src;
+    int32_t count; /* pairs of input columns from word first_dst, byte first_src */
+    int32_t first_dst;
+    int32_t first_src;
+    int32_t trail; /* 1: an odd right edge below the tail, the pair (right - 1, padding) */
+    int32_t trail_dst;
+    int32_t trail_src;
+    int32_t tail; /* 1: the odd last column (the tail, 1 halfword per lane at word tail_dst) is input */
+    int32_t tail_dst;
+    int32_t tail_src;
+    int32_t zero_dst; /* a row outside the input clears words [zero_dst, zero_end): all a fill writes */
+    int32_t zero_end;
+    uint32_t offsets; /* the input offset in both int16 lanes */
+    uint32_t padding; /* 4 bytes of -input offset (fits int8): widened, 0 */
+} tg_dw3x3_rows;
+
+/* The layer as the row loops see it: transposed or not (tg_dw3x3_transposed). */
+typedef struct {
+    int32_t out_h, out_w, in_h, in_w, stride_h, stride_w, top, left;
+    int32_t in_row, in_pixel;   /* input bytes between rows, between the pixels of a row */
+    int32_t out_row, out_pixel; /* output: the same */
+} tg_dw3x3_view;
+
+TG_DW_SETUP static void tg_dw3x3_view_of(tg_dw3x3_view *v, const tg_conv_params *p)
 {
-    const int32_t in_c = r->in_c, left = r->left, right = r->right, pad = r->pad;
-    const int8_t *row = r->base + iy * r->row_bytes;
-    int32_t first = left, end = TG_MIN(right, 2 * r->pairs) & ~1, count;
-    if (iy < 0 || iy >= r->in_h) {
-        memset(dst, 0, (size_t)(8 * r->width));
-        return;
-    }
-    if (left >= right) { /* no input column in the window */
-        return;
-    }
-    if (left & 1) { /* (padding, x) */
-        tg_dw3x3_pair(dst + 2 * (left - 1), r->padding, tg_read_u32(row + (left - pad) * in_c), r->offsets);
-        ++first;
-    }
-    count = (end - first) >> 1;
-    if (count > 0) {
-        const int8_t *src = row + (first - pad) * in_c;
-        uint32_t *out = dst + 2 * first;
-        int32_t twice = count >> 1;
-        uint32_t r0, r1, r2, r3, t0, t1;
-        const int8_t *second;
-        if (twice > 0) {
-            /* clang-format off */
-            __asm__ volatile("1:\n\t"
-                             "add %[second], %[src], %[in_c], lsl #1\n\t"
-                             "ldr %[r0], [%[src]]\n\t"
-                             "ldr %[r1], [%[src], %[in_c]]\n\t"
-                             "ldr %[r2], [%[second]]\n\t"
-                             "ldr %[r3], [%[second], %[in_c]]\n\t"
-                             "add %[src], %[src], %[in_c], lsl #2\n\t"
-                             "pkhbt %[t0], %[r0], %[r1], lsl #16\n\t"
-                             "pkhtb %[t1], %[r1], %[r0], asr #16\n\t"
-                             "sxtab16 %[r0], %[off], %[t0]\n\t"
-                             "str %[r0], [%[out]]\n\t"
-                             "sxtab16 %[r0], %[off], %[t0], ror #8\n\t"
-                             "str %[r0], [%[out], #4]\n\t"
-                             "sxtab16 %[r0], %[off], %[t1]\n\t"
-                             "str %[r0], [%[out], #8]\n\t"
-                             "sxtab16 %[r0], %[off], %[t1], ror #8\n\t"
-                             "str %[r0], [%[out], #12]\n\t"
-                             "pkhbt %[t0], %[r2], %[r3], lsl #16\n\t"
-                             "pkhtb %[t1], %[r3], %[r2], asr #16\n\t"
-                             "sxtab16 %[r0], %[off], %[t0]\n\t"
-                             "str %[r0], [%[out], #16]\n\t"
-                             "sxtab16 %[r0], %[off], %[t0], ror #8\n\t"
-                             "str %[r0], [%[out], #20]\n\t"
-                             "sxtab16 %[r0], %[off], %[t1]\n\t"
-                             "str %[r0], [%[out], #24]\n\t"
-                             "sxtab16 %[r0], %[off], %[t1], ror #8\n\t"
-                             "str %[r0], [%[out], #28]\n\t"
-                             "add %[out], %[out], #32\n\t"
-                             "subs %[n], %[n], #1\n\t"
-                             "bne 1b"
-                             : [src] "+r"(src), [out] "+r"(out), [n] "+r"(twice), [second] "=&r"(second),
-                               [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3), [t0] "=&r"(t0),
-                               [t1] "=&r"(t1)
-                             : [in_c] "r"(in_c), [off] "r"(r->offsets)
-                             : "cc", "memory");
-            /* clang-format on */
-        }
-        if (count & 1) {
-            tg_dw3x3_pair(out, tg_read_u32(src), tg_read_u32(src + in_c), r->offsets);
-        }
-    }
-    if (right & 1 && right - 1 >= first && right < 2 * r->pairs) { /* (x, padding) */
-        tg_dw3x3_pair(dst + 2 * (right - 1), tg_read_u32(row + (right - 1 - pad) * in_c), r->padding, r->offsets);
-    }
-    if ((r->width & 1) && right == r->width) {
-        /* the tail: lanes 0 .. 3 as halfwords, i.e. words (lane 0, lane 1) and (lane 2, lane 3) */
-        const uint32_t raw = tg_read_u32(row + (r->width - 1 - pad) * in_c);
-        const uint32_t even = tg_sxtab16(r->offsets, raw), odd = tg_sxtab16_ror8(r->offsets, raw);
-        dst[4 * r->pairs] = tg_dw_pack_low(even, odd);
-        dst[4 * r->pairs + 1] = tg_dw_pack_high(even, odd);
+    const int32_t c = p->output.c, in_row = p->input.w * p->input.c, out_row = p->output.w * c;
+    if (tg_dw3x3_transposed(p)) {
+        v->out_h = p->output.w, v->out_w = p->output.h, v->in_h = p->input.w, v->in_w = p->input.h;
+        v->stride_h = p->stride.w, v->stride_w = p->stride.h, v->top = p->padding.left, v->left = p->padding.top;
+        v->in_row = p->input.c, v->in_pixel = in_row, v->out_row = c, v->out_pixel = out_row;
+    } else {
+        v->out_h = p->output.h, v->out_w = p->output.w, v->in_h = p->input.h, v->in_w = p->input.w;
+        v->stride_h = p->stride.h, v->stride_w = p->stride.w, v->top = p->padding.top, v->left = p->padding.left;
+        v->in_row = in_row, v->in_pixel = p->input.c, v->out_row = out_row, v->out_pixel = c;
     }
 }
 
-/* Move the window down from input rows iy - stride .. to iy .. iy + 2: the buffers rotate by the
- * stride, so the rows still in the window stay where they were widened and the others are widened
- * into the buffers of the rows it left (a row is widened once per channel group, before the output
- * row that first reads it is written: the in-place contract). first: the group's first output row. */
-TG_INLINE void tg_dw3x3_slide(tg_dw3x3_rows *r, int32_t iy, int32_t stride, int32_t first)
+/* The layer's widening plan: width columns, (OW - 1) * stride + 3, the last one the tail when odd;
+ * stored: the columns a buffer holds (tg_dw3x3_columns: no tail when it is padding). */
+TG_DW_SETUP static void tg_dw3x3_plan(tg_dw3x3_rows *r, const tg_dw3x3_view *v, const tg_conv_params *p,
+                                      int32_t width, int32_t stored)
 {
-    uint32_t *const old[3] = {r->buf[0], r->buf[1], r->buf[2]};
-    int32_t k;
-    if (first) {
-        tg_dw3x3_fill(r, r->buf[0], iy);
-        tg_dw3x3_fill(r, r->buf[1], iy + 1);
-        tg_dw3x3_fill(r, r->buf[2], iy + 2);
+    const int32_t pad = v->left, pairs = width >> 1, in_c = v->in_pixel;
+    const int32_t left = TG_MIN(width, pad), right = TG_MAX(left, TG_MIN(width, v->in_w + pad));
+    const int32_t end = TG_MIN(right, 2 * pairs) & ~1;
+    int32_t first = left;
+    memset(r, 0, sizeof *r);
+    r->row_bytes = v->in_row;
+    r->in_c = in_c;
+    r->in_h = v->in_h;
+    r->offsets = tg_pair(p->input_offset);
+    r->padding = (uint32_t)(uint8_t)(-p->input_offset) * 0x01010101u;
+    if (left >= right) { /* no input column in the window: the buffers stay 0 */
         return;
     }
-    for (k = 0; k < 3; ++k) { /* a rotation: the kept rows move up by the stride */
-        r->buf[k] = old[(k + stride) % 3];
+    r->zero_dst = 2 * (left & ~1);
+    r->zero_end = 2 * stored;
+    if (left & 1) {
+        r->lead = 1;
+        r->lead_dst = 8 * (left - 1);
+        r->lead_src = (left - pad) * in_c;
+        ++first;
     }
-    for (k = TG_MAX(0, 3 - stride); k < 3; ++k) {
-        tg_dw3x3_fill(r, r->buf[k], iy + k);
+    r->count = TG_MAX(0, (end - first) >> 1);
+    r->first_dst = 8 * first;
+    r->first_src = (first - pad) * in_c;
+    if (right & 1 && right - 1 >= first && right < 2 * pairs) {
+        r->trail = 1;
+        r->trail_dst = 8 * (right - 1);
+        r->trail_src = (right - 1 - pad) * in_c;
     }
+    if ((width & 1) && right == width) {
+        r->tail = 1;
+        r->tail_dst = 16 * pairs;
+        r->tail_src = (width - 1 - pad) * in_c;
+    }
+}
+
+typedef char tg_dw3x3_rows_layout[(offsetof(tg_dw3x3_rows, lead) == 16 && offsetof(tg_dw3x3_rows, count) == 28 &&
+                                   offsetof(tg_dw3x3_rows, trail) == 40 && offsetof(tg_dw3x3_rows, tail) == 52 &&
+                                   offsetof(tg_dw3x3_rows, offsets) == 72 && offsetof(tg_dw3x3_rows, padding) == 76)
+                                      ? 1
+                                      : -1];
+
+/* clang-format off */
+/* The pair of columns whose 4 lanes are in a0 (the left column) and a1 into the 4 words at out: a PKHBT
+ * and a PKHTB gather the bytes of lanes 0, 1 and of lanes 2, 3 of both columns, SXTAB16 (and its ror 8)
+ * widens them and adds the offset; 10 cycles (the stores with immediate offsets take 1). */
+#define TG_DW_WIDEN_AT(o0, o1, o2, o3)                                                                    \
+    "pkhbt %[t0], %[a0], %[a1], lsl #16\n\t"                                                              \
+    "pkhtb %[t1], %[a1], %[a0], asr #16\n\t"                                                              \
+    "sxtab16 %[a0], %[off], %[t0]\n\t"                                                                    \
+    "str %[a0], [%[out], #" o0 "]\n\t"                                                                    \
+    "sxtab16 %[a0], %[off], %[t0], ror #8\n\t"                                                            \
+    "str %[a0], [%[out], #" o1 "]\n\t"                                                                    \
+    "sxtab16 %[a0], %[off], %[t1]\n\t"                                                                    \
+    "str %[a0], [%[out], #" o2 "]\n\t"                                                                    \
+    "sxtab16 %[a0], %[off], %[t1], ror #8\n\t"                                                            \
+    "str %[a0], [%[out], #" o3 "]\n\t"
+#define TG_DW_WIDEN_PAIR TG_DW_WIDEN_AT("0", "4", "8", "12")
+/* clang-format on */
+
+/* Input row iy into buffer dst: its input columns widened, or (a row outside the input: the
+ * contribution of a padded tap) the words a fill writes cleared. The padding columns elsewhere are 0
+ * in every buffer from the start (cleared once per layer) and nothing writes them. In assembly, the
+ * plan's fields read with immediate offsets (they pipeline): the (padding, x) pair of an odd left
+ * edge, the pairs of input columns (about 16 cycles per pair: 2 loads, the widening, the loop), the
+ * (x, padding) pair of an odd right edge, the tail. Inlined at its one call. */
+TG_INLINE void tg_dw3x3_fill(const tg_dw3x3_rows *r, uint32_t *dst, int32_t iy)
+{
+    const int8_t *row = r->base + iy * r->row_bytes;
+    uint32_t off, in_c, n, a0, a1, t0, t1;
+    const int8_t *src;
+    uint32_t *out;
+    if ((uint32_t)iy >= (uint32_t)r->in_h) {
+        uint32_t *z = dst + r->zero_dst;
+        int32_t words = r->zero_end - r->zero_dst; /* even, maybe 0 */
+        if (words > 0) {
+            /* clang-format off */
+            __asm__ volatile("1:\n\t"
+                             "str %[zero], [%[z]], #4\n\t"
+                             "str %[zero], [%[z]], #4\n\t"
+                             "subs %[n], %[n], #2\n\t"
+                             "bgt 1b"
+                             : [z] "+r"(z), [n] "+r"(words)
+                             : [zero] "r"(0)
+                             : "cc", "memory");
+            /* clang-format on */
+        }
+        return;
+    }
+    /* clang-format off */
+    __asm__ volatile(
+        "ldr %[off], [%[r], #72]\n\t"
+        "ldr %[in_c], [%[r], #8]\n\t"
+        "ldr %[n], [%[r], #16]\n\t"
+        "cmp %[n], #0\n\t"
+        "beq 1f\n\t"
+        /* (padding, x) */
+        "ldr %[src], [%[r], #24]\n\t"
+        "ldr %[out], [%[r], #20]\n\t"
+        "ldr %[a1], [%[row], %[src]]\n\t"
+        "ldr %[a0], [%[r], #76]\n\t"
+        "add %[out], %[dst], %[out]\n\t"
+        TG_DW_WIDEN_PAIR
+        "1:\n\t"
+        "ldr %[n], [%[r], #28]\n\t"
+        "ldr %[src], [%[r], #36]\n\t"
+        "ldr %[out], [%[r], #32]\n\t"
+        "add %[src], %[row], %[src]\n\t"
+        "add %[out], %[dst], %[out]\n\t"
+        /* 2 pairs per iteration (the loop's 5 cycles shared), then an odd one */
+        "subs %[n], %[n], #2\n\t"
+        "blt 6f\n\t"
+        "2:\n\t"
+        "ldr %[a0], [%[src]]\n\t"
+        "ldr %[a1], [%[src], %[in_c]]\n\t"
+        "add %[src], %[src], %[in_c], lsl #1\n\t"
+        TG_DW_WIDEN_PAIR
+        "ldr %[a0], [%[src]]\n\t"
+        "ldr %[a1], [%[src], %[in_c]]\n\t"
+        "add %[src], %[src], %[in_c], lsl #1\n\t"
+        TG_DW_WIDEN_AT("16", "20", "24", "28")
+        "add %[out], %[out], #32\n\t"
+        "subs %[n], %[n], #2\n\t"
+        "bge 2b\n\t"
+        "6:\n\t"
+        "adds %[n], %[n], #2\n\t"
+        "beq 3f\n\t"
+        "ldr %[a0], [%[src]]\n\t"
+        "ldr %[a1], [%[src], %[in_c]]\n\t"
+        TG_DW_WIDEN_PAIR
+        "3:\n\t"
+        "ldr %[n], [%[r], #40]\n\t"
+        "cmp %[n], #0\n\t"
+        "beq 4f\n\t"
+        /* (x, padding) */
+        "ldr %[src], [%[r], #48]\n\t"
+        "ldr %[out], [%[r], #44]\n\t"
+        "ldr %[a0], [%[row], %[src]]\n\t"
+        "ldr %[a1], [%[r], #76]\n\t"
+        "add %[out], %[dst], %[out]\n\t"
+        TG_DW_WIDEN_PAIR
+        "4:\n\t"
+        "ldr %[n], [%[r], #52]\n\t"
+        "cmp %[n], #0\n\t"
+        "beq 5f\n\t"
+        /* the tail: lanes 0 .. 3 as halfwords, i.e. words (lane 0, lane 1) and (lane 2, lane 3) */
+        "ldr %[src], [%[r], #60]\n\t"
+        "ldr %[out], [%[r], #56]\n\t"
+        "ldr %[a0], [%[row], %[src]]\n\t"
+        "add %[out], %[dst], %[out]\n\t"
+        "sxtab16 %[a1], %[off], %[a0]\n\t"
+        "sxtab16 %[a0], %[off], %[a0], ror #8\n\t"
+        "pkhbt %[t0], %[a1], %[a0], lsl #16\n\t"
+        "pkhtb %[t1], %[a0], %[a1], asr #16\n\t"
+        "str %[t0], [%[out]]\n\t"
+        "str %[t1], [%[out], #4]\n\t"
+        "5:\n\t"
+        : [off] "=&r"(off), [in_c] "=&r"(in_c), [n] "=&r"(n), [src] "=&r"(src), [out] "=&r"(out), [a0] "=&r"(a0),
+          [a1] "=&r"(a1), [t0] "=&r"(t0), [t1] "=&r"(t1)
+        : [r] "r"(r), [dst] "r"(dst), [row] "r"(row)
+        : "cc", "memory");
+    /* clang-format on */
 }
 #endif
 
 void tg_depthwise_conv_3x3_s8(const tg_context *ctx, const tg_conv_params *p, const int8_t *input, int8_t *output)
 {
 #if defined(__ARM_FEATURE_DSP)
-    const int32_t out_h = p->output.h, out_w = p->output.w, channels = p->output.c;
-    const int32_t stride_h = p->stride.h, stride_w = p->stride.w;
-    const int32_t quads = out_w >> 2, rest = out_w & 3;
+    const int32_t channels = p->output.c;
+    uint32_t *const buf = (uint32_t *)ctx->buf;
+    tg_dw3x3_view v;
     tg_dw3x3_rows rows;
     tg_dw3x3_frame frame;
-    int32_t c0, oy;
+    int32_t out_h, out_w, stride_h, quads, rest, width, stored, count, kept, c0, oy, k;
     if (!tg_dw3x3_applies(ctx, p)) {
         tg_depthwise_conv_s8(ctx, p, input, output);
         return;
     }
-    rows.width = (out_w - 1) * stride_w + 3;
-    rows.pairs = rows.width >> 1;
-    rows.buf[0] = (uint32_t *)ctx->buf;
-    rows.buf[1] = rows.buf[0] + 2 * rows.width;
-    rows.buf[2] = rows.buf[1] + 2 * rows.width;
-    rows.row_bytes = p->input.w * p->input.c;
-    rows.in_c = p->input.c;
-    rows.in_h = p->input.h;
-    rows.pad = p->padding.left;
-    rows.left = TG_MIN(rows.width, p->padding.left);
-    rows.right = TG_MAX(rows.left, TG_MIN(rows.width, p->input.w + p->padding.left));
-    rows.offsets = tg_pair(p->input_offset);
-    rows.padding = (uint32_t)(uint8_t)(-p->input_offset) * 0x01010101u;
-    memset(rows.buf[0], 0, (size_t)(3 * 8 * rows.width)); /* the padding columns, once */
-    frame.channels = channels;
-    if (stride_w == 1) {
+    tg_dw3x3_view_of(&v, p);
+    out_h = v.out_h, out_w = v.out_w, stride_h = v.stride_h;
+    quads = out_w >> 2, rest = out_w & 3, width = (out_w - 1) * v.stride_w + 3;
+    stored = tg_dw3x3_columns(p);
+    count = v.stride_w == 1 ? quads : quads - (rest == 0);
+    /* after a move down by the stride, the rows from `kept` on are new (all 3 at a stride of 3 or more) */
+    kept = 3 - TG_MIN(stride_h, 3);
+    tg_dw3x3_plan(&rows, &v, p, width, stored);
+    memset(buf, 0, (size_t)(3 * 8 * stored)); /* the padding columns, once */
+    frame.channels = v.out_pixel;
+    if (v.stride_w == 1) {
         /* blocks of 4 pixels from pixel 0, then 2, then the last one of an odd row (third column: the tail) */
         frame.rest = rest;
     } else {
@@ -533,22 +675,45 @@ void tg_depthwise_conv_3x3_s8(const tg_context *ctx, const tg_conv_params *p, co
         static const int8_t rests[4] = {2 | 4, 1, 4, 2 | 1};
         frame.rest = rests[rest];
     }
+    if (stored < width) {
+        frame.rest |= 8; /* the tail is padding, not stored */
+    }
     for (c0 = 0; c0 < channels; c0 += 4) {
+        int8_t *out = output + c0;
+        int32_t iy = -v.top;
         rows.base = input + c0;
         tg_dw3x3_group(&frame, p, c0);
-        for (oy = 0; oy < out_h; ++oy) {
-            tg_dw3x3_slide(&rows, oy * stride_h - p->padding.top, stride_h, oy == 0);
-            frame.row[0] = rows.buf[0];
-            frame.row[1] = rows.buf[1];
-            frame.row[2] = rows.buf[2];
-            frame.out = output + oy * out_w * channels + c0;
-            if (stride_w == 1) {
-                frame.count = quads;
+        /* frame.row[k]: the buffer of window row k, i.e. input row iy + k of output row oy. Moving the
+         * window down, the buffers rotate by the stride, so the rows still in the window stay where they
+         * were widened and the others are widened into the buffers of the rows it left (a row is widened
+         * once per channel group, before the output row that first reads it is written: the in-place
+         * contract). */
+        frame.row[0] = buf;
+        frame.row[1] = buf + 2 * stored;
+        frame.row[2] = buf + 4 * stored;
+        for (oy = 0, k = 0; oy < out_h; ++oy, iy += stride_h, k = kept) {
+            if (oy > 0 && stride_h == 1) {
+                const uint32_t *t = frame.row[0];
+                frame.row[0] = frame.row[1];
+                frame.row[1] = frame.row[2];
+                frame.row[2] = t;
+            } else if (oy > 0 && stride_h == 2) {
+                const uint32_t *t = frame.row[0];
+                frame.row[0] = frame.row[2];
+                frame.row[2] = frame.row[1];
+                frame.row[1] = t;
+            }
+            for (; k < 3; ++k) {
+                tg_dw3x3_fill(&rows, (uint32_t *)frame.row[k], iy + k);
+            }
+            frame.out = out;
+            frame.count = count;
+            if (v.stride_w == 1) {
                 tg_dw3x3_row_s1(&frame);
             } else {
-                frame.count = quads - (rest == 0);
                 tg_dw3x3_row_s2(&frame);
             }
+            out += v.out_row;
         }
     }
 #else
