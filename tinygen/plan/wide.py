@@ -1,0 +1,69 @@
+"""Which convolutions get pre-widened weights in flash (tg_conv_params.wide), within a flash allowance.
+
+The DSP convolutions' inner loop widens each group of 4 int8 weights with 4 SXTB16 per 16 MACs (19
+estimated cycles); with the weights stored again as int16 lane pairs in SMLAD order it loads them as
+words instead (17 cycles: tg_conv_block_s8.c). That saves about 2 cycles per 16 MACs of the layer's
+assembly runs and costs 2 bytes per weight (the int8 weights stay: everything else reads them). The
+bytes buy the most cycles in layers with many output pixels per weight (cycles saved per byte ~ pixels
+/ 16), so layers are taken in that order (plan/costs.py's wide_saving per wide_bytes) while they fit.
+
+The allowance defaults to DEFAULT_SHARE of the model's weight bytes (MLPerf KWS: 24,368 B of weights,
+so up to 6,092 B more); `wide_flash` (compile option, bytes) overrides it, 0 turns it off. A layer whose
+node.attrs already says "wide" (True or False) keeps it (tests force it).
+"""
+
+from __future__ import annotations
+
+from ..ir import Graph, Node
+from ..ops import op_of
+from ..ops.base import layer_weights
+from ..ops.conv import wide_bytes
+from .costs import wide_saving
+
+DEFAULT_SHARE = 0.25  # the widened weights may add this share of the model's weight bytes
+# the kernels whose output stage (tg_conv_block_range_s8) reads tg_conv_params.wide
+WIDE_KERNELS = ("tg_conv_1x1_s8", "tg_conv_im2col_s8", "tg_conv_1x1_add_s8", "tg_conv_im2col_add_s8")
+
+
+def takes_wide(node: Node, graph: Graph) -> bool:
+    """Can the layer use pre-widened weights? int8 DSP block kernels with the short requantization (the
+    assembly runs: accumulators below 2^29, the full int8 clamp)."""
+    if node.op != "conv2d" or not node.params or node.params.get("s16") or layer_weights(node) != "int8":
+        return False
+    kernel = op_of(node).kernel(node, graph)
+    if kernel is None or kernel.function not in WIDE_KERNELS:
+        return False
+    params = node.params
+    return (params["act_min"] <= -128 and params["act_max"] >= 127
+            and op_of(node)._accumulator_bits(node, graph) <= 29  # type: ignore[attr-defined]
+            and wide_saving(node, graph) > 0)
+
+
+def weight_bytes(graph: Graph) -> int:
+    """The model's weight bytes (int8 weights of the layers with weights)."""
+    total = 0
+    for node in graph.nodes:
+        op = op_of(node)
+        if op.has_weights and len(node.inputs) > 1:
+            weights = graph.tensors[node.inputs[1]]
+            if weights.data is not None:
+                total += int(weights.data.nbytes)
+    return total
+
+
+def choose_wide(graph: Graph, wide_flash: int | None = None) -> list[str]:
+    """Mark the layers that get pre-widened weights (node.attrs["wide"] = True), best cycles per byte
+    first, within `wide_flash` bytes (None: DEFAULT_SHARE of the weight bytes). Returns their names."""
+    allowance = int(DEFAULT_SHARE * weight_bytes(graph)) if wide_flash is None else wide_flash
+    forced = sum(wide_bytes(node, graph) for node in graph.nodes if node.attrs.get("wide"))
+    left = allowance - forced
+    candidates = [node for node in graph.nodes if "wide" not in node.attrs and takes_wide(node, graph)]
+    candidates.sort(key=lambda node: (-wide_saving(node, graph) / wide_bytes(node, graph), node.name))
+    chosen = []
+    for node in candidates:
+        cost = wide_bytes(node, graph)
+        if cost <= left:
+            node.attrs["wide"] = True
+            left -= cost
+            chosen.append(node.name)
+    return chosen
