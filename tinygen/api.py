@@ -36,7 +36,7 @@ from .plan.patches import patch_plans
 from .plan.picture import render_svg
 from .plan.planner import plan_record
 from .plan.variants import variant_choices
-from .plan.wide import choose_wide
+from .plan.wide import choose_wide, wide_summary
 from .platformio.project import project_files
 from .quantize.calibrate import Calibration, CalibrationData, Calibrator, CalibSpec, calibrate, read_calibration
 from .quantize.calibrate_corrections import BIAS_SAMPLES, correct_biases, equalize, float_outputs
@@ -375,6 +375,7 @@ def write_compiled(graph: Graph, out_dir: str | Path | None, prefix: str, *,
     step("codegen")
     files = dict(rendered.files)
     summary = summarize(graph, plan, rendered, loaded)
+    summary["wide"] = wide_summary(graph)
     # The worst-case call stack beside the arena: measured on a Cortex-M4 build of these sources (stack.py).
     with progress.task("measuring the worst-case stack (arm-none-eabi-gcc -fstack-usage)", 1) as advance:
         stack = measure_files(files, prefix, rendered.kernel_functions)

@@ -67,3 +67,11 @@ def choose_wide(graph: Graph, wide_flash: int | None = None) -> list[str]:
             left -= cost
             chosen.append(node.name)
     return chosen
+
+
+def wide_summary(graph: Graph) -> dict[str, object]:
+    """The compile summary's record: the layers with pre-widened weights, their flash bytes and the
+    estimated cycles they save (plan/costs.py)."""
+    nodes = [node for node in graph.nodes if node.attrs.get("wide")]
+    return {"layers": [node.name for node in nodes], "bytes": sum(wide_bytes(node, graph) for node in nodes),
+            "cycles": round(sum(wide_saving(node, graph) for node in nodes))}
