@@ -123,7 +123,7 @@ def conv_case(seed: int) -> Case:
         # Dead channels not stored (first, middle and last; K % 4 = 1): rows index the live ones.
         ((3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 4, 5, 5, 10, True, True, False, [0, 3, 9], 1),
         ((3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 4, 4, 6, 6, True, True, False, [2, 5], 2),  # grouped, dead
-        # tg_conv_pairs enters its 8-group loop groups % 8 groups before its end: 5, 6 and 2 (VWW's C_in = 8)
+        # tg_conv_pairs enters its 16-group loop groups % 16 groups before its end: 5, 6 and 2 (VWW's C_in = 8)
         ((1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 3, 3, 20, 6, True, True, False, [], 1),
         ((1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 2, 5, 24, 10, True, False, False, [], 1),
         ((1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 4, 5, 8, 16, True, True, False, [], 1),
@@ -172,7 +172,7 @@ def conv_wide_case(seed: int) -> Case:
         ((1, 1), (1, 1), (0, 0, 0, 0), 3, 3, 20, 6, True, True, []),         # Duff entries: 5 groups
         ((1, 1), (1, 1), (0, 0, 0, 0), 2, 5, 24, 10, True, False, []),       # 6 groups, per tensor
         ((1, 1), (1, 1), (0, 0, 0, 0), 4, 5, 8, 16, True, True, []),         # 2 groups
-        ((1, 1), (1, 1), (0, 0, 0, 0), 4, 4, 68, 4, True, True, []),         # 17 groups: 8 + 8 + 1
+        ((1, 1), (1, 1), (0, 0, 0, 0), 4, 4, 68, 4, True, True, []),         # 17 groups: 1 + 16
     ]
     for kernel, stride, pads, height, width, in_c, out_c, fast, per_channel, dead in layers:
         window = Window(kernel, stride, (1, 1), pads)

@@ -439,10 +439,11 @@ DEPTHWISE_KERNELS = (
 
 
 def wide_weights(weights: np.ndarray) -> np.ndarray:
-    """tg_conv_params.wide: int8 weights [C_out, ...] widened to int16 in the order the DSP kernels' SMLAD
-    takes them, as int32 words of two lanes (low first): per channel pair (0-padded to an even count),
-    per group g of 4 taps (0-padded), c's (w[4g], w[4g + 2]), (w[4g + 1], w[4g + 3]), then c + 1's."""
-    rows = weights.reshape(weights.shape[0], -1).astype(np.int16)
+    """tg_conv_params.wide: int8 weights [C_out, ...] doubled (the short requantization's doubling, done
+    once) and widened to int16 in the order the DSP kernels' SMLAD takes them, as int32 words of two lanes
+    (low first): per channel pair (0-padded to an even count), per group g of 4 taps (0-padded), c's
+    (2 w[4g], 2 w[4g + 2]), (2 w[4g + 1], 2 w[4g + 3]), then c + 1's."""
+    rows = 2 * weights.reshape(weights.shape[0], -1).astype(np.int16)
     out_c, taps = rows.shape
     groups = (taps + 3) // 4
     padded_rows = np.zeros((out_c + out_c % 2, 4 * groups), np.int16)
