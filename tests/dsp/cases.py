@@ -185,6 +185,28 @@ def conv_wide_case(seed: int) -> Case:
         y = b.layer("conv2d", [x, b.constant(weights, "w"), b.constant(bias, "b")], (1, out_h, out_w, out_c),
                     {**_attrs(window), "groups": 1, "activation": None, "wide": True}, params)
         case.expected[y] = "tg_conv_1x1_s8" if kernel == (1, 1) and not any(pads) else "tg_conv_im2col_s8"
+    # Fused with a residual Add (passes/fuse_residual_add.py): the output stage runs 4 channels at a time
+    # (an odd count: 2 + 1), then the Add. (kernel, pads, H, W, C_in, C_out)
+    for kernel, pads, height, width, in_c, out_c in [((1, 1), (0, 0, 0, 0), 5, 6, 16, 16),
+                                                     ((3, 3), (1, 1, 1, 1), 5, 5, 8, 10)]:
+        window = Window(kernel, (1, 1), (1, 1), pads)
+        in_zp = b.zero_point()
+        x = b.input((1, height, width, in_c), zp=in_zp)
+        weights = int8_weights(rng, (out_c, *kernel, in_c))
+        bias, params = conv_params(b, weights.reshape(out_c, -1), in_zp, True, True)
+        y = b.layer("conv2d", [x, b.constant(weights, "w"), b.constant(bias, "b")], (1, height, width, out_c),
+                    {**_attrs(window), "groups": 1, "activation": None, "wide": True}, params)
+        zps = [int(params["output_offset"]), b.zero_point()]  # type: ignore[call-overload]
+        residual = b.input((1, height, width, out_c), zp=zps[1])
+        (m1, s1), (m2, s2) = (int(rng.integers(2**30, 2**31)), 0), (int(rng.integers(2**30, 2**31)), -2)
+        mo, so = _typical_requant(rng, np.array([sum((abs(zp) + 74) * 2.0**20 for zp in zps) / 2]))
+        add = {"input1_offset": -zps[0], "input2_offset": -zps[1], "output_offset": b.zero_point(),
+               "input1_multiplier": m1, "input1_shift": s1, "input2_multiplier": m2, "input2_shift": s2,
+               "output_multiplier": int(mo[0]), "output_shift": int(so[0]), "act_min": -128, "act_max": 127,
+               "subtract": False}
+        z = b.layer("add", [y, residual], (1, height, width, out_c), {"activation": None}, add)
+        b.graph.outputs.remove(y)  # read by the Add only: the pass fuses the two
+        case.expected[z] = "tg_conv_1x1_add_s8" if kernel == (1, 1) else "tg_conv_im2col_add_s8"
     b.finish()
     return case
 

@@ -100,8 +100,9 @@ WIDE_SAVING = 2 / 16  # estimated cycles per MAC that pre-widened weights save (
 
 def wide_saving(node: Node, graph: Graph) -> float:
     """Estimated cycles pre-widened weights (node.attrs["wide"], plan/wide.py) save the layer: WIDE_SAVING
-    per MAC of its output channels that the assembly runs (live ones with a shift in the short form's
-    [-23, -1]; the caller checks the layer's accumulator bound and clamp)."""
+    per MAC, and 1 per output (no doubling in the requantization), of its output channels that the
+    assembly runs (live ones with a shift in the short form's [-23, -1]; the caller checks the layer's
+    accumulator bound and clamp)."""
     weights = graph.tensors[node.inputs[1]].data
     shifts = np.atleast_1d(np.asarray(node.params.get("shift", []), np.int64))
     if weights is None or not len(shifts):
@@ -109,7 +110,8 @@ def wide_saving(node: Node, graph: Graph) -> float:
     live = weights.reshape(weights.shape[0], -1).any(axis=1)
     short = np.broadcast_to((shifts <= -1) & (shifts >= -23), live.shape)  # per channel or per tensor
     taken = live & short
-    return WIDE_SAVING * op_of(node).macs(node, graph) * float(taken.mean())
+    outputs = graph.tensors[node.outputs[0]].size
+    return (WIDE_SAVING * op_of(node).macs(node, graph) + outputs) * float(taken.mean())
 
 
 def layer_cycles(node: Node, graph: Graph, kernel: Kernel | None) -> float:

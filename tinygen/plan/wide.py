@@ -2,13 +2,14 @@
 
 The DSP convolutions' inner loop widens each group of 4 int8 weights with 4 SXTB16 per 16 MACs (19
 estimated cycles); with the weights stored again as int16 lane pairs in SMLAD order it loads them as
-words instead (17 cycles: tg_conv_block_s8.c). That saves about 2 cycles per 16 MACs of the layer's
-assembly runs and costs 2 bytes per weight (the int8 weights stay: everything else reads them). The
+words instead (17 cycles: tg_conv_block_s8.c), and stored doubled they spare the requantization its
+doubling (4 cycles per 2 x 2 outputs). That saves about 2 cycles per 16 MACs of the layer's assembly
+runs, and 1 per tap, and costs 2 bytes per weight (the int8 weights stay: everything else reads them). The
 bytes buy the most cycles in layers with many output pixels per weight (cycles saved per byte ~ pixels
 / 16), so layers are taken in that order (plan/costs.py's wide_saving per wide_bytes) while they fit.
 
-The allowance defaults to DEFAULT_SHARE of the model's weight bytes (MLPerf KWS: 24,368 B of weights,
-so up to 6,092 B more); `wide_flash` (compile option, bytes) overrides it, 0 turns it off. A layer whose
+The allowance defaults to DEFAULT_SHARE of the model's stored weight bytes (MLPerf KWS: 22,016 B of
+int8 weights, so up to 5,504 B more); `wide_flash` (compile option, bytes) overrides it, 0 turns it off. A layer whose
 node.attrs already says "wide" (True or False) keeps it (tests force it).
 """
 
@@ -40,14 +41,19 @@ def takes_wide(node: Node, graph: Graph) -> bool:
 
 
 def weight_bytes(graph: Graph) -> int:
-    """The model's weight bytes (int8 weights of the layers with weights)."""
+    """The model's weight bytes as stored: the int8 weights of the layers with weights, a standard
+    convolution's live rows only (its dead ones, all zero, are not stored: Conv2D.weight_fields)."""
     total = 0
     for node in graph.nodes:
         op = op_of(node)
-        if op.has_weights and len(node.inputs) > 1:
-            weights = graph.tensors[node.inputs[1]]
-            if weights.data is not None:
-                total += int(weights.data.nbytes)
+        data = graph.tensors[node.inputs[1]].data if op.has_weights and len(node.inputs) > 1 else None
+        if data is None:
+            continue
+        if node.op == "conv2d" and data.size:
+            rows = data.reshape(data.shape[0], -1)
+            total += int(rows.any(axis=1).sum()) * rows.shape[1] * data.itemsize
+        else:
+            total += int(data.nbytes)
     return total
 
 
