@@ -3,17 +3,21 @@
 The DSP convolutions' inner loop widens each group of 4 int8 weights with 4 SXTB16 per 16 MACs (19
 estimated cycles); with the weights stored again as int16 lane pairs in SMLAD order it loads them as
 words instead (17 cycles: tg_conv_block_s8.c), and stored doubled they spare the requantization its
-doubling (4 cycles per 2 x 2 outputs). That saves about 2 cycles per 16 MACs of the layer's assembly
-runs, and 1 per tap, and costs 2 bytes per weight (the int8 weights stay: everything else reads them). The
-bytes buy the most cycles in layers with many output pixels per weight (cycles saved per byte ~ pixels
-/ 16), so layers are taken in that order (plan/costs.py's wide_saving per wide_bytes) while they fit.
+doubling. That saves about 2 cycles per 16 MACs of the layer's assembly runs and 1 per output
+(plan/costs.py's wide_saving), and costs 2 bytes per weight (wide_bytes; the int8 weights stay:
+everything else reads them). The bytes buy the most cycles in layers with many output pixels per
+weight (cycles saved per byte ~ pixels / 16). The layers chosen are those with the largest total
+saving whose bytes fit the allowance (an exact knapsack: a few dozen layers, bytes in units of 16).
 
 The allowance defaults to DEFAULT_SHARE of the model's stored weight bytes (MLPerf KWS: 22,016 B of
-int8 weights, so up to 5,504 B more); `wide_flash` (compile option, bytes) overrides it, 0 turns it off. A layer whose
-node.attrs already says "wide" (True or False) keeps it (tests force it).
+int8 weights, so up to 5,504 B more; IC 77,360 B, VWW 55,472 B); `wide_flash` (the compile option
+--wide-flash, bytes) overrides it, 0 turns it off. A layer whose node.attrs already says "wide" (True
+or False) keeps it (tests force it).
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from ..ir import Graph, Node
 from ..ops import op_of
@@ -57,22 +61,43 @@ def weight_bytes(graph: Graph) -> int:
     return total
 
 
+UNIT = 16  # wide_bytes is a multiple of 16 (8 bytes per channel and group, channels in pairs)
+
+
+def most_saved(savings: list[float], costs: list[int], budget: int) -> list[int]:
+    """The subset of items (indices) with the largest total saving whose costs fit `budget`: the 0/1
+    knapsack, exact, over the costs in UNITs (ratio-greedy is not: IC's 1 KB 1x1 layer would keep out a
+    9 KB 3x3 one saving six times as much)."""
+    units = max(budget, 0) // UNIT
+    best = np.zeros(units + 1)  # best[u]: the largest saving within u units, over the items so far
+    taken = np.zeros((len(savings), units + 1), bool)
+    for i, (saving, cost) in enumerate(zip(savings, costs, strict=True)):
+        size = -(-cost // UNIT)
+        if size > units:
+            continue
+        with_item = best[:units + 1 - size] + saving
+        better = with_item > best[size:]
+        taken[i, size:] = better
+        best[size:] = np.where(better, with_item, best[size:])
+    chosen, u = [], units
+    for i in range(len(savings) - 1, -1, -1):
+        if taken[i, u]:
+            chosen.append(i)
+            u -= -(-costs[i] // UNIT)
+    return sorted(chosen)
+
+
 def choose_wide(graph: Graph, wide_flash: int | None = None) -> list[str]:
-    """Mark the layers that get pre-widened weights (node.attrs["wide"] = True), best cycles per byte
-    first, within `wide_flash` bytes (None: DEFAULT_SHARE of the weight bytes). Returns their names."""
+    """Mark the layers that get pre-widened weights (node.attrs["wide"] = True): the most estimated cycles
+    saved within `wide_flash` bytes (None: DEFAULT_SHARE of the weight bytes). Returns their names."""
     allowance = int(DEFAULT_SHARE * weight_bytes(graph)) if wide_flash is None else wide_flash
     forced = sum(wide_bytes(node, graph) for node in graph.nodes if node.attrs.get("wide"))
-    left = allowance - forced
     candidates = [node for node in graph.nodes if "wide" not in node.attrs and takes_wide(node, graph)]
-    candidates.sort(key=lambda node: (-wide_saving(node, graph) / wide_bytes(node, graph), node.name))
-    chosen = []
-    for node in candidates:
-        cost = wide_bytes(node, graph)
-        if cost <= left:
-            node.attrs["wide"] = True
-            left -= cost
-            chosen.append(node.name)
-    return chosen
+    picked = most_saved([wide_saving(node, graph) for node in candidates],
+                        [wide_bytes(node, graph) for node in candidates], allowance - forced)
+    for i in picked:
+        candidates[i].attrs["wide"] = True
+    return [candidates[i].name for i in picked]
 
 
 def wide_summary(graph: Graph) -> dict[str, object]:
