@@ -36,6 +36,7 @@ from .plan.patches import patch_plans
 from .plan.picture import render_svg
 from .plan.planner import plan_record
 from .plan.variants import variant_choices
+from .plan.wide import choose_wide, wide_summary
 from .platformio.project import project_files
 from .quantize.calibrate import Calibration, CalibrationData, Calibrator, CalibSpec, calibrate, read_calibration
 from .quantize.calibrate_corrections import BIAS_SAMPLES, correct_biases, equalize, float_outputs
@@ -347,7 +348,8 @@ def write_compiled(graph: Graph, out_dir: str | Path | None, prefix: str, *,
                    samples: dict[str, np.ndarray] | None = None, calibration: dict[str, Any] | None = None,
                    force: bool = False, step: Callable[[str], None] | None = None,
                    ram_budget: int | None = None, in_place: bool = True, variants: str = "ram",
-                   patches: int | None = None, patch_layers: int | None = None) -> CompileResult:
+                   patches: int | None = None, patch_layers: int | None = None,
+                   wide_flash: int | None = None) -> CompileResult:
     """Plan, render and write a quantized graph (the back half of the pipeline).
 
     Also the entry point for graphs built directly in Python (kernel tests): without `loaded`
@@ -355,7 +357,8 @@ def write_compiled(graph: Graph, out_dir: str | Path | None, prefix: str, *,
     plain plan: no fused residual Add, no output overlapping an input. `variants`: how each layer's
     kernel variant is chosen (plan/variants.py: "ram" first, "speed", or as "given" in node.attrs).
     `patches` forces patch-based execution of the first layers in that many row bands (over
-    `patch_layers` layers); without it, it is chosen when nothing else fits `ram_budget`.
+    `patch_layers` layers); without it, it is chosen when nothing else fits `ram_budget`. `wide_flash`:
+    the flash bytes pre-widened convolution weights may add (plan/wide.py; None: its default share).
     """
     step = step or (lambda label: None)
     if in_place:
@@ -365,12 +368,14 @@ def write_compiled(graph: Graph, out_dir: str | Path | None, prefix: str, *,
     # nothing fits the budget.
     plan = plan_graph(graph, ram_budget, in_place=in_place, rule=variants, patches=patches,
                       patch_layers=patch_layers)
+    choose_wide(graph, wide_flash)  # convolutions that get pre-widened weights, within a flash allowance
     step("plan")
     model_file = Path(loaded.path).name if loaded else f"{graph.name} (built in Python)"
     rendered = render(graph, plan, prefix, model_file)  # C sources
     step("codegen")
     files = dict(rendered.files)
     summary = summarize(graph, plan, rendered, loaded)
+    summary["wide"] = wide_summary(graph)
     # The worst-case call stack beside the arena: measured on a Cortex-M4 build of these sources (stack.py).
     with progress.task("measuring the worst-case stack (arm-none-eabi-gcc -fstack-usage)", 1) as advance:
         stack = measure_files(files, prefix, rendered.kernel_functions)

@@ -123,7 +123,7 @@ def conv_case(seed: int) -> Case:
         # Dead channels not stored (first, middle and last; K % 4 = 1): rows index the live ones.
         ((3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 4, 5, 5, 10, True, True, False, [0, 3, 9], 1),
         ((3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 4, 4, 6, 6, True, True, False, [2, 5], 2),  # grouped, dead
-        # tg_conv_pairs enters its 8-group loop groups % 8 groups before its end: 5, 6 and 2 (VWW's C_in = 8)
+        # tg_conv_pairs enters its 16-group loop groups % 16 groups before its end: 5, 6 and 2 (VWW's C_in = 8)
         ((1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 3, 3, 20, 6, True, True, False, [], 1),
         ((1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 2, 5, 24, 10, True, False, False, [], 1),
         ((1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 4, 5, 8, 16, True, True, False, [], 1),
@@ -145,6 +145,68 @@ def conv_case(seed: int) -> Case:
             case.expected[y] = "tg_conv_1x1_s8"
         else:
             case.expected[y] = "tg_conv_im2col_s8"
+    b.finish()
+    return case
+
+
+def conv_wide_case(seed: int) -> Case:
+    """tg_conv_1x1_s8 and tg_conv_im2col_s8 with pre-widened weights (tg_conv_params.wide, forced by
+    node.attrs["wide"]): odd C_out (the last channel waits for tg_conv_two), K % 4 != 0 (zero-padded
+    groups), odd blocks (the last pixel from the int8 rows), per tensor, dead channels and general
+    requantizations (runs that start at odd channels take the int8 rows), every Duff entry."""
+    b = GraphBuilder(f"dsp_conv_wide_{seed}", seed)
+    rng = b.rng
+    case = Case(b.graph)
+    # (kernel, stride, pads, in H, in W, C_in, C_out, fast, per_channel, dead)
+    layers = [
+        ((1, 1), (1, 1), (0, 0, 0, 0), 3, 5, 64, 16, True, True, []),        # 15 pixels: odd last block
+        ((1, 1), (2, 2), (0, 0, 0, 0), 5, 7, 13, 7, True, True, []),         # K % 4 = 1, odd C_out
+        ((1, 1), (1, 1), (0, 0, 0, 0), 2, 3, 3, 5, True, False, []),         # per tensor, K = 3
+        ((1, 1), (1, 1), (0, 0, 0, 0), 3, 3, 16, 12, True, True, [1, 4, 5, 11]),  # dead channels
+        ((1, 1), (1, 1), (0, 0, 0, 0), 3, 4, 9, 6, False, True, []),         # general requantization
+        ((3, 3), (1, 1), (1, 1, 1, 1), 5, 6, 16, 8, True, True, []),         # rows of whole groups
+        ((3, 3), (2, 2), (0, 0, 1, 1), 7, 8, 3, 8, True, True, []),          # K = 27
+        ((10, 4), (2, 2), (4, 1, 5, 1), 13, 6, 1, 9, True, True, []),        # KWS's first, C_in = 1
+        ((3, 3), (1, 1), (1, 1, 1, 1), 4, 5, 5, 10, True, True, [0, 3, 9]),  # rows index, K % 4 = 1
+        ((5, 5), (1, 1), (2, 2, 2, 2), 4, 4, 12, 6, True, True, []),         # K = 300 > 256: 4-pixel blocks
+        ((1, 1), (1, 1), (0, 0, 0, 0), 3, 3, 20, 6, True, True, []),         # Duff entries: 5 groups
+        ((1, 1), (1, 1), (0, 0, 0, 0), 2, 5, 24, 10, True, False, []),       # 6 groups, per tensor
+        ((1, 1), (1, 1), (0, 0, 0, 0), 4, 5, 8, 16, True, True, []),         # 2 groups
+        ((1, 1), (1, 1), (0, 0, 0, 0), 4, 4, 68, 4, True, True, []),         # 17 groups: 1 + 16
+    ]
+    for kernel, stride, pads, height, width, in_c, out_c, fast, per_channel, dead in layers:
+        window = Window(kernel, stride, (1, 1), pads)
+        out_h, out_w = window.output_size(height, width)
+        in_zp = b.zero_point()
+        x = b.input((1, height, width, in_c), zp=in_zp)
+        weights = int8_weights(rng, (out_c, *kernel, in_c))
+        bias, params = conv_params(b, weights.reshape(out_c, -1), in_zp, fast, per_channel)
+        _dead_channels(weights, bias, params, dead)
+        y = b.layer("conv2d", [x, b.constant(weights, "w"), b.constant(bias, "b")], (1, out_h, out_w, out_c),
+                    {**_attrs(window), "groups": 1, "activation": None, "wide": True}, params)
+        case.expected[y] = "tg_conv_1x1_s8" if kernel == (1, 1) and not any(pads) else "tg_conv_im2col_s8"
+    # Fused with a residual Add (passes/fuse_residual_add.py): the output stage runs 4 channels at a time
+    # (an odd count: 2 + 1), then the Add. (kernel, pads, H, W, C_in, C_out)
+    for kernel, pads, height, width, in_c, out_c in [((1, 1), (0, 0, 0, 0), 5, 6, 16, 16),
+                                                     ((3, 3), (1, 1, 1, 1), 5, 5, 8, 10)]:
+        window = Window(kernel, (1, 1), (1, 1), pads)
+        in_zp = b.zero_point()
+        x = b.input((1, height, width, in_c), zp=in_zp)
+        weights = int8_weights(rng, (out_c, *kernel, in_c))
+        bias, params = conv_params(b, weights.reshape(out_c, -1), in_zp, True, True)
+        y = b.layer("conv2d", [x, b.constant(weights, "w"), b.constant(bias, "b")], (1, height, width, out_c),
+                    {**_attrs(window), "groups": 1, "activation": None, "wide": True}, params)
+        zps = [int(params["output_offset"]), b.zero_point()]  # type: ignore[call-overload]
+        residual = b.input((1, height, width, out_c), zp=zps[1])
+        (m1, s1), (m2, s2) = (int(rng.integers(2**30, 2**31)), 0), (int(rng.integers(2**30, 2**31)), -2)
+        mo, so = _typical_requant(rng, np.array([sum((abs(zp) + 74) * 2.0**20 for zp in zps) / 2]))
+        add = {"input1_offset": -zps[0], "input2_offset": -zps[1], "output_offset": b.zero_point(),
+               "input1_multiplier": m1, "input1_shift": s1, "input2_multiplier": m2, "input2_shift": s2,
+               "output_multiplier": int(mo[0]), "output_shift": int(so[0]), "act_min": -128, "act_max": 127,
+               "subtract": False}
+        z = b.layer("add", [y, residual], (1, height, width, out_c), {"activation": None}, add)
+        b.graph.outputs.remove(y)  # read by the Add only: the pass fuses the two
+        case.expected[z] = "tg_conv_1x1_add_s8" if kernel == (1, 1) else "tg_conv_im2col_add_s8"
     b.finish()
     return case
 
@@ -339,4 +401,4 @@ def avg_pool_case(seed: int) -> Case:
 
 
 CASES = {"conv": conv_case, "depthwise": depthwise_case, "fully_connected": fully_connected_case,
-         "add": add_case, "avg_pool": avg_pool_case}
+         "add": add_case, "avg_pool": avg_pool_case, "conv_wide": conv_wide_case}

@@ -24,6 +24,11 @@ def memory_lines(summary: dict) -> list[str]:
         lines.append(f"  variants      {len(summary['variants'])} layer(s) in a smaller-scratch variant "
                      f"({', '.join(kinds)}): about {extra:,} more cycles (Cortex-M4 cost model; a larger "
                      "--ram-budget buys them back)")
+    wide = summary.get("wide") or {}
+    if wide.get("layers"):
+        lines.append(f"  wide weights  {len(wide['layers'])} convolution(s) with int16 weights beside the int8 ones: "
+                     f"{wide['bytes']:,} B more flash, about {wide['cycles']:,} fewer cycles (--wide-flash sets "
+                     "the allowance)")
     for patch in summary.get("patches", []):
         lines.append(f"  patches       the first {len(patch['layers'])} layer(s) in {patch['bands']} row bands: "
                      f"{patch['extra_macs']:,} extra MACs (+{100 * patch['extra_macs'] / max(1, patch['macs']):.0f}% "
@@ -106,13 +111,16 @@ def calibration_lines(record: dict) -> list[str]:
               help="With --precision auto: the least output SQNR against the float model, in dB.")
 @click.option("--max-flash", "max_flash", type=click.IntRange(min=1), metavar="BYTES",
               help="With --precision auto: the most bytes of weights and biases (the summary's 'weights').")
+@click.option("--wide-flash", "wide_flash", type=click.IntRange(min=0), metavar="BYTES",
+              help="Flash that pre-widened (int16) convolution weights may add on DSP cores, bought for the layers "
+                   "with the most cycles saved per byte (default: a quarter of the weight bytes; 0: none).")
 @click.pass_obj
 def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_method: str,
             bias_correction: bool, equalize: bool, holdout: int | None, name: str | None, debug: bool,
             force: bool, ram_budget: int | None, patches: int | None, patch_layers: int | None, no_in_place: bool,
             input_shape: tuple[str, ...], board: str | None, ram_kib: int | None, flash_kib: int | None,
             weights: str | None, activations: str | None, precision_file: Path | None, precision: str | None,
-            min_sqnr: float | None, max_flash: int | None, export_as: str | None) -> None:
+            min_sqnr: float | None, max_flash: int | None, export_as: str | None, wide_flash: int | None) -> None:
     """Compile MODEL.onnx into a C project in OUT.
 
     \b
@@ -126,9 +134,11 @@ def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_m
       tinygen compile kws_int8_qdq.onnx -o kws_out --board nucleo_f446re
       tinygen compile kws_int8_qdq.onnx -o firmware/third_party --as cmake
     """
-    # Precision choices (quantize/precision.py) go to compile_model as they are.
+    # Precision choices (quantize/precision.py) and the widened weights' flash (plan/wide.py) go to
+    # compile_model as they are.
     precision_options = {"weights": weights, "activations": activations, "precision": precision,
-                         "precision_file": precision_file, "min_sqnr": min_sqnr, "max_flash": max_flash}
+                         "precision_file": precision_file, "min_sqnr": min_sqnr, "max_flash": max_flash,
+                         "wide_flash": wide_flash}
     if export_as is not None:  # compile into a scratch folder, export from it: the same path as `tinygen export`
         with tempfile.TemporaryDirectory(prefix="tinygen-compile-") as scratch:
             dest, out_dir = out_dir, Path(scratch) / "out"

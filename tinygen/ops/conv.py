@@ -497,6 +497,35 @@ DEPTHWISE_KERNELS = (
 )
 
 
+def wide_weights(weights: np.ndarray) -> np.ndarray:
+    """tg_conv_params.wide: int8 weights [C_out, ...] doubled (the short requantization's doubling, done
+    once) and widened to int16 in the order the DSP kernels' SMLAD takes them, as int32 words of two lanes
+    (low first): per channel pair (0-padded to an even count), per group g of 4 taps (0-padded), c's
+    (2 w[4g], 2 w[4g + 2]), (2 w[4g + 1], 2 w[4g + 3]), then c + 1's."""
+    rows = 2 * weights.reshape(weights.shape[0], -1).astype(np.int16)
+    out_c, taps = rows.shape
+    groups = (taps + 3) // 4
+    padded_rows = np.zeros((out_c + out_c % 2, 4 * groups), np.int16)
+    padded_rows[:out_c, :taps] = rows
+    lanes = padded_rows.reshape(-1, 2, groups, 4)[..., [0, 2, 1, 3]]  # [pair, channel, group, lanes]
+    return np.ascontiguousarray(lanes.transpose(0, 2, 1, 3)).reshape(-1).astype("<i2").view("<i4")
+
+
+def wide_bytes(node: Node, graph: Graph) -> int:
+    """The flash tg_conv_params.wide costs the layer (wide_weights' size)."""
+    shape = graph.tensors[node.inputs[1]].shape
+    out_c, taps = shape[0], int(np.prod(shape[1:]))
+    return 2 * (out_c + out_c % 2) * 4 * ((taps + 3) // 4)
+
+
+def wide_field(node: Node, weights: np.ndarray, ctx: EmitContext) -> list[tuple[str, str]]:
+    """The pre-widened weights of a layer the plan gave them (node.attrs["wide"]: plan/wide.py)."""
+    if not node.attrs.get("wide"):
+        return []
+    return [("wide", ctx.array("wide", wide_weights(weights), f"weights {list(weights.shape)} widened to int16 "
+                                                               "lane pairs in SMLAD order (tg_conv_params.wide)"))]
+
+
 @register
 class Conv2D(_ConvBase):
     name = "conv2d"
@@ -511,6 +540,9 @@ class Conv2D(_ConvBase):
         that saves flash. The kernels give a dead channel the requantized bias."""
         weights = graph.tensors[node.inputs[1]].data
         assert weights is not None
+        return self._stored_rows(node, graph, ctx, weights) + wide_field(node, weights, ctx)
+
+    def _stored_rows(self, node: Node, graph: Graph, ctx: EmitContext, weights: np.ndarray) -> list[tuple[str, str]]:
         rows = weights.reshape(weights.shape[0], -1)
         dead = ~np.any(rows != 0, axis=1)
         saved = int(dead.sum()) * rows.shape[1] // (2 if layer_weights(node) == "int4" else 1)

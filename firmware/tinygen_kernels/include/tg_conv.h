@@ -39,6 +39,15 @@ typedef struct {
      * (the in-place contracts below); the plain kernels then read what a write would destroy from
      * copies in the scratch buffer (their _get_buffer_size bytes). 0: separate buffers. */
     int32_t in_place;
+    /* Standard convolutions on DSP cores (tg_conv_block_s8.c), or NULL: the weights again, doubled and
+     * widened to int16 in the order SMLAD takes them, so the inner loop loads them as words instead of
+     * widening int8 ones (4 SXTB16 per 16 MACs) and the short requantization needs no doubling. Words of
+     * two int16 lanes (low, high); per pair of output channels (c even, c + 1), per group g of 4 taps:
+     * c's (2 w[4g], 2 w[4g + 2]) and (2 w[4g + 1], 2 w[4g + 3]), then c + 1's two; taps past the row and
+     * the missing channel of an odd C_out are 0. Every channel
+     * has its place (dead ones too, whatever `rows` says); `weights` stays the truth for everything else.
+     * The compiler stores it for the layers a flash allowance buys (tinygen/plan/wide.py). */
+    const int32_t *wide;
 } tg_conv_params;
 
 /* The weights of output channel oc (rows of `row_size` values), or NULL for a dead channel. */

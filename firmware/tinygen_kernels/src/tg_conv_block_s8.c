@@ -108,13 +108,15 @@ typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, w) == 16 &&
     "smlad r2, r4, r9, r2\n\t"                                                                           \
     "smlad r3, r4, r7, r3\n\t"
 
-/* The short requantization of accumulator a with (m, round, e) (tg_dsp_short): 5 cycles. */
-#define TG_PAIR_REQUANT(a, m, round, e)                                                                  \
-    "lsl " a ", " a ", #1\n\t"                                                                           \
+/* The short requantization of accumulator a with (m, round, e) (tg_dsp_short): 5 cycles; 4 when a is
+ * already doubled (the pre-widened weights are stored doubled and the bias is doubled once per pair:
+ * |acc| < 2^29, so 2 acc fits, and the int32 sums wrap to exactly that). */
+#define TG_PAIR_REQUANT_DOUBLED(a, m, round, e)                                                          \
     "add lr, " round ", " a ", asr #31\n\t"                                                              \
     "smmlar " a ", " a ", " m ", lr\n\t"                                                                 \
     "asr " a ", " a ", " e "\n\t"                                                                        \
     "ssat " a ", #8, " a "\n\t"
+#define TG_PAIR_REQUANT(a, m, round, e) "lsl " a ", " a ", #1\n\t" TG_PAIR_REQUANT_DOUBLED(a, m, round, e)
 
 /* frame->pairs channel pairs of every pixel pair of the block, all in assembly (every register but sp
  * is needed: naked, so r7 is free too). Its own stack frame S (sp after the push and the sub):
@@ -124,118 +126,165 @@ typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, w) == 16 &&
  *     S+48 out (this pixel pair), stride, end of the block's taps, end of the row (w + 4 groups)
  *     S+64 the C frame, out (pixel 0, this channel pair)
  *
- * Per call: the loop's entry (Duff's device: groups % 8 of the 8 unrolled groups run first, so the loop is
+ * Per call: the loop's entry (Duff's device: groups % 16 of the 16 unrolled groups run first, so the loop is
  * entered that many groups before its end; the activations are post-incremented loads, so no offset
  * depends on where it was entered). Per channel pair (label 0): its biases, multipliers and rounds
  * (2^(e-1) + output offset 2^e, tg_dsp_short_prepare) into S. Per pixel pair (label 1): LDM {r0-r3, r10,
- * pc} enters the loop, 8 groups per iteration (152 cycles per 128 MACs, the row end compared in memory:
- * no counter register), then the 4 outputs requantized and stored as two byte pairs: about 55 cycles
+ * pc} enters the loop, 16 groups per iteration (the row end compared in memory, no counter register:
+ * 6 cycles per iteration, 4 the last; 16 groups rather than 8 save 1.5 % of a 64-tap pixel pair for
+ * 580 bytes of code per variant), then the 4 outputs requantized and stored as two byte pairs: about 55 cycles
  * beside the groups. The pixel pairs' taps follow each other, so r11 runs through them. */
+/* The body of tg_conv_pairs and tg_conv_pairs_wide: ROW_BYTES sets r2 = a row's bytes per call from r1 =
+ * groups (S+72: where a row ends; for the widened weights also the distance to the next pair's), GROUP the
+ * group of 4 taps (every instruction 32 bits wide: the Duff entry counts bytes), NEXT_PAIR advances r0 =
+ * the weights by one channel pair. */
+    #define TG_PAIRS_ASM(ROW_BYTES, GROUP, NEXT_PAIR, BIAS, REQUANT)                \
+    "push {r4-r11, lr}\n\t"                                                         \
+    "sub sp, sp, #76\n\t"                                                           \
+    "str r0, [sp, #64]\n\t"                                                         \
+    "ldr r12, [r0, #20]\n\t"      /* row offset, for the whole call */              \
+    "ldr r1, [r0, #24]\n\t"       /* groups */                                      \
+    "ldr r2, [r0, #16]\n\t"                                                         \
+    "str r2, [sp, #40]\n\t"       /* w */                                           \
+    "ldr r2, [r0, #8]\n\t"                                                          \
+    "str r2, [sp, #68]\n\t"       /* out of the first channel pair */               \
+    "ldr r2, [r0, #12]\n\t"                                                         \
+    "str r2, [sp, #52]\n\t"       /* stride */                                      \
+    "ldr r2, [r0, #4]\n\t"                                                          \
+    "str r2, [sp, #56]\n\t"       /* end */                                         \
+    ROW_BYTES                                                                       \
+    "str r2, [sp, #72]\n\t"       /* 4 groups: the row end's distance */            \
+    "and r1, r1, #15\n\t"                                                           \
+    "rsb r1, r1, #16\n\t"                                                           \
+    "and r1, r1, #15\n\t"         /* groups skipped in the first iteration */       \
+    "adr.w r2, 40f\n\t"                                                             \
+    "adr.w r3, 41f\n\t"                                                             \
+    "sub r3, r3, r2\n\t"          /* bytes per group */                             \
+    "mla r2, r1, r3, r2\n\t"                                                        \
+    "orr r2, r2, #1\n\t"          /* (Thumb) */                                     \
+    "str r2, [sp, #44]\n\t"                                                         \
+    /* per channel pair */                                                          \
+    "0:\n\t"                                                                        \
+    "ldr r8, [sp, #64]\n\t"                                                         \
+    "ldr r0, [r8, #28]\n\t"       /* bias */                                        \
+    "ldr r9, [r8, #32]\n\t"       /* multiplier */                                  \
+    "ldr r10, [r8, #36]\n\t"      /* shift */                                       \
+    "ldr r11, [r8, #40]\n\t"      /* step */                                        \
+    "ldr lr, [r8, #44]\n\t"       /* round base */                                  \
+    "ldr r7, [r0], #4\n\t"                                                          \
+    "ldr r2, [r0], #4\n\t"                                                          \
+    BIAS                                                                            \
+    "ldr r1, [r9]\n\t"            /* M0 */                                          \
+    "ldr r4, [r9, r11]\n\t"       /* M1 */                                          \
+    "str r0, [r8, #28]\n\t"                                                         \
+    "str r7, [sp, #24]\n\t"                                                         \
+    "str r7, [sp, #28]\n\t"                                                         \
+    "str r2, [sp, #32]\n\t"                                                         \
+    "str r2, [sp, #36]\n\t"                                                         \
+    "add r9, r9, r11, lsl #1\n\t"                                                   \
+    "str r9, [r8, #32]\n\t"                                                         \
+    "lsr r11, r11, #2\n\t"                                                          \
+    "ldrsb r3, [r10]\n\t"                                                           \
+    "ldrsb r6, [r10, r11]\n\t"                                                      \
+    "add r10, r10, r11, lsl #1\n\t"                                                 \
+    "str r10, [r8, #36]\n\t"                                                        \
+    "rsb r3, r3, #0\n\t"          /* E0 */                                          \
+    "rsb r6, r6, #0\n\t"          /* E1 */                                          \
+    "sub r2, r3, #1\n\t"                                                            \
+    "lsl r2, lr, r2\n\t"          /* R0 = 2^(E0-1) + offset 2^E0 */                 \
+    "sub r5, r6, #1\n\t"                                                            \
+    "lsl r5, lr, r5\n\t"          /* R1 */                                          \
+    "stm sp, {r1-r6}\n\t"                                                           \
+    "ldr r0, [sp, #40]\n\t"                                                         \
+    "ldr r1, [sp, #72]\n\t"                                                         \
+    "add r0, r0, r1\n\t"                                                            \
+    "str r0, [sp, #60]\n\t"       /* the row end */                                 \
+    "ldr r0, [sp, #68]\n\t"                                                         \
+    "str r0, [sp, #48]\n\t"       /* out */                                         \
+    "add r0, r0, #2\n\t"                                                            \
+    "str r0, [sp, #68]\n\t"                                                         \
+    "ldr r11, [r8]\n\t"           /* block */                                       \
+    "add r5, sp, #24\n\t"                                                           \
+    /* per pixel pair (r5 = S+24) */                                                \
+    "1:\n\t"                                                                        \
+    "ldm r5, {r0-r3, r10, pc}\n\t"                                                  \
+    "40:\n\t"                                                                       \
+    GROUP                                                                           \
+    "41:\n\t"                                                                       \
+    GROUP GROUP GROUP GROUP GROUP GROUP GROUP GROUP                                 \
+    GROUP GROUP GROUP GROUP GROUP GROUP GROUP                                       \
+    "ldr r4, [sp, #60]\n\t"                                                         \
+    "cmp r10, r4\n\t"                                                               \
+    "bne 40b\n\t"                                                                   \
+    "ldm sp, {r4-r9}\n\t"                                                           \
+    REQUANT("r0", "r4", "r5", "r6") REQUANT("r1", "r4", "r5", "r6")                 \
+    REQUANT("r2", "r7", "r8", "r9") REQUANT("r3", "r7", "r8", "r9")                 \
+    "ldr r4, [sp, #48]\n\t"                                                         \
+    "ldr r5, [sp, #52]\n\t"                                                         \
+    "add r6, r4, r5\n\t"                                                            \
+    "strb r0, [r4]\n\t"                                                             \
+    "strb r2, [r4, #1]\n\t"                                                         \
+    "strb r1, [r6]\n\t"                                                             \
+    "strb r3, [r6, #1]\n\t"                                                         \
+    "add r6, r6, r5\n\t"                                                            \
+    "str r6, [sp, #48]\n\t"                                                         \
+    "ldr r4, [sp, #56]\n\t"                                                         \
+    "add r5, sp, #24\n\t"                                                           \
+    "cmp r11, r4\n\t"                                                               \
+    "bne 1b\n\t"                                                                    \
+    /* the next channel pair */                                                     \
+    "ldr r0, [sp, #40]\n\t"                                                         \
+    NEXT_PAIR                                                                       \
+    "str r0, [sp, #40]\n\t"                                                         \
+    "ldr r8, [sp, #64]\n\t"                                                         \
+    "ldr r0, [r8, #48]\n\t"                                                         \
+    "subs r0, r0, #1\n\t"                                                           \
+    "str r0, [r8, #48]\n\t"                                                         \
+    "bne 0b\n\t"                                                                    \
+    "add sp, sp, #76\n\t"                                                           \
+    "pop {r4-r11, pc}\n\t"
+
 __attribute__((naked, noinline)) static void tg_conv_pairs(tg_conv_pair_frame *frame)
 {
-    __asm__ volatile("push {r4-r11, lr}\n\t"
-                     "sub sp, sp, #76\n\t"
-                     "str r0, [sp, #64]\n\t"
-                     "ldr r12, [r0, #20]\n\t"      /* row offset, for the whole call */
-                     "ldr r1, [r0, #24]\n\t"       /* groups */
-                     "ldr r2, [r0, #16]\n\t"
-                     "str r2, [sp, #40]\n\t"       /* w */
-                     "ldr r2, [r0, #8]\n\t"
-                     "str r2, [sp, #68]\n\t"       /* out of the first channel pair */
-                     "ldr r2, [r0, #12]\n\t"
-                     "str r2, [sp, #52]\n\t"       /* stride */
-                     "ldr r2, [r0, #4]\n\t"
-                     "str r2, [sp, #56]\n\t"       /* end */
-                     "lsl r2, r1, #2\n\t"
-                     "str r2, [sp, #72]\n\t"       /* 4 groups: the row end's distance */
-                     "and r1, r1, #7\n\t"
-                     "rsb r1, r1, #8\n\t"
-                     "and r1, r1, #7\n\t"          /* groups skipped in the first iteration */
-                     "adr.w r2, 40f\n\t"
-                     "adr.w r3, 41f\n\t"
-                     "sub r3, r3, r2\n\t"          /* bytes per group */
-                     "mla r2, r1, r3, r2\n\t"
-                     "orr r2, r2, #1\n\t"          /* (Thumb) */
-                     "str r2, [sp, #44]\n\t"
-                     /* per channel pair */
-                     "0:\n\t"
-                     "ldr r8, [sp, #64]\n\t"
-                     "ldr r0, [r8, #28]\n\t"       /* bias */
-                     "ldr r9, [r8, #32]\n\t"       /* multiplier */
-                     "ldr r10, [r8, #36]\n\t"      /* shift */
-                     "ldr r11, [r8, #40]\n\t"      /* step */
-                     "ldr lr, [r8, #44]\n\t"       /* round base */
-                     "ldr r7, [r0], #4\n\t"
-                     "ldr r2, [r0], #4\n\t"
-                     "ldr r1, [r9]\n\t"            /* M0 */
-                     "ldr r4, [r9, r11]\n\t"       /* M1 */
-                     "str r0, [r8, #28]\n\t"
-                     "str r7, [sp, #24]\n\t"
-                     "str r7, [sp, #28]\n\t"
-                     "str r2, [sp, #32]\n\t"
-                     "str r2, [sp, #36]\n\t"
-                     "add r9, r9, r11, lsl #1\n\t"
-                     "str r9, [r8, #32]\n\t"
-                     "lsr r11, r11, #2\n\t"
-                     "ldrsb r3, [r10]\n\t"
-                     "ldrsb r6, [r10, r11]\n\t"
-                     "add r10, r10, r11, lsl #1\n\t"
-                     "str r10, [r8, #36]\n\t"
-                     "rsb r3, r3, #0\n\t"          /* E0 */
-                     "rsb r6, r6, #0\n\t"          /* E1 */
-                     "sub r2, r3, #1\n\t"
-                     "lsl r2, lr, r2\n\t"          /* R0 = 2^(E0-1) + offset 2^E0 */
-                     "sub r5, r6, #1\n\t"
-                     "lsl r5, lr, r5\n\t"          /* R1 */
-                     "stm sp, {r1-r6}\n\t"
-                     "ldr r0, [sp, #40]\n\t"
-                     "ldr r1, [sp, #72]\n\t"
-                     "add r0, r0, r1\n\t"
-                     "str r0, [sp, #60]\n\t"       /* the row end */
-                     "ldr r0, [sp, #68]\n\t"
-                     "str r0, [sp, #48]\n\t"       /* out */
-                     "add r0, r0, #2\n\t"
-                     "str r0, [sp, #68]\n\t"
-                     "ldr r11, [r8]\n\t"           /* block */
-                     "add r5, sp, #24\n\t"
-                     /* per pixel pair (r5 = S+24) */
-                     "1:\n\t"
-                     "ldm r5, {r0-r3, r10, pc}\n\t"
-                     "40:\n\t"
-                     TG_PAIR_GROUP
-                     "41:\n\t"
-                     TG_PAIR_GROUP TG_PAIR_GROUP TG_PAIR_GROUP TG_PAIR_GROUP TG_PAIR_GROUP TG_PAIR_GROUP
-                     TG_PAIR_GROUP
-                     "ldr r4, [sp, #60]\n\t"
-                     "cmp r10, r4\n\t"
-                     "bne 40b\n\t"
-                     "ldm sp, {r4-r9}\n\t"
-                     TG_PAIR_REQUANT("r0", "r4", "r5", "r6") TG_PAIR_REQUANT("r1", "r4", "r5", "r6")
-                     TG_PAIR_REQUANT("r2", "r7", "r8", "r9") TG_PAIR_REQUANT("r3", "r7", "r8", "r9")
-                     "ldr r4, [sp, #48]\n\t"
-                     "ldr r5, [sp, #52]\n\t"
-                     "add r6, r4, r5\n\t"
-                     "strb r0, [r4]\n\t"
-                     "strb r2, [r4, #1]\n\t"
-                     "strb r1, [r6]\n\t"
-                     "strb r3, [r6, #1]\n\t"
-                     "add r6, r6, r5\n\t"
-                     "str r6, [sp, #48]\n\t"
-                     "ldr r4, [sp, #56]\n\t"
-                     "add r5, sp, #24\n\t"
-                     "cmp r11, r4\n\t"
-                     "bne 1b\n\t"
-                     /* the next channel pair */
-                     "ldr r0, [sp, #40]\n\t"
-                     "add r0, r0, r12, lsl #1\n\t"
-                     "str r0, [sp, #40]\n\t"
-                     "ldr r8, [sp, #64]\n\t"
-                     "ldr r0, [r8, #48]\n\t"
-                     "subs r0, r0, #1\n\t"
-                     "str r0, [r8, #48]\n\t"
-                     "bne 0b\n\t"
-                     "add sp, sp, #76\n\t"
-                     "pop {r4-r11, pc}\n\t");
+    __asm__ volatile(TG_PAIRS_ASM("lsl r2, r1, #2\n\t", TG_PAIR_GROUP, "add r0, r0, r12, lsl #1\n\t", "",
+                                  TG_PAIR_REQUANT));
+}
+
+/* One group of 4 taps from the pre-widened weights (tg_conv_params.wide: per channel pair and group, c's
+ * even and odd words, then c + 1's): the four weight and the four activation words as eight loads back
+ * to back (all but the first pipeline: 9 cycles), 8 SMLAD: 17 cycles for 16 MACs (19 with SXTB16).
+ * It needs 8 data registers, so r12 is one of them (not the row distance: the pairs follow each other,
+ * one pointer r10 runs through both rows). Accumulators as in TG_PAIR_GROUP. */
+#define TG_PAIR_WIDE_GROUP \
+    "ldr.w r4, [r10], #4\n\t"  \
+    "ldr.w r5, [r10], #4\n\t"  \
+    "ldr.w r6, [r10], #4\n\t"  \
+    "ldr.w lr, [r10], #4\n\t"  \
+    "ldr.w r8, [r11], #4\n\t"  \
+    "ldr.w r9, [r11], #4\n\t"  \
+    "ldr.w r12, [r11], #4\n\t" \
+    "ldr.w r7, [r11], #4\n\t"  \
+    "smlad r0, r4, r8, r0\n\t" \
+    "smlad r0, r5, r9, r0\n\t" \
+    "smlad r1, r4, r12, r1\n\t" \
+    "smlad r1, r5, r7, r1\n\t" \
+    "smlad r2, r6, r8, r2\n\t" \
+    "smlad r2, lr, r9, r2\n\t" \
+    "smlad r3, r6, r12, r3\n\t" \
+    "smlad r3, lr, r7, r3\n\t"
+
+/* tg_conv_pairs over the pre-widened weights: frame->w is channel c's pair in tg_conv_params.wide (c even),
+ * 16 bytes per group (S+72), the next pair right after it (r12, the row distance, is a data register in
+ * the loop: the pair step is read back from S+72). The weights are stored doubled, so the biases are
+ * doubled once per channel pair and the requantization skips its doubling (4 cycles per pixel pair). */
+__attribute__((naked, noinline)) static void tg_conv_pairs_wide(tg_conv_pair_frame *frame)
+{
+    __asm__ volatile(TG_PAIRS_ASM("lsl r2, r1, #4\n\t", TG_PAIR_WIDE_GROUP,
+                                  "ldr r1, [sp, #72]\n\t"
+                                  "add r0, r0, r1\n\t",
+                                  "lsl r7, r7, #1\n\t"
+                                  "lsl r2, r2, #1\n\t",
+                                  TG_PAIR_REQUANT_DOUBLED));
 }
 /* clang-format on */
 
@@ -433,7 +482,8 @@ static void tg_conv_odd_pixel(const tg_conv_params *p, int32_t c, int32_t count,
 /* Output channels [c_begin, c_end) of a block of `valid` (<= 8) output pixels: (pixel j, channel oc) goes
  * to out[j * stride + oc - c_begin]. Runs of channels with the short requantization go to the assembly
  * two by two (an odd run's last channel waits for the next odd one: dead channels split runs; an odd
- * block's last pixel as half a pixel pair), the other channels to C. */
+ * block's last pixel as half a pixel pair), the other channels to C. With pre-widened weights (p->wide)
+ * a run starting at an even channel takes them for its whole pixel pairs; the rest reads the int8 rows. */
 void tg_conv_block_range_s8(const tg_conv_params *p, const int8_t *kinds, const uint32_t *block, int32_t taps,
                             int8_t *out, int32_t stride, int32_t c_begin, int32_t c_end, int32_t valid)
 {
@@ -451,7 +501,13 @@ void tg_conv_block_range_s8(const tg_conv_params *p, const int8_t *kinds, const 
             if ((end - oc) >= 2 && even > 0) {
                 tg_conv_pair_frame frame;
                 tg_conv_frame_of(&frame, p, oc, (end - oc) >> 1, block, taps, out + (oc - c_begin), stride, even >> 1);
-                tg_conv_pairs(&frame);
+                if (p->wide != NULL && (oc & 1) == 0) {
+                    /* the pre-widened weights: pairs start at even channels, 4 words per group and pair */
+                    frame.w = (const int8_t *)(p->wide + (oc >> 1) * TG_CONV_GROUP_WORDS * ((taps + 3) >> 2));
+                    tg_conv_pairs_wide(&frame);
+                } else {
+                    tg_conv_pairs(&frame);
+                }
             }
             if ((end - oc) >= 2 && even < valid) {
                 tg_conv_odd_pixel(p, oc, (end - oc) >> 1, last_pair, taps, out + (oc - c_begin) + even * stride);
