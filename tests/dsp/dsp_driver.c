@@ -7,7 +7,7 @@
  *   "scratch" (kernel, IH, IW, IC, OH, OW, OC, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR, groups, multiplier)
  *             -> the kernel's _get_buffer_size; kernel 0..6: conv 1x1, conv im2col, conv wrapper,
  *                depthwise 3x3, depthwise fast, depthwise wrapper, fully connected fast (K = IC), wide
- *                (kernel 7) and direct (kernel 8)
+ *                (kernel 7) and direct (kernel 8), conv few channels (kernel 9)
  * On the host (no __ARM_FEATURE_DSP) tg_dsp.h (a private header of the library) defines the forms in portable C with the same arithmetic
  * as the assembly (which the QEMU tests check end to end).
  */
@@ -28,6 +28,7 @@ static int32_t scratch(const int32_t *r)
 {
     tg_conv_params p;
     tg_fully_connected_params f;
+    tg_conv_few_channels_params few;
     memset(&p, 0, sizeof p);
     memset(&f, 0, sizeof f);
     p.input.n = p.output.n = p.filter.n = 1;
@@ -70,6 +71,10 @@ static int32_t scratch(const int32_t *r)
         return tg_fully_connected_fast_s8_get_buffer_size(&f);
     case 8:
         return tg_fully_connected_direct_s8_get_buffer_size(&f);
+    case 9:
+        few.conv = p;
+        few.packed = NULL;
+        return tg_conv_few_channels_s8_get_buffer_size(&few);
     default:
         return tg_fully_connected_wide_s8_get_buffer_size(&f);
     }

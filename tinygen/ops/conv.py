@@ -192,6 +192,12 @@ class _ConvBase(Op):
                      ("conv_first", "1" if p["residual"]["conv_first"] else "0")]
             return ctx.call(fused, [ctx.pointer(node.inputs[0]), ctx.pointer(node.inputs[3]),
                                     ctx.pointer(node.outputs[0])])
+        if ctx.kernel is not None and ctx.kernel.function == FEW_CHANNELS:  # the conv's fields and packed weights
+            weights = graph.tensors[node.inputs[1]].data
+            assert weights is not None
+            packed = ctx.array("packed", few_channels_packed(weights), "weights as int16 tap pairs, a word each")
+            return ctx.call([("conv", _nested(fields)), ("packed", packed)],
+                            [ctx.pointer(node.inputs[0]), ctx.pointer(node.outputs[0])])
         return ctx.call(fields, [ctx.pointer(node.inputs[0]), ctx.pointer(node.outputs[0])])
 
     def weight_fields(self, node: Node, graph: Graph, ctx: EmitContext) -> list[tuple[str, str]]:
@@ -390,6 +396,82 @@ def _conv_in_place(blocks: tuple[int, ...]) -> Callable[[Node, Graph], list[InPl
     return in_place
 
 
+# --- first layers: 1 to 4 input channels (tg_conv_few_channels_s8) ------------------------------------
+FEW_CHANNELS = "tg_conv_few_channels_s8"
+
+
+def _few_pairs(node: Node, graph: Graph) -> int:
+    """Tap pairs per kernel row: ceil(KW * C_in / 2)."""
+    return (node.attrs["kernel"][1] * _nhwc(graph.tensors[node.inputs[0]].shape)[3] + 1) // 2
+
+
+def _few_channels_scratch(whole_row: bool) -> Callable[[Node, Graph], int]:
+    """tg_conv_few_channels_s8_get_buffer_size (`whole_row`; else what its "pair" mode makes do with): KH widened
+    input rows (and, when stride.w * C_in is odd, their copies shifted by one element), the block of an
+    output row's pixel pairs (or of one pixel pair), at least one output pixel (the plain fallback in place)."""
+
+    def scratch(node: Node, graph: Graph) -> int:
+        in_c = _nhwc(graph.tensors[node.inputs[0]].shape)[3]
+        _, _, out_w, out_c = _nhwc(graph.tensors[node.outputs[0]].shape)
+        kh, _ = node.attrs["kernel"]
+        sw = node.attrs["stride"][1]
+        row_words = ((out_w - 1) * sw * in_c + 2 * _few_pairs(node, graph) + 2) // 2
+        odd = (sw * in_c) % 2 == 1 and out_w > 1
+        block = ((out_w + 1) // 2 if whole_row else 1) * 2 * _few_steps(kh, _few_pairs(node, graph))
+        return max(4 * kh * row_words * (2 if odd else 1) + 4 * block, out_c)
+
+    return scratch
+
+
+def _few_pair_cost(node: Node, graph: Graph) -> int:
+    """Pixel pairs outer: each channel pair's requantization is prepared for every pixel pair, not once per
+    output row (about 30 instructions)."""
+    _, out_h, out_w, out_c = _nhwc(graph.tensors[node.outputs[0]].shape)
+    return 30 * ((out_c + 1) // 2) * out_h * ((out_w + 1) // 2 - 1)
+
+
+def _few_steps(kh: int, pairs: int) -> int:
+    """SMLAD steps per output pixel: KH x P tap pairs, rounded up to the microkernel's 4 steps per loop."""
+    return (kh * pairs + 3) // 4 * 4
+
+
+def _few_channels_key(node: Node, graph: Graph, blocks: tuple[int, ...]) -> tuple:
+    a = node.attrs
+    return (_nhwc(graph.tensors[node.inputs[0]].shape), _nhwc(graph.tensors[node.outputs[0]].shape),
+            tuple(a["kernel"]), tuple(a["stride"]), tuple(a["dilation"]), tuple(a["pads"]), blocks)
+
+
+def _is_few_channels(node: Node, graph: Graph) -> bool:
+    """First layers: 1 to 4 input channels, no dilation, not fused (the im2col variant takes the others;
+    the C wrapper cannot take them: it has no packed weights)."""
+    return (_is_im2col(node, graph) and "residual" not in node.params and list(node.attrs["dilation"]) == [1, 1]
+            and _nhwc(graph.tensors[node.inputs[0]].shape)[3] <= 4)
+
+
+def _few_channels_in_place(node: Node, graph: Graph) -> list[InPlace]:
+    """Output rows in order, each reading its KH input rows before writing (blocks of OW pixels), and the
+    plain fallback's single pixels."""
+    out_w = _nhwc(graph.tensors[node.outputs[0]].shape)[2]
+    return [InPlace(0, _conv_delta(_few_channels_key(node, graph, (1, out_w))))]
+
+
+def few_channels_packed(weights: np.ndarray) -> np.ndarray:
+    """tg_conv_few_channels_params.packed: OHWI int8 weights as int16 tap pairs, one int32 word each (tap 2j in
+    the low half, 2j + 1 in the high half: int32 keeps the array word-aligned), [ceil(C_out / 2), S, 2]
+    (channel pair, step, channel of the pair), the steps s = ky * P + j (P tap pairs per kernel row: taps
+    t = kx * C_in + c zero-padded to 2 P) zero-padded to S = KH x P rounded up to 4; an odd last channel
+    paired with a zero channel."""
+    out_c, kh, kw, in_c = weights.shape
+    pairs = (kw * in_c + 1) // 2
+    rows = np.zeros((out_c + out_c % 2, kh, 2 * pairs), np.int16)
+    rows[:out_c, :, :kw * in_c] = weights.reshape(out_c, kh, kw * in_c)
+    steps = np.zeros((out_c + out_c % 2, _few_steps(kh, pairs), 2), np.int16)
+    steps[:, :kh * pairs] = rows.reshape(-1, kh * pairs, 2)
+    taps = steps.reshape(-1, 2, steps.shape[1], 2).transpose(0, 2, 1, 3)  # [channel pair, step, channel, tap]
+    low = taps[..., 0].astype(np.int32) & 0xFFFF
+    return np.ascontiguousarray(low | (taps[..., 1].astype(np.int32) << 16))
+
+
 # 4-bit weights (packed two per byte, tinygen/quantize/precision.py): one plain kernel each, which unpacks
 # the nibbles in its inner loop (tg_s4.h); never fused with a residual Add (passes/fuse_residual_add.py).
 def _window_bytes(node: Node, graph: Graph) -> int:
@@ -405,7 +487,13 @@ DEPTHWISE_S4 = Kernel("tg_depthwise_conv_s4", "tg_conv_params", weights="int4")
 CONV_KERNELS = (
     Kernel("tg_conv_s16", "tg_conv_s16_params", activations="int16"),  # 16x8, plain C (tg_s16.h)
     *_block_kernels("tg_conv_1x1_s8", "tg_conv_params", _fused(_is_1x1, False), im2col=False),
-    *_block_kernels("tg_conv_im2col_s8", "tg_conv_params", _fused(_is_im2col, False), im2col=True),
+    Kernel(FEW_CHANNELS, "tg_conv_few_channels_params", "row", "an output row's pixel pairs per channel pair",
+           _is_few_channels, _few_channels_scratch(True), in_place=_few_channels_in_place),
+    Kernel(FEW_CHANNELS, "tg_conv_few_channels_params", "pair", "one pixel pair's channel pairs at a time",
+           _is_few_channels, _few_channels_scratch(False), _few_pair_cost, _few_channels_in_place),
+    *_block_kernels("tg_conv_im2col_s8", "tg_conv_params",
+                    _fused(lambda node, graph: _is_im2col(node, graph) and not _is_few_channels(node, graph), False),
+                    im2col=True),
     Kernel("tg_conv_s8", "tg_conv_params", applies=_fused(_is_grouped, False),
            scratch=_conv_scratch(0, im2col=False, dsp=False), in_place=_conv_in_place((1,))),
     *_block_kernels("tg_conv_1x1_add_s8", "tg_conv_add_params", _fused(_is_1x1, True), im2col=False),

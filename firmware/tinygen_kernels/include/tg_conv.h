@@ -116,6 +116,24 @@ int32_t tg_conv_im2col_add_s8_get_buffer_size(const tg_conv_add_params *params);
 void tg_conv_wrapper_s8(const tg_context *ctx, const tg_conv_params *params, const int8_t *input, int8_t *output);
 int32_t tg_conv_wrapper_s8_get_buffer_size(const tg_conv_params *params);
 
+/* tg_conv_few_channels_s8 (Cortex-M DSP variant; tg_conv_s8 is its fallback): groups 1, 1 to 4 input
+ * channels, no dilation; any kernel, stride and padding (first layers). `packed`: the weights as int16
+ * tap pairs for SMLAD, made by the compiler (tinygen/ops/conv.py few_channels_packed), a word per pair
+ * (tap 2j in the low half, 2j + 1 in the high half): for each pair of output channels (an odd last one
+ * paired with zeros) and step s = ky * P + j (P = ceil(KW * C_in / 2) pairs per kernel row of taps
+ * t = kx * C_in + c, 0 beyond KW * C_in; steps KH x P rounded up to a multiple of 4, 0 beyond) the first
+ * channel's word, then the second's. conv.weights (and rows) serve the fallback.
+ * In-place contract: output rows in order; the KH input rows an output row reads are widened into the
+ * scratch before any of its outputs is written (blocks of OW pixels in the terms above). */
+typedef struct {
+    tg_conv_params conv;
+    const int32_t *packed; /* [ceil(C_out / 2)][steps][2] */
+} tg_conv_few_channels_params;
+
+void tg_conv_few_channels_s8(const tg_context *ctx, const tg_conv_few_channels_params *params, const int8_t *input,
+                             int8_t *output);
+int32_t tg_conv_few_channels_s8_get_buffer_size(const tg_conv_few_channels_params *params);
+
 /* Transposed convolution (ONNX ConvTranspose, TFLite TRANSPOSE_CONV), standard or grouped, with the
  * convolution's parameters read the other way round: input [1, H, W, C_in], filter [C_out, KH, KW,
  * C_in / groups] (OHWI), output [1, OH, OW, C_out]. Input pixel (iy, ix) through tap (ky, kx) lands on

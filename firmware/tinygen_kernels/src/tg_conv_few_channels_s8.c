@@ -1,0 +1,316 @@
+/* tg_conv_few_channels_s8: standard 2-D convolution with 1 to 4 input channels (first layers: VWW's 3x3
+ * RGB, KWS's 10x4 on one MFCC channel, IC's 3x3 RGB). Must equal tg_conv_s8 (its fallback on cores
+ * without the DSP extension, with too little scratch, or for layers it does not take).
+ *
+ * With so few input channels the im2col variant widens each pixel's window (KH x KW x C_in taps, 27 for
+ * VWW) for only C_out channels (8 for VWW): widening dominates. Here nothing is widened per pixel:
+ *
+ * - Weights are pre-packed by the compiler as int16 pairs (tinygen/ops/conv.py few_channels_packed):
+ *   per output channel and kernel row, taps t = kx * C_in + c in pairs (t = 2j, 2j + 1), zero-padded
+ *   to an even count (P = ceil(KW * C_in / 2) pairs per kernel row), so one SMLAD multiplies two taps
+ *   of one channel. Channel pairs are interleaved pair by pair ([c0 j, c1 j], j = 0 ..), so that both
+ *   channels' weight words of a step are consecutive.
+ * - Activations: for each output row, the KH input rows it reads are widened once (+ input offset, as
+ *   int16 in natural order: the pairs a pixel's window needs are words) into the scratch, with the
+ *   padding as zeros (x + input_offset = 0 for a padded tap: padded taps contribute nothing, as
+ *   tg_conv_s8 skips them). Output pixel ox's window in a widened row starts at element
+ *   s = ox * stride.w * C_in. When stride.w * C_in is odd, half the pixels start at an odd element:
+ *   a second copy of the rows shifted by one element keeps their pairs word-aligned (unaligned loads
+ *   cost extra bus cycles on the M4).
+ * - The microkernel: 2 output channels x 2 output pixels (4 accumulators), per step one weight word of
+ *   each channel and one activation word of each pixel, 4 SMLAD. A row's odd last pixel runs as a pair
+ *   with itself (its second result is not stored); an odd last channel pairs with a zero channel.
+ *
+ * In-place contract: output rows in order; the KH input rows of an output row are widened into the
+ * scratch before any of its outputs is written (blocks of OW output pixels in tg_conv.h's terms). */
+#include <string.h>
+
+#include "tg_conv.h"
+#include "internal/tg_dsp.h"
+
+/* Pairs of taps per kernel row. */
+static int32_t tg_few_pairs(const tg_conv_params *p)
+{
+    return (p->filter.w * p->input.c + 1) / 2;
+}
+
+/* Words of one widened row: the last pixel's window starts at element (OW - 1) * stride.w * C_in and
+ * reads 2 P elements (from the odd copy: one element earlier); one more element for the odd copy. */
+static int32_t tg_few_row_words(const tg_conv_params *p)
+{
+    return ((p->output.w - 1) * p->stride.w * p->input.c + 2 * tg_few_pairs(p) + 2) / 2;
+}
+
+/* Do some windows start at an odd element (the shifted copy is needed)? */
+static int32_t tg_few_odd(const tg_conv_params *p)
+{
+    return (p->stride.w * p->input.c) % 2 != 0 && p->output.w > 1;
+}
+
+/* The widened rows (and their shifted copies) and the block of an output row's pixel pairs (with less,
+ * down to one pixel pair's block, the kernel goes pixel pair by pixel pair); at least one output pixel
+ * for tg_conv_s8 in place. */
+int32_t tg_conv_few_channels_s8_get_buffer_size(const tg_conv_few_channels_params *params)
+{
+    const tg_conv_params *p = &params->conv;
+    const int32_t steps = (p->filter.h * tg_few_pairs(p) + 3) / 4 * 4; /* tg_few_steps */
+    const int32_t own = 4 * p->filter.h * tg_few_row_words(p) * (tg_few_odd(p) ? 2 : 1) +
+                        4 * ((p->output.w + 1) / 2 * 2 * steps);
+    return TG_MAX(own, p->output.c);
+}
+
+#if defined(__ARM_FEATURE_DSP)
+
+/* Input row iy widened into `even` (element e = padded column e / C_in, channel e % C_in) and, when
+ * odd != NULL, into `odd` shifted by one element (odd[e] = even[e + 1]); `length` elements each. Rows
+ * outside the input and columns in the padding are 0. */
+static void tg_few_widen(const tg_conv_params *p, const int8_t *input, int32_t iy, int16_t *even, int16_t *odd,
+                         int32_t length)
+{
+    const int32_t in_c = p->input.c;
+    const int32_t lead = TG_MIN(p->padding.left * in_c, length);
+    const int32_t count = iy >= 0 && iy < p->input.h ? TG_MIN(p->input.w * in_c, length - lead) : 0;
+    const int32_t offset = p->input_offset;
+    const int8_t *src = input + iy * p->input.w * in_c;
+    int16_t *dst = even + lead;
+    int32_t i;
+    memset(even, 0, (size_t)length * sizeof *even);
+    for (i = 0; i + 4 <= count; i += 4) { /* one load, four values: SXTAB16 adds the offset to two at once */
+        const uint32_t raw = tg_read_u32(src + i);
+        const uint32_t lanes02 = tg_sxtab16(tg_pair(offset), raw), lanes13 = tg_sxtab16_ror8(tg_pair(offset), raw);
+        dst[i] = (int16_t)lanes02;
+        dst[i + 1] = (int16_t)lanes13;
+        dst[i + 2] = (int16_t)(lanes02 >> 16);
+        dst[i + 3] = (int16_t)(lanes13 >> 16);
+    }
+    for (; i < count; ++i) {
+        dst[i] = (int16_t)(src[i] + offset);
+    }
+    if (odd != NULL) {
+        memcpy(odd, even + 1, (size_t)(length - 1) * sizeof *odd);
+        odd[length - 1] = 0;
+    }
+}
+
+/* The requantization of one channel: the short form where the compiler allows it (tg_dsp.h). */
+typedef struct {
+    tg_dsp_short_t fast;
+    int32_t sign_mask;
+    int32_t is_short;
+    tg_dsp_requant_t general;
+} tg_few_requant;
+
+/* A pair of output channels c0, c0 + 1 (an odd last channel pairs with a zero channel, not stored). */
+typedef struct {
+    const uint32_t *weights; /* its packed words */
+    int32_t bias0, bias1, c0, store1;
+    tg_few_requant q0, q1;
+} tg_few_channels;
+
+TG_INLINE void tg_few_requant_prepare(const tg_conv_params *p, int32_t oc, tg_few_requant *q)
+{
+    const int32_t i = p->per_channel ? oc : 0;
+    const int32_t multiplier = p->multiplier[i], shift = p->shift[i];
+    q->is_short = tg_dsp_short_any_applies(p->accumulator_bits, shift);
+    if (q->is_short) {
+        tg_dsp_short_any_prepare(&q->fast, &q->sign_mask, multiplier, shift, p->output_offset);
+    } else {
+        tg_dsp_requant_prepare(&q->general, multiplier, shift);
+    }
+}
+
+TG_INLINE void tg_few_channels_prepare(const tg_conv_few_channels_params *f, int32_t c0, int32_t steps,
+                                       tg_few_channels *c)
+{
+    const tg_conv_params *p = &f->conv;
+    c->c0 = c0;
+    c->store1 = c0 + 1 < p->output.c;
+    c->bias0 = p->bias ? p->bias[c0] : 0;
+    c->bias1 = c->store1 && p->bias ? p->bias[c0 + 1] : 0;
+    c->weights = (const uint32_t *)f->packed + c0 * steps; /* 2 x steps words per channel pair */
+    tg_few_requant_prepare(p, c0, &c->q0);
+    tg_few_requant_prepare(p, c->store1 ? c0 + 1 : c0, &c->q1);
+}
+
+/* acc[0..3] (pixel 0 channel 0, pixel 0 channel 1, pixel 1 channel 0, pixel 1 channel 1) += the products
+ * of `quads` x 4 steps: per step the two channels' weight words (w) and the two pixels' activation words
+ * (x). Four single loads back to back cost 2 + 1 + 1 + 1 cycles (an LDM of 2 words 3, so two of them 6),
+ * then four SMLAD: 9 cycles per step (8 multiplies), and the loop 4 per 4 steps. 11 registers: no r7. */
+TG_INLINE void tg_few_mac(const uint32_t *x, const uint32_t *w, int32_t quads, int32_t *acc)
+{
+    int32_t c00 = acc[0], c01 = acc[1], c10 = acc[2], c11 = acc[3];
+    uint32_t wa, wb, a, b;
+#define TG_FEW_STEP                         \
+    "ldr %[wa], [%[w]], #4\n\t"             \
+    "ldr %[wb], [%[w]], #4\n\t"             \
+    "ldr %[a], [%[x]], #4\n\t"              \
+    "ldr %[b], [%[x]], #4\n\t"              \
+    "smlad %[c00], %[wa], %[a], %[c00]\n\t" \
+    "smlad %[c01], %[wb], %[a], %[c01]\n\t" \
+    "smlad %[c10], %[wa], %[b], %[c10]\n\t" \
+    "smlad %[c11], %[wb], %[b], %[c11]\n\t"
+    __asm__ volatile("1:\n\t" TG_FEW_STEP TG_FEW_STEP TG_FEW_STEP TG_FEW_STEP "subs %[n], %[n], #1\n\t"
+                     "bne 1b"
+                     : [c00] "+r"(c00), [c01] "+r"(c01), [c10] "+r"(c10), [c11] "+r"(c11), [x] "+r"(x), [w] "+r"(w),
+                       [n] "+r"(quads), [wa] "=&r"(wa), [wb] "=&r"(wb), [a] "=&r"(a), [b] "=&r"(b)
+                     :
+                     : "cc", "memory");
+#undef TG_FEW_STEP
+    acc[0] = c00;
+    acc[1] = c01;
+    acc[2] = c10;
+    acc[3] = c11;
+}
+
+TG_INLINE int8_t tg_few_output(const tg_conv_params *p, int32_t acc, const tg_few_requant *q)
+{
+    const int32_t v = q->is_short ? tg_dsp_short_any(2 * acc, &q->fast, q->sign_mask)
+                                  : tg_dsp_requant(acc, &q->general) + p->output_offset;
+    return (int8_t)TG_CLAMP(v, p->activation_min, p->activation_max);
+}
+
+/* The 4 outputs of a channel pair at a pixel pair (x: its block), into dst (pixel 0's channels; pixel 1's
+ * follow C_out later, when `second`). `fast`: both channels short and the clamp the whole int8 range
+ * (the MLPerf first layers' case: one SSAT each). */
+TG_INLINE void tg_few_quad(const tg_conv_params *p, const tg_few_channels *c, const uint32_t *x, int32_t quads,
+                           int8_t *dst, int32_t second, int32_t fast)
+{
+    int32_t acc[4];
+    acc[0] = acc[2] = c->bias0;
+    acc[1] = acc[3] = c->bias1;
+    tg_few_mac(x, c->weights, quads, acc);
+    if (fast) {
+        int8_t *out = dst + c->c0;
+        out[0] = (int8_t)tg_ssat8(tg_dsp_short(2 * acc[0], &c->q0.fast));
+        if (c->store1) {
+            out[1] = (int8_t)tg_ssat8(tg_dsp_short_any(2 * acc[1], &c->q1.fast, c->q1.sign_mask));
+        }
+        if (second) {
+            out += p->output.c;
+            out[0] = (int8_t)tg_ssat8(tg_dsp_short_any(2 * acc[2], &c->q0.fast, c->q0.sign_mask));
+            if (c->store1) {
+                out[1] = (int8_t)tg_ssat8(tg_dsp_short_any(2 * acc[3], &c->q1.fast, c->q1.sign_mask));
+            }
+        }
+        return;
+    }
+    dst[c->c0] = tg_few_output(p, acc[0], &c->q0);
+    if (c->store1) {
+        dst[c->c0 + 1] = tg_few_output(p, acc[1], &c->q1);
+    }
+    if (second) {
+        dst[p->output.c + c->c0] = tg_few_output(p, acc[2], &c->q0);
+        if (c->store1) {
+            dst[p->output.c + c->c0 + 1] = tg_few_output(p, acc[3], &c->q1);
+        }
+    }
+}
+
+/* The steps of a pixel (KH x P tap pairs) rounded up to whole quads (the packed weights are 0 beyond). */
+static int32_t tg_few_steps(const tg_conv_params *p)
+{
+    return (p->filter.h * tg_few_pairs(p) + 3) / 4 * 4;
+}
+
+/* Words of the block of `pixel_pairs` pixel pairs. */
+static int32_t tg_few_block_words(const tg_conv_params *p, int32_t pixel_pairs)
+{
+    return pixel_pairs * 2 * tg_few_steps(p);
+}
+
+/* The block of pixel pairs from output column ox on, `count` of them: for each pixel pair and step (ky, j),
+ * pixel 0's word then pixel 1's, copied from the widened rows (rows, shifted: the KH rows and their
+ * shifted copies, row_words apart). A row's odd last pixel pairs with itself. The steps beyond KH x P keep
+ * what they hold (their weights are 0). */
+static void tg_few_block(const tg_conv_params *p, const uint32_t *rows, const uint32_t *shifted, int32_t row_words,
+                         int32_t ox, int32_t count, uint32_t *block)
+{
+    const int32_t out_w = p->output.w, k_h = p->filter.h, pairs = tg_few_pairs(p), steps = tg_few_steps(p);
+    const int32_t step = p->stride.w * p->input.c;
+    int32_t ky, j;
+    for (; count > 0; --count, ox += 2, block += 2 * steps) {
+        const int32_t s0 = ox * step, s1 = ox + 1 < out_w ? s0 + step : s0;
+        const uint32_t *x0 = (s0 & 1 ? shifted : rows) + (s0 >> 1);
+        const uint32_t *x1 = (s1 & 1 ? shifted : rows) + (s1 >> 1);
+        uint32_t *dst = block;
+        for (ky = 0; ky < k_h; ++ky, x0 += row_words, x1 += row_words) {
+            for (j = 0; j < pairs; ++j, dst += 2) {
+                dst[0] = x0[j];
+                dst[1] = x1[j];
+            }
+        }
+    }
+}
+
+/* The layer, or 0 when this variant does not take it. With scratch for an output row's block ("row"):
+ * channel pairs outer, so a channel pair's requantization is prepared once per row; with scratch for one
+ * pixel pair's ("pair"), pixel pairs outer. */
+static int32_t tg_few_run(const tg_context *ctx, const tg_conv_few_channels_params *f, const int8_t *input,
+                          int8_t *output)
+{
+    const tg_conv_params *p = &f->conv;
+    const int32_t k_h = p->filter.h, row_words = tg_few_row_words(p), steps = tg_few_steps(p);
+    const int32_t out_w = p->output.w, out_c = p->output.c, pixel_pairs = (p->output.w + 1) / 2;
+    const int32_t odd = tg_few_odd(p);
+    const int32_t rows_words = k_h * row_words * (odd ? 2 : 1);
+    const int32_t full = p->activation_min == -128 && p->activation_max == 127;
+    int32_t whole_row, oy, ky, c0, q;
+    uint32_t *rows, *shifted, *block;
+    if (p->groups != 1 || p->input.c > 4 || p->dilation.h != 1 || p->dilation.w != 1 || f->packed == NULL ||
+        ctx == NULL || ctx->buf == NULL || ctx->size < 4 * (rows_words + tg_few_block_words(p, 1))) {
+        return 0;
+    }
+    whole_row = ctx->size >= 4 * (rows_words + tg_few_block_words(p, pixel_pairs));
+    rows = (uint32_t *)ctx->buf;
+    shifted = odd ? rows + k_h * row_words : NULL;
+    block = rows + rows_words;
+    memset(block, 0, 4 * (size_t)tg_few_block_words(p, whole_row ? pixel_pairs : 1)); /* padding steps: finite */
+    for (oy = 0; oy < p->output.h; ++oy) {
+        int8_t *out = output + oy * out_w * out_c;
+        for (ky = 0; ky < k_h; ++ky) {
+            tg_few_widen(p, input, oy * p->stride.h - p->padding.top + ky, (int16_t *)(void *)(rows + ky * row_words),
+                         odd ? (int16_t *)(void *)(shifted + ky * row_words) : NULL, 2 * row_words);
+        }
+        if (whole_row) {
+            tg_few_block(p, rows, shifted, row_words, 0, pixel_pairs, block);
+            for (c0 = 0; c0 < out_c; c0 += 2) {
+                tg_few_channels c;
+                tg_few_channels_prepare(f, c0, steps, &c);
+                if (full && c.q0.is_short && c.q1.is_short) {
+                    for (q = 0; q < pixel_pairs; ++q) {
+                        tg_few_quad(p, &c, block + q * 2 * steps, steps / 4, out + 2 * q * out_c, 2 * q + 1 < out_w,
+                                    1);
+                    }
+                } else {
+                    for (q = 0; q < pixel_pairs; ++q) {
+                        tg_few_quad(p, &c, block + q * 2 * steps, steps / 4, out + 2 * q * out_c, 2 * q + 1 < out_w,
+                                    0);
+                    }
+                }
+            }
+            continue;
+        }
+        for (q = 0; q < pixel_pairs; ++q) {
+            tg_few_block(p, rows, shifted, row_words, 2 * q, 1, block);
+            for (c0 = 0; c0 < out_c; c0 += 2) {
+                tg_few_channels c;
+                tg_few_channels_prepare(f, c0, steps, &c);
+                tg_few_quad(p, &c, block, steps / 4, out + 2 * q * out_c, 2 * q + 1 < out_w,
+                            full && c.q0.is_short && c.q1.is_short);
+            }
+        }
+    }
+    return 1;
+}
+#endif
+
+void tg_conv_few_channels_s8(const tg_context *ctx, const tg_conv_few_channels_params *params, const int8_t *input,
+                             int8_t *output)
+{
+#if defined(__ARM_FEATURE_DSP)
+    if (tg_few_run(ctx, params, input, output)) {
+        return;
+    }
+#endif
+    tg_conv_s8(ctx, &params->conv, input, output);
+}
