@@ -193,10 +193,11 @@ class _ConvBase(Op):
             return ctx.call(fused, [ctx.pointer(node.inputs[0]), ctx.pointer(node.inputs[3]),
                                     ctx.pointer(node.outputs[0])])
         if ctx.kernel is not None and ctx.kernel.function == FEW_CHANNELS:  # the conv's fields and packed weights
-            weights = graph.tensors[node.inputs[1]].data
+            weights, bias = graph.tensors[node.inputs[1]].data, graph.tensors[node.inputs[2]].data
             assert weights is not None
-            packed = ctx.array("packed", few_channels_packed(weights), "weights as int16 tap pairs, a word each")
-            return ctx.call([("conv", _nested(fields)), ("packed", packed)],
+            words, fast = few_channels_packed(weights, bias, p, self._accumulator_bits(node, graph))
+            packed = ctx.array("packed", words, "per channel pair: biases, weights as int16 tap pairs, requantization")
+            return ctx.call([("conv", _nested(fields)), ("packed", packed), ("fast", "1" if fast else "0")],
                             [ctx.pointer(node.inputs[0]), ctx.pointer(node.outputs[0])])
         return ctx.call(fields, [ctx.pointer(node.inputs[0]), ctx.pointer(node.outputs[0])])
 
@@ -455,12 +456,18 @@ def _few_channels_in_place(node: Node, graph: Graph) -> list[InPlace]:
     return [InPlace(0, _conv_delta(_few_channels_key(node, graph, (1, out_w))))]
 
 
-def few_channels_packed(weights: np.ndarray) -> np.ndarray:
-    """tg_conv_few_channels_params.packed: OHWI int8 weights as int16 tap pairs, one int32 word each (tap 2j in
-    the low half, 2j + 1 in the high half: int32 keeps the array word-aligned), [ceil(C_out / 2), S, 2]
-    (channel pair, step, channel of the pair), the steps s = ky * P + j (P tap pairs per kernel row: taps
-    t = kx * C_in + c zero-padded to 2 P) zero-padded to S = KH x P rounded up to 4; an odd last channel
-    paired with a zero channel."""
+def few_channels_packed(weights: np.ndarray, bias: np.ndarray | None, params: dict, bits: int) -> tuple[np.ndarray, bool]:
+    """tg_conv_few_channels_params.packed and .fast. For each pair of output channels (an odd last channel
+    paired with a zero channel): its two biases, its weights, then the short requantization (tg_dsp.h) of
+    each channel (multiplier, 2^(e-1) + output_offset 2^e, e), 2 S + 8 int32 words. The weights are int16
+    tap pairs, a word each (tap 2j in the low half, 2j + 1 in the high half), per step s = ky * P + j
+    (P tap pairs per kernel row: taps t = kx * C_in + c zero-padded to 2 P) the first channel's word, then
+    the second's, the steps zero-padded to S = KH x P rounded up to 4. `fast`: every live channel takes the
+    short requantization (accumulator_bits <= 29, shift in [-23, -1]) and the clamp is the whole int8 range;
+    a dead channel (all weights 0) then gets bias 0, multiplier 0, e = 1 and 2 x its constant output as the
+    rounding term, so the same five instructions give its constant. Otherwise only the weights are read."""
+    from ..arith import requantize
+
     out_c, kh, kw, in_c = weights.shape
     pairs = (kw * in_c + 1) // 2
     rows = np.zeros((out_c + out_c % 2, kh, 2 * pairs), np.int16)
@@ -468,8 +475,29 @@ def few_channels_packed(weights: np.ndarray) -> np.ndarray:
     steps = np.zeros((out_c + out_c % 2, _few_steps(kh, pairs), 2), np.int16)
     steps[:, :kh * pairs] = rows.reshape(-1, kh * pairs, 2)
     taps = steps.reshape(-1, 2, steps.shape[1], 2).transpose(0, 2, 1, 3)  # [channel pair, step, channel, tap]
-    low = taps[..., 0].astype(np.int32) & 0xFFFF
-    return np.ascontiguousarray(low | (taps[..., 1].astype(np.int32) << 16))
+    words = (taps[..., 0].astype(np.int64) & 0xFFFF) | (taps[..., 1].astype(np.int64) << 16)
+    channel_pairs = len(words)
+    b = np.zeros(2 * channel_pairs, np.int64)
+    b[:out_c] = 0 if bias is None else bias
+    multiplier = np.broadcast_to(np.asarray(params["multiplier"], np.int64), (out_c,))
+    shift = np.broadcast_to(np.asarray(params["shift"], np.int64), (out_c,))
+    live = weights.reshape(out_c, -1).any(axis=1)
+    short = (shift <= -1) & (shift >= -23) & (bits <= 29)
+    fast = bool(params["act_min"] == -128 and params["act_max"] == 127 and short[live].all())
+    requant = np.zeros((2 * channel_pairs, 3), np.int64)  # multiplier, rounding term, e
+    if fast:
+        for c in range(out_c):
+            if live[c]:
+                e = int(-shift[c])
+                requant[c] = (multiplier[c], (1 << (e - 1)) + params["output_offset"] * (1 << e), e)
+            else:
+                constant = int(requantize(np.array([b[c]]), multiplier[c:c + 1], shift[c:c + 1],
+                                          params["output_offset"], -128, 127)[0])
+                b[c] = 0
+                requant[c] = (0, 2 * constant, 1)
+    packed = np.concatenate([b.reshape(-1, 2), words.reshape(channel_pairs, -1),
+                             requant.reshape(channel_pairs, 6)], axis=1)
+    return np.ascontiguousarray((packed & 0xFFFFFFFF).astype(np.uint32).view(np.int32)), fast
 
 
 # 4-bit weights (packed two per byte, tinygen/quantize/precision.py): one plain kernel each, which unpacks

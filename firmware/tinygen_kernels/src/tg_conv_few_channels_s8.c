@@ -100,9 +100,9 @@ typedef struct {
     tg_dsp_requant_t general;
 } tg_few_requant;
 
-/* A pair of output channels c0, c0 + 1 (an odd last channel pairs with a zero channel, not stored). */
+/* A pair of output channels c0, c0 + 1 (an odd last channel pairs with a zero channel, not stored), for
+ * the general output stage (params->fast = 0). */
 typedef struct {
-    const uint32_t *weights; /* its packed words */
     int32_t bias0, bias1, c0, store1;
     tg_few_requant q0, q1;
 } tg_few_channels;
@@ -119,48 +119,91 @@ TG_INLINE void tg_few_requant_prepare(const tg_conv_params *p, int32_t oc, tg_fe
     }
 }
 
-TG_INLINE void tg_few_channels_prepare(const tg_conv_few_channels_params *f, int32_t c0, int32_t steps,
-                                       tg_few_channels *c)
+TG_COLD static void tg_few_channels_prepare(const tg_conv_params *p, int32_t c0, tg_few_channels *c)
 {
-    const tg_conv_params *p = &f->conv;
     c->c0 = c0;
     c->store1 = c0 + 1 < p->output.c;
     c->bias0 = p->bias ? p->bias[c0] : 0;
     c->bias1 = c->store1 && p->bias ? p->bias[c0 + 1] : 0;
-    c->weights = (const uint32_t *)f->packed + c0 * steps; /* 2 x steps words per channel pair */
     tg_few_requant_prepare(p, c0, &c->q0);
     tg_few_requant_prepare(p, c->store1 ? c0 + 1 : c0, &c->q1);
 }
 
-/* acc[0..3] (pixel 0 channel 0, pixel 0 channel 1, pixel 1 channel 0, pixel 1 channel 1) += the products
- * of `quads` x 4 steps: per step the two channels' weight words (w) and the two pixels' activation words
- * (x). Four single loads back to back cost 2 + 1 + 1 + 1 cycles (an LDM of 2 words 3, so two of them 6),
- * then four SMLAD: 9 cycles per step (8 multiplies), and the loop 4 per 4 steps. 11 registers: no r7. */
-TG_INLINE void tg_few_mac(const uint32_t *x, const uint32_t *w, int32_t quads, int32_t *acc)
-{
-    int32_t c00 = acc[0], c01 = acc[1], c10 = acc[2], c11 = acc[3];
-    uint32_t wa, wb, a, b;
-#define TG_FEW_STEP                         \
-    "ldr %[wa], [%[w]], #4\n\t"             \
-    "ldr %[wb], [%[w]], #4\n\t"             \
-    "ldr %[a], [%[x]], #4\n\t"              \
-    "ldr %[b], [%[x]], #4\n\t"              \
+/* clang-format off */
+/* One step: the two channels' weight words (w) and the two pixels' activation words (x), four SMLAD (8
+ * multiplies). Four single loads back to back cost 2 + 1 + 1 + 1 cycles (two LDM of 2 words 6): 9 cycles. */
+#define TG_FEW_STEP \
+    "ldr %[wa], [%[w]], #4\n\t" \
+    "ldr %[wb], [%[w]], #4\n\t" \
+    "ldr %[a], [%[x]], #4\n\t" \
+    "ldr %[b], [%[x]], #4\n\t" \
     "smlad %[c00], %[wa], %[a], %[c00]\n\t" \
     "smlad %[c01], %[wb], %[a], %[c01]\n\t" \
     "smlad %[c10], %[wa], %[b], %[c10]\n\t" \
     "smlad %[c11], %[wb], %[b], %[c11]\n\t"
-    __asm__ volatile("1:\n\t" TG_FEW_STEP TG_FEW_STEP TG_FEW_STEP TG_FEW_STEP "subs %[n], %[n], #1\n\t"
-                     "bne 1b"
+/* The loop over `n` x 4 steps: 40 cycles per 32 multiplies. */
+#define TG_FEW_LOOP "1:\n\t" TG_FEW_STEP TG_FEW_STEP TG_FEW_STEP TG_FEW_STEP "subs %[n], %[n], #1\n\t" "bne 1b\n\t"
+/* The short requantization of accumulator `v` (tg_dsp_short: SMMLAR(2 v, M, round + [v < 0]) >> e) with
+ * (M, round, e) in (wa, wb, a), saturated to int8 (the whole range): 5 cycles. */
+#define TG_FEW_SHORT(v) \
+    "lsl %[b], %[" v "], #1\n\t" \
+    "add %[n], %[wb], %[b], asr #31\n\t" \
+    "smmlar %[" v "], %[b], %[wa], %[n]\n\t" \
+    "asr %[" v "], %[" v "], %[a]\n\t" \
+    "ssat %[" v "], #8, %[" v "]\n\t"
+
+/* The 4 outputs of a channel pair at a pixel pair (x: its block; *w: the channel pair's packed words, left
+ * after them), params->fast: the biases, the loop, each channel's requantization (3 loads, 4 cycles, and
+ * 10 cycles; single loads: an LDM's register list is in register order, which "r" operands do not fix), the four int8 results packed in a word (pixel 0 channel 0 in byte 0, channel 1 in
+ * byte 1, pixel 1 in bytes 2, 3): about 34 cycles besides the loop. 11 registers: no r7. */
+TG_INLINE uint32_t tg_few_quad_fast(const uint32_t *x, const uint32_t **weights, int32_t quads)
+{
+    const uint32_t *w = *weights;
+    int32_t c00, c01, c10, c11;
+    uint32_t wa, wb, a, b;
+    __asm__ volatile(
+        "ldr %[c00], [%[w]], #4\n\t"
+        "ldr %[c01], [%[w]], #4\n\t"
+        "mov %[c10], %[c00]\n\t"
+        "mov %[c11], %[c01]\n\t"
+        TG_FEW_LOOP
+        "ldr %[wa], [%[w]], #4\n\t"
+        "ldr %[wb], [%[w]], #4\n\t"
+        "ldr %[a], [%[w]], #4\n\t"
+        TG_FEW_SHORT("c00") TG_FEW_SHORT("c10")
+        "ldr %[wa], [%[w]], #4\n\t"
+        "ldr %[wb], [%[w]], #4\n\t"
+        "ldr %[a], [%[w]], #4\n\t"
+        TG_FEW_SHORT("c01") TG_FEW_SHORT("c11")
+        "and %[c00], %[c00], #255\n\t"
+        "bfi %[c00], %[c01], #8, #8\n\t"
+        "bfi %[c00], %[c10], #16, #8\n\t"
+        "bfi %[c00], %[c11], #24, #8"
+        : [c00] "=&r"(c00), [c01] "=&r"(c01), [c10] "=&r"(c10), [c11] "=&r"(c11), [x] "+r"(x), [w] "+r"(w),
+          [n] "+r"(quads), [wa] "=&r"(wa), [wb] "=&r"(wb), [a] "=&r"(a), [b] "=&r"(b)
+        :
+        : "cc", "memory");
+    *weights = w;
+    return (uint32_t)c00;
+}
+
+/* acc[0..3] (pixel 0 channel 0, pixel 0 channel 1, pixel 1 channel 0, pixel 1 channel 1) += the products
+ * of `quads` x 4 steps (the general output stage's accumulators). */
+TG_INLINE void tg_few_mac(const uint32_t *x, const uint32_t *w, int32_t quads, int32_t *acc)
+{
+    int32_t c00 = acc[0], c01 = acc[1], c10 = acc[2], c11 = acc[3];
+    uint32_t wa, wb, a, b;
+    __asm__ volatile(TG_FEW_LOOP
                      : [c00] "+r"(c00), [c01] "+r"(c01), [c10] "+r"(c10), [c11] "+r"(c11), [x] "+r"(x), [w] "+r"(w),
                        [n] "+r"(quads), [wa] "=&r"(wa), [wb] "=&r"(wb), [a] "=&r"(a), [b] "=&r"(b)
                      :
                      : "cc", "memory");
-#undef TG_FEW_STEP
     acc[0] = c00;
     acc[1] = c01;
     acc[2] = c10;
     acc[3] = c11;
 }
+/* clang-format on */
 
 TG_INLINE int8_t tg_few_output(const tg_conv_params *p, int32_t acc, const tg_few_requant *q)
 {
@@ -169,31 +212,15 @@ TG_INLINE int8_t tg_few_output(const tg_conv_params *p, int32_t acc, const tg_fe
     return (int8_t)TG_CLAMP(v, p->activation_min, p->activation_max);
 }
 
-/* The 4 outputs of a channel pair at a pixel pair (x: its block), into dst (pixel 0's channels; pixel 1's
- * follow C_out later, when `second`). `fast`: both channels short and the clamp the whole int8 range
- * (the MLPerf first layers' case: one SSAT each). */
-TG_INLINE void tg_few_quad(const tg_conv_params *p, const tg_few_channels *c, const uint32_t *x, int32_t quads,
-                           int8_t *dst, int32_t second, int32_t fast)
+/* The 4 outputs of a channel pair at a pixel pair (x: its block; w: the channel pair's packed words) into
+ * dst (pixel 0's channels; pixel 1's follow C_out later, when `second`). */
+TG_INLINE void tg_few_quad(const tg_conv_params *p, const tg_few_channels *c, const uint32_t *x, const uint32_t *w,
+                           int32_t quads, int8_t *dst, int32_t second)
 {
     int32_t acc[4];
     acc[0] = acc[2] = c->bias0;
     acc[1] = acc[3] = c->bias1;
-    tg_few_mac(x, c->weights, quads, acc);
-    if (fast) {
-        int8_t *out = dst + c->c0;
-        out[0] = (int8_t)tg_ssat8(tg_dsp_short(2 * acc[0], &c->q0.fast));
-        if (c->store1) {
-            out[1] = (int8_t)tg_ssat8(tg_dsp_short_any(2 * acc[1], &c->q1.fast, c->q1.sign_mask));
-        }
-        if (second) {
-            out += p->output.c;
-            out[0] = (int8_t)tg_ssat8(tg_dsp_short_any(2 * acc[2], &c->q0.fast, c->q0.sign_mask));
-            if (c->store1) {
-                out[1] = (int8_t)tg_ssat8(tg_dsp_short_any(2 * acc[3], &c->q1.fast, c->q1.sign_mask));
-            }
-        }
-        return;
-    }
+    tg_few_mac(x, w + 2, quads, acc);
     dst[c->c0] = tg_few_output(p, acc[0], &c->q0);
     if (c->store1) {
         dst[c->c0 + 1] = tg_few_output(p, acc[1], &c->q1);
@@ -202,6 +229,21 @@ TG_INLINE void tg_few_quad(const tg_conv_params *p, const tg_few_channels *c, co
         dst[p->output.c + c->c0] = tg_few_output(p, acc[2], &c->q0);
         if (c->store1) {
             dst[p->output.c + c->c0 + 1] = tg_few_output(p, acc[3], &c->q1);
+        }
+    }
+}
+
+/* The four packed results of tg_few_quad_fast into dst (as tg_few_quad). */
+TG_INLINE void tg_few_store(uint32_t v, int8_t *dst, int32_t out_c, int32_t store1, int32_t second)
+{
+    dst[0] = (int8_t)v;
+    if (store1) {
+        dst[1] = (int8_t)(v >> 8);
+    }
+    if (second) {
+        dst[out_c] = (int8_t)(v >> 16);
+        if (store1) {
+            dst[out_c + 1] = (int8_t)(v >> 24);
         }
     }
 }
@@ -243,8 +285,7 @@ static void tg_few_block(const tg_conv_params *p, const uint32_t *rows, const ui
 }
 
 /* The layer, or 0 when this variant does not take it. With scratch for an output row's block ("row"):
- * channel pairs outer, so a channel pair's requantization is prepared once per row; with scratch for one
- * pixel pair's ("pair"), pixel pairs outer. */
+ * channel pairs outer; with scratch for one pixel pair's ("pair"), pixel pairs outer. */
 static int32_t tg_few_run(const tg_context *ctx, const tg_conv_few_channels_params *f, const int8_t *input,
                           int8_t *output)
 {
@@ -253,7 +294,8 @@ static int32_t tg_few_run(const tg_context *ctx, const tg_conv_few_channels_para
     const int32_t out_w = p->output.w, out_c = p->output.c, pixel_pairs = (p->output.w + 1) / 2;
     const int32_t odd = tg_few_odd(p);
     const int32_t rows_words = k_h * row_words * (odd ? 2 : 1);
-    const int32_t full = p->activation_min == -128 && p->activation_max == 127;
+    const int32_t channel_words = 2 * steps + 8; /* of a channel pair in `packed` */
+    const uint32_t *packed = (const uint32_t *)f->packed;
     int32_t whole_row, oy, ky, c0, q;
     uint32_t *rows, *shifted, *block;
     if (p->groups != 1 || p->input.c > 4 || p->dilation.h != 1 || p->dilation.w != 1 || f->packed == NULL ||
@@ -273,30 +315,31 @@ static int32_t tg_few_run(const tg_context *ctx, const tg_conv_few_channels_para
         }
         if (whole_row) {
             tg_few_block(p, rows, shifted, row_words, 0, pixel_pairs, block);
+        }
+        for (q = 0; q < (whole_row ? 1 : pixel_pairs); ++q) {
+            if (!whole_row) {
+                tg_few_block(p, rows, shifted, row_words, 2 * q, 1, block);
+            }
             for (c0 = 0; c0 < out_c; c0 += 2) {
-                tg_few_channels c;
-                tg_few_channels_prepare(f, c0, steps, &c);
-                if (full && c.q0.is_short && c.q1.is_short) {
-                    for (q = 0; q < pixel_pairs; ++q) {
-                        tg_few_quad(p, &c, block + q * 2 * steps, steps / 4, out + 2 * q * out_c, 2 * q + 1 < out_w,
-                                    1);
+                const uint32_t *w = packed + (c0 / 2) * channel_words;
+                const int32_t store1 = c0 + 1 < out_c;
+                const int32_t first = whole_row ? 0 : q, last = whole_row ? pixel_pairs : q + 1;
+                int32_t r;
+                if (f->fast) {
+                    for (r = first; r < last; ++r) {
+                        const uint32_t *x = block + (whole_row ? r * 2 * steps : 0);
+                        const uint32_t *cursor = w;
+                        const uint32_t v = tg_few_quad_fast(x, &cursor, steps / 4);
+                        tg_few_store(v, out + 2 * r * out_c + c0, out_c, store1, 2 * r + 1 < out_w);
                     }
                 } else {
-                    for (q = 0; q < pixel_pairs; ++q) {
-                        tg_few_quad(p, &c, block + q * 2 * steps, steps / 4, out + 2 * q * out_c, 2 * q + 1 < out_w,
-                                    0);
+                    tg_few_channels c;
+                    tg_few_channels_prepare(p, c0, &c);
+                    for (r = first; r < last; ++r) {
+                        tg_few_quad(p, &c, block + (whole_row ? r * 2 * steps : 0), w, steps / 4, out + 2 * r * out_c,
+                                    2 * r + 1 < out_w);
                     }
                 }
-            }
-            continue;
-        }
-        for (q = 0; q < pixel_pairs; ++q) {
-            tg_few_block(p, rows, shifted, row_words, 2 * q, 1, block);
-            for (c0 = 0; c0 < out_c; c0 += 2) {
-                tg_few_channels c;
-                tg_few_channels_prepare(f, c0, steps, &c);
-                tg_few_quad(p, &c, block, steps / 4, out + 2 * q * out_c, 2 * q + 1 < out_w,
-                            full && c.q0.is_short && c.q1.is_short);
             }
         }
     }
