@@ -456,7 +456,8 @@ def _few_channels_in_place(node: Node, graph: Graph) -> list[InPlace]:
     return [InPlace(0, _conv_delta(_few_channels_key(node, graph, (1, out_w))))]
 
 
-def few_channels_packed(weights: np.ndarray, bias: np.ndarray | None, params: dict, bits: int) -> tuple[np.ndarray, bool]:
+def few_channels_packed(weights: np.ndarray, bias: np.ndarray | None, params: dict,
+                        bits: int) -> tuple[np.ndarray, bool]:
     """tg_conv_few_channels_params.packed and .fast. For each pair of output channels (an odd last channel
     paired with a zero channel): its two biases, its weights, then the short requantization (tg_dsp.h) of
     each channel (multiplier, 2^(e-1) + output_offset 2^e, e), 2 S + 8 int32 words. The weights are int16
