@@ -482,7 +482,7 @@ def few_channels_packed(weights: np.ndarray, bias: np.ndarray | None, params: di
     b[:out_c] = 0 if bias is None else bias
     multiplier = np.broadcast_to(np.asarray(params["multiplier"], np.int64), (out_c,))
     shift = np.broadcast_to(np.asarray(params["shift"], np.int64), (out_c,))
-    live = weights.reshape(out_c, -1).any(axis=1)
+    live: np.ndarray = np.asarray(weights.reshape(out_c, -1).any(axis=1))
     short = (shift <= -1) & (shift >= -23) & (bits <= 29)
     fast = bool(params["act_min"] == -128 and params["act_max"] == 127 and short[live].all())
     requant = np.zeros((2 * channel_pairs, 3), np.int64)  # multiplier, rounding term, e
