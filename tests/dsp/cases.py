@@ -143,7 +143,7 @@ def conv_case(seed: int) -> Case:
             case.expected[y] = "tg_conv_s8"
         elif kernel == (1, 1) and not any(pads):
             case.expected[y] = "tg_conv_1x1_s8"
-        elif in_c <= 4 and dilation == (1, 1):
+        elif in_c <= 4 and dilation == (1, 1) and out_c <= 16:
             case.expected[y] = "tg_conv_few_channels_s8"
         else:
             case.expected[y] = "tg_conv_im2col_s8"
@@ -173,6 +173,7 @@ def few_channels_case(seed: int) -> Case:
         ((3, 3), (2, 2), (1, 1, 1, 1), 6, 9, 3, 10, True, True, False, [0, 3, 9]),  # dead channels (stored rows)
         ((1, 3), (1, 1), (0, 1, 0, 1), 1, 9, 1, 4, True, True, False, []),      # 1-D
         ((3, 1), (1, 1), (3, 0, 3, 0), 3, 1, 2, 3, True, True, True, []),        # one column, pads beyond the input
+        ((3, 3), (2, 2), (1, 1, 1, 1), 5, 6, 1, 17, True, True, False, []),     # 17 > 16 channels: im2col
     ]
     for kernel, stride, pads, height, width, in_c, out_c, fast, per_channel, narrow, dead in layers:
         window = Window(kernel, stride, (1, 1), pads)
@@ -184,7 +185,7 @@ def few_channels_case(seed: int) -> Case:
         _dead_channels(weights, bias, params, dead)
         y = b.layer("conv2d", [x, b.constant(weights, "w"), b.constant(bias, "b")], (1, out_h, out_w, out_c),
                     {**_attrs(window), "groups": 1, "activation": None}, params)
-        case.expected[y] = "tg_conv_few_channels_s8"
+        case.expected[y] = "tg_conv_few_channels_s8" if out_c <= 16 else "tg_conv_im2col_s8"
     b.finish()
     return case
 

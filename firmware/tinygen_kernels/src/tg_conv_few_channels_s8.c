@@ -61,34 +61,86 @@ int32_t tg_conv_few_channels_s8_get_buffer_size(const tg_conv_few_channels_param
 
 #if defined(__ARM_FEATURE_DSP)
 
-/* Input row iy widened into `even` (element e = padded column e / C_in, channel e % C_in) and, when
- * odd != NULL, into `odd` shifted by one element (odd[e] = even[e + 1]); `length` elements each. Rows
- * outside the input and columns in the padding are 0. */
-static void tg_few_widen(const tg_conv_params *p, const int8_t *input, int32_t iy, int16_t *even, int16_t *odd,
-                         int32_t length)
+/* Four int8 values (+ offset: SXTAB16 adds it to two at once) as two words of int16 pairs in natural
+ * order, (v0, v1) and (v2, v3): 2 SXTAB16 and 2 PKH. */
+TG_INLINE void tg_few_pair_words(uint32_t raw, uint32_t offsets, uint32_t *dst)
 {
-    const int32_t in_c = p->input.c;
+    const uint32_t lanes02 = tg_sxtab16(offsets, raw), lanes13 = tg_sxtab16_ror8(offsets, raw);
+    uint32_t low, high;
+    __asm__("pkhbt %0, %1, %2, lsl #16"
+            : "=r"(low)
+            : "r"(lanes02), "r"(lanes13));
+    __asm__("pkhtb %0, %1, %2, asr #16"
+            : "=r"(high)
+            : "r"(lanes13), "r"(lanes02));
+    dst[0] = low;
+    dst[1] = high;
+}
+
+/* Input row iy widened into `even` (element e = padded column e / C_in, channel e % C_in, as int16 pairs in
+ * words) and, when odd != NULL, into `odd` shifted by one element (odd[e] = even[e + 1]); `words` words
+ * each. Rows outside the input and columns in the padding are 0. The input values are widened four at a
+ * time into whichever copy they start a word of (the even one when the left padding has an even number of
+ * elements), and the other copy is derived from it a word at a time (two halves of neighbouring words). */
+static void tg_few_widen(const tg_conv_params *p, const int8_t *input, int32_t iy, uint32_t *even, uint32_t *odd,
+                         int32_t words)
+{
+    const int32_t in_c = p->input.c, length = 2 * words;
     const int32_t lead = TG_MIN(p->padding.left * in_c, length);
     const int32_t count = iy >= 0 && iy < p->input.h ? TG_MIN(p->input.w * in_c, length - lead) : 0;
-    const int32_t offset = p->input_offset;
+    const uint32_t offsets = tg_pair(p->input_offset);
     const int8_t *src = input + iy * p->input.w * in_c;
-    int16_t *dst = even + lead;
-    int32_t i;
-    memset(even, 0, (size_t)length * sizeof *even);
-    for (i = 0; i + 4 <= count; i += 4) { /* one load, four values: SXTAB16 adds the offset to two at once */
-        const uint32_t raw = tg_read_u32(src + i);
-        const uint32_t lanes02 = tg_sxtab16(tg_pair(offset), raw), lanes13 = tg_sxtab16_ror8(tg_pair(offset), raw);
-        dst[i] = (int16_t)lanes02;
-        dst[i + 1] = (int16_t)lanes13;
-        dst[i + 2] = (int16_t)(lanes02 >> 16);
-        dst[i + 3] = (int16_t)(lanes13 >> 16);
+    const int32_t shifted = lead & 1; /* the values start words of the odd copy */
+    uint32_t *aligned = shifted && odd != NULL ? odd : even;
+    const int32_t first = (lead - shifted) / 2; /* the word the first value starts */
+    int32_t i, k;
+    if (count == 0) {
+        memset(even, 0, 4 * (size_t)words);
+        if (odd != NULL) {
+            memset(odd, 0, 4 * (size_t)words);
+        }
+        return;
     }
-    for (; i < count; ++i) {
-        dst[i] = (int16_t)(src[i] + offset);
+    for (k = 0; k < first; ++k) {
+        aligned[k] = 0;
     }
-    if (odd != NULL) {
-        memcpy(odd, even + 1, (size_t)(length - 1) * sizeof *odd);
-        odd[length - 1] = 0;
+    {
+        const int8_t *from = src, *end = src + (count & ~3);
+        uint32_t *to = aligned + first;
+        for (; from < end; from += 4, to += 2) { /* 9 cycles per 4 values */
+            tg_few_pair_words(tg_read_u32(from), offsets, to);
+        }
+    }
+    i = count & ~3;
+    k = first + i / 2;
+    if (i < count) { /* 1 to 3 values, then zeros (filled with -offset: widened 0); no read beyond them */
+        uint32_t pair[2];
+        tg_few_pair_words(tg_dsp_read_partial(src + i, count - i, (int8_t)(-p->input_offset)), offsets, pair);
+        aligned[k++] = pair[0];
+        if (k < words) {
+            aligned[k++] = pair[1];
+        }
+    }
+    for (; k < words; ++k) {
+        aligned[k] = 0;
+    }
+    if (!shifted) { /* odd[e] = even[e + 1] */
+        if (odd != NULL) {
+            for (k = 0; k + 1 < words; ++k) {
+                odd[k] = (even[k] >> 16) | (even[k + 1] << 16);
+            }
+            odd[words - 1] = even[words - 1] >> 16;
+        }
+    } else if (aligned == odd) { /* even[e] = odd[e - 1], even[0] padding */
+        even[0] = odd[0] << 16;
+        for (k = 1; k < words; ++k) {
+            even[k] = (odd[k - 1] >> 16) | (odd[k] << 16);
+        }
+    } else { /* the odd copy's words were written into `even`: shift them one element up, last word first */
+        for (k = words - 1; k > 0; --k) {
+            even[k] = (even[k - 1] >> 16) | (even[k] << 16);
+        }
+        even[0] <<= 16;
     }
 }
 
@@ -203,6 +255,63 @@ TG_INLINE void tg_few_mac(const uint32_t *x, const uint32_t *w, int32_t quads, i
     acc[2] = c10;
     acc[3] = c11;
 }
+/* What tg_few_row_fast reloads per pixel pair (it has no register left for it). */
+typedef struct {
+    const uint32_t *weights; /* the channel pair's packed words */
+    int32_t quads;           /* steps / 4 */
+    int8_t *out;             /* the pixel pair's first output (its channel c0) */
+    int32_t out_c;
+    int32_t count; /* pixel pairs left */
+} tg_few_frame;
+
+/* tg_few_quad_fast over `count` consecutive pixel pairs of a row's block (x), both pixels and both channels
+ * stored: per pixel pair the state is reloaded from the frame (its address kept on the stack: the
+ * microkernel takes every register but sp), 4 STRB, and the loop: about 20 cycles besides
+ * tg_few_quad_fast's. */
+TG_INLINE void tg_few_row_fast(const uint32_t *x, tg_few_frame *frame)
+{
+    int32_t c00, c01, c10, c11, n;
+    const uint32_t *w;
+    uint32_t wa, wb, a, b = (uint32_t)frame;
+    __asm__ volatile(
+        "str %[b], [sp, #-8]!\n\t"
+        "2:\n\t"
+        "ldr %[b], [sp]\n\t"
+        "ldr %[w], [%[b], #0]\n\t"
+        "ldr %[n], [%[b], #4]\n\t"
+        "ldr %[c00], [%[w]], #4\n\t"
+        "ldr %[c01], [%[w]], #4\n\t"
+        "mov %[c10], %[c00]\n\t"
+        "mov %[c11], %[c01]\n\t"
+        TG_FEW_LOOP
+        "ldr %[wa], [%[w]], #4\n\t"
+        "ldr %[wb], [%[w]], #4\n\t"
+        "ldr %[a], [%[w]], #4\n\t"
+        TG_FEW_SHORT("c00") TG_FEW_SHORT("c10")
+        "ldr %[wa], [%[w]], #4\n\t"
+        "ldr %[wb], [%[w]], #4\n\t"
+        "ldr %[a], [%[w]], #4\n\t"
+        TG_FEW_SHORT("c01") TG_FEW_SHORT("c11")
+        "ldr %[b], [sp]\n\t"
+        "ldr %[a], [%[b], #8]\n\t"
+        "ldr %[wa], [%[b], #12]\n\t"
+        "ldr %[n], [%[b], #16]\n\t"
+        "strb %[c00], [%[a]]\n\t"
+        "strb %[c01], [%[a], #1]\n\t"
+        "strb %[c10], [%[a], %[wa]]\n\t"
+        "add %[a], %[a], %[wa]\n\t"
+        "strb %[c11], [%[a], #1]\n\t"
+        "add %[a], %[a], %[wa]\n\t"
+        "str %[a], [%[b], #8]\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "str %[n], [%[b], #16]\n\t"
+        "bne 2b\n\t"
+        "add sp, sp, #8"
+        : [c00] "=&r"(c00), [c01] "=&r"(c01), [c10] "=&r"(c10), [c11] "=&r"(c11), [x] "+r"(x), [w] "=&r"(w),
+          [n] "=&r"(n), [wa] "=&r"(wa), [wb] "=&r"(wb), [a] "=&r"(a), [b] "+r"(b)
+        :
+        : "cc", "memory");
+}
 /* clang-format on */
 
 TG_INLINE int8_t tg_few_output(const tg_conv_params *p, int32_t acc, const tg_few_requant *q)
@@ -276,9 +385,18 @@ static void tg_few_block(const tg_conv_params *p, const uint32_t *rows, const ui
         const uint32_t *x1 = (s1 & 1 ? shifted : rows) + (s1 >> 1);
         uint32_t *dst = block;
         for (ky = 0; ky < k_h; ++ky, x0 += row_words, x1 += row_words) {
-            for (j = 0; j < pairs; ++j, dst += 2) {
-                dst[0] = x0[j];
-                dst[1] = x1[j];
+            const uint32_t *a = x0, *b = x1;
+            for (j = pairs; j >= 2; j -= 2, a += 2, b += 2, dst += 4) { /* two steps: 4 loads, 4 stores */
+                const uint32_t a0 = a[0], a1 = a[1], b0 = b[0], b1 = b[1];
+                dst[0] = a0;
+                dst[1] = b0;
+                dst[2] = a1;
+                dst[3] = b1;
+            }
+            if (j != 0) {
+                dst[0] = a[0];
+                dst[1] = b[0];
+                dst += 2;
             }
         }
     }
@@ -310,8 +428,8 @@ static int32_t tg_few_run(const tg_context *ctx, const tg_conv_few_channels_para
     for (oy = 0; oy < p->output.h; ++oy) {
         int8_t *out = output + oy * out_w * out_c;
         for (ky = 0; ky < k_h; ++ky) {
-            tg_few_widen(p, input, oy * p->stride.h - p->padding.top + ky, (int16_t *)(void *)(rows + ky * row_words),
-                         odd ? (int16_t *)(void *)(shifted + ky * row_words) : NULL, 2 * row_words);
+            tg_few_widen(p, input, oy * p->stride.h - p->padding.top + ky, rows + ky * row_words,
+                         odd ? shifted + ky * row_words : NULL, row_words);
         }
         if (whole_row) {
             tg_few_block(p, rows, shifted, row_words, 0, pixel_pairs, block);
@@ -323,9 +441,19 @@ static int32_t tg_few_run(const tg_context *ctx, const tg_conv_few_channels_para
             for (c0 = 0; c0 < out_c; c0 += 2) {
                 const uint32_t *w = packed + (c0 / 2) * channel_words;
                 const int32_t store1 = c0 + 1 < out_c;
-                const int32_t first = whole_row ? 0 : q, last = whole_row ? pixel_pairs : q + 1;
-                int32_t r;
+                const int32_t last = whole_row ? pixel_pairs : q + 1;
+                int32_t first = whole_row ? 0 : q, r;
                 if (f->fast) {
+                    if (whole_row && store1 && out_w >= 2) { /* the pixel pairs of two pixels */
+                        tg_few_frame frame;
+                        frame.weights = w;
+                        frame.quads = steps / 4;
+                        frame.out = out + c0;
+                        frame.out_c = out_c;
+                        frame.count = out_w / 2;
+                        tg_few_row_fast(block, &frame);
+                        first = out_w / 2;
+                    }
                     for (r = first; r < last; ++r) {
                         const uint32_t *x = block + (whole_row ? r * 2 * steps : 0);
                         const uint32_t *cursor = w;
