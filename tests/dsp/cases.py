@@ -143,8 +143,49 @@ def conv_case(seed: int) -> Case:
             case.expected[y] = "tg_conv_s8"
         elif kernel == (1, 1) and not any(pads):
             case.expected[y] = "tg_conv_1x1_s8"
+        elif in_c <= 4 and dilation == (1, 1) and out_c <= 16:
+            case.expected[y] = "tg_conv_few_channels_s8"
         else:
             case.expected[y] = "tg_conv_im2col_s8"
+    b.finish()
+    return case
+
+
+def few_channels_case(seed: int) -> Case:
+    """tg_conv_few_channels_s8 (1 to 4 input channels): every channel count, strides 1 and 2 (and 3, and
+    stride.w * C_in odd: the shifted row copies), padding on every side (more than the kernel reaches),
+    odd widths (a row's last pixel alone), odd channel counts (the zero channel), per tensor, general
+    requantization and narrow clamps, dead channels."""
+    b = GraphBuilder(f"dsp_few_channels_{seed}", seed)
+    rng = b.rng
+    case = Case(b.graph)
+    # (kernel, stride, pads, in H, in W, C_in, C_out, fast, per_channel, narrow, dead)
+    layers = [
+        ((3, 3), (2, 2), (0, 0, 1, 1), 9, 10, 3, 8, True, True, False, []),      # VWW's first layer
+        ((10, 4), (2, 2), (4, 1, 5, 1), 13, 6, 1, 9, True, True, False, []),     # KWS's first, odd C_out
+        ((3, 3), (1, 1), (1, 1, 1, 1), 6, 7, 3, 16, True, True, False, []),      # IC's first: odd starts
+        ((3, 3), (1, 1), (1, 1, 1, 1), 5, 5, 1, 5, True, False, False, []),      # C_in = 1, stride 1, per tensor
+        ((2, 3), (1, 2), (0, 2, 1, 0), 5, 9, 2, 6, True, True, False, []),       # C_in = 2, uneven pads
+        ((3, 2), (2, 1), (2, 0, 0, 1), 7, 6, 4, 7, True, True, False, []),       # C_in = 4, odd C_out
+        ((5, 5), (3, 3), (2, 2, 2, 2), 8, 11, 3, 4, True, True, False, []),      # stride 3, 5x5
+        ((3, 3), (1, 1), (1, 1, 1, 1), 4, 5, 3, 6, False, True, True, []),       # general requantization
+        ((3, 3), (2, 2), (1, 1, 1, 1), 7, 7, 2, 5, False, False, True, []),      # per tensor, general, narrow
+        ((3, 3), (2, 2), (1, 1, 1, 1), 6, 9, 3, 10, True, True, False, [0, 3, 9]),  # dead channels (stored rows)
+        ((1, 3), (1, 1), (0, 1, 0, 1), 1, 9, 1, 4, True, True, False, []),      # 1-D
+        ((3, 1), (1, 1), (3, 0, 3, 0), 3, 1, 2, 3, True, True, True, []),        # one column, pads beyond the input
+        ((3, 3), (2, 2), (1, 1, 1, 1), 5, 6, 1, 17, True, True, False, []),     # 17 > 16 channels: im2col
+    ]
+    for kernel, stride, pads, height, width, in_c, out_c, fast, per_channel, narrow, dead in layers:
+        window = Window(kernel, stride, (1, 1), pads)
+        out_h, out_w = window.output_size(height, width)
+        in_zp = b.zero_point()
+        x = b.input((1, height, width, in_c), zp=in_zp)
+        weights = int8_weights(rng, (out_c, *kernel, in_c))
+        bias, params = conv_params(b, weights.reshape(out_c, -1), in_zp, fast, per_channel, narrow)
+        _dead_channels(weights, bias, params, dead)
+        y = b.layer("conv2d", [x, b.constant(weights, "w"), b.constant(bias, "b")], (1, out_h, out_w, out_c),
+                    {**_attrs(window), "groups": 1, "activation": None}, params)
+        case.expected[y] = "tg_conv_few_channels_s8" if out_c <= 16 else "tg_conv_im2col_s8"
     b.finish()
     return case
 
@@ -401,4 +442,4 @@ def avg_pool_case(seed: int) -> Case:
 
 
 CASES = {"conv": conv_case, "depthwise": depthwise_case, "fully_connected": fully_connected_case,
-         "add": add_case, "avg_pool": avg_pool_case, "conv_wide": conv_wide_case}
+         "add": add_case, "avg_pool": avg_pool_case, "few_channels": few_channels_case, "conv_wide": conv_wide_case}

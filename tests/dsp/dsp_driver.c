@@ -7,8 +7,9 @@
  *   "scratch" (kernel, IH, IW, IC, OH, OW, OC, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR, groups, multiplier)
  *             -> the kernel's _get_buffer_size; kernel 0..6: conv 1x1, conv im2col, conv wrapper,
  *                depthwise 3x3, depthwise fast, depthwise wrapper, fully connected fast (K = IC), wide
- *                (kernel 7) and direct (kernel 8); kernel 12: the fused residual Add's _rows twin of conv 1x1
- *                (a 1x1 kernel without padding) or im2col (tg_conv_*_add_rows_s8)
+ *                (kernel 7) and direct (kernel 8), conv few channels (kernel 9); kernel 12: the fused
+ *                residual Add's _rows twin of conv 1x1 (a 1x1 kernel without padding) or im2col
+ *                (tg_conv_*_add_rows_s8)
  *   "add_rows" (x1, x2, input1_offset, input2_offset, output_offset, input1 multiplier, shift, input2
  *             multiplier, shift, output multiplier, shift, activation min, max)
  *             -> tg_add_rows_s8's Add of x1 and x2 (src/tg_add_rows_s8.c), or -1000 where its exact-shift loop
@@ -34,6 +35,7 @@ static int32_t scratch(const int32_t *r)
 {
     tg_conv_params p;
     tg_fully_connected_params f;
+    tg_conv_few_channels_params few;
     memset(&p, 0, sizeof p);
     memset(&f, 0, sizeof f);
     p.input.n = p.output.n = p.filter.n = 1;
@@ -76,6 +78,10 @@ static int32_t scratch(const int32_t *r)
         return tg_fully_connected_fast_s8_get_buffer_size(&f);
     case 8:
         return tg_fully_connected_direct_s8_get_buffer_size(&f);
+    case 9:
+        few.conv = p;
+        few.packed = NULL;
+        return tg_conv_few_channels_s8_get_buffer_size(&few);
     case 12: {
         tg_conv_add_params fused;
         memset(&fused, 0, sizeof fused);

@@ -126,7 +126,7 @@ def test_add_rows_exact_shift_loop(driver) -> None:
 
 # --- scratch sizes and variant choice -----------------------------------------------------------------
 
-CONV, IM2COL, CONV_WRAPPER, DW3X3, DW_FAST, DW_WRAPPER, FC_FAST, FC_WIDE, FC_DIRECT = range(9)
+CONV, IM2COL, CONV_WRAPPER, DW3X3, DW_FAST, DW_WRAPPER, FC_FAST, FC_WIDE, FC_DIRECT, FEW_CHANNELS = range(10)
 
 
 def _conv_layer(rng: np.random.Generator, depthwise: bool) -> tuple[Graph, Node]:
@@ -183,7 +183,8 @@ def test_conv_scratch_equals_the_c_buffer_size(driver) -> None:
         depthwise = node.op == "depthwise_conv2d"
         kernel = _function(node, g)
         variant = {"tg_conv_1x1_s8": CONV, "tg_conv_im2col_s8": IM2COL, "tg_conv_s8": CONV_WRAPPER,
-                   "tg_depthwise_conv_3x3_s8": DW3X3, "tg_depthwise_conv_fast_s8": DW_FAST}[kernel]
+                   "tg_depthwise_conv_3x3_s8": DW3X3, "tg_depthwise_conv_fast_s8": DW_FAST,
+                   "tg_conv_few_channels_s8": FEW_CHANNELS}[kernel]
         planned.append(op_of(node).scratch_bytes(node, g))
         records.append(_record(variant, g, node))  # the chosen variant's own size
         chosen.append(_record(DW_WRAPPER if depthwise else CONV_WRAPPER, g, node))  # what the wrapper picks
@@ -193,6 +194,8 @@ def test_conv_scratch_equals_the_c_buffer_size(driver) -> None:
         label = f"{node.op} {node.attrs} on {g.tensors['x'].shape}"
         if node.op == "conv2d" and _function(node, g) == "tg_conv_s8":
             assert plan == 0 and picked == 0, label  # grouped: the plain kernel, no scratch
+        elif _function(node, g) == "tg_conv_few_channels_s8":  # the wrapper has no packed weights: im2col
+            assert plan == size, f"{label}: planned {plan} B, C wants {size} B"
         else:
             assert plan == size, f"{label}: planned {plan} B, C wants {size} B"
             assert picked == size, f"{label}: the C wrapper picks another variant ({picked} B)"

@@ -161,3 +161,22 @@ def test_fully_connected_least_scratch(graph: str, target: str, tmp_path: Path) 
     for out in source.outputs:
         assert_identical(golden[out], host[out], f"{graph}: host C, layer {out}")
         assert_identical(golden[out], firmware[out], f"{graph} on {target}: layer {out}")
+
+
+@pytest.mark.parametrize("target", ["qemu_m4", "qemu_m33"])
+def test_few_channels_least_scratch(target: str, tmp_path: Path) -> None:
+    """tg_conv_few_channels_s8 with the least scratch (its "pair" mode: one pixel pair's block, pixel pairs
+    outer) on the few_channels layers: firmware == host C == golden."""
+    source = CASES["few_channels"](SEED).graph
+    model = write_compiled(source, tmp_path / "few", "dsp_few_smallest", variants="smallest").model
+    kernels = [layer["kernel"] for layer in model.manifest["layer_list"] if "few_channels" in layer["kernel"]]
+    # "row" where both need the same (one pixel pair per row, or the fallback's output pixel is larger)
+    assert set(kernels) == {"tg_conv_few_channels_s8/pair", "tg_conv_few_channels_s8/row"}, kernels
+    assert kernels.count("tg_conv_few_channels_s8/pair") >= 8, kernels
+    batch = random_batch(np.random.default_rng(300 + SEED), source, SAMPLES)
+    x = batch if len(batch) > 1 else next(iter(batch.values()))
+    golden, host = model.golden(x, int8=True), model.run(x, int8=True)
+    firmware = model.run(x, int8=True, target=target)
+    for out in source.outputs:
+        assert_identical(golden[out], host[out], f"few channels: host C, layer {out}")
+        assert_identical(golden[out], firmware[out], f"few channels on {target}: layer {out}")

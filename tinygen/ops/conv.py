@@ -192,6 +192,13 @@ class _ConvBase(Op):
                      ("conv_first", "1" if p["residual"]["conv_first"] else "0")]
             return ctx.call(fused, [ctx.pointer(node.inputs[0]), ctx.pointer(node.inputs[3]),
                                     ctx.pointer(node.outputs[0])])
+        if ctx.kernel is not None and ctx.kernel.function == FEW_CHANNELS:  # the conv's fields and packed weights
+            weights, bias = graph.tensors[node.inputs[1]].data, graph.tensors[node.inputs[2]].data
+            assert weights is not None
+            words, fast = few_channels_packed(weights, bias, p, self._accumulator_bits(node, graph))
+            packed = ctx.array("packed", words, "per channel pair: biases, weights as int16 tap pairs, requantization")
+            return ctx.call([("conv", _nested(fields)), ("packed", packed), ("fast", "1" if fast else "0")],
+                            [ctx.pointer(node.inputs[0]), ctx.pointer(node.outputs[0])])
         return ctx.call(fields, [ctx.pointer(node.inputs[0]), ctx.pointer(node.outputs[0])])
 
     def weight_fields(self, node: Node, graph: Graph, ctx: EmitContext) -> list[tuple[str, str]]:
@@ -449,6 +456,118 @@ def _conv_in_place(blocks: tuple[int, ...]) -> Callable[[Node, Graph], list[InPl
     return in_place
 
 
+# --- first layers: 1 to 4 input channels (tg_conv_few_channels_s8) ------------------------------------
+FEW_CHANNELS = "tg_conv_few_channels_s8"
+
+
+def _few_pairs(node: Node, graph: Graph) -> int:
+    """Tap pairs per kernel row: ceil(KW * C_in / 2)."""
+    return (node.attrs["kernel"][1] * _nhwc(graph.tensors[node.inputs[0]].shape)[3] + 1) // 2
+
+
+def _few_channels_scratch(whole_row: bool) -> Callable[[Node, Graph], int]:
+    """tg_conv_few_channels_s8_get_buffer_size (`whole_row`; else what its "pair" mode makes do with): KH widened
+    input rows (and, when stride.w * C_in is odd, their copies shifted by one element), the block of an
+    output row's pixel pairs (or of one pixel pair), at least one output pixel (the plain fallback in place)."""
+
+    def scratch(node: Node, graph: Graph) -> int:
+        in_c = _nhwc(graph.tensors[node.inputs[0]].shape)[3]
+        _, _, out_w, out_c = _nhwc(graph.tensors[node.outputs[0]].shape)
+        kh, _ = node.attrs["kernel"]
+        sw = node.attrs["stride"][1]
+        row_words = ((out_w - 1) * sw * in_c + 2 * _few_pairs(node, graph) + 2) // 2
+        odd = (sw * in_c) % 2 == 1 and out_w > 1
+        block = ((out_w + 1) // 2 if whole_row else 1) * 2 * _few_steps(kh, _few_pairs(node, graph))
+        return max(4 * kh * row_words * (2 if odd else 1) + 4 * block, out_c)
+
+    return scratch
+
+
+def _few_pair_cost(node: Node, graph: Graph) -> int:
+    """Pixel pairs outer: each channel pair's requantization is prepared for every pixel pair, not once per
+    output row (about 30 instructions)."""
+    _, out_h, out_w, out_c = _nhwc(graph.tensors[node.outputs[0]].shape)
+    return 30 * ((out_c + 1) // 2) * out_h * ((out_w + 1) // 2 - 1)
+
+
+def _few_steps(kh: int, pairs: int) -> int:
+    """SMLAD steps per output pixel: KH x P tap pairs, rounded up to the microkernel's 4 steps per loop."""
+    return (kh * pairs + 3) // 4 * 4
+
+
+def _few_channels_key(node: Node, graph: Graph, blocks: tuple[int, ...]) -> tuple:
+    a = node.attrs
+    return (_nhwc(graph.tensors[node.inputs[0]].shape), _nhwc(graph.tensors[node.outputs[0]].shape),
+            tuple(a["kernel"]), tuple(a["stride"]), tuple(a["dilation"]), tuple(a["pads"]), blocks)
+
+
+FEW_CHANNELS_MAX_OUT = 16
+
+
+def _is_few_channels(node: Node, graph: Graph) -> bool:
+    """First layers: 1 to 4 input channels, at most FEW_CHANNELS_MAX_OUT output channels, no dilation, not
+    fused (the im2col variant takes the others; the C wrapper cannot take them: it has no packed weights).
+    With many output channels the im2col variant's per-pixel widening costs little per channel, and its
+    8-pixel blocks run across rows (no half pixel pair at an odd row end): KWS's first layer (1 -> 64
+    channels, 5 output columns) takes 0.72 M estimated cycles there, 1.0 M here; VWW's (3 -> 8) and IC's
+    (3 -> 16) run faster here."""
+    return (_is_im2col(node, graph) and "residual" not in node.params and list(node.attrs["dilation"]) == [1, 1]
+            and _nhwc(graph.tensors[node.inputs[0]].shape)[3] <= 4
+            and _nhwc(graph.tensors[node.outputs[0]].shape)[3] <= FEW_CHANNELS_MAX_OUT)
+
+
+def _few_channels_in_place(node: Node, graph: Graph) -> list[InPlace]:
+    """Output rows in order, each reading its KH input rows before writing (blocks of OW pixels), and the
+    plain fallback's single pixels."""
+    out_w = _nhwc(graph.tensors[node.outputs[0]].shape)[2]
+    return [InPlace(0, _conv_delta(_few_channels_key(node, graph, (1, out_w))))]
+
+
+def few_channels_packed(weights: np.ndarray, bias: np.ndarray | None, params: dict,
+                        bits: int) -> tuple[np.ndarray, bool]:
+    """tg_conv_few_channels_params.packed and .fast. For each pair of output channels (an odd last channel
+    paired with a zero channel): its two biases, its weights, then the short requantization (tg_dsp.h) of
+    each channel (multiplier, 2^(e-1) + output_offset 2^e, e), 2 S + 8 int32 words. The weights are int16
+    tap pairs, a word each (tap 2j in the low half, 2j + 1 in the high half), per step s = ky * P + j
+    (P tap pairs per kernel row: taps t = kx * C_in + c zero-padded to 2 P) the first channel's word, then
+    the second's, the steps zero-padded to S = KH x P rounded up to 4. `fast`: every live channel takes the
+    short requantization (accumulator_bits <= 29, shift in [-23, -1]) and the clamp is the whole int8 range;
+    a dead channel (all weights 0) then gets bias 0, multiplier 0, e = 1 and 2 x its constant output as the
+    rounding term, so the same five instructions give its constant. Otherwise only the weights are read."""
+    from ..arith import requantize
+
+    out_c, kh, kw, in_c = weights.shape
+    pairs = (kw * in_c + 1) // 2
+    rows = np.zeros((out_c + out_c % 2, kh, 2 * pairs), np.int16)
+    rows[:out_c, :, :kw * in_c] = weights.reshape(out_c, kh, kw * in_c)
+    steps = np.zeros((out_c + out_c % 2, _few_steps(kh, pairs), 2), np.int16)
+    steps[:, :kh * pairs] = rows.reshape(-1, kh * pairs, 2)
+    taps = steps.reshape(-1, 2, steps.shape[1], 2).transpose(0, 2, 1, 3)  # [channel pair, step, channel, tap]
+    words = (taps[..., 0].astype(np.int64) & 0xFFFF) | (taps[..., 1].astype(np.int64) << 16)
+    channel_pairs = len(words)
+    b = np.zeros(2 * channel_pairs, np.int64)
+    b[:out_c] = 0 if bias is None else bias
+    multiplier = np.broadcast_to(np.asarray(params["multiplier"], np.int64), (out_c,))
+    shift = np.broadcast_to(np.asarray(params["shift"], np.int64), (out_c,))
+    live: np.ndarray = np.asarray(weights.reshape(out_c, -1).any(axis=1))
+    short = (shift <= -1) & (shift >= -23) & (bits <= 29)
+    fast = bool(params["act_min"] == -128 and params["act_max"] == 127 and short[live].all())
+    requant = np.zeros((2 * channel_pairs, 3), np.int64)  # multiplier, rounding term, e
+    if fast:
+        for c in range(out_c):
+            if live[c]:
+                e = int(-shift[c])
+                requant[c] = (multiplier[c], (1 << (e - 1)) + params["output_offset"] * (1 << e), e)
+            else:
+                constant = int(requantize(np.array([b[c]]), multiplier[c:c + 1], shift[c:c + 1],
+                                          params["output_offset"], -128, 127)[0])
+                b[c] = 0
+                requant[c] = (0, 2 * constant, 1)
+    packed = np.concatenate([b.reshape(-1, 2), words.reshape(channel_pairs, -1),
+                             requant.reshape(channel_pairs, 6)], axis=1)
+    return np.ascontiguousarray((packed & 0xFFFFFFFF).astype(np.uint32).view(np.int32)), fast
+
+
 # 4-bit weights (packed two per byte, tinygen/quantize/precision.py): one plain kernel each, which unpacks
 # the nibbles in its inner loop (tg_s4.h); never fused with a residual Add (passes/fuse_residual_add.py).
 def _window_bytes(node: Node, graph: Graph) -> int:
@@ -464,7 +583,13 @@ DEPTHWISE_S4 = Kernel("tg_depthwise_conv_s4", "tg_conv_params", weights="int4")
 CONV_KERNELS = (
     Kernel("tg_conv_s16", "tg_conv_s16_params", activations="int16"),  # 16x8, plain C (tg_s16.h)
     *_block_kernels("tg_conv_1x1_s8", "tg_conv_params", _fused(_is_1x1, False), im2col=False),
-    *_block_kernels("tg_conv_im2col_s8", "tg_conv_params", _fused(_is_im2col, False), im2col=True),
+    Kernel(FEW_CHANNELS, "tg_conv_few_channels_params", "row", "an output row's pixel pairs per channel pair",
+           _is_few_channels, _few_channels_scratch(True), in_place=_few_channels_in_place),
+    Kernel(FEW_CHANNELS, "tg_conv_few_channels_params", "pair", "one pixel pair's channel pairs at a time",
+           _is_few_channels, _few_channels_scratch(False), _few_pair_cost, _few_channels_in_place),
+    *_block_kernels("tg_conv_im2col_s8", "tg_conv_params",
+                    _fused(lambda node, graph: _is_im2col(node, graph) and not _is_few_channels(node, graph), False),
+                    im2col=True),
     Kernel("tg_conv_s8", "tg_conv_params", applies=_fused(_is_grouped, False),
            scratch=_conv_scratch(0, im2col=False, dsp=False), in_place=_conv_in_place((1,))),
     *_fused_block_kernels("tg_conv_1x1_add_s8", _fused(_is_1x1, True), im2col=False),

@@ -134,6 +134,29 @@ int32_t tg_conv_im2col_add_rows_s8_get_buffer_size(const tg_conv_add_params *par
 void tg_conv_wrapper_s8(const tg_context *ctx, const tg_conv_params *params, const int8_t *input, int8_t *output);
 int32_t tg_conv_wrapper_s8_get_buffer_size(const tg_conv_params *params);
 
+/* tg_conv_few_channels_s8 (Cortex-M DSP variant; tg_conv_s8 is its fallback): groups 1, 1 to 4 input
+ * channels, no dilation; any kernel, stride and padding (first layers). `packed`, made by the compiler
+ * (tinygen/ops/conv.py few_channels_packed), holds for each pair of output channels (an odd last one
+ * paired with a zero channel) 2 S + 8 words: the two biases; the weights as int16 tap pairs for SMLAD, a
+ * word per pair (tap 2j in the low half, 2j + 1 in the high half), for each step s = ky * P + j (P =
+ * ceil(KW * C_in / 2) pairs per kernel row of taps t = kx * C_in + c, 0 beyond KW * C_in; S = KH x P
+ * rounded up to a multiple of 4, 0 beyond) the first channel's word, then the second's; then each
+ * channel's short requantization (tg_dsp.h: multiplier, 2^(e-1) + output_offset 2^e, e). `fast` = 1: every
+ * channel takes that requantization (dead ones: bias 0, multiplier 0, their constant output) and the clamp
+ * is the whole int8 range; 0: the biases and requantization are read from `conv`. conv.weights (and rows)
+ * serve the fallback.
+ * In-place contract: output rows in order; the KH input rows an output row reads are widened into the
+ * scratch before any of its outputs is written (blocks of OW pixels in the terms above). */
+typedef struct {
+    tg_conv_params conv;
+    const int32_t *packed; /* [ceil(C_out / 2)][2 S + 8] */
+    int32_t fast;
+} tg_conv_few_channels_params;
+
+void tg_conv_few_channels_s8(const tg_context *ctx, const tg_conv_few_channels_params *params, const int8_t *input,
+                             int8_t *output);
+int32_t tg_conv_few_channels_s8_get_buffer_size(const tg_conv_few_channels_params *params);
+
 /* Transposed convolution (ONNX ConvTranspose, TFLite TRANSPOSE_CONV), standard or grouped, with the
  * convolution's parameters read the other way round: input [1, H, W, C_in], filter [C_out, KH, KW,
  * C_in / groups] (OHWI), output [1, OH, OW, C_out]. Input pixel (iy, ix) through tap (ky, kx) lands on

@@ -1,0 +1,487 @@
+/* tg_conv_few_channels_s8: standard 2-D convolution with 1 to 4 input channels (first layers: VWW's 3x3
+ * RGB, KWS's 10x4 on one MFCC channel, IC's 3x3 RGB). Must equal tg_conv_s8 (its fallback on cores
+ * without the DSP extension, with too little scratch, or for layers it does not take).
+ *
+ * With so few input channels the im2col variant widens each pixel's window (KH x KW x C_in taps, 27 for
+ * VWW) for only C_out channels (8 for VWW): widening dominates. Here nothing is widened per pixel:
+ *
+ * - Weights are pre-packed by the compiler as int16 pairs (tinygen/ops/conv.py few_channels_packed):
+ *   per output channel and kernel row, taps t = kx * C_in + c in pairs (t = 2j, 2j + 1), zero-padded
+ *   to an even count (P = ceil(KW * C_in / 2) pairs per kernel row), so one SMLAD multiplies two taps
+ *   of one channel. Channel pairs are interleaved pair by pair ([c0 j, c1 j], j = 0 ..), so that both
+ *   channels' weight words of a step are consecutive.
+ * - Activations: for each output row, the KH input rows it reads are widened once (+ input offset, as
+ *   int16 in natural order: the pairs a pixel's window needs are words) into the scratch, with the
+ *   padding as zeros (x + input_offset = 0 for a padded tap: padded taps contribute nothing, as
+ *   tg_conv_s8 skips them). Output pixel ox's window in a widened row starts at element
+ *   s = ox * stride.w * C_in. When stride.w * C_in is odd, half the pixels start at an odd element:
+ *   a second copy of the rows shifted by one element keeps their pairs word-aligned (unaligned loads
+ *   cost extra bus cycles on the M4).
+ * - The microkernel: 2 output channels x 2 output pixels (4 accumulators), per step one weight word of
+ *   each channel and one activation word of each pixel, 4 SMLAD. A row's odd last pixel runs as a pair
+ *   with itself (its second result is not stored); an odd last channel pairs with a zero channel.
+ *
+ * In-place contract: output rows in order; the KH input rows of an output row are widened into the
+ * scratch before any of its outputs is written (blocks of OW output pixels in tg_conv.h's terms). */
+#include <string.h>
+
+#include "tg_conv.h"
+#include "internal/tg_dsp.h"
+
+/* Pairs of taps per kernel row. */
+static int32_t tg_few_pairs(const tg_conv_params *p)
+{
+    return (p->filter.w * p->input.c + 1) / 2;
+}
+
+/* Words of one widened row: the last pixel's window starts at element (OW - 1) * stride.w * C_in and
+ * reads 2 P elements (from the odd copy: one element earlier); one more element for the odd copy. */
+static int32_t tg_few_row_words(const tg_conv_params *p)
+{
+    return ((p->output.w - 1) * p->stride.w * p->input.c + 2 * tg_few_pairs(p) + 2) / 2;
+}
+
+/* Do some windows start at an odd element (the shifted copy is needed)? */
+static int32_t tg_few_odd(const tg_conv_params *p)
+{
+    return (p->stride.w * p->input.c) % 2 != 0 && p->output.w > 1;
+}
+
+/* The widened rows (and their shifted copies) and the block of an output row's pixel pairs (with less,
+ * down to one pixel pair's block, the kernel goes pixel pair by pixel pair); at least one output pixel
+ * for tg_conv_s8 in place. */
+int32_t tg_conv_few_channels_s8_get_buffer_size(const tg_conv_few_channels_params *params)
+{
+    const tg_conv_params *p = &params->conv;
+    const int32_t steps = (p->filter.h * tg_few_pairs(p) + 3) / 4 * 4; /* tg_few_steps */
+    const int32_t own = 4 * p->filter.h * tg_few_row_words(p) * (tg_few_odd(p) ? 2 : 1) +
+                        4 * ((p->output.w + 1) / 2 * 2 * steps);
+    return TG_MAX(own, p->output.c);
+}
+
+#if defined(__ARM_FEATURE_DSP)
+
+/* Four int8 values (+ offset: SXTAB16 adds it to two at once) as two words of int16 pairs in natural
+ * order, (v0, v1) and (v2, v3): 2 SXTAB16 and 2 PKH. */
+TG_INLINE void tg_few_pair_words(uint32_t raw, uint32_t offsets, uint32_t *dst)
+{
+    const uint32_t lanes02 = tg_sxtab16(offsets, raw), lanes13 = tg_sxtab16_ror8(offsets, raw);
+    uint32_t low, high;
+    __asm__("pkhbt %0, %1, %2, lsl #16"
+            : "=r"(low)
+            : "r"(lanes02), "r"(lanes13));
+    __asm__("pkhtb %0, %1, %2, asr #16"
+            : "=r"(high)
+            : "r"(lanes13), "r"(lanes02));
+    dst[0] = low;
+    dst[1] = high;
+}
+
+/* Input row iy widened into `even` (element e = padded column e / C_in, channel e % C_in, as int16 pairs in
+ * words) and, when odd != NULL, into `odd` shifted by one element (odd[e] = even[e + 1]); `words` words
+ * each. Rows outside the input and columns in the padding are 0. The input values are widened four at a
+ * time into whichever copy they start a word of (the even one when the left padding has an even number of
+ * elements), and the other copy is derived from it a word at a time (two halves of neighbouring words). */
+static void tg_few_widen(const tg_conv_params *p, const int8_t *input, int32_t iy, uint32_t *even, uint32_t *odd,
+                         int32_t words)
+{
+    const int32_t in_c = p->input.c, length = 2 * words;
+    const int32_t lead = TG_MIN(p->padding.left * in_c, length);
+    const int32_t count = iy >= 0 && iy < p->input.h ? TG_MIN(p->input.w * in_c, length - lead) : 0;
+    const uint32_t offsets = tg_pair(p->input_offset);
+    const int8_t *src = input + iy * p->input.w * in_c;
+    const int32_t shifted = lead & 1; /* the values start words of the odd copy */
+    uint32_t *aligned = shifted && odd != NULL ? odd : even;
+    const int32_t first = (lead - shifted) / 2; /* the word the first value starts */
+    int32_t i, k;
+    if (count == 0) {
+        memset(even, 0, 4 * (size_t)words);
+        if (odd != NULL) {
+            memset(odd, 0, 4 * (size_t)words);
+        }
+        return;
+    }
+    for (k = 0; k < first; ++k) {
+        aligned[k] = 0;
+    }
+    {
+        const int8_t *from = src, *end = src + (count & ~3);
+        uint32_t *to = aligned + first;
+        for (; from < end; from += 4, to += 2) { /* 9 cycles per 4 values */
+            tg_few_pair_words(tg_read_u32(from), offsets, to);
+        }
+    }
+    i = count & ~3;
+    k = first + i / 2;
+    if (i < count) { /* 1 to 3 values, then zeros (filled with -offset: widened 0); no read beyond them */
+        uint32_t pair[2];
+        tg_few_pair_words(tg_dsp_read_partial(src + i, count - i, (int8_t)(-p->input_offset)), offsets, pair);
+        aligned[k++] = pair[0];
+        if (k < words) {
+            aligned[k++] = pair[1];
+        }
+    }
+    for (; k < words; ++k) {
+        aligned[k] = 0;
+    }
+    if (!shifted) { /* odd[e] = even[e + 1] */
+        if (odd != NULL) {
+            for (k = 0; k + 1 < words; ++k) {
+                odd[k] = (even[k] >> 16) | (even[k + 1] << 16);
+            }
+            odd[words - 1] = even[words - 1] >> 16;
+        }
+    } else if (aligned == odd) { /* even[e] = odd[e - 1], even[0] padding */
+        even[0] = odd[0] << 16;
+        for (k = 1; k < words; ++k) {
+            even[k] = (odd[k - 1] >> 16) | (odd[k] << 16);
+        }
+    } else { /* the odd copy's words were written into `even`: shift them one element up, last word first */
+        for (k = words - 1; k > 0; --k) {
+            even[k] = (even[k - 1] >> 16) | (even[k] << 16);
+        }
+        even[0] <<= 16;
+    }
+}
+
+/* The requantization of one channel: the short form where the compiler allows it (tg_dsp.h). */
+typedef struct {
+    tg_dsp_short_t fast;
+    int32_t sign_mask;
+    int32_t is_short;
+    tg_dsp_requant_t general;
+} tg_few_requant;
+
+/* A pair of output channels c0, c0 + 1 (an odd last channel pairs with a zero channel, not stored), for
+ * the general output stage (params->fast = 0). */
+typedef struct {
+    int32_t bias0, bias1, c0, store1;
+    tg_few_requant q0, q1;
+} tg_few_channels;
+
+TG_INLINE void tg_few_requant_prepare(const tg_conv_params *p, int32_t oc, tg_few_requant *q)
+{
+    const int32_t i = p->per_channel ? oc : 0;
+    const int32_t multiplier = p->multiplier[i], shift = p->shift[i];
+    q->is_short = tg_dsp_short_any_applies(p->accumulator_bits, shift);
+    if (q->is_short) {
+        tg_dsp_short_any_prepare(&q->fast, &q->sign_mask, multiplier, shift, p->output_offset);
+    } else {
+        tg_dsp_requant_prepare(&q->general, multiplier, shift);
+    }
+}
+
+TG_COLD static void tg_few_channels_prepare(const tg_conv_params *p, int32_t c0, tg_few_channels *c)
+{
+    c->c0 = c0;
+    c->store1 = c0 + 1 < p->output.c;
+    c->bias0 = p->bias ? p->bias[c0] : 0;
+    c->bias1 = c->store1 && p->bias ? p->bias[c0 + 1] : 0;
+    tg_few_requant_prepare(p, c0, &c->q0);
+    tg_few_requant_prepare(p, c->store1 ? c0 + 1 : c0, &c->q1);
+}
+
+/* clang-format off */
+/* One step: the two channels' weight words (w) and the two pixels' activation words (x), four SMLAD (8
+ * multiplies). Four single loads back to back cost 2 + 1 + 1 + 1 cycles (two LDM of 2 words 6): 9 cycles. */
+#define TG_FEW_STEP \
+    "ldr %[wa], [%[w]], #4\n\t" \
+    "ldr %[wb], [%[w]], #4\n\t" \
+    "ldr %[a], [%[x]], #4\n\t" \
+    "ldr %[b], [%[x]], #4\n\t" \
+    "smlad %[c00], %[wa], %[a], %[c00]\n\t" \
+    "smlad %[c01], %[wb], %[a], %[c01]\n\t" \
+    "smlad %[c10], %[wa], %[b], %[c10]\n\t" \
+    "smlad %[c11], %[wb], %[b], %[c11]\n\t"
+/* The loop over `n` x 4 steps: 40 cycles per 32 multiplies. */
+#define TG_FEW_LOOP "1:\n\t" TG_FEW_STEP TG_FEW_STEP TG_FEW_STEP TG_FEW_STEP "subs %[n], %[n], #1\n\t" "bne 1b\n\t"
+/* The short requantization of accumulator `v` (tg_dsp_short: SMMLAR(2 v, M, round + [v < 0]) >> e) with
+ * (M, round, e) in (wa, wb, a), saturated to int8 (the whole range): 5 cycles. */
+#define TG_FEW_SHORT(v) \
+    "lsl %[b], %[" v "], #1\n\t" \
+    "add %[n], %[wb], %[b], asr #31\n\t" \
+    "smmlar %[" v "], %[b], %[wa], %[n]\n\t" \
+    "asr %[" v "], %[" v "], %[a]\n\t" \
+    "ssat %[" v "], #8, %[" v "]\n\t"
+
+/* The 4 outputs of a channel pair at a pixel pair (x: its block; *w: the channel pair's packed words, left
+ * after them), params->fast: the biases, the loop, each channel's requantization (3 loads, 4 cycles, and
+ * 10 cycles; single loads: an LDM's register list is in register order, which "r" operands do not fix), the four int8 results packed in a word (pixel 0 channel 0 in byte 0, channel 1 in
+ * byte 1, pixel 1 in bytes 2, 3): about 34 cycles besides the loop. 11 registers: no r7. */
+TG_INLINE uint32_t tg_few_quad_fast(const uint32_t *x, const uint32_t **weights, int32_t quads)
+{
+    const uint32_t *w = *weights;
+    int32_t c00, c01, c10, c11;
+    uint32_t wa, wb, a, b;
+    __asm__ volatile(
+        "ldr %[c00], [%[w]], #4\n\t"
+        "ldr %[c01], [%[w]], #4\n\t"
+        "mov %[c10], %[c00]\n\t"
+        "mov %[c11], %[c01]\n\t"
+        TG_FEW_LOOP
+        "ldr %[wa], [%[w]], #4\n\t"
+        "ldr %[wb], [%[w]], #4\n\t"
+        "ldr %[a], [%[w]], #4\n\t"
+        TG_FEW_SHORT("c00") TG_FEW_SHORT("c10")
+        "ldr %[wa], [%[w]], #4\n\t"
+        "ldr %[wb], [%[w]], #4\n\t"
+        "ldr %[a], [%[w]], #4\n\t"
+        TG_FEW_SHORT("c01") TG_FEW_SHORT("c11")
+        "and %[c00], %[c00], #255\n\t"
+        "bfi %[c00], %[c01], #8, #8\n\t"
+        "bfi %[c00], %[c10], #16, #8\n\t"
+        "bfi %[c00], %[c11], #24, #8"
+        : [c00] "=&r"(c00), [c01] "=&r"(c01), [c10] "=&r"(c10), [c11] "=&r"(c11), [x] "+r"(x), [w] "+r"(w),
+          [n] "+r"(quads), [wa] "=&r"(wa), [wb] "=&r"(wb), [a] "=&r"(a), [b] "=&r"(b)
+        :
+        : "cc", "memory");
+    *weights = w;
+    return (uint32_t)c00;
+}
+
+/* acc[0..3] (pixel 0 channel 0, pixel 0 channel 1, pixel 1 channel 0, pixel 1 channel 1) += the products
+ * of `quads` x 4 steps (the general output stage's accumulators). */
+TG_INLINE void tg_few_mac(const uint32_t *x, const uint32_t *w, int32_t quads, int32_t *acc)
+{
+    int32_t c00 = acc[0], c01 = acc[1], c10 = acc[2], c11 = acc[3];
+    uint32_t wa, wb, a, b;
+    __asm__ volatile(TG_FEW_LOOP
+                     : [c00] "+r"(c00), [c01] "+r"(c01), [c10] "+r"(c10), [c11] "+r"(c11), [x] "+r"(x), [w] "+r"(w),
+                       [n] "+r"(quads), [wa] "=&r"(wa), [wb] "=&r"(wb), [a] "=&r"(a), [b] "=&r"(b)
+                     :
+                     : "cc", "memory");
+    acc[0] = c00;
+    acc[1] = c01;
+    acc[2] = c10;
+    acc[3] = c11;
+}
+/* What tg_few_row_fast reloads per pixel pair (it has no register left for it). */
+typedef struct {
+    const uint32_t *weights; /* the channel pair's packed words */
+    int32_t quads;           /* steps / 4 */
+    int8_t *out;             /* the pixel pair's first output (its channel c0) */
+    int32_t out_c;
+    int32_t count; /* pixel pairs left */
+} tg_few_frame;
+
+/* tg_few_quad_fast over `count` consecutive pixel pairs of a row's block (x), both pixels and both channels
+ * stored: per pixel pair the state is reloaded from the frame (its address kept on the stack: the
+ * microkernel takes every register but sp), 4 STRB, and the loop: about 20 cycles besides
+ * tg_few_quad_fast's. */
+TG_INLINE void tg_few_row_fast(const uint32_t *x, tg_few_frame *frame)
+{
+    int32_t c00, c01, c10, c11, n;
+    const uint32_t *w;
+    uint32_t wa, wb, a, b = (uint32_t)frame;
+    __asm__ volatile(
+        "str %[b], [sp, #-8]!\n\t"
+        "2:\n\t"
+        "ldr %[b], [sp]\n\t"
+        "ldr %[w], [%[b], #0]\n\t"
+        "ldr %[n], [%[b], #4]\n\t"
+        "ldr %[c00], [%[w]], #4\n\t"
+        "ldr %[c01], [%[w]], #4\n\t"
+        "mov %[c10], %[c00]\n\t"
+        "mov %[c11], %[c01]\n\t"
+        TG_FEW_LOOP
+        "ldr %[wa], [%[w]], #4\n\t"
+        "ldr %[wb], [%[w]], #4\n\t"
+        "ldr %[a], [%[w]], #4\n\t"
+        TG_FEW_SHORT("c00") TG_FEW_SHORT("c10")
+        "ldr %[wa], [%[w]], #4\n\t"
+        "ldr %[wb], [%[w]], #4\n\t"
+        "ldr %[a], [%[w]], #4\n\t"
+        TG_FEW_SHORT("c01") TG_FEW_SHORT("c11")
+        "ldr %[b], [sp]\n\t"
+        "ldr %[a], [%[b], #8]\n\t"
+        "ldr %[wa], [%[b], #12]\n\t"
+        "ldr %[n], [%[b], #16]\n\t"
+        "strb %[c00], [%[a]]\n\t"
+        "strb %[c01], [%[a], #1]\n\t"
+        "strb %[c10], [%[a], %[wa]]\n\t"
+        "add %[a], %[a], %[wa]\n\t"
+        "strb %[c11], [%[a], #1]\n\t"
+        "add %[a], %[a], %[wa]\n\t"
+        "str %[a], [%[b], #8]\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "str %[n], [%[b], #16]\n\t"
+        "bne 2b\n\t"
+        "add sp, sp, #8"
+        : [c00] "=&r"(c00), [c01] "=&r"(c01), [c10] "=&r"(c10), [c11] "=&r"(c11), [x] "+r"(x), [w] "=&r"(w),
+          [n] "=&r"(n), [wa] "=&r"(wa), [wb] "=&r"(wb), [a] "=&r"(a), [b] "+r"(b)
+        :
+        : "cc", "memory");
+}
+/* clang-format on */
+
+TG_INLINE int8_t tg_few_output(const tg_conv_params *p, int32_t acc, const tg_few_requant *q)
+{
+    const int32_t v = q->is_short ? tg_dsp_short_any(2 * acc, &q->fast, q->sign_mask)
+                                  : tg_dsp_requant(acc, &q->general) + p->output_offset;
+    return (int8_t)TG_CLAMP(v, p->activation_min, p->activation_max);
+}
+
+/* The 4 outputs of a channel pair at a pixel pair (x: its block; w: the channel pair's packed words) into
+ * dst (pixel 0's channels; pixel 1's follow C_out later, when `second`). */
+TG_INLINE void tg_few_quad(const tg_conv_params *p, const tg_few_channels *c, const uint32_t *x, const uint32_t *w,
+                           int32_t quads, int8_t *dst, int32_t second)
+{
+    int32_t acc[4];
+    acc[0] = acc[2] = c->bias0;
+    acc[1] = acc[3] = c->bias1;
+    tg_few_mac(x, w + 2, quads, acc);
+    dst[c->c0] = tg_few_output(p, acc[0], &c->q0);
+    if (c->store1) {
+        dst[c->c0 + 1] = tg_few_output(p, acc[1], &c->q1);
+    }
+    if (second) {
+        dst[p->output.c + c->c0] = tg_few_output(p, acc[2], &c->q0);
+        if (c->store1) {
+            dst[p->output.c + c->c0 + 1] = tg_few_output(p, acc[3], &c->q1);
+        }
+    }
+}
+
+/* The four packed results of tg_few_quad_fast into dst (as tg_few_quad). */
+TG_INLINE void tg_few_store(uint32_t v, int8_t *dst, int32_t out_c, int32_t store1, int32_t second)
+{
+    dst[0] = (int8_t)v;
+    if (store1) {
+        dst[1] = (int8_t)(v >> 8);
+    }
+    if (second) {
+        dst[out_c] = (int8_t)(v >> 16);
+        if (store1) {
+            dst[out_c + 1] = (int8_t)(v >> 24);
+        }
+    }
+}
+
+/* The steps of a pixel (KH x P tap pairs) rounded up to whole quads (the packed weights are 0 beyond). */
+static int32_t tg_few_steps(const tg_conv_params *p)
+{
+    return (p->filter.h * tg_few_pairs(p) + 3) / 4 * 4;
+}
+
+/* Words of the block of `pixel_pairs` pixel pairs. */
+static int32_t tg_few_block_words(const tg_conv_params *p, int32_t pixel_pairs)
+{
+    return pixel_pairs * 2 * tg_few_steps(p);
+}
+
+/* The block of pixel pairs from output column ox on, `count` of them: for each pixel pair and step (ky, j),
+ * pixel 0's word then pixel 1's, copied from the widened rows (rows, shifted: the KH rows and their
+ * shifted copies, row_words apart). A row's odd last pixel pairs with itself. The steps beyond KH x P keep
+ * what they hold (their weights are 0). */
+static void tg_few_block(const tg_conv_params *p, const uint32_t *rows, const uint32_t *shifted, int32_t row_words,
+                         int32_t ox, int32_t count, uint32_t *block)
+{
+    const int32_t out_w = p->output.w, k_h = p->filter.h, pairs = tg_few_pairs(p), steps = tg_few_steps(p);
+    const int32_t step = p->stride.w * p->input.c;
+    int32_t ky, j;
+    for (; count > 0; --count, ox += 2, block += 2 * steps) {
+        const int32_t s0 = ox * step, s1 = ox + 1 < out_w ? s0 + step : s0;
+        const uint32_t *x0 = (s0 & 1 ? shifted : rows) + (s0 >> 1);
+        const uint32_t *x1 = (s1 & 1 ? shifted : rows) + (s1 >> 1);
+        uint32_t *dst = block;
+        for (ky = 0; ky < k_h; ++ky, x0 += row_words, x1 += row_words) {
+            const uint32_t *a = x0, *b = x1;
+            for (j = pairs; j >= 2; j -= 2, a += 2, b += 2, dst += 4) { /* two steps: 4 loads, 4 stores */
+                const uint32_t a0 = a[0], a1 = a[1], b0 = b[0], b1 = b[1];
+                dst[0] = a0;
+                dst[1] = b0;
+                dst[2] = a1;
+                dst[3] = b1;
+            }
+            if (j != 0) {
+                dst[0] = a[0];
+                dst[1] = b[0];
+                dst += 2;
+            }
+        }
+    }
+}
+
+/* The layer, or 0 when this variant does not take it. With scratch for an output row's block ("row"):
+ * channel pairs outer; with scratch for one pixel pair's ("pair"), pixel pairs outer. */
+static int32_t tg_few_run(const tg_context *ctx, const tg_conv_few_channels_params *f, const int8_t *input,
+                          int8_t *output)
+{
+    const tg_conv_params *p = &f->conv;
+    const int32_t k_h = p->filter.h, row_words = tg_few_row_words(p), steps = tg_few_steps(p);
+    const int32_t out_w = p->output.w, out_c = p->output.c, pixel_pairs = (p->output.w + 1) / 2;
+    const int32_t odd = tg_few_odd(p);
+    const int32_t rows_words = k_h * row_words * (odd ? 2 : 1);
+    const int32_t channel_words = 2 * steps + 8; /* of a channel pair in `packed` */
+    const uint32_t *packed = (const uint32_t *)f->packed;
+    int32_t whole_row, oy, ky, c0, q;
+    uint32_t *rows, *shifted, *block;
+    if (p->groups != 1 || p->input.c > 4 || p->dilation.h != 1 || p->dilation.w != 1 || f->packed == NULL ||
+        ctx == NULL || ctx->buf == NULL || ctx->size < 4 * (rows_words + tg_few_block_words(p, 1))) {
+        return 0;
+    }
+    whole_row = ctx->size >= 4 * (rows_words + tg_few_block_words(p, pixel_pairs));
+    rows = (uint32_t *)ctx->buf;
+    shifted = odd ? rows + k_h * row_words : NULL;
+    block = rows + rows_words;
+    memset(block, 0, 4 * (size_t)tg_few_block_words(p, whole_row ? pixel_pairs : 1)); /* padding steps: finite */
+    for (oy = 0; oy < p->output.h; ++oy) {
+        int8_t *out = output + oy * out_w * out_c;
+        for (ky = 0; ky < k_h; ++ky) {
+            tg_few_widen(p, input, oy * p->stride.h - p->padding.top + ky, rows + ky * row_words,
+                         odd ? shifted + ky * row_words : NULL, row_words);
+        }
+        if (whole_row) {
+            tg_few_block(p, rows, shifted, row_words, 0, pixel_pairs, block);
+        }
+        for (q = 0; q < (whole_row ? 1 : pixel_pairs); ++q) {
+            if (!whole_row) {
+                tg_few_block(p, rows, shifted, row_words, 2 * q, 1, block);
+            }
+            for (c0 = 0; c0 < out_c; c0 += 2) {
+                const uint32_t *w = packed + (c0 / 2) * channel_words;
+                const int32_t store1 = c0 + 1 < out_c;
+                const int32_t last = whole_row ? pixel_pairs : q + 1;
+                int32_t first = whole_row ? 0 : q, r;
+                if (f->fast) {
+                    if (whole_row && store1 && out_w >= 2) { /* the pixel pairs of two pixels */
+                        tg_few_frame frame;
+                        frame.weights = w;
+                        frame.quads = steps / 4;
+                        frame.out = out + c0;
+                        frame.out_c = out_c;
+                        frame.count = out_w / 2;
+                        tg_few_row_fast(block, &frame);
+                        first = out_w / 2;
+                    }
+                    for (r = first; r < last; ++r) {
+                        const uint32_t *x = block + (whole_row ? r * 2 * steps : 0);
+                        const uint32_t *cursor = w;
+                        const uint32_t v = tg_few_quad_fast(x, &cursor, steps / 4);
+                        tg_few_store(v, out + 2 * r * out_c + c0, out_c, store1, 2 * r + 1 < out_w);
+                    }
+                } else {
+                    tg_few_channels c;
+                    tg_few_channels_prepare(p, c0, &c);
+                    for (r = first; r < last; ++r) {
+                        tg_few_quad(p, &c, block + (whole_row ? r * 2 * steps : 0), w, steps / 4, out + 2 * r * out_c,
+                                    2 * r + 1 < out_w);
+                    }
+                }
+            }
+        }
+    }
+    return 1;
+}
+#endif
+
+void tg_conv_few_channels_s8(const tg_context *ctx, const tg_conv_few_channels_params *params, const int8_t *input,
+                             int8_t *output)
+{
+#if defined(__ARM_FEATURE_DSP)
+    if (tg_few_run(ctx, params, input, output)) {
+        return;
+    }
+#endif
+    tg_conv_s8(ctx, &params->conv, input, output);
+}
