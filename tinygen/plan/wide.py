@@ -27,7 +27,8 @@ from .costs import wide_saving
 
 DEFAULT_SHARE = 0.25  # the widened weights may add this share of the model's weight bytes
 # the kernels whose output stage (tg_conv_block_range_s8) reads tg_conv_params.wide
-WIDE_KERNELS = ("tg_conv_1x1_s8", "tg_conv_im2col_s8", "tg_conv_1x1_add_s8", "tg_conv_im2col_add_s8")
+WIDE_KERNELS = ("tg_conv_1x1_s8", "tg_conv_im2col_s8", "tg_conv_1x1_add_s8", "tg_conv_im2col_add_s8",
+                "tg_conv_1x1_add_rows_s8", "tg_conv_im2col_add_rows_s8")
 
 
 def takes_wide(node: Node, graph: Graph) -> bool:
