@@ -163,3 +163,43 @@ def test_fused_add_firmware_equals_host_and_golden(variants: str, tmp_path: Path
         assert_identical(golden[out], firmware[out], f"qemu_m4 ({variants}): layer {out} ({case.expected[out]})")
     values = np.unique(np.concatenate([v.ravel() for v in golden.values()]))
     assert values.size >= 16, f"outputs take only {values.size} distinct values"
+
+
+def standalone_add_case(seed: int) -> Case:
+    """tg_add_fast_s8 on two dense inputs of the output's shape with TFLite's parameters for different scales
+    (either input (2^30, 0)): tg_add_rows_s8 as one row; shapes with axes of size 1 (their strides 0), a ReLU,
+    a saturating output scale; a broadcast input and a subtraction stay on the short form."""
+    b = GraphBuilder(f"dsp_add_rows_{seed}", seed)
+    case = Case(b.graph)
+    # (output shape, input 2 shape, add kind, conv_first (here: input 1 is the exact one), relu)
+    layers = [
+        ((1, 4, 5, 16), (1, 4, 5, 16), "exact_conv", True, False),
+        ((1, 3, 3, 7), (1, 3, 3, 7), "exact_residual", True, False),
+        ((1, 1, 5, 3), (1, 1, 5, 3), "exact_conv", False, True),
+        ((1, 6, 11), (1, 6, 11), "exact_residual", False, False),
+        ((1, 13), (1, 13), "saturate", True, False),
+        ((1, 3, 1, 4), (1, 3, 1, 4), "exact_conv", True, True),
+        ((1, 3, 4, 5), (1, 1, 1, 5), "exact_conv", True, False),
+        ((1, 3, 4, 5), (1, 3, 4, 5), "sub", True, False),
+    ]
+    for out_shape, shape2, kind, conv_first, relu in layers:
+        params = _add_params(b, kind, conv_first, relu)
+        del params["conv_first"]
+        names = [b.input(out_shape, zp=-int(params["input1_offset"])),  # type: ignore[call-overload]
+                 b.input(shape2, zp=-int(params["input2_offset"]))]  # type: ignore[call-overload]
+        y = b.layer("add", names, out_shape, {"activation": None}, params)
+        case.expected[y] = "tg_add_fast_s8"
+    b.finish()
+    return case
+
+
+def test_standalone_add_firmware_equals_host_and_golden(tmp_path: Path) -> None:
+    case = standalone_add_case(SEED)
+    model = write_compiled(case.graph, tmp_path / "add", "dsp_add_rows").model
+    batch = random_batch(np.random.default_rng(400 + SEED), case.graph, SAMPLES)
+    golden = model.golden(batch, int8=True)
+    host = model.run(batch, int8=True, sanitize=True)
+    firmware = model.run(batch, int8=True, target="qemu_m4")
+    for out in case.graph.outputs:
+        assert_identical(golden[out], host[out], f"host C: layer {out}")
+        assert_identical(golden[out], firmware[out], f"qemu_m4: layer {out}")

@@ -6,9 +6,22 @@
  * it: |(x + offset) << 20| < 2^28 and each rescaled input is below 2^28 in magnitude, so their sum is
  * inside the form's 2^29. (x + offset) << 21, the
  * doubled value the form takes, is one ADD with a shifted operand. About 20 instructions per element
- * against about 95 for the plain kernel's three general requantizations. */
+ * against about 95 for the plain kernel's three general requantizations. Two dense inputs of the output's
+ * shape with TFLite's parameters for different scales (one input (2^30, 0)) take tg_add_rows_s8's exact-shift
+ * loop instead (src/tg_add_rows_s8.c: about 14 instructions per element), as one row. */
 #include "internal/tg_add_dsp.h"
+#include "internal/tg_add_rows.h"
 #include "tg_elementwise.h"
+
+#if defined(__ARM_FEATURE_DSP)
+/* Are the strides those of a dense tensor of the output's shape (no broadcast)? An axis of size 1 may have any
+ * stride (the compiler gives such axes 0). */
+static int32_t tg_add_dense(const tg_dims *d, const tg_dims *s)
+{
+    return (d->c == 1 || s->c == 1) && (d->w == 1 || s->w == d->c) && (d->h == 1 || s->h == d->w * d->c) &&
+           (d->n == 1 || s->n == d->h * d->w * d->c);
+}
+#endif
 
 void tg_add_fast_s8(const tg_context *ctx, const tg_add_params *p, const int8_t *input1, const int8_t *input2,
                     int8_t *output)
@@ -18,6 +31,15 @@ void tg_add_fast_s8(const tg_context *ctx, const tg_add_params *p, const int8_t 
     const int32_t step1 = s1->c, step2 = s2->c, channels = d->c;
     tg_add_short a;
     int32_t i0, i1, i2, i3;
+    if (tg_add_dense(d, s1) && tg_add_dense(d, s2)) {
+        tg_add_rows_t rows;
+        tg_add_rows_prepare(&rows, p);
+        if (rows.exact) {
+            const int32_t count = d->n * d->h * d->w * d->c;
+            tg_add_rows_s8(&rows, input1, count, input2, count, output, count, 1, count);
+            return;
+        }
+    }
     if (!tg_add_short_applies(p)) {
         tg_add_s8(ctx, p, input1, input2, output);
         return;
