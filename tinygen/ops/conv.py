@@ -506,21 +506,27 @@ FEW_CHANNELS_MAX_OUT = 16
 
 def _is_few_channels(node: Node, graph: Graph) -> bool:
     """First layers: 1 to 4 input channels, at most FEW_CHANNELS_MAX_OUT output channels, no dilation, not
-    fused (the im2col variant takes the others; the C wrapper cannot take them: it has no packed weights).
+    fused (the C wrapper cannot take them: it has no packed weights). The im2col variant takes them too,
+    with less scratch where RAM is short; this one where its order runs in place wherever the im2col
+    variant's does (the planner places the tensors, then may move a layer to the faster kernel).
     With many output channels the im2col variant's per-pixel widening costs little per channel, and its
     8-pixel blocks run across rows (no half pixel pair at an odd row end): KWS's first layer (1 -> 64
     channels, 5 output columns) takes 0.72 M estimated cycles there, 1.0 M here; VWW's (3 -> 8) and IC's
     (3 -> 16) run faster here."""
-    return (_is_im2col(node, graph) and "residual" not in node.params and list(node.attrs["dilation"]) == [1, 1]
+    if not (_is_im2col(node, graph) and "residual" not in node.params and list(node.attrs["dilation"]) == [1, 1]
             and _nhwc(graph.tensors[node.inputs[0]].shape)[3] <= 4
-            and _nhwc(graph.tensors[node.outputs[0]].shape)[3] <= FEW_CHANNELS_MAX_OUT)
+            and _nhwc(graph.tensors[node.outputs[0]].shape)[3] <= FEW_CHANNELS_MAX_OUT):
+        return False
+    out_w = _nhwc(graph.tensors[node.outputs[0]].shape)[2]
+    return bool(_conv_delta(_few_channels_key(node, graph, (1, out_w)))
+                <= _conv_delta(_few_channels_key(node, graph, (1, 4, 8))))
 
 
 def _few_channels_in_place(node: Node, graph: Graph) -> list[InPlace]:
     """Output rows in order, each reading its KH input rows before writing (blocks of OW pixels), and the
-    plain fallback's single pixels."""
-    out_w = _nhwc(graph.tensors[node.outputs[0]].shape)[2]
-    return [InPlace(0, _conv_delta(_few_channels_key(node, graph, (1, out_w))))]
+    plain fallback's single pixels; declared as the im2col variant's delta (at least as large, where this
+    kernel applies), so the planner may move the layer between the two."""
+    return [InPlace(0, _conv_delta(_few_channels_key(node, graph, (1, 4, 8))))]
 
 
 def few_channels_packed(weights: np.ndarray, bias: np.ndarray | None, params: dict,
@@ -587,9 +593,7 @@ CONV_KERNELS = (
            _is_few_channels, _few_channels_scratch(True), in_place=_few_channels_in_place),
     Kernel(FEW_CHANNELS, "tg_conv_few_channels_params", "pair", "one pixel pair's channel pairs at a time",
            _is_few_channels, _few_channels_scratch(False), _few_pair_cost, _few_channels_in_place),
-    *_block_kernels("tg_conv_im2col_s8", "tg_conv_params",
-                    _fused(lambda node, graph: _is_im2col(node, graph) and not _is_few_channels(node, graph), False),
-                    im2col=True),
+    *_block_kernels("tg_conv_im2col_s8", "tg_conv_params", _fused(_is_im2col, False), im2col=True),
     Kernel("tg_conv_s8", "tg_conv_params", applies=_fused(_is_grouped, False),
            scratch=_conv_scratch(0, im2col=False, dsp=False), in_place=_conv_in_place((1,))),
     *_fused_block_kernels("tg_conv_1x1_add_s8", _fused(_is_1x1, True), im2col=False),
