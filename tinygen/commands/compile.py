@@ -113,7 +113,8 @@ def calibration_lines(record: dict) -> list[str]:
               help="With --precision auto: the most bytes of weights and biases (the summary's 'weights').")
 @click.option("--wide-flash", "wide_flash", type=click.IntRange(min=0), metavar="BYTES",
               help="Flash that pre-widened (int16) convolution weights may add on DSP cores, bought for the layers "
-                   "with the most cycles saved per byte (default: a quarter of the weight bytes; 0: none).")
+                   "with the most cycles saved per byte (default: a quarter of the weight bytes, at least 32 KiB; "
+                   "0: none).")
 @click.pass_obj
 def command(obj: Context, model: Path, out_dir: Path, calib: str | None, calib_method: str,
             bias_correction: bool, equalize: bool, holdout: int | None, name: str | None, debug: bool,
