@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
+
+if TYPE_CHECKING:
+    import tinygen
 
 REPO = Path(__file__).resolve().parent.parent
 MODELS = REPO / "models" / "mlperf_tiny"
@@ -38,6 +42,23 @@ def assert_identical(expected: np.ndarray, actual: np.ndarray, label: str = "out
 
     problem = first_mismatch(np.asarray(expected), np.asarray(actual), label)
     assert problem is None, problem
+
+
+@pytest.fixture(scope="session")
+def mlperf_compiled(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], tinygen.model.CompiledModel]:
+    """`mlperf_compiled(name)`: the MLPerf Tiny model's int8 QDQ file compiled with the default options
+    (default name, no calibration), once for the whole session, on first use. Shared by several modules:
+    use it only to read the output folder, run it and build it; a test that edits the folder copies it."""
+    import tinygen
+
+    out = tmp_path_factory.mktemp("mlperf")
+    compiled: dict[str, tinygen.model.CompiledModel] = {}
+
+    def get(name: str) -> tinygen.model.CompiledModel:
+        if name not in compiled:
+            compiled[name] = tinygen.compile(model_file(name, "int8_qdq"), out / name)
+        return compiled[name]
+    return get
 
 
 @pytest.fixture

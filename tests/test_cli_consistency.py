@@ -19,8 +19,8 @@ from .conftest import REPO, model_file, samples
 
 
 @pytest.fixture(scope="module")
-def ad(tmp_path_factory: pytest.TempPathFactory) -> tinygen.model.CompiledModel:
-    return tinygen.compile(model_file("ad_autoencoder", "int8_qdq"), tmp_path_factory.mktemp("cli") / "ad")
+def ad(mlperf_compiled) -> tinygen.model.CompiledModel:
+    return mlperf_compiled("ad_autoencoder")
 
 
 def test_global_flags_may_follow_the_command(ad, tinygen_cli, tmp_path: Path) -> None:

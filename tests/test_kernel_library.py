@@ -12,12 +12,10 @@ import pytest
 import tinygen
 from tinygen.codegen.kernel_library import KERNEL_LIBRARY, kernel_library, scan
 
-from .conftest import model_file
-
 
 @pytest.fixture(scope="module")
-def kws(tmp_path_factory: pytest.TempPathFactory) -> tinygen.model.CompiledModel:
-    return tinygen.compile(model_file("kws_dscnn", "int8_qdq"), tmp_path_factory.mktemp("kws") / "kws")
+def kws(mlperf_compiled) -> tinygen.model.CompiledModel:
+    return mlperf_compiled("kws_dscnn")
 
 
 def word_in(name: str, text: str) -> bool:

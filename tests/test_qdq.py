@@ -31,9 +31,8 @@ RANDOM_CASES = [pytest.param(name, count, id=f"{name}-{count}", marks=pytest.mar
 
 
 @pytest.fixture(scope="module")
-def qdq_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tinygen.model.CompiledModel]:
-    out = tmp_path_factory.mktemp("qdq")
-    return {name: tinygen.compile(model_file(name, "int8_qdq"), out / name) for name in MLPERF}
+def qdq_models(mlperf_compiled) -> dict[str, tinygen.model.CompiledModel]:
+    return {name: mlperf_compiled(name) for name in MLPERF}
 
 
 def tflite_micro_outputs(name: str, x_onnx_layout: np.ndarray) -> np.ndarray:

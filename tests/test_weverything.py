@@ -10,17 +10,14 @@ from pathlib import Path
 
 import pytest
 
-import tinygen
 from tinygen.host import WEVERYTHING_EXCEPT
-
-from .conftest import model_file
 
 
 @pytest.mark.skipif(shutil.which("clang") is None, reason="clang is not installed (apt-get install clang)")
 @pytest.mark.parametrize("name", ["kws_dscnn", "ic_resnet8"])
-def test_generated_c_is_clean_under_weverything(tmp_path: Path, name: str) -> None:
-    out = tmp_path / name
-    model = tinygen.compile(model_file(name, "int8_qdq"), out, calib=None, name=name)
+def test_generated_c_is_clean_under_weverything(mlperf_compiled, tmp_path: Path, name: str) -> None:
+    model = mlperf_compiled(name)
+    out = model.out_dir
     includes = [f"-I{out / d}" for d in ("lib/tinygen_kernels/include", "lib/tinygen_kernels/src", f"lib/{model.name}",
                                         "lib/tinygen_harness/include", "src")]
     sources = sorted([*(out / "lib").rglob("*.c"), *(out / "src").glob("*.c")])

@@ -28,12 +28,13 @@ RANDOM_INPUTS = 200
 # --- the MLPerf Tiny files ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[tinygen.model.CompiledModel, Path]]:
+def compiled(tmp_path_factory: pytest.TempPathFactory,
+             mlperf_compiled) -> dict[str, tuple[tinygen.model.CompiledModel, Path]]:
     out = tmp_path_factory.mktemp("tflite")
     result = {}
     for name in MLPERF:
-        tfl = tinygen.compile(model_file(name, "int8").with_suffix(".tflite"), out / name, name="m")
-        qdq = tinygen.compile(model_file(name, "int8_qdq"), out / f"{name}_qdq", name="m")
+        qdq = mlperf_compiled(name)  # the .tflite gets the QDQ model's name, so that their C can be compared
+        tfl = tinygen.compile(model_file(name, "int8").with_suffix(".tflite"), out / name, name=qdq.name)
         result[name] = (tfl, qdq.out_dir)
     return result
 
@@ -71,11 +72,11 @@ def test_random_inputs_match_tflite_micro(compiled: dict, name: str, count: int)
     assert_identical(expected, model.golden(x, int8=True).reshape(count, -1), f"{name}: golden vs tflite-micro")
 
 
-def _code(folder: Path) -> dict[str, str]:
-    """The generated model library without what names the source: comments (layer names, the
-    banner) and the library description."""
+def _code(folder: Path, name: str) -> dict[str, str]:
+    """The generated model library (lib/<name>/) without what names the source: comments (layer names,
+    the banner) and the library description."""
     files = {}
-    for path in sorted((folder / "lib" / "m").iterdir()):
+    for path in sorted((folder / "lib" / name).iterdir()):
         text = re.sub(r"/\*.*?\*/", "", path.read_text(), flags=re.S)
         files[path.name] = "\n".join(line for line in text.splitlines() if '"description"' not in line)
     return files
@@ -87,7 +88,7 @@ def test_same_c_and_arena_as_the_qdq_route(compiled: dict, name: str) -> None:
     qdq = tinygen.load(qdq_dir)
     for key in ("arena_bytes", "weights_bytes", "constants_bytes", "macs", "params", "layers"):
         assert model.manifest[key] == qdq.manifest[key], key
-    ours, theirs = _code(model.out_dir), _code(qdq_dir)
+    ours, theirs = _code(model.out_dir, model.name), _code(qdq_dir, qdq.name)
     assert ours.keys() == theirs.keys()
     for file in ours:
         # The float API's one difference: the QDQ model's float input is NCHW, the .tflite's NHWC.

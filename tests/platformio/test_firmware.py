@@ -30,15 +30,15 @@ SWEEP_IDS = [case[0] for case in FLOAT_SWEEP]
 
 
 @pytest.fixture(scope="module")
-def compiled(tmp_path_factory: pytest.TempPathFactory):
-    """Each model compiled once for the module, on first use."""
+def compiled(tmp_path_factory: pytest.TempPathFactory, mlperf_compiled):
+    """Each model compiled once for the module, on first use; the QDQ ones are the session's (conftest.py)."""
     out = tmp_path_factory.mktemp("firmware")
     cache: dict = {}
 
     def get(case_id: str):
         if case_id not in cache:
             _, folder, stem, calibrate = CASES[case_id]
-            cache[case_id] = compile_case(out, folder, stem, calibrate)
+            cache[case_id] = compile_case(out, folder, stem, calibrate) if calibrate else mlperf_compiled(folder)
         return cache[case_id]
     return get
 
