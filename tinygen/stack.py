@@ -9,6 +9,9 @@ is its frame plus the deepest worst case among its callees. Calls through a func
 fused-Add stages of the convolution blocks) count as the deepest function whose address the sources
 take; functions without stack information (memcpy/memset of the C library) count 0 and are listed.
 A frame GCC marks "dynamic" (a variable-length array) makes the figure a lower bound, and says so.
+GCC gives naked functions (the kernels' whole-loop assembly: tg_conv_pairs, tg_fc_direct_layer) a frame
+of 0 bytes, though their own prologue pushes registers and reserves locals; for those the frame is read
+from the object's disassembly (naked_frames: the deepest the pushes and `sub sp` of its prologue reach).
 
 Each source's call graph is cached under the build cache by its digest (with the compiler's, the flags'
 and that of every header it includes): the kernels compile once for all models (a few seconds), after that only
@@ -81,7 +84,8 @@ def measure_files(files: dict[str, bytes], name: str, kernel_functions: list[str
                      if p.endswith(".c") and (p.startswith(f"{kernels}/src/") or p == f"{model_lib}/{name}.c"))
     headers = sorted(p for p in files if p.endswith(".h") and p.startswith((f"{kernels}/", f"{model_lib}/")))
     folders = [f"{kernels}/include", f"{kernels}/src", model_lib]  # the -I folders, in order
-    common = hashlib.sha256(json.dumps([compiler_identity(gcc), list(env.flags), BUILD_FLAGS]).encode())
+    common = hashlib.sha256(json.dumps([compiler_identity(gcc), list(env.flags), BUILD_FLAGS,
+                                        "naked frames from the disassembly"]).encode())
     cache = cache_root() / "stack"
     graphs = []
     with tempfile.TemporaryDirectory(prefix="tinygen-stack-") as work:
@@ -103,13 +107,71 @@ def measure_files(files: dict[str, bytes], name: str, kernel_functions: list[str
                 produced = Path(work) / "unit.ci"
                 if run.returncode != 0 or not produced.exists():
                     return None  # the host build reports C errors; the stack figure is informative
+                graph = produced.read_text()
+                if _ZERO_FRAME.search(graph):
+                    disassembly = subprocess.run([objdump_for(gcc), "-d", "unit.o"], cwd=work, capture_output=True,
+                                                 text=True).stdout
+                    graph = with_frames(graph, naked_frames(disassembly))
                 cache.mkdir(parents=True, exist_ok=True)
                 staged = cached.with_suffix(f".{os.getpid()}.tmp")
-                shutil.move(produced, staged)
+                staged.write_text(graph)
                 os.replace(staged, cached)
             graphs.append(cached.read_text())
     texts = [files[path].decode(errors="replace") for path in sources]
     return analyze(graphs, texts, name, kernel_functions, env)
+
+
+_ZERO_FRAME = re.compile(r'title: "(?:[^"]*:)?([^":]+)" label: "[^"]*\\n0 bytes \(static\)"')
+_FUNCTION = re.compile(r"^[0-9a-f]+ <([^>]+)>:$")
+_PUSH = re.compile(r"\b(?:push(?:\.w)?|stmdb(?:\.w)?\s+sp!,|vpush)\s*\{([^}]*)\}")
+_SUB_SP = re.compile(r"\bsub(?:\.w)?\s+sp,\s*(?:sp,\s*)?#(\d+)")
+
+
+def objdump_for(gcc: str) -> str:
+    """arm-none-eabi-objdump beside arm-none-eabi-gcc."""
+    return gcc[: -len("gcc")] + "objdump" if gcc.endswith("gcc") else "arm-none-eabi-objdump"
+
+
+def _register_count(registers: str) -> int:
+    """'r4, r5, r6, lr' -> 4; 'd8-d15' -> 8 (each d register is 2 words: counted in naked_frames)."""
+    count = 0
+    for part in registers.replace(" ", "").split(","):
+        first, _, last = part.partition("-")
+        count += int(last[1:]) - int(first[1:]) + 1 if last else 1
+    return count
+
+
+def naked_frames(disassembly: str) -> dict[str, int]:
+    """Each function's stack depth reached by its prologue: the bytes pushed (4 per core register, 8 per
+    double register) and reserved by `sub sp, #N`, summed up to the first instruction that gives some back
+    (a pop, `add sp`, `ldmia sp!`). For functions GCC sees a 0-byte frame in (naked ones)."""
+    frames: dict[str, int] = {}
+    function, depth, open_ = "", 0, False
+    for line in disassembly.splitlines():
+        start = _FUNCTION.match(line.strip())
+        if start:
+            function, depth, open_ = start.group(1), 0, True
+            frames[function] = 0
+            continue
+        if not function or not open_:
+            continue
+        push, sub = _PUSH.search(line), _SUB_SP.search(line)
+        if push:
+            depth += _register_count(push.group(1)) * (8 if "{d" in line else 4)
+        elif sub:
+            depth += int(sub.group(1))
+        elif re.search(r"\b(pop|ldmia(\.w)?\s+sp!|add(\.w)?\s+sp,|vpop)", line):
+            open_ = False
+        frames[function] = max(frames[function], depth)
+    return frames
+
+
+def with_frames(graph: str, frames: dict[str, int]) -> str:
+    """The call-graph text with each 0-byte static frame replaced by the disassembly's figure, if larger."""
+    def frame(match: re.Match[str]) -> str:
+        found = frames.get(match.group(1), 0)
+        return match.group(0).replace("\\n0 bytes (static)", f"\\n{found} bytes (static)") if found else match.group(0)
+    return _ZERO_FRAME.sub(frame, graph)
 
 
 def analyze(graphs: list[str], sources: list[str], name: str, kernel_functions: list[str], env: Env) -> StackReport:
