@@ -92,6 +92,8 @@ typedef struct {
     const uint32_t *row[3];    /* 168: the window's rows at the block's first pair */
     int8_t *out;               /* 180: the block's first output pixel, lane 0 */
     int32_t rest;              /* 184: after the blocks of 4: bit 1 a pair, bit 2 a tail pair, bit 0 a single; bit 3 no tail */
+    int32_t weight_row;        /* 188: weight bytes between the view's window rows (set once per layer) */
+    int32_t weight_tap;        /* 192: and between the taps of a window row */
 } tg_dw3x3_frame;
 
 typedef char tg_dw3x3_frame_layout[(offsetof(tg_dw3x3_frame, bias) == 96 && offsetof(tg_dw3x3_frame, rq) == 112 &&
@@ -396,11 +398,10 @@ TG_INLINE uint32_t tg_dw_double(uint32_t x)
 /* The frame of channel group c0: requantization, doubled bias, per lane and window row the weight words
  * (2 w0, 2 w1) and (2 w1, 2 w2) (doubled: the accumulators hold 2 acc; 2 w fits int16). Per window row
  * the 3 taps' words of 4 lanes are widened (lanes 0, 2 and 1, 3) and the halves regrouped per lane. */
-TG_DW_SETUP static void tg_dw3x3_group(tg_dw3x3_frame *frame, const tg_conv_params *p, int32_t c0, int32_t transposed)
+TG_DW_SETUP static void tg_dw3x3_group(tg_dw3x3_frame *frame, const tg_conv_params *p, int32_t c0)
 {
     /* the view's window rows and the taps of a row (transposed: the kernel's columns and rows) */
-    const int32_t channels = p->output.c;
-    const int32_t row_step = transposed ? channels : 3 * channels, tap = transposed ? 3 * channels : channels;
+    const int32_t row_step = frame->weight_row, tap = frame->weight_tap;
     const int8_t *w = p->weights + c0;
     int32_t j, k;
     for (j = 0; j < 4; ++j) {
@@ -467,13 +468,21 @@ typedef struct {
 /* The layer as the row loops see it: transposed or not (tg_dw3x3_transposed). */
 typedef struct {
     int32_t out_h, out_w, in_h, in_w, stride_h, stride_w, top, left;
-    int32_t in_row, in_pixel;   /* input bytes between rows, between the pixels of a row */
-    int32_t out_row, out_pixel; /* output: the same */
+    int32_t in_row, in_pixel;       /* input bytes between rows, between the pixels of a row */
+    int32_t out_row, out_pixel;     /* output: the same */
+    int32_t weight_row, weight_tap; /* weights: between window rows, between the taps of a row */
+    int32_t stored;                 /* the columns of a row buffer (tg_dw3x3_columns) */
 } tg_dw3x3_view;
 
-TG_DW_SETUP static void tg_dw3x3_view_of(tg_dw3x3_view *v, const tg_conv_params *p, int32_t transposed)
+/* The mode is chosen here, out of line: chosen in the driver, GCC compiled that 90 instructions larger, and
+ * slower (about 4,000 estimated cycles more on VWW). */
+TG_DW_SETUP static void tg_dw3x3_view_of(tg_dw3x3_view *v, const tg_context *ctx, const tg_conv_params *p)
 {
     const int32_t c = p->output.c, in_row = p->input.w * p->input.c, out_row = p->output.w * c;
+    const int32_t transposed = tg_dw3x3_transposed(ctx, p);
+    v->weight_row = transposed ? c : 3 * c;
+    v->weight_tap = transposed ? 3 * c : c;
+    v->stored = tg_dw3x3_columns(p, transposed);
     if (transposed) {
         v->out_h = p->output.w, v->out_w = p->output.h, v->in_h = p->input.w, v->in_w = p->input.h;
         v->stride_h = p->stride.w, v->stride_w = p->stride.h, v->top = p->padding.left, v->left = p->padding.top;
@@ -663,22 +672,23 @@ void tg_depthwise_conv_3x3_s8(const tg_context *ctx, const tg_conv_params *p, co
     tg_dw3x3_view v;
     tg_dw3x3_rows rows;
     tg_dw3x3_frame frame;
-    int32_t transposed, out_h, out_w, stride_h, quads, rest, width, stored, count, kept, c0, oy, k;
+    int32_t out_h, out_w, stride_h, quads, rest, width, stored, count, kept, c0, oy, k;
     if (!tg_dw3x3_applies(ctx, p)) {
         tg_depthwise_conv_s8(ctx, p, input, output);
         return;
     }
-    transposed = tg_dw3x3_transposed(ctx, p);
-    tg_dw3x3_view_of(&v, p, transposed);
+    tg_dw3x3_view_of(&v, ctx, p);
     out_h = v.out_h, out_w = v.out_w, stride_h = v.stride_h;
     quads = out_w >> 2, rest = out_w & 3, width = (out_w - 1) * v.stride_w + 3;
-    stored = tg_dw3x3_columns(p, transposed);
+    stored = v.stored;
     count = v.stride_w == 1 ? quads : quads - (rest == 0);
     /* after a move down by the stride, the rows from `kept` on are new (all 3 at a stride of 3 or more) */
     kept = 3 - TG_MIN(stride_h, 3);
     tg_dw3x3_plan(&rows, &v, p, width, stored);
     memset(buf, 0, (size_t)(3 * 8 * stored)); /* the padding columns, once */
     frame.channels = v.out_pixel;
+    frame.weight_row = v.weight_row;
+    frame.weight_tap = v.weight_tap;
     if (v.stride_w == 1) {
         /* blocks of 4 pixels from pixel 0, then 2, then the last one of an odd row (third column: the tail) */
         frame.rest = rest;
@@ -696,7 +706,7 @@ void tg_depthwise_conv_3x3_s8(const tg_context *ctx, const tg_conv_params *p, co
         int8_t *out = output + c0;
         int32_t iy = -v.top;
         rows.base = input + c0;
-        tg_dw3x3_group(&frame, p, c0, transposed);
+        tg_dw3x3_group(&frame, p, c0);
         /* frame.row[k]: the buffer of window row k, i.e. input row iy + k of output row oy. Moving the
          * window down, the buffers rotate by the stride, so the rows still in the window stay where they
          * were widened and the others are widened into the buffers of the rows it left (a row is widened
