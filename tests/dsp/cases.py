@@ -256,10 +256,12 @@ def conv_wide_case(seed: int) -> Case:
 
 def depthwise_case(seed: int) -> Case:
     """tg_depthwise_conv_3x3_s8 (its row loop and its fallback to the plain kernel) and
-    tg_depthwise_conv_fast_s8 (any kernel, dilation, multiplier)."""
+    tg_depthwise_conv_fast_s8 (any kernel, dilation, multiplier). Tall outputs at stride 1 take the 3x3
+    kernel's column order (transposed), the table's first, and where pinned (a last element "rows") its row
+    order, which the least scratch selects."""
     b = GraphBuilder(f"dsp_depthwise_{seed}", seed)
     rng = b.rng
-    case = Case(b.graph)
+    case = Case(b.graph, variants="given")
     # (kernel, stride, dilation, pads, in H, in W, C_in, multiplier, fast, narrow[, per channel])
     layers: list[tuple] = [
         ((3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 6, 5, 8, 1, True, False),    # KWS-like, row loop
@@ -298,8 +300,14 @@ def depthwise_case(seed: int) -> Case:
         ((3, 3), (1, 1), (1, 1), (1, 1, 2, 1), 8, 4, 8, 1, True, False, False),  # 9 = 8 + 1, bottom padding 2
         ((3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 25, 5, 12, 1, True, False, False),  # KWS: 25 = 6 x 4 + 1
         ((3, 3), (2, 2), (1, 1), (1, 1, 1, 1), 13, 4, 8, 1, True, False),   # 7 x 2 at stride 2: rows
+        # tall outputs in the row order (the "rows" mode, given less scratch): the same remainders
+        ((3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 7, 5, 8, 1, True, False, True, "rows"),    # 7 x 5: 4 + 1 per row
+        ((3, 3), (1, 1), (1, 1), (0, 1, 0, 1), 7, 3, 8, 1, True, False, False, "rows"),  # 5 x 3: 2 + 1
+        ((3, 3), (1, 1), (1, 1), (1, 1, 2, 1), 8, 4, 8, 1, True, False, True, "rows"),    # 9 x 4, bottom padding 2
+        ((3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 25, 5, 12, 1, True, False, True, "rows"),  # KWS's shape in rows
     ]
-    for kernel, stride, dilation, pads, height, width, in_c, multiplier, fast, narrow, *per_channel in layers:
+    for kernel, stride, dilation, pads, height, width, in_c, multiplier, fast, narrow, *rest in layers:
+        per_channel, mode = rest[:1], rest[1:]
         window = Window(kernel, stride, dilation, pads)
         out_h, out_w = window.output_size(height, width)
         out_c = in_c * multiplier
@@ -312,6 +320,8 @@ def depthwise_case(seed: int) -> Case:
                     params)
         three = kernel == (3, 3) and dilation == (1, 1) and multiplier == 1
         case.expected[y] = "tg_depthwise_conv_3x3_s8" if three else "tg_depthwise_conv_fast_s8"
+        if mode:
+            b.graph.nodes[-1].attrs["variant"] = f"tg_depthwise_conv_3x3_s8/{mode[0]}"
     b.finish()
     return case
 

@@ -201,6 +201,36 @@ def test_conv_scratch_equals_the_c_buffer_size(driver) -> None:
             assert picked == size, f"{label}: the C wrapper picks another variant ({picked} B)"
 
 
+DW3X3_ROWS = 13  # dsp_driver.c: tg_depthwise_conv_3x3_s8_row_order_buffer_size
+
+
+def test_depthwise_3x3_modes_scratch_equals_the_c_buffer_size(driver) -> None:
+    """tg_depthwise_conv_3x3_s8's two modes: "columns" (a tall output transposed) plans its _get_buffer_size,
+    "rows" its _row_order_buffer_size, and is listed for a tall output only below the former (the C kernel,
+    given the columns' scratch, transposes)."""
+    rng = np.random.default_rng(15)
+    layers = [layer for layer in (_conv_layer(rng, depthwise=True) for _ in range(4000))
+              if layer[1].attrs["kernel"] == [3, 3] and layer[1].attrs["dilation"] == [1, 1]
+              and layer[1].attrs["depth_multiplier"] == 1]
+    records = [_record(DW3X3, g, node) for g, node in layers]
+    columns = run_records(driver, "scratch", np.array(records))
+    rows = run_records(driver, "scratch", np.array([[DW3X3_ROWS, *record[1:]] for record in records]))
+    tall = 0
+    for (g, node), column_size, row_size in zip(layers, columns, rows, strict=True):
+        modes = {k.mode: k.scratch(node, g) for k in op_of(node).candidates(node, g)
+                 if k.function == "tg_depthwise_conv_3x3_s8"}
+        label = f"{node.attrs} on {g.tensors['x'].shape} -> {g.tensors['y'].shape}"
+        _, out_h, out_w, _ = g.tensors["y"].shape
+        if out_h > out_w and node.attrs["stride"] == [1, 1]:
+            tall += 1
+            assert modes.get("columns") == column_size, label
+            assert modes.get("rows", row_size) == row_size, label
+            assert ("rows" in modes) == (row_size < column_size), label
+        else:
+            assert modes == {"rows": row_size} and row_size == column_size, label
+    assert tall >= 20
+
+
 def test_fused_add_scratch_equals_the_c_buffer_size(driver) -> None:
     """The convolutions fused with a residual Add (passes/fuse_residual_add.py): the planned scratch of every
     mode equals the C sizes -- the chunked variants' (tg_conv_*_add_s8: the unfused size + TG_CONV_ADD_TEMP_BYTES,

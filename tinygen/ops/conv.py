@@ -352,20 +352,66 @@ def _ring_rows_scratch(node: Node, graph: Graph) -> int:
     return max(rows, plain if _depthwise_overlap(node, graph) else 0)
 
 
-def _dw3x3_scratch(node: Node, graph: Graph) -> int:
-    """tg_depthwise_conv_3x3_s8_get_buffer_size: 3 widened rows of the columns an output row (of the
+def _dw3x3_bytes(node: Node, graph: Graph, transposed: bool) -> int:
+    """tg_depthwise_conv_3x3_s8's scratch in one order: 3 widened rows of the columns an output row (of the
     transposed view when transposed) reads, less an odd last column (the tail) that is padding; or the
     plain kernel's ring of input pixels in place, if larger."""
-    from .orders import dw3x3_transposed
-
     _, in_h, in_w, in_c = _nhwc(graph.tensors[node.inputs[0]].shape)
     _, out_h, out_w, _ = _nhwc(graph.tensors[node.outputs[0]].shape)
     (sh, sw), (top, left) = node.attrs["stride"], node.attrs["pads"][:2]
-    count, stride, size, pad = (out_h, sh, in_h, top) if dw3x3_transposed(node, graph) else (out_w, sw, in_w, left)
+    count, stride, size, pad = (out_h, sh, in_h, top) if transposed else (out_w, sw, in_w, left)
     width = (count - 1) * stride + 3
     columns = width - int(width % 2 == 1 and size + pad < width)
     plain = ring_pixels(node, graph) * in_c
     return max(24 * columns, plain if _depthwise_overlap(node, graph) else 0)
+
+
+def _dw3x3_columns_scratch(node: Node, graph: Graph) -> int:
+    """tg_depthwise_conv_3x3_s8_get_buffer_size: a tall output (dw3x3_transposed) transposed, else in rows."""
+    from .orders import dw3x3_transposed
+
+    return _dw3x3_bytes(node, graph, dw3x3_transposed(node, graph))
+
+
+def _dw3x3_rows_scratch(node: Node, graph: Graph) -> int:
+    """tg_depthwise_conv_3x3_s8_row_order_buffer_size: in rows (given less than the above, a tall output runs
+    so)."""
+    return _dw3x3_bytes(node, graph, False)
+
+
+def _is_dw3x3_tall(node: Node, graph: Graph) -> bool:
+    """The column order (a tall output transposed) is a mode of its own."""
+    from .orders import dw3x3_transposed
+
+    return _is_depthwise_3x3(node, graph) and dw3x3_transposed(node, graph)
+
+
+def _is_dw3x3_rows(node: Node, graph: Graph) -> bool:
+    """The row order: every 3x3 layer that is not tall, and a tall one where its scratch is less than the column
+    order's (given as much, the C kernel transposes)."""
+    return _is_depthwise_3x3(node, graph) and (
+        not _is_dw3x3_tall(node, graph) or _dw3x3_rows_scratch(node, graph) < _dw3x3_columns_scratch(node, graph))
+
+
+# Estimated instructions (cycles / 1.22) per channel group and row beyond its pixels' share of blocks of 4: the
+# call, the driver, the widening's edges; and for a remainder of a pixel pair or a single last pixel. Measured
+# (qemu_m4, estimated cycles): a KWS dw layer, 25 x 5 x 64, in rows 267,756, in columns 201,120: 171 per row.
+DW3X3_ROW = 135
+DW3X3_PAIR = 25
+DW3X3_SINGLE = 36
+
+
+def _dw3x3_rows_cost(node: Node, graph: Graph) -> int:
+    """The row order's estimated instructions beyond the column order's (where the output is tall: more rows,
+    each with its fixed costs and the remainder after the blocks of 4 pixels); 0 for other layers."""
+    if not _is_dw3x3_tall(node, graph):
+        return 0
+    _, out_h, out_w, channels = _nhwc(graph.tensors[node.outputs[0]].shape)
+
+    def per_group(rows: int, width: int) -> int:
+        return rows * (DW3X3_ROW + DW3X3_PAIR * int(width & 2 != 0) + DW3X3_SINGLE * (width & 1))
+
+    return -(-channels // 4) * (per_group(out_h, out_w) - per_group(out_w, out_h))
 
 
 def _is_depthwise_3x3(node: Node, graph: Graph) -> bool:
@@ -434,9 +480,12 @@ def _depthwise_in_place(key: tuple) -> bool:
                                                           "pads": pads, "depth_multiplier": 1})
     graph = Graph("in_place", {"x": Tensor("x", in_shape, "int8"), "y": Tensor("y", out_shape, "int8")})
     size = int(np.prod(in_shape))
-    dsp = depthwise_dsp_order(node, graph)
-    return dsp is not None and ring_covers(node, graph) and all(
-        safe(order, {0: size}, {0: 0}) for order in (depthwise_plain_order(node, graph), dsp))
+    # tg_depthwise_conv_3x3_s8's two modes (the planner may move a layer between them after placing it)
+    modes = (False, True) if _is_dw3x3_tall(node, graph) else (False,)
+    dsp = [depthwise_dsp_order(node, graph, transposed) for transposed in modes]
+    orders = [order for order in dsp if order is not None]
+    return len(orders) == len(dsp) and ring_covers(node, graph) and all(
+        safe(order, {0: size}, {0: 0}) for order in (depthwise_plain_order(node, graph), *orders))
 
 
 def _conv_in_place(blocks: tuple[int, ...]) -> Callable[[Node, Graph], list[InPlace]]:
@@ -618,8 +667,10 @@ def _depthwise_overlap(node: Node, graph: Graph) -> list[InPlace]:
 
 DEPTHWISE_KERNELS = (
     Kernel("tg_depthwise_conv_s16", "tg_conv_s16_params", activations="int16"),  # 16x8, plain C (tg_s16.h)
-    Kernel("tg_depthwise_conv_3x3_s8", "tg_conv_params", applies=_is_depthwise_3x3, scratch=_dw3x3_scratch,
-           in_place=_depthwise_overlap),
+    Kernel("tg_depthwise_conv_3x3_s8", "tg_conv_params", "columns", "a tall output transposed, output columns as rows",
+           _is_dw3x3_tall, _dw3x3_columns_scratch, in_place=_depthwise_overlap),
+    Kernel("tg_depthwise_conv_3x3_s8", "tg_conv_params", "rows", "output rows", _is_dw3x3_rows, _dw3x3_rows_scratch,
+           _dw3x3_rows_cost, _depthwise_overlap),
     Kernel("tg_depthwise_conv_fast_s8", "tg_conv_params", scratch=_ring_rows_scratch, in_place=_depthwise_overlap,
            applies=lambda node, graph: not _is_depthwise_3x3(node, graph)),
     DEPTHWISE_S4,

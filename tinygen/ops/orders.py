@@ -79,25 +79,25 @@ MAX_RING_SLOTS = 16  # TG_DEPTHWISE_MAX_SLOTS: taller rings re-widen rows instea
 
 
 def dw3x3_transposed(node: Node, graph: Graph) -> bool:
-    """tg_dw3x3_transposed: tg_depthwise_conv_3x3_s8 runs outputs with more rows than columns (at stride
-    1) transposed, output columns as rows."""
+    """tg_dw3x3_tall: tg_depthwise_conv_3x3_s8 runs outputs with more rows than columns (at stride 1)
+    transposed, output columns as rows, given the scratch for it (its "columns" mode, ops/conv.py)."""
     _, out_h, out_w, _ = _nhwc(graph.tensors[node.outputs[0]].shape)
     return out_h > out_w and list(node.attrs["stride"]) == [1, 1]
 
 
-def depthwise_dsp_order(node: Node, graph: Graph) -> Order | None:
+def depthwise_dsp_order(node: Node, graph: Graph, transposed: bool = False) -> Order | None:
     """tg_depthwise_conv_3x3_s8 (its 3 rolling row buffers hold the same rows as a 3-slot ring) /
     tg_depthwise_conv_fast_s8 (tg_depthwise_rows.h): per group of 4
     channels, per output row, the input rows not in the ring of row slots are widened (read), then
     the row's outputs of the group are written. None when the ring does not remember rows (over
-    MAX_RING_SLOTS slots): then rows are read again after writes. tg_depthwise_conv_3x3_s8 runs tall
-    outputs transposed (dw3x3_transposed): the same order over output columns and input columns."""
+    MAX_RING_SLOTS slots): then rows are read again after writes. `transposed`: tg_depthwise_conv_3x3_s8's
+    column order for tall outputs (dw3x3_transposed), the same order over output columns and input columns."""
     (_, in_h, in_w, in_c), (_, out_h, out_w, out_c) = _pixels(node, graph)
     a = node.attrs
     (kh, kw), (sh, sw), (dh, dw) = a["kernel"], a["stride"], a["dilation"]
     top, left = a["pads"][0], a["pads"][1]
-    transposed = (list(a["kernel"]) == [3, 3] and list(a["dilation"]) == [1, 1] and a.get("depth_multiplier", 1) == 1
-                  and dw3x3_transposed(node, graph))
+    transposed = transposed and (list(a["kernel"]) == [3, 3] and list(a["dilation"]) == [1, 1]
+                                 and a.get("depth_multiplier", 1) == 1 and dw3x3_transposed(node, graph))
     if transposed:  # view rows are input / output columns
         kh, sh, dh, top = kw, sw, dw, left
     view_h, view_w, view_oh, view_ow = (in_w, in_h, out_w, out_h) if transposed else (in_h, in_w, out_h, out_w)

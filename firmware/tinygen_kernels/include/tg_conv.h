@@ -196,6 +196,10 @@ int32_t tg_depthwise_conv_s8_ring_pixels(const tg_conv_params *params);
 void tg_depthwise_conv_3x3_s8(const tg_context *ctx, const tg_conv_params *params, const int8_t *input,
                               int8_t *output);
 int32_t tg_depthwise_conv_3x3_s8_get_buffer_size(const tg_conv_params *params);
+/* The least scratch tg_depthwise_conv_3x3_s8 runs in (its row order): a tall output (more rows than
+ * columns, stride 1) runs transposed, output columns as rows, given its _get_buffer_size bytes, and in
+ * rows given less (at least this many); other outputs always run in rows (both sizes are the same). */
+int32_t tg_depthwise_conv_3x3_s8_row_order_buffer_size(const tg_conv_params *params);
 void tg_depthwise_conv_fast_s8(const tg_context *ctx, const tg_conv_params *params, const int8_t *input,
                                int8_t *output);
 int32_t tg_depthwise_conv_fast_s8_get_buffer_size(const tg_conv_params *params);

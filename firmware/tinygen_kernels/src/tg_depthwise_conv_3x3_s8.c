@@ -13,9 +13,11 @@
  * Padding columns and rows are 0. The widening follows a plan worked out once per layer (the edge
  * pairs that are half padding, the run of input pairs, the tail), in one assembly block.
  *
- * Outputs with more rows than columns at stride 1 run transposed (tg_dw3x3_transposed): the same
- * loops over the output's columns, so KWS's 25 x 5 outputs are 5 rows of 6 blocks of 4 and a single
- * pixel, not 25 rows of one block and a single (0.24 -> 0.36 MAC/cycle with the rest).
+ * Outputs with more rows than columns at stride 1 run transposed (tg_dw3x3_transposed) when the scratch
+ * given holds the transposed order's longer rows (tg_depthwise_conv_3x3_s8_get_buffer_size; with less,
+ * down to tg_depthwise_conv_3x3_s8_row_order_buffer_size, in rows): the same loops over the output's
+ * columns, so KWS's 25 x 5 outputs are 5 rows of 6 blocks of 4 and a single pixel, not 25 rows of one
+ * block and a single (0.24 -> 0.36 MAC/cycle with the rest).
  *
  * Per lane, 4 output pixels at a time (registers: 4 accumulators, the window row's words, both weight
  * words, the three row pointers), in assembly:
@@ -36,36 +38,47 @@
 #include "tg_conv.h"
 #include "internal/tg_dsp.h"
 
-/* Outputs with more rows than columns (at stride 1) run transposed: rows and columns swapped
+/* Outputs with more rows than columns (at stride 1) may run transposed: rows and columns swapped
  * throughout (the strides of the input, output and weights; the padding), so an output "row" is a
  * column of the output. Long rows amortize what each row costs (the call, the widening's edges, the
  * blocks that are not 4 pixels): KWS's 25 x 5 outputs run as 5 rows of 25. At stride 1 the order is
  * in place wherever the row order is (an output column overwrites the input column it was widened
  * from); at stride 2 it is not (an output column lands on input columns still to be widened). */
-TG_INLINE int32_t tg_dw3x3_transposed(const tg_conv_params *p)
+TG_INLINE int32_t tg_dw3x3_tall(const tg_conv_params *p)
 {
     return p->output.h > p->output.w && p->stride.h == 1 && p->stride.w == 1;
 }
 
-/* The columns of a widened row: the (OW - 1) S + 3 an output row reads (of the transposed view when
- * transposed), less an odd last column (the tail) that is padding: the row loops read 0 for it. */
-TG_INLINE int32_t tg_dw3x3_columns(const tg_conv_params *p)
+/* The columns of a widened row: the (OW - 1) S + 3 an output row reads (of the transposed view when t),
+ * less an odd last column (the tail) that is padding: the row loops read 0 for it. */
+TG_INLINE int32_t tg_dw3x3_columns(const tg_conv_params *p, int32_t t)
 {
-    const int32_t t = tg_dw3x3_transposed(p);
     const int32_t width = ((t ? p->output.h : p->output.w) - 1) * (t ? p->stride.h : p->stride.w) + 3;
     return width - ((width & 1) && (t ? p->input.h + p->padding.top : p->input.w + p->padding.left) < width);
 }
 
-/* The 3 widened row buffers. */
-TG_INLINE int32_t tg_dw3x3_slots_bytes(const tg_conv_params *params)
+/* The 3 widened row buffers (of the transposed view when t). */
+TG_INLINE int32_t tg_dw3x3_slots_bytes(const tg_conv_params *params, int32_t t)
 {
-    return 8 * 3 * tg_dw3x3_columns(params);
+    return 8 * 3 * tg_dw3x3_columns(params, t);
+}
+
+/* The mode the scratch given selects: transposed where the output is tall and the scratch holds the
+ * transposed rows (the planner gives less where those would grow the arena: tinygen/ops/conv.py). */
+TG_INLINE int32_t tg_dw3x3_transposed(const tg_context *ctx, const tg_conv_params *p)
+{
+    return tg_dw3x3_tall(p) && ctx->size >= tg_dw3x3_slots_bytes(p, 1);
 }
 
 int32_t tg_depthwise_conv_3x3_s8_get_buffer_size(const tg_conv_params *params)
 {
-    /* the row buffers, or the fallback's ring of input pixels in place */
-    return TG_MAX(tg_dw3x3_slots_bytes(params), tg_depthwise_conv_s8_get_buffer_size(params));
+    /* the row buffers (transposed where the output is tall), or the fallback's ring of input pixels in place */
+    return TG_MAX(tg_dw3x3_slots_bytes(params, tg_dw3x3_tall(params)), tg_depthwise_conv_s8_get_buffer_size(params));
+}
+
+int32_t tg_depthwise_conv_3x3_s8_row_order_buffer_size(const tg_conv_params *params)
+{
+    return TG_MAX(tg_dw3x3_slots_bytes(params, 0), tg_depthwise_conv_s8_get_buffer_size(params));
 }
 
 #if defined(__ARM_FEATURE_DSP)
@@ -79,6 +92,8 @@ typedef struct {
     const uint32_t *row[3];    /* 168: the window's rows at the block's first pair */
     int8_t *out;               /* 180: the block's first output pixel, lane 0 */
     int32_t rest;              /* 184: after the blocks of 4: bit 1 a pair, bit 2 a tail pair, bit 0 a single; bit 3 no tail */
+    int32_t weight_row;        /* 188: weight bytes between the view's window rows (set once per layer) */
+    int32_t weight_tap;        /* 192: and between the taps of a window row */
 } tg_dw3x3_frame;
 
 typedef char tg_dw3x3_frame_layout[(offsetof(tg_dw3x3_frame, bias) == 96 && offsetof(tg_dw3x3_frame, rq) == 112 &&
@@ -339,7 +354,7 @@ TG_DW_SETUP static int32_t tg_dw3x3_applies(const tg_context *ctx, const tg_conv
     int32_t c;
     if (p->filter.h != 3 || p->filter.w != 3 || p->dilation.h != 1 || p->dilation.w != 1 || p->depth_multiplier != 1 ||
         p->stride.w < 1 || p->stride.w > 2 || p->output.c % 4 != 0 || p->activation_min > -128 ||
-        p->activation_max < 127 || ctx == NULL || ctx->buf == NULL || ctx->size < tg_dw3x3_slots_bytes(p)) {
+        p->activation_max < 127 || ctx == NULL || ctx->buf == NULL || ctx->size < tg_dw3x3_slots_bytes(p, 0)) {
         return 0;
     }
     for (c = 0; c < (p->per_channel ? p->output.c : 1); ++c) {
@@ -386,8 +401,7 @@ TG_INLINE uint32_t tg_dw_double(uint32_t x)
 TG_DW_SETUP static void tg_dw3x3_group(tg_dw3x3_frame *frame, const tg_conv_params *p, int32_t c0)
 {
     /* the view's window rows and the taps of a row (transposed: the kernel's columns and rows) */
-    const int32_t channels = p->output.c, transposed = tg_dw3x3_transposed(p);
-    const int32_t row_step = transposed ? channels : 3 * channels, tap = transposed ? 3 * channels : channels;
+    const int32_t row_step = frame->weight_row, tap = frame->weight_tap;
     const int8_t *w = p->weights + c0;
     int32_t j, k;
     for (j = 0; j < 4; ++j) {
@@ -454,14 +468,22 @@ typedef struct {
 /* The layer as the row loops see it: transposed or not (tg_dw3x3_transposed). */
 typedef struct {
     int32_t out_h, out_w, in_h, in_w, stride_h, stride_w, top, left;
-    int32_t in_row, in_pixel;   /* input bytes between rows, between the pixels of a row */
-    int32_t out_row, out_pixel; /* output: the same */
+    int32_t in_row, in_pixel;       /* input bytes between rows, between the pixels of a row */
+    int32_t out_row, out_pixel;     /* output: the same */
+    int32_t weight_row, weight_tap; /* weights: between window rows, between the taps of a row */
+    int32_t stored;                 /* the columns of a row buffer (tg_dw3x3_columns) */
 } tg_dw3x3_view;
 
-TG_DW_SETUP static void tg_dw3x3_view_of(tg_dw3x3_view *v, const tg_conv_params *p)
+/* The mode is chosen here, out of line: chosen in the driver, GCC compiled that 90 instructions larger, and
+ * slower (about 4,000 estimated cycles more on VWW). */
+TG_DW_SETUP static void tg_dw3x3_view_of(tg_dw3x3_view *v, const tg_context *ctx, const tg_conv_params *p)
 {
     const int32_t c = p->output.c, in_row = p->input.w * p->input.c, out_row = p->output.w * c;
-    if (tg_dw3x3_transposed(p)) {
+    const int32_t transposed = tg_dw3x3_transposed(ctx, p);
+    v->weight_row = transposed ? c : 3 * c;
+    v->weight_tap = transposed ? 3 * c : c;
+    v->stored = tg_dw3x3_columns(p, transposed);
+    if (transposed) {
         v->out_h = p->output.w, v->out_w = p->output.h, v->in_h = p->input.w, v->in_w = p->input.h;
         v->stride_h = p->stride.w, v->stride_w = p->stride.h, v->top = p->padding.left, v->left = p->padding.top;
         v->in_row = p->input.c, v->in_pixel = in_row, v->out_row = c, v->out_pixel = out_row;
@@ -655,16 +677,18 @@ void tg_depthwise_conv_3x3_s8(const tg_context *ctx, const tg_conv_params *p, co
         tg_depthwise_conv_s8(ctx, p, input, output);
         return;
     }
-    tg_dw3x3_view_of(&v, p);
+    tg_dw3x3_view_of(&v, ctx, p);
     out_h = v.out_h, out_w = v.out_w, stride_h = v.stride_h;
     quads = out_w >> 2, rest = out_w & 3, width = (out_w - 1) * v.stride_w + 3;
-    stored = tg_dw3x3_columns(p);
+    stored = v.stored;
     count = v.stride_w == 1 ? quads : quads - (rest == 0);
     /* after a move down by the stride, the rows from `kept` on are new (all 3 at a stride of 3 or more) */
     kept = 3 - TG_MIN(stride_h, 3);
     tg_dw3x3_plan(&rows, &v, p, width, stored);
     memset(buf, 0, (size_t)(3 * 8 * stored)); /* the padding columns, once */
     frame.channels = v.out_pixel;
+    frame.weight_row = v.weight_row;
+    frame.weight_tap = v.weight_tap;
     if (v.stride_w == 1) {
         /* blocks of 4 pixels from pixel 0, then 2, then the last one of an odd row (third column: the tail) */
         frame.rest = rest;
