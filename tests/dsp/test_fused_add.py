@@ -131,25 +131,33 @@ def fused_add_case(seed: int) -> FusedCase:
     return case
 
 
-@pytest.mark.parametrize("variants", ["smallest", "largest", "rows4"])
+@pytest.mark.parametrize("variants", ["smallest", "largest", "rows4", "chunks8"])
 def test_fused_add_firmware_equals_host_and_golden(variants: str, tmp_path: Path) -> None:
-    """smallest: 4-pixel blocks, the Add per chunk of 8 channels (IC's layer 2 at the arena's peak); largest: the
-    _rows twins' 8-pixel blocks (IC's layers 5 and 8); rows4: their 4-pixel blocks where listed."""
+    """smallest: 4-pixel blocks, the Add per chunk of 8 channels, or the whole block on the stack up to 64 bytes
+    (IC's layer 2 at the arena's peak); largest: the _rows twins' 8-pixel blocks (IC's layers 5 and 8); rows4:
+    their 4-pixel blocks where listed; chunks8: the chunked variants' 8-pixel blocks (on the stack up to 8
+    channels, the last blocks of 4 pixels or fewer up to 16)."""
     case = fused_add_case(SEED)
     if variants == "rows4":
         for node in case.graph.nodes:
             if node.outputs[0] in case.rows:
                 node.attrs["variant"] = f"{case.rows[node.outputs[0]]}/4px"
+    if variants == "chunks8":
+        for node in case.graph.nodes:
+            if node.outputs[0] in case.expected and case.expected[node.outputs[0]] != "tg_conv_add_s8":
+                node.attrs["variant"] = f"{case.expected[node.outputs[0]]}/8px"
     model = write_compiled(case.graph, tmp_path / variants, f"dsp_fused_add_{variants}",
-                           variants="given" if variants == "rows4" else variants).model
+                           variants="given" if variants in ("rows4", "chunks8") else variants).model
     calls = kernel_calls((model.out_dir / "lib" / model.name / f"{model.name}.c").read_text())
     picked = {node.outputs[0]: calls.get(index, "") for index, node in enumerate(model.graph.nodes)}
     for output, function in case.expected.items():
-        expected = function if variants == "smallest" else case.rows.get(output, function)
+        expected = function if variants in ("smallest", "chunks8") else case.rows.get(output, function)
         assert picked[output] == expected, f"layer {output} calls {picked[output]}, expected {expected}"
+    modes = [str(layer.get("kernel", "")) for layer in model.manifest["layer_list"]]
     if variants == "rows4":
-        modes = [str(layer.get("kernel", "")) for layer in model.manifest["layer_list"]]
         assert sum(mode.endswith("_rows_s8/4px") for mode in modes) >= 3, modes
+    if variants == "chunks8":
+        assert sum(mode.endswith("_add_s8/8px") for mode in modes) >= 10, modes
     batch = random_batch(np.random.default_rng(300 + SEED), case.graph, SAMPLES)
     golden = model.golden(batch, int8=True)
     host = model.run(batch, int8=True, sanitize=True)

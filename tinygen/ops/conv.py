@@ -317,6 +317,8 @@ def _fused_block_kernels(function: str, applies: Callable[[Node, Graph], bool], 
         stage (about 70 instructions) and of the Add, 15 per row."""
         def cost(node: Node, graph: Graph) -> int:
             _, out_h, out_w, channels = _nhwc(graph.tensors[node.outputs[0]].shape)
+            if pixels * channels <= FUSED_ADD_LOCAL_BYTES:  # the block's outputs on the stack: one pass
+                return 0
             chunks = -(-channels // (FUSED_ADD_TEMP_BYTES // pixels))
             return (chunks - 1) * (70 + 15 * pixels) * -(-(out_h * out_w) // pixels)
         return cost
@@ -467,6 +469,7 @@ def _conv_delta(key: tuple) -> int:
 
 
 FUSED_ADD_TEMP_BYTES = 32  # TG_CONV_ADD_TEMP_BYTES: a block's outputs of a few channels, before the Add
+FUSED_ADD_LOCAL_BYTES = 64  # TG_CONV_ADD_LOCAL_BYTES: a block's outputs up to this size go on the stack instead
 
 
 @functools.lru_cache(maxsize=512)

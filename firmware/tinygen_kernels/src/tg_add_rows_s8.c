@@ -22,16 +22,23 @@
 #include "internal/tg_add_rows.h"
 #include "internal/tg_dsp.h"
 
-void tg_add_rows_prepare(tg_add_rows_t *r, const tg_add_params *p)
+int32_t tg_add_rows_applies(const tg_add_params *p)
 {
     const int32_t exact1 = p->input1_multiplier == (1 << 30) && p->input1_shift == 0;
     const int32_t exact2 = p->input2_multiplier == (1 << 30) && p->input2_shift == 0;
+    const int32_t s_shift = exact1 ? p->input2_shift : p->input1_shift; /* the other input's */
+    return p->left_shift == 20 && !p->subtract && (exact1 || exact2) && tg_dsp_short_applies(28, s_shift) &&
+           tg_dsp_short_applies(29, p->output_shift);
+}
+
+void tg_add_rows_prepare(tg_add_rows_t *r, const tg_add_params *p)
+{
+    const int32_t exact1 = p->input1_multiplier == (1 << 30) && p->input1_shift == 0;
     const int32_t swap = !exact1;
     const int32_t s_multiplier = swap ? p->input1_multiplier : p->input2_multiplier;
     const int32_t s_shift = swap ? p->input1_shift : p->input2_shift;
     tg_dsp_short_t q;
-    r->exact = p->left_shift == 20 && !p->subtract && (exact1 || exact2) && tg_dsp_short_applies(28, s_shift) &&
-               tg_dsp_short_applies(29, p->output_shift);
+    r->exact = tg_add_rows_applies(p);
     r->swap = swap;
     r->full = p->activation_min <= -128 && p->activation_max >= 127;
     r->act_min = p->activation_min;

@@ -20,7 +20,7 @@ void tg_conv_im2col_add_rows_s8(const tg_context *ctx, const tg_conv_add_params 
                                 const int8_t *residual, int8_t *output)
 {
 #if defined(__ARM_FEATURE_DSP)
-    if (tg_conv_im2col_run(ctx, &params->conv, input, output, params, residual, tg_conv_block_add_s8)) {
+    if (tg_conv_im2col_run(ctx, &params->conv, input, output, params, residual, tg_conv_add_stage_of(params))) {
         return;
     }
 #endif

@@ -18,6 +18,9 @@ typedef struct {
     int32_t act_min, act_max;
 } tg_add_rows_t;
 
+/* Does the exact-shift loop apply to p (what tg_add_rows_prepare puts in r->exact)? */
+int32_t tg_add_rows_applies(const tg_add_params *p);
+
 /* Fills r; r->exact says whether the exact-shift loop applies to p. */
 void tg_add_rows_prepare(tg_add_rows_t *r, const tg_add_params *p);
 

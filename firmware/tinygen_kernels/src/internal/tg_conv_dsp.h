@@ -30,13 +30,20 @@ void tg_conv_block_s8(const tg_conv_params *p, const int8_t *kinds, const uint32
                       int32_t valid);
 void tg_conv_block_range_s8(const tg_conv_params *p, const int8_t *kinds, const uint32_t *block, int32_t taps,
                             int8_t *out, int32_t stride, int32_t c_begin, int32_t c_end, int32_t valid);
-/* The output stage of the fused variants (src/tg_conv_block_add_s8.c): the block's outputs into `temp`
- * (temp_bytes: all of them, or a few channels at a time), then Added to the residual into out. */
+/* The output stages of the fused variants (src/tg_conv_block_add_s8.c): the block's outputs into `temp`
+ * (temp_bytes: all of them, or a few channels at a time), then Added to the residual into out; _exact_s8
+ * where tg_add_rows_s8's loop applies (a block's outputs up to TG_CONV_ADD_LOCAL_BYTES on the stack), else
+ * tg_conv_block_add_s8. tg_conv_add_stage_of picks the one for f. */
 void tg_conv_block_add_s8(const tg_conv_add_params *f, const int8_t *kinds, const uint32_t *block, int32_t taps,
                           const int8_t *residual, int8_t *out, int32_t valid, int8_t *temp, int32_t temp_bytes);
+void tg_conv_block_add_exact_s8(const tg_conv_add_params *f, const int8_t *kinds, const uint32_t *block, int32_t taps,
+                                const int8_t *residual, int8_t *out, int32_t valid, int8_t *temp, int32_t temp_bytes);
+/* Bytes of stack tg_conv_block_add_s8 keeps for a block's outputs that its scratch temp holds only in chunks. */
+#define TG_CONV_ADD_LOCAL_BYTES 64
 typedef void (*tg_conv_add_stage)(const tg_conv_add_params *f, const int8_t *kinds, const uint32_t *block,
                                   int32_t taps, const int8_t *residual, int8_t *out, int32_t valid, int8_t *temp,
                                   int32_t temp_bytes);
+tg_conv_add_stage tg_conv_add_stage_of(const tg_conv_add_params *f);
 /* The fused variants' Add temp (after the channel kinds) with blocks of `pixels`: a whole block's outputs
  * (pixels * C_out bytes: one pass of the convolution, one call of the Add) when `size` bytes of scratch hold
  * them beside the kinds and `rest` (the block's widened taps, the gather row), else TG_CONV_ADD_TEMP_BYTES (a
