@@ -124,17 +124,17 @@ typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, w) == 16 &&
 /* frame->pairs channel pairs of every pixel pair of the block, all in assembly (every register but sp
  * is needed: naked, so r7 is free too). Its own stack frame S (sp after the push and the sub):
  *
- *     S+0  M c, round c, e c, M c+1, round c+1, e c+1, bias c, bias c+1   (derived constants: see Q)
- *     S+32 bias c, bias c, bias c+1, bias c+1, w, entry   (one LDM per pixel pair sets up and enters the loop)
+ *     S+0  bias c, bias c, bias c+1, bias c+1, w, entry   (one LDM per pixel pair sets up and enters the loop)
+ *     S+24 M c, round c, e c, M c+1, round c+1, e c+1, bias c, bias c+1   (derived constants: see Q)
  *     S+56 out (this pixel pair), stride, end of the block's taps, end of the row (w + 4 groups)
  *     S+72 the C frame, out (pixel 0, this channel pair), a row's bytes, Q, channel pairs left
  *
  * Q is where the channel pair's constants are, 8 words in tg_conv_params.pair_constants' order: there
- * (frame->packed, compiler-made, one pair after the other) or, without them, S+0, where the assembly
+ * (frame->packed, compiler-made, one pair after the other) or, without them, S+24, where the assembly
  * derives them (label 2: the biases, multipliers and shifts read, the rounds 2^(e-1) + output offset
  * 2^e computed, tg_dsp_short_prepare: about 40 cycles). With them a channel pair's set-up is its two
  * biases copied (about 25 cycles with the row end and the output pointer); the requantization reads
- * them through Q (LDR + LDM: 2 cycles more per pixel pair than a copy at S+0).
+ * them through Q (LDR + LDM: 2 cycles more per pixel pair than an LDM of a copy on the stack).
  *
  * Per call: the loop's entry (Duff's device: groups % 16 of the 16 unrolled groups run first, so the loop is
  * entered that many groups before its end; the activations are post-incremented loads, so no offset
@@ -154,7 +154,7 @@ typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, w) == 16 &&
     "ldr r12, [r0, #20]\n\t"      /* row offset, for the whole call */              \
     "ldr r1, [r0, #24]\n\t"       /* groups */                                      \
     "ldr r2, [r0, #16]\n\t"                                                         \
-    "str r2, [sp, #48]\n\t"       /* w */                                           \
+    "str r2, [sp, #16]\n\t"       /* w */                                           \
     "ldr r2, [r0, #8]\n\t"                                                          \
     "str r2, [sp, #76]\n\t"       /* out of the first channel pair */               \
     "ldr r2, [r0, #12]\n\t"                                                         \
@@ -173,7 +173,7 @@ typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, w) == 16 &&
     "sub r3, r3, r2\n\t"          /* bytes per group */                             \
     "mla r2, r1, r3, r2\n\t"                                                        \
     "orr r2, r2, #1\n\t"          /* (Thumb) */                                     \
-    "str r2, [sp, #52]\n\t"                                                         \
+    "str r2, [sp, #20]\n\t"                                                         \
     /* per channel pair: Q and the biases r1, r2 */                                 \
     "0:\n\t"                                                                        \
     "ldr r8, [sp, #72]\n\t"                                                         \
@@ -187,11 +187,11 @@ typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, w) == 16 &&
     "str r0, [r8, #52]\n\t"       /* the next pair's */                             \
     "3:\n\t"                                                                        \
     BIAS                                                                            \
-    "str r1, [sp, #32]\n\t"                                                         \
-    "str r1, [sp, #36]\n\t"                                                         \
-    "str r2, [sp, #40]\n\t"                                                         \
-    "str r2, [sp, #44]\n\t"                                                         \
-    "ldr r0, [sp, #48]\n\t"                                                         \
+    "str r1, [sp]\n\t"                                                              \
+    "str r1, [sp, #4]\n\t"                                                          \
+    "str r2, [sp, #8]\n\t"                                                          \
+    "str r2, [sp, #12]\n\t"                                                         \
+    "ldr r0, [sp, #16]\n\t"                                                         \
     "ldr r1, [sp, #80]\n\t"                                                         \
     "add r0, r0, r1\n\t"                                                            \
     "str r0, [sp, #68]\n\t"       /* the row end */                                 \
@@ -200,10 +200,9 @@ typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, w) == 16 &&
     "add r0, r0, #2\n\t"                                                            \
     "str r0, [sp, #76]\n\t"                                                         \
     "ldr r11, [r8]\n\t"           /* block */                                       \
-    "add r5, sp, #32\n\t"                                                           \
-    /* per pixel pair (r5 = S+32) */                                                \
+    /* per pixel pair */                                                            \
     "1:\n\t"                                                                        \
-    "ldm r5, {r0-r3, r10, pc}\n\t"                                                  \
+    "ldm sp, {r0-r3, r10, pc}\n\t"                                                  \
     "40:\n\t"                                                                       \
     GROUP                                                                           \
     "41:\n\t"                                                                       \
@@ -226,20 +225,19 @@ typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, w) == 16 &&
     "add r6, r6, r5\n\t"                                                            \
     "str r6, [sp, #56]\n\t"                                                         \
     "ldr r4, [sp, #64]\n\t"                                                         \
-    "add r5, sp, #32\n\t"                                                           \
     "cmp r11, r4\n\t"                                                               \
     "bne 1b\n\t"                                                                    \
     /* the next channel pair */                                                     \
-    "ldr r0, [sp, #48]\n\t"                                                         \
+    "ldr r0, [sp, #16]\n\t"                                                         \
     NEXT_PAIR                                                                       \
-    "str r0, [sp, #48]\n\t"                                                         \
+    "str r0, [sp, #16]\n\t"                                                         \
     "ldr r0, [sp, #88]\n\t"                                                         \
     "subs r0, r0, #1\n\t"                                                           \
     "str r0, [sp, #88]\n\t"                                                         \
     "bne 0b\n\t"                                                                    \
     "add sp, sp, #92\n\t"                                                           \
     "pop {r4-r11, pc}\n\t"                                                          \
-    /* the constants derived (no packed ones; r8 = the C frame), into S+0 */        \
+    /* the constants derived (no packed ones; r8 = the C frame), into S+24 */       \
     "2:\n\t"                                                                        \
     "ldr r0, [r8, #28]\n\t"       /* bias */                                        \
     "ldr r10, [r8, #32]\n\t"      /* multiplier */                                  \
@@ -264,8 +262,9 @@ typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, w) == 16 &&
     "lsl r2, lr, r2\n\t"          /* R0 = 2^(E0-1) + offset 2^E0 */                 \
     "sub r5, r6, #1\n\t"                                                            \
     "lsl r5, lr, r5\n\t"          /* R1 */                                          \
-    "stm sp, {r1-r7, r9}\n\t"                                                       \
-    "str sp, [sp, #84]\n\t"       /* Q = S+0 */                                     \
+    "add r0, sp, #24\n\t"                                                           \
+    "stm r0, {r1-r7, r9}\n\t"                                                       \
+    "str r0, [sp, #84]\n\t"       /* Q = S+24 */                                    \
     "mov r1, r7\n\t"                                                                \
     "mov r2, r9\n\t"                                                                \
     "b 3b\n\t"
