@@ -127,7 +127,8 @@ typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, w) == 16 &&
  *     S+0  bias c, bias c, bias c+1, bias c+1, w, entry   (one LDM per pixel pair sets up and enters the loop)
  *     S+24 M c, round c, e c, M c+1, round c+1, e c+1, bias c, bias c+1   (derived constants: see Q)
  *     S+56 out (this pixel pair), stride, end of the block's taps, end of the row (w + 4 groups)
- *     S+72 the C frame, out (pixel 0, this channel pair), a row's bytes, Q, channel pairs left
+ *     S+72 the C frame, out (pixel 0, this channel pair), a row's bytes, Q, channel pairs left,
+ *     S+92 the next channel pair's packed constants (or 0), the block
  *
  * Q is where the channel pair's constants are, 8 words in tg_conv_params.pair_constants' order: there
  * (frame->packed, compiler-made, one pair after the other) or, without them, S+24, where the assembly
@@ -146,10 +147,11 @@ typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, w) == 16 &&
 /* The body of tg_conv_pairs and tg_conv_pairs_wide: ROW_BYTES sets r2 = a row's bytes per call from r1 =
  * groups (S+80: where a row ends; for the widened weights also the distance to the next pair's), GROUP the
  * group of 4 taps (every instruction 32 bits wide: the Duff entry counts bytes), NEXT_PAIR advances r0 =
- * the weights by one channel pair, BIAS the biases r1, r2 (doubled for the widened weights). */
+ * the weights by one channel pair (r1 = a row's bytes), BIAS the biases r1, r2 (doubled for the widened
+ * weights). */
     #define TG_PAIRS_ASM(ROW_BYTES, GROUP, NEXT_PAIR, BIAS, REQUANT)                \
     "push {r4-r11, lr}\n\t"                                                         \
-    "sub sp, sp, #92\n\t"         /* (with the push: 128 bytes, sp stays 8-aligned) */ \
+    "sub sp, sp, #100\n\t"        /* (with the push: 136 bytes, sp stays 8-aligned) */ \
     "str r0, [sp, #72]\n\t"                                                         \
     "ldr r12, [r0, #20]\n\t"      /* row offset, for the whole call */              \
     "ldr r1, [r0, #24]\n\t"       /* groups */                                      \
@@ -163,8 +165,15 @@ typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, w) == 16 &&
     "str r2, [sp, #64]\n\t"       /* end */                                         \
     "ldr r2, [r0, #48]\n\t"                                                         \
     "str r2, [sp, #88]\n\t"       /* channel pairs */                               \
+    "ldr r2, [r0, #52]\n\t"                                                         \
+    "str r2, [sp, #92]\n\t"       /* packed constants, or 0 */                      \
+    "ldr r2, [r0]\n\t"                                                              \
+    "str r2, [sp, #96]\n\t"       /* block */                                       \
     ROW_BYTES                                                                       \
     "str r2, [sp, #80]\n\t"       /* 4 groups: the row end's distance */            \
+    "ldr r3, [r0, #16]\n\t"                                                         \
+    "add r3, r3, r2\n\t"                                                            \
+    "str r3, [sp, #68]\n\t"       /* the first row's end */                         \
     "and r1, r1, #15\n\t"                                                           \
     "rsb r1, r1, #16\n\t"                                                           \
     "and r1, r1, #15\n\t"         /* groups skipped in the first iteration */       \
@@ -176,30 +185,25 @@ typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, w) == 16 &&
     "str r2, [sp, #20]\n\t"                                                         \
     /* per channel pair: Q and the biases r1, r2 */                                 \
     "0:\n\t"                                                                        \
-    "ldr r8, [sp, #72]\n\t"                                                         \
-    "ldr r0, [r8, #52]\n\t"       /* packed constants, or 0 */                      \
+    "ldr r0, [sp, #92]\n\t"       /* packed constants, or 0 */                      \
     "cmp r0, #0\n\t"                                                                \
     "beq 2f\n\t"                                                                    \
     "ldr r1, [r0, #24]\n\t"       /* bias c */                                      \
     "ldr r2, [r0, #28]\n\t"       /* bias c + 1 */                                  \
     "str r0, [sp, #84]\n\t"       /* Q */                                           \
     "add r0, r0, #32\n\t"                                                           \
-    "str r0, [r8, #52]\n\t"       /* the next pair's */                             \
+    "str r0, [sp, #92]\n\t"       /* the next pair's */                             \
     "3:\n\t"                                                                        \
     BIAS                                                                            \
     "str r1, [sp]\n\t"                                                              \
     "str r1, [sp, #4]\n\t"                                                          \
     "str r2, [sp, #8]\n\t"                                                          \
     "str r2, [sp, #12]\n\t"                                                         \
-    "ldr r0, [sp, #16]\n\t"                                                         \
-    "ldr r1, [sp, #80]\n\t"                                                         \
-    "add r0, r0, r1\n\t"                                                            \
-    "str r0, [sp, #68]\n\t"       /* the row end */                                 \
     "ldr r0, [sp, #76]\n\t"                                                         \
     "str r0, [sp, #56]\n\t"       /* out */                                         \
     "add r0, r0, #2\n\t"                                                            \
     "str r0, [sp, #76]\n\t"                                                         \
-    "ldr r11, [r8]\n\t"           /* block */                                       \
+    "ldr r11, [sp, #96]\n\t"      /* block */                                       \
     /* per pixel pair */                                                            \
     "1:\n\t"                                                                        \
     "ldm sp, {r0-r3, r10, pc}\n\t"                                                  \
@@ -229,16 +233,20 @@ typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, w) == 16 &&
     "bne 1b\n\t"                                                                    \
     /* the next channel pair */                                                     \
     "ldr r0, [sp, #16]\n\t"                                                         \
+    "ldr r1, [sp, #80]\n\t"                                                         \
     NEXT_PAIR                                                                       \
     "str r0, [sp, #16]\n\t"                                                         \
+    "add r0, r0, r1\n\t"                                                            \
+    "str r0, [sp, #68]\n\t"       /* the row end */                                 \
     "ldr r0, [sp, #88]\n\t"                                                         \
     "subs r0, r0, #1\n\t"                                                           \
     "str r0, [sp, #88]\n\t"                                                         \
     "bne 0b\n\t"                                                                    \
-    "add sp, sp, #92\n\t"                                                           \
+    "add sp, sp, #100\n\t"                                                          \
     "pop {r4-r11, pc}\n\t"                                                          \
     /* the constants derived (no packed ones; r8 = the C frame), into S+24 */       \
     "2:\n\t"                                                                        \
+    "ldr r8, [sp, #72]\n\t"                                                         \
     "ldr r0, [r8, #28]\n\t"       /* bias */                                        \
     "ldr r10, [r8, #32]\n\t"      /* multiplier */                                  \
     "ldr r11, [r8, #36]\n\t"      /* shift */                                       \
@@ -300,12 +308,11 @@ __attribute__((naked, noinline)) static void tg_conv_pairs(tg_conv_pair_frame *f
 
 /* tg_conv_pairs over the pre-widened weights: frame->w is channel c's pair in tg_conv_params.wide (c even),
  * 16 bytes per group (S+80), the next pair right after it (r12, the row distance, is a data register in
- * the loop: the pair step is read back from S+80). The weights are stored doubled, so the biases are
+ * the loop: the pair step is S+80, read back into r1). The weights are stored doubled, so the biases are
  * doubled once per channel pair and the requantization skips its doubling (4 cycles per pixel pair). */
 __attribute__((naked, noinline)) static void tg_conv_pairs_wide(tg_conv_pair_frame *frame)
 {
     __asm__ volatile(TG_PAIRS_ASM("lsl r2, r1, #4\n\t", TG_PAIR_WIDE_GROUP,
-                                  "ldr r1, [sp, #80]\n\t"
                                   "add r0, r0, r1\n\t",
                                   "lsl r1, r1, #1\n\t"
                                   "lsl r2, r2, #1\n\t",
