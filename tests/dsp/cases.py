@@ -129,8 +129,8 @@ def conv_case(seed: int) -> Case:
         ((1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 2, 5, 24, 10, True, False, False, [], 1),
         ((1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 4, 5, 8, 16, True, True, False, [], 1),
     ]
-    for kernel, stride, dilation, pads, height, width, in_c, out_c, fast, per_channel, narrow, dead, groups \
-            in layers:
+    for index, (kernel, stride, dilation, pads, height, width, in_c, out_c, fast, per_channel, narrow, dead,
+                groups) in enumerate(layers):
         window = Window(kernel, stride, dilation, pads)
         out_h, out_w = window.output_size(height, width)
         in_zp = b.zero_point()
@@ -140,6 +140,9 @@ def conv_case(seed: int) -> Case:
         _dead_channels(weights, bias, params, dead)
         y = b.layer("conv2d", [x, b.constant(weights, "w"), b.constant(bias, "b")], (1, out_h, out_w, out_c),
                     {**_attrs(window), "groups": groups, "activation": None}, params)
+        # every other layer with the compiler's packed constants (tg_conv_params.pair_constants), the
+        # others derive them in the assembly
+        b.graph.nodes[-1].attrs["pair_constants"] = index % 2 == 0
         if groups != 1:
             case.expected[y] = "tg_conv_s8"
         elif kernel == (1, 1) and not any(pads):
@@ -216,7 +219,7 @@ def conv_wide_case(seed: int) -> Case:
         ((1, 1), (1, 1), (0, 0, 0, 0), 4, 5, 8, 16, True, True, []),         # 2 groups
         ((1, 1), (1, 1), (0, 0, 0, 0), 4, 4, 68, 4, True, True, []),         # 17 groups: 1 + 16
     ]
-    for kernel, stride, pads, height, width, in_c, out_c, fast, per_channel, dead in layers:
+    for index, (kernel, stride, pads, height, width, in_c, out_c, fast, per_channel, dead) in enumerate(layers):
         window = Window(kernel, stride, (1, 1), pads)
         out_h, out_w = window.output_size(height, width)
         in_zp = b.zero_point()
@@ -224,8 +227,10 @@ def conv_wide_case(seed: int) -> Case:
         weights = int8_weights(rng, (out_c, *kernel, in_c))
         bias, params = conv_params(b, weights.reshape(out_c, -1), in_zp, fast, per_channel)
         _dead_channels(weights, bias, params, dead)
+        # every other layer with packed constants (tg_conv_params.pair_constants), as in conv_case
         y = b.layer("conv2d", [x, b.constant(weights, "w"), b.constant(bias, "b")], (1, out_h, out_w, out_c),
-                    {**_attrs(window), "groups": 1, "activation": None, "wide": True}, params)
+                    {**_attrs(window), "groups": 1, "activation": None, "wide": True,
+                     "pair_constants": index % 2 == 1}, params)
         case.expected[y] = "tg_conv_1x1_s8" if kernel == (1, 1) and not any(pads) else "tg_conv_im2col_s8"
     # Fused with a residual Add (passes/fuse_residual_add.py): the output stage runs 4 channels at a time
     # (an odd count: 2 + 1), then the Add. (kernel, pads, H, W, C_in, C_out)
@@ -237,7 +242,8 @@ def conv_wide_case(seed: int) -> Case:
         weights = int8_weights(rng, (out_c, *kernel, in_c))
         bias, params = conv_params(b, weights.reshape(out_c, -1), in_zp, True, True)
         y = b.layer("conv2d", [x, b.constant(weights, "w"), b.constant(bias, "b")], (1, height, width, out_c),
-                    {**_attrs(window), "groups": 1, "activation": None, "wide": True}, params)
+                    {**_attrs(window), "groups": 1, "activation": None, "wide": True, "pair_constants": True},
+                    params)
         zps = [int(params["output_offset"]), b.zero_point()]  # type: ignore[call-overload]
         residual = b.input((1, height, width, out_c), zp=zps[1])
         (m1, s1), (m2, s2) = (int(rng.integers(2**30, 2**31)), 0), (int(rng.integers(2**30, 2**31)), -2)

@@ -709,6 +709,48 @@ def wide_field(node: Node, weights: np.ndarray, ctx: EmitContext) -> list[tuple[
                                                                "lane pairs in SMLAD order (tg_conv_params.wide)"))]
 
 
+# the kernels whose output stage (tg_conv_block_range_s8) reads tg_conv_params.pair_constants
+PAIR_KERNELS = ("tg_conv_1x1_s8", "tg_conv_im2col_s8", "tg_conv_1x1_add_s8", "tg_conv_im2col_add_s8",
+                "tg_conv_1x1_add_rows_s8", "tg_conv_im2col_add_rows_s8")
+# Packed constants cost 16 bytes of flash per channel and save about 35 estimated cycles per channel pair
+# and block (of 4 or 8 pixels): stored for outputs of this many pixels or more (8 blocks at least).
+PAIR_CONSTANTS_PIXELS = 64
+
+
+def pair_constants(bias: np.ndarray, params: dict, bits: int) -> np.ndarray:
+    """tg_conv_params.pair_constants: per output channel pair (c even, c + 1; 0-padded to an even count)
+    multiplier, round, e of c, the same of c + 1, then bias c, bias c + 1, where e = -shift and round =
+    (2 output_offset + 1) << (e - 1) for the channels with the short requantization (tg_dsp_short_prepare;
+    0 for the others, which the assembly never takes)."""
+    out_c = len(bias)
+    multiplier = np.broadcast_to(np.asarray(params["multiplier"], np.int64), (out_c,))
+    shift = np.broadcast_to(np.asarray(params["shift"], np.int64), (out_c,))
+    words = np.zeros((out_c + out_c % 2, 4), np.int64)  # per channel: multiplier, round, e, bias
+    for c in range(out_c):
+        if bits <= 29 and -23 <= shift[c] <= -1:
+            e = int(-shift[c])
+            words[c, :3] = (multiplier[c], (2 * params["output_offset"] + 1) << (e - 1), e)
+        words[c, 3] = bias[c]
+    pairs = words.reshape(-1, 2, 4)
+    packed = np.concatenate([pairs[:, :, :3].reshape(-1, 6), pairs[:, :, 3]], axis=1)
+    return np.ascontiguousarray((packed.reshape(-1) & 0xFFFFFFFF).astype(np.uint32).view(np.int32))
+
+
+def pair_constants_field(node: Node, graph: Graph, ctx: EmitContext, bits: int) -> list[tuple[str, str]]:
+    """The packed requantization constants of a layer whose DSP block kernel runs the pairs assembly on
+    enough pixels (PAIR_CONSTANTS_PIXELS; node.attrs["pair_constants"] True or False decides instead:
+    tests/dsp) with the full int8 clamp."""
+    bias, p = graph.tensors[node.inputs[2]].data if len(node.inputs) > 2 else None, node.params
+    _, out_h, out_w, _ = _nhwc(graph.tensors[node.outputs[0]].shape)
+    if (ctx.kernel is None or ctx.kernel.function not in PAIR_KERNELS or bias is None or bits > 29
+            or p.get("s16") or layer_weights(node) != "int8" or p["act_min"] > -128 or p["act_max"] < 127
+            or not node.attrs.get("pair_constants", out_h * out_w >= PAIR_CONSTANTS_PIXELS)):
+        return []
+    return [("pair_constants", ctx.array("pair_constants", pair_constants(bias, p, bits),
+                                         "per output channel pair: multiplier, round, e of both, their biases "
+                                         "(tg_conv_params.pair_constants)"))]
+
+
 @register
 class Conv2D(_ConvBase):
     name = "conv2d"
@@ -723,7 +765,8 @@ class Conv2D(_ConvBase):
         that saves flash. The kernels give a dead channel the requantized bias."""
         weights = graph.tensors[node.inputs[1]].data
         assert weights is not None
-        return self._stored_rows(node, graph, ctx, weights) + wide_field(node, weights, ctx)
+        return (self._stored_rows(node, graph, ctx, weights) + wide_field(node, weights, ctx)
+                + pair_constants_field(node, graph, ctx, self._accumulator_bits(node, graph)))
 
     def _stored_rows(self, node: Node, graph: Graph, ctx: EmitContext, weights: np.ndarray) -> list[tuple[str, str]]:
         rows = weights.reshape(weights.shape[0], -1)

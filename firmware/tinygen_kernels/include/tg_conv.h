@@ -48,6 +48,13 @@ typedef struct {
      * has its place (dead ones too, whatever `rows` says); `weights` stays the truth for everything else.
      * The compiler stores it for the layers a flash allowance buys (tinygen/plan/wide.py). */
     const int32_t *wide;
+    /* Standard convolutions on DSP cores (tg_conv_block_s8.c), or NULL: the short requantization's
+     * constants of each pair of output channels (c even, c + 1), 8 words in the order the assembly reads
+     * them: multiplier c, round c, e c, multiplier c + 1, round c + 1, e c + 1, bias c, bias c + 1, where
+     * e = -shift and round = (2 output_offset + 1) << (e - 1) (tg_dsp_short_prepare). Only the channels
+     * with that form are read (others: 0; the missing channel of an odd C_out too). The compiler stores
+     * it where a layer's blocks are many enough to pay for its flash (tinygen/ops/conv.py). */
+    const int32_t *pair_constants;
 } tg_conv_params;
 
 /* The weights of output channel oc (rows of `row_size` values), or NULL for a dead channel. */

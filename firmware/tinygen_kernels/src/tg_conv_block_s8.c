@@ -74,11 +74,14 @@ typedef struct {
     int32_t step;              /* 40: bytes between the multipliers of two channels (4, or 0 per tensor) */
     int32_t round_base;        /* 44: 2 output_offset + 1 (round = round_base << (shift - 1)) */
     int32_t pairs;             /* 48: channel pairs */
+    const int32_t *packed;     /* 52: c's pair in tg_conv_params.pair_constants' layout, advanced by a
+                                      pair per channel pair; NULL: the assembly derives them */
 } tg_conv_pair_frame;
 
 typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, w) == 16 &&
                                         offsetof(tg_conv_pair_frame, bias) == 28 &&
-                                        offsetof(tg_conv_pair_frame, pairs) == 48)
+                                        offsetof(tg_conv_pair_frame, pairs) == 48 &&
+                                        offsetof(tg_conv_pair_frame, packed) == 52)
                                            ? 1
                                            : -1];
 
@@ -121,39 +124,56 @@ typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, w) == 16 &&
 /* frame->pairs channel pairs of every pixel pair of the block, all in assembly (every register but sp
  * is needed: naked, so r7 is free too). Its own stack frame S (sp after the push and the sub):
  *
- *     S+0  M c, round c, e c, M c+1, round c+1, e c+1     (one LDM per pixel pair for the requantization)
- *     S+24 bias c, bias c, bias c+1, bias c+1, w, entry   (one LDM per pixel pair sets up and enters the loop)
- *     S+48 out (this pixel pair), stride, end of the block's taps, end of the row (w + 4 groups)
- *     S+64 the C frame, out (pixel 0, this channel pair)
+ *     S+0  bias c, bias c, bias c+1, bias c+1, w, entry   (one LDM per pixel pair sets up and enters the loop)
+ *     S+24 M c, round c, e c, M c+1, round c+1, e c+1, bias c, bias c+1   (derived constants: see Q)
+ *     S+56 out (this pixel pair), stride, end of the block's taps, end of the row (w + 4 groups)
+ *     S+72 the C frame, out (pixel 0, this channel pair), a row's bytes, Q, channel pairs left,
+ *     S+92 the next channel pair's packed constants (or 0), the block
+ *
+ * Q is where the channel pair's constants are, 8 words in tg_conv_params.pair_constants' order: there
+ * (frame->packed, compiler-made, one pair after the other) or, without them, S+24, where the assembly
+ * derives them (label 2: the biases, multipliers and shifts read, the rounds 2^(e-1) + output offset
+ * 2^e computed, tg_dsp_short_prepare: about 40 cycles). With them a channel pair's set-up is its two
+ * biases copied (about 25 cycles with the row end and the output pointer); the requantization reads
+ * them through Q (LDR + LDM: 2 cycles more per pixel pair than an LDM of a copy on the stack).
  *
  * Per call: the loop's entry (Duff's device: groups % 16 of the 16 unrolled groups run first, so the loop is
  * entered that many groups before its end; the activations are post-incremented loads, so no offset
- * depends on where it was entered). Per channel pair (label 0): its biases, multipliers and rounds
- * (2^(e-1) + output offset 2^e, tg_dsp_short_prepare) into S. Per pixel pair (label 1): LDM {r0-r3, r10,
- * pc} enters the loop, 16 groups per iteration (the row end compared in memory, no counter register:
- * 6 cycles per iteration, 4 the last; 16 groups rather than 8 save 1.5 % of a 64-tap pixel pair for
- * 580 bytes of code per variant), then the 4 outputs requantized and stored as two byte pairs: about 55 cycles
- * beside the groups. The pixel pairs' taps follow each other, so r11 runs through them. */
+ * depends on where it was entered). Per pixel pair (label 1): LDM {r0-r3, r10, pc} enters the loop,
+ * 16 groups per iteration (the row end compared in memory, no counter register: 6 cycles per iteration,
+ * 4 the last; 16 groups rather than 8 save 1.5 % of a 64-tap pixel pair for 580 bytes of code per
+ * variant), then the 4 outputs requantized and stored as two byte pairs: about 57 cycles beside the
+ * groups. The pixel pairs' taps follow each other, so r11 runs through them. */
 /* The body of tg_conv_pairs and tg_conv_pairs_wide: ROW_BYTES sets r2 = a row's bytes per call from r1 =
- * groups (S+72: where a row ends; for the widened weights also the distance to the next pair's), GROUP the
+ * groups (S+80: where a row ends; for the widened weights also the distance to the next pair's), GROUP the
  * group of 4 taps (every instruction 32 bits wide: the Duff entry counts bytes), NEXT_PAIR advances r0 =
- * the weights by one channel pair. */
+ * the weights by one channel pair (r1 = a row's bytes), BIAS the biases r1, r2 (doubled for the widened
+ * weights). */
     #define TG_PAIRS_ASM(ROW_BYTES, GROUP, NEXT_PAIR, BIAS, REQUANT)                \
     "push {r4-r11, lr}\n\t"                                                         \
-    "sub sp, sp, #76\n\t"                                                           \
-    "str r0, [sp, #64]\n\t"                                                         \
+    "sub sp, sp, #100\n\t"        /* (with the push: 136 bytes, sp stays 8-aligned) */ \
+    "str r0, [sp, #72]\n\t"                                                         \
     "ldr r12, [r0, #20]\n\t"      /* row offset, for the whole call */              \
     "ldr r1, [r0, #24]\n\t"       /* groups */                                      \
     "ldr r2, [r0, #16]\n\t"                                                         \
-    "str r2, [sp, #40]\n\t"       /* w */                                           \
+    "str r2, [sp, #16]\n\t"       /* w */                                           \
     "ldr r2, [r0, #8]\n\t"                                                          \
-    "str r2, [sp, #68]\n\t"       /* out of the first channel pair */               \
+    "str r2, [sp, #76]\n\t"       /* out of the first channel pair */               \
     "ldr r2, [r0, #12]\n\t"                                                         \
-    "str r2, [sp, #52]\n\t"       /* stride */                                      \
+    "str r2, [sp, #60]\n\t"       /* stride */                                      \
     "ldr r2, [r0, #4]\n\t"                                                          \
-    "str r2, [sp, #56]\n\t"       /* end */                                         \
+    "str r2, [sp, #64]\n\t"       /* end */                                         \
+    "ldr r2, [r0, #48]\n\t"                                                         \
+    "str r2, [sp, #88]\n\t"       /* channel pairs */                               \
+    "ldr r2, [r0, #52]\n\t"                                                         \
+    "str r2, [sp, #92]\n\t"       /* packed constants, or 0 */                      \
+    "ldr r2, [r0]\n\t"                                                              \
+    "str r2, [sp, #96]\n\t"       /* block */                                       \
     ROW_BYTES                                                                       \
-    "str r2, [sp, #72]\n\t"       /* 4 groups: the row end's distance */            \
+    "str r2, [sp, #80]\n\t"       /* 4 groups: the row end's distance */            \
+    "ldr r3, [r0, #16]\n\t"                                                         \
+    "add r3, r3, r2\n\t"                                                            \
+    "str r3, [sp, #68]\n\t"       /* the first row's end */                         \
     "and r1, r1, #15\n\t"                                                           \
     "rsb r1, r1, #16\n\t"                                                           \
     "and r1, r1, #15\n\t"         /* groups skipped in the first iteration */       \
@@ -162,87 +182,100 @@ typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, w) == 16 &&
     "sub r3, r3, r2\n\t"          /* bytes per group */                             \
     "mla r2, r1, r3, r2\n\t"                                                        \
     "orr r2, r2, #1\n\t"          /* (Thumb) */                                     \
-    "str r2, [sp, #44]\n\t"                                                         \
-    /* per channel pair */                                                          \
+    "str r2, [sp, #20]\n\t"                                                         \
+    /* per channel pair: Q and the biases r1, r2 */                                 \
     "0:\n\t"                                                                        \
-    "ldr r8, [sp, #64]\n\t"                                                         \
-    "ldr r0, [r8, #28]\n\t"       /* bias */                                        \
-    "ldr r9, [r8, #32]\n\t"       /* multiplier */                                  \
-    "ldr r10, [r8, #36]\n\t"      /* shift */                                       \
-    "ldr r11, [r8, #40]\n\t"      /* step */                                        \
-    "ldr lr, [r8, #44]\n\t"       /* round base */                                  \
-    "ldr r7, [r0], #4\n\t"                                                          \
-    "ldr r2, [r0], #4\n\t"                                                          \
+    "ldr r0, [sp, #92]\n\t"       /* packed constants, or 0 */                      \
+    "cmp r0, #0\n\t"                                                                \
+    "beq 2f\n\t"                                                                    \
+    "ldr r1, [r0, #24]\n\t"       /* bias c */                                      \
+    "ldr r2, [r0, #28]\n\t"       /* bias c + 1 */                                  \
+    "str r0, [sp, #84]\n\t"       /* Q */                                           \
+    "add r0, r0, #32\n\t"                                                           \
+    "str r0, [sp, #92]\n\t"       /* the next pair's */                             \
+    "3:\n\t"                                                                        \
     BIAS                                                                            \
-    "ldr r1, [r9]\n\t"            /* M0 */                                          \
-    "ldr r4, [r9, r11]\n\t"       /* M1 */                                          \
-    "str r0, [r8, #28]\n\t"                                                         \
-    "str r7, [sp, #24]\n\t"                                                         \
-    "str r7, [sp, #28]\n\t"                                                         \
-    "str r2, [sp, #32]\n\t"                                                         \
-    "str r2, [sp, #36]\n\t"                                                         \
-    "add r9, r9, r11, lsl #1\n\t"                                                   \
-    "str r9, [r8, #32]\n\t"                                                         \
-    "lsr r11, r11, #2\n\t"                                                          \
-    "ldrsb r3, [r10]\n\t"                                                           \
-    "ldrsb r6, [r10, r11]\n\t"                                                      \
-    "add r10, r10, r11, lsl #1\n\t"                                                 \
-    "str r10, [r8, #36]\n\t"                                                        \
-    "rsb r3, r3, #0\n\t"          /* E0 */                                          \
-    "rsb r6, r6, #0\n\t"          /* E1 */                                          \
-    "sub r2, r3, #1\n\t"                                                            \
-    "lsl r2, lr, r2\n\t"          /* R0 = 2^(E0-1) + offset 2^E0 */                 \
-    "sub r5, r6, #1\n\t"                                                            \
-    "lsl r5, lr, r5\n\t"          /* R1 */                                          \
-    "stm sp, {r1-r6}\n\t"                                                           \
-    "ldr r0, [sp, #40]\n\t"                                                         \
-    "ldr r1, [sp, #72]\n\t"                                                         \
-    "add r0, r0, r1\n\t"                                                            \
-    "str r0, [sp, #60]\n\t"       /* the row end */                                 \
-    "ldr r0, [sp, #68]\n\t"                                                         \
-    "str r0, [sp, #48]\n\t"       /* out */                                         \
+    "str r1, [sp]\n\t"                                                              \
+    "str r1, [sp, #4]\n\t"                                                          \
+    "str r2, [sp, #8]\n\t"                                                          \
+    "str r2, [sp, #12]\n\t"                                                         \
+    "ldr r0, [sp, #76]\n\t"                                                         \
+    "str r0, [sp, #56]\n\t"       /* out */                                         \
     "add r0, r0, #2\n\t"                                                            \
-    "str r0, [sp, #68]\n\t"                                                         \
-    "ldr r11, [r8]\n\t"           /* block */                                       \
-    "add r5, sp, #24\n\t"                                                           \
-    /* per pixel pair (r5 = S+24) */                                                \
+    "str r0, [sp, #76]\n\t"                                                         \
+    "ldr r11, [sp, #96]\n\t"      /* block */                                       \
+    /* per pixel pair */                                                            \
     "1:\n\t"                                                                        \
-    "ldm r5, {r0-r3, r10, pc}\n\t"                                                  \
+    "ldm sp, {r0-r3, r10, pc}\n\t"                                                  \
     "40:\n\t"                                                                       \
     GROUP                                                                           \
     "41:\n\t"                                                                       \
     GROUP GROUP GROUP GROUP GROUP GROUP GROUP GROUP                                 \
     GROUP GROUP GROUP GROUP GROUP GROUP GROUP                                       \
-    "ldr r4, [sp, #60]\n\t"                                                         \
+    "ldr r4, [sp, #68]\n\t"                                                         \
     "cmp r10, r4\n\t"                                                               \
     "bne 40b\n\t"                                                                   \
-    "ldm sp, {r4-r9}\n\t"                                                           \
+    "ldr r4, [sp, #84]\n\t"                                                         \
+    "ldm r4, {r4-r9}\n\t"         /* (base in the list, no writeback) */            \
     REQUANT("r0", "r4", "r5", "r6") REQUANT("r1", "r4", "r5", "r6")                 \
     REQUANT("r2", "r7", "r8", "r9") REQUANT("r3", "r7", "r8", "r9")                 \
-    "ldr r4, [sp, #48]\n\t"                                                         \
-    "ldr r5, [sp, #52]\n\t"                                                         \
+    "ldr r4, [sp, #56]\n\t"                                                         \
+    "ldr r5, [sp, #60]\n\t"                                                         \
     "add r6, r4, r5\n\t"                                                            \
     "strb r0, [r4]\n\t"                                                             \
     "strb r2, [r4, #1]\n\t"                                                         \
     "strb r1, [r6]\n\t"                                                             \
     "strb r3, [r6, #1]\n\t"                                                         \
     "add r6, r6, r5\n\t"                                                            \
-    "str r6, [sp, #48]\n\t"                                                         \
-    "ldr r4, [sp, #56]\n\t"                                                         \
-    "add r5, sp, #24\n\t"                                                           \
+    "str r6, [sp, #56]\n\t"                                                         \
+    "ldr r4, [sp, #64]\n\t"                                                         \
     "cmp r11, r4\n\t"                                                               \
     "bne 1b\n\t"                                                                    \
     /* the next channel pair */                                                     \
-    "ldr r0, [sp, #40]\n\t"                                                         \
+    "ldr r0, [sp, #16]\n\t"                                                         \
+    "ldr r1, [sp, #80]\n\t"                                                         \
     NEXT_PAIR                                                                       \
-    "str r0, [sp, #40]\n\t"                                                         \
-    "ldr r8, [sp, #64]\n\t"                                                         \
-    "ldr r0, [r8, #48]\n\t"                                                         \
+    "str r0, [sp, #16]\n\t"                                                         \
+    "add r0, r0, r1\n\t"                                                            \
+    "str r0, [sp, #68]\n\t"       /* the row end */                                 \
+    "ldr r0, [sp, #88]\n\t"                                                         \
     "subs r0, r0, #1\n\t"                                                           \
-    "str r0, [r8, #48]\n\t"                                                         \
+    "str r0, [sp, #88]\n\t"                                                         \
     "bne 0b\n\t"                                                                    \
-    "add sp, sp, #76\n\t"                                                           \
-    "pop {r4-r11, pc}\n\t"
+    "add sp, sp, #100\n\t"                                                          \
+    "pop {r4-r11, pc}\n\t"                                                          \
+    /* the constants derived (no packed ones; r8 = the C frame), into S+24 */       \
+    "2:\n\t"                                                                        \
+    "ldr r8, [sp, #72]\n\t"                                                         \
+    "ldr r0, [r8, #28]\n\t"       /* bias */                                        \
+    "ldr r10, [r8, #32]\n\t"      /* multiplier */                                  \
+    "ldr r11, [r8, #36]\n\t"      /* shift */                                       \
+    "ldr lr, [r8, #40]\n\t"       /* step */                                        \
+    "ldr r7, [r0], #4\n\t"        /* B0 */                                          \
+    "ldr r9, [r0], #4\n\t"        /* B1 */                                          \
+    "str r0, [r8, #28]\n\t"                                                         \
+    "ldr r1, [r10]\n\t"           /* M0 */                                          \
+    "ldr r4, [r10, lr]\n\t"       /* M1 */                                          \
+    "add r10, r10, lr, lsl #1\n\t"                                                  \
+    "str r10, [r8, #32]\n\t"                                                        \
+    "lsr lr, lr, #2\n\t"                                                            \
+    "ldrsb r3, [r11]\n\t"                                                           \
+    "ldrsb r6, [r11, lr]\n\t"                                                       \
+    "add r11, r11, lr, lsl #1\n\t"                                                  \
+    "str r11, [r8, #36]\n\t"                                                        \
+    "ldr lr, [r8, #44]\n\t"       /* round base */                                  \
+    "rsb r3, r3, #0\n\t"          /* E0 */                                          \
+    "rsb r6, r6, #0\n\t"          /* E1 */                                          \
+    "sub r2, r3, #1\n\t"                                                            \
+    "lsl r2, lr, r2\n\t"          /* R0 = 2^(E0-1) + offset 2^E0 */                 \
+    "sub r5, r6, #1\n\t"                                                            \
+    "lsl r5, lr, r5\n\t"          /* R1 */                                          \
+    "add r0, sp, #24\n\t"                                                           \
+    "stm r0, {r1-r7, r9}\n\t"                                                       \
+    "str r0, [sp, #84]\n\t"       /* Q = S+24 */                                    \
+    "mov r1, r7\n\t"                                                                \
+    "mov r2, r9\n\t"                                                                \
+    "b 3b\n\t"
 
 __attribute__((naked, noinline)) static void tg_conv_pairs(tg_conv_pair_frame *frame)
 {
@@ -274,15 +307,14 @@ __attribute__((naked, noinline)) static void tg_conv_pairs(tg_conv_pair_frame *f
     "smlad r3, lr, r7, r3\n\t"
 
 /* tg_conv_pairs over the pre-widened weights: frame->w is channel c's pair in tg_conv_params.wide (c even),
- * 16 bytes per group (S+72), the next pair right after it (r12, the row distance, is a data register in
- * the loop: the pair step is read back from S+72). The weights are stored doubled, so the biases are
+ * 16 bytes per group (S+80), the next pair right after it (r12, the row distance, is a data register in
+ * the loop: the pair step is S+80, read back into r1). The weights are stored doubled, so the biases are
  * doubled once per channel pair and the requantization skips its doubling (4 cycles per pixel pair). */
 __attribute__((naked, noinline)) static void tg_conv_pairs_wide(tg_conv_pair_frame *frame)
 {
     __asm__ volatile(TG_PAIRS_ASM("lsl r2, r1, #4\n\t", TG_PAIR_WIDE_GROUP,
-                                  "ldr r1, [sp, #72]\n\t"
                                   "add r0, r0, r1\n\t",
-                                  "lsl r7, r7, #1\n\t"
+                                  "lsl r1, r1, #1\n\t"
                                   "lsl r2, r2, #1\n\t",
                                   TG_PAIR_REQUANT_DOUBLED));
 }
@@ -307,6 +339,8 @@ static void tg_conv_frame_of(tg_conv_pair_frame *frame, const tg_conv_params *p,
     frame->round_base = 2 * p->output_offset + 1;
     frame->out = out;
     frame->pairs = count;
+    /* the compiler's packed constants start at even channels (a run from an odd one derives them) */
+    frame->packed = p->pair_constants != NULL && (c & 1) == 0 ? p->pair_constants + 4 * c : NULL;
 }
 
 /* Rows of at most this many taps may be the last stored one in tg_conv_two (copied, zero padded). */
@@ -344,6 +378,7 @@ static void tg_conv_two(const tg_conv_params *p, int32_t a, int32_t b, const uin
     frame.multiplier = multiplier;
     frame.shift = shift;
     frame.step = 4;
+    frame.packed = NULL; /* (any two channels: the assembly derives their constants) */
     tg_conv_pairs(&frame);
     for (j = 0; j < valid; ++j) {
         out[(a - c_begin) + j * stride] = both[2 * j];
