@@ -537,7 +537,8 @@ def few_channels_packed(weights: np.ndarray, bias: np.ndarray | None, params: di
     each channel (multiplier, 2^(e-1) + output_offset 2^e, e), 2 S + 8 int32 words. The weights are int16
     tap pairs, a word each (tap 2j in the low half, 2j + 1 in the high half), per step s = j * KH + ky
     (P tap pairs per kernel row: taps t = kx * C_in + c zero-padded to 2 P) the first channel's word, then
-    the second's, the steps zero-padded to S = KH x P rounded up to 4. `fast`: every live channel takes the
+    the second's, the steps zero-padded in front to S = KH x P rounded up to 4 (the kernel may skip
+    them). `fast`: every live channel takes the
     short requantization (accumulator_bits <= 29, shift in [-23, -1]) and the clamp is the whole int8 range;
     a dead channel (all weights 0) then gets bias 0, multiplier 0, e = 1 and 2 x its constant output as the
     rounding term, so the same five instructions give its constant. Otherwise only the weights are read."""
@@ -548,7 +549,8 @@ def few_channels_packed(weights: np.ndarray, bias: np.ndarray | None, params: di
     rows = np.zeros((out_c + out_c % 2, kh, 2 * pairs), np.int16)
     rows[:out_c, :, :kw * in_c] = weights.reshape(out_c, kh, kw * in_c)
     steps = np.zeros((out_c + out_c % 2, _few_steps(kh, pairs), 2), np.int16)
-    steps[:, :kh * pairs] = rows.reshape(-1, kh, pairs, 2).transpose(0, 2, 1, 3).reshape(-1, kh * pairs, 2)
+    windows = rows.reshape(-1, kh, pairs, 2).transpose(0, 2, 1, 3)  # [channel, j, ky, tap]: s = j * KH + ky
+    steps[:, steps.shape[1] - kh * pairs:] = windows.reshape(-1, kh * pairs, 2)
     taps = steps.reshape(-1, 2, steps.shape[1], 2).transpose(0, 2, 1, 3)  # [channel pair, step, channel, tap]
     words = (taps[..., 0].astype(np.int64) & 0xFFFF) | (taps[..., 1].astype(np.int64) << 16)
     channel_pairs = len(words)

@@ -58,8 +58,8 @@ static int32_t tg_few_steps(const tg_conv_params *p)
     return (p->filter.h * tg_few_pairs(p) + 3) / 4 * 4;
 }
 
-/* Words of the scratch: the KH interleaved widened rows (and their shifted copy), then the words the
- * last window's padding steps read beyond them (0, times weights 0). */
+/* Words of the scratch: the words the padding steps (first in the packed weights) read before the first
+ * window (0, times weights 0), then the KH interleaved widened rows (and their shifted copy). */
 static int32_t tg_few_scratch_words(const tg_conv_params *p)
 {
     return p->filter.h * tg_few_row_words(p) * (tg_few_odd(p) ? 2 : 1) + tg_few_steps(p) -
@@ -301,53 +301,62 @@ typedef struct {
 /* tg_few_quad_fast over `count` consecutive pixel pairs of a row (x: the first pair's window, the second
  * pixel's d bytes further), both pixels and both channels stored: per pixel pair the state is reloaded
  * from the frame (its address kept on the stack: the microkernel takes every register but sp), 4 STRB,
- * and the loop: about 23 cycles besides tg_few_quad_fast's. */
-TG_INLINE void tg_few_row_fast(const uint32_t *x, int32_t d, tg_few_frame *frame)
-{
-    int32_t c00, c01, c10, c11, n;
-    const uint32_t *w;
-    uint32_t wa, wb, a, b = (uint32_t)frame;
-    __asm__ volatile(
-        "str %[b], [sp, #-8]!\n\t"
-        "2:\n\t"
-        "ldr %[b], [sp]\n\t"
-        "ldr %[w], [%[b], #0]\n\t"
-        "ldr %[n], [%[b], #4]\n\t"
-        "ldr %[c00], [%[w]], #4\n\t"
-        "ldr %[c01], [%[w]], #4\n\t"
-        "mov %[c10], %[c00]\n\t"
-        "mov %[c11], %[c01]\n\t"
-        TG_FEW_LOOP
-        "ldr %[wa], [%[w]], #4\n\t"
-        "ldr %[wb], [%[w]], #4\n\t"
-        "ldr %[a], [%[w]], #4\n\t"
-        TG_FEW_SHORT("c00") TG_FEW_SHORT("c10")
-        "ldr %[wa], [%[w]], #4\n\t"
-        "ldr %[wb], [%[w]], #4\n\t"
-        "ldr %[a], [%[w]], #4\n\t"
-        TG_FEW_SHORT("c01") TG_FEW_SHORT("c11")
-        "ldr %[b], [sp]\n\t"
-        "ldr %[a], [%[b], #8]\n\t"
-        "ldr %[wa], [%[b], #12]\n\t"
-        "ldr %[n], [%[b], #20]\n\t"
-        "add %[x], %[x], %[n]\n\t"
-        "ldr %[n], [%[b], #16]\n\t"
-        "strb %[c00], [%[a]]\n\t"
-        "strb %[c01], [%[a], #1]\n\t"
-        "strb %[c10], [%[a], %[wa]]\n\t"
-        "add %[a], %[a], %[wa]\n\t"
-        "strb %[c11], [%[a], #1]\n\t"
-        "add %[a], %[a], %[wa]\n\t"
-        "str %[a], [%[b], #8]\n\t"
-        "subs %[n], %[n], #1\n\t"
-        "str %[n], [%[b], #16]\n\t"
-        "bne 2b\n\t"
-        "add sp, sp, #8"
-        : [c00] "=&r"(c00), [c01] "=&r"(c01), [c10] "=&r"(c10), [c11] "=&r"(c11), [x] "+r"(x), [w] "=&r"(w),
-          [n] "=&r"(n), [wa] "=&r"(wa), [wb] "=&r"(wb), [a] "=&r"(a), [b] "+r"(b)
-        : [d] "r"(d)
-        : "cc", "memory");
+ * and the loop: about 23 cycles besides tg_few_quad_fast's. `entry`, after the biases: nothing (x and the
+ * weights at the padded steps: all S steps run), or for the first p = 1 to 3 padding steps, the weights
+ * past them and 4 - p steps before the loop (x at the window itself; frame quads = S / 4 - 1): the
+ * padding steps, 9 cycles each, are not run (VWW's and IC's 3x3x3 windows: 15 steps in 16). */
+#define TG_FEW_ROW_FAST(name, entry) \
+TG_INLINE void name(const uint32_t *x, int32_t d, tg_few_frame *frame) \
+{ \
+    int32_t c00, c01, c10, c11, n; \
+    const uint32_t *w; \
+    uint32_t wa, wb, a, b = (uint32_t)frame; \
+    __asm__ volatile( \
+        "str %[b], [sp, #-8]!\n\t" \
+        "2:\n\t" \
+        "ldr %[b], [sp]\n\t" \
+        "ldr %[w], [%[b], #0]\n\t" \
+        "ldr %[n], [%[b], #4]\n\t" \
+        "ldr %[c00], [%[w]], #4\n\t" \
+        "ldr %[c01], [%[w]], #4\n\t" \
+        "mov %[c10], %[c00]\n\t" \
+        "mov %[c11], %[c01]\n\t" \
+        entry \
+        TG_FEW_LOOP \
+        "ldr %[wa], [%[w]], #4\n\t" \
+        "ldr %[wb], [%[w]], #4\n\t" \
+        "ldr %[a], [%[w]], #4\n\t" \
+        TG_FEW_SHORT("c00") TG_FEW_SHORT("c10") \
+        "ldr %[wa], [%[w]], #4\n\t" \
+        "ldr %[wb], [%[w]], #4\n\t" \
+        "ldr %[a], [%[w]], #4\n\t" \
+        TG_FEW_SHORT("c01") TG_FEW_SHORT("c11") \
+        "ldr %[b], [sp]\n\t" \
+        "ldr %[a], [%[b], #8]\n\t" \
+        "ldr %[wa], [%[b], #12]\n\t" \
+        "ldr %[n], [%[b], #20]\n\t" \
+        "add %[x], %[x], %[n]\n\t" \
+        "ldr %[n], [%[b], #16]\n\t" \
+        "strb %[c00], [%[a]]\n\t" \
+        "strb %[c01], [%[a], #1]\n\t" \
+        "strb %[c10], [%[a], %[wa]]\n\t" \
+        "add %[a], %[a], %[wa]\n\t" \
+        "strb %[c11], [%[a], #1]\n\t" \
+        "add %[a], %[a], %[wa]\n\t" \
+        "str %[a], [%[b], #8]\n\t" \
+        "subs %[n], %[n], #1\n\t" \
+        "str %[n], [%[b], #16]\n\t" \
+        "bne 2b\n\t" \
+        "add sp, sp, #8" \
+        : [c00] "=&r"(c00), [c01] "=&r"(c01), [c10] "=&r"(c10), [c11] "=&r"(c11), [x] "+r"(x), [w] "=&r"(w), \
+          [n] "=&r"(n), [wa] "=&r"(wa), [wb] "=&r"(wb), [a] "=&r"(a), [b] "+r"(b) \
+        : [d] "r"(d) \
+        : "cc", "memory"); \
 }
+TG_FEW_ROW_FAST(tg_few_row_fast, "")
+TG_FEW_ROW_FAST(tg_few_row_fast_skip1, "add %[w], %[w], #8\n\t" TG_FEW_STEP TG_FEW_STEP TG_FEW_STEP)
+TG_FEW_ROW_FAST(tg_few_row_fast_skip2, "add %[w], %[w], #16\n\t" TG_FEW_STEP TG_FEW_STEP)
+TG_FEW_ROW_FAST(tg_few_row_fast_skip3, "add %[w], %[w], #24\n\t" TG_FEW_STEP)
 /* clang-format on */
 
 TG_INLINE int8_t tg_few_output(const tg_conv_params *p, int32_t acc, const tg_few_requant *q)
@@ -403,8 +412,9 @@ static int32_t tg_few_run(const tg_context *ctx, const tg_conv_few_channels_para
     const int32_t k_h = p->filter.h, row_words = tg_few_row_words(p), steps = tg_few_steps(p);
     const int32_t out_w = p->output.w, out_c = p->output.c, pixel_pairs = (p->output.w + 1) / 2;
     const int32_t odd = tg_few_odd(p), step = p->stride.w * p->input.c;
-    const int32_t rows_words = k_h * row_words * (odd ? 2 : 1);
-    const int32_t channel_words = 2 * steps + 8; /* of a channel pair in `packed` */
+    const int32_t pad = steps - k_h * tg_few_pairs(p); /* padding steps, first in the packed weights */
+    const int32_t skip = pad != 0 && steps >= 8;       /* tg_few_row_fast_skip<pad>: 1 quad less */
+    const int32_t channel_words = 2 * steps + 8;       /* of a channel pair in `packed` */
     const uint32_t *packed = (const uint32_t *)f->packed;
     int32_t oy, ky, c0, d;
     uint32_t *rows, *shifted;
@@ -412,12 +422,12 @@ static int32_t tg_few_run(const tg_context *ctx, const tg_conv_few_channels_para
         ctx == NULL || ctx->buf == NULL || ctx->size < 4 * tg_few_scratch_words(p)) {
         return 0;
     }
-    rows = (uint32_t *)ctx->buf;
+    rows = (uint32_t *)ctx->buf + pad; /* the padding steps read the `pad` words before a window: 0 first */
     shifted = odd ? rows + k_h * row_words : NULL;
     /* A pixel pair's first pixel starts at element 2 q x step (even: in `rows`, word q x step), the second
      * `step` elements later: in `rows` when step is even, else in `shifted` one element earlier. */
     d = 4 * (step % 2 == 0 ? step / 2 * k_h : k_h * row_words + (step - 1) / 2 * k_h);
-    memset(rows + rows_words, 0, 4 * (size_t)(tg_few_scratch_words(p) - rows_words)); /* padding steps */
+    memset(ctx->buf, 0, 4 * (size_t)pad);
     for (oy = 0; oy < p->output.h; ++oy) {
         int8_t *out = output + oy * out_w * out_c;
         for (ky = 0; ky < k_h; ++ky) {
@@ -432,18 +442,26 @@ static int32_t tg_few_run(const tg_context *ctx, const tg_conv_few_channels_para
                 if (store1 && out_w >= 2) { /* the pixel pairs of two pixels */
                     tg_few_frame frame;
                     frame.weights = w;
-                    frame.quads = steps / 4;
+                    frame.quads = steps / 4 - skip;
                     frame.out = out + c0;
                     frame.out_c = out_c;
                     frame.count = out_w / 2;
-                    frame.advance = 4 * (step * k_h - steps);
-                    tg_few_row_fast(rows, d, &frame);
+                    frame.advance = 4 * (step * k_h - steps + (skip ? pad : 0));
+                    if (!skip) {
+                        tg_few_row_fast(rows - pad, d, &frame);
+                    } else if (pad == 1) {
+                        tg_few_row_fast_skip1(rows, d, &frame);
+                    } else if (pad == 2) {
+                        tg_few_row_fast_skip2(rows, d, &frame);
+                    } else {
+                        tg_few_row_fast_skip3(rows, d, &frame);
+                    }
                     first = out_w / 2;
                 }
                 for (r = first; r < pixel_pairs; ++r) {
                     const uint32_t *cursor = w;
                     const int32_t second = 2 * r + 1 < out_w;
-                    const uint32_t v = tg_few_quad_fast(rows + r * step * k_h, second ? d : 0, &cursor, steps / 4);
+                    const uint32_t v = tg_few_quad_fast(rows + r * step * k_h - pad, second ? d : 0, &cursor, steps / 4);
                     tg_few_store(v, out + 2 * r * out_c + c0, out_c, store1, second);
                 }
             } else {
@@ -451,7 +469,7 @@ static int32_t tg_few_run(const tg_context *ctx, const tg_conv_few_channels_para
                 tg_few_channels_prepare(p, c0, &c);
                 for (r = 0; r < pixel_pairs; ++r) {
                     const int32_t second = 2 * r + 1 < out_w;
-                    tg_few_quad(p, &c, rows + r * step * k_h, second ? d : 0, w, steps / 4, out + 2 * r * out_c,
+                    tg_few_quad(p, &c, rows + r * step * k_h - pad, second ? d : 0, w, steps / 4, out + 2 * r * out_c,
                                 second);
                 }
             }
