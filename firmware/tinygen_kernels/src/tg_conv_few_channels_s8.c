@@ -300,8 +300,9 @@ typedef struct {
 
 /* tg_few_quad_fast over `count` consecutive pixel pairs of a row (x: the first pair's window, the second
  * pixel's d bytes further), both pixels and both channels stored: per pixel pair the state is reloaded
- * from the frame (its address kept on the stack: the microkernel takes every register but sp), 4 STRB,
- * and the loop: about 23 cycles besides tg_few_quad_fast's. `entry`, after the biases: nothing (x and the
+ * from the frame (copied below sp first, so that it is reached without a register: the microkernel takes
+ * every register but sp; a load whose address was just loaded would not pipeline), 4 STRB, and the loop:
+ * about 17 cycles besides tg_few_quad_fast's. `entry`, after the biases: nothing (x and the
  * weights at the padded steps: all S steps run), or for the first p = 1 to 3 padding steps, the weights
  * past them and 4 - p steps before the loop (x at the window itself; frame quads = S / 4 - 1): the
  * padding steps, 9 cycles each, are not run (VWW's and IC's 3x3x3 windows: 15 steps in 16). */
@@ -312,11 +313,22 @@ TG_INLINE void name(const uint32_t *x, int32_t d, tg_few_frame *frame) \
     const uint32_t *w; \
     uint32_t wa, wb, a, b = (uint32_t)frame; \
     __asm__ volatile( \
-        "str %[b], [sp, #-8]!\n\t" \
-        "2:\n\t" \
-        "ldr %[b], [sp]\n\t" \
+        "sub sp, sp, #24\n\t" \
         "ldr %[w], [%[b], #0]\n\t" \
         "ldr %[n], [%[b], #4]\n\t" \
+        "ldr %[wa], [%[b], #8]\n\t" \
+        "ldr %[wb], [%[b], #12]\n\t" \
+        "ldr %[a], [%[b], #16]\n\t" \
+        "ldr %[b], [%[b], #20]\n\t" \
+        "str %[w], [sp, #0]\n\t" \
+        "str %[n], [sp, #4]\n\t" \
+        "str %[wa], [sp, #8]\n\t" \
+        "str %[wb], [sp, #12]\n\t" \
+        "str %[a], [sp, #16]\n\t" \
+        "str %[b], [sp, #20]\n\t" \
+        "2:\n\t" \
+        "ldr %[w], [sp, #0]\n\t" \
+        "ldr %[n], [sp, #4]\n\t" \
         "ldr %[c00], [%[w]], #4\n\t" \
         "ldr %[c01], [%[w]], #4\n\t" \
         "mov %[c10], %[c00]\n\t" \
@@ -331,23 +343,22 @@ TG_INLINE void name(const uint32_t *x, int32_t d, tg_few_frame *frame) \
         "ldr %[wb], [%[w]], #4\n\t" \
         "ldr %[a], [%[w]], #4\n\t" \
         TG_FEW_SHORT("c01") TG_FEW_SHORT("c11") \
-        "ldr %[b], [sp]\n\t" \
-        "ldr %[a], [%[b], #8]\n\t" \
-        "ldr %[wa], [%[b], #12]\n\t" \
-        "ldr %[n], [%[b], #20]\n\t" \
+        "ldr %[a], [sp, #8]\n\t" \
+        "ldr %[wa], [sp, #12]\n\t" \
+        "ldr %[n], [sp, #20]\n\t" \
         "add %[x], %[x], %[n]\n\t" \
-        "ldr %[n], [%[b], #16]\n\t" \
+        "ldr %[n], [sp, #16]\n\t" \
         "strb %[c00], [%[a]]\n\t" \
         "strb %[c01], [%[a], #1]\n\t" \
         "strb %[c10], [%[a], %[wa]]\n\t" \
         "add %[a], %[a], %[wa]\n\t" \
         "strb %[c11], [%[a], #1]\n\t" \
         "add %[a], %[a], %[wa]\n\t" \
-        "str %[a], [%[b], #8]\n\t" \
+        "str %[a], [sp, #8]\n\t" \
         "subs %[n], %[n], #1\n\t" \
-        "str %[n], [%[b], #16]\n\t" \
+        "str %[n], [sp, #16]\n\t" \
         "bne 2b\n\t" \
-        "add sp, sp, #8" \
+        "add sp, sp, #24" \
         : [c00] "=&r"(c00), [c01] "=&r"(c01), [c10] "=&r"(c10), [c11] "=&r"(c11), [x] "+r"(x), [w] "=&r"(w), \
           [n] "=&r"(n), [wa] "=&r"(wa), [wb] "=&r"(wb), [a] "=&r"(a), [b] "+r"(b) \
         : [d] "r"(d) \
