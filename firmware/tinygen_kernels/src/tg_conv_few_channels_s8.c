@@ -105,6 +105,31 @@ TG_INLINE void tg_few_widen_words(const int8_t *src, int32_t count, uint32_t off
     }
 }
 
+/* dst[k ks] = (src[(k - 1) ks] >> 16) | (src[k ks] << 16) for k < n, src[-ks] read as `prev` (a word
+ * joined from the halves of two neighbouring words): two words an iteration, each source word loaded once.
+ * Returns src[(n - 1) ks] (prev when n = 0). */
+TG_INLINE uint32_t tg_few_join(const uint32_t *src, uint32_t *dst, int32_t n, uint32_t prev, int32_t ks)
+{
+    for (; n >= 2; n -= 2, src += 2 * ks, dst += 2 * ks) {
+        const uint32_t c0 = src[0], c1 = src[ks];
+        dst[0] = (prev >> 16) | (c0 << 16);
+        dst[ks] = (c0 >> 16) | (c1 << 16);
+        prev = c1;
+    }
+    if (n != 0) {
+        const uint32_t c0 = src[0];
+        dst[0] = (prev >> 16) | (c0 << 16);
+        prev = c0;
+    }
+    return prev;
+}
+
+/* tg_few_join with immediate offsets for 3-row kernels (a register offset costs a cycle more). */
+static uint32_t tg_few_join_any(const uint32_t *src, uint32_t *dst, int32_t n, uint32_t prev, int32_t ks)
+{
+    return ks == 3 ? tg_few_join(src, dst, n, prev, 3) : tg_few_join(src, dst, n, prev, ks);
+}
+
 /* Input row iy widened into `even` (element e = padded column e / C_in, channel e % C_in, as int16 pairs in
  * words) and, when odd != NULL, into `odd` shifted by one element (odd[e] = even[e + 1]); `words` words
  * each, ks words apart (word k at k * ks: the rows are interleaved). Rows outside the input and columns in
@@ -158,16 +183,10 @@ static void tg_few_widen(const tg_conv_params *p, const int8_t *input, int32_t i
     }
     if (!shifted) { /* odd[e] = even[e + 1] */
         if (odd != NULL) {
-            for (k = 0; k + 1 < words; ++k) {
-                odd[k * ks] = (even[k * ks] >> 16) | (even[(k + 1) * ks] << 16);
-            }
-            odd[(words - 1) * ks] = even[(words - 1) * ks] >> 16;
+            odd[(words - 1) * ks] = tg_few_join_any(even + ks, odd, words - 1, even[0], ks) >> 16;
         }
     } else if (aligned == odd) { /* even[e] = odd[e - 1], even[0] padding */
-        even[0] = odd[0] << 16;
-        for (k = 1; k < words; ++k) {
-            even[k * ks] = (odd[(k - 1) * ks] >> 16) | (odd[k * ks] << 16);
-        }
+        (void)tg_few_join_any(odd, even, words, 0, ks);
     } else { /* the odd copy's words were written into `even`: shift them one element up, last word first */
         for (k = words - 1; k > 0; --k) {
             even[k * ks] = (even[(k - 1) * ks] >> 16) | (even[k * ks] << 16);
