@@ -485,8 +485,8 @@ def _few_channels_scratch(whole_row: bool) -> Callable[[Node, Graph], int]:
 
 
 def _few_pair_cost(node: Node, graph: Graph) -> int:
-    """Pixel pairs outer: each channel pair's requantization is prepared for every pixel pair, not once per
-    output row (about 30 instructions)."""
+    """The "pair" mode: since the microkernel reads the windows in the widened rows (h-first2) it runs as
+    "row" does, with the same scratch; kept (as the costlier twin) for the variant names already in use."""
     _, out_h, out_w, out_c = _nhwc(graph.tensors[node.outputs[0]].shape)
     return 30 * ((out_c + 1) // 2) * out_h * ((out_w + 1) // 2 - 1)
 
@@ -594,7 +594,7 @@ CONV_KERNELS = (
     *_block_kernels("tg_conv_1x1_s8", "tg_conv_params", _fused(_is_1x1, False), im2col=False),
     Kernel(FEW_CHANNELS, "tg_conv_few_channels_params", "row", "an output row's pixel pairs per channel pair",
            _is_few_channels, _few_channels_scratch(True), in_place=_few_channels_in_place),
-    Kernel(FEW_CHANNELS, "tg_conv_few_channels_params", "pair", "one pixel pair's channel pairs at a time",
+    Kernel(FEW_CHANNELS, "tg_conv_few_channels_params", "pair", "as row (the windows are read in the rows)",
            _is_few_channels, _few_channels_scratch(False), _few_pair_cost, _few_channels_in_place),
     *_block_kernels("tg_conv_im2col_s8", "tg_conv_params", _fused(_is_im2col, False), im2col=True),
     Kernel("tg_conv_s8", "tg_conv_params", applies=_fused(_is_grouped, False),
