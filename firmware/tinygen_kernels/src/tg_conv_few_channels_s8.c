@@ -325,7 +325,7 @@ typedef struct {
  * weights at the padded steps: all S steps run), or for the first p = 1 to 3 padding steps, the weights
  * past them and 4 - p steps before the loop (x at the window itself; frame quads = S / 4 - 1): the
  * padding steps, 9 cycles each, are not run (VWW's and IC's 3x3x3 windows: 15 steps in 16). */
-#define TG_FEW_ROW_FAST(name, entry) \
+#define TG_FEW_ROW_FAST(name, entry, loop) \
 TG_INLINE void name(const uint32_t *x, int32_t d, tg_few_frame *frame) \
 { \
     int32_t c00, c01, c10, c11, n; \
@@ -353,7 +353,7 @@ TG_INLINE void name(const uint32_t *x, int32_t d, tg_few_frame *frame) \
         "mov %[c10], %[c00]\n\t" \
         "mov %[c11], %[c01]\n\t" \
         entry \
-        TG_FEW_LOOP \
+        loop \
         "ldr %[wa], [%[w]], #4\n\t" \
         "ldr %[wb], [%[w]], #4\n\t" \
         "ldr %[a], [%[w]], #4\n\t" \
@@ -383,10 +383,15 @@ TG_INLINE void name(const uint32_t *x, int32_t d, tg_few_frame *frame) \
         : [d] "r"(d) \
         : "cc", "memory"); \
 }
-TG_FEW_ROW_FAST(tg_few_row_fast, "")
-TG_FEW_ROW_FAST(tg_few_row_fast_skip1, "add %[w], %[w], #8\n\t" TG_FEW_STEP TG_FEW_STEP TG_FEW_STEP)
-TG_FEW_ROW_FAST(tg_few_row_fast_skip2, "add %[w], %[w], #16\n\t" TG_FEW_STEP TG_FEW_STEP)
-TG_FEW_ROW_FAST(tg_few_row_fast_skip3, "add %[w], %[w], #24\n\t" TG_FEW_STEP)
+#define TG_FEW_STEPS4 TG_FEW_STEP TG_FEW_STEP TG_FEW_STEP TG_FEW_STEP
+TG_FEW_ROW_FAST(tg_few_row_fast, "", TG_FEW_LOOP)
+TG_FEW_ROW_FAST(tg_few_row_fast_skip1, "add %[w], %[w], #8\n\t" TG_FEW_STEP TG_FEW_STEP TG_FEW_STEP, TG_FEW_LOOP)
+TG_FEW_ROW_FAST(tg_few_row_fast_skip2, "add %[w], %[w], #16\n\t" TG_FEW_STEP TG_FEW_STEP, TG_FEW_LOOP)
+TG_FEW_ROW_FAST(tg_few_row_fast_skip3, "add %[w], %[w], #24\n\t" TG_FEW_STEP, TG_FEW_LOOP)
+/* 3x3 windows of 3 channels (VWW's, IC's, most RGB first layers): 15 steps, no loop (its 3 SUBS and BNE,
+ * 10 cycles a pixel pair, and its count; frame quads unused). */
+TG_FEW_ROW_FAST(tg_few_row_fast_15, "add %[w], %[w], #8\n\t" TG_FEW_STEP TG_FEW_STEP TG_FEW_STEP,
+                TG_FEW_STEPS4 TG_FEW_STEPS4 TG_FEW_STEPS4)
 /* clang-format on */
 
 TG_INLINE int8_t tg_few_output(const tg_conv_params *p, int32_t acc, const tg_few_requant *q)
@@ -479,6 +484,8 @@ static int32_t tg_few_run(const tg_context *ctx, const tg_conv_few_channels_para
                     frame.advance = 4 * (step * k_h - steps + (skip ? pad : 0));
                     if (!skip) {
                         tg_few_row_fast(rows - pad, d, &frame);
+                    } else if (steps - pad == 15) {
+                        tg_few_row_fast_15(rows, d, &frame);
                     } else if (pad == 1) {
                         tg_few_row_fast_skip1(rows, d, &frame);
                     } else if (pad == 2) {
