@@ -176,6 +176,8 @@ def few_channels_case(seed: int) -> Case:
         ((1, 3), (1, 1), (0, 1, 0, 1), 1, 9, 1, 4, True, True, False, []),      # 1-D
         ((3, 1), (1, 1), (3, 0, 3, 0), 3, 1, 2, 3, True, True, True, []),        # one column, pads beyond the input
         ((3, 3), (2, 2), (1, 1, 1, 1), 5, 6, 1, 17, True, True, False, []),     # 17 > 16 channels: im2col only
+        ((3, 3), (1, 2), (1, 1, 1, 1), 5, 8, 2, 6, True, True, False, []),       # 9 steps: 3 padding steps skipped
+        ((5, 1), (1, 1), (2, 0, 2, 0), 6, 5, 1, 4, True, True, False, []),       # 5 steps (3 skipped), odd starts
     ]
     for kernel, stride, pads, height, width, in_c, out_c, fast, per_channel, narrow, dead in layers:
         window = Window(kernel, stride, (1, 1), pads)

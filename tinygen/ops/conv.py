@@ -518,9 +518,10 @@ def _few_pairs(node: Node, graph: Graph) -> int:
 
 
 def _few_channels_scratch(whole_row: bool) -> Callable[[Node, Graph], int]:
-    """tg_conv_few_channels_s8_get_buffer_size (`whole_row`; else what its "pair" mode makes do with): KH widened
-    input rows (and, when stride.w * C_in is odd, their copies shifted by one element), the block of an
-    output row's pixel pairs (or of one pixel pair), at least one output pixel (the plain fallback in place)."""
+    """tg_conv_few_channels_s8_get_buffer_size: KH widened input rows (and, when stride.w * C_in is odd, their
+    copies shifted by one element), the words the last window's padding steps read beyond them, at least
+    one output pixel (the plain fallback in place). The microkernel reads the windows in the rows: both
+    modes ("row": `whole_row`, and "pair") take the same scratch."""
 
     def scratch(node: Node, graph: Graph) -> int:
         in_c = _nhwc(graph.tensors[node.inputs[0]].shape)[3]
@@ -529,15 +530,15 @@ def _few_channels_scratch(whole_row: bool) -> Callable[[Node, Graph], int]:
         sw = node.attrs["stride"][1]
         row_words = ((out_w - 1) * sw * in_c + 2 * _few_pairs(node, graph) + 2) // 2
         odd = (sw * in_c) % 2 == 1 and out_w > 1
-        block = ((out_w + 1) // 2 if whole_row else 1) * 2 * _few_steps(kh, _few_pairs(node, graph))
-        return max(4 * kh * row_words * (2 if odd else 1) + 4 * block, out_c)
+        padding_steps = _few_steps(kh, _few_pairs(node, graph)) - kh * _few_pairs(node, graph)
+        return max(4 * kh * row_words * (2 if odd else 1) + 4 * padding_steps, out_c)
 
     return scratch
 
 
 def _few_pair_cost(node: Node, graph: Graph) -> int:
-    """Pixel pairs outer: each channel pair's requantization is prepared for every pixel pair, not once per
-    output row (about 30 instructions)."""
+    """The "pair" mode: since the microkernel reads the windows in the widened rows (h-first2) it runs as
+    "row" does, with the same scratch; kept (as the costlier twin) for the variant names already in use."""
     _, out_h, out_w, out_c = _nhwc(graph.tensors[node.outputs[0]].shape)
     return 30 * ((out_c + 1) // 2) * out_h * ((out_w + 1) // 2 - 1)
 
@@ -586,9 +587,10 @@ def few_channels_packed(weights: np.ndarray, bias: np.ndarray | None, params: di
     """tg_conv_few_channels_params.packed and .fast. For each pair of output channels (an odd last channel
     paired with a zero channel): its two biases, its weights, then the short requantization (tg_dsp.h) of
     each channel (multiplier, 2^(e-1) + output_offset 2^e, e), 2 S + 8 int32 words. The weights are int16
-    tap pairs, a word each (tap 2j in the low half, 2j + 1 in the high half), per step s = ky * P + j
+    tap pairs, a word each (tap 2j in the low half, 2j + 1 in the high half), per step s = j * KH + ky
     (P tap pairs per kernel row: taps t = kx * C_in + c zero-padded to 2 P) the first channel's word, then
-    the second's, the steps zero-padded to S = KH x P rounded up to 4. `fast`: every live channel takes the
+    the second's, the steps zero-padded in front to S = KH x P rounded up to 4 (the kernel may skip
+    them). `fast`: every live channel takes the
     short requantization (accumulator_bits <= 29, shift in [-23, -1]) and the clamp is the whole int8 range;
     a dead channel (all weights 0) then gets bias 0, multiplier 0, e = 1 and 2 x its constant output as the
     rounding term, so the same five instructions give its constant. Otherwise only the weights are read."""
@@ -599,7 +601,8 @@ def few_channels_packed(weights: np.ndarray, bias: np.ndarray | None, params: di
     rows = np.zeros((out_c + out_c % 2, kh, 2 * pairs), np.int16)
     rows[:out_c, :, :kw * in_c] = weights.reshape(out_c, kh, kw * in_c)
     steps = np.zeros((out_c + out_c % 2, _few_steps(kh, pairs), 2), np.int16)
-    steps[:, :kh * pairs] = rows.reshape(-1, kh * pairs, 2)
+    windows = rows.reshape(-1, kh, pairs, 2).transpose(0, 2, 1, 3)  # [channel, j, ky, tap]: s = j * KH + ky
+    steps[:, steps.shape[1] - kh * pairs:] = windows.reshape(-1, kh * pairs, 2)
     taps = steps.reshape(-1, 2, steps.shape[1], 2).transpose(0, 2, 1, 3)  # [channel pair, step, channel, tap]
     words = (taps[..., 0].astype(np.int64) & 0xFFFF) | (taps[..., 1].astype(np.int64) << 16)
     channel_pairs = len(words)
@@ -643,7 +646,7 @@ CONV_KERNELS = (
     *_block_kernels("tg_conv_1x1_s8", "tg_conv_params", _fused(_is_1x1, False), im2col=False),
     Kernel(FEW_CHANNELS, "tg_conv_few_channels_params", "row", "an output row's pixel pairs per channel pair",
            _is_few_channels, _few_channels_scratch(True), in_place=_few_channels_in_place),
-    Kernel(FEW_CHANNELS, "tg_conv_few_channels_params", "pair", "one pixel pair's channel pairs at a time",
+    Kernel(FEW_CHANNELS, "tg_conv_few_channels_params", "pair", "as row (the windows are read in the rows)",
            _is_few_channels, _few_channels_scratch(False), _few_pair_cost, _few_channels_in_place),
     *_block_kernels("tg_conv_im2col_s8", "tg_conv_params", _fused(_is_im2col, False), im2col=True),
     Kernel("tg_conv_s8", "tg_conv_params", applies=_fused(_is_grouped, False),

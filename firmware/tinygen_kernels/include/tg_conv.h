@@ -145,13 +145,13 @@ int32_t tg_conv_wrapper_s8_get_buffer_size(const tg_conv_params *params);
  * channels, no dilation; any kernel, stride and padding (first layers). `packed`, made by the compiler
  * (tinygen/ops/conv.py few_channels_packed), holds for each pair of output channels (an odd last one
  * paired with a zero channel) 2 S + 8 words: the two biases; the weights as int16 tap pairs for SMLAD, a
- * word per pair (tap 2j in the low half, 2j + 1 in the high half), for each step s = ky * P + j (P =
- * ceil(KW * C_in / 2) pairs per kernel row of taps t = kx * C_in + c, 0 beyond KW * C_in; S = KH x P
- * rounded up to a multiple of 4, 0 beyond) the first channel's word, then the second's; then each
- * channel's short requantization (tg_dsp.h: multiplier, 2^(e-1) + output_offset 2^e, e). `fast` = 1: every
- * channel takes that requantization (dead ones: bias 0, multiplier 0, their constant output) and the clamp
- * is the whole int8 range; 0: the biases and requantization are read from `conv`. conv.weights (and rows)
- * serve the fallback.
+ * word per pair (tap 2j in the low half, 2j + 1 in the high half), for each step (S = KH x P rounded up
+ * to a multiple of 4: S - KH x P padding steps of 0, then s = j * KH + ky for P = ceil(KW * C_in / 2)
+ * pairs per kernel row of taps t = kx * C_in + c, 0 beyond KW * C_in) the first channel's word, then
+ * the second's; then each channel's short requantization (tg_dsp.h: multiplier, 2^(e-1) + output_offset
+ * 2^e, e). `fast` = 1: every channel takes that requantization (dead ones: bias 0, multiplier 0, their
+ * constant output) and the clamp is the whole int8 range; 0: the biases and requantization are read from
+ * `conv`. conv.weights (and rows) serve the fallback.
  * In-place contract: output rows in order; the KH input rows an output row reads are widened into the
  * scratch before any of its outputs is written (blocks of OW pixels in the terms above). */
 typedef struct {
