@@ -195,6 +195,42 @@ def few_channels_case(seed: int) -> Case:
     return case
 
 
+def one_by_one_few_case(seed: int) -> Case:
+    """tg_conv_1x1_few_s8 (1x1, 4 or 8 input channels, fast layers): both channel counts, odd C_out
+    (the zero channel), odd pixel counts, strides, per tensor, dead channels (zero weights, huge bias: the
+    constant through the short form); general requantization and a narrow clamp (not fast: tg_conv_s8)."""
+    b = GraphBuilder(f"dsp_one_by_one_few_{seed}", seed)
+    rng = b.rng
+    case = Case(b.graph, variants="given")  # tg_conv_1x1_s8 takes these layers too, with more scratch
+    # (stride, in H, in W, C_in, C_out, fast, per_channel, narrow, dead)
+    layers = [
+        ((1, 1), 6, 6, 8, 16, True, True, False, []),           # VWW's layer 2
+        ((1, 1), 3, 5, 4, 7, True, True, False, []),            # C_in = 4, odd C_out, 15 pixels
+        ((2, 2), 5, 7, 8, 9, True, True, False, []),            # stride 2, odd C_out
+        ((1, 1), 3, 3, 4, 13, True, False, False, []),          # per tensor
+        ((1, 1), 3, 3, 12, 6, True, True, False, []),           # C_in = 12: the block kernel
+        ((2, 1), 5, 3, 8, 1, True, True, False, []),            # one channel, uneven strides
+        ((1, 1), 4, 3, 8, 12, True, True, False, [1, 4, 5, 11]),  # dead channels
+        ((1, 2), 3, 5, 8, 6, False, True, False, []),           # general requantization: the fallback
+        ((1, 1), 2, 3, 4, 5, True, False, True, []),            # narrow clamp: the fallback
+    ]
+    for stride, height, width, in_c, out_c, fast, per_channel, narrow, dead in layers:
+        window = Window((1, 1), stride, (1, 1), (0, 0, 0, 0))
+        out_h, out_w = window.output_size(height, width)
+        in_zp = b.zero_point()
+        x = b.input((1, height, width, in_c), zp=in_zp)
+        weights = int8_weights(rng, (out_c, 1, 1, in_c))
+        bias, params = conv_params(b, weights.reshape(out_c, -1), in_zp, fast, per_channel, narrow)
+        _dead_channels(weights, bias, params, dead)
+        y = b.layer("conv2d", [x, b.constant(weights, "w"), b.constant(bias, "b")], (1, out_h, out_w, out_c),
+                    {**_attrs(window), "groups": 1, "activation": None}, params)
+        few = fast and not narrow and in_c in (4, 8)
+        case.expected[y] = "tg_conv_1x1_few_s8" if few else "tg_conv_1x1_s8"
+        b.graph.nodes[-1].attrs["variant"] = "tg_conv_1x1_few_s8"  # (not a candidate where not fast)
+    b.finish()
+    return case
+
+
 def conv_wide_case(seed: int) -> Case:
     """tg_conv_1x1_s8 and tg_conv_im2col_s8 with pre-widened weights (tg_conv_params.wide, forced by
     node.attrs["wide"]): odd C_out (the last channel waits for tg_conv_two), K % 4 != 0 (zero-padded
@@ -462,4 +498,5 @@ def avg_pool_case(seed: int) -> Case:
 
 
 CASES = {"conv": conv_case, "depthwise": depthwise_case, "fully_connected": fully_connected_case,
-         "add": add_case, "avg_pool": avg_pool_case, "few_channels": few_channels_case, "conv_wide": conv_wide_case}
+         "add": add_case, "avg_pool": avg_pool_case, "few_channels": few_channels_case, "conv_wide": conv_wide_case,
+         "one_by_one_few": one_by_one_few_case}

@@ -10,7 +10,8 @@
  *                (kernel 7) and direct (kernel 8), conv few channels (kernel 9); kernel 12: the fused
  *                residual Add's _rows twin of conv 1x1 (a 1x1 kernel without padding) or im2col
  *                (tg_conv_*_add_rows_s8); kernel 13: depthwise 3x3 in its row order
- *                (tg_depthwise_conv_3x3_s8_row_order_buffer_size)
+ *                (tg_depthwise_conv_3x3_s8_row_order_buffer_size); kernel 14: conv 1x1 with few input
+ *                channels (tg_conv_1x1_few_s8)
  *   "add_rows" (x1, x2, input1_offset, input2_offset, output_offset, input1 multiplier, shift, input2
  *             multiplier, shift, output multiplier, shift, activation min, max)
  *             -> tg_add_rows_s8's Add of x1 and x2 (src/tg_add_rows_s8.c), or -1000 where its exact-shift loop
@@ -85,6 +86,10 @@ static int32_t scratch(const int32_t *r)
         return tg_conv_few_channels_s8_get_buffer_size(&few);
     case 13:
         return tg_depthwise_conv_3x3_s8_row_order_buffer_size(&p);
+    case 14:
+        few.conv = p;
+        few.packed = NULL;
+        return tg_conv_1x1_few_s8_get_buffer_size(&few);
     case 12: {
         tg_conv_add_params fused;
         memset(&fused, 0, sizeof fused);

@@ -231,6 +231,21 @@ def test_depthwise_3x3_modes_scratch_equals_the_c_buffer_size(driver) -> None:
     assert tall >= 20
 
 
+def test_one_by_one_few_scratch_equals_the_c_buffer_size(driver) -> None:
+    """tg_conv_1x1_few_s8 (kernel 14) has no scratch of its own, only its fallback's (tg_conv_s8: one output pixel
+    when in place): planned == C size on layers that are not in place (the driver's), as for tg_conv_s8."""
+    rng = np.random.default_rng(15)
+    records, planned = [], []
+    for _ in range(40):
+        g, node = _conv_layer(rng, depthwise=False)
+        node.attrs.update({"kernel": [1, 1], "pads": [0, 0, 0, 0], "dilation": [1, 1], "groups": 1})
+        kernel = next(k for k in op_of(node).kernels if k.function == "tg_conv_1x1_few_s8")
+        planned.append(kernel.scratch(node, g))
+        records.append(_record(14, g, node))
+    sizes = run_records(driver, "scratch", np.array(records))
+    assert [int(v) for v in sizes] == planned
+
+
 def test_fused_add_scratch_equals_the_c_buffer_size(driver) -> None:
     """The convolutions fused with a residual Add (passes/fuse_residual_add.py): the planned scratch of every
     mode equals the C sizes -- the chunked variants' (tg_conv_*_add_s8: the unfused size + TG_CONV_ADD_TEMP_BYTES,

@@ -105,6 +105,7 @@ MODES = [
     Mode("pointwise_same", _sandwich(_layer()), "mode"),
     Mode("pointwise_narrow", _sandwich(_layer(out=16)), "mode"),
     Mode("pointwise_wide", _sandwich(_layer(out=32), head_out=24), "mode"),
+    Mode("pointwise_few", _sandwich(_layer(out=4), head_out=8), "mode"),  # 8 input channels: tg_conv_1x1_few_s8
     Mode("residual_add", _sandwich(_residual), "mode"),
     Mode("sigmoid_lut", _sandwich(_sigmoid), "mode"),
     Mode("slice_copy", _sandwich(_slice_channels(1)), "mode"),

@@ -192,10 +192,12 @@ class _ConvBase(Op):
                      ("conv_first", "1" if p["residual"]["conv_first"] else "0")]
             return ctx.call(fused, [ctx.pointer(node.inputs[0]), ctx.pointer(node.inputs[3]),
                                     ctx.pointer(node.outputs[0])])
-        if ctx.kernel is not None and ctx.kernel.function == FEW_CHANNELS:  # the conv's fields and packed weights
+        if ctx.kernel is not None and ctx.kernel.function in (FEW_CHANNELS, ONE_BY_ONE_FEW):  # + packed weights
             weights, bias = graph.tensors[node.inputs[1]].data, graph.tensors[node.inputs[2]].data
             assert weights is not None
-            words, fast = few_channels_packed(weights, bias, p, self._accumulator_bits(node, graph))
+            bits = self._accumulator_bits(node, graph)
+            words, fast = (one_by_one_few_packed(weights, bias, p, bits) if ctx.kernel.function == ONE_BY_ONE_FEW
+                           else few_channels_packed(weights, bias, p, bits))
             packed = ctx.array("packed", words, "per channel pair: biases, weights as int16 tap pairs, requantization")
             return ctx.call([("conv", _nested(fields)), ("packed", packed), ("fast", "1" if fast else "0")],
                             [ctx.pointer(node.inputs[0]), ctx.pointer(node.outputs[0])])
@@ -629,6 +631,50 @@ def few_channels_packed(weights: np.ndarray, bias: np.ndarray | None, params: di
     return np.ascontiguousarray((packed & 0xFFFFFFFF).astype(np.uint32).view(np.int32)), fast
 
 
+# --- 1x1 with 4 or 8 input channels (tg_conv_1x1_few_s8) ----------------------------------------------
+ONE_BY_ONE_FEW = "tg_conv_1x1_few_s8"
+ONE_BY_ONE_FEW_CHANNELS = (4, 8)  # with 16 (VWW's layer 4) the block kernel is as fast: weights reloaded per pixel
+
+
+def one_by_one_few_order(weights: np.ndarray) -> np.ndarray:
+    """The 1x1 weights [C_out, 1, 1, C_in] with each group of 4 input channels in the SXTAB16 lane order
+    (0 2 1 3): few_channels_packed then pairs them as tg_conv_1x1_few_s8's widened pixel words."""
+    in_c = weights.shape[3]
+    order = (np.arange(in_c).reshape(-1, 4)[:, [0, 2, 1, 3]]).ravel()
+    return np.ascontiguousarray(weights[..., order])
+
+
+def one_by_one_few_packed(weights: np.ndarray, bias: np.ndarray | None, params: dict,
+                          bits: int) -> tuple[np.ndarray, bool]:
+    """tg_conv_1x1_few_s8's packed words: few_channels_packed of the weights in one_by_one_few_order, with the
+    weights and biases doubled (int16 holds 2 x int8), so the SMLADs accumulate the 2 x acc the short
+    requantization takes (|2 acc| < 2^30: `fast` needs bits <= 29; dead channels keep bias 0)."""
+    doubled = 2 * one_by_one_few_order(weights).astype(np.int16)
+    words, fast = few_channels_packed(doubled, bias, params, bits)
+    words = words.astype(np.int64)
+    words[:, :2] *= 2
+    return np.ascontiguousarray(words.astype(np.int32)), fast
+
+
+def _is_1x1_few(node: Node, graph: Graph) -> bool:
+    """1x1 without padding, not fused, 4 or 8 input channels, and `fast` (few_channels_packed: every
+    live channel in the short requantization, the whole int8 clamp; anything else would take tg_conv_s8).
+    Its order (pixel by pixel, tg_conv_s8's) runs in place wherever the block kernels' does."""
+    in_c = _nhwc(graph.tensors[node.inputs[0]].shape)[3]
+    p = node.params
+    if not (_is_1x1(node, graph) and _groups(node) == 1 and "residual" not in p and in_c in ONE_BY_ONE_FEW_CHANNELS
+            and "multiplier" in p and p.get("act_min") == -128 and p.get("act_max") == 127):
+        return False
+    weights, bias = graph.tensors[node.inputs[1]].data, graph.tensors[node.inputs[2]].data
+    if weights is None:
+        return False
+    out_c = weights.shape[0]
+    shift = np.broadcast_to(np.asarray(p["shift"], np.int64), (out_c,))
+    live = weights.reshape(out_c, -1).any(axis=1)
+    short = (shift <= -1) & (shift >= -23)
+    return bool(short[live].all() and accumulator_bits(weights, bias, 0, p["input_offset"], p["shift"]) <= 29)
+
+
 # 4-bit weights (packed two per byte, tinygen/quantize/precision.py): one plain kernel each, which unpacks
 # the nibbles in its inner loop (tg_s4.h); never fused with a residual Add (passes/fuse_residual_add.py).
 def _window_bytes(node: Node, graph: Graph) -> int:
@@ -643,6 +689,8 @@ DEPTHWISE_S4 = Kernel("tg_depthwise_conv_s4", "tg_conv_params", weights="int4")
 
 CONV_KERNELS = (
     Kernel("tg_conv_s16", "tg_conv_s16_params", activations="int16"),  # 16x8, plain C (tg_s16.h)
+    Kernel(ONE_BY_ONE_FEW, "tg_conv_few_channels_params", applies=_is_1x1_few,
+           scratch=_conv_scratch(0, im2col=False, dsp=False), in_place=_conv_in_place((1,))),
     *_block_kernels("tg_conv_1x1_s8", "tg_conv_params", _fused(_is_1x1, False), im2col=False),
     Kernel(FEW_CHANNELS, "tg_conv_few_channels_params", "row", "an output row's pixel pairs per channel pair",
            _is_few_channels, _few_channels_scratch(True), in_place=_few_channels_in_place),

@@ -164,6 +164,17 @@ void tg_conv_few_channels_s8(const tg_context *ctx, const tg_conv_few_channels_p
                              int8_t *output);
 int32_t tg_conv_few_channels_s8_get_buffer_size(const tg_conv_few_channels_params *params);
 
+/* tg_conv_1x1_few_s8 (Cortex-M DSP variant; tg_conv_s8 is its fallback): 1x1 kernel, no padding, groups 1,
+ * any stride, 4 or 8 input channels, `fast` layers only (else the fallback). `packed` is
+ * few_channels_packed's layout of the weights with each group of 4 input channels permuted 0 2 1 3 (the
+ * SXTAB16 lane order), so step 2g pairs channels (4g, 4g + 2) and step 2g + 1 (4g + 1, 4g + 3). Each input
+ * pixel is widened into registers once and reused for every output channel; no scratch of its own (the
+ * fallback's in place). In-place contract: output pixels in raster order, each reading its input pixel
+ * before writing (blocks of 1 pixel). */
+void tg_conv_1x1_few_s8(const tg_context *ctx, const tg_conv_few_channels_params *params, const int8_t *input,
+                        int8_t *output);
+int32_t tg_conv_1x1_few_s8_get_buffer_size(const tg_conv_few_channels_params *params);
+
 /* Transposed convolution (ONNX ConvTranspose, TFLite TRANSPOSE_CONV), standard or grouped, with the
  * convolution's parameters read the other way round: input [1, H, W, C_in], filter [C_out, KH, KW,
  * C_in / groups] (OHWI), output [1, OH, OW, C_out]. Input pixel (iy, ix) through tap (ky, kx) lands on
