@@ -585,14 +585,14 @@ def _few_channels_in_place(node: Node, graph: Graph) -> list[InPlace]:
 
 
 def few_channels_packed(weights: np.ndarray, bias: np.ndarray | None, params: dict,
-                        bits: int) -> tuple[np.ndarray, bool]:
+                        bits: int, padding_first: bool = True) -> tuple[np.ndarray, bool]:
     """tg_conv_few_channels_params.packed and .fast. For each pair of output channels (an odd last channel
     paired with a zero channel): its two biases, its weights, then the short requantization (tg_dsp.h) of
     each channel (multiplier, 2^(e-1) + output_offset 2^e, e), 2 S + 8 int32 words. The weights are int16
     tap pairs, a word each (tap 2j in the low half, 2j + 1 in the high half), per step s = j * KH + ky
     (P tap pairs per kernel row: taps t = kx * C_in + c zero-padded to 2 P) the first channel's word, then
     the second's, the steps zero-padded in front to S = KH x P rounded up to 4 (the kernel may skip
-    them). `fast`: every live channel takes the
+    them; behind them with `padding_first` False: tg_conv_1x1_few_s8 reads its steps from the first). `fast`: every live channel takes the
     short requantization (accumulator_bits <= 29, shift in [-23, -1]) and the clamp is the whole int8 range;
     a dead channel (all weights 0) then gets bias 0, multiplier 0, e = 1 and 2 x its constant output as the
     rounding term, so the same five instructions give its constant. Otherwise only the weights are read."""
@@ -604,7 +604,8 @@ def few_channels_packed(weights: np.ndarray, bias: np.ndarray | None, params: di
     rows[:out_c, :, :kw * in_c] = weights.reshape(out_c, kh, kw * in_c)
     steps = np.zeros((out_c + out_c % 2, _few_steps(kh, pairs), 2), np.int16)
     windows = rows.reshape(-1, kh, pairs, 2).transpose(0, 2, 1, 3)  # [channel, j, ky, tap]: s = j * KH + ky
-    steps[:, steps.shape[1] - kh * pairs:] = windows.reshape(-1, kh * pairs, 2)
+    first = steps.shape[1] - kh * pairs if padding_first else 0
+    steps[:, first:first + kh * pairs] = windows.reshape(-1, kh * pairs, 2)
     taps = steps.reshape(-1, 2, steps.shape[1], 2).transpose(0, 2, 1, 3)  # [channel pair, step, channel, tap]
     words = (taps[..., 0].astype(np.int64) & 0xFFFF) | (taps[..., 1].astype(np.int64) << 16)
     channel_pairs = len(words)
@@ -650,7 +651,7 @@ def one_by_one_few_packed(weights: np.ndarray, bias: np.ndarray | None, params: 
     weights and biases doubled (int16 holds 2 x int8), so the SMLADs accumulate the 2 x acc the short
     requantization takes (|2 acc| < 2^30: `fast` needs bits <= 29; dead channels keep bias 0)."""
     doubled = 2 * one_by_one_few_order(weights).astype(np.int16)
-    words, fast = few_channels_packed(doubled, bias, params, bits)
+    words, fast = few_channels_packed(doubled, bias, params, bits, padding_first=False)
     words = words.astype(np.int64)
     words[:, :2] *= 2
     return np.ascontiguousarray(words.astype(np.int32)), fast
