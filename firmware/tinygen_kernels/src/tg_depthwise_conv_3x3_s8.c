@@ -63,13 +63,6 @@ TG_INLINE int32_t tg_dw3x3_slots_bytes(const tg_conv_params *params, int32_t t)
     return 8 * 3 * tg_dw3x3_columns(params, t);
 }
 
-/* The mode the scratch given selects: transposed where the output is tall and the scratch holds the
- * transposed rows (the planner gives less where those would grow the arena: tinygen/ops/conv.py). */
-TG_INLINE int32_t tg_dw3x3_transposed(const tg_context *ctx, const tg_conv_params *p)
-{
-    return tg_dw3x3_tall(p) && ctx->size >= tg_dw3x3_slots_bytes(p, 1);
-}
-
 int32_t tg_depthwise_conv_3x3_s8_get_buffer_size(const tg_conv_params *params)
 {
     /* the row buffers (transposed where the output is tall), or the fallback's ring of input pixels in place */
@@ -82,6 +75,14 @@ int32_t tg_depthwise_conv_3x3_s8_row_order_buffer_size(const tg_conv_params *par
 }
 
 #if defined(__ARM_FEATURE_DSP)
+
+/* The mode the scratch given selects: transposed where the output is tall and the scratch holds the
+ * transposed rows (the planner gives less where those would grow the arena: tinygen/ops/conv.py). */
+TG_INLINE int32_t tg_dw3x3_transposed(const tg_context *ctx, const tg_conv_params *p)
+{
+    return tg_dw3x3_tall(p) && ctx->size >= tg_dw3x3_slots_bytes(p, 1);
+}
+
 /* What the row loops read, at the byte offsets their assembly uses (checked below). */
 typedef struct {
     uint32_t weights[4][3][2]; /*   0: lane j, window row k at 24 j + 8 k: (2 w_k0, 2 w_k1), (2 w_k1, 2 w_k2) */
