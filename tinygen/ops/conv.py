@@ -595,7 +595,8 @@ def few_channels_packed(weights: np.ndarray, bias: np.ndarray | None, params: di
     them; behind them with `padding_first` False: tg_conv_1x1_few_s8 reads its steps from the first).
     `fast`: every live channel takes the short requantization (accumulator_bits <= 29, shift in [-23, -1])
     and the clamp is the whole int8 range; a dead channel (all weights 0) then gets bias 0, multiplier 0,
-    e = 1 and 2 x its constant output as the rounding term, so the same five instructions give its constant. Otherwise only the weights are read."""
+    e = 1 and 2 x its constant output as the rounding term, so the same five instructions give its constant.
+    Otherwise only the weights are read."""
     from ..arith import requantize
 
     out_c, kh, kw, in_c = weights.shape
