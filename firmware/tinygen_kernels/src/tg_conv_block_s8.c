@@ -221,6 +221,7 @@ typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, w) == 16 &&
     REQUANT("r2", "r7", "r8", "r9") REQUANT("r3", "r7", "r8", "r9")                 \
     "ldr r4, [sp, #56]\n\t"                                                         \
     "ldr r5, [sp, #60]\n\t"                                                         \
+    "ldr lr, [sp, #64]\n\t"       /* (pipelined with the two before) */             \
     "add r6, r4, r5\n\t"                                                            \
     "strb r0, [r4]\n\t"                                                             \
     "strb r2, [r4, #1]\n\t"                                                         \
@@ -228,8 +229,7 @@ typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, w) == 16 &&
     "strb r3, [r6, #1]\n\t"                                                         \
     "add r6, r6, r5\n\t"                                                            \
     "str r6, [sp, #56]\n\t"                                                         \
-    "ldr r4, [sp, #64]\n\t"                                                         \
-    "cmp r11, r4\n\t"                                                               \
+    "cmp r11, lr\n\t"                                                               \
     "bne 1b\n\t"                                                                    \
     /* the next channel pair */                                                     \
     "ldr r0, [sp, #16]\n\t"                                                         \
