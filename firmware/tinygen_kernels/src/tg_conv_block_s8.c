@@ -200,10 +200,10 @@ typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, w) == 16 &&
     "str r2, [sp, #8]\n\t"                                                          \
     "str r2, [sp, #12]\n\t"                                                         \
     "ldr r0, [sp, #76]\n\t"                                                         \
+    "ldr r11, [sp, #96]\n\t"      /* block (pipelined) */                           \
     "str r0, [sp, #56]\n\t"       /* out */                                         \
     "add r0, r0, #2\n\t"                                                            \
     "str r0, [sp, #76]\n\t"                                                         \
-    "ldr r11, [sp, #96]\n\t"      /* block */                                       \
     /* per pixel pair */                                                            \
     "1:\n\t"                                                                        \
     "ldm sp, {r0-r3, r10, pc}\n\t"                                                  \
@@ -234,13 +234,13 @@ typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, w) == 16 &&
     /* the next channel pair */                                                     \
     "ldr r0, [sp, #16]\n\t"                                                         \
     "ldr r1, [sp, #80]\n\t"                                                         \
+    "ldr r3, [sp, #88]\n\t"       /* channel pairs (pipelined) */                   \
     NEXT_PAIR                                                                       \
     "str r0, [sp, #16]\n\t"                                                         \
     "add r0, r0, r1\n\t"                                                            \
     "str r0, [sp, #68]\n\t"       /* the row end */                                 \
-    "ldr r0, [sp, #88]\n\t"                                                         \
-    "subs r0, r0, #1\n\t"                                                           \
-    "str r0, [sp, #88]\n\t"                                                         \
+    "subs r3, r3, #1\n\t"                                                           \
+    "str r3, [sp, #88]\n\t"                                                         \
     "bne 0b\n\t"                                                                    \
     "add sp, sp, #100\n\t"                                                          \
     "pop {r4-r11, pc}\n\t"                                                          \
