@@ -186,6 +186,11 @@ typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, w) == 16 &&
     /* per channel pair: Q and the biases r1, r2 */                                 \
     "0:\n\t"                                                                        \
     "ldr r0, [sp, #92]\n\t"       /* packed constants, or 0 */                      \
+    "ldr r4, [sp, #76]\n\t"       /* (pipelined) */                                 \
+    "ldr r11, [sp, #96]\n\t"      /* block (the derived path reloads it) */         \
+    "str r4, [sp, #56]\n\t"       /* out */                                         \
+    "add r4, r4, #2\n\t"                                                            \
+    "str r4, [sp, #76]\n\t"                                                         \
     "cmp r0, #0\n\t"                                                                \
     "beq 2f\n\t"                                                                    \
     "ldr r1, [r0, #24]\n\t"       /* bias c */                                      \
@@ -199,11 +204,6 @@ typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, w) == 16 &&
     "str r1, [sp, #4]\n\t"                                                          \
     "str r2, [sp, #8]\n\t"                                                          \
     "str r2, [sp, #12]\n\t"                                                         \
-    "ldr r0, [sp, #76]\n\t"                                                         \
-    "ldr r11, [sp, #96]\n\t"      /* block (pipelined) */                           \
-    "str r0, [sp, #56]\n\t"       /* out */                                         \
-    "add r0, r0, #2\n\t"                                                            \
-    "str r0, [sp, #76]\n\t"                                                         \
     /* per pixel pair */                                                            \
     "1:\n\t"                                                                        \
     "ldm sp, {r0-r3, r10, pc}\n\t"                                                  \
@@ -275,6 +275,7 @@ typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, w) == 16 &&
     "str r0, [sp, #84]\n\t"       /* Q = S+24 */                                    \
     "mov r1, r7\n\t"                                                                \
     "mov r2, r9\n\t"                                                                \
+    "ldr r11, [sp, #96]\n\t"      /* block */                                       \
     "b 3b\n\t"
 
 __attribute__((naked, noinline)) static void tg_conv_pairs(tg_conv_pair_frame *frame)
