@@ -186,6 +186,11 @@ typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, w) == 16 &&
     /* per channel pair: Q and the biases r1, r2 */                                 \
     "0:\n\t"                                                                        \
     "ldr r0, [sp, #92]\n\t"       /* packed constants, or 0 */                      \
+    "ldr r4, [sp, #76]\n\t"       /* (pipelined) */                                 \
+    "ldr r11, [sp, #96]\n\t"      /* block (the derived path reloads it) */         \
+    "str r4, [sp, #56]\n\t"       /* out */                                         \
+    "add r4, r4, #2\n\t"                                                            \
+    "str r4, [sp, #76]\n\t"                                                         \
     "cmp r0, #0\n\t"                                                                \
     "beq 2f\n\t"                                                                    \
     "ldr r1, [r0, #24]\n\t"       /* bias c */                                      \
@@ -199,11 +204,6 @@ typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, w) == 16 &&
     "str r1, [sp, #4]\n\t"                                                          \
     "str r2, [sp, #8]\n\t"                                                          \
     "str r2, [sp, #12]\n\t"                                                         \
-    "ldr r0, [sp, #76]\n\t"                                                         \
-    "str r0, [sp, #56]\n\t"       /* out */                                         \
-    "add r0, r0, #2\n\t"                                                            \
-    "str r0, [sp, #76]\n\t"                                                         \
-    "ldr r11, [sp, #96]\n\t"      /* block */                                       \
     /* per pixel pair */                                                            \
     "1:\n\t"                                                                        \
     "ldm sp, {r0-r3, r10, pc}\n\t"                                                  \
@@ -221,6 +221,7 @@ typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, w) == 16 &&
     REQUANT("r2", "r7", "r8", "r9") REQUANT("r3", "r7", "r8", "r9")                 \
     "ldr r4, [sp, #56]\n\t"                                                         \
     "ldr r5, [sp, #60]\n\t"                                                         \
+    "ldr lr, [sp, #64]\n\t"       /* (pipelined with the two before) */             \
     "add r6, r4, r5\n\t"                                                            \
     "strb r0, [r4]\n\t"                                                             \
     "strb r2, [r4, #1]\n\t"                                                         \
@@ -228,19 +229,18 @@ typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, w) == 16 &&
     "strb r3, [r6, #1]\n\t"                                                         \
     "add r6, r6, r5\n\t"                                                            \
     "str r6, [sp, #56]\n\t"                                                         \
-    "ldr r4, [sp, #64]\n\t"                                                         \
-    "cmp r11, r4\n\t"                                                               \
+    "cmp r11, lr\n\t"                                                               \
     "bne 1b\n\t"                                                                    \
     /* the next channel pair */                                                     \
     "ldr r0, [sp, #16]\n\t"                                                         \
     "ldr r1, [sp, #80]\n\t"                                                         \
+    "ldr r3, [sp, #88]\n\t"       /* channel pairs (pipelined) */                   \
     NEXT_PAIR                                                                       \
     "str r0, [sp, #16]\n\t"                                                         \
     "add r0, r0, r1\n\t"                                                            \
     "str r0, [sp, #68]\n\t"       /* the row end */                                 \
-    "ldr r0, [sp, #88]\n\t"                                                         \
-    "subs r0, r0, #1\n\t"                                                           \
-    "str r0, [sp, #88]\n\t"                                                         \
+    "subs r3, r3, #1\n\t"                                                           \
+    "str r3, [sp, #88]\n\t"                                                         \
     "bne 0b\n\t"                                                                    \
     "add sp, sp, #100\n\t"                                                          \
     "pop {r4-r11, pc}\n\t"                                                          \
@@ -275,6 +275,7 @@ typedef char tg_conv_pair_frame_layout[(offsetof(tg_conv_pair_frame, w) == 16 &&
     "str r0, [sp, #84]\n\t"       /* Q = S+24 */                                    \
     "mov r1, r7\n\t"                                                                \
     "mov r2, r9\n\t"                                                                \
+    "ldr r11, [sp, #96]\n\t"      /* block */                                       \
     "b 3b\n\t"
 
 __attribute__((naked, noinline)) static void tg_conv_pairs(tg_conv_pair_frame *frame)
