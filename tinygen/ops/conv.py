@@ -467,7 +467,7 @@ def _few_pairs(node: Node, graph: Graph) -> int:
 
 def _few_channels_scratch(whole_row: bool) -> Callable[[Node, Graph], int]:
     """tg_conv_few_channels_s8_get_buffer_size: KH widened input rows (and, when stride.w * C_in is odd, their
-    copies shifted by one element), the words the last window's padding steps read beyond them, at least
+    copies shifted by one element), the words the padding steps read before the first window, at least
     one output pixel (the plain fallback in place). The microkernel reads the windows in the rows: both
     modes ("row": `whole_row`, and "pair") take the same scratch."""
 
@@ -537,11 +537,11 @@ def few_channels_packed(weights: np.ndarray, bias: np.ndarray | None, params: di
     each channel (multiplier, 2^(e-1) + output_offset 2^e, e), 2 S + 8 int32 words. The weights are int16
     tap pairs, a word each (tap 2j in the low half, 2j + 1 in the high half), per step s = j * KH + ky
     (P tap pairs per kernel row: taps t = kx * C_in + c zero-padded to 2 P) the first channel's word, then
-    the second's, the steps zero-padded in front to S = KH x P rounded up to 4 (the kernel may skip
-    them). `fast`: every live channel takes the
-    short requantization (accumulator_bits <= 29, shift in [-23, -1]) and the clamp is the whole int8 range;
-    a dead channel (all weights 0) then gets bias 0, multiplier 0, e = 1 and 2 x its constant output as the
-    rounding term, so the same five instructions give its constant. Otherwise only the weights are read."""
+    the second's, the steps zero-padded in front to S = KH x P rounded up to 4 (the kernel may skip them).
+    `fast`: every live channel takes the short requantization (accumulator_bits <= 29, shift in [-23, -1])
+    and the clamp is the whole int8 range; a dead channel (all weights 0) then gets bias 0, multiplier 0,
+    e = 1 and 2 x its constant output as the rounding term, so the same five instructions give its constant.
+    Otherwise only the weights are read."""
     from ..arith import requantize
 
     out_c, kh, kw, in_c = weights.shape
