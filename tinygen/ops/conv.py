@@ -521,7 +521,7 @@ def _few_pairs(node: Node, graph: Graph) -> int:
 
 def _few_channels_scratch(whole_row: bool) -> Callable[[Node, Graph], int]:
     """tg_conv_few_channels_s8_get_buffer_size: KH widened input rows (and, when stride.w * C_in is odd, their
-    copies shifted by one element), the words the last window's padding steps read beyond them, at least
+    copies shifted by one element), the words the padding steps read before the first window, at least
     one output pixel (the plain fallback in place). The microkernel reads the windows in the rows: both
     modes ("row": `whole_row`, and "pair") take the same scratch."""
 

@@ -321,11 +321,12 @@ typedef struct {
  * pixel's d bytes further), both pixels and both channels stored: per pixel pair the state is reloaded
  * from the frame (copied below sp first, so that it is reached without a register: the microkernel takes
  * every register but sp; a load whose address was just loaded would not pipeline), 4 STRB, and the loop:
- * about 17 cycles besides tg_few_quad_fast's. `entry`, after the biases: nothing (x and the
- * weights at the padded steps: all S steps run), or for the first p = 1 to 3 padding steps, the weights
- * past them and 4 - p steps before the loop (x at the window itself; frame quads = S / 4 - 1): the
- * padding steps, 9 cycles each, are not run (VWW's and IC's 3x3x3 windows: 15 steps in 16). */
-#define TG_FEW_ROW_FAST(name, entry, loop) \
+ * about 17 cycles besides tg_few_quad_fast's. `past`: the bytes the second bias load moves the weights on
+ * (4, or past p padding steps: 4 + 8 p); `entry`, after the biases: nothing (x and the weights at the
+ * padded steps: all S steps run), or for p = 1 to 3 padding steps 4 - p steps before the loop (x at the
+ * window itself; frame quads = S / 4 - 1): the padding steps, 9 cycles each, are not run (VWW's and
+ * IC's 3x3x3 windows: 15 steps in 16). `loop`: the loop over the frame's quads, or straight steps. */
+#define TG_FEW_ROW_FAST(name, past, entry, loop) \
 TG_INLINE void name(const uint32_t *x, int32_t d, tg_few_frame *frame) \
 { \
     int32_t c00, c01, c10, c11, n; \
@@ -349,7 +350,7 @@ TG_INLINE void name(const uint32_t *x, int32_t d, tg_few_frame *frame) \
         "ldr %[w], [sp, #0]\n\t" \
         "ldr %[n], [sp, #4]\n\t" \
         "ldr %[c00], [%[w]], #4\n\t" \
-        "ldr %[c01], [%[w]], #4\n\t" \
+        "ldr %[c01], [%[w]], #" past "\n\t" \
         "mov %[c10], %[c00]\n\t" \
         "mov %[c11], %[c01]\n\t" \
         entry \
@@ -384,14 +385,13 @@ TG_INLINE void name(const uint32_t *x, int32_t d, tg_few_frame *frame) \
         : "cc", "memory"); \
 }
 #define TG_FEW_STEPS4 TG_FEW_STEP TG_FEW_STEP TG_FEW_STEP TG_FEW_STEP
-TG_FEW_ROW_FAST(tg_few_row_fast, "", TG_FEW_LOOP)
-TG_FEW_ROW_FAST(tg_few_row_fast_skip1, "add %[w], %[w], #8\n\t" TG_FEW_STEP TG_FEW_STEP TG_FEW_STEP, TG_FEW_LOOP)
-TG_FEW_ROW_FAST(tg_few_row_fast_skip2, "add %[w], %[w], #16\n\t" TG_FEW_STEP TG_FEW_STEP, TG_FEW_LOOP)
-TG_FEW_ROW_FAST(tg_few_row_fast_skip3, "add %[w], %[w], #24\n\t" TG_FEW_STEP, TG_FEW_LOOP)
+TG_FEW_ROW_FAST(tg_few_row_fast, "4", "", TG_FEW_LOOP)
+TG_FEW_ROW_FAST(tg_few_row_fast_skip1, "12", TG_FEW_STEP TG_FEW_STEP TG_FEW_STEP, TG_FEW_LOOP)
+TG_FEW_ROW_FAST(tg_few_row_fast_skip2, "20", TG_FEW_STEP TG_FEW_STEP, TG_FEW_LOOP)
+TG_FEW_ROW_FAST(tg_few_row_fast_skip3, "28", TG_FEW_STEP, TG_FEW_LOOP)
 /* 3x3 windows of 3 channels (VWW's, IC's, most RGB first layers): 15 steps, no loop (its 3 SUBS and BNE,
  * 10 cycles a pixel pair, and its count; frame quads unused). */
-TG_FEW_ROW_FAST(tg_few_row_fast_15, "add %[w], %[w], #8\n\t" TG_FEW_STEP TG_FEW_STEP TG_FEW_STEP,
-                TG_FEW_STEPS4 TG_FEW_STEPS4 TG_FEW_STEPS4)
+TG_FEW_ROW_FAST(tg_few_row_fast_15, "12", TG_FEW_STEP TG_FEW_STEP TG_FEW_STEP, TG_FEW_STEPS4 TG_FEW_STEPS4 TG_FEW_STEPS4)
 /* clang-format on */
 
 TG_INLINE int8_t tg_few_output(const tg_conv_params *p, int32_t acc, const tg_few_requant *q)
