@@ -30,7 +30,7 @@ from .ir import Graph
 from .ir import verify as verify_graph
 from .model import CompiledModel
 from .outdir import MARKER, write_tree
-from .passes import INT8_PIPELINE, run_pipeline
+from .passes import int8_pipeline, run_pipeline
 from .plan import MemoryPlan, plan_graph
 from .plan.patches import patch_plans
 from .plan.picture import render_svg
@@ -361,8 +361,8 @@ def write_compiled(graph: Graph, out_dir: str | Path | None, prefix: str, *,
     the flash bytes pre-widened convolution weights may add (plan/wide.py; None: its default share).
     """
     step = step or (lambda label: None)
-    if in_place:
-        run_pipeline(graph, pipeline=INT8_PIPELINE)  # a residual Add joins the convolution feeding it
+    # constant channels removed; a residual Add joins the convolution feeding it (with in-place execution)
+    run_pipeline(graph, pipeline=int8_pipeline(in_place))
     # The node order with the smallest peak, each layer's kernel variant (RAM first, then speed where it
     # costs no RAM or fits the budget), row bands if nothing else fits, and the arena offsets; fails when
     # nothing fits the budget.

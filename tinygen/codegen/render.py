@@ -134,7 +134,7 @@ def render(graph: Graph, plan: MemoryPlan, prefix: str, model_file: str) -> Rend
             "kernel": layer.kernel,  # the Kernel's key ("" for no code)
             "function": layer.function,
             "kernel_note": kernel.note if kernel is not None and layer.function else "",
-            "macs": int(op.macs(node, graph)),
+            "macs": int(node.attrs.get("model_macs", op.macs(node, graph))),  # the model's (remove_constant_channels)
             "moved_bytes": int(op.moved_bytes(node, graph)),  # data movement (copies, transposes, gathers)
             "params": int(sum(graph.tensors[n].size for n in weights[index])),
             "weights_bytes": int(sum(graph.tensors[n].nbytes for n in weights[index])),

@@ -24,6 +24,7 @@ from . import (
     fuse_matmul_scale,
     fuse_pad,
     fuse_residual_add,
+    remove_constant_channels,
     remove_dead_nodes,
 )
 
@@ -65,9 +66,20 @@ PIPELINE: list[tuple[str, Pass]] = [
 
 # On the int8 IR: rewrites that need the layers' integer parameters.
 INT8_PIPELINE: list[tuple[str, Pass]] = [
+    # Output channels that are one constant at every pixel (all-zero filters), through a depthwise layer
+    # or not: removed, their value folded into the next convolution's bias (bit-identical).
+    ("remove_constant_channels", remove_constant_channels.run),
     # A residual Add joins the convolution that feeds it (tg_conv_add_s8): bit-identical, one tensor less.
     ("fuse_residual_add", fuse_residual_add.run),
 ]
+
+
+# What the int8 pipeline does without in-place execution (`tinygen compile --no-in-place`): no fusion.
+IN_PLACE_PASSES = {"fuse_residual_add"}
+
+
+def int8_pipeline(in_place: bool) -> list[tuple[str, Pass]]:
+    return [(name, run) for name, run in INT8_PIPELINE if in_place or name not in IN_PLACE_PASSES]
 
 
 def run_pipeline(graph: Graph, debug: bool = False, log: Callable[[str], None] | None = None,

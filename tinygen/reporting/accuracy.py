@@ -116,6 +116,9 @@ def layer_sqnr(model: CompiledModel, input_path: Inputs = None) -> dict[str, Any
             shape = [1] * theirs.ndim
             shape[1] = -1
             theirs = theirs / np.asarray(equalized[name], np.float32).reshape(shape)
+        if theirs is not None and "kept_channels" in node.attrs and theirs.ndim >= 2:
+            # constant channels the compiler removed (passes/remove_constant_channels.py): compare the rest
+            theirs = np.take(theirs, node.attrs["kept_channels"], axis=1)
         if theirs is None or tensor.quant is None or not tensor.quant.is_per_tensor:
             layers.append({"sqnr_db": None, "note": "n/a: no tensor of this name in the source model"})
             continue
