@@ -176,6 +176,12 @@ class Tensor:
         return self.size * np.dtype(self.dtype).itemsize
 
 
+def model_channel_axis(tensor: Tensor) -> int:
+    """The channel axis, in the model's own layout, of an activation tinygen stores channels last: 1
+    (ONNX's [N, C, ...], Layout.CHANNELS_LAST) or the last one (stored as the model has it: .tflite)."""
+    return 1 if tensor.layout is Layout.CHANNELS_LAST else -1
+
+
 @dataclass
 class Node:
     name: str  # the source node's name, used in messages and comments (never as a C identifier)

@@ -2,7 +2,9 @@
 the live rows and a row index marks the dead ones (ops/conv.py Conv2D.weight_fields). The
 kernels' results are covered by tests/dsp/cases.py (dead first, middle and last channels, on the
 host and on every emulated core); this checks what lands in flash for the MLPerf VWW model,
-whose 971 dead channels of 2,738 hold 152,640 zero weights."""
+whose 971 dead channels of 2,738 hold 152,640 zero weights: passes/remove_constant_channels.py removes
+572 of those channels from the graph, and the rest (mostly the last pointwise layer's, read by the
+average pool) are still not stored."""
 
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ def test_vww_dead_channels_are_not_stored(tmp_path: Path) -> None:
     declared = sum(int(line.split("[")[1].split("]")[0]) for line in weights_c.splitlines()
                    if line.startswith("const int8_t") and "_weights[" in line)
     assert declared == stored  # exactly the live rows (and every depthwise / FC weight)
-    assert stored < model.manifest["weights_bytes"] - 150_000
+    assert stored < model.manifest["weights_bytes"] - 30_000
     assert "not stored" in weights_c
     data = samples("vww_mobilenet")
     assert_identical(data["y_int8"], model.run(data["x_int8"], int8=True), "host C vs TFLite reference")

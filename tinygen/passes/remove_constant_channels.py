@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..arith import requantize
-from ..ir import Graph, Layout, Node, QuantParams, Tensor
+from ..ir import Graph, Node, QuantParams, Tensor, model_channel_axis
 from ..ops import op_of
 from ..ops.base import layer_weights
 from .util import sole_consumer
@@ -44,7 +44,7 @@ def run(graph: Graph) -> int:
         if not _dense_conv(a, graph) or "residual" in a.params or "kept_channels" in a.attrs:
             continue
         chain = _chain(graph, a)
-        if chain is None or not _channels_last(graph, a) or not _channels_last(graph, chain[0]):
+        if chain is None:
             continue
         d, b = chain
         values = _constant_channels(a, graph)
@@ -96,9 +96,6 @@ def _chain(graph: Graph, a: Node) -> tuple[Node | None, Node] | None:
             return None
     return (d, after) if _dense_conv(after, graph) else None
 
-
-def _channels_last(graph: Graph, node: Node | None) -> bool:
-    return node is None or graph.tensors[node.outputs[0]].layout is Layout.CHANNELS_LAST
 
 
 def _weights(node: Node, graph: Graph) -> np.ndarray:
@@ -190,7 +187,9 @@ def _keep_output_channels(graph: Graph, node: Node, keep: np.ndarray, axis: int)
         if len(values) > 1:
             node.params[key] = values[keep]
     output = graph.tensors[node.outputs[0]]
-    output.shape = (*output.shape[:-1], len(keep))  # channels last
-    if output.onnx_shape is not None:  # the model's layout: channels on axis 1
-        output.onnx_shape = (output.onnx_shape[0], len(keep), *output.onnx_shape[2:])
+    output.shape = (*output.shape[:-1], len(keep))  # the kernels' layout: NHWC
+    if output.onnx_shape is not None:  # the model's: channels on axis 1 (ONNX) or last (.tflite, stored plain)
+        axis = model_channel_axis(output)
+        output.onnx_shape = tuple(len(keep) if i == axis % len(output.onnx_shape) else size
+                                  for i, size in enumerate(output.onnx_shape))
     node.attrs["kept_channels"] = [int(k) for k in keep]

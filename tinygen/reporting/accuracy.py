@@ -22,7 +22,7 @@ from .. import reference
 from ..arith import dequantize
 from ..errors import TinygenError
 from ..frontend.loader import LoadedModel, load_model
-from ..ir import Graph
+from ..ir import Graph, model_channel_axis
 from ..model import CompiledModel
 from ..quantize.calibrate import observe
 from ..verification import Inputs, inputs_label, load_inputs, sqnr_db
@@ -118,7 +118,7 @@ def layer_sqnr(model: CompiledModel, input_path: Inputs = None) -> dict[str, Any
             theirs = theirs / np.asarray(equalized[name], np.float32).reshape(shape)
         if theirs is not None and "kept_channels" in node.attrs and theirs.ndim >= 2:
             # constant channels the compiler removed (passes/remove_constant_channels.py): compare the rest
-            theirs = np.take(theirs, node.attrs["kept_channels"], axis=1)
+            theirs = np.take(theirs, node.attrs["kept_channels"], axis=model_channel_axis(tensor))
         if theirs is None or tensor.quant is None or not tensor.quant.is_per_tensor:
             layers.append({"sqnr_db": None, "note": "n/a: no tensor of this name in the source model"})
             continue
