@@ -41,7 +41,7 @@ INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 def run(graph: Graph) -> int:
     removed = 0
     for a in list(graph.nodes):
-        if not _dense_conv(a, graph) or "residual" in a.params or "kept_channels" in a.attrs:
+        if not _dense_conv(a, graph) or "residual" in a.params:
             continue
         chain = _chain(graph, a)
         if chain is None:
@@ -52,21 +52,22 @@ def run(graph: Graph) -> int:
             values = {k: z for k, v in values.items() if (z := _through_depthwise(d, graph, k, v)) is not None}
         folds = {k: fold for k, z in values.items() if (fold := _fold(b, graph, k, z)) is not None}
         channels = _weights(a, graph).shape[0]
-        # The channels kept stay a multiple of what the count was (of 4 at most: the DSP kernels need 4
-        # for depthwise, 2 for channel pairs), and at least that many are kept.
+        # The count kept stays a multiple of what the count was (of 4 at most: the DSP kernels need 4
+        # for depthwise, 2 for channel pairs), and at least that: the last removable channels stay.
         multiple = next(m for m in (4, 2, 1) if channels % m == 0)
-        kept = max(multiple, -(-(channels - len(folds)) // multiple) * multiple)
-        for k in sorted(folds)[len(folds) - (kept - (channels - len(folds))):]:
+        live = channels - len(folds)
+        stay = max(multiple, -(-live // multiple) * multiple) - live
+        for k in sorted(folds)[len(folds) - stay:]:
             del folds[k]
         if not folds:
+            continue
+        bias_b = _bias(b, graph).astype(np.int64) + sum(folds.values())
+        if bias_b.min() < INT32_MIN or bias_b.max() > INT32_MAX:
             continue
         keep = np.array([k for k in range(channels) if k not in folds])
         for node in (a, d, b):  # the reports count the model's MACs (bench: MAC per cycle against them)
             if node is not None:
                 node.attrs.setdefault("model_macs", int(op_of(node).macs(node, graph)))
-        bias_b = _bias(b, graph).astype(np.int64) + sum(folds.values())
-        if bias_b.min() < INT32_MIN or bias_b.max() > INT32_MAX:
-            continue
         _keep_output_channels(graph, a, keep, axis=0)
         if d is not None:
             _keep_output_channels(graph, d, keep, axis=3)
