@@ -63,6 +63,8 @@ static int32_t scratch(const int32_t *r)
     f.rows = 1;
     f.input_depth = r[3];
     f.output_depth = r[6];
+    few.conv = p; /* kernels 9 and 14 */
+    few.packed = NULL;
     switch (r[0]) {
     case 0:
         return tg_conv_1x1_s8_get_buffer_size(&p);
@@ -81,14 +83,10 @@ static int32_t scratch(const int32_t *r)
     case 8:
         return tg_fully_connected_direct_s8_get_buffer_size(&f);
     case 9:
-        few.conv = p;
-        few.packed = NULL;
         return tg_conv_few_channels_s8_get_buffer_size(&few);
     case 13:
         return tg_depthwise_conv_3x3_s8_row_order_buffer_size(&p);
     case 14:
-        few.conv = p;
-        few.packed = NULL;
         return tg_conv_1x1_few_s8_get_buffer_size(&few);
     case 12: {
         tg_conv_add_params fused;

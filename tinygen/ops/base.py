@@ -169,3 +169,9 @@ def op_of(node: Node) -> Op:
     return OPS[node.op]
 
 
+
+
+def zero_filters(weights: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Per output channel (weights' `axis`): are all its weights 0? A dead channel outputs its requantized
+    bias at every pixel (its storage, the kernels, the cost model and remove_constant_channels use that)."""
+    return np.logical_not(np.moveaxis(weights, axis, 0).reshape(weights.shape[axis], -1).any(axis=1))

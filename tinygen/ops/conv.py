@@ -18,7 +18,7 @@ import numpy as np
 from ..cformat import c_init
 from ..ir import Graph, Node, Tensor, align_up, kernel_dims
 from . import s16
-from .base import InPlace, Kernel, Op, Unsupported, layer_weights, onnx_op, register
+from .base import InPlace, Kernel, Op, Unsupported, layer_weights, onnx_op, register, zero_filters
 from .common import (
     Window,
     accumulator_bits,
@@ -823,7 +823,7 @@ class Conv2D(_ConvBase):
 
     def _stored_rows(self, node: Node, graph: Graph, ctx: EmitContext, weights: np.ndarray) -> list[tuple[str, str]]:
         rows = weights.reshape(weights.shape[0], -1)
-        dead = ~np.any(rows != 0, axis=1)
+        dead = zero_filters(weights)
         saved = int(dead.sum()) * rows.shape[1] // (2 if layer_weights(node) == "int4" else 1)
         if saved <= 2 * len(rows) or dead.all():  # the int16 row index costs 2 bytes per channel
             return super().weight_fields(node, graph, ctx)

@@ -32,7 +32,7 @@ import numpy as np
 from ..arith import requantize
 from ..ir import Graph, Node, QuantParams, Tensor, model_channel_axis
 from ..ops import op_of
-from ..ops.base import layer_weights
+from ..ops.base import layer_weights, zero_filters
 from .util import sole_consumer
 
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
@@ -98,7 +98,6 @@ def _chain(graph: Graph, a: Node) -> tuple[Node | None, Node] | None:
     return (d, after) if _dense_conv(after, graph) else None
 
 
-
 def _weights(node: Node, graph: Graph) -> np.ndarray:
     data = graph.tensors[node.inputs[1]].data
     assert data is not None
@@ -124,8 +123,7 @@ def _requantized(node: Node, k: int, acc: int) -> int:
 
 def _constant_channels(a: Node, graph: Graph) -> dict[int, int]:
     """A's output channels with only zero weights: channel -> its value at every pixel."""
-    weights = _weights(a, graph)
-    dead = np.flatnonzero(~np.any(weights.reshape(weights.shape[0], -1) != 0, axis=1))
+    dead = np.flatnonzero(zero_filters(_weights(a, graph)))
     bias = _bias(a, graph)
     return {int(k): _requantized(a, int(k), int(bias[k])) for k in dead}
 
@@ -172,16 +170,14 @@ def _replace_constant(graph: Graph, node: Node, index: int, data: np.ndarray,
 def _keep_output_channels(graph: Graph, node: Node, keep: np.ndarray, axis: int) -> None:
     """Node computes only its output channels `keep` (weights along `axis`, bias, per-channel
     requantization); its output tensor shrinks to them."""
-    weights = graph.tensors[node.inputs[1]]
-    quant = weights.quant
-    if quant is not None and not quant.is_per_tensor and len(quant.scale) > 1:
-        quant = QuantParams(quant.scale[keep], quant.zero_point[keep], quant.axis)
-    _replace_constant(graph, node, 1, np.take(_weights(node, graph), keep, axis=axis), quant)
-    bias = graph.tensors[node.inputs[2]]
-    bias_quant = bias.quant
-    if bias_quant is not None and not bias_quant.is_per_tensor and len(bias_quant.scale) > 1:
-        bias_quant = QuantParams(bias_quant.scale[keep], bias_quant.zero_point[keep], bias_quant.axis)
-    _replace_constant(graph, node, 2, _bias(node, graph)[keep], bias_quant)
+    def kept_quant(index: int) -> QuantParams | None:
+        quant = graph.tensors[node.inputs[index]].quant
+        if quant is None or quant.is_per_tensor or len(quant.scale) == 1:
+            return quant
+        return QuantParams(quant.scale[keep], quant.zero_point[keep], quant.axis)
+
+    _replace_constant(graph, node, 1, np.take(_weights(node, graph), keep, axis=axis), kept_quant(1))
+    _replace_constant(graph, node, 2, _bias(node, graph)[keep], kept_quant(2))
     node.params = dict(node.params)  # (graph copies share the params dicts)
     for key in ("multiplier", "shift"):
         values = np.asarray(node.params[key])

@@ -36,6 +36,7 @@ import numpy as np
 
 from ..ir import Graph, Node, kernel_dims
 from ..ops import Kernel, op_of
+from ..ops.base import zero_filters
 
 MODEL_FILE = Path(__file__).with_name("cycle_model.json")
 FEATURES = ("calls", "macs", "outputs", "inputs", "taps", "channel_blocks", "block_weights")
@@ -60,8 +61,7 @@ def live_fraction(node: Node, graph: Graph) -> float:
     weights = graph.tensors[node.inputs[1]].data if op.has_weights and len(node.inputs) > 1 else None
     if axis is None or weights is None or weights.ndim <= axis or not weights.size:
         return 1.0
-    live = np.moveaxis(weights, axis, 0).reshape(weights.shape[axis], -1).any(axis=1)
-    return float(live.mean())
+    return 1.0 - float(zero_filters(weights, axis).mean())
 
 
 def facts(node: Node, graph: Graph, kernel: Kernel) -> dict[str, float]:
