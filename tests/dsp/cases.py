@@ -128,6 +128,14 @@ def conv_case(seed: int) -> Case:
         ((1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 3, 3, 20, 6, True, True, False, [], 1),
         ((1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 2, 5, 24, 10, True, False, False, [], 1),
         ((1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 4, 5, 8, 16, True, True, False, [], 1),
+        # The im2col fill (tg_conv_im2col_s8.c): windows inside the input widened in runs along an output row
+        # (cut by block ends and row ends), kernel rows of 16k values (their row loop in assembly) or 4k (the
+        # 4-value tail), rows a dilation apart; border windows by kernel rows, or by tap pixels when dilated.
+        ((1, 3), (1, 1), (1, 1), (0, 0, 0, 0), 3, 13, 16, 6, True, True, False, [], 1),   # KH 1, out W 11
+        ((3, 3), (2, 2), (1, 1), (1, 1, 1, 1), 9, 11, 8, 6, True, True, False, [], 1),    # stride 2, span 16 + 8
+        ((3, 3), (1, 1), (2, 1), (2, 1, 2, 1), 7, 9, 16, 4, True, True, False, [], 1),    # rows 2 apart
+        ((3, 3), (1, 1), (2, 2), (2, 2, 2, 2), 6, 7, 4, 18, True, True, False, [], 1),    # dilated W, C_in 4
+        ((3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 3, 10, 32, 6, True, True, False, [], 1),   # span 96, W 10
     ]
     for index, (kernel, stride, dilation, pads, height, width, in_c, out_c, fast, per_channel, narrow, dead,
                 groups) in enumerate(layers):
