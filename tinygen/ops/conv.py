@@ -358,16 +358,18 @@ def _ring_rows_scratch(node: Node, graph: Graph) -> int:
 
 def _dw3x3_bytes(node: Node, graph: Graph, transposed: bool) -> int:
     """tg_depthwise_conv_3x3_s8's scratch in one order: 3 widened rows of the columns an output row (of the
-    transposed view when transposed) reads, less an odd last column (the tail) that is padding; or the
-    plain kernel's ring of input pixels in place, if larger."""
+    transposed view when transposed) reads, less an odd last column (the tail) that is padding, and with
+    channels not a multiple of 4 an output row of 4 lanes per pixel (the last group's); or the plain
+    kernel's ring of input pixels in place, if larger."""
     _, in_h, in_w, in_c = _nhwc(graph.tensors[node.inputs[0]].shape)
-    _, out_h, out_w, _ = _nhwc(graph.tensors[node.outputs[0]].shape)
+    _, out_h, out_w, out_c = _nhwc(graph.tensors[node.outputs[0]].shape)
     (sh, sw), (top, left) = node.attrs["stride"], node.attrs["pads"][:2]
     count, stride, size, pad = (out_h, sh, in_h, top) if transposed else (out_w, sw, in_w, left)
     width = (count - 1) * stride + 3
     columns = width - int(width % 2 == 1 and size + pad < width)
+    lanes = 4 * count if out_c % 4 else 0
     plain = ring_pixels(node, graph) * in_c
-    return max(24 * columns, plain if _depthwise_overlap(node, graph) else 0)
+    return max(24 * columns + lanes, plain if _depthwise_overlap(node, graph) else 0)
 
 
 def _dw3x3_columns_scratch(node: Node, graph: Graph) -> int:
@@ -420,7 +422,8 @@ def _dw3x3_rows_cost(node: Node, graph: Graph) -> int:
 
 def _is_depthwise_3x3(node: Node, graph: Graph) -> bool:
     a = node.attrs
-    return list(a["kernel"]) == [3, 3] and list(a["dilation"]) == [1, 1] and a.get("depth_multiplier", 1) == 1
+    return (list(a["kernel"]) == [3, 3] and list(a["dilation"]) == [1, 1] and a.get("depth_multiplier", 1) == 1
+            and _nhwc(graph.tensors[node.outputs[0]].shape)[3] >= 4)
 
 
 def ring_pixels(node: Node, graph: Graph) -> int:
