@@ -122,6 +122,18 @@ def test_generator_picks_the_variant(built: dict[str, Future[Built]], name: str)
         assert picked[output] == expected, f"{name}: layer {output} calls {picked[output]}, expected {expected}"
 
 
+def test_depthwise_channel_tails_run_in_place_and_not(built: dict[str, Future[Built]]) -> None:
+    """tg_depthwise_conv_3x3_s8's last group of 1-3 channels has two paths (into its own row of lanes when the
+    output is in the input's place, straight into the output otherwise): the depthwise case reaches both."""
+    _, model, _, _ = built["depthwise"].result()
+    in_place = {entry["layer"] for entry in model.manifest["in_place"]}
+    tails = [node.name for node in model.graph.nodes
+             if node.op == "depthwise_conv2d" and node.attrs["kernel"] == [3, 3]
+             and model.graph.tensors[node.outputs[0]].shape[3] % 4 != 0
+             and model.graph.tensors[node.outputs[0]].shape[3] > 4]
+    assert {name in in_place for name in tails} == {True, False}, (tails, in_place)
+
+
 @pytest.mark.parametrize("name", list(CASES))
 def test_plain_kernels_equal_golden(built: dict[str, Future[Built]], name: str) -> None:
     case, _, _, outputs = built[name].result()
