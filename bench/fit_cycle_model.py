@@ -103,7 +103,7 @@ def fit(rows: list[dict], fixed: dict[str, float] | None = None) -> tuple[dict[s
     relative errors)."""
     fixed = {f: c for f, c in (fixed or {}).items() if c > 0}
     names = [f for f in PRIORITY if f not in fixed and any(row["features"][f] for row in rows)]
-    names = names[:max(1, len(rows) - 1 - len(fixed))]
+    names = names[:max(1, len(rows) - 1 - sum(any(row["features"][f] for row in rows) for f in fixed))]
     x = np.array([[row["features"][f] for f in names] for row in rows], dtype=np.float64)
     y = np.array([row["cycles"] for row in rows], dtype=np.float64)
     given = np.array([sum(c * row["features"][f] for f, c in fixed.items()) for row in rows], dtype=np.float64)
@@ -125,16 +125,19 @@ def fit_all(records: list[dict]) -> dict:
     by_function: dict[str, list[dict]] = defaultdict(list)
     for row in records:
         by_function[row["function"]].append(row)
+    total_cycles = sum(row["cycles"] for row in records)
+    total_instructions = sum(row["instructions"] for row in records)
+    # a mode's table cost (estimated instructions) counts at the measured cycles per instruction, not fitted
+    per_instruction = {"mode_cost": total_cycles / total_instructions}
     kernels = {}
     for function, rows in sorted(by_function.items()):
-        coefficients, errors = fit(rows, paired_difference(rows, ("channel_blocks", "block_weights")))
+        coefficients, errors = fit(rows, {**paired_difference(rows, ("channel_blocks", "block_weights")),
+                                          **per_instruction})
         kernels[function] = {"coefficients": coefficients, "layers": len(rows),
                              "mean_abs_error": round(float(np.mean(np.abs(errors))), 4),
                              "max_abs_error": round(float(np.max(np.abs(errors))), 4)}
     pooled = [{**row, "features": {**row["features"], "channel_blocks": 0, "block_weights": 0}} for row in records]
     coefficients, errors = fit(pooled)
-    total_cycles = sum(row["cycles"] for row in records)
-    total_instructions = sum(row["instructions"] for row in records)
     return {
         "about": "Cycle cost model of tinygen's kernels (tinygen/plan/costs.py), written by bench/fit_cycle_model.py "
                  "from bench/cycle_measurements.json; do not edit by hand, re-run the script.",

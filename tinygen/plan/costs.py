@@ -9,13 +9,17 @@ fewer instructions can be more cycles (the AD autoencoder's widened-input fully 
 Each C kernel function has a linear formula over a few features of the layer (FEATURES):
 
     cycles = a * calls + b * macs + c * outputs + d * inputs + e * taps + f * channel_blocks + g * block_weights
+             + cpi * mode_cost
 
 calls is 1 per layer (the call and per-layer set-up), macs the layer's multiply-accumulates, outputs
 and inputs its activation elements written and read, taps the multiply-accumulates per output
 channel (the window values a convolution widens to 16 bits, per pixel), channel_blocks the
 per-output-channel passes of the pixel-block kernels (C_out x ceil(pixels / block), block 8 or 4 by
 the variant's mode: the bookkeeping that 4-pixel blocks pay twice as often), block_weights those passes
-times the weights of a channel (each pass reads its channel's weights again). MACs, taps and channel
+times the weights of a channel (each pass reads its channel's weights again), mode_cost the kernel table's
+estimated instructions of a mode the other features do not tell apart (not a pixel-block mode:
+tg_depthwise_conv_3x3_s8's row order of a tall output, which pays each row's fixed costs more often), its
+coefficient fixed at the measured cycles per instruction (cpi), not fitted. MACs, taps and channel
 passes count live output channels only (live_fraction: dead channels, all-zero weights, cost the
 kernels next to nothing). The coefficients are fitted, non-negative, to estimated cycles measured per
 layer on the MLPerf Tiny models under QEMU (tinygen/platformio/cycles.py: Cortex-M4 TRM timings, zero
@@ -39,7 +43,7 @@ from ..ops import Kernel, op_of
 from ..ops.base import zero_filters
 
 MODEL_FILE = Path(__file__).with_name("cycle_model.json")
-FEATURES = ("calls", "macs", "outputs", "inputs", "taps", "channel_blocks", "block_weights")
+FEATURES = ("calls", "macs", "outputs", "inputs", "taps", "channel_blocks", "block_weights", "mode_cost")
 
 
 @functools.lru_cache(maxsize=1)
@@ -68,11 +72,13 @@ def facts(node: Node, graph: Graph, kernel: Kernel) -> dict[str, float]:
     """What the features are computed from (bench/fit_cycle_model.py records these, so a changed feature
     definition can be refitted without measuring again)."""
     _, height, width, channels = kernel_dims(graph.tensors[node.outputs[0]].shape)
+    block = block_pixels(kernel)
     return {"macs": op_of(node).macs(node, graph), "live": live_fraction(node, graph),
             "outputs": sum(graph.tensors[name].size for name in node.outputs),
             "inputs": sum(graph.tensors[name].size for name in node.inputs
                           if name in graph.tensors and graph.tensors[name].data is None),
-            "channels": channels, "pixels": height * width, "block": block_pixels(kernel)}
+            "channels": channels, "pixels": height * width, "block": block,
+            "mode_cost": kernel.cost(node, graph) if kernel.mode and not block else 0}
 
 
 def features_of(known: dict[str, float]) -> dict[str, int]:
@@ -83,7 +89,8 @@ def features_of(known: dict[str, float]) -> dict[str, int]:
     passes = live_channels * math.ceil(known["pixels"] / block) if block else 0
     return {"calls": 1, "macs": macs, "outputs": int(known["outputs"]), "inputs": int(known["inputs"]),
             "taps": round(macs / live_channels), "channel_blocks": passes,
-            "block_weights": passes * round(macs / (live_channels * max(int(known["pixels"]), 1)))}
+            "block_weights": passes * round(macs / (live_channels * max(int(known["pixels"]), 1))),
+            "mode_cost": int(known.get("mode_cost", 0))}
 
 
 def features(node: Node, graph: Graph, kernel: Kernel) -> dict[str, int]:
@@ -123,12 +130,8 @@ def layer_cycles(node: Node, graph: Graph, kernel: Kernel | None) -> float:
     values = features(node, graph, kernel)
     fitted = model["kernels"].get(kernel.function)
     saved = wide_saving(node, graph) if node.attrs.get("wide") else 0.0
-    if fitted is not None:
-        # A mode the features do not tell apart (not a pixel-block mode: tg_depthwise_conv_3x3_s8's row order
-        # of a tall output) adds its table cost to the formula, as a kernel the data does not cover does.
-        unseen = model["cycles_per_instruction"] * kernel.cost(node, graph) if kernel.mode and not block_pixels(
-            kernel) else 0.0
-        return _formula(fitted["coefficients"], values) + unseen - saved
+    if fitted is not None:  # (a mode the other features do not tell apart: its table cost, mode_cost)
+        return _formula(fitted["coefficients"], values) - saved
     return (_formula(model["default"]["coefficients"], values)
             + model["cycles_per_instruction"] * kernel.cost(node, graph)) - saved
 
