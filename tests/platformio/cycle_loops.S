@@ -56,7 +56,18 @@ case_mac:                       /* 1 + 4 x 4 + 3 x P + 1 = 24 */
     smlad r1, r4, r5, r1
     subs r0, r0, #1
     bne 1b
-    b case_end
+    b case_page
+
+    .thumb_func
+case_page:                      /* 2 + 1 + P + 2 + 1 + 1 + 1 + 1 = 11 */
+    ldr r1, =buffer             /* 2 */
+    b 2f                        /* 1 + P */
+    .org 0x3f8                  /* a chain of loads across the 1 KB boundary, where QEMU ends a block */
+2:  ldr.w r2, [r1]              /* 2: first after a taken branch */
+    ldr.w r3, [r1, #4]          /* 1: pipelined */
+    ldr.w r4, [r1, #8]          /* 1: at 0x400, the next block's first instruction, still pipelined */
+    ldr.w r5, [r1, #12]         /* 1 */
+    b case_end                  /* 1 */
 
     .thumb_func
 case_end:

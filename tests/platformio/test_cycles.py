@@ -21,7 +21,8 @@ needs_arm = pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or shut
 QEMU = ["qemu-system-arm", "-M", "mps2-an386", "-nographic", "-monitor", "none", "-serial", "none",
         "-semihosting-config", "enable=on,target=native", "-icount", "shift=0", "-kernel"]
 # case -> (cycles, instructions) from the comments in cycle_loops.S
-EXPECTED = {"case_alu": (60, 42), "case_loads": (13, 9), "case_multi": (22, 7), "case_mac": (24, 18)}
+EXPECTED = {"case_alu": (60, 42), "case_loads": (13, 9), "case_multi": (22, 7), "case_mac": (24, 18),
+            "case_page": (11, 7)}
 
 
 @needs_arm

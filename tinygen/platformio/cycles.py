@@ -44,9 +44,15 @@ Not modelled on any core: flash wait states, bus contention, unaligned accesses,
 How: QEMU runs the firmware with `-d in_asm,exec,nochain` (every translated block's disassembly,
 and a line per block executed, chaining off so none is skipped) under `-icount shift=0` (so the
 SysTick interrupts fall where the instruction counts put them). Each block's cost is static: the
-pairing rules only look at the previous instruction, and the first instruction of a block never
-pairs (the previous block ended in a branch nearly always). The taken-branch penalty is dynamic: a
-block that ends in a branch and is followed by a block not at its fall-through address paid P.
+pairing rules only look at the previous instruction (insn_cost), and a block's first instruction is
+costed as issued after nothing, which is right after a taken branch (the pipeline refilled). When
+the block before fell straight into it instead -- QEMU ends blocks at 1 KB page boundaries and at
+its block size too, places the silicon knows nothing of -- the first instruction is costed again
+after that block's last one (Block.carried): a chain of loads split there still pipelines. (Without
+that, where a hot loop crossed a page boundary moved IC's estimate by up to 50,000 cycles with the
+code's layout; the shared cm4cycles plugin still has the artifact.) The taken-branch penalty is
+dynamic: a block that ends in a branch and is followed by a block not at its fall-through address
+paid P.
 """
 
 from __future__ import annotations
@@ -152,15 +158,25 @@ class Block:
     fallthrough: int
     ends_in_branch: bool
     starts: tuple[tuple[int, int, int], ...] = ()  # per instruction: (address, insns, cycles before it)
+    head: Insn | None = None  # the first instruction
+    tail: Issued | None = None  # what the last one leaves for the pairing rules (None: not known)
 
     def cut_at(self, address: int) -> Block:
         """The part that ran before QEMU rewound the block to `address` (an I/O access under -icount
         ends the block there and runs the rest anew)."""
         for start, insns, cycles in self.starts:
             if start == address:
-                return Block(self.pc, insns, cycles, address, False, self.starts[:insns])
+                return Block(self.pc, insns, cycles, address, False, self.starts[:insns], self.head)
         raise BuildError(f"cycle estimate: QEMU rewound the block at {self.pc:#x} to {address:#x}, not one of "
                          "its instructions")
+
+    def carried(self, before: Issued | None, core: Core) -> int:
+        """The cycles the first instruction's cost changes by when the block before fell straight into this
+        one (it ended at a page boundary or at QEMU's block size, not in a branch): it issues after that
+        block's last instruction, not after nothing (a chain of loads split there still pipelines)."""
+        if self.head is None or before is None:
+            return 0
+        return insn_cost(self.head, before, core)[0] - insn_cost(self.head, NOTHING, core)[0]
 
 
 def _address_registers(operands: str) -> set[int]:
@@ -223,85 +239,106 @@ def _reads(insn: Insn, written: set[int]) -> set[int]:
     return named - written if insn.mnemonic not in NO_DESTINATION else named
 
 
+@dataclass(frozen=True)
+class Issued:
+    """What the pairing rules read of the instruction issued just before: a single load's destination (loads
+    pipeline), the registers a data-processing instruction wrote (an address formed from them stalls), and
+    for the M7's dual issue whether it could take a partner, its class and its writes."""
+
+    load_dst: int | None = None
+    dp_writes: frozenset[int] = frozenset()
+    pairable: bool = False
+    memory: bool = False
+    multiply: bool = False
+    writes: frozenset[int] = frozenset()
+
+
+NOTHING = Issued()  # after a taken branch (the pipeline refilled): nothing to pair with
+
+
+def insn_cost(insn: Insn, before: Issued, core: Core = CORTEX_M4) -> tuple[int, bool, Issued]:
+    """(cycles, whether it writes the PC, what the next instruction's rules read) of `insn` issued after
+    `before`."""
+    m, operands = insn.mnemonic, insn.operands
+    load_dst, dp_writes, branch = None, set(), False
+    writes: set[int] = set()
+    prev_load_dst, prev_dp_writes = before.load_dst, before.dp_writes
+    if m in LOADS or m in STORES:
+        address = _address_registers(operands)
+        pipelines = core.pipelined_loads and prev_load_dst is not None and prev_load_dst not in address
+        if m in LOADS:
+            load_dst = _register(operands.split(",")[0].strip())
+            writes = {load_dst}
+            branch = load_dst == 15
+            cost = 2 if branch else 1 if pipelines else core.single_load
+        else:
+            index = len(address) > 1
+            cost = 1 if not index or pipelines else core.single_load
+        cost += 1 if address & prev_dp_writes else 0
+    elif m in PAIRS:
+        cost = 1 + -(-2 // core.words_per_cycle) + (1 if _address_registers(operands) & prev_dp_writes else 0)
+        branch = _writes_pc(insn)
+    elif m in MULTIPLE:
+        cost = 1 + -(-_list_words(operands) // core.words_per_cycle)
+        if m not in ("push", "pop", "vpush", "vpop"):
+            base = REGISTER.findall(operands.split(",")[0])
+            cost += 1 if base and _register(base[0]) in prev_dp_writes else 0
+        branch = _writes_pc(insn)
+    elif m in ("vldr", "vstr"):
+        cost = (3 if operands.strip().startswith("d") else 2) + (
+            1 if _address_registers(operands) & prev_dp_writes else 0)
+    elif m in BRANCHES:
+        cost, branch = 1, True
+    elif m in TABLE_BRANCHES:
+        cost, branch = 2, True
+    else:
+        if m in ("sdiv", "udiv"):
+            cost = DIV_CYCLES
+        elif m == "isb":
+            cost = 1 + core.refill
+        elif m in ("vdiv", "vsqrt"):
+            cost = 14
+        elif m in VFP_3:
+            cost = 3
+        elif m == "vmov":
+            core_registers = [p for p in (part.strip() for part in operands.split(",")) if REGISTER.fullmatch(p)]
+            cost = 2 if len(core_registers) >= 2 else 1
+        elif m in MULTIPLY_ACCUMULATE:
+            cost = core.mla
+        elif m in LONG_MULTIPLY:
+            cost = core.long_multiply
+        elif m in LONG_ACCUMULATE:
+            cost = core.long_accumulate
+        else:
+            cost = 1
+        branch = _writes_pc(insn)
+        dp_writes = _written(insn)
+        writes = dp_writes
+    reads = _reads(insn, writes) if core.load_use or core.dual_issue else set()
+    if core.load_use and prev_load_dst is not None and prev_load_dst in reads:
+        cost += core.load_use
+    pairable = cost == 1 and not branch
+    memory, multiply = m in MEMORY, m in MULTIPLIES
+    if (core.dual_issue and before.pairable and cost == 1 and not (memory and before.memory)
+            and not (multiply and before.multiply) and not SIMD.match(m)
+            and not (before.writes & (reads | writes))):
+        cost, pairable = 0, False  # issued with the previous instruction, which takes no other partner
+    return cost, branch, Issued(load_dst, frozenset(dp_writes), pairable, memory, multiply, frozenset(writes))
+
+
 def block_cost(insns: list[Insn], core: Core = CORTEX_M4) -> Block:
+    """A block's static cost, its first instruction issued after nothing (`Block.carried` corrects that when
+    the block before fell through into it)."""
     cycles, ends_in_branch = 0, False
     starts = []
-    prev_load_dst: int | None = None  # the previous instruction was a single load (of this register)
-    prev_dp_writes: set[int] = set()
-    # the M7's pairing: the previous instruction's class, writes, and whether it can take a partner
-    prev_pairable, prev_memory, prev_multiply = False, False, False
-    prev_writes: set[int] = set()
+    issued = NOTHING
     for count, insn in enumerate(insns):
         starts.append((insn.address, count, cycles))
-        m, operands = insn.mnemonic, insn.operands
-        load_dst, dp_writes, branch = None, set(), False
-        writes: set[int] = set()
-        if m in LOADS or m in STORES:
-            address = _address_registers(operands)
-            pipelines = core.pipelined_loads and prev_load_dst is not None and prev_load_dst not in address
-            if m in LOADS:
-                load_dst = _register(operands.split(",")[0].strip())
-                writes = {load_dst}
-                branch = load_dst == 15
-                cost = 2 if branch else 1 if pipelines else core.single_load
-            else:
-                index = len(address) > 1
-                cost = 1 if not index or pipelines else core.single_load
-            cost += 1 if address & prev_dp_writes else 0
-        elif m in PAIRS:
-            cost = 1 + -(-2 // core.words_per_cycle) + (1 if _address_registers(operands) & prev_dp_writes else 0)
-            branch = _writes_pc(insn)
-        elif m in MULTIPLE:
-            cost = 1 + -(-_list_words(operands) // core.words_per_cycle)
-            if m not in ("push", "pop", "vpush", "vpop"):
-                base = REGISTER.findall(operands.split(",")[0])
-                cost += 1 if base and _register(base[0]) in prev_dp_writes else 0
-            branch = _writes_pc(insn)
-        elif m in ("vldr", "vstr"):
-            cost = (3 if operands.strip().startswith("d") else 2) + (
-                1 if _address_registers(operands) & prev_dp_writes else 0)
-        elif m in BRANCHES:
-            cost, branch = 1, True
-        elif m in TABLE_BRANCHES:
-            cost, branch = 2, True
-        else:
-            if m in ("sdiv", "udiv"):
-                cost = DIV_CYCLES
-            elif m == "isb":
-                cost = 1 + core.refill
-            elif m in ("vdiv", "vsqrt"):
-                cost = 14
-            elif m in VFP_3:
-                cost = 3
-            elif m == "vmov":
-                core_registers = [p for p in (part.strip() for part in operands.split(",")) if REGISTER.fullmatch(p)]
-                cost = 2 if len(core_registers) >= 2 else 1
-            elif m in MULTIPLY_ACCUMULATE:
-                cost = core.mla
-            elif m in LONG_MULTIPLY:
-                cost = core.long_multiply
-            elif m in LONG_ACCUMULATE:
-                cost = core.long_accumulate
-            else:
-                cost = 1
-            branch = _writes_pc(insn)
-            dp_writes = _written(insn)
-            writes = dp_writes
-        reads = _reads(insn, writes) if core.load_use or core.dual_issue else set()
-        if core.load_use and prev_load_dst is not None and prev_load_dst in reads:
-            cost += core.load_use
-        pairable = cost == 1 and not branch
-        memory, multiply = m in MEMORY, m in MULTIPLIES
-        if (core.dual_issue and prev_pairable and cost == 1 and not (memory and prev_memory)
-                and not (multiply and prev_multiply) and not SIMD.match(m)
-                and not (prev_writes & (reads | writes))):
-            cost, pairable = 0, False  # issued with the previous instruction, which takes no other partner
+        cost, ends_in_branch, issued = insn_cost(insn, issued, core)
         cycles += cost
-        ends_in_branch = branch
-        prev_load_dst, prev_dp_writes = load_dst, dp_writes
-        prev_pairable, prev_memory, prev_multiply, prev_writes = pairable, memory, multiply, writes
     last = insns[-1]
-    return Block(insns[0].address, len(insns), cycles, last.address + last.size, ends_in_branch, tuple(starts))
+    return Block(insns[0].address, len(insns), cycles, last.address + last.size, ends_in_branch, tuple(starts),
+                 insns[0], issued)
 
 
 LINE = re.compile(r"^0x([0-9a-f]+):\s{2}((?:[0-9a-f]{4} ?)+?)\s{2,}(\S+)\s*(.*?)\s*$")
@@ -392,6 +429,8 @@ def count_cycles(blocks: Iterator[Block], probes: dict[int, str], core: Core = C
         taken = previous is not None and previous.ends_in_branch and block.pc != previous.fallthrough
         total.instructions += block.insns
         total.cycles += block.cycles + (core.refill if taken else 0)
+        if previous is not None and not previous.ends_in_branch and block.pc == previous.fallthrough:
+            total.cycles += block.carried(previous.tail, core)
         total.taken_branches += taken
         previous = block
     return CycleTrace(total, marks)
