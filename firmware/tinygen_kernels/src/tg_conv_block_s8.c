@@ -13,38 +13,16 @@
 #include "internal/tg_conv_dsp.h"
 
 /* clang-format off */
-/* tg_dsp_widen for the convolution variants, out of line (flash): the widening of one pixel's taps into
- * its slot of the block (4 words per group: tg_conv_dsp.h). 16 values per iteration in assembly: four
- * loads back to back (they pipeline), then each widened word stored on its own with an immediate
- * offset (1 cycle each; the compiler pairs them into STRD, 3 cycles per 2): 27 cycles per 16 values. */
+/* tg_dsp_widen for the convolution variants, out of line (flash): the widening of one pixel's taps into its
+ * slot of the block (4 words per group: tg_conv_dsp.h), 16 values an iteration (TG_CONV_WIDEN16), the rest
+ * by tg_dsp_widen. (The im2col fill inlines tg_conv_widen_run instead: its runs are whole groups.) */
 void tg_conv_widen(uint32_t *dst, const int8_t *src, int32_t count, uint32_t offsets)
 {
     int32_t blocks = count >> 4;
     if (blocks > 0) {
         uint32_t r0, r1, r2, r3, w;
         __asm__ volatile("1:\n\t"
-                         "ldr %[r0], [%[src]]\n\t"
-                         "ldr %[r1], [%[src], #4]\n\t"
-                         "ldr %[r2], [%[src], #8]\n\t"
-                         "ldr %[r3], [%[src], #12]\n\t"
-                         "add %[src], %[src], #16\n\t"
-                         "sxtab16 %[w], %[off], %[r0]\n\t"
-                         "str %[w], [%[dst]]\n\t"
-                         "sxtab16 %[w], %[off], %[r0], ror #8\n\t"
-                         "str %[w], [%[dst], #4]\n\t"
-                         "sxtab16 %[w], %[off], %[r1]\n\t"
-                         "str %[w], [%[dst], #16]\n\t"
-                         "sxtab16 %[w], %[off], %[r1], ror #8\n\t"
-                         "str %[w], [%[dst], #20]\n\t"
-                         "sxtab16 %[w], %[off], %[r2]\n\t"
-                         "str %[w], [%[dst], #32]\n\t"
-                         "sxtab16 %[w], %[off], %[r2], ror #8\n\t"
-                         "str %[w], [%[dst], #36]\n\t"
-                         "sxtab16 %[w], %[off], %[r3]\n\t"
-                         "str %[w], [%[dst], #48]\n\t"
-                         "sxtab16 %[w], %[off], %[r3], ror #8\n\t"
-                         "str %[w], [%[dst], #52]\n\t"
-                         "add %[dst], %[dst], #64\n\t"
+                         TG_CONV_WIDEN16
                          "subs %[n], %[n], #1\n\t"
                          "bne 1b"
                          : [src] "+r"(src), [dst] "+r"(dst), [n] "+r"(blocks), [r0] "=&r"(r0), [r1] "=&r"(r1),

@@ -82,63 +82,6 @@ static void tg_im2col_gather(const tg_conv_params *p, const int8_t *input, int32
 }
 
 /* clang-format off */
-/* 16 values from %[src] widened (+ %[off]) into 4 groups from %[dst] on, both pointers moved past them:
- * four loads back to back (they pipeline; the last one moves src), each word stored with an immediate
- * offset (1 cycle; the last store moves dst): 23 cycles with the loop's SUBS and BNE. */
-#define TG_IM2COL_WIDEN16                              \
-    "ldr %[r1], [%[src], #4]\n\t"                      \
-    "ldr %[r2], [%[src], #8]\n\t"                      \
-    "ldr %[r3], [%[src], #12]\n\t"                     \
-    "ldr %[r0], [%[src]], #16\n\t"                     \
-    "sxtab16 %[w], %[off], %[r0], ror #8\n\t"          \
-    "str %[w], [%[dst], #4]\n\t"                       \
-    "sxtab16 %[w], %[off], %[r1]\n\t"                  \
-    "str %[w], [%[dst], #16]\n\t"                      \
-    "sxtab16 %[w], %[off], %[r1], ror #8\n\t"          \
-    "str %[w], [%[dst], #20]\n\t"                      \
-    "sxtab16 %[w], %[off], %[r2]\n\t"                  \
-    "str %[w], [%[dst], #32]\n\t"                      \
-    "sxtab16 %[w], %[off], %[r2], ror #8\n\t"          \
-    "str %[w], [%[dst], #36]\n\t"                      \
-    "sxtab16 %[w], %[off], %[r3]\n\t"                  \
-    "str %[w], [%[dst], #48]\n\t"                      \
-    "sxtab16 %[w], %[off], %[r3], ror #8\n\t"          \
-    "str %[w], [%[dst], #52]\n\t"                      \
-    "sxtab16 %[w], %[off], %[r0]\n\t"                  \
-    "str %[w], [%[dst]], #64\n\t"
-
-/* `count` values (a multiple of 4) from src widened (+ offset) into the groups from dst on (TG_CONV_GROUP_WORDS
- * apart); returns the group after them. 16 values an iteration, then 4 at a time, inline: a window's KH
- * runs cost a short loop set-up each, not a call. */
-TG_INLINE uint32_t *tg_im2col_widen_run(uint32_t *dst, const int8_t *src, int32_t count, uint32_t offsets)
-{
-    int32_t blocks = count >> 4, quads = (count >> 2) & 3;
-    uint32_t r0, r1, r2, r3, w;
-    __asm__ volatile("cmp %[n], #0\n\t"
-                     "beq 2f\n\t"
-                     "1:\n\t"
-                     TG_IM2COL_WIDEN16
-                     "subs %[n], %[n], #1\n\t"
-                     "bne 1b\n\t"
-                     "2:\n\t"
-                     "cmp %[q], #0\n\t"
-                     "beq 4f\n\t"
-                     "3:\n\t"
-                     "ldr %[r0], [%[src]], #4\n\t"
-                     "sxtab16 %[w], %[off], %[r0], ror #8\n\t"
-                     "str %[w], [%[dst], #4]\n\t"
-                     "sxtab16 %[w], %[off], %[r0]\n\t"
-                     "str %[w], [%[dst]], #16\n\t"
-                     "subs %[q], %[q], #1\n\t"
-                     "bne 3b\n\t"
-                     "4:"
-                     : [src] "+r"(src), [dst] "+r"(dst), [n] "+r"(blocks), [q] "+r"(quads), [r0] "=&r"(r0),
-                       [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3), [w] "=&r"(w)
-                     : [off] "r"(offsets)
-                     : "cc", "memory");
-    return dst;
-}
-
 /* A window's `rows` kernel rows of 16 `blocks` values each (row_step bytes apart in the input) widened
  * into the groups from dst on, the row loop in assembly too (5 cycles a row). */
 TG_INLINE void tg_im2col_widen_rows16(uint32_t *dst, const int8_t *src, int32_t rows, int32_t blocks,
@@ -149,7 +92,7 @@ TG_INLINE void tg_im2col_widen_rows16(uint32_t *dst, const int8_t *src, int32_t 
     __asm__ volatile("1:\n\t"
                      "mov %[n], %[blocks]\n\t"
                      "2:\n\t"
-                     TG_IM2COL_WIDEN16
+                     TG_CONV_WIDEN16
                      "subs %[n], %[n], #1\n\t"
                      "bne 2b\n\t"
                      "add %[src], %[src], %[next]\n\t"
@@ -189,13 +132,13 @@ static void tg_im2col_widen_taps(const tg_conv_params *p, const int8_t *input, i
             slot = tg_im2col_zero(slot, k_w * pixel_groups);
         } else if (p->dilation.w == 1) {
             slot = tg_im2col_zero(slot, first * pixel_groups);
-            slot = tg_im2col_widen_run(slot, src + first * in_c, (last - first) * in_c, offsets);
+            slot = tg_conv_widen_run(slot, src + first * in_c, (last - first) * in_c, offsets);
             slot = tg_im2col_zero(slot, (k_w - last) * pixel_groups);
         } else {
             for (kx = 0; kx < k_w; ++kx) {
                 const int32_t in_x = base_x + kx * p->dilation.w;
                 slot = in_x >= 0 && in_x < in_w
-                           ? tg_im2col_widen_run(slot, src + kx * p->dilation.w * in_c, in_c, offsets)
+                           ? tg_conv_widen_run(slot, src + kx * p->dilation.w * in_c, in_c, offsets)
                            : tg_im2col_zero(slot, pixel_groups);
             }
         }
@@ -222,7 +165,7 @@ static void tg_im2col_inside(const tg_conv_params *p, const int8_t *src, uint32_
         const int8_t *row = src;
         int32_t ky;
         for (ky = 0; ky < k_h; ++ky, row += row_step) {
-            dst = tg_im2col_widen_run(dst, row, span, offsets);
+            dst = tg_conv_widen_run(dst, row, span, offsets);
         }
     }
 }

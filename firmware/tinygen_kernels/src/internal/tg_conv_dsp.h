@@ -24,6 +24,66 @@
 #define TG_CONV_GROUP_WORDS 4
 #define TG_CONV_SLOT(block, groups, j) ((block) + ((j) >> 1) * TG_CONV_GROUP_WORDS * (groups) + 2 * ((j)&1))
 
+/* clang-format off */
+/* 16 values from %[src] widened (+ %[off]) into 4 groups from %[dst] on, both pointers moved past them:
+ * four loads back to back (they pipeline; the last one moves src), each word stored with an immediate
+ * offset (1 cycle; the last store moves dst): 23 cycles with the loop's SUBS and BNE. */
+#define TG_CONV_WIDEN16                                 \
+    "ldr %[r1], [%[src], #4]\n\t"                       \
+    "ldr %[r2], [%[src], #8]\n\t"                       \
+    "ldr %[r3], [%[src], #12]\n\t"                      \
+    "ldr %[r0], [%[src]], #16\n\t"                      \
+    "sxtab16 %[w], %[off], %[r0], ror #8\n\t"           \
+    "str %[w], [%[dst], #4]\n\t"                        \
+    "sxtab16 %[w], %[off], %[r1]\n\t"                   \
+    "str %[w], [%[dst], #16]\n\t"                       \
+    "sxtab16 %[w], %[off], %[r1], ror #8\n\t"           \
+    "str %[w], [%[dst], #20]\n\t"                       \
+    "sxtab16 %[w], %[off], %[r2]\n\t"                   \
+    "str %[w], [%[dst], #32]\n\t"                       \
+    "sxtab16 %[w], %[off], %[r2], ror #8\n\t"           \
+    "str %[w], [%[dst], #36]\n\t"                       \
+    "sxtab16 %[w], %[off], %[r3]\n\t"                   \
+    "str %[w], [%[dst], #48]\n\t"                       \
+    "sxtab16 %[w], %[off], %[r3], ror #8\n\t"           \
+    "str %[w], [%[dst], #52]\n\t"                       \
+    "sxtab16 %[w], %[off], %[r0]\n\t"                   \
+    "str %[w], [%[dst]], #64\n\t"
+
+/* `count` values (a multiple of 4) from src widened (+ offset) into the groups from dst on (TG_CONV_GROUP_WORDS
+ * apart: a pixel's slot in the block); returns the group after them. 16 values an iteration, then 4 at a
+ * time; inline, so that a window's KH runs cost a short loop set-up each, not a call (tg_conv_im2col_s8.c). */
+TG_INLINE uint32_t *tg_conv_widen_run(uint32_t *dst, const int8_t *src, int32_t count, uint32_t offsets)
+{
+    int32_t blocks = count >> 4, quads = (count >> 2) & 3;
+    uint32_t r0, r1, r2, r3, w;
+    __asm__ volatile("cmp %[n], #0\n\t"
+                     "beq 2f\n\t"
+                     "1:\n\t"
+                     TG_CONV_WIDEN16
+                     "subs %[n], %[n], #1\n\t"
+                     "bne 1b\n\t"
+                     "2:\n\t"
+                     "cmp %[q], #0\n\t"
+                     "beq 4f\n\t"
+                     "3:\n\t"
+                     "ldr %[r0], [%[src]], #4\n\t"
+                     "sxtab16 %[w], %[off], %[r0], ror #8\n\t"
+                     "str %[w], [%[dst], #4]\n\t"
+                     "sxtab16 %[w], %[off], %[r0]\n\t"
+                     "str %[w], [%[dst]], #16\n\t"
+                     "subs %[q], %[q], #1\n\t"
+                     "bne 3b\n\t"
+                     "4:"
+                     : [src] "+r"(src), [dst] "+r"(dst), [n] "+r"(blocks), [q] "+r"(quads), [r0] "=&r"(r0),
+                       [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3), [w] "=&r"(w)
+                     : [off] "r"(offsets)
+                     : "cc", "memory");
+    return dst;
+}
+/* clang-format on */
+
+/* Any count (the last group padded with -offset: widened 0), out of line: tg_conv_block_s8.c. */
 void tg_conv_widen(uint32_t *dst, const int8_t *src, int32_t count, uint32_t offsets);
 void tg_conv_classify(const tg_conv_params *p, int8_t *kinds);
 void tg_conv_block_s8(const tg_conv_params *p, const int8_t *kinds, const uint32_t *block, int32_t taps, int8_t *out,
