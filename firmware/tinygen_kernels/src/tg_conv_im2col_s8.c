@@ -127,18 +127,18 @@ static void tg_im2col_widen_taps(const tg_conv_params *p, const int8_t *input, i
     int32_t ky, kx;
     for (ky = 0; ky < p->filter.h; ++ky) {
         const int32_t in_y = base_y + ky * p->dilation.h;
-        const int8_t *src = input + (in_y * in_w + base_x) * in_c;
         if (in_y < 0 || in_y >= in_h) {
             slot = tg_im2col_zero(slot, k_w * pixel_groups);
         } else if (p->dilation.w == 1) {
             slot = tg_im2col_zero(slot, first * pixel_groups);
-            slot = tg_conv_widen_run(slot, src + first * in_c, (last - first) * in_c, offsets);
+            slot = tg_conv_widen_run(slot, input + (in_y * in_w + base_x + first) * in_c, (last - first) * in_c,
+                                     offsets);
             slot = tg_im2col_zero(slot, (k_w - last) * pixel_groups);
         } else {
             for (kx = 0; kx < k_w; ++kx) {
                 const int32_t in_x = base_x + kx * p->dilation.w;
                 slot = in_x >= 0 && in_x < in_w
-                           ? tg_conv_widen_run(slot, src + kx * p->dilation.w * in_c, in_c, offsets)
+                           ? tg_conv_widen_run(slot, input + (in_y * in_w + in_x) * in_c, in_c, offsets)
                            : tg_im2col_zero(slot, pixel_groups);
             }
         }
