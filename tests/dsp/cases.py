@@ -281,7 +281,8 @@ def conv_wide_case(seed: int) -> Case:
     # Fused with a residual Add (passes/fuse_residual_add.py): the output stage runs 4 channels at a time
     # (an odd count: 2 + 1), then the Add. (kernel, pads, H, W, C_in, C_out)
     for kernel, pads, height, width, in_c, out_c in [((1, 1), (0, 0, 0, 0), 5, 6, 16, 16),
-                                                     ((3, 3), (1, 1, 1, 1), 5, 5, 8, 10)]:
+                                                     ((3, 3), (1, 1, 1, 1), 5, 5, 8, 10),
+                                                     ((3, 3), (1, 1, 1, 1), 8, 8, 8, 16)]:  # the Add's table
         window = Window(kernel, (1, 1), (1, 1), pads)
         in_zp = b.zero_point()
         x = b.input((1, height, width, in_c), zp=in_zp)
@@ -293,6 +294,8 @@ def conv_wide_case(seed: int) -> Case:
         zps = [int(params["output_offset"]), b.zero_point()]  # type: ignore[call-overload]
         residual = b.input((1, height, width, out_c), zp=zps[1])
         (m1, s1), (m2, s2) = (int(rng.integers(2**30, 2**31)), 0), (int(rng.integers(2**30, 2**31)), -2)
+        if height * width * out_c >= 1024:  # TFLite's exact 1/2: tg_add_rows_s8's loop, with the compiler's table
+            m1 = 2**30
         mo, so = _typical_requant(rng, np.array([sum((abs(zp) + 74) * 2.0**20 for zp in zps) / 2]))
         add = {"input1_offset": -zps[0], "input2_offset": -zps[1], "output_offset": b.zero_point(),
                "input1_multiplier": m1, "input1_shift": s1, "input2_multiplier": m2, "input2_shift": s2,
@@ -445,6 +448,9 @@ def add_case(seed: int) -> Case:
         ((1, 2, 5, 3), (1, 2, 1, 3), (1, 1, 5, 3), True, False, True),
         ((1, 6, 11), (1, 6, 11), (1, 6, 1), False, False, False),
         ((1, 4, 4, 4), (1, 4, 4, 4), (1, 4, 4, 4), False, True, True),
+        # 1,024 elements and more: the rescale from the compiler's table (tg_add_params.rescaled)
+        ((1, 8, 8, 20), (1, 8, 8, 20), (1, 8, 8, 20), True, False, False),
+        ((1, 8, 8, 20), (1, 8, 8, 20), (1, 8, 8, 20), True, False, True),
     ]
     for out_shape, shape1, shape2, typical, subtract, narrow in layers:
         zps = [b.zero_point(), b.zero_point()]
@@ -452,6 +458,8 @@ def add_case(seed: int) -> Case:
         if typical:  # TFLite's derivation: the larger scale gets 1/2 (shift 0), the other less
             m1, s1 = int(rng.integers(2**30, 2**31)), 0
             m2, s2 = int(rng.integers(2**30, 2**31)), int(rng.integers(-6, 0))
+            if np.prod(out_shape) >= 1024:  # exactly TFLite's 1/2 for the larger scale: tg_add_rows_s8's loop
+                m1 = 2**30
             if rng.random() < 0.5:
                 (m1, s1), (m2, s2) = (m2, s2), (m1, s1)
         else:

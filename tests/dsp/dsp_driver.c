@@ -13,12 +13,14 @@
  *                (tg_depthwise_conv_3x3_s8_row_order_buffer_size); kernel 14: conv 1x1 with few input
  *                channels (tg_conv_1x1_few_s8)
  *   "add_rows" (x1, x2, input1_offset, input2_offset, output_offset, input1 multiplier, shift, input2
- *             multiplier, shift, output multiplier, shift, activation min, max)
+ *             multiplier, shift, output multiplier, shift, activation min, max, table entry)
  *             -> tg_add_rows_s8's Add of x1 and x2 (src/tg_add_rows_s8.c), or -1000 where its exact-shift loop
- *                does not apply
+ *                does not apply; through tg_add_params.rescaled filled with the table entry (every byte
+ *                reads it) unless the entry is INT32_MIN
  * On the host (no __ARM_FEATURE_DSP) tg_dsp.h (a private header of the library) defines the forms in portable C with the same arithmetic
  * as the assembly (which the QEMU tests check end to end).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -106,9 +108,17 @@ static int32_t add_rows(const int32_t *r)
 {
     tg_add_params p;
     tg_add_rows_t rows;
+    int32_t table[256];
     const int8_t x1 = (int8_t)r[0], x2 = (int8_t)r[1];
     int8_t out;
+    int32_t i;
     memset(&p, 0, sizeof p);
+    if (r[13] != INT32_MIN) {
+        for (i = 0; i < 256; ++i) {
+            table[i] = r[13];
+        }
+        p.rescaled = table;
+    }
     p.input1_offset = r[2];
     p.input2_offset = r[3];
     p.output_offset = r[4];
@@ -151,7 +161,7 @@ int main(int argc, char **argv)
         width = 19;
     } else if (strcmp(argv[1], "add_rows") == 0) {
         mode = 4;
-        width = 13;
+        width = 14;
     } else {
         fprintf(stderr, "unknown mode '%s'\n", argv[1]);
         return 2;

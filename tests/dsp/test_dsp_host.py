@@ -87,8 +87,9 @@ def test_add_rows_exact_shift_loop(driver) -> None:
     """tg_add_rows_s8 (the fused residual Add's loop, src/tg_add_rows_s8.c) equals TFLite's int8 ADD (the golden
     reference's add_arithmetic) on a million random elements: either input the exactly shifted one (2^30, 0),
     the other's shift and the output's anywhere in -1 .. -23 (small ones make rounding ties common), any
-    offsets, the full range or a ReLU's; and declines (-1000) where the loop does not apply."""
-    from tinygen.ops.elementwise import add_arithmetic
+    offsets, the full range or a ReLU's; and declines (-1000) where the loop does not apply. The same through
+    the compiler's rescale table (tg_add_params.rescaled: ops/elementwise.py rescaled_entries)."""
+    from tinygen.ops.elementwise import add_arithmetic, rescaled_entries
 
     rng = np.random.default_rng(13)
     n = COUNT
@@ -112,16 +113,19 @@ def test_add_rows_exact_shift_loop(driver) -> None:
     relu = rng.random(n) < 0.3
     act_min = np.where(relu, out_offset, -128)
     act_max = np.where(relu & (rng.random(n) < 0.5), np.minimum(out_offset + 60, 127), 127)
-    records = np.stack([x1, x2, offsets[0], offsets[1], out_offset, m1, s1, m2, s2, mo, so, act_min, act_max],
-                       axis=1)
-    got = run_records(driver, "add_rows", records)
     params = {"input1_offset": offsets[0], "input2_offset": offsets[1], "output_offset": out_offset,
               "input1_multiplier": m1, "input1_shift": s1, "input2_multiplier": m2, "input2_shift": s2,
               "output_multiplier": mo, "output_shift": so, "act_min": act_min, "act_max": act_max,
               "subtract": False}
     expected = np.where(declined, -1000, add_arithmetic(params, x1, x2).astype(np.int64))
-    assert_same_results(expected, got, {"x1": x1, "x2": x2, "m1": m1, "s1": s1, "m2": m2, "s2": s2, "mo": mo,
-                                        "so": so}, "tg_add_rows_s8")
+    # with the compiler's table (tg_add_params.rescaled): the entry of the rescaled input's value, every byte
+    entries = np.where(declined, 0, rescaled_entries(params, np.where(exact_first, x2, x1)))
+    for entry in (np.full(n, np.iinfo(np.int32).min), entries):
+        records = np.stack([x1, x2, offsets[0], offsets[1], out_offset, m1, s1, m2, s2, mo, so, act_min, act_max,
+                            entry], axis=1)
+        got = run_records(driver, "add_rows", records)
+        assert_same_results(expected, got, {"x1": x1, "x2": x2, "m1": m1, "s1": s1, "m2": m2, "s2": s2, "mo": mo,
+                                            "so": so, "entry": entry}, "tg_add_rows_s8")
 
 
 # --- scratch sizes and variant choice -----------------------------------------------------------------

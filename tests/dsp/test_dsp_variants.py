@@ -122,6 +122,16 @@ def test_generator_picks_the_variant(built: dict[str, Future[Built]], name: str)
         assert picked[output] == expected, f"{name}: layer {output} calls {picked[output]}, expected {expected}"
 
 
+@pytest.mark.parametrize("name", ["add", "conv_wide"])
+def test_large_adds_take_the_rescale_table(built: dict[str, Future[Built]], name: str) -> None:
+    """Adds of 1,024 elements or more whose rescale tg_add_rows_s8 runs get the compiler's table
+    (tg_add_params.rescaled), so the firmware tests run that loop too; smaller ones do not."""
+    _, model, _, _ = built[name].result()
+    code = (model.out_dir / "lib" / model.name / f"{model.name}.c").read_text()
+    tables = code.count(".rescaled = ")
+    assert tables == (2 if name == "add" else 1), tables
+
+
 def test_depthwise_channel_tails_run_in_place_and_not(built: dict[str, Future[Built]]) -> None:
     """tg_depthwise_conv_3x3_s8's last group of 1-3 channels has two paths (into its own row of lanes when the
     output is in the input's place, straight into the output otherwise): the depthwise case reaches both."""

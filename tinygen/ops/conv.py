@@ -187,7 +187,7 @@ class _ConvBase(Op):
             shape = c_init(_nhwc(graph.tensors[node.outputs[0]].shape))
             strides = c_init(_contiguous_strides(_nhwc(graph.tensors[node.outputs[0]].shape)))
             add = [("output", shape), ("input1_strides", strides), ("input2_strides", strides),
-                   *add_fields(p["residual"])]
+                   *add_fields(p["residual"], ctx, graph.tensors[node.outputs[0]].size)]
             fused = [("conv", _nested(fields)), ("add", _nested(add)),
                      ("conv_first", "1" if p["residual"]["conv_first"] else "0")]
             return ctx.call(fused, [ctx.pointer(node.inputs[0]), ctx.pointer(node.inputs[3]),

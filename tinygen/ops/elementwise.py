@@ -169,13 +169,54 @@ def add_arithmetic(p: dict, x1: np.ndarray, x2: np.ndarray) -> np.ndarray:
     return np.clip(out, p["act_min"], p["act_max"]).astype(p.get("dtype", "int8"))
 
 
-def add_fields(p: dict) -> list[tuple[str, str]]:
-    """The arithmetic fields of tg_add_params (without the shape and strides)."""
-    return [(key, str(int(p.get(key, 0)))) for key in (
+def add_rows_applies(p: dict) -> bool:
+    """tg_add_rows_applies (firmware src/tg_add_rows_s8.c): an int8 ADD whose one input has the exact
+    multiplier (2^30, shift 0: the larger scale) and whose other input's shift and output shift are in the
+    short requantization's -1 .. -23 -- what TFLite derives for inputs of different scales."""
+    exact1 = p["input1_multiplier"] == 1 << 30 and p["input1_shift"] == 0
+    exact2 = p["input2_multiplier"] == 1 << 30 and p["input2_shift"] == 0
+    other = p["input2_shift"] if exact1 else p["input1_shift"]
+    return bool(p.get("dtype", "int8") == "int8" and p.get("left_shift", ADD_LEFT_SHIFT) == 20 and not p["subtract"]
+                and (exact1 or exact2) and -23 <= other <= -1 and -23 <= p["output_shift"] <= -1)
+
+
+def rescaled_entries(p: dict, values: np.ndarray) -> np.ndarray:
+    """tg_add_params.rescaled at int8 `values` of the input rescaled by its multiplier (the other one has the
+    exact multiplier): tg_add_rows_s8's rescale of it, doubled, plus the other input's offset << 20, so that
+    the loop's sum is the entry plus the other input's value << 20. The same integer steps as the C: the
+    input's (x + offset) << 21 through the short requantization (SMMLAR with the rounding 2^(e-1) and the
+    sign correction, then >> e). `p`'s fields may be arrays (one parameter set per value)."""
+    exact1 = (np.asarray(p["input1_multiplier"]) == 1 << 30) & (np.asarray(p["input1_shift"]) == 0)
+    multiplier = np.where(exact1, p["input2_multiplier"], p["input1_multiplier"]).astype(np.int64)
+    e = -np.where(exact1, p["input2_shift"], p["input1_shift"]).astype(np.int64)
+    offset_other = np.where(exact1, p["input1_offset"], p["input2_offset"]).astype(np.int64)
+    offset_own = np.where(exact1, p["input2_offset"], p["input1_offset"]).astype(np.int64)
+    doubled = (np.asarray(values, np.int64) + offset_own) << 21  # |.| < 2^29
+    accumulate = (np.int64(1) << (e - 1)) + np.where(doubled < 0, -1, 0)
+    scaled = ((doubled * multiplier + (accumulate << 32) + (1 << 31)) >> 32) >> e
+    return (offset_other << 20) + 2 * scaled
+
+
+RESCALED_MIN_ELEMENTS = 1024  # the table's 1 KB of flash saves ~3 cycles per element: >= 3,000 per inference
+
+
+def rescaled_table(p: dict) -> np.ndarray:
+    """tg_add_params.rescaled: rescaled_entries for every byte, indexed as unsigned (entry u: value int8(u))."""
+    return rescaled_entries(p, np.arange(256).astype(np.uint8).astype(np.int8)).astype(np.int32)
+
+
+def add_fields(p: dict, ctx: EmitContext | None = None, elements: int = 0) -> list[tuple[str, str]]:
+    """The arithmetic fields of tg_add_params (without the shape and strides); with `ctx`, the rescale table
+    where tg_add_rows_s8's loop applies to an Add of at least RESCALED_MIN_ELEMENTS `elements`."""
+    fields = [(key, str(int(p.get(key, 0)))) for key in (
         "input1_offset", "input2_offset", "output_offset", "input1_multiplier", "input1_shift",
         "input2_multiplier", "input2_shift", "output_multiplier", "output_shift")
     ] + [("left_shift", str(p.get("left_shift", ADD_LEFT_SHIFT))), ("activation_min", str(p["act_min"])),
          ("activation_max", str(p["act_max"])), ("subtract", "1" if p["subtract"] else "0")]
+    if ctx is not None and elements >= RESCALED_MIN_ELEMENTS and add_rows_applies(p):
+        fields.append(("rescaled", ctx.array("rescaled", rescaled_table(p), "the Add's rescaled input by its "
+                                                                            "unsigned byte (tg_add_params.rescaled)")))
+    return fields
 
 
 @register
@@ -210,7 +251,8 @@ class AddOp(BinaryOp):
         return [np.broadcast_to(out, graph.tensors[node.outputs[0]].shape).copy()]
 
     def emit(self, node: Node, graph: Graph, ctx: EmitContext) -> CLayer:
-        fields = self.emit_common(node, graph, ctx) + add_fields(node.params)
+        fields = self.emit_common(node, graph, ctx) + add_fields(node.params, ctx,
+                                                                 graph.tensors[node.outputs[0]].size)
         return ctx.call(fields,
                       [ctx.pointer(node.inputs[0]), ctx.pointer(node.inputs[1]),
                        ctx.pointer(node.outputs[0])])

@@ -24,6 +24,11 @@ typedef struct {
     int32_t activation_min; /* fused activation clamp, in [-128, 127] */
     int32_t activation_max; /* in [activation_min, 127] */
     int32_t subtract;       /* 1: input1 - input2 (SUB); 0: ADD */
+    /* NULL, or where tg_add_rows_s8's exact-shift loop applies (src/tg_add_rows_s8.c) a table of 256 words,
+     * indexed by the byte of the input rescaled by its multiplier read as unsigned: that rescale doubled,
+     * plus the other input's offset << 20 (one load for a requantization per element; the compiler's
+     * tinygen/ops/elementwise.py rescaled_table) */
+    const int32_t *rescaled;
 } tg_add_params;
 
 typedef struct {

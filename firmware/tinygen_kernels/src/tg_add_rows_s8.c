@@ -43,6 +43,7 @@ void tg_add_rows_prepare(tg_add_rows_t *r, const tg_add_params *p)
     r->full = p->activation_min <= -128 && p->activation_max >= 127;
     r->act_min = p->activation_min;
     r->act_max = p->activation_max;
+    r->table = r->exact ? p->rescaled : NULL;
     if (!r->exact) {
         return;
     }
@@ -96,6 +97,21 @@ TG_INLINE void tg_add_rows_run(const tg_add_rows_t *r, const int8_t *l, const in
     }
 }
 
+/* The same with the compiler's table of the rescaled input (tg_add_params.rescaled): its ADD, SMMLAR, ASR and
+ * sign correction become one load indexed by the byte, 3 cycles less per element. */
+TG_INLINE void tg_add_rows_table(const tg_add_rows_t *r, const int8_t *l, const uint8_t *s, int8_t *out, int32_t n,
+                                 int32_t full)
+{
+    const int32_t *table = r->table;
+    const int32_t m_o = r->m_o, round_o = r->round_o, e_o = r->e_o;
+    int32_t c;
+    for (c = 0; c < n; ++c) {
+        const int32_t twice = table[s[c]] + (int32_t)((uint32_t)l[c] << 20);
+        const int32_t v = TG_ADD_ROWS_SAT8(tg_add_rows_smmlar(twice, m_o, round_o + (twice >> 31)) >> e_o);
+        out[c] = (int8_t)(full ? v : TG_CLAMP(v, r->act_min, r->act_max));
+    }
+}
+
 void tg_add_rows_s8(const tg_add_rows_t *r, const int8_t *in1, int32_t stride1, const int8_t *in2, int32_t stride2,
                     int8_t *out, int32_t out_stride, int32_t rows, int32_t n)
 {
@@ -103,7 +119,13 @@ void tg_add_rows_s8(const tg_add_rows_t *r, const int8_t *in1, int32_t stride1, 
     const int32_t step_l = r->swap ? stride2 : stride1, step_s = r->swap ? stride1 : stride2;
     int32_t i;
     for (i = 0; i < rows; ++i, l += step_l, s += step_s, out += out_stride) {
-        if (r->full) {
+        if (r->table != NULL) {
+            if (r->full) {
+                tg_add_rows_table(r, l, (const uint8_t *)s, out, n, 1);
+            } else {
+                tg_add_rows_table(r, l, (const uint8_t *)s, out, n, 0);
+            }
+        } else if (r->full) {
             tg_add_rows_run(r, l, s, out, n, 1);
         } else {
             tg_add_rows_run(r, l, s, out, n, 0);

@@ -16,6 +16,7 @@ typedef struct {
     int32_t m_s, round_s, e_s; /* the other input's short requantization (tg_dsp_short_t) */
     int32_t m_o, round_o, e_o; /* the output's, with the output offset in round_o */
     int32_t act_min, act_max;
+    const int32_t *table; /* tg_add_params.rescaled where the loop applies, else NULL */
 } tg_add_rows_t;
 
 /* Does the exact-shift loop apply to p (what tg_add_rows_prepare puts in r->exact)? */
