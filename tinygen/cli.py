@@ -77,6 +77,18 @@ def hoist_global_flags(args: list[str]) -> list[str]:
     return moved + args[:command] + rest + args[end:]
 
 
+def interrupted_inside(exc: BaseException) -> bool:
+    """Whether a KeyboardInterrupt is among the causes of `exc` (extensions wrap it in their own errors)."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
 def main(argv: list[str] | None = None) -> int:
     args = hoist_global_flags(list(sys.argv[1:] if argv is None else argv))
     try:
@@ -109,7 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     except MemoryError:
         echo_err("error: this machine ran out of memory; the model or the data is too large")
         return EXIT_BAD_INPUT
-    except Exception as exc:  # a bug: say so plainly
+    except Exception as exc:
+        if interrupted_inside(exc):  # Ctrl-C in an extension's import (pybind11's "initialization failed")
+            echo_err("interrupted")
+            return 130
+        # a bug: say so plainly
         if os.environ.get("TINYGEN_DEBUG"):
             traceback.print_exc()
         echo_err(f"internal error (a bug in tinygen): {type(exc).__name__}: {exc}\n"

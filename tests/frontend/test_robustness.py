@@ -238,6 +238,23 @@ def test_cause05_ctrl_c_at_any_moment(tmp_path: Path, delay: float) -> None:
     assert "Traceback" not in err and err.strip().splitlines()[-1] == "interrupted", err
 
 
+def test_cause05_ctrl_c_wrapped_by_an_extension_is_an_interrupt(monkeypatch, capsys) -> None:
+    """An interrupt while onnxruntime's pybind11 module initializes surfaces as ImportError
+    ("initialization failed") whose cause is the KeyboardInterrupt: that is Ctrl-C, not a bug."""
+    from tinygen import cli
+
+    def import_fails(*_args: object, **_kwargs: object) -> None:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise ImportError("initialization failed") from exc
+
+    monkeypatch.setattr(cli.cli, "main", import_fails)
+    assert cli.main(["ops"]) == 130
+    assert capsys.readouterr().err.strip() == "interrupted"
+    assert not cli.interrupted_inside(ImportError("no module named x"))
+
+
 # --- cause 6: stale staging folders ----------------------------------------------------------------------
 
 def test_cause06_stale_staging_folders_are_swept(tinygen_cli, tmp_path: Path) -> None:
