@@ -16,11 +16,12 @@ import contextlib
 import os
 import signal
 import sys
+from typing import NoReturn
 
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a process stopped by Ctrl-C
+from .errors import EXIT_INTERRUPTED  # a light module (dataclasses only): the handler is still early
 
 
-def end_interrupted(say: bool) -> None:
+def end_interrupted(say: bool) -> NoReturn:
     """End the process at once with the interrupted status, the output flushed."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if say:

@@ -19,7 +19,7 @@ import click
 
 from . import progress
 from .commands.common import Context, echo_err
-from .errors import EXIT_BAD_INPUT, EXIT_OK, TinygenError, os_error_text
+from .errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, TinygenError, os_error_text
 from .version import __version__
 
 EXIT_INTERNAL = 3
@@ -89,6 +89,11 @@ def interrupted_inside(exc: BaseException) -> bool:
     return False
 
 
+def say_interrupted() -> int:
+    echo_err("interrupted")
+    return EXIT_INTERRUPTED
+
+
 def main(argv: list[str] | None = None) -> int:
     args = hoist_global_flags(list(sys.argv[1:] if argv is None else argv))
     try:
@@ -102,9 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         echo_err(f"error: {exc}")
         return exc.exit_code
     except click.exceptions.Abort as exc:  # click turns Ctrl-C inside a command into Abort
-        if isinstance(exc.__context__, KeyboardInterrupt):
-            echo_err("interrupted")
-            return 130
+        if interrupted_inside(exc):
+            return say_interrupted()
         echo_err("aborted")
         return EXIT_BAD_INPUT
     except click.ClickException as exc:
@@ -113,8 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     except KeyboardInterrupt:
-        echo_err("interrupted")
-        return 130
+        return say_interrupted()
     except OSError as exc:  # the file system or the machine, not the model: the path and the reason
         echo_err(f"error: {os_error_text(exc)}")
         return EXIT_BAD_INPUT
@@ -123,8 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except Exception as exc:
         if interrupted_inside(exc):  # Ctrl-C in an extension's import (pybind11's "initialization failed")
-            echo_err("interrupted")
-            return 130
+            return say_interrupted()
         # a bug: say so plainly
         if os.environ.get("TINYGEN_DEBUG"):
             traceback.print_exc()
